@@ -1,0 +1,63 @@
+// Flow records: what the flow table reports when a flow starts and ends (`{"kind":"flow",...}` lines).
+
+export interface FlowEndpoint {
+  ip: string;
+  port: number;
+  mac?: string;
+}
+
+export type FlowEndReason = 'fin' | 'rst' | 'timeout' | 'evicted' | 'eof';
+
+export interface FlowRecord {
+  kind: 'flow';
+  flow: string;
+  transport: 'tcp' | 'udp' | 'icmp' | 'other';
+  /** Application protocol detected (hl7, dicom, mqtt) or null. */
+  app: string | null;
+  vlan: number | null;
+  client: FlowEndpoint;
+  server: FlowEndpoint;
+  /** How the client side was decided: the SYN sender, or a port heuristic on mid-stream pickup. */
+  client_by: 'syn' | 'port' | 'first';
+  start: string;
+  end: string;
+  packets: [number, number];
+  bytes: [number, number];
+  gaps: number;
+  gap_bytes: number;
+  end_reason: FlowEndReason;
+  /** µs since epoch, for the engine; not serialised. */
+  startMicros?: number;
+  endMicros?: number;
+}
+
+/** Receives one flow's ordered byte streams (TCP) or datagrams (UDP). Views are valid only during the call. */
+export interface StreamConsumer {
+  onData(dir: 0 | 1, bytes: Uint8Array, ts: number): void;
+  /** `len` bytes missing in direction `dir` (never silently glued over). */
+  onGap(dir: 0 | 1, len: number, ts: number): void;
+  onEnd(dir: 0 | 1, ts: number): void;
+}
+
+/** What the flow table exposes of a live flow to its consumers. */
+export interface FlowInfo {
+  readonly id: string;
+  readonly transport: FlowRecord['transport'];
+  readonly vlan: number; // -1 untagged
+  readonly clientIp: string;
+  readonly serverIp: string;
+  readonly clientPort: number;
+  readonly serverPort: number;
+  readonly clientMac: number; // -1 unknown
+  readonly serverMac: number;
+  readonly startTs: number; // µs
+  /** Set by the protocol dispatcher once detected. */
+  app: string | null;
+}
+
+export interface FlowHandlers {
+  /** A new flow (first packet). Return its consumer, or null to only count it. */
+  onFlowStart(flow: FlowInfo): StreamConsumer | null;
+  /** The flow ended (FIN/RST both ways, idle timeout, eviction, end of capture). */
+  onFlowEnd(flow: FlowInfo, record: FlowRecord): void;
+}

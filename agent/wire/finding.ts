@@ -1,0 +1,36 @@
+// The Finding record (DESIGN.md "Finding"): what the engine produces, the agent sends and the collector stores.
+
+export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export function severityRank(s: Severity): number {
+  return SEVERITIES.indexOf(s);
+}
+
+export interface Endpoint {
+  ip: string;
+  port?: number;
+  mac?: string;
+  vendor?: string;
+  name?: string;
+}
+
+export interface Finding {
+  kind: 'finding';
+  /** Globally unique and stable across resends: the same input gives the same id. */
+  id: string;
+  ts: string;
+  rule: string;
+  severity: Severity;
+  title: string;
+  attack: string[];
+  proto: string;
+  device: Endpoint;
+  peer?: Endpoint;
+  flow?: string;
+  /** Matched fields only; never patient values. */
+  evidence: Record<string, unknown>;
+  /** Number of occurrences folded into this finding within its window. */
+  count?: number;
+  agent: string;
+}
