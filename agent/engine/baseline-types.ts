@@ -1,0 +1,25 @@
+// The interface between the detection engine and the per-device baseline checker (issue 4 "Baselines").
+import type { FieldValue, EventRecord } from '../protocols/types.js';
+import type { FlowInfo, FlowRecord } from '../reassembly/types.js';
+
+/** One departure from a device's learned profile; the engine turns it into a finding via the `kind: baseline` rule of the same code. */
+export interface Deviation {
+  /** e.g. 'baseline.new-peer'; matched against `id` of a `kind: baseline` rule. */
+  code: string;
+  /** Packet time, µs since the epoch. */
+  ts: number;
+  proto: string;
+  device: { ip: string; mac?: string };
+  peer?: { ip: string; port?: number };
+  flow?: string;
+  /** Metadata only (AE titles, message types, topics...), never patient values. */
+  evidence: Record<string, FieldValue>;
+}
+
+/** Driven by packet time like the engine, so a replay gives the same deviations every time. */
+export interface BaselineChecker {
+  onFlowStart(flow: FlowInfo, ts: number): Deviation[];
+  onEvent(ev: EventRecord): Deviation[];
+  onFlowEnd(rec: FlowRecord): Deviation[];
+  advance(now: number): Deviation[];
+}
