@@ -1,0 +1,187 @@
+// Protocol detection per flow (by port, then by content probe) and the sink that turns analyzer output into event records.
+import type { FlowInfo, StreamConsumer } from '../reassembly/types.js';
+import { macToString } from '../decode/addr.js';
+import { formatTs } from '../wire/time.js';
+import type {
+  Analyzer,
+  AnalyzerSink,
+  AnalyzerSpec,
+  Direction,
+  EventFields,
+  EventRecord,
+  ProtoName,
+} from './types.js';
+
+/** Bytes kept per direction while no analyzer has claimed the flow yet. */
+const PROBE_BUFFER_CAP = 512;
+/** Data callbacks per flow after which an undecided flow is given up as "not ours". */
+const PROBE_ATTEMPTS_CAP = 8;
+
+export interface ProtocolCounters {
+  /** Messages by protocol and type, e.g. counts.mqtt.publish. */
+  messages: Record<string, Record<string, number>>;
+  parseErrors: Record<string, number>;
+  anomalies: Record<string, number>;
+  confirmed: Record<string, number>;
+  violations: Record<string, number>;
+}
+
+export function createProtocolCounters(specs: readonly AnalyzerSpec[]): ProtocolCounters {
+  const counters: ProtocolCounters = { messages: {}, parseErrors: {}, anomalies: {}, confirmed: {}, violations: {} };
+  for (const s of specs) {
+    counters.messages[s.proto] = {};
+    counters.parseErrors[s.proto] = 0;
+    counters.confirmed[s.proto] = 0;
+    counters.violations[s.proto] = 0;
+  }
+  return counters;
+}
+
+export type PortMap = ReadonlyMap<number, AnalyzerSpec>;
+
+/** Server port → analyzer, from each spec's defaults plus the site's extra ports. */
+export function buildPortMap(
+  specs: readonly AnalyzerSpec[],
+  extraPorts: Partial<Record<ProtoName, readonly number[]>> = {},
+): PortMap {
+  const map = new Map<number, AnalyzerSpec>();
+  for (const spec of specs) {
+    for (const port of spec.defaultPorts) map.set(port, spec);
+  }
+  // Site ports win over defaults: the hospital knows its own network.
+  for (const spec of specs) {
+    for (const port of extraPorts[spec.proto] ?? []) map.set(port, spec);
+  }
+  return map;
+}
+
+/**
+ * One per TCP flow. Chooses an analyzer (server-port match first, else a content probe on either
+ * direction's first bytes), feeds it, and detaches it on violation.
+ */
+export class FlowDispatcher implements StreamConsumer {
+  private analyzer: Analyzer | null = null;
+  private spec: AnalyzerSpec | null = null;
+  private undecided = true;
+  private attempts = 0;
+  private readonly probeBuf: [Uint8Array | null, Uint8Array | null] = [null, null];
+
+  constructor(
+    private readonly flow: FlowInfo,
+    private readonly specs: readonly AnalyzerSpec[],
+    portMap: PortMap,
+    private readonly emit: (ev: EventRecord) => void,
+    private readonly counters: ProtocolCounters,
+  ) {
+    const byPort = portMap.get(flow.serverPort) ?? portMap.get(flow.clientPort);
+    if (byPort) this.attach(byPort);
+  }
+
+  onData(dir: Direction, bytes: Uint8Array, ts: number): void {
+    if (this.analyzer) {
+      this.analyzer.onData(dir, bytes, ts);
+      return;
+    }
+    if (!this.undecided || bytes.length === 0) return;
+    const buf = this.appendProbe(dir, bytes);
+    let needMore = false;
+    for (const spec of this.specs) {
+      const verdict = spec.probe(dir, buf);
+      if (verdict === 'match') {
+        this.attach(spec);
+        this.probeBuf[0] = this.probeBuf[1] = null;
+        // Replay only this direction's buffered bytes: the other direction's earlier bytes were
+        // before the analyzer existed and may be a mid-stream tail; the analyzer resyncs on them.
+        this.analyzer?.onData(dir, buf, ts);
+        return;
+      }
+      if (verdict === 'need_more') needMore = true;
+    }
+    this.attempts++;
+    if (!needMore || this.attempts >= PROBE_ATTEMPTS_CAP || buf.length >= PROBE_BUFFER_CAP) {
+      this.undecided = false;
+      this.probeBuf[0] = this.probeBuf[1] = null;
+    }
+  }
+
+  onGap(dir: Direction, len: number, ts: number): void {
+    if (this.analyzer) this.analyzer.onGap(dir, len, ts);
+    else this.probeBuf[dir] = null;
+  }
+
+  onEnd(dir: Direction, ts: number): void {
+    this.analyzer?.onEnd(dir, ts);
+  }
+
+  bufferedBytes(): number {
+    return (
+      (this.analyzer?.bufferedBytes() ?? 0) + (this.probeBuf[0]?.length ?? 0) + (this.probeBuf[1]?.length ?? 0)
+    );
+  }
+
+  private appendProbe(dir: Direction, bytes: Uint8Array): Uint8Array {
+    const prev = this.probeBuf[dir];
+    const room = PROBE_BUFFER_CAP - (prev?.length ?? 0);
+    const take = bytes.subarray(0, Math.max(0, room));
+    const next = new Uint8Array((prev?.length ?? 0) + take.length);
+    if (prev) next.set(prev, 0);
+    next.set(take, prev?.length ?? 0);
+    this.probeBuf[dir] = next;
+    return next;
+  }
+
+  private attach(spec: AnalyzerSpec): void {
+    this.spec = spec;
+    this.flow.app = spec.proto;
+    this.analyzer = spec.create(this.createSink(spec.proto));
+  }
+
+  private createSink(proto: ProtoName): AnalyzerSink {
+    const flow = this.flow;
+    const counters = this.counters;
+    const client = endpoint(flow.clientIp, flow.clientPort, flow.clientMac);
+    const server = endpoint(flow.serverIp, flow.serverPort, flow.serverMac);
+    const emit = this.emit;
+    const record = (dir: Direction, ts: number, type: string, fields: EventFields): void => {
+      emit({
+        kind: 'event',
+        ts: formatTs(ts),
+        proto,
+        type,
+        src: dir === 0 ? client : server,
+        dst: dir === 0 ? server : client,
+        flow: flow.id,
+        fields,
+        tsMicros: ts,
+      });
+    };
+    const messages = (counters.messages[proto] ??= {});
+    return {
+      event: (dir, ts, type, fields) => {
+        messages[type] = (messages[type] ?? 0) + 1;
+        record(dir, ts, type, fields);
+      },
+      anomaly: (dir, ts, code, malformed, fields) => {
+        counters.anomalies[code] = (counters.anomalies[code] ?? 0) + 1;
+        if (malformed) counters.parseErrors[proto] = (counters.parseErrors[proto] ?? 0) + 1;
+        record(dir, ts, 'anomaly', { code, ...(fields ?? {}) });
+      },
+      confirm: () => {
+        counters.confirmed[proto] = (counters.confirmed[proto] ?? 0) + 1;
+      },
+      violation: (_reason) => {
+        counters.violations[proto] = (counters.violations[proto] ?? 0) + 1;
+        if (this.spec?.proto === proto) {
+          this.analyzer = null;
+          this.spec = null;
+          this.undecided = false;
+          this.flow.app = null;
+        }
+      },
+    };
+  }
+}
+
+function endpoint(ip: string, port: number, mac: number): { ip: string; port: number; mac?: string } {
+  return mac >= 0 ? { ip, port, mac: macToString(mac) } : { ip, port };
+}
