@@ -1,0 +1,611 @@
+// Pure HL7 v2 / MLLP parsing: MLLP block framing (HL7 v2.x Appendix C.4.3) and message metadata (ch. 2.5-2.10, 2.14).
+import {
+  ACK_CODES,
+  BACKSLASH,
+  BTS_COUNT,
+  CR,
+  HEADER_SEGMENTS,
+  IHE_PCD_01_PROFILE,
+  LF,
+  MLLP_END,
+  MLLP_START,
+  MSA,
+  MSH,
+  OBX_EQUIPMENT_ID,
+  PHI_SEGMENTS,
+  PRT_UDI,
+  type Hl7Limits,
+} from './constants.js';
+
+// ------------------------------------------------------------------------------------------------ framing
+
+/** A complete block: content is bytes[start, end) (between <VT> and <FS>). */
+export interface FrameOk {
+  kind: 'ok';
+  start: number;
+  end: number;
+  consumed: number;
+  /** False when <FS> was not followed by <CR> (tolerated, counted). */
+  endCr: boolean;
+}
+/** More bytes are needed; `scanned` is where the next search for <FS> may resume. */
+export interface FrameNeed {
+  kind: 'need';
+  bytes: number;
+  scanned: number;
+}
+/**
+ * `garbage`: bytes before the next possible block start (`whitespace` when they are only CR/LF);
+ * `unterminated`: a block with no <FS> within the cap, or cut short by a new block start.
+ */
+export interface FrameBad {
+  kind: 'bad';
+  code: 'garbage' | 'unterminated';
+  consumed: number;
+  whitespace: boolean;
+}
+export type FrameResult = FrameOk | FrameNeed | FrameBad;
+
+const OPENER_M = 0x4d; // "MSH"
+const OPENER_F = 0x46; // "FHS"
+const OPENER_B = 0x42; // "BHS"
+const CH_S = 0x53;
+const CH_H = 0x48;
+
+/**
+ * Whether bytes[i..] can open a block: <VT> then MSH, FHS or BHS. 'partial' when the bytes run out before
+ * that can be told.
+ */
+export function matchOpener(
+  bytes: Uint8Array,
+  i: number,
+  end: number = bytes.length,
+): 'yes' | 'no' | 'partial' {
+  if (i >= end) return 'partial';
+  if (bytes[i] !== MLLP_START) return 'no';
+  const c0 = bytes[i + 1];
+  if (i + 1 >= end) return 'partial';
+  if (c0 !== OPENER_M && c0 !== OPENER_F && c0 !== OPENER_B) return 'no';
+  // MSH, or FHS/BHS
+  const second = c0 === OPENER_M ? CH_S : CH_H;
+  const third = c0 === OPENER_M ? CH_H : CH_S;
+  if (i + 2 >= end) return 'partial';
+  if (bytes[i + 2] !== second) return 'no';
+  if (i + 3 >= end) return 'partial';
+  return bytes[i + 3] === third ? 'yes' : 'no';
+}
+
+/** First index >= from where a block may start (opener or a partial one at the end), or `end`. */
+function findNextOpener(bytes: Uint8Array, from: number, end: number): number {
+  let i = from;
+  while (i < end) {
+    const j = bytes.indexOf(MLLP_START, i);
+    if (j < 0 || j >= end) return end;
+    if (matchOpener(bytes, j, end) !== 'no') return j;
+    i = j + 1;
+  }
+  return end;
+}
+
+function isWhitespaceRun(bytes: Uint8Array, a: number, b: number): boolean {
+  for (let i = a; i < b; i++) {
+    const c = bytes[i];
+    if (c !== CR && c !== LF && c !== 0x20) return false;
+  }
+  return true;
+}
+
+/**
+ * Finds the MLLP block at `offset` in bytes[0, end). Never throws, never copies: the result indexes `bytes`.
+ * `resume` (from a previous `need`) skips the part already searched for <FS>.
+ */
+export function parseFrame(
+  bytes: Uint8Array,
+  offset: number,
+  limits: Pick<Hl7Limits, 'maxMessageBytes'>,
+  resume = 0,
+  end: number = bytes.length,
+): FrameResult {
+  const open = matchOpener(bytes, offset, end);
+  if (open === 'partial') return { kind: 'need', bytes: 4 - (end - offset), scanned: offset };
+  if (open === 'no') {
+    const next = findNextOpener(bytes, offset + 1, end);
+    return {
+      kind: 'bad',
+      code: 'garbage',
+      consumed: next - offset,
+      whitespace: isWhitespaceRun(bytes, offset, next),
+    };
+  }
+  // Content may be at most maxMessageBytes; <FS> may sit right after it.
+  const limit = Math.min(end, offset + 2 + limits.maxMessageBytes);
+  let i = Math.max(offset + 4, resume);
+  while (i < limit) {
+    const fs = bytes.indexOf(MLLP_END, i);
+    const stop = fs < 0 || fs >= limit ? limit : fs;
+    // <VT> is not allowed inside a block (Appendix C.4.3): a new opener there means the previous block lost its end.
+    const vt = findNextOpener(bytes, i, stop);
+    if (vt < stop) {
+      if (matchOpener(bytes, vt, end) === 'partial') return { kind: 'need', bytes: 1, scanned: vt };
+      return { kind: 'bad', code: 'unterminated', consumed: vt - offset, whitespace: false };
+    }
+    if (stop === limit) break;
+    if (fs + 1 >= end) return { kind: 'need', bytes: 1, scanned: fs };
+    const endCr = bytes[fs + 1] === CR;
+    return { kind: 'ok', start: offset + 1, end: fs, consumed: fs + (endCr ? 2 : 1) - offset, endCr };
+  }
+  if (end >= offset + 2 + limits.maxMessageBytes) {
+    return { kind: 'bad', code: 'unterminated', consumed: limit - offset, whitespace: false };
+  }
+  return { kind: 'need', bytes: 1, scanned: end };
+}
+
+// ------------------------------------------------------------------------------------------------ messages
+
+/** Separators a header declares (MSH-1, MSH-2; ch. 2.5.4). */
+export interface Encoding {
+  field: number;
+  component: number;
+  repetition: number;
+  escape: number;
+  subcomponent: number;
+}
+
+/** Metadata of one HL7 message: never a patient value. */
+export interface Hl7Message {
+  sendingApp: string;
+  sendingFacility: string;
+  receivingApp: string;
+  receivingFacility: string;
+  messageType: string;
+  controlId: string;
+  processingId: string;
+  version: string;
+  acceptAckType: string;
+  segments: string[];
+  segmentCount: number;
+  ackCode: string;
+  ackControlId: string;
+  size: number;
+  hasPhi: boolean;
+  deviceIds: string[];
+  /** MSH-21 names the IHE PCD-01 profile. */
+  pcdProfile: boolean;
+  batch: boolean;
+}
+
+/** Irregularities seen while parsing a block; the session turns them into anomalies. */
+export type ParseNote =
+  | 'bad_msh'
+  | 'bad_segment_id'
+  | 'lf_terminator'
+  | 'segments_truncated'
+  | 'device_ids_truncated'
+  | 'field_truncated'
+  | 'bad_batch'
+  | 'multiple_messages'
+  | 'missing_msh';
+
+export interface BlockResult {
+  messages: Hl7Message[];
+  notes: ParseNote[];
+}
+
+const TEXT = new TextDecoder('utf-8', { fatal: false });
+
+function isUpper(c: number): boolean {
+  return c >= 0x41 && c <= 0x5a;
+}
+function isAlnum(c: number): boolean {
+  return isUpper(c) || (c >= 0x30 && c <= 0x39);
+}
+
+/** Reads the separators of a header segment at s (bytes[s..s+2] is MSH/FHS/BHS); null when they are unusable. */
+export function readEncoding(bytes: Uint8Array, s: number, e: number): Encoding | null {
+  if (s + 3 >= e) return null;
+  const field = bytes[s + 3] ?? 0;
+  if (isAlnum(field) || field === CR || field === LF || field < 0x20 || field > 0x7e) return null;
+  const chars: number[] = [];
+  for (let i = s + 4; i < e && bytes[i] !== field && chars.length < 5; i++) chars.push(bytes[i] ?? 0);
+  const comp = chars[0] ?? 0x5e;
+  const rep = chars[1] ?? 0x7e;
+  const esc = chars[2] ?? BACKSLASH;
+  const sub = chars[3] ?? 0x26;
+  const all = [field, comp, rep, esc, sub];
+  for (const c of all) if (isAlnum(c) || c < 0x20 || c > 0x7e) return null;
+  if (new Set(all).size !== all.length) return null;
+  return { field, component: comp, repetition: rep, escape: esc, subcomponent: sub };
+}
+
+/**
+ * Bounds [a, b) of field n of the segment bytes[s, e), HL7 numbering: for header segments field 1 is the
+ * separator itself and field 2 starts after it; for others field n follows the n-th separator.
+ */
+function fieldBounds(
+  bytes: Uint8Array,
+  s: number,
+  e: number,
+  sep: number,
+  n: number,
+  header: boolean,
+): [number, number] | null {
+  let want = header ? n - 1 : n;
+  if (want < 1) return null;
+  let i = s + 3;
+  if (i >= e || bytes[i] !== sep) return null;
+  i++;
+  while (want > 1) {
+    const j = indexInRange(bytes, sep, i, e);
+    if (j < 0) return null;
+    i = j + 1;
+    want--;
+  }
+  const j = indexInRange(bytes, sep, i, e);
+  return [i, j < 0 ? e : j];
+}
+
+function indexInRange(bytes: Uint8Array, c: number, a: number, b: number): number {
+  for (let i = a; i < b; i++) if (bytes[i] === c) return i;
+  return -1;
+}
+
+/** Hex digit value or -1. */
+function hexVal(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  if (c >= 0x41 && c <= 0x46) return c - 0x37;
+  if (c >= 0x61 && c <= 0x66) return c - 0x57;
+  return -1;
+}
+
+/**
+ * Text of bytes[a, b) with HL7 escape sequences decoded (ch. 2.7: \F\ \S\ \T\ \R\ \E\ \Xhh..\; formatting
+ * and charset escapes are dropped). Separators are mapped to the standard ones: a component separator to
+ * '^', a subcomponent separator to '&', so that values compare across senders. Bounded by `maxChars`.
+ */
+export function decodeText(
+  bytes: Uint8Array,
+  a: number,
+  b: number,
+  enc: Encoding,
+  maxChars: number,
+): { text: string; truncated: boolean } {
+  const out: number[] = [];
+  const cap = maxChars * 4;
+  let truncated = false;
+  let i = a;
+  while (i < b) {
+    if (out.length >= cap) {
+      truncated = true;
+      break;
+    }
+    const c = bytes[i] ?? 0;
+    if (c === enc.escape) {
+      const close = indexInRange(bytes, enc.escape, i + 1, b);
+      if (close > i + 1) {
+        const kind = bytes[i + 1] ?? 0;
+        const one = close === i + 2;
+        if (one && kind === 0x46)
+          out.push(0x7c); // \F\
+        else if (one && kind === 0x53)
+          out.push(0x5e); // \S\
+        else if (one && kind === 0x54)
+          out.push(0x26); // \T\
+        else if (one && kind === 0x52)
+          out.push(0x7e); // \R\
+        else if (one && kind === 0x45)
+          out.push(0x5c); // \E\
+        else if (kind === 0x58) {
+          // \Xhhhh\: raw bytes; an odd or non-hex body is kept literally
+          let ok = (close - i - 2) % 2 === 0;
+          for (let k = i + 2; ok && k < close; k++) ok = hexVal(bytes[k] ?? 0) >= 0;
+          if (ok)
+            for (let k = i + 2; k < close; k += 2)
+              out.push(hexVal(bytes[k] ?? 0) * 16 + hexVal(bytes[k + 1] ?? 0));
+          else for (let k = i; k <= close; k++) out.push(bytes[k] ?? 0);
+        }
+        // \H\ \N\ \.br\ \Cxxyy\ \Mxxyyzz\ \Zxx\: formatting/charset escapes carry no metadata text
+        i = close + 1;
+        continue;
+      }
+      out.push(c);
+      i++;
+      continue;
+    }
+    if (c === enc.component) out.push(0x5e);
+    else if (c === enc.subcomponent) out.push(0x26);
+    else out.push(c);
+    i++;
+  }
+  let text = TEXT.decode(Uint8Array.from(out));
+  if (text.length > maxChars) {
+    text = text.slice(0, maxChars);
+    truncated = true;
+  }
+  return { text, truncated };
+}
+
+/** First repetition of a field: bytes up to the repetition separator. */
+function firstRepetition(bytes: Uint8Array, a: number, b: number, enc: Encoding): number {
+  const r = indexInRange(bytes, enc.repetition, a, b);
+  return r < 0 ? b : r;
+}
+
+/** Bounds of component k (1-based) within bytes[a, b). */
+function componentBounds(
+  bytes: Uint8Array,
+  a: number,
+  b: number,
+  sep: number,
+  k: number,
+): [number, number] | null {
+  let i = a;
+  for (let n = 1; n < k; n++) {
+    const j = indexInRange(bytes, sep, i, b);
+    if (j < 0) return null;
+    i = j + 1;
+  }
+  const j = indexInRange(bytes, sep, i, b);
+  return [i, j < 0 ? b : j];
+}
+
+interface Builder {
+  msg: Hl7Message;
+  enc: Encoding;
+  start: number;
+  hasObx18: boolean;
+  hasPrt16: boolean;
+}
+
+function newMessage(batch: boolean): Hl7Message {
+  return {
+    sendingApp: '',
+    sendingFacility: '',
+    receivingApp: '',
+    receivingFacility: '',
+    messageType: '',
+    controlId: '',
+    processingId: '',
+    version: '',
+    acceptAckType: '',
+    segments: [],
+    segmentCount: 0,
+    ackCode: '',
+    ackControlId: '',
+    size: 0,
+    hasPhi: false,
+    deviceIds: [],
+    pcdProfile: false,
+    batch,
+  };
+}
+
+/**
+ * Parses the content of one MLLP block bytes[start, end): one message, or a batch (FHS/BHS ... BTS/FTS) of
+ * messages. Reads only MSH, MSA, OBX-18, PRT-16 and the batch trailers; every other segment contributes its id.
+ * Pure, never throws; all output is bounded by `limits`.
+ */
+export function parseBlock(bytes: Uint8Array, start: number, end: number, limits: Hl7Limits): BlockResult {
+  const notes = new Set<ParseNote>();
+  const messages: Hl7Message[] = [];
+  const view = bytes.subarray(0, end);
+  let cur: Builder | null = null;
+  let batchEnc: Encoding | null = null;
+  let inBatch = false;
+  let batchCount = 0;
+  let batchOpened = false;
+  let nextCr = -2;
+  let nextLf = -2;
+  let s = start;
+
+  const finish = (segEnd: number): void => {
+    if (!cur) return;
+    cur.msg.size = segEnd - cur.start;
+    if (cur.msg.messageType.startsWith('ORU^R01') && (cur.msg.pcdProfile || cur.hasObx18 || cur.hasPrt16)) {
+      cur.msg.pcdProfile = true;
+    }
+    messages.push(cur.msg);
+    cur = null;
+  };
+
+  while (s < end) {
+    if (nextCr !== -1 && nextCr < s) nextCr = view.indexOf(CR, s);
+    if (nextLf !== -1 && nextLf < s) nextLf = view.indexOf(LF, s);
+    let e: number;
+    let next: number;
+    if (nextCr >= 0 && (nextLf < 0 || nextCr < nextLf)) {
+      e = nextCr;
+      next = e + 1;
+      if (next < end && view[next] === LF) {
+        notes.add('lf_terminator');
+        next++;
+      }
+    } else if (nextLf >= 0) {
+      e = nextLf;
+      next = e + 1;
+      notes.add('lf_terminator');
+    } else {
+      e = end;
+      next = end;
+    }
+    if (e > s) handleSegment(s, e);
+    s = next;
+  }
+  finish(end);
+  if (inBatch) notes.add('bad_batch');
+  return { messages, notes: [...notes] };
+
+  function handleSegment(segStart: number, segEnd: number): void {
+    const c0 = view[segStart] ?? 0;
+    const c1 = view[segStart + 1] ?? 0;
+    const c2 = view[segStart + 2] ?? 0;
+    const validId =
+      segEnd - segStart >= 3 &&
+      isUpper(c0) &&
+      isAlnum(c1) &&
+      isAlnum(c2) &&
+      (segEnd - segStart === 3 || !isAlnum(view[segStart + 3] ?? 0));
+    const id = String.fromCharCode(c0, c1, c2);
+    if (!validId) {
+      notes.add(HEADER_SEGMENTS.has(id) ? 'bad_msh' : 'bad_segment_id');
+      return;
+    }
+    if (id === 'FHS' || id === 'BHS') {
+      finish(segStart);
+      const enc = readEncoding(view, segStart, segEnd);
+      if (!enc) notes.add('bad_msh');
+      else batchEnc = enc;
+      if (id === 'BHS') {
+        inBatch = true;
+        batchCount = 0;
+      }
+      batchOpened = true;
+      return;
+    }
+    if (id === 'BTS' || id === 'FTS') {
+      finish(segStart);
+      if (id === 'BTS') {
+        const enc = batchEnc;
+        if (!inBatch || !enc) notes.add('bad_batch');
+        else {
+          const f = fieldBounds(view, segStart, segEnd, enc.field, BTS_COUNT, false);
+          const declared = f ? decodeText(view, f[0], f[1], enc, 12).text : '';
+          if (declared !== '' && Number(declared) !== batchCount) notes.add('bad_batch');
+        }
+        inBatch = false;
+      }
+      return;
+    }
+    if (id === 'MSH') {
+      const enc = readEncoding(view, segStart, segEnd);
+      if (cur && !batchOpened) notes.add('multiple_messages');
+      finish(segStart);
+      if (!enc) {
+        notes.add('bad_msh');
+        return;
+      }
+      if (inBatch) batchCount++;
+      cur = { msg: newMessage(batchOpened), enc, start: segStart, hasObx18: false, hasPrt16: false };
+      readMsh(cur, segStart, segEnd);
+      pushSegment(cur, id);
+      return;
+    }
+    if (!cur) {
+      notes.add('missing_msh');
+      return;
+    }
+    pushSegment(cur, id);
+    if (PHI_SEGMENTS.has(id)) cur.msg.hasPhi = true;
+    if (id === 'MSA') readMsa(cur, segStart, segEnd);
+    else if (id === 'OBX')
+      cur.hasObx18 = readDeviceIds(cur, segStart, segEnd, OBX_EQUIPMENT_ID) || cur.hasObx18;
+    else if (id === 'PRT') cur.hasPrt16 = readDeviceIds(cur, segStart, segEnd, PRT_UDI) || cur.hasPrt16;
+  }
+
+  function pushSegment(b: Builder, id: string): void {
+    b.msg.segmentCount++;
+    if (b.msg.segments.length < limits.maxSegments) b.msg.segments.push(id);
+    else notes.add('segments_truncated');
+  }
+
+  function text(b: Builder, a: number, z: number): string {
+    const r = decodeText(view, a, z, b.enc, limits.maxFieldChars);
+    if (r.truncated) notes.add('field_truncated');
+    return r.text;
+  }
+
+  function field(b: Builder, s0: number, e0: number, n: number, header: boolean): [number, number] | null {
+    return fieldBounds(view, s0, e0, b.enc.field, n, header);
+  }
+
+  /** Whole first repetition, components joined with '^' (HD, ST). */
+  function readWhole(b: Builder, s0: number, e0: number, n: number, header: boolean): string {
+    const f = field(b, s0, e0, n, header);
+    if (!f) return '';
+    return text(b, f[0], firstRepetition(view, f[0], f[1], b.enc));
+  }
+
+  /** First `count` components of the first repetition, joined with '^', empty trailing ones dropped. */
+  function readComponents(b: Builder, s0: number, e0: number, n: number, count: number): string {
+    const f = field(b, s0, e0, n, true);
+    if (!f) return '';
+    const r = firstRepetition(view, f[0], f[1], b.enc);
+    const parts: string[] = [];
+    for (let k = 1; k <= count; k++) {
+      const c = componentBounds(view, f[0], r, b.enc.component, k);
+      if (!c) break;
+      parts.push(text(b, c[0], c[1]));
+    }
+    while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
+    return parts.join('^');
+  }
+
+  function readMsh(b: Builder, s0: number, e0: number): void {
+    const m = b.msg;
+    m.sendingApp = readWhole(b, s0, e0, MSH.sendingApp, true);
+    m.sendingFacility = readWhole(b, s0, e0, MSH.sendingFacility, true);
+    m.receivingApp = readWhole(b, s0, e0, MSH.receivingApp, true);
+    m.receivingFacility = readWhole(b, s0, e0, MSH.receivingFacility, true);
+    m.messageType = readComponents(b, s0, e0, MSH.messageType, 2);
+    m.controlId = readWhole(b, s0, e0, MSH.controlId, true);
+    m.processingId = readComponents(b, s0, e0, MSH.processingId, 1);
+    m.version = readComponents(b, s0, e0, MSH.version, 1);
+    m.acceptAckType = readComponents(b, s0, e0, MSH.acceptAckType, 1);
+    if (m.messageType === '' || m.controlId === '') notes.add('bad_msh');
+    const prof = field(b, s0, e0, MSH.profileId, true);
+    if (prof) {
+      // every repetition's first component (EI entity identifier)
+      let a = prof[0];
+      while (a <= prof[1]) {
+        const r = indexInRange(view, b.enc.repetition, a, prof[1]);
+        const z = r < 0 ? prof[1] : r;
+        const c = componentBounds(view, a, z, b.enc.component, 1);
+        if (c && text(b, c[0], c[1]) === IHE_PCD_01_PROFILE) m.pcdProfile = true;
+        if (r < 0) break;
+        a = r + 1;
+      }
+    }
+  }
+
+  function readMsa(b: Builder, s0: number, e0: number): void {
+    if (b.msg.ackCode !== '' || b.msg.ackControlId !== '') return;
+    const code = readComponents2(b, s0, e0, MSA.ackCode);
+    b.msg.ackCode = ACK_CODES.has(code) ? code : code.slice(0, 8);
+    b.msg.ackControlId = readWhole(b, s0, e0, MSA.controlId, false);
+  }
+
+  function readComponents2(b: Builder, s0: number, e0: number, n: number): string {
+    const f = field(b, s0, e0, n, false);
+    if (!f) return '';
+    const r = firstRepetition(view, f[0], f[1], b.enc);
+    const c = componentBounds(view, f[0], r, b.enc.component, 1);
+    return c ? text(b, c[0], c[1]) : '';
+  }
+
+  /** Adds the identifier (first component) of each repetition of field n; true when one was present. */
+  function readDeviceIds(b: Builder, s0: number, e0: number, n: number): boolean {
+    const f = field(b, s0, e0, n, false);
+    if (!f || f[1] <= f[0]) return false;
+    let found = false;
+    let a = f[0];
+    for (;;) {
+      const r = indexInRange(view, b.enc.repetition, a, f[1]);
+      const z = r < 0 ? f[1] : r;
+      const c = componentBounds(view, a, z, b.enc.component, 1);
+      if (c && c[1] > c[0]) {
+        const sub = indexInRange(view, b.enc.subcomponent, c[0], c[1]);
+        const id = text(b, c[0], sub < 0 ? c[1] : sub).trim();
+        if (id !== '') {
+          found = true;
+          const ids = b.msg.deviceIds;
+          if (!ids.includes(id)) {
+            if (ids.length < limits.maxDeviceIds) ids.push(id);
+            else notes.add('device_ids_truncated');
+          }
+        }
+      }
+      if (r < 0) break;
+      a = r + 1;
+    }
+    return found;
+  }
+}

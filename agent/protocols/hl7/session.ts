@@ -1,0 +1,297 @@
+// One HL7/MLLP flow: per-direction block buffers with a cap, resync after garbage and gaps, MSH-10 <-> MSA-2 pairing (HL7 v2.x ch. 2.9, Appendix C).
+import type { Analyzer, AnalyzerSink, Direction } from '../types.js';
+import { CR, DEFAULT_LIMITS, IHE_BY_MESSAGE_TYPE, MLLP_END, type Hl7Limits } from './constants.js';
+import { ANOMALY_TABLE, NOTE_ANOMALY, toMessageFields, type Hl7AnomalyCode } from './events.js';
+import { parseBlock, parseFrame, type Hl7Message } from './parse.js';
+
+const EMPTY = new Uint8Array(0);
+/** Room beyond the largest block: <VT>, <FS>, <CR> and an opener's lookahead. */
+const FRAME_OVERHEAD = 8;
+
+class DirState {
+  buf: Uint8Array = EMPTY;
+  start = 0;
+  end = 0;
+  /** Where the <FS> search resumes, relative to `start`. */
+  resume = 0;
+  /** After a cut block: bytes up to the next opener belong to it and are dropped silently. */
+  skipping = false;
+  garbageBytes = 0;
+  garbageNotBlank = false;
+  sawBlock = false;
+
+  buffered(): number {
+    return this.end - this.start;
+  }
+
+  clear(): void {
+    this.start = 0;
+    this.end = 0;
+    this.resume = 0;
+  }
+}
+
+interface Outstanding {
+  ts: number;
+  ihe: string | undefined;
+}
+
+export interface Hl7SessionStats {
+  messages: number;
+  blocks: number;
+  garbageBytes: number;
+  cutBlocks: number;
+  evictedOutstanding: number;
+}
+
+export class Hl7Session implements Analyzer {
+  private readonly dirs: [DirState, DirState] = [new DirState(), new DirState()];
+  private readonly limits: Hl7Limits;
+  private readonly cap: number;
+  private readonly outstanding = new Map<string, Outstanding>();
+  private confirmed = false;
+  private dead = false;
+  private garbageBeforeConfirm = 0;
+  private overflowReported = false;
+  readonly stats: Hl7SessionStats = {
+    messages: 0,
+    blocks: 0,
+    garbageBytes: 0,
+    cutBlocks: 0,
+    evictedOutstanding: 0,
+  };
+
+  constructor(
+    private readonly sink: AnalyzerSink,
+    limits: Partial<Hl7Limits> = {},
+  ) {
+    this.limits = { ...DEFAULT_LIMITS, ...limits };
+    this.cap = this.limits.maxMessageBytes + FRAME_OVERHEAD;
+  }
+
+  onData(dir: Direction, bytes: Uint8Array, ts: number): void {
+    if (this.dead || bytes.length === 0) return;
+    const d = this.dirs[dir];
+    if (d.buffered() === 0) {
+      // Fast path: parse straight from the caller's view, keep only an incomplete tail.
+      d.clear();
+      const used = this.consume(dir, d, bytes, 0, bytes.length, 0, ts);
+      if (used < bytes.length && !this.dead) this.append(d, bytes, used, bytes.length);
+      return;
+    }
+    let from = 0;
+    while (from < bytes.length && !this.dead) {
+      const take = Math.min(bytes.length - from, this.cap - d.buffered());
+      this.append(d, bytes, from, from + take);
+      from += take;
+      const used = this.consume(dir, d, d.buf, d.start, d.end, d.resume, ts);
+      d.start += used;
+      if (d.start === d.end) d.clear();
+      else if (take === 0 && used === 0) {
+        // Unreachable with a cap above the largest block; kept so a logic error can never spin.
+        d.clear();
+        d.skipping = true;
+      }
+    }
+  }
+
+  onGap(dir: Direction, len: number, ts: number): void {
+    if (this.dead) return;
+    const d = this.dirs[dir];
+    if (d.buffered() > 0 && !d.skipping) {
+      this.anomaly(dir, ts, 'hl7.message_lost_in_gap', { bytes: d.buffered(), gap: len });
+    }
+    this.flushGarbage(dir, d, ts);
+    d.clear();
+    d.skipping = true;
+  }
+
+  onEnd(dir: Direction, ts: number): void {
+    if (this.dead) return;
+    const d = this.dirs[dir];
+    if (d.buffered() > 0) {
+      // The stream may end right after <FS> with its <CR> never sent: close the block ourselves.
+      if (d.buf[d.end - 1] === MLLP_END) {
+        this.append(d, Uint8Array.of(CR), 0, 1);
+        const used = this.consume(dir, d, d.buf, d.start, d.end, d.resume, ts);
+        d.start += used;
+      }
+      if (d.buffered() > 0 && !d.skipping && !this.dead) {
+        this.stats.cutBlocks++;
+        this.anomaly(dir, ts, 'hl7.unterminated_message', { bytes: d.buffered() });
+      }
+    }
+    this.flushGarbage(dir, d, ts);
+    d.clear();
+  }
+
+  bufferedBytes(): number {
+    return this.dirs[0].buffered() + this.dirs[1].buffered();
+  }
+
+  /** Messages awaiting their ACK (for tests and metrics). */
+  outstandingCount(): number {
+    return this.outstanding.size;
+  }
+
+  /** Parses blocks in bytes[off, end); returns how many bytes were used (the rest is an incomplete block). */
+  private consume(
+    dir: Direction,
+    d: DirState,
+    bytes: Uint8Array,
+    off: number,
+    end: number,
+    resumeRel: number,
+    ts: number,
+  ): number {
+    let pos = off;
+    let resume = resumeRel > 0 ? off + resumeRel : 0;
+    while (pos < end && !this.dead) {
+      const r = parseFrame(bytes, pos, this.limits, resume, end);
+      resume = 0;
+      if (r.kind === 'need') {
+        d.resume = r.scanned > pos ? r.scanned - pos : 0;
+        return pos - off;
+      }
+      if (r.kind === 'bad') {
+        if (r.code === 'garbage') {
+          if (!d.skipping) {
+            d.garbageBytes += r.consumed;
+            if (!r.whitespace) d.garbageNotBlank = true;
+            if (!this.confirmed && !r.whitespace) {
+              this.garbageBeforeConfirm += r.consumed;
+              if (this.garbageBeforeConfirm > this.limits.maxGarbageBeforeConfirm) {
+                this.dead = true;
+                this.sink.violation('no MLLP block in the first bytes of the flow');
+                return end - off;
+              }
+            }
+          }
+        } else {
+          this.flushGarbage(dir, d, ts);
+          if (!d.skipping) {
+            this.stats.cutBlocks++;
+            this.anomaly(dir, ts, 'hl7.unterminated_message', { bytes: r.consumed });
+          }
+          d.skipping = true;
+        }
+        pos += r.consumed;
+        continue;
+      }
+      this.flushGarbage(dir, d, ts);
+      d.skipping = false;
+      d.sawBlock = true;
+      this.stats.blocks++;
+      if (!r.endCr) this.anomaly(dir, ts, 'hl7.bad_frame_end');
+      this.handleBlock(dir, bytes, r.start, r.end, ts);
+      pos += r.consumed;
+    }
+    d.resume = 0;
+    return pos - off;
+  }
+
+  private handleBlock(dir: Direction, bytes: Uint8Array, start: number, end: number, ts: number): void {
+    const { messages, notes } = parseBlock(bytes, start, end, this.limits);
+    const codes = new Set<Hl7AnomalyCode>();
+    for (const n of notes) codes.add(NOTE_ANOMALY[n]);
+    for (const c of codes) this.anomaly(dir, ts, c);
+    for (const m of messages) this.handleMessage(dir, m, ts);
+  }
+
+  private handleMessage(dir: Direction, m: Hl7Message, ts: number): void {
+    this.stats.messages++;
+    if (!this.confirmed) {
+      this.confirmed = true;
+      this.sink.confirm();
+    }
+    let ihe = transactionOf(m);
+    let rtt: number | undefined;
+    if (m.ackControlId !== '') {
+      const key = pairKey(dir === 0 ? 1 : 0, m.ackControlId);
+      const o = this.outstanding.get(key);
+      if (o) {
+        this.outstanding.delete(key);
+        rtt = Math.round(ts - o.ts) / 1000;
+        if (rtt < 0) rtt = 0;
+        ihe ??= o.ihe;
+      } else {
+        const fields: Record<string, string> = { ack_control_id: m.ackControlId };
+        if (m.messageType) fields.message_type = m.messageType;
+        this.anomaly(dir, ts, 'hl7.unmatched_ack', fields);
+      }
+    } else if (m.controlId !== '' && m.acceptAckType !== 'NE' && !m.messageType.startsWith('ACK')) {
+      this.remember(dir, m.controlId, ts, ihe);
+    }
+    this.sink.event(dir, ts, 'message', toMessageFields(m, ihe, rtt));
+  }
+
+  private remember(dir: Direction, controlId: string, ts: number, ihe: string | undefined): void {
+    const key = pairKey(dir, controlId);
+    // A resent control id refreshes its place (Map keeps insertion order: the first key is the oldest).
+    this.outstanding.delete(key);
+    if (this.outstanding.size >= this.limits.maxOutstanding) {
+      const oldest = this.outstanding.keys().next();
+      if (!oldest.done) this.outstanding.delete(oldest.value);
+      this.stats.evictedOutstanding++;
+      if (!this.overflowReported) {
+        this.overflowReported = true;
+        this.anomaly(dir, ts, 'hl7.outstanding_overflow', { limit: this.limits.maxOutstanding });
+      }
+    }
+    this.outstanding.set(key, { ts, ihe });
+  }
+
+  private flushGarbage(dir: Direction, d: DirState, ts: number): void {
+    if (d.garbageBytes > 0 && d.garbageNotBlank) {
+      this.stats.garbageBytes += d.garbageBytes;
+      const fields: Record<string, number | boolean> = { bytes: d.garbageBytes };
+      if (!d.sawBlock) fields.before_first_message = true;
+      this.anomaly(dir, ts, 'hl7.garbage_between_frames', fields);
+    }
+    d.garbageBytes = 0;
+    d.garbageNotBlank = false;
+  }
+
+  private anomaly(
+    dir: Direction,
+    ts: number,
+    code: Hl7AnomalyCode,
+    fields?: Record<string, string | number | boolean>,
+  ): void {
+    this.sink.anomaly(dir, ts, code, ANOMALY_TABLE[code].malformed, fields);
+  }
+
+  /** Copies bytes[from, to) after the buffered data, growing the buffer up to the cap. */
+  private append(d: DirState, bytes: Uint8Array, from: number, to: number): void {
+    const have = d.buffered();
+    const n = Math.min(to - from, this.cap - have);
+    if (n <= 0) return;
+    if (d.start > 0 && d.start + have + n > d.buf.length) {
+      d.buf.copyWithin(0, d.start, d.end);
+      d.start = 0;
+      d.end = have;
+    }
+    if (d.end + n > d.buf.length) {
+      let size = Math.max(4096, d.buf.length);
+      while (size < d.end + n) size *= 2;
+      const next = new Uint8Array(Math.min(size, this.cap));
+      next.set(d.buf.subarray(d.start, d.end), 0);
+      d.end -= d.start;
+      d.start = 0;
+      d.buf = next;
+    }
+    d.buf.set(bytes.subarray(from, from + n), d.end);
+    d.end += n;
+  }
+}
+
+function pairKey(dir: Direction, controlId: string): string {
+  return `${dir}\u0000${controlId}`;
+}
+
+/** IHE PCD transaction of a message by itself (IHE PCD TF-2); ACKs may inherit theirs when paired. */
+export function transactionOf(m: Hl7Message): string | undefined {
+  if (m.pcdProfile && (m.messageType.startsWith('ORU^R01') || m.messageType.startsWith('ACK')))
+    return 'PCD-01';
+  return IHE_BY_MESSAGE_TYPE.get(m.messageType);
+}
