@@ -1,0 +1,141 @@
+// Collector composition root: HTTP(S) server with ws ingest, store, metrics, API and export (DESIGN.md "CLI" collector).
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { Exporter, type ExportOptions } from './export.js';
+import { createHttpHandler } from './http.js';
+import { CollectorMetrics } from './metrics.js';
+import { Ingest } from './server.js';
+import { Store, type RetentionOptions } from './store.js';
+import { Tokens } from './tokens.js';
+
+export const COLLECTOR_VERSION = '0.1.0';
+
+export interface CollectorOptions {
+  /** HOST:PORT, [V6]:PORT or PORT; port 0 picks a free one. */
+  listen: string;
+  /** SQLite file (":memory:" for a throwaway store). */
+  db: string;
+  /** Tokens file; without it every agent and API call is refused. */
+  tokensFile?: string;
+  tls?: { cert: string; key: string; ca?: string; requestCert?: boolean };
+  /** Largest WebSocket message accepted, bytes (default 16 MiB). */
+  maxPayload?: number;
+  retention?: RetentionOptions & { intervalSeconds?: number };
+  export?: ExportOptions;
+  logger: Logger;
+  helloTimeoutMs?: number;
+}
+
+export interface RunningCollector {
+  /** http(s)://host:port — API, /metrics, the page. */
+  url: string;
+  /** ws(s)://host:port — what agents pass as --collector. */
+  wsUrl: string;
+  port: number;
+  store: Store;
+  metrics: CollectorMetrics;
+  close(): Promise<void>;
+}
+
+export function parseListen(listen: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen) ?? /^()()(\d+)$/.exec(listen);
+  const port = Number(m?.[3]);
+  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`--listen ${listen}: expected HOST:PORT`);
+  }
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+export async function startCollector(opts: CollectorOptions): Promise<RunningCollector> {
+  const { host, port } = parseListen(opts.listen);
+  const logger = opts.logger;
+  const tokens = opts.tokensFile ? Tokens.load(opts.tokensFile) : Tokens.parse('', '(none)');
+  if (!opts.tokensFile) logger.warn('collector: no tokens file, every agent and API call will be refused');
+  const store = new Store(opts.db);
+  const metrics = new CollectorMetrics(() => store.countDevices());
+  for (const a of tokens.agentNames()) metrics.declareAgent(a);
+  const exporter = opts.export ? new Exporter(opts.export, logger, metrics, COLLECTOR_VERSION) : null;
+
+  let ingest: Ingest | null = null;
+  const handler = createHttpHandler({ store, metrics, tokens, logger, connected: () => ingest?.connected() ?? new Set() });
+  const tls = opts.tls;
+  const server = tls
+    ? https.createServer(
+        {
+          cert: readFileSync(tls.cert),
+          key: readFileSync(tls.key),
+          ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
+          // Client certificates are verified when asked for; the token is still required on top.
+          requestCert: tls.requestCert ?? false,
+          rejectUnauthorized: tls.requestCert ?? false,
+        },
+        handler,
+      )
+    : http.createServer(handler);
+  ingest = new Ingest({
+    server,
+    store,
+    metrics,
+    tokens,
+    logger,
+    version: COLLECTOR_VERSION,
+    maxPayload: opts.maxPayload ?? 16 * 1024 * 1024,
+    ...(opts.helloTimeoutMs !== undefined ? { helloTimeoutMs: opts.helloTimeoutMs } : {}),
+    ...(exporter ? { onFresh: (f) => exporter.write(f) } : {}),
+  });
+
+  let retentionTimer: NodeJS.Timeout | null = null;
+  const retention = opts.retention;
+  if (retention && (retention.maxAgeSeconds !== undefined || retention.maxCount !== undefined)) {
+    const run = (): void => {
+      try {
+        const n = store.applyRetention(retention);
+        metrics.retention(n);
+        if (n > 0) logger.info({ deleted: n }, 'collector: retention applied');
+      } catch (err) {
+        logger.error({ err }, 'collector: retention failed');
+      }
+    };
+    run();
+    retentionTimer = setInterval(run, (retention.intervalSeconds ?? 60) * 1000);
+    retentionTimer.unref();
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const h = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address;
+  const url = `${tls ? 'https' : 'http'}://${h}:${addr.port}`;
+  const wsUrl = `${tls ? 'wss' : 'ws'}://${h}:${addr.port}`;
+  logger.info({ url, ws: wsUrl, db: opts.db }, 'collector: listening');
+
+  let closed = false;
+  return {
+    url,
+    wsUrl,
+    port: addr.port,
+    store,
+    metrics,
+    async close() {
+      if (closed) return;
+      closed = true;
+      if (retentionTimer) clearInterval(retentionTimer);
+      await ingest.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await exporter?.close();
+      store.close();
+      logger.info('collector: stopped');
+    },
+  };
+}

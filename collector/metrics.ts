@@ -1,0 +1,266 @@
+// Collector Prometheus metrics (DESIGN.md "Metrics"): prom-client registry with default process metrics; agents'
+// cumulative stats become counter deltas; every label is bounded (agent, protocol, rule, severity, type, reason).
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Finding } from '../agent/wire/finding.js';
+import type { StatsMessage } from '../agent/wire/messages.js';
+
+/** Why an incoming message or connection was refused (the values of the `reason` label). */
+export const REJECT_REASONS = [
+  'malformed_json',
+  'schema',
+  'oversize',
+  'auth',
+  'no_hello',
+  'binary',
+  'hello_timeout',
+] as const;
+export type RejectMetricReason = (typeof REJECT_REASONS)[number];
+
+export const DROP_PLACES = ['kernel', 'interface', 'queue', 'spool'] as const;
+
+/** Distinct values any one label may take; beyond it values fold into "other" so a bad agent cannot explode series. */
+const MAX_LABEL_VALUES = 200;
+const LABEL_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+class LabelGuard {
+  private readonly seen = new Set<string>();
+  folded = 0;
+  bound(v: string): string {
+    if (this.seen.has(v)) return v;
+    if (!LABEL_RE.test(v) || this.seen.size >= MAX_LABEL_VALUES) {
+      this.folded++;
+      return 'other';
+    }
+    this.seen.add(v);
+    return v;
+  }
+}
+
+type Cumulative = Omit<StatsMessage, 'type'>;
+
+export class CollectorMetrics {
+  readonly registry = new Registry();
+  private readonly findings: Counter<'rule' | 'severity' | 'agent'>;
+  private readonly duplicates: Counter<'agent'>;
+  private readonly packets: Counter<'agent'>;
+  private readonly bytes: Counter<'agent'>;
+  private readonly drops: Counter<'agent' | 'where'>;
+  private readonly parseErrors: Counter<'agent' | 'protocol'>;
+  private readonly messages: Counter<'agent' | 'protocol' | 'type'>;
+  private readonly flows: Gauge<'agent'>;
+  private readonly agentDevices: Gauge<'agent'>;
+  private readonly memory: Gauge<'agent'>;
+  private readonly spoolPending: Gauge<'agent'>;
+  readonly devices: Gauge;
+  private readonly up: Gauge<'agent'>;
+  private readonly lastSeen: Gauge<'agent'>;
+  private readonly lag: Gauge<'agent'>;
+  private readonly rejected: Counter<'reason'>;
+  private readonly connections: Counter<'agent'>;
+  private readonly exportErrors: Counter<'target'>;
+  private readonly retentionDeleted: Counter;
+  private readonly rules = new LabelGuard();
+  private readonly protocols = new LabelGuard();
+  private readonly types = new LabelGuard();
+  private readonly last = new Map<string, Cumulative>();
+
+  constructor(devicesCount: () => number) {
+    const r = this.registry;
+    collectDefaultMetrics({ register: r });
+    const reg = [r];
+    this.findings = new Counter({
+      name: 'wardwatch_findings_total',
+      help: 'Findings stored (first arrival of each id), by rule, severity and agent.',
+      labelNames: ['rule', 'severity', 'agent'],
+      registers: reg,
+    });
+    this.duplicates = new Counter({
+      name: 'wardwatch_findings_duplicate_total',
+      help: 'Findings received again (resends after a reconnect) and skipped by id.',
+      labelNames: ['agent'],
+      registers: reg,
+    });
+    this.packets = new Counter({
+      name: 'wardwatch_packets_total',
+      help: 'Packets the agent processed.',
+      labelNames: ['agent'],
+      registers: reg,
+    });
+    this.bytes = new Counter({
+      name: 'wardwatch_bytes_total',
+      help: 'Bytes the agent processed.',
+      labelNames: ['agent'],
+      registers: reg,
+    });
+    this.drops = new Counter({
+      name: 'wardwatch_drops_total',
+      help: 'Packets or findings lost before analysis or delivery, by where (kernel, interface, queue, spool).',
+      labelNames: ['agent', 'where'],
+      registers: reg,
+    });
+    this.parseErrors = new Counter({
+      name: 'wardwatch_parse_errors_total',
+      help: 'Malformed protocol messages, by protocol.',
+      labelNames: ['agent', 'protocol'],
+      registers: reg,
+    });
+    this.messages = new Counter({
+      name: 'wardwatch_protocol_messages_total',
+      help: 'Protocol messages seen, by protocol and message type.',
+      labelNames: ['agent', 'protocol', 'type'],
+      registers: reg,
+    });
+    this.flows = new Gauge({
+      name: 'wardwatch_flows',
+      help: 'Flows the agent currently tracks.',
+      labelNames: ['agent'],
+      registers: reg,
+    });
+    this.agentDevices = new Gauge({
+      name: 'wardwatch_agent_devices',
+      help: 'Devices the agent currently knows.',
+      labelNames: ['agent'],
+      registers: reg,
+    });
+    this.memory = new Gauge({
+      name: 'wardwatch_agent_memory_bytes',
+      help: 'Resident memory of the agent process.',
+      labelNames: ['agent'],
+      registers: reg,
+    });
+    this.spoolPending = new Gauge({
+      name: 'wardwatch_agent_spool_pending',
+      help: 'Findings in the agent spool not yet acknowledged.',
+      labelNames: ['agent'],
+      registers: reg,
+    });
+    this.devices = new Gauge({
+      name: 'wardwatch_devices',
+      help: 'Devices in the collector inventory (merged across agents).',
+      registers: reg,
+      collect() {
+        this.set(devicesCount());
+      },
+    });
+    this.up = new Gauge({
+      name: 'wardwatch_agent_up',
+      help: '1 while the agent is connected and authenticated, else 0.',
+      labelNames: ['agent'],
+      registers: reg,
+    });
+    this.lastSeen = new Gauge({
+      name: 'wardwatch_agent_last_seen_timestamp_seconds',
+      help: 'Unix time of the last message from the agent.',
+      labelNames: ['agent'],
+      registers: reg,
+    });
+    this.lag = new Gauge({
+      name: 'wardwatch_ingest_lag_seconds',
+      help: 'How far the agent is behind packet time, as it last reported.',
+      labelNames: ['agent'],
+      registers: reg,
+    });
+    this.rejected = new Counter({
+      name: 'wardwatch_rejected_messages_total',
+      help: 'Messages or connections refused by the collector, by reason.',
+      labelNames: ['reason'],
+      registers: reg,
+    });
+    for (const reason of REJECT_REASONS) this.rejected.inc({ reason }, 0);
+    this.connections = new Counter({
+      name: 'wardwatch_agent_connections_total',
+      help: 'Authenticated agent connections (reconnects included).',
+      labelNames: ['agent'],
+      registers: reg,
+    });
+    this.exportErrors = new Counter({
+      name: 'wardwatch_export_errors_total',
+      help: 'Findings an export target failed to take, by target.',
+      labelNames: ['target'],
+      registers: reg,
+    });
+    this.retentionDeleted = new Counter({
+      name: 'wardwatch_retention_deleted_total',
+      help: 'Findings deleted by retention.',
+      registers: reg,
+    });
+  }
+
+  reject(reason: RejectMetricReason): void {
+    this.rejected.inc({ reason });
+  }
+
+  exportError(target: 'jsonl' | 'syslog'): void {
+    this.exportErrors.inc({ target });
+  }
+
+  retention(n: number): void {
+    if (n > 0) this.retentionDeleted.inc(n);
+  }
+
+  connected(agent: string, restored?: Cumulative): void {
+    this.connections.inc({ agent });
+    this.up.set({ agent }, 1);
+    this.seen(agent);
+    if (restored && !this.last.has(agent)) this.last.set(agent, restored);
+  }
+
+  disconnected(agent: string): void {
+    this.up.set({ agent }, 0);
+  }
+
+  seen(agent: string): void {
+    this.lastSeen.set({ agent }, Date.now() / 1000);
+  }
+
+  stored(agent: string, fresh: readonly Finding[], received: number): void {
+    for (const f of fresh) this.findings.inc({ rule: this.rules.bound(f.rule), severity: f.severity, agent });
+    if (received > fresh.length) this.duplicates.inc({ agent }, received - fresh.length);
+  }
+
+  /** Cumulative agent counters → counter increments; a value going down means the agent restarted. */
+  stats(agent: string, s: Cumulative): void {
+    const prev = this.last.get(agent);
+    const d = (now: number, before: number | undefined): number =>
+      before === undefined ? now : now >= before ? now - before : now;
+    this.packets.inc({ agent }, d(s.packets, prev?.packets));
+    this.bytes.inc({ agent }, d(s.bytes, prev?.bytes));
+    for (const where of ['kernel', 'interface', 'queue'] as const) {
+      this.drops.inc({ agent, where }, d(s.drops[where], prev?.drops[where]));
+    }
+    if (s.spool) this.drops.inc({ agent, where: 'spool' }, d(s.spool.dropped, prev?.spool?.dropped));
+    else this.drops.inc({ agent, where: 'spool' }, 0);
+    for (const [p, n] of Object.entries(s.parse_errors)) {
+      this.parseErrors.inc({ agent, protocol: this.protocols.bound(p) }, d(n, prev?.parse_errors[p]));
+    }
+    for (const [p, types] of Object.entries(s.messages)) {
+      const protocol = this.protocols.bound(p);
+      for (const [t, n] of Object.entries(types)) {
+        this.messages.inc({ agent, protocol, type: this.types.bound(t) }, d(n, prev?.messages[p]?.[t]));
+      }
+    }
+    this.flows.set({ agent }, s.flows);
+    this.agentDevices.set({ agent }, s.devices);
+    this.memory.set({ agent }, s.memory);
+    this.lag.set({ agent }, s.lag_seconds);
+    if (s.spool) this.spoolPending.set({ agent }, s.spool.pending);
+    this.last.set(agent, s);
+    this.seen(agent);
+  }
+
+  /** Pre-creates an agent's series at zero so dashboards show "0", not "no data", for a quiet agent. */
+  declareAgent(agent: string): void {
+    this.up.set({ agent }, 0);
+    for (const where of DROP_PLACES) this.drops.inc({ agent, where }, 0);
+    this.packets.inc({ agent }, 0);
+    this.bytes.inc({ agent }, 0);
+  }
+
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
