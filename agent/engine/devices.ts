@@ -1,0 +1,227 @@
+// Device inventory (issue 4 "Device inventory"): one record per MAC (per IP behind routers), vendor from the OUI registry, identity hints with provenance, capped with LRU eviction.
+import { formatTs } from '../wire/time.js';
+import { lookupVendor } from './oui.js';
+import { ZONE_INTERNET, type SiteIndex } from './site.js';
+
+export interface IdentityHint {
+  attribute: string;
+  value: string;
+  /** The protocol field that gave it, e.g. `dicom.calling_ae`. */
+  source: string;
+  first_seen: string;
+  last_seen: string;
+}
+
+export interface DevicePeer {
+  ip: string;
+  port?: number;
+  proto: string;
+  flows: number;
+}
+
+export interface DeviceRecord {
+  key: string;
+  mac?: string;
+  ips: string[];
+  vendor?: string;
+  /** Asset name from the site file. */
+  name?: string;
+  zone: string;
+  /** True when this MAC carried many addresses, so hosts behind it are keyed by IP. */
+  router: boolean;
+  first_seen: string;
+  last_seen: string;
+  protocols: string[];
+  hints: IdentityHint[];
+  peers: DevicePeer[];
+  counters: { flows: number; events: number; bytes_sent: number; bytes_received: number; findings: number };
+}
+
+interface Hint {
+  attribute: string;
+  value: string;
+  source: string;
+  first: number;
+  last: number;
+}
+
+export interface Device {
+  key: string;
+  mac: string | undefined;
+  ips: string[];
+  vendor: string | undefined;
+  name: string | undefined;
+  zone: string;
+  router: boolean;
+  first: number;
+  last: number;
+  protocols: Set<string>;
+  hints: Hint[];
+  peers: Map<string, DevicePeer>;
+  counters: DeviceRecord['counters'];
+  /** Has spoken HL7, DICOM or MQTT (for the first-clinical signal). */
+  clinical: boolean;
+}
+
+export interface DeviceLimits {
+  maxDevices: number;
+  maxHintsPerDevice: number;
+  maxPeersPerDevice: number;
+  maxIpsPerDevice: number;
+  /** A MAC seen with more internal addresses than this is a router: hosts behind it get their own record per IP. */
+  routerIpThreshold: number;
+}
+
+export const DEFAULT_DEVICE_LIMITS: DeviceLimits = {
+  maxDevices: 10000,
+  maxHintsPerDevice: 32,
+  maxPeersPerDevice: 64,
+  maxIpsPerDevice: 8,
+  routerIpThreshold: 4,
+};
+
+export interface DeviceStats {
+  devices: number;
+  created: number;
+  evicted: number;
+  hintsDropped: number;
+  peersDropped: number;
+  routers: number;
+}
+
+const MAX_HINT_TEXT = 128;
+const MAX_ROUTERS = 1024;
+
+export class DeviceTable {
+  private readonly byKey = new Map<string, Device>();
+  private readonly routerMacs = new Set<string>();
+  readonly stats: DeviceStats = { devices: 0, created: 0, evicted: 0, hintsDropped: 0, peersDropped: 0, routers: 0 };
+
+  constructor(
+    private readonly site: SiteIndex,
+    private readonly limits: DeviceLimits = DEFAULT_DEVICE_LIMITS,
+  ) {}
+
+  /**
+   * The device for a host seen at `ip` with link-layer `mac`. Internet addresses and hosts behind a
+   * router MAC are keyed by IP (their frames carry the gateway's MAC), everything else by MAC.
+   */
+  observe(ip: string, mac: string | undefined, ts: number, vlan = -1): Device {
+    const m = mac && mac !== '' ? mac : undefined;
+    const zone = this.site.zoneOf(ip, vlan);
+    const byIp = !m || zone === ZONE_INTERNET || this.routerMacs.has(m);
+    const key = byIp ? `ip:${ip}` : `mac:${m}`;
+    let d = this.byKey.get(key);
+    if (d) {
+      this.byKey.delete(key); // LRU: re-insert at the tail
+      this.byKey.set(key, d);
+      if (ts > d.last) d.last = ts;
+      if (!d.ips.includes(ip)) this.addIp(d, ip);
+      return d;
+    }
+    const asset = this.site.assetOf(ip, m);
+    d = {
+      key,
+      mac: byIp ? undefined : m,
+      ips: [ip],
+      vendor: byIp || !m ? undefined : lookupVendor(m),
+      name: asset?.name,
+      zone,
+      router: false,
+      first: ts,
+      last: ts,
+      protocols: new Set(),
+      hints: [],
+      peers: new Map(),
+      counters: { flows: 0, events: 0, bytes_sent: 0, bytes_received: 0, findings: 0 },
+      clinical: false,
+    };
+    if (this.byKey.size >= this.limits.maxDevices) {
+      const oldest = this.byKey.keys().next();
+      if (!oldest.done) {
+        this.byKey.delete(oldest.value);
+        this.stats.evicted++;
+      }
+    }
+    this.byKey.set(key, d);
+    this.stats.created++;
+    this.stats.devices = this.byKey.size;
+    return d;
+  }
+
+  private addIp(d: Device, ip: string): void {
+    if (d.ips.length < this.limits.maxIpsPerDevice) d.ips.push(ip);
+    if (d.mac && !d.router && d.ips.length > this.limits.routerIpThreshold && this.routerMacs.size < MAX_ROUTERS) {
+      d.router = true;
+      this.routerMacs.add(d.mac);
+      this.stats.routers = this.routerMacs.size;
+    }
+    if (!d.name) d.name = this.site.assetOf(ip, d.mac)?.name;
+  }
+
+  /** Record an identity hint; returns the values this attribute had before (empty when none). */
+  addHint(d: Device, attribute: string, value: string, source: string, ts: number): string[] {
+    const v = value.length > MAX_HINT_TEXT ? value.slice(0, MAX_HINT_TEXT) : value;
+    const previous: string[] = [];
+    for (const h of d.hints) {
+      if (h.attribute !== attribute) continue;
+      if (h.value === v && h.source === source) {
+        if (ts > h.last) h.last = ts;
+        return [];
+      }
+      if (h.value !== v) previous.push(h.value);
+    }
+    if (d.hints.length >= this.limits.maxHintsPerDevice) {
+      this.stats.hintsDropped++;
+      return [];
+    }
+    d.hints.push({ attribute, value: v, source, first: ts, last: ts });
+    return previous.includes(v) ? [] : previous;
+  }
+
+  addPeer(d: Device, ip: string, port: number | undefined, proto: string): void {
+    const key = port === undefined ? ip : `${ip}|${port}`;
+    const p = d.peers.get(key);
+    if (p) {
+      p.flows++;
+      if (proto !== 'tcp' && proto !== 'udp') p.proto = proto;
+      return;
+    }
+    if (d.peers.size >= this.limits.maxPeersPerDevice) {
+      this.stats.peersDropped++;
+      return;
+    }
+    d.peers.set(key, port === undefined ? { ip, proto, flows: 1 } : { ip, port, proto, flows: 1 });
+  }
+
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  get(key: string): Device | undefined {
+    return this.byKey.get(key);
+  }
+
+  records(): DeviceRecord[] {
+    const out: DeviceRecord[] = [];
+    for (const d of this.byKey.values()) {
+      const r: DeviceRecord = {
+        key: d.key,
+        ips: [...d.ips],
+        zone: d.zone,
+        router: d.router,
+        first_seen: formatTs(d.first),
+        last_seen: formatTs(d.last),
+        protocols: [...d.protocols].sort(),
+        hints: d.hints.map((h) => ({ attribute: h.attribute, value: h.value, source: h.source, first_seen: formatTs(h.first), last_seen: formatTs(h.last) })),
+        peers: [...d.peers.values()].map((p) => ({ ...p })),
+        counters: { ...d.counters },
+      };
+      if (d.mac) r.mac = d.mac;
+      if (d.vendor) r.vendor = d.vendor;
+      if (d.name) r.name = d.name;
+      out.push(r);
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+}

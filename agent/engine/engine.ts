@@ -1,0 +1,498 @@
+// The detection engine (issue 4): site zones, device inventory, rules, thresholds, baseline deviations → findings; pure, synchronous, driven by packet time.
+import type { EventRecord, FieldValue } from '../protocols/types.js';
+import type { FlowInfo, FlowRecord } from '../reassembly/types.js';
+import { ipv4ToString, macToString } from '../decode/addr.js';
+import type { Endpoint, Finding } from '../wire/finding.js';
+import { parseTs } from '../wire/time.js';
+import type { BaselineChecker, Deviation } from './baseline-types.js';
+import { DEFAULT_DEVICE_LIMITS, DeviceTable, type Device, type DeviceLimits, type DeviceRecord, type DeviceStats } from './devices.js';
+import { FindingSink, isDeniedKey, type FindingRule, type FindingStats } from './findings.js';
+import { cidrContains, parseIp } from './ip.js';
+import { compileMatch, getValues, type Predicate, type Subject, type SubjectEndpoint } from './match.js';
+import { lookupVendor } from './oui.js';
+import { matchPaths, type RuleDef, type SuppressDef } from './rule-schema.js';
+import type { RuleSet } from './rules.js';
+import { SiteIndex, type AllowEntry, type Site } from './site.js';
+import { ThresholdState } from './threshold.js';
+
+export interface EngineLimits extends DeviceLimits {
+  maxWindows: number;
+  maxThresholdGroups: number;
+  maxFlowContexts: number;
+  maxClientIds: number;
+  maxArpEntries: number;
+}
+
+export const DEFAULT_ENGINE_LIMITS: EngineLimits = {
+  ...DEFAULT_DEVICE_LIMITS,
+  maxWindows: 50000,
+  maxThresholdGroups: 10000,
+  maxFlowContexts: 100000,
+  maxClientIds: 50000,
+  maxArpEntries: 65536,
+};
+
+export interface EngineConfig {
+  site: Site | null;
+  rules: RuleSet;
+  baseline: BaselineChecker | null;
+  agentId: string;
+  limits?: Partial<EngineLimits>;
+}
+
+export interface EngineStats {
+  events: number;
+  flows: number;
+  arps: number;
+  deviations: number;
+  ruleHits: number;
+  suppressed: number;
+  thresholdGroupsEvicted: number;
+  flowContextsEvicted: number;
+  clientIdsEvicted: number;
+  arpEvicted: number;
+  findings: FindingStats;
+  devices: DeviceStats;
+}
+
+interface CompiledRule {
+  def: RuleDef;
+  pred: Predicate;
+  evidence: string[][];
+  threshold: ThresholdState | null;
+  peerInGroup: boolean;
+}
+
+interface FlowCtx {
+  vlan: number;
+  connect?: Record<string, FieldValue>;
+}
+
+const CLINICAL = new Set(['hl7', 'dicom', 'mqtt']);
+const CONNECT_KEYS = ['client_id', 'username', 'password_present', 'version', 'clean_session', 'keep_alive'];
+/** Attributes whose change on a device is worth a signal (firmware/software/interface drift). */
+const TRACKED_CHANGES = new Set(['dicom_implementation_class_uid', 'dicom_implementation_version', 'hl7_version']);
+
+function str(v: FieldValue | undefined): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
+}
+
+/** Turns a rule-set into compiled predicates bound to a site's lists and zones. */
+function compileRules(rules: RuleSet, site: SiteIndex, limits: EngineLimits): CompiledRule[] {
+  const lists: Record<string, string[]> = { ...rules.lists, ...(site.site?.lists ?? {}) };
+  const ctx = { list: (n: string): readonly string[] => lists[n] ?? [], zoneOf: (ip: string): string => site.zoneOf(ip) };
+  const out: CompiledRule[] = [];
+  for (const def of rules.rules) {
+    if (def.kind !== 'match' || !def.match || !def.enabled) continue;
+    if (def.needsSite && !site.site) continue;
+    const other = def.device === 'src' ? 'dst' : 'src';
+    out.push({
+      def,
+      pred: compileMatch(def.match, ctx),
+      evidence: matchPaths(def.match).filter((p) => !['proto', 'type', 'flow'].includes(p[0] ?? '')),
+      threshold: def.threshold ? new ThresholdState(def.threshold, limits.maxThresholdGroups) : null,
+      peerInGroup: def.threshold?.byText.includes(`${other}.ip`) ?? false,
+    });
+  }
+  return out;
+}
+
+export class Engine {
+  private readonly site: SiteIndex;
+  private readonly table: DeviceTable;
+  private readonly sink: FindingSink;
+  private readonly limits: EngineLimits;
+  private byProto = new Map<string, CompiledRule[]>();
+  private anyProto: CompiledRule[] = [];
+  private baselineRules = new Map<string, RuleDef>();
+  private readonly flowCtx = new Map<string, FlowCtx>();
+  private readonly clientIds = new Map<string, string>();
+  private readonly arp = new Map<string, string>();
+  private readonly baseline: BaselineChecker | null;
+  private readonly baseStats = {
+    events: 0,
+    flows: 0,
+    arps: 0,
+    deviations: 0,
+    ruleHits: 0,
+    suppressed: 0,
+    flowContextsEvicted: 0,
+    clientIdsEvicted: 0,
+    arpEvicted: 0,
+  };
+  private compiled: CompiledRule[] = [];
+  private now = 0;
+
+  constructor(
+    cfg: EngineConfig,
+    private readonly onFinding: (f: Finding) => void,
+  ) {
+    this.limits = { ...DEFAULT_ENGINE_LIMITS, ...(cfg.limits ?? {}) };
+    this.site = new SiteIndex(cfg.site);
+    this.table = new DeviceTable(this.site, this.limits);
+    this.sink = new FindingSink(cfg.agentId, (f) => this.deliver(f), this.limits.maxWindows);
+    this.baseline = cfg.baseline;
+    this.reload(cfg.rules);
+  }
+
+  /** Swap the rules (SIGHUP) keeping devices, open finding windows and flow state; thresholds restart. */
+  reload(rules: RuleSet): void {
+    this.compiled = compileRules(rules, this.site, this.limits);
+    this.byProto = new Map();
+    this.anyProto = [];
+    for (const c of this.compiled) {
+      if (c.def.protos.length === 0) this.anyProto.push(c);
+      for (const p of c.def.protos) {
+        const l = this.byProto.get(p) ?? [];
+        l.push(c);
+        this.byProto.set(p, l);
+      }
+    }
+    this.baselineRules = new Map(rules.rules.filter((r) => r.kind === 'baseline').map((r) => [r.id, r]));
+  }
+
+  get stats(): EngineStats {
+    let evicted = 0;
+    for (const c of this.compiled) evicted += c.threshold?.evicted ?? 0;
+    return { ...this.baseStats, thresholdGroupsEvicted: evicted, findings: { ...this.sink.stats }, devices: { ...this.table.stats } };
+  }
+
+  devices(): DeviceRecord[] {
+    return this.table.records();
+  }
+
+  onFlowStart(flow: FlowInfo, ts: number): void {
+    this.tick(ts);
+    this.baseStats.flows++;
+    const cmac = flow.clientMac >= 0 ? macToString(flow.clientMac) : undefined;
+    const smac = flow.serverMac >= 0 ? macToString(flow.serverMac) : undefined;
+    const c = this.table.observe(flow.clientIp, cmac, ts, flow.vlan);
+    const s = this.table.observe(flow.serverIp, smac, ts, flow.vlan);
+    c.counters.flows++;
+    s.counters.flows++;
+    const proto = flow.app ?? flow.transport;
+    this.table.addPeer(c, flow.serverIp, flow.serverPort, proto);
+    this.table.addPeer(s, flow.clientIp, undefined, proto);
+    this.setFlowCtx(flow.id, { vlan: flow.vlan });
+    const subject = this.subject('flow', 'start', ts, flow.id, flow.vlan, { ip: flow.clientIp, port: flow.clientPort, mac: cmac }, { ip: flow.serverIp, port: flow.serverPort, mac: smac }, {
+      transport: flow.transport,
+      app: flow.app,
+      vlan: flow.vlan,
+    });
+    subject.findingProto = proto;
+    this.evaluate(subject);
+    if (this.baseline) this.onDeviations(this.baseline.onFlowStart(flow, ts));
+  }
+
+  onEvent(ev: EventRecord): void {
+    const ts = ev.tsMicros ?? parseTs(ev.ts);
+    if (!Number.isFinite(ts)) return;
+    this.tick(ts);
+    this.baseStats.events++;
+    const ctx = this.flowCtx.get(ev.flow);
+    const vlan = ctx?.vlan ?? -1;
+    const src = this.table.observe(ev.src.ip, ev.src.mac, ts, vlan);
+    const dst = this.table.observe(ev.dst.ip, ev.dst.mac, ts, vlan);
+    src.counters.events++;
+    src.protocols.add(ev.proto);
+    dst.protocols.add(ev.proto);
+    const subject = this.subject(ev.proto, ev.type, ts, ev.flow, vlan, ev.src, ev.dst, ev.fields);
+    if (ev.proto === 'mqtt' && ev.type === 'connect') {
+      const connect: Record<string, FieldValue> = {};
+      for (const k of CONNECT_KEYS) {
+        const v = ev.fields[k];
+        if (v !== undefined) connect[k] = v;
+      }
+      if (ctx) ctx.connect = connect;
+      else this.setFlowCtx(ev.flow, { vlan: -1, connect });
+    }
+    const connect = this.flowCtx.get(ev.flow)?.connect;
+    if (ev.proto === 'mqtt' && connect) subject.connect = connect;
+    this.signals(ev, subject, src, dst, ts);
+    this.evaluate(subject);
+    if (this.baseline) this.onDeviations(this.baseline.onEvent(ev));
+  }
+
+  onFlowEnd(rec: FlowRecord): void {
+    const ts = rec.endMicros ?? parseTs(rec.end);
+    const start = rec.startMicros ?? parseTs(rec.start);
+    if (Number.isFinite(ts)) this.tick(ts);
+    const vlan = rec.vlan ?? -1;
+    const c = this.table.observe(rec.client.ip, rec.client.mac, ts, vlan);
+    const s = this.table.observe(rec.server.ip, rec.server.mac, ts, vlan);
+    c.counters.bytes_sent += rec.bytes[0];
+    c.counters.bytes_received += rec.bytes[1];
+    s.counters.bytes_sent += rec.bytes[1];
+    s.counters.bytes_received += rec.bytes[0];
+    if (rec.app) {
+      c.protocols.add(rec.app);
+      s.protocols.add(rec.app);
+    }
+    this.flowCtx.delete(rec.flow);
+    const subject = this.subject('flow', 'end', ts, rec.flow, vlan, rec.client, rec.server, {
+      transport: rec.transport,
+      app: rec.app,
+      bytes_to_server: rec.bytes[0],
+      bytes_to_client: rec.bytes[1],
+      bytes_total: rec.bytes[0] + rec.bytes[1],
+      packets_to_server: rec.packets[0],
+      packets_to_client: rec.packets[1],
+      duration_s: Number.isFinite(start) && Number.isFinite(ts) ? (ts - start) / 1e6 : 0,
+      end_reason: rec.end_reason,
+      gaps: rec.gaps,
+      gap_bytes: rec.gap_bytes,
+    });
+    subject.findingProto = rec.app ?? rec.transport;
+    this.evaluate(subject);
+    if (this.baseline) this.onDeviations(this.baseline.onFlowEnd(rec));
+  }
+
+  /** An ARP sender binding (IPv4 as uint32). A known IP with a new MAC raises the `ip_mac_changed` signal. */
+  onArp(senderMac: number, senderIp: number, ts: number): void {
+    this.tick(ts);
+    this.baseStats.arps++;
+    if (senderIp === 0 || senderMac < 0) return; // ARP probes (RFC 5227) claim no address yet
+    const ip = ipv4ToString(senderIp >>> 0);
+    const mac = macToString(senderMac);
+    this.table.observe(ip, mac, ts);
+    const prev = this.arp.get(ip);
+    if (prev !== undefined) this.arp.delete(ip);
+    else if (this.arp.size >= this.limits.maxArpEntries) {
+      const oldest = this.arp.keys().next();
+      if (!oldest.done) {
+        this.arp.delete(oldest.value);
+        this.baseStats.arpEvicted++;
+      }
+    }
+    this.arp.set(ip, mac);
+    if (prev === undefined || prev === mac) return;
+    const fields: Record<string, FieldValue> = { previous_mac: prev, mac };
+    const pv = lookupVendor(prev);
+    const nv = lookupVendor(mac);
+    if (pv) fields.previous_vendor = pv;
+    if (nv) fields.vendor = nv;
+    const s = this.subject('device', 'ip_mac_changed', ts, undefined, -1, { ip, mac }, { ip, mac: prev }, fields);
+    s.findingProto = 'arp';
+    this.evaluate(s);
+  }
+
+  /** Packet time moved to `now`: close finding windows that ended, let the baseline report silences. */
+  advance(now: number): void {
+    this.tick(now);
+    if (this.baseline) this.onDeviations(this.baseline.advance(now));
+  }
+
+  /** End of input: close every open finding window (summaries for repeats). */
+  flush(): void {
+    this.sink.flush();
+  }
+
+  private tick(ts: number): void {
+    if (ts > this.now) this.now = ts;
+    this.sink.advance(this.now);
+  }
+
+  private setFlowCtx(id: string, ctx: FlowCtx): void {
+    if (!this.flowCtx.has(id) && this.flowCtx.size >= this.limits.maxFlowContexts) {
+      const oldest = this.flowCtx.keys().next();
+      if (!oldest.done) {
+        this.flowCtx.delete(oldest.value);
+        this.baseStats.flowContextsEvicted++;
+      }
+    }
+    this.flowCtx.set(id, ctx);
+  }
+
+  private endpoint(e: { ip: string; port?: number; mac?: string | undefined }, vlan: number): SubjectEndpoint {
+    const out: SubjectEndpoint = { ip: e.ip, zone: this.site.zoneOf(e.ip, vlan) };
+    if (e.port !== undefined) out.port = e.port;
+    if (e.mac) {
+      out.mac = e.mac;
+      const v = lookupVendor(e.mac);
+      if (v) out.vendor = v;
+    }
+    const a = this.site.assetOf(e.ip, e.mac);
+    if (a) {
+      out.asset = a.name;
+      out.asset_role = a.roles;
+    }
+    return out;
+  }
+
+  private subject(
+    proto: string,
+    type: string,
+    ts: number,
+    flow: string | undefined,
+    vlan: number,
+    src: { ip: string; port?: number; mac?: string | undefined },
+    dst: { ip: string; port?: number; mac?: string | undefined },
+    fields: Record<string, FieldValue>,
+  ): Subject {
+    const s = this.endpoint(src, vlan);
+    const d = this.endpoint(dst, vlan);
+    const out: Subject = { proto, type, ts, src: s, dst: d, fields, crosses_zone: s.zone !== d.zone, findingProto: proto };
+    if (flow !== undefined) out.flow = flow;
+    return out;
+  }
+
+  /** Identity hints and the engine's own signals: first clinical traffic, identity changes, MQTT client-id moves. */
+  private signals(ev: EventRecord, subject: Subject, src: Device, dst: Device, ts: number): void {
+    const f = ev.fields;
+    const hint = (d: Device, attr: string, v: FieldValue | undefined, source: string, side: 'src' | 'dst'): void => {
+      const text = str(v);
+      if (text === undefined) return;
+      const prev = this.table.addHint(d, attr, text, source, ts);
+      if (prev.length > 0 && TRACKED_CHANGES.has(attr)) {
+        const me = side === 'src' ? subject.src : subject.dst;
+        const other = side === 'src' ? subject.dst : subject.src;
+        this.evaluate({ ...subject, proto: 'device', type: 'identity_changed', src: me, dst: other, fields: { attribute: attr, value: text, previous: prev.slice(0, 8) }, findingProto: ev.proto });
+      }
+    };
+    if (ev.proto === 'dicom') {
+      if (ev.type === 'associate_rq') {
+        hint(src, 'dicom_ae', f.calling_ae, 'dicom.calling_ae', 'src');
+        hint(dst, 'dicom_ae', f.called_ae, 'dicom.called_ae', 'dst');
+      }
+      if (ev.type === 'associate_rq' || ev.type === 'associate_ac') {
+        hint(src, 'dicom_implementation_class_uid', f.implementation_class_uid, 'dicom.implementation_class_uid', 'src');
+        hint(src, 'dicom_implementation_version', f.implementation_version, 'dicom.implementation_version', 'src');
+      }
+    } else if (ev.proto === 'hl7') {
+      hint(src, 'hl7_sending_app', f.sending_app, 'hl7.sending_app', 'src');
+      hint(src, 'hl7_sending_facility', f.sending_facility, 'hl7.sending_facility', 'src');
+      hint(dst, 'hl7_receiving_app', f.receiving_app, 'hl7.receiving_app', 'dst');
+      hint(src, 'hl7_version', f.version, 'hl7.version', 'src');
+      const ids = f.device_ids;
+      if (Array.isArray(ids)) for (const id of ids.slice(0, 8)) hint(src, 'hl7_device_id', id, 'hl7.device_ids', 'src');
+    } else if (ev.proto === 'mqtt' && ev.type === 'connect') {
+      hint(src, 'mqtt_client_id', f.client_id, 'mqtt.client_id', 'src');
+      hint(src, 'mqtt_username', f.username, 'mqtt.username', 'src');
+      const cid = str(f.client_id);
+      if (cid !== undefined) {
+        const key = `${ev.dst.ip}|${cid}`;
+        const prevIp = this.clientIds.get(key);
+        if (prevIp === undefined && this.clientIds.size >= this.limits.maxClientIds) {
+          const oldest = this.clientIds.keys().next();
+          if (!oldest.done) {
+            this.clientIds.delete(oldest.value);
+            this.baseStats.clientIdsEvicted++;
+          }
+        }
+        this.clientIds.delete(key);
+        this.clientIds.set(key, ev.src.ip);
+        if (prevIp !== undefined && prevIp !== ev.src.ip) {
+          this.evaluate({ ...subject, proto: 'device', type: 'client_id_moved', fields: { client_id: cid, previous_ip: prevIp }, findingProto: 'mqtt' });
+        }
+      }
+    }
+    if (CLINICAL.has(ev.proto) && !src.clinical && ev.type !== 'anomaly') {
+      src.clinical = true;
+      this.evaluate({ ...subject, proto: 'device', type: 'first_clinical', fields: { protocol: ev.proto }, findingProto: ev.proto });
+    }
+  }
+
+  private evaluate(s: Subject): void {
+    const specific = this.byProto.get(s.proto);
+    if (specific) for (const c of specific) this.apply(c, s);
+    for (const c of this.anyProto) this.apply(c, s);
+  }
+
+  private apply(c: CompiledRule, s: Subject): void {
+    if (!c.pred(s)) return;
+    this.baseStats.ruleHits++;
+    const def = c.def;
+    const dev = def.device === 'src' ? s.src : s.dst;
+    const peer = def.device === 'src' ? s.dst : s.src;
+    if (this.isSuppressed(def.id, def.suppress, dev)) {
+      this.baseStats.suppressed++;
+      return;
+    }
+    const evidence: Record<string, unknown> = {};
+    for (const p of c.evidence) {
+      if (p.some(isDeniedKey)) continue;
+      const vs = getValues(s, p);
+      if (vs.length === 0) continue;
+      const key = p[0] === 'fields' ? p.slice(1).join('.') : p.join('.');
+      evidence[key] = vs.length === 1 ? vs[0] : vs;
+    }
+    let count = 1;
+    let dedupKey: string | undefined;
+    if (c.threshold && def.threshold) {
+      const r = c.threshold.add(s);
+      if (!r.crossed) return;
+      count = r.n;
+      dedupKey = `g|${r.group}`;
+      evidence[def.threshold.distinct ? 'distinct_count' : 'count_in_window'] = r.n;
+      evidence.window_seconds = def.threshold.windowMicros / 1e6;
+    }
+    const rule: FindingRule = def;
+    const occ: Parameters<FindingSink['report']>[1] = { ts: s.ts, proto: s.findingProto, device: this.enrich(dev, false), evidence, count };
+    if (!c.threshold || c.peerInGroup) occ.peer = this.enrich(peer, true);
+    if (s.flow !== undefined && (!c.threshold || c.peerInGroup)) occ.flow = s.flow;
+    if (dedupKey !== undefined) occ.dedupKey = dedupKey;
+    this.sink.report(rule, occ);
+  }
+
+  private enrich(e: SubjectEndpoint, withPort: boolean): Endpoint {
+    const out: Endpoint = { ip: e.ip };
+    if (withPort && e.port !== undefined) out.port = e.port;
+    if (e.mac) out.mac = e.mac;
+    if (e.vendor) out.vendor = e.vendor;
+    if (e.asset) out.name = e.asset;
+    return out;
+  }
+
+  private isSuppressed(ruleId: string, own: SuppressDef[], dev: SubjectEndpoint): boolean {
+    const matches = (s: { ip: SuppressDef['ip']; mac: string[]; zone: string[]; asset: string[] }): boolean => {
+      const ip = s.ip.length ? parseIp(dev.ip) : null;
+      if (s.ip.length && !(ip && s.ip.some((c) => cidrContains(c, ip)))) return false;
+      if (s.mac.length && !(dev.mac && s.mac.includes(dev.mac.toLowerCase()))) return false;
+      if (s.zone.length && !s.zone.includes(dev.zone)) return false;
+      if (s.asset.length && !(dev.asset && s.asset.includes(dev.asset))) return false;
+      return true;
+    };
+    if (own.some(matches)) return true;
+    const allow: AllowEntry[] = this.site.site?.allow ?? [];
+    return allow.some((a) => a.rules.some((g) => globMatch(g, ruleId)) && matches(a));
+  }
+
+  private onDeviations(devs: Deviation[]): void {
+    for (const d of devs) {
+      this.baseStats.deviations++;
+      const def = this.baselineRules.get(d.code);
+      const rule: FindingRule = def ?? {
+        id: d.code,
+        title: `Baseline deviation ${d.code}`,
+        severity: 'medium',
+        attack: [],
+        dedupMicros: 600e6,
+        rateLimit: { count: 100, perMicros: 60e6 },
+      };
+      const dev = this.endpoint(d.device, -1);
+      if (this.isSuppressed(rule.id, def?.suppress ?? [], dev)) {
+        this.baseStats.suppressed++;
+        continue;
+      }
+      const occ: Parameters<FindingSink['report']>[1] = { ts: d.ts, proto: d.proto, device: this.enrich(dev, false), evidence: d.evidence };
+      if (d.peer) occ.peer = this.enrich(this.endpoint(d.peer, -1), true);
+      if (d.flow !== undefined) occ.flow = d.flow;
+      this.sink.report(rule, occ);
+    }
+  }
+
+  private deliver(f: Finding): void {
+    const d = this.table.get(f.device.mac ? `mac:${f.device.mac}` : `ip:${f.device.ip}`) ?? this.table.get(`ip:${f.device.ip}`);
+    if (d) {
+      d.counters.findings++;
+      if (d.name && !f.device.name) f.device.name = d.name;
+    }
+    this.onFinding(f);
+  }
+}
+
+function globMatch(glob: string, text: string): boolean {
+  if (!glob.includes('*')) return glob === text;
+  const re = new RegExp(`^${glob.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+  return re.test(text);
+}

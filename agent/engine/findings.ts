@@ -1,0 +1,186 @@
+// Turns rule hits into Finding records (DESIGN.md "Finding"): stable ids, one finding per rule+device+peer per window with a count, a rate limit per rule, redacted evidence.
+import { createHash } from 'node:crypto';
+import type { Endpoint, Finding, Severity } from '../wire/finding.js';
+import { formatTs } from '../wire/time.js';
+
+export interface FindingRule {
+  id: string;
+  title: string;
+  severity: Severity;
+  attack: string[];
+  dedupMicros: number;
+  rateLimit: { count: number; perMicros: number };
+}
+
+export interface Occurrence {
+  ts: number;
+  proto: string;
+  device: Endpoint;
+  peer?: Endpoint;
+  flow?: string;
+  evidence: Record<string, unknown>;
+  /** What makes two occurrences "the same finding" besides the rule (default device ip/mac + peer ip). */
+  dedupKey?: string;
+  /** Occurrences this report stands for (a threshold crossing stands for the events in its window). */
+  count?: number;
+}
+
+export interface FindingStats {
+  emitted: number;
+  folded: number;
+  summaries: number;
+  rateLimited: number;
+  windowsEvicted: number;
+  openWindows: number;
+}
+
+interface Window {
+  key: string;
+  start: number;
+  end: number;
+  count: number;
+  initial: number;
+  last: number;
+  first: Finding;
+}
+
+/** Object keys that may hold patient data or secrets: never copied into evidence. */
+const DENY_KEY = /pass(word|code|phrase)?$|secret|token|payload|patient|^pid$|birth|^dob$|ssn|^mrn$|obx_?value|observation|^values?$|phone|address_line|street/i;
+const MAX_TEXT = 128;
+const MAX_ITEMS = 16;
+
+/** A bounded, redacted copy: strings cut, arrays cut, denied keys dropped, depth limited. */
+export function redactEvidence(v: unknown, depth = 0): unknown {
+  if (v === null || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (typeof v === 'string') return v.length > MAX_TEXT ? `${v.slice(0, MAX_TEXT)}…` : v;
+  if (depth >= 3 || typeof v !== 'object') return undefined;
+  if (Array.isArray(v)) return v.slice(0, MAX_ITEMS).map((x) => redactEvidence(x, depth + 1)).filter((x) => x !== undefined);
+  const out: Record<string, unknown> = {};
+  let n = 0;
+  for (const [k, x] of Object.entries(v)) {
+    if (DENY_KEY.test(k) || n >= MAX_ITEMS) continue;
+    const r = redactEvidence(x, depth + 1);
+    if (r !== undefined) {
+      out[k] = r;
+      n++;
+    }
+  }
+  return out;
+}
+
+export function isDeniedKey(k: string): boolean {
+  return DENY_KEY.test(k);
+}
+
+export function findingId(parts: (string | number)[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
+}
+
+/**
+ * The first occurrence is emitted at once with count 1; repeats inside the rule's dedup window are
+ * folded. When a window with repeats closes, one summary finding (its own id) carries the total count.
+ */
+export class FindingSink {
+  private readonly windows = new Map<string, Window>();
+  private readonly rate = new Map<string, { bucket: number; n: number }>();
+  private nextExpiry = Number.POSITIVE_INFINITY;
+  readonly stats: FindingStats = { emitted: 0, folded: 0, summaries: 0, rateLimited: 0, windowsEvicted: 0, openWindows: 0 };
+
+  constructor(
+    private readonly agentId: string,
+    private readonly onFinding: (f: Finding) => void,
+    private readonly maxWindows = 50000,
+  ) {}
+
+  report(rule: FindingRule, occ: Occurrence): void {
+    const dk = occ.dedupKey ?? `${occ.device.ip}|${occ.device.mac ?? ''}|${occ.peer?.ip ?? ''}`;
+    const key = `${rule.id}|${dk}`;
+    const n = occ.count ?? 1;
+    const w = this.windows.get(key);
+    if (w) {
+      if (occ.ts < w.end) {
+        w.count += n;
+        if (occ.ts > w.last) w.last = occ.ts;
+        this.stats.folded++;
+        return;
+      }
+      this.close(w);
+      this.windows.delete(key);
+    }
+    const bucket = Math.floor(occ.ts / rule.rateLimit.perMicros);
+    const r = this.rate.get(rule.id);
+    if (r && r.bucket === bucket) {
+      if (r.n >= rule.rateLimit.count) {
+        this.stats.rateLimited++;
+        return;
+      }
+      r.n++;
+    } else this.rate.set(rule.id, { bucket, n: 1 });
+
+    const f: Finding = {
+      kind: 'finding',
+      id: findingId([this.agentId, rule.id, dk, occ.ts]),
+      ts: formatTs(occ.ts),
+      rule: rule.id,
+      severity: rule.severity,
+      title: rule.title,
+      attack: [...rule.attack],
+      proto: occ.proto,
+      device: occ.device,
+      evidence: redactEvidence(occ.evidence) as Record<string, unknown>,
+      count: n,
+      agent: this.agentId,
+    };
+    if (occ.peer) f.peer = occ.peer;
+    if (occ.flow) f.flow = occ.flow;
+    if (this.windows.size >= this.maxWindows) {
+      const oldest = this.windows.values().next();
+      if (!oldest.done) {
+        this.close(oldest.value);
+        this.windows.delete(oldest.value.key);
+        this.stats.windowsEvicted++;
+      }
+    }
+    const end = occ.ts + rule.dedupMicros;
+    this.windows.set(key, { key, start: occ.ts, end, count: n, initial: n, last: occ.ts, first: f });
+    if (end < this.nextExpiry) this.nextExpiry = end;
+    this.stats.openWindows = this.windows.size;
+    this.stats.emitted++;
+    this.onFinding(f);
+  }
+
+  /** Close windows whose end is at or before `now` (packet time). */
+  advance(now: number): void {
+    if (now < this.nextExpiry) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const [k, w] of this.windows) {
+      if (w.end <= now) {
+        this.close(w);
+        this.windows.delete(k);
+      } else if (w.end < next) next = w.end;
+    }
+    this.nextExpiry = next;
+    this.stats.openWindows = this.windows.size;
+  }
+
+  /** End of input: close every window (summaries for those with repeats). */
+  flush(): void {
+    for (const w of this.windows.values()) this.close(w);
+    this.windows.clear();
+    this.nextExpiry = Number.POSITIVE_INFINITY;
+    this.stats.openWindows = 0;
+  }
+
+  private close(w: Window): void {
+    if (w.count <= w.initial) return;
+    const f: Finding = {
+      ...w.first,
+      id: findingId([w.first.id, 'summary']),
+      ts: formatTs(w.last),
+      count: w.count,
+      evidence: { ...w.first.evidence, first_seen: w.first.ts, last_seen: formatTs(w.last), repeat_of: w.first.id },
+    };
+    this.stats.summaries++;
+    this.onFinding(f);
+  }
+}

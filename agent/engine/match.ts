@@ -1,0 +1,196 @@
+// Compiles a rule's match tree into a predicate over a subject (event, flow or engine signal); rules/README.md "Operators".
+import type { FieldValue } from '../protocols/types.js';
+import { cidrContains, parseCidr, parseIp, type Cidr } from './ip.js';
+import type { MatchNode, Op, Operand, Scalar } from './rule-schema.js';
+
+export interface SubjectEndpoint {
+  ip: string;
+  port?: number;
+  mac?: string;
+  zone: string;
+  asset?: string;
+  asset_role?: string[];
+  vendor?: string;
+}
+
+/** What rules match on: a protocol event, a flow start/end, or a signal from the engine's own state. */
+export interface Subject {
+  proto: string;
+  type: string;
+  ts: number;
+  flow?: string;
+  src: SubjectEndpoint;
+  dst: SubjectEndpoint;
+  fields: Record<string, FieldValue>;
+  /** MQTT: the CONNECT fields of the same flow (client_id, username, ...), for rules on later packets. */
+  connect?: Record<string, FieldValue>;
+  crosses_zone: boolean;
+  /** Protocol the finding reports (engine signals carry the protocol that caused them). */
+  findingProto: string;
+}
+
+export type Predicate = (s: Subject) => boolean;
+
+export interface MatchContext {
+  list(name: string): readonly string[];
+  zoneOf(ip: string): string;
+}
+
+const MAX_TEXT = 1024;
+
+/** Values at `segs`: arrays are searched element by element, `*` takes every key or element; null/absent give nothing. */
+export function getValues(root: unknown, segs: readonly string[]): FieldValue[] {
+  let cur: unknown[] = [root];
+  for (const seg of segs) {
+    const next: unknown[] = [];
+    for (const v of cur) {
+      if (Array.isArray(v)) {
+        for (const el of v) step(el, seg, next);
+      } else step(v, seg, next);
+    }
+    cur = next;
+    if (cur.length === 0) return [];
+  }
+  const out: FieldValue[] = [];
+  const push = (v: unknown, depth: number): void => {
+    if (v === null || v === undefined) return;
+    if (Array.isArray(v) && depth < 4) for (const el of v) push(el, depth + 1);
+    else out.push(v as FieldValue);
+  };
+  for (const v of cur) push(v, 0);
+  return out;
+}
+
+function step(v: unknown, seg: string, out: unknown[]): void {
+  if (v === null || typeof v !== 'object') return;
+  if (seg === '*') {
+    for (const x of Array.isArray(v) ? v : Object.values(v)) out.push(x);
+    return;
+  }
+  if (Object.prototype.hasOwnProperty.call(v, seg)) out.push((v as Record<string, unknown>)[seg]);
+}
+
+/** Loose equality so that `reason: 3` matches "3" and `retain: true` matches true. */
+export function keyOf(v: unknown): string | null {
+  if (typeof v === 'string') return v.length > MAX_TEXT ? v.slice(0, MAX_TEXT) : v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return null;
+}
+
+function numberOf(v: FieldValue): number | null {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+  return null;
+}
+
+export function globToRegExp(glob: string): RegExp {
+  let src = '';
+  for (const ch of glob) {
+    if (ch === '*') src += '.*';
+    else if (ch === '?') src += '.';
+    else src += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(`^${src}$`, 's');
+}
+
+function operandValues(o: Operand, ctx: MatchContext): string[] {
+  return o.kind === 'list' ? [...ctx.list(o.list)] : o.values.map((v: Scalar) => String(v));
+}
+
+function compileOp(op: Op, ctx: MatchContext): (v: FieldValue) => boolean {
+  switch (op.op) {
+    case 'equals': {
+      const want = String(op.value);
+      return (v) => keyOf(v) === want;
+    }
+    case 'in':
+    case 'not_in': {
+      // not_in is compiled as the negation of in (over all values) by the caller.
+      const set = new Set(operandValues(op.operand, ctx));
+      return (v) => {
+        const k = keyOf(v);
+        return k !== null && set.has(k);
+      };
+    }
+    case 'glob': {
+      const res = operandValues(op.operand, ctx).map(globToRegExp);
+      return (v) => {
+        const k = keyOf(v);
+        return k !== null && res.some((r) => r.test(k));
+      };
+    }
+    case 'regex': {
+      const re = new RegExp(op.source);
+      return (v) => {
+        const k = keyOf(v);
+        return k !== null && re.test(k);
+      };
+    }
+    case 'cidr': {
+      const cidrs = operandValues(op.operand, ctx)
+        .map(parseCidr)
+        .filter((c): c is Cidr => c !== null);
+      return (v) => {
+        const b = typeof v === 'string' ? parseIp(v) : null;
+        return b !== null && cidrs.some((c) => cidrContains(c, b));
+      };
+    }
+    case 'zone': {
+      const zones = new Set(operandValues(op.operand, ctx));
+      return (v) => typeof v === 'string' && zones.has(ctx.zoneOf(v));
+    }
+    case 'lt':
+    case 'gt':
+    case 'gte':
+    case 'lte': {
+      const want = op.value;
+      const cmp = { lt: (a: number) => a < want, gt: (a: number) => a > want, gte: (a: number) => a >= want, lte: (a: number) => a <= want }[op.op];
+      return (v) => {
+        const n = numberOf(v);
+        return n !== null && cmp(n);
+      };
+    }
+    case 'exists':
+      return () => true;
+  }
+}
+
+/**
+ * A field condition holds when one value satisfies every operator at once; `exists: false` holds
+ * when there is no value, and `not_in` holds when no value is in the set (so also when absent).
+ */
+export function compileMatch(node: MatchNode, ctx: MatchContext): Predicate {
+  switch (node.kind) {
+    case 'all': {
+      const ps = node.items.map((i) => compileMatch(i, ctx));
+      return (s) => ps.every((p) => p(s));
+    }
+    case 'any': {
+      const ps = node.items.map((i) => compileMatch(i, ctx));
+      return (s) => ps.some((p) => p(s));
+    }
+    case 'not': {
+      const p = compileMatch(node.item, ctx);
+      return (s) => !p(s);
+    }
+    case 'field': {
+      const segs = node.segs;
+      let existsWanted: boolean | null = null;
+      const notIn: ((v: FieldValue) => boolean)[] = [];
+      const positive: ((v: FieldValue) => boolean)[] = [];
+      for (const op of node.ops) {
+        if (op.op === 'exists') existsWanted = op.value;
+        else if (op.op === 'not_in') notIn.push(compileOp(op, ctx));
+        else positive.push(compileOp(op, ctx));
+      }
+      return (s) => {
+        const values = getValues(s, segs);
+        if (existsWanted === false) return values.length === 0;
+        if (existsWanted === true && values.length === 0) return false;
+        for (const f of notIn) if (values.some(f)) return false;
+        if (positive.length === 0) return true;
+        return values.some((v) => positive.every((f) => f(v)));
+      };
+    }
+  }
+}

@@ -1,0 +1,464 @@
+// The rule language's schema (rules/README.md): parses one rule file into checked definitions; every error names file, line and field.
+import { SEVERITIES, type Severity } from '../wire/finding.js';
+import { ConfigError } from './config-error.js';
+import { parseCidr, type Cidr } from './ip.js';
+import { normalizeMac } from './site.js';
+import {
+  expectBoolean,
+  expectDuration,
+  expectMap,
+  expectNumber,
+  expectSeqOrScalar,
+  expectString,
+  expectStrings,
+  type YNode,
+  type YScalar,
+} from './yaml-tree.js';
+
+export type Scalar = string | number | boolean;
+export type Operand = { kind: 'values'; values: Scalar[] } | { kind: 'list'; list: string; line: number };
+
+export type Op =
+  | { op: 'equals'; value: Scalar }
+  | { op: 'in' | 'not_in' | 'glob' | 'cidr' | 'zone'; operand: Operand }
+  | { op: 'regex'; source: string }
+  | { op: 'exists'; value: boolean }
+  | { op: 'lt' | 'gt' | 'gte' | 'lte'; value: number };
+
+export type MatchNode =
+  | { kind: 'all'; items: MatchNode[] }
+  | { kind: 'any'; items: MatchNode[] }
+  | { kind: 'not'; item: MatchNode }
+  | { kind: 'field'; path: string; segs: string[]; ops: Op[]; line: number };
+
+export interface ThresholdDef {
+  count: number;
+  windowMicros: number;
+  by: string[][];
+  byText: string[];
+  distinct: string[][] | null;
+  distinctText: string[];
+}
+
+export interface SuppressDef {
+  ip: Cidr[];
+  mac: string[];
+  zone: string[];
+  asset: string[];
+}
+
+export interface RuleDef {
+  id: string;
+  kind: 'match' | 'baseline';
+  title: string;
+  severity: Severity;
+  attack: string[];
+  scenarios: string[];
+  description: string;
+  remediation: string;
+  file: string;
+  line: number;
+  match: MatchNode | null;
+  /** Values of `match.proto` (for indexing); empty = any protocol. */
+  protos: string[];
+  threshold: ThresholdDef | null;
+  suppress: SuppressDef[];
+  device: 'src' | 'dst';
+  dedupMicros: number;
+  rateLimit: { count: number; perMicros: number };
+  needsSite: boolean;
+  enabled: boolean;
+}
+
+export const SCENARIO_RE = /^(D([1-9]|1[0-3])|H([1-9]|1[0-2])|M([1-9]|10)|G[1-4])$/;
+const ATTACK_RE = /^T0\d{3}$/;
+const ID_RE = /^[a-z0-9][a-z0-9_.-]*$/;
+
+/** Roots a match path may start with, and the endpoint attributes under src/dst. */
+export const PATH_ROOTS = ['proto', 'type', 'flow', 'src', 'dst', 'fields', 'connect', 'crosses_zone'];
+export const ENDPOINT_KEYS = ['ip', 'port', 'mac', 'zone', 'asset', 'asset_role', 'vendor'];
+const OPS = ['equals', 'in', 'not_in', 'zone', 'cidr', 'glob', 'regex', 'exists', 'lt', 'gt', 'gte', 'lte'];
+const RULE_KEYS = [
+  'id',
+  'kind',
+  'title',
+  'severity',
+  'attack',
+  'scenarios',
+  'description',
+  'remediation',
+  'match',
+  'threshold',
+  'suppress',
+  'device',
+  'dedup',
+  'rate_limit',
+  'needs_site',
+  'enabled',
+  'references',
+];
+const FILE_KEYS = ['description', 'lists', 'rules'];
+
+/** Id prefix each shipped file's rules must carry (rules/README.md "Ids"). Other files are free. */
+export const FILE_PREFIX: Record<string, string> = {
+  'dicom.yaml': 'dicom.',
+  'hl7.yaml': 'hl7.',
+  'mqtt.yaml': 'mqtt.',
+  'network.yaml': 'network.',
+  'anomalies.yaml': 'anomaly.',
+  'baseline.yaml': 'baseline.',
+};
+
+export const DEFAULT_DEDUP_MICROS = 600e6;
+export const DEFAULT_RATE = { count: 100, perMicros: 60e6 };
+
+export interface ParsedRuleFile {
+  rules: RuleDef[];
+  lists: Record<string, { values: string[]; line: number }>;
+  errors: ConfigError[];
+}
+
+function scalarOf(n: YNode, file: string, field: string): Scalar {
+  if (n.kind !== 'scalar' || n.value === null) throw new ConfigError(file, n.line, `${field}: expected a string, number or boolean`);
+  return n.value;
+}
+
+function parseOperand(n: YNode, file: string, field: string): Operand {
+  if (n.kind === 'map') {
+    const e = n.entries[0];
+    if (n.entries.length !== 1 || !e || e.key !== 'list') {
+      throw new ConfigError(file, n.line, `${field}: expected a value, a list of values or {list: NAME}`);
+    }
+    return { kind: 'list', list: expectString(e.value, file, `${field}.list`), line: e.line };
+  }
+  const items = n.kind === 'seq' ? n.items : [n];
+  return { kind: 'values', values: items.map((i, idx) => scalarOf(i, file, `${field}[${idx}]`)) };
+}
+
+export function splitPath(path: string): string[] {
+  return path.split('.');
+}
+
+function checkPath(path: string, file: string, line: number, field: string): string[] {
+  const segs = splitPath(path);
+  const root = segs[0] ?? '';
+  if (!PATH_ROOTS.includes(root) || segs.some((s) => s === '')) {
+    throw new ConfigError(file, line, `${field}: unknown field "${path}" (fields start with ${PATH_ROOTS.join(', ')})`);
+  }
+  if ((root === 'src' || root === 'dst') && (segs.length !== 2 || !ENDPOINT_KEYS.includes(segs[1] ?? ''))) {
+    throw new ConfigError(file, line, `${field}: "${path}": ${root} has ${ENDPOINT_KEYS.join(', ')}`);
+  }
+  if ((root === 'fields' || root === 'connect') && segs.length < 2) {
+    throw new ConfigError(file, line, `${field}: "${path}" needs a field name, e.g. ${root}.topic`);
+  }
+  if (['proto', 'type', 'flow', 'crosses_zone'].includes(root) && segs.length !== 1) {
+    throw new ConfigError(file, line, `${field}: "${path}" has no sub-fields`);
+  }
+  return segs;
+}
+
+function parseOps(n: YNode, file: string, field: string): Op[] {
+  if (n.kind === 'scalar') return [{ op: 'equals', value: scalarOf(n, file, field) }];
+  if (n.kind === 'seq') return [{ op: 'in', operand: parseOperand(n, file, field) }];
+  const ops: Op[] = [];
+  for (const e of n.entries) {
+    const f = `${field}.${e.key}`;
+    switch (e.key) {
+      case 'equals':
+        ops.push({ op: 'equals', value: scalarOf(e.value, file, f) });
+        break;
+      case 'in':
+      case 'not_in':
+      case 'glob':
+      case 'zone':
+        ops.push({ op: e.key, operand: parseOperand(e.value, file, f) });
+        break;
+      case 'cidr': {
+        const operand = parseOperand(e.value, file, f);
+        if (operand.kind === 'values') {
+          operand.values.forEach((v) => {
+            if (!parseCidr(String(v))) throw new ConfigError(file, e.line, `${f}: "${String(v)}" is not an address or CIDR`);
+          });
+        }
+        ops.push({ op: 'cidr', operand });
+        break;
+      }
+      case 'regex': {
+        const source = expectString(e.value, file, f);
+        try {
+          new RegExp(source);
+        } catch (err) {
+          throw new ConfigError(file, e.line, `${f}: bad regular expression: ${(err as Error).message}`);
+        }
+        ops.push({ op: 'regex', source });
+        break;
+      }
+      case 'exists':
+        ops.push({ op: 'exists', value: expectBoolean(e.value, file, f) });
+        break;
+      case 'lt':
+      case 'gt':
+      case 'gte':
+      case 'lte':
+        ops.push({ op: e.key, value: expectNumber(e.value, file, f) });
+        break;
+      default:
+        throw new ConfigError(file, e.line, `${f}: unknown operator "${e.key}" (operators: ${OPS.join(', ')})`);
+    }
+  }
+  if (ops.length === 0) throw new ConfigError(file, n.line, `${field}: no operator`);
+  return ops;
+}
+
+export function parseMatch(n: YNode, file: string, field: string): MatchNode {
+  const items: MatchNode[] = [];
+  for (const e of expectMap(n, file, field)) {
+    const f = `${field}.${e.key}`;
+    if (e.key === 'any' || e.key === 'all') {
+      if (e.value.kind !== 'seq' || e.value.items.length === 0) throw new ConfigError(file, e.line, `${f}: expected a non-empty list of matches`);
+      items.push({ kind: e.key, items: e.value.items.map((i, idx) => parseMatch(i, file, `${f}[${idx}]`)) });
+    } else if (e.key === 'not') {
+      items.push({ kind: 'not', item: parseMatch(e.value, file, f) });
+    } else {
+      const segs = checkPath(e.key, file, e.line, f);
+      items.push({ kind: 'field', path: e.key, segs, ops: parseOps(e.value, file, f), line: e.line });
+    }
+  }
+  if (items.length === 0) throw new ConfigError(file, n.line, `${field}: empty match`);
+  return { kind: 'all', items };
+}
+
+function parsePaths(n: YNode, file: string, field: string): { segs: string[][]; text: string[] } {
+  const text = expectStrings(n, file, field);
+  return { segs: text.map((p) => checkPath(p, file, n.line, field)), text };
+}
+
+function parseSuppress(n: YNode, file: string, field: string): SuppressDef[] {
+  if (n.kind !== 'seq') throw new ConfigError(file, n.line, `${field}: expected a list of entries`);
+  return n.items.map((item, idx) => {
+    const f = `${field}[${idx}]`;
+    const s: SuppressDef = { ip: [], mac: [], zone: [], asset: [] };
+    for (const e of expectMap(item, file, f)) {
+      switch (e.key) {
+        case 'ip':
+          s.ip = expectStrings(e.value, file, `${f}.ip`).map((t) => {
+            const c = parseCidr(t);
+            if (!c) throw new ConfigError(file, e.line, `${f}.ip: "${t}" is not an address or CIDR`);
+            return c;
+          });
+          break;
+        case 'mac':
+          s.mac = expectStrings(e.value, file, `${f}.mac`).map((t) => {
+            const m = normalizeMac(t);
+            if (!m) throw new ConfigError(file, e.line, `${f}.mac: "${t}" is not a MAC address`);
+            return m;
+          });
+          break;
+        case 'zone':
+          s.zone = expectStrings(e.value, file, `${f}.zone`);
+          break;
+        case 'asset':
+          s.asset = expectStrings(e.value, file, `${f}.asset`);
+          break;
+        case 'reason':
+          expectString(e.value, file, `${f}.reason`);
+          break;
+        default:
+          throw new ConfigError(file, e.line, `${f}: unknown key "${e.key}" (allowed: ip, mac, zone, asset, reason)`);
+      }
+    }
+    if (s.ip.length + s.mac.length + s.zone.length + s.asset.length === 0) {
+      throw new ConfigError(file, item.line, `${f}: needs ip, mac, zone or asset`);
+    }
+    return s;
+  });
+}
+
+function collectProtos(m: MatchNode): string[] {
+  if (m.kind !== 'all') return [];
+  for (const i of m.items) {
+    if (i.kind === 'field' && i.path === 'proto') {
+      const out: string[] = [];
+      for (const op of i.ops) {
+        if (op.op === 'equals') out.push(String(op.value));
+        else if (op.op === 'in' && op.operand.kind === 'values') out.push(...op.operand.values.map(String));
+        else return [];
+      }
+      return out;
+    }
+  }
+  return [];
+}
+
+function parseRule(n: YNode, file: string, idx: number, prefix: string | undefined): RuleDef {
+  const entries = expectMap(n, file, `rules[${idx}]`);
+  const get = (k: string): YNode | undefined => entries.find((e) => e.key === k)?.value;
+  const idNode = get('id');
+  if (!idNode) throw new ConfigError(file, n.line, `rules[${idx}].id: required`);
+  const id = expectString(idNode, file, `rules[${idx}].id`);
+  if (!ID_RE.test(id)) throw new ConfigError(file, idNode.line, `rule ${id}: field id: lower case letters, digits, . _ - only`);
+  const f = (k: string): string => `rule ${id}: field ${k}`;
+  for (const e of entries) if (!RULE_KEYS.includes(e.key)) throw new ConfigError(file, e.line, `${f(e.key)}: unknown key (allowed: ${RULE_KEYS.join(', ')})`);
+  const need = (k: string): YNode => {
+    const v = get(k);
+    if (!v) throw new ConfigError(file, n.line, `${f(k)}: required`);
+    return v;
+  };
+  const kindNode = get('kind');
+  const kindText = kindNode ? expectString(kindNode, file, f('kind')) : 'match';
+  if (kindText !== 'match' && kindText !== 'baseline') throw new ConfigError(file, kindNode?.line ?? n.line, `${f('kind')}: match or baseline`);
+  const kind: RuleDef['kind'] = kindText;
+  if (prefix && !id.startsWith(prefix)) throw new ConfigError(file, idNode.line, `${f('id')}: ids in this file start with "${prefix}"`);
+  if (kind === 'baseline' && !id.startsWith('baseline.')) throw new ConfigError(file, idNode.line, `${f('id')}: baseline rules are named by their deviation code, baseline.*`);
+  const sevNode = need('severity');
+  const sev = expectString(sevNode, file, f('severity'));
+  if (!(SEVERITIES as readonly string[]).includes(sev)) throw new ConfigError(file, sevNode.line, `${f('severity')}: one of ${SEVERITIES.join(', ')}`);
+  const attackNode = get('attack');
+  const attack = attackNode && !(attackNode.kind === 'seq' && attackNode.items.length === 0) ? expectStrings(attackNode, file, f('attack')) : [];
+  for (const a of attack) if (!ATTACK_RE.test(a)) throw new ConfigError(file, attackNode?.line ?? n.line, `${f('attack')}: "${a}" is not an ATT&CK for ICS id (T0xxx)`);
+  const scNode = get('scenarios');
+  const scenarios = scNode && !(scNode.kind === 'seq' && scNode.items.length === 0) ? expectStrings(scNode, file, f('scenarios')) : [];
+  for (const s of scenarios) if (!SCENARIO_RE.test(s)) throw new ConfigError(file, scNode?.line ?? n.line, `${f('scenarios')}: "${s}" is not a scenario id of SCENARIOS.md`);
+  const rule: RuleDef = {
+    id,
+    kind,
+    title: expectString(need('title'), file, f('title')),
+    severity: sev as Severity,
+    attack,
+    scenarios,
+    description: expectString(need('description'), file, f('description')),
+    remediation: get('remediation') ? expectString(need('remediation'), file, f('remediation')) : '',
+    file,
+    line: n.line,
+    match: null,
+    protos: [],
+    threshold: null,
+    suppress: [],
+    device: 'src',
+    dedupMicros: DEFAULT_DEDUP_MICROS,
+    rateLimit: { ...DEFAULT_RATE },
+    needsSite: false,
+    enabled: true,
+  };
+  const matchNode = get('match');
+  if (kind === 'baseline') {
+    for (const k of ['match', 'threshold', 'device']) if (get(k)) throw new ConfigError(file, entries.find((e) => e.key === k)?.line ?? n.line, `${f(k)}: baseline rules have no ${k}`);
+  } else {
+    if (!matchNode) throw new ConfigError(file, n.line, `${f('match')}: required`);
+    rule.match = parseMatch(matchNode, file, f('match'));
+    rule.protos = collectProtos(rule.match);
+  }
+  const th = get('threshold');
+  if (th) {
+    const t: ThresholdDef = { count: 0, windowMicros: 0, by: [], byText: [], distinct: null, distinctText: [] };
+    for (const e of expectMap(th, file, f('threshold'))) {
+      const tf = `${f('threshold')}.${e.key}`;
+      if (e.key === 'count') {
+        t.count = expectNumber(e.value, file, tf);
+        if (!Number.isInteger(t.count) || t.count < 1 || t.count > 100000) throw new ConfigError(file, e.line, `${tf}: an integer 1-100000`);
+      } else if (e.key === 'window') t.windowMicros = expectDuration(e.value, file, tf);
+      else if (e.key === 'by') {
+        const p = parsePaths(e.value, file, tf);
+        t.by = p.segs;
+        t.byText = p.text;
+      } else if (e.key === 'distinct') {
+        const p = parsePaths(e.value, file, tf);
+        t.distinct = p.segs;
+        t.distinctText = p.text;
+      } else throw new ConfigError(file, e.line, `${tf}: unknown key (allowed: count, window, by, distinct)`);
+    }
+    if (t.count === 0) throw new ConfigError(file, th.line, `${f('threshold')}.count: required`);
+    if (t.windowMicros === 0) throw new ConfigError(file, th.line, `${f('threshold')}.window: required`);
+    rule.threshold = t;
+  }
+  const dev = get('device');
+  if (dev) {
+    const d = expectString(dev, file, f('device'));
+    if (d !== 'src' && d !== 'dst') throw new ConfigError(file, dev.line, `${f('device')}: src or dst`);
+    rule.device = d;
+  }
+  if (rule.threshold && rule.threshold.by.length === 0) {
+    rule.threshold.by = [[rule.device, 'ip']];
+    rule.threshold.byText = [`${rule.device}.ip`];
+  }
+  const sup = get('suppress');
+  if (sup) rule.suppress = parseSuppress(sup, file, f('suppress'));
+  const dd = get('dedup');
+  if (dd) rule.dedupMicros = expectDuration(dd, file, f('dedup'));
+  const rl = get('rate_limit');
+  if (rl) {
+    for (const e of expectMap(rl, file, f('rate_limit'))) {
+      if (e.key === 'count') {
+        const c = expectNumber(e.value, file, `${f('rate_limit')}.count`);
+        if (!Number.isInteger(c) || c < 1) throw new ConfigError(file, e.line, `${f('rate_limit')}.count: a positive integer`);
+        rule.rateLimit.count = c;
+      } else if (e.key === 'per') rule.rateLimit.perMicros = expectDuration(e.value, file, `${f('rate_limit')}.per`);
+      else throw new ConfigError(file, e.line, `${f('rate_limit')}.${e.key}: unknown key (allowed: count, per)`);
+    }
+  }
+  const ns = get('needs_site');
+  if (ns) rule.needsSite = expectBoolean(ns, file, f('needs_site'));
+  const en = get('enabled');
+  if (en) rule.enabled = expectBoolean(en, file, f('enabled'));
+  const refs = get('references');
+  if (refs) expectStrings(refs, file, f('references'));
+  return rule;
+}
+
+/** Parse one rule file; each rule that fails adds an error and is skipped, so one pass reports every mistake. */
+export function parseRuleFile(root: YNode, file: string, baseName: string): ParsedRuleFile {
+  const out: ParsedRuleFile = { rules: [], lists: {}, errors: [] };
+  let entries;
+  try {
+    entries = expectMap(root, file, 'rule file');
+  } catch (err) {
+    out.errors.push(err as ConfigError);
+    return out;
+  }
+  for (const e of entries) {
+    try {
+      if (!FILE_KEYS.includes(e.key)) throw new ConfigError(file, e.line, `unknown key "${e.key}" (allowed: ${FILE_KEYS.join(', ')})`);
+      if (e.key === 'description') expectString(e.value, file, 'description');
+      if (e.key === 'lists') {
+        for (const l of expectMap(e.value, file, 'lists')) {
+          const items = l.value.kind === 'seq' && l.value.items.length === 0 ? [] : expectSeqOrScalar(l.value, file, `lists.${l.key}`);
+          out.lists[l.key] = {
+            line: l.line,
+            values: items.map((v: YNode, i: number) => String(scalarOf(v, file, `lists.${l.key}[${i}]`) as YScalar)),
+          };
+        }
+      }
+      if (e.key === 'rules') {
+        if (e.value.kind !== 'seq') throw new ConfigError(file, e.value.line, 'rules: expected a list of rules');
+        e.value.items.forEach((item, idx) => {
+          try {
+            out.rules.push(parseRule(item, file, idx, FILE_PREFIX[baseName]));
+          } catch (err) {
+            if (!(err instanceof ConfigError)) throw err;
+            out.errors.push(err);
+          }
+        });
+      }
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      out.errors.push(err);
+    }
+  }
+  return out;
+}
+
+/** Every list a rule's match refers to, with the line of the reference. */
+export function listRefs(m: MatchNode | null): { list: string; line: number }[] {
+  if (!m) return [];
+  if (m.kind === 'all' || m.kind === 'any') return m.items.flatMap(listRefs);
+  if (m.kind === 'not') return listRefs(m.item);
+  return m.ops.flatMap((op) => ('operand' in op && op.operand.kind === 'list' ? [{ list: op.operand.list, line: op.operand.line }] : []));
+}
+
+/** The field paths a rule's match reads (its evidence comes from these). */
+export function matchPaths(m: MatchNode | null): string[][] {
+  if (!m) return [];
+  if (m.kind === 'all' || m.kind === 'any') return m.items.flatMap(matchPaths);
+  if (m.kind === 'not') return matchPaths(m.item);
+  return [m.segs];
+}

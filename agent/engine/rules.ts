@@ -1,0 +1,119 @@
+// Loads and validates a rules directory (rules/README.md): every `*.yaml` file, ids unique, list references resolved.
+import path from 'node:path';
+import type { EventRecord } from '../protocols/types.js';
+import type { Finding } from '../wire/finding.js';
+import { ConfigError } from './config-error.js';
+import { listYamlFiles, readConfigText } from './config-file.js';
+import { listRefs, parseRuleFile, type RuleDef } from './rule-schema.js';
+import { parseYamlTree } from './yaml-tree.js';
+import { Engine, type EngineStats } from './engine.js';
+import type { Site } from './site.js';
+
+export interface RuleSet {
+  rules: RuleDef[];
+  /** Named lists declared in rule files (defaults a site's `lists:` may replace). */
+  lists: Record<string, string[]>;
+  files: string[];
+}
+
+export interface RuleValidation {
+  files: string[];
+  rules: number;
+  errors: ConfigError[];
+}
+
+/** Parse rule files given as text (tests, `rules test`); returns the set and every error found. */
+export function parseRuleTexts(files: { file: string; text: string }[]): { set: RuleSet; errors: ConfigError[] } {
+  const set: RuleSet = { rules: [], lists: {}, files: files.map((f) => f.file) };
+  const errors: ConfigError[] = [];
+  const listLines = new Map<string, string>();
+  const ids = new Map<string, RuleDef>();
+  for (const { file, text } of files) {
+    let parsed;
+    try {
+      parsed = parseRuleFile(parseYamlTree(text, file), file, path.basename(file));
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      errors.push(err);
+      continue;
+    }
+    errors.push(...parsed.errors);
+    for (const [name, l] of Object.entries(parsed.lists)) {
+      const prev = listLines.get(name);
+      if (prev) {
+        errors.push(new ConfigError(file, l.line, `lists.${name}: already defined at ${prev}`));
+        continue;
+      }
+      listLines.set(name, `${file}:${l.line}`);
+      set.lists[name] = l.values;
+    }
+    for (const r of parsed.rules) {
+      const prev = ids.get(r.id);
+      if (prev) {
+        errors.push(new ConfigError(file, r.line, `rule ${r.id}: field id: duplicate, first defined at ${prev.file}:${prev.line}`));
+        continue;
+      }
+      ids.set(r.id, r);
+      set.rules.push(r);
+    }
+  }
+  for (const r of set.rules) {
+    for (const ref of listRefs(r.match)) {
+      if (!(ref.list in set.lists)) {
+        errors.push(new ConfigError(r.file, ref.line, `rule ${r.id}: field match: list "${ref.list}" is not declared under lists: in any rule file`));
+      }
+    }
+  }
+  errors.sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
+  return { set, errors };
+}
+
+function readDir(dir: string): { file: string; text: string }[] {
+  return listYamlFiles(dir).map((file) => ({ file, text: readConfigText(file) }));
+}
+
+/** Every error of a rules directory (empty when valid). */
+export function validateRules(dir: string): ConfigError[] {
+  try {
+    return parseRuleTexts(readDir(dir)).errors;
+  } catch (err) {
+    if (err instanceof ConfigError) return [err];
+    throw err;
+  }
+}
+
+/** For `wardwatch rules validate [DIR]`: files read, rule count, errors (exit 2 when any). */
+export function validateRulesDir(dir: string): RuleValidation {
+  try {
+    const files = readDir(dir);
+    const { set, errors } = parseRuleTexts(files);
+    return { files: files.map((f) => f.file), rules: set.rules.length, errors };
+  } catch (err) {
+    if (err instanceof ConfigError) return { files: [], rules: 0, errors: [err] };
+    throw err;
+  }
+}
+
+/** Load a rules directory; throws the first ConfigError ('FILE:LINE: rule ID: field F: reason'). */
+export function loadRules(dir: string): RuleSet {
+  const files = readDir(dir);
+  if (files.length === 0) throw new ConfigError(dir, 0, 'no rule files (*.yaml) found');
+  const { set, errors } = parseRuleTexts(files);
+  const first = errors[0];
+  if (first) throw first;
+  return set;
+}
+
+export interface RulesTestResult {
+  findings: Finding[];
+  stats: EngineStats;
+}
+
+/** For `wardwatch rules test DIR FILE...`: run the rules over events (already decoded by the pipeline) and collect findings. */
+export function testRules(dir: string, events: Iterable<EventRecord>, opts: { site?: Site | null; agentId?: string } = {}): RulesTestResult {
+  const findings: Finding[] = [];
+  const engine = new Engine({ site: opts.site ?? null, rules: loadRules(dir), baseline: null, agentId: opts.agentId ?? 'rules-test' }, (f) => findings.push(f));
+  for (const ev of events) engine.onEvent(ev);
+  engine.flush();
+  return { findings, stats: engine.stats };
+}

@@ -1,0 +1,84 @@
+// The shipped rule packs: valid, every scenario covered, every analyzer anomaly code and baseline code has a rule.
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadRules, validateRulesDir } from '../../agent/engine/rules.js';
+import { loadSite } from '../../agent/engine/site.js';
+import { REPO_ROOT, FIXTURES } from '../helpers/paths.js';
+import type { AnalyzerSpec } from '../../agent/protocols/types.js';
+
+const RULES = path.join(REPO_ROOT, 'rules');
+
+const ALL_SCENARIOS = [
+  ...Array.from({ length: 13 }, (_, i) => `D${i + 1}`),
+  ...Array.from({ length: 12 }, (_, i) => `H${i + 1}`),
+  ...Array.from({ length: 10 }, (_, i) => `M${i + 1}`),
+  ...Array.from({ length: 4 }, (_, i) => `G${i + 1}`),
+];
+
+describe('shipped rules', () => {
+  it('validate without errors', () => {
+    const v = validateRulesDir(RULES);
+    expect(v.errors.map((e) => e.message)).toEqual([]);
+    expect(v.files.map((f) => path.basename(f))).toEqual(['anomalies.yaml', 'baseline.yaml', 'dicom.yaml', 'hl7.yaml', 'mqtt.yaml', 'network.yaml']);
+    expect(v.rules).toBeGreaterThan(100);
+  });
+
+  it('cover every scenario of SCENARIOS.md with at least one rule or baseline code', () => {
+    const set = loadRules(RULES);
+    const covered = new Set(set.rules.flatMap((r) => r.scenarios));
+    expect(ALL_SCENARIOS.filter((s) => !covered.has(s))).toEqual([]);
+    expect(ALL_SCENARIOS).toHaveLength(39);
+  });
+
+  it('give every rule a title, description, and ATT&CK ids on scenario rules except hygiene ones', () => {
+    const set = loadRules(RULES);
+    for (const r of set.rules) {
+      expect(r.title.length, r.id).toBeGreaterThan(5);
+      expect(r.description.length, r.id).toBeGreaterThan(10);
+    }
+    const noAttack = set.rules.filter((r) => r.scenarios.length > 0 && r.attack.length === 0).map((r) => r.id);
+    // H12 (config drift) has no ATT&CK match in SCENARIOS.md.
+    expect(noAttack.every((id) => /version|processing-id/.test(id))).toBe(true);
+  });
+
+  const specs: [string, string, string][] = [
+    ['mqtt', 'agent/protocols/mqtt/index.ts', 'mqttSpec'],
+    ['dicom', 'agent/protocols/dicom/index.ts', 'dicomSpec'],
+    ['hl7', 'agent/protocols/hl7/index.ts', 'hl7Spec'],
+  ];
+  for (const [proto, file, name] of specs) {
+    const present = existsSync(path.join(REPO_ROOT, file));
+    it.skipIf(!present)(`have a rule for every ${proto} anomaly code (${present ? file : `${file} not written yet`})`, async () => {
+      const mod = (await import(path.join(REPO_ROOT, file))) as Record<string, AnalyzerSpec | undefined>;
+      const spec = mod[name];
+      expect(spec, `${file} exports ${name}`).toBeDefined();
+      const codes = spec?.anomalyCodes ?? [];
+      expect(codes.length).toBeGreaterThan(0);
+      const set = loadRules(RULES);
+      const byCode = new Map<string, string>();
+      for (const r of set.rules) {
+        if (!r.match || r.match.kind !== 'all') continue;
+        for (const i of r.match.items) {
+          if (i.kind === 'field' && i.path === 'fields.code') for (const op of i.ops) if (op.op === 'equals') byCode.set(String(op.value), r.id);
+        }
+      }
+      expect(codes.filter((c) => !byCode.has(c))).toEqual([]);
+    });
+  }
+
+  it('have a kind: baseline rule for every deviation code the baseline checker emits', () => {
+    const src = path.join(REPO_ROOT, 'agent/engine/baseline-check.ts');
+    if (!existsSync(src)) return;
+    const codes = new Set([...readFileSync(src, 'utf8').matchAll(/'(baseline\.[a-z0-9-]+)'/g)].map((m) => m[1] ?? ''));
+    const set = loadRules(RULES);
+    const ids = new Set(set.rules.filter((r) => r.kind === 'baseline').map((r) => r.id));
+    expect([...codes].filter((c) => !ids.has(c))).toEqual([]);
+  });
+
+  it('load the example site file', () => {
+    const site = loadSite(path.join(FIXTURES, 'site.yaml'));
+    expect(site.zones.map((z) => z.name)).toEqual(['medical-devices', 'imaging', 'clinical-servers', 'iot-services', 'guest']);
+    expect(site.assets.find((a) => a.name === 'pacs')?.dicomAe).toEqual(['PACS_MAIN']);
+  });
+});
