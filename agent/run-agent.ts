@@ -1,0 +1,137 @@
+// `wardwatch agent`: the pipeline on capture files (live capture comes later) with findings streamed to a collector.
+import { hostname } from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { readCaptureFile } from './capture/file.js';
+import type { DeviceRecord as EngineDevice } from './engine/devices.js';
+import { loadEngineInputs, UsageError, EXIT_BAD_INPUT, EXIT_OK, type EngineArgs } from './main.js';
+import { Pipeline } from './pipeline.js';
+import { AgentTransport, type AgentStats } from './transport/client.js';
+import type { Finding } from './wire/finding.js';
+import type { DeviceRecord } from './wire/messages.js';
+import { existsSync } from 'node:fs';
+
+export const AGENT_VERSION = '0.1.0';
+
+export interface AgentArgs extends EngineArgs {
+  pcap?: string[] | undefined;
+  interface?: string | undefined;
+  collector: string;
+  token: string;
+  agentId?: string | undefined;
+  spool?: string | undefined;
+  speed?: number | undefined;
+  logger: Logger;
+  /** Called for each finding as it is produced (the demo prints them). */
+  onFinding?: (f: Finding) => void;
+  signal?: AbortSignal;
+}
+
+/** Engine device records in the wire's shape (the collector merges them across agents). */
+export function toWireDevices(devices: readonly EngineDevice[]): DeviceRecord[] {
+  return devices.map((d) => {
+    const rec: DeviceRecord = {
+      id: d.key,
+      first_seen: d.first_seen,
+      last_seen: d.last_seen,
+      protocols: d.protocols,
+      attributes: d.hints.map((h) => ({ name: h.attribute, value: h.value, source: h.source, seen: h.last_seen })),
+    };
+    if (d.ips[0] !== undefined) rec.ip = d.ips[0];
+    if (d.mac !== undefined) rec.mac = d.mac;
+    if (d.vendor !== undefined) rec.vendor = d.vendor;
+    if (d.name !== undefined) rec.name = d.name;
+    return rec;
+  });
+}
+
+function defaultSpoolDir(agentId: string): string {
+  const base = process.env.STATE_DIRECTORY ?? path.join(process.cwd(), '.wardwatch');
+  return path.join(base, 'spool', agentId.replace(/[^A-Za-z0-9._-]/g, '_'));
+}
+
+export async function runAgent(args: AgentArgs): Promise<number> {
+  const log = args.logger;
+  if (args.interface !== undefined) {
+    throw new UsageError(
+      `--interface ${args.interface}: live capture is not in this build yet; replay a file with --pcap FILE`,
+    );
+  }
+  const files = args.pcap ?? [];
+  if (files.length === 0) throw new UsageError('give --pcap FILE (or --interface IF)');
+  for (const f of files) if (!existsSync(f)) throw new UsageError(`${f}: capture file not found`);
+  if (!/^wss?:\/\//.test(args.collector)) throw new UsageError(`--collector ${args.collector}: expected ws:// or wss:// URL`);
+  const inputs = loadEngineInputs(args);
+  const agentId = args.agentId ?? hostname();
+  const started = Date.now();
+
+  let pipeline: Pipeline | null = null;
+  const getStats = (): AgentStats => {
+    const s = pipeline?.stats();
+    const mem = process.memoryUsage().rss;
+    return {
+      ts: new Date().toISOString(),
+      packets: s?.packets ?? 0,
+      bytes: s?.bytes ?? 0,
+      drops: { kernel: 0, interface: 0, queue: 0 },
+      parse_errors: s?.protocols.parseErrors ?? {},
+      messages: s?.protocols.messages ?? {},
+      flows: s?.activeFlows ?? 0,
+      devices: s?.devices ?? 0,
+      memory: mem,
+      // Replaying a file, packet time is not wall time: there is no lag to report.
+      lag_seconds: 0,
+    };
+  };
+  const transport = await AgentTransport.open({
+    url: args.collector,
+    token: args.token,
+    agent: agentId,
+    version: AGENT_VERSION,
+    spoolDir: args.spool ?? defaultSpoolDir(agentId),
+    logger: log,
+    getStats,
+    statsIntervalMs: 2000,
+  });
+  const p = new Pipeline(
+    { ...inputs, agentId },
+    {
+      onFinding: (f) => {
+        transport.send(f);
+        args.onFinding?.(f);
+      },
+    },
+  );
+  pipeline = p;
+  const onFrame = p.onFrame.bind(p);
+  let exitCode = EXIT_OK;
+  let interrupted = false;
+  for (const file of files) {
+    try {
+      const opts: { speed?: number; signal?: AbortSignal } = {};
+      if (args.speed !== undefined) opts.speed = args.speed;
+      if (args.signal) opts.signal = args.signal;
+      await readCaptureFile(file, onFrame, opts);
+    } catch (err) {
+      if (args.signal?.aborted) {
+        interrupted = true;
+        break;
+      }
+      log.error(err instanceof Error ? err.message : String(err));
+      exitCode = EXIT_BAD_INPUT;
+    }
+  }
+  p.finish();
+  if (p.engine) transport.sendDevices(toWireDevices(p.engine.devices()));
+  const s = p.stats();
+  log.info(
+    { packets: s.packets, flows: s.flows, findings: s.findings, seconds: (Date.now() - started) / 1000 },
+    interrupted ? 'agent: interrupted, findings kept in the spool' : 'agent: capture done, waiting for acks',
+  );
+  if (!interrupted) {
+    const onAbort = new Promise<void>((resolve) => args.signal?.addEventListener('abort', () => resolve()));
+    await Promise.race([transport.drain(), onAbort]);
+  }
+  await transport.close();
+  return exitCode;
+}

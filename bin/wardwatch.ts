@@ -1,0 +1,279 @@
+#!/usr/bin/env node
+// The one wardwatch executable: yargs commands that hand over to agent/ or collector/ (demo starts both).
+import { pino, type Logger } from 'pino';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { ConfigError, ConfigErrors } from '../agent/engine/config-error.js';
+import { BaselineFormatError } from '../agent/engine/baseline-yaml.js';
+import {
+  EXIT_BAD_INPUT,
+  runBaselineDiff,
+  runBaselineLearn,
+  runReplay,
+  runRulesTest,
+  runRulesValidate,
+  UsageError,
+} from '../agent/main.js';
+import { runAgent } from '../agent/run-agent.js';
+import { SEVERITIES, type Severity } from '../agent/wire/finding.js';
+import { startCollector } from '../collector/main.js';
+import { runDemo } from './demo.js';
+
+function makeLogger(level: string): Logger {
+  // Logs go to stderr: stdout carries findings and events.
+  return pino({ level, base: { pid: process.pid } }, pino.destination(2));
+}
+
+/** Errors caused by the user's input end with one line on stderr and exit 2; anything else is a bug. */
+function fail(err: unknown): never {
+  const known =
+    err instanceof UsageError ||
+    err instanceof ConfigError ||
+    err instanceof ConfigErrors ||
+    err instanceof BaselineFormatError ||
+    (err instanceof Error && /^(--|[^\s:]+:\d+:|[^\s]+: )/.test(err.message) && !(err instanceof TypeError));
+  if (known) {
+    process.stderr.write(`wardwatch: ${(err as Error).message}\n`);
+    process.exit(EXIT_BAD_INPUT);
+  }
+  process.stderr.write(`wardwatch: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(70);
+}
+
+function run(task: () => Promise<number> | number): void {
+  Promise.resolve()
+    .then(task)
+    .then((code) => {
+      process.exitCode = code;
+    })
+    .catch(fail);
+}
+
+const engineOptions = (y: Argv) =>
+  y
+    .option('rules', { type: 'string', describe: 'rules directory (default: the rules shipped with wardwatch)' })
+    .option('site', { type: 'string', describe: 'site file: zones, assets, extra ports (YAML)' })
+    .option('baseline', { type: 'string', describe: 'approved baseline (YAML): deviations become findings' });
+
+const speedOption = {
+  type: 'number' as const,
+  describe: 'replay pace: 1 = capture pace, 10 = ten times faster (default: as fast as possible)',
+};
+
+async function main(): Promise<void> {
+  await yargs(hideBin(process.argv))
+    .scriptName('wardwatch')
+    .usage('$0 <command> [options]\n\nPassive anomaly detection for hospital medical-device networks (HL7 v2, DICOM, MQTT).')
+    .command(
+      'replay <files..>',
+      'read pcap/pcapng files (gzip too) and print findings as JSON lines; summary on stderr',
+      (y) =>
+        engineOptions(y)
+          .positional('files', { type: 'string', array: true, demandOption: true, describe: 'capture files' })
+          .option('events', { type: 'boolean', default: false, describe: 'also print every protocol event and flow' })
+          .option('flows', { type: 'boolean', default: false, describe: 'also print one line per flow when it ends' })
+          .option('format', { choices: ['jsonl', 'pretty'] as const, default: 'jsonl' as const })
+          .option('fail-on', { choices: SEVERITIES, describe: 'exit 1 when a finding at or above this severity occurs' })
+          .option('speed', speedOption)
+          .example('$0 replay ward3.pcap --site site.yaml', 'findings for one capture')
+          .example('$0 replay ward3.pcap --events --format pretty | less', 'every protocol message, readable'),
+      (a) =>
+        run(() =>
+          runReplay({
+            files: a.files as string[],
+            rules: a.rules,
+            site: a.site,
+            baseline: a.baseline,
+            events: a.events,
+            flows: a.flows,
+            format: a.format,
+            failOn: a['fail-on'] as Severity | undefined,
+            speed: a.speed,
+          }),
+        ),
+    )
+    .command(
+      'agent',
+      'run the pipeline on a capture file (or interface) and stream findings to a collector',
+      (y) =>
+        engineOptions(y)
+          .option('interface', { alias: 'i', type: 'string', describe: 'capture interface (mirror/SPAN port)' })
+          .option('pcap', { type: 'string', array: true, describe: 'capture file(s) to replay instead of an interface' })
+          .option('collector', { type: 'string', demandOption: true, describe: 'collector URL, ws://HOST:PORT or wss://' })
+          .option('token', { type: 'string', describe: 'agent token (or env WARDWATCH_TOKEN)' })
+          .option('agent-id', { type: 'string', describe: 'agent name (default: host name)' })
+          .option('bpf', { type: 'string', describe: 'BPF capture filter (live capture)' })
+          .option('spool', { type: 'string', describe: 'spool directory for unacknowledged findings' })
+          .option('speed', speedOption)
+          .option('log-level', { type: 'string', default: 'info' })
+          .conflicts('interface', 'pcap')
+          .check((a) => {
+            if (!a.interface && !a.pcap) throw new Error('give --interface IF or --pcap FILE');
+            if (!a.token && !process.env.WARDWATCH_TOKEN) throw new Error('give --token T (or set WARDWATCH_TOKEN)');
+            return true;
+          }),
+      (a) =>
+        run(() =>
+          runAgent({
+            pcap: a.pcap as string[] | undefined,
+            interface: a.interface,
+            collector: a.collector,
+            token: a.token ?? process.env.WARDWATCH_TOKEN ?? '',
+            agentId: a['agent-id'],
+            spool: a.spool,
+            rules: a.rules,
+            site: a.site,
+            baseline: a.baseline,
+            speed: a.speed,
+            logger: makeLogger(a['log-level']),
+            signal: signalController().signal,
+          }),
+        ),
+    )
+    .command(
+      'collector',
+      'receive findings from agents; serve /metrics, /healthz and the API',
+      (y) =>
+        y
+          .option('listen', { type: 'string', default: '127.0.0.1:7411', describe: 'HOST:PORT to listen on' })
+          .option('db', { type: 'string', default: 'wardwatch.db', describe: 'SQLite database file' })
+          .option('tokens', { type: 'string', describe: 'tokens file: lines "ROLE NAME TOKEN" (agent, read, admin)' })
+          .option('tls-cert', { type: 'string' })
+          .option('tls-key', { type: 'string' })
+          .option('tls-ca', { type: 'string', describe: 'CA for client certificates' })
+          .option('tls-client-cert', { type: 'boolean', default: false, describe: 'require client certificates' })
+          .option('retention-days', { type: 'number', describe: 'delete findings older than this' })
+          .option('retention-max', { type: 'number', describe: 'keep at most this many findings' })
+          .option('export-jsonl', { type: 'string', describe: 'append every new finding to this file' })
+          .option('syslog', { type: 'string', describe: 'send findings to syslog, udp://HOST:PORT or tcp://HOST:PORT' })
+          .option('cef', { type: 'boolean', default: false, describe: 'syslog body in CEF' })
+          .option('log-level', { type: 'string', default: 'info' })
+          .implies('tls-cert', 'tls-key'),
+      (a) =>
+        run(async () => {
+          const logger = makeLogger(a['log-level']);
+          const syslog = a.syslog ? parseSyslog(a.syslog, a.cef) : undefined;
+          const collector = await startCollector({
+            listen: a.listen,
+            db: a.db,
+            ...(a.tokens ? { tokensFile: a.tokens } : {}),
+            ...(a['tls-cert'] && a['tls-key']
+              ? {
+                  tls: {
+                    cert: a['tls-cert'],
+                    key: a['tls-key'],
+                    ...(a['tls-ca'] ? { ca: a['tls-ca'] } : {}),
+                    requestCert: a['tls-client-cert'],
+                  },
+                }
+              : {}),
+            ...(a['retention-days'] !== undefined || a['retention-max'] !== undefined
+              ? {
+                  retention: {
+                    ...(a['retention-days'] !== undefined ? { maxAgeSeconds: a['retention-days'] * 86400 } : {}),
+                    ...(a['retention-max'] !== undefined ? { maxCount: a['retention-max'] } : {}),
+                  },
+                }
+              : {}),
+            ...(a['export-jsonl'] || syslog
+              ? { export: { ...(a['export-jsonl'] ? { jsonl: a['export-jsonl'] } : {}), ...(syslog ? { syslog } : {}) } }
+              : {}),
+            logger,
+          });
+          await new Promise<void>((resolve) => signalController().signal.addEventListener('abort', () => resolve()));
+          await collector.close();
+          return 0;
+        }),
+    )
+    .command('baseline', 'learn and compare device baselines', (y) =>
+      y
+        .command(
+          'learn <files..>',
+          'learn each device\'s normal behaviour from captures into a YAML baseline',
+          (b) =>
+            b
+              .positional('files', { type: 'string', array: true, demandOption: true })
+              .option('out', { type: 'string', demandOption: true, describe: 'baseline file to write' })
+              .option('site', { type: 'string', describe: 'site file (zones and asset names in the baseline)' }),
+          (a) => run(() => runBaselineLearn({ files: a.files as string[], out: a.out, site: a.site })),
+        )
+        .command(
+          'diff <a> <b>',
+          'print what changed between two baselines',
+          (b) => b.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }),
+          (a) => run(() => runBaselineDiff(a.a, a.b)),
+        )
+        .demandCommand(1, 'baseline needs a subcommand: learn or diff'),
+    )
+    .command('rules', 'check and try detection rules', (y) =>
+      y
+        .command(
+          'validate [dir]',
+          'check every rule file; errors name file, line and field',
+          (b) => b.positional('dir', { type: 'string', describe: 'rules directory (default: shipped rules)' }),
+          (a) => run(() => runRulesValidate(a.dir)),
+        )
+        .command(
+          'test <dir> <files..>',
+          'run the rules in DIR over captures and print their findings',
+          (b) =>
+            b
+              .positional('dir', { type: 'string', demandOption: true })
+              .positional('files', { type: 'string', array: true, demandOption: true })
+              .option('site', { type: 'string' })
+              .option('format', { choices: ['jsonl', 'pretty'] as const, default: 'pretty' as const }),
+          (a) => run(() => runRulesTest({ dir: a.dir, files: a.files as string[], site: a.site, format: a.format })),
+        )
+        .demandCommand(1, 'rules needs a subcommand: validate or test'),
+    )
+    .command(
+      'demo',
+      'start a collector and an agent on localhost replaying the bundled capture with incidents',
+      (y) =>
+        y
+          .option('listen', { type: 'string', default: '127.0.0.1:7411', describe: 'collector address (loopback)' })
+          .option('speed', { ...speedOption, default: 50 })
+          .option('exit', { type: 'boolean', default: false, describe: 'exit once every finding is stored' })
+          .option('log-level', { type: 'string', default: 'warn' }),
+      (a) =>
+        run(() =>
+          runDemo({ listen: a.listen, speed: a.speed, exit: a.exit, logger: makeLogger(a['log-level']), out: process.stdout }),
+        ),
+    )
+    .demandCommand(1, 'give a command; see --help')
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .fail((msg, err) => {
+      if (err) fail(err);
+      process.stderr.write(`wardwatch: ${msg}\nTry 'wardwatch --help'.\n`);
+      process.exit(EXIT_BAD_INPUT);
+    })
+    .parseAsync();
+}
+
+let controller: AbortController | null = null;
+/** One AbortController for SIGINT/SIGTERM: commands flush and close cleanly when it fires. */
+function signalController(): AbortController {
+  if (!controller) {
+    const c = new AbortController();
+    controller = c;
+    const onSignal = (): void => {
+      if (c.signal.aborted) process.exit(130);
+      c.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  }
+  return controller;
+}
+
+function parseSyslog(url: string, cef: boolean): { host: string; port: number; proto: 'udp' | 'tcp'; cef: boolean } {
+  const m = /^(udp|tcp):\/\/([^:/]+|\[[^\]]+\]):(\d+)$/.exec(url);
+  if (!m) throw new UsageError(`--syslog ${url}: expected udp://HOST:PORT or tcp://HOST:PORT`);
+  return { proto: m[1] as 'udp' | 'tcp', host: (m[2] ?? '').replace(/^\[|\]$/g, ''), port: Number(m[3]), cef };
+}
+
+main().catch(fail);
