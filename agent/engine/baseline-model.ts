@@ -1,0 +1,273 @@
+// The per-device baseline model (issue 4 "Baselines"), the deviation codes the checker emits, and shared helpers.
+
+/** One peer of a device. `role` is the device's own role in that relationship; `port` is the server port. */
+export interface PeerEntry {
+  address: string;
+  zone?: string;
+  port: number;
+  protocol: string;
+  role: 'client' | 'server';
+}
+
+export interface AePair {
+  calling: string;
+  called: string;
+  /** The other end's IP address. */
+  peer: string;
+  role: 'client' | 'server';
+}
+
+export interface Implementation {
+  class_uid: string;
+  version?: string;
+}
+
+export interface DicomBaseline {
+  ae_titles: string[];
+  ae_pairs: AePair[];
+  /** Abstract syntaxes the device proposed (as SCU) or used in DIMSE commands it sent. */
+  sop_classes: string[];
+  /** DIMSE commands the device sent, e.g. C-STORE-RQ. */
+  commands: string[];
+  move_destinations: string[];
+  implementations: Implementation[];
+}
+
+export interface Hl7App {
+  app: string;
+  facility?: string;
+}
+
+export interface Hl7SenderSeen extends Hl7App {
+  /** IP address the messages came from. */
+  from: string;
+}
+
+export interface Hl7MessageType {
+  type: string;
+  count: number;
+  /** Median seconds between two messages of this type sent by the device (a periodic feed), when regular. */
+  median_interval_s?: number;
+}
+
+export interface Hl7Baseline {
+  sending_apps: Hl7App[];
+  /** Sending app/facility pairs of the messages this device received, with the address they came from. */
+  senders_seen: Hl7SenderSeen[];
+  /** Message types this device sent. */
+  sent: Hl7MessageType[];
+  /** Message types this device received. */
+  received: string[];
+  versions: string[];
+  processing_ids: string[];
+}
+
+export interface MqttTopic {
+  /** Generalised pattern (numeric, uuid and hex segments become '+'). */
+  topic: string;
+  count: number;
+  retained: boolean;
+  max_payload: number;
+  median_interval_s?: number;
+}
+
+export interface MqttClientSeen {
+  client_id: string;
+  from: string;
+}
+
+export interface MqttBaseline {
+  client_ids: string[];
+  publishes: MqttTopic[];
+  subscribes: string[];
+  /** On a broker: client ids that connected and where from. */
+  clients_seen: MqttClientSeen[];
+}
+
+export interface Range {
+  min: number;
+  max: number;
+}
+
+export interface VolumeBaseline {
+  /** Whole UTC-hour buckets the device was active in (partial hours count as they were seen). */
+  hours: number;
+  messages_per_hour: Range;
+  bytes_per_hour: Range;
+  rejects_per_hour: Range;
+  naks_per_hour: Range;
+}
+
+export interface DeviceBaseline {
+  ip: string;
+  macs: string[];
+  name?: string;
+  zone?: string;
+  peers: PeerEntry[];
+  dicom?: DicomBaseline;
+  hl7?: Hl7Baseline;
+  mqtt?: MqttBaseline;
+  volume: VolumeBaseline;
+}
+
+export interface Baseline {
+  version: 1;
+  /** Packet time of the first and last observation (ISO). */
+  learned_from: string;
+  learned_to: string;
+  devices: DeviceBaseline[];
+}
+
+/** Every deviation code the checker can emit, with the SCENARIOS.md ids each one serves (rules/baseline.yaml maps them). */
+export const BASELINE_CODES: Readonly<Record<string, { title: string; scenarios: readonly string[] }>> = {
+  'baseline.new-device': { title: 'New device on the network', scenarios: ['G1'] },
+  'baseline.new-peer': { title: 'Device talks to a new peer', scenarios: ['G2', 'D5', 'D8', 'H6', 'M10'] },
+  'baseline.new-service': { title: 'Device uses or offers a new service port', scenarios: ['G2', 'D9'] },
+  'baseline.mac-changed': { title: 'Known IP address seen with a new MAC address', scenarios: ['G4'] },
+  'baseline.new-ae-pair': { title: 'New DICOM AE title pair', scenarios: ['D1'] },
+  'baseline.new-dicom-command': {
+    title: 'Device sent a DIMSE command it never sent',
+    scenarios: ['D7', 'D12'],
+  },
+  'baseline.new-sop-class': { title: 'Device proposed a SOP class it never used', scenarios: ['D12', 'D7'] },
+  'baseline.new-move-destination': { title: 'C-MOVE to a destination AE never used', scenarios: ['D5'] },
+  'baseline.implementation-changed': {
+    title: 'DICOM implementation class or version changed',
+    scenarios: ['D11'],
+  },
+  'baseline.tls-downgrade': {
+    title: 'Cleartext protocol to a peer only reached over TLS before',
+    scenarios: ['D9'],
+  },
+  'baseline.reject-rate-above-range': {
+    title: 'DICOM rejects/aborts far above baseline',
+    scenarios: ['D13', 'D2'],
+  },
+  'baseline.new-hl7-sender': {
+    title: 'HL7 sending application/facility not seen from this address',
+    scenarios: ['H1', 'H2'],
+  },
+  'baseline.new-hl7-message-type': {
+    title: 'Device sent an HL7 message type it never sent',
+    scenarios: ['H3', 'H4', 'H9'],
+  },
+  'baseline.hl7-version-changed': { title: 'HL7 version or processing id changed', scenarios: ['H12'] },
+  'baseline.nak-rate-above-range': {
+    title: 'HL7 negative acknowledgements far above baseline',
+    scenarios: ['H8'],
+  },
+  'baseline.feed-stopped': { title: 'Periodic feed went silent', scenarios: ['H11'] },
+  'baseline.new-mqtt-topic': {
+    title: 'Device published to a topic outside its baseline',
+    scenarios: ['M6', 'M9'],
+  },
+  'baseline.new-retained-topic': { title: 'Retained publish on a topic never retained', scenarios: ['M7'] },
+  'baseline.new-mqtt-subscription': {
+    title: 'Device subscribed to a topic filter outside its baseline',
+    scenarios: ['M1', 'M2'],
+  },
+  'baseline.mqtt-client-id-moved': {
+    title: 'Known MQTT client id connected from a new address',
+    scenarios: ['M8'],
+  },
+  'baseline.new-mqtt-client': { title: 'New MQTT client id at the broker', scenarios: ['M8', 'G1'] },
+  'baseline.payload-above-range': { title: 'MQTT payload far larger than baseline', scenarios: ['M9'] },
+  'baseline.volume-above-range': {
+    title: 'Hourly messages or bytes far above baseline',
+    scenarios: ['D6', 'M9'],
+  },
+};
+
+/** Server ports that mean "this protocol over TLS"; a cleartext flow to a peer known only on these is a downgrade. */
+export const TLS_PORTS: ReadonlySet<number> = new Set([2762, 8883, 443, 6443, 5671]);
+
+/** Hard limits: every set in a learner, a baseline and the checker is capped; overflow is counted, never buffered. */
+export interface BaselineLimits {
+  maxDevices: number;
+  maxPeersPerDevice: number;
+  maxValuesPerSet: number;
+  maxIntervalSamples: number;
+  /** Checker: remembered (device, code, value) keys already reported. */
+  maxReportedKeys: number;
+  /** Checker: deviations of one code per device before further ones are only counted. */
+  maxPerDeviceCode: number;
+  maxFlows: number;
+}
+
+export const DEFAULT_BASELINE_LIMITS: BaselineLimits = {
+  maxDevices: 10_000,
+  maxPeersPerDevice: 512,
+  maxValuesPerSet: 256,
+  maxIntervalSamples: 512,
+  maxReportedKeys: 100_000,
+  maxPerDeviceCode: 20,
+  maxFlows: 100_000,
+};
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const NUMERIC = /^[0-9]+$/;
+const HEX = /^(?:0x)?[0-9a-f]{6,}$/i;
+const MAC_LIKE = /^[0-9a-f]{2}([:-]?[0-9a-f]{2}){5}$/i;
+
+/** Topic level that carries an id (serial, uuid, hex) rather than a name. */
+function isIdSegment(seg: string): boolean {
+  if (NUMERIC.test(seg) || UUID.test(seg) || MAC_LIKE.test(seg)) return true;
+  return HEX.test(seg) && /[0-9]/.test(seg);
+}
+
+/** Generalise a topic or filter so that per-device ids collapse: `ward3/pump/0031/telemetry` → `ward3/pump/+/telemetry`. */
+export function generaliseTopic(topic: string): string {
+  return topic
+    .split('/')
+    .map((seg) => (isIdSegment(seg) ? '+' : seg))
+    .join('/');
+}
+
+/** RFC 1918, loopback, link-local, CGNAT and IPv6 ULA/link-local/loopback: addresses that may be devices of the site. */
+export function isPrivateIp(ip: string): boolean {
+  if (ip.includes(':')) {
+    const low = ip.toLowerCase();
+    if (low === '::1') return true;
+    if (low.startsWith('::ffff:')) return isPrivateIp(low.slice(7));
+    return /^f[cd]/.test(low) || /^fe[89ab]/.test(low);
+  }
+  const p = ip.split('.').map(Number);
+  const [a, b] = [p[0] ?? -1, p[1] ?? -1];
+  return (
+    a === 10 ||
+    a === 127 ||
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 169 && b === 254) ||
+    (a === 100 && b >= 64 && b <= 127)
+  );
+}
+
+/** Median of a non-empty sample (sorted copy). */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((x, y) => x - y);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? (s[mid] ?? 0) : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
+
+/**
+ * A feed is periodic when it has at least 4 intervals, a median of at least 1 s, and 80% of its intervals
+ * lie within [median/2, 2×median]; only such feeds get a cadence and can be reported as stopped.
+ */
+export function cadenceOf(intervalsUs: readonly number[]): number | undefined {
+  if (intervalsUs.length < 4) return undefined;
+  const m = median(intervalsUs);
+  if (m < 1_000_000) return undefined;
+  const regular = intervalsUs.filter((v) => v >= m / 2 && v <= m * 2).length;
+  if (regular < intervalsUs.length * 0.8) return undefined;
+  return Math.round(m / 1000) / 1000;
+}
+
+export const HOUR_US = 3_600_000_000;
+
+export function hourOf(tsUs: number): number {
+  return Math.floor(tsUs / HOUR_US);
+}
+
+/** HL7 acknowledgement codes that mean the receiver refused the message. */
+export const NAK_CODES: ReadonlySet<string> = new Set(['AE', 'AR', 'CE', 'CR']);

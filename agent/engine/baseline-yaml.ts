@@ -1,0 +1,287 @@
+// Formats and parses the baseline YAML (no I/O: the CLI reads and writes the files) a clinical engineer reviews and diffs (issue 4 "Baselines"); bad files fail with FILE:LINE.
+import { Document, LineCounter, isMap, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
+import type { Baseline, DeviceBaseline } from './baseline-model.js';
+
+/** A baseline file that cannot be used; the message is `FILE:LINE: what is wrong`. */
+export class BaselineFormatError extends Error {
+  override name = 'BaselineFormatError';
+}
+
+const HEADER = [
+  ' wardwatch device baseline: what each device was seen doing while the agent learned.',
+  ' Review it, remove what should not be there, and pass it to `wardwatch replay|agent --baseline FILE`;',
+  ' anything outside it becomes a finding. Compare two versions with `wardwatch baseline diff A B`.',
+  " peers: role is this device's role in the connection; port is the server port.",
+  ' mqtt topics: numeric, uuid and hex levels are generalised to "+".',
+  ' volume: per UTC hour while learning (partial hours count as seen); median_interval_s marks a periodic feed.',
+].join('\n');
+
+function describeDevice(d: DeviceBaseline): string {
+  const parts = [d.ip];
+  if (d.name) parts.push(`"${d.name}"`);
+  if (d.zone) parts.push(`zone ${d.zone}`);
+  const protos = (['dicom', 'hl7', 'mqtt'] as const).filter((p) => d[p] !== undefined);
+  if (protos.length > 0) parts.push(protos.join('+'));
+  if (d.dicom && d.dicom.ae_titles.length > 0) parts.push(`AE ${d.dicom.ae_titles.join(',')}`);
+  return ` ── device ${parts.join(' · ')}`;
+}
+
+/** Flow style for the small records of a list so that each is one diffable line. */
+function flowItems(node: unknown): void {
+  if (!isSeq(node)) return;
+  for (const item of node.items) if (isMap(item)) item.flow = true;
+}
+
+/** The baseline as commented, ordered YAML text. */
+export function formatBaselineYaml(b: Baseline): string {
+  const doc = new Document(b);
+  doc.commentBefore = HEADER;
+  const devices = doc.get('devices', true);
+  if (isSeq(devices)) {
+    devices.items.forEach((item, i) => {
+      const dev = b.devices[i];
+      if (!isMap(item) || !dev) return;
+      item.commentBefore = describeDevice(dev);
+      flowItems(item.get('peers', true));
+      for (const [section, lists] of [
+        ['dicom', ['ae_pairs', 'implementations']],
+        ['hl7', ['sending_apps', 'senders_seen', 'sent']],
+        ['mqtt', ['publishes', 'clients_seen']],
+      ] as const) {
+        const sec = item.get(section, true);
+        if (isMap(sec)) for (const l of lists) flowItems(sec.get(l, true));
+      }
+      const vol = item.get('volume', true);
+      if (isMap(vol)) for (const p of vol.items) if (isMap(p.value)) p.value.flow = true;
+    });
+  }
+  return doc.toString({ lineWidth: 0 });
+}
+
+// ---- reading: a small schema so that a hand-edited file fails on the line that is wrong ----
+
+type Spec =
+  | 'string'
+  | 'int'
+  | 'number'
+  | 'boolean'
+  | { enum: readonly string[] }
+  | { list: Spec }
+  | { obj: Record<string, { spec: Spec; required?: boolean }> };
+
+const req = (spec: Spec): { spec: Spec; required: true } => ({ spec, required: true });
+const opt = (spec: Spec): { spec: Spec } => ({ spec });
+const strList: Spec = { list: 'string' };
+const range: Spec = { obj: { min: req('number'), max: req('number') } };
+
+const DEVICE_SPEC: Spec = {
+  obj: {
+    ip: req('string'),
+    macs: opt(strList),
+    name: opt('string'),
+    zone: opt('string'),
+    peers: opt({
+      list: {
+        obj: {
+          address: req('string'),
+          zone: opt('string'),
+          port: req('int'),
+          protocol: req('string'),
+          role: req({ enum: ['client', 'server'] }),
+        },
+      },
+    }),
+    dicom: opt({
+      obj: {
+        ae_titles: opt(strList),
+        ae_pairs: opt({
+          list: {
+            obj: {
+              calling: req('string'),
+              called: req('string'),
+              peer: req('string'),
+              role: req({ enum: ['client', 'server'] }),
+            },
+          },
+        }),
+        sop_classes: opt(strList),
+        commands: opt(strList),
+        move_destinations: opt(strList),
+        implementations: opt({ list: { obj: { class_uid: req('string'), version: opt('string') } } }),
+      },
+    }),
+    hl7: opt({
+      obj: {
+        sending_apps: opt({ list: { obj: { app: req('string'), facility: opt('string') } } }),
+        senders_seen: opt({
+          list: { obj: { app: req('string'), facility: opt('string'), from: req('string') } },
+        }),
+        sent: opt({
+          list: { obj: { type: req('string'), count: opt('int'), median_interval_s: opt('number') } },
+        }),
+        received: opt(strList),
+        versions: opt(strList),
+        processing_ids: opt(strList),
+      },
+    }),
+    mqtt: opt({
+      obj: {
+        client_ids: opt(strList),
+        publishes: opt({
+          list: {
+            obj: {
+              topic: req('string'),
+              count: opt('int'),
+              retained: opt('boolean'),
+              max_payload: opt('int'),
+              median_interval_s: opt('number'),
+            },
+          },
+        }),
+        subscribes: opt(strList),
+        clients_seen: opt({ list: { obj: { client_id: req('string'), from: req('string') } } }),
+      },
+    }),
+    volume: opt({
+      obj: {
+        hours: opt('int'),
+        messages_per_hour: opt(range),
+        bytes_per_hour: opt(range),
+        rejects_per_hour: opt(range),
+        naks_per_hour: opt(range),
+      },
+    }),
+  },
+};
+
+const TOP_SPEC: Spec = {
+  obj: {
+    version: req('int'),
+    learned_from: opt('string'),
+    learned_to: opt('string'),
+    devices: req({ list: DEVICE_SPEC }),
+  },
+};
+
+type Path = (string | number)[];
+
+function typeName(spec: Spec): string {
+  if (typeof spec === 'string') return spec === 'int' ? 'an integer' : `a ${spec}`;
+  if ('enum' in spec) return `one of ${spec.enum.join(', ')}`;
+  if ('list' in spec) return 'a list';
+  return 'a mapping';
+}
+
+/** First problem found, as [path, message], or null. */
+function check(value: unknown, spec: Spec, path: Path): [Path, string] | null {
+  const where = path.join('.') || 'document';
+  const bad = (): [Path, string] => [path, `${where} must be ${typeName(spec)}`];
+  if (spec === 'string') return typeof value === 'string' ? null : bad();
+  if (spec === 'int') return Number.isInteger(value) && (value as number) >= 0 ? null : bad();
+  if (spec === 'number') return typeof value === 'number' && Number.isFinite(value) ? null : bad();
+  if (spec === 'boolean') return typeof value === 'boolean' ? null : bad();
+  if ('enum' in spec) return typeof value === 'string' && spec.enum.includes(value) ? null : bad();
+  if ('list' in spec) {
+    if (!Array.isArray(value)) return bad();
+    for (let i = 0; i < value.length; i++) {
+      const e = check(value[i], spec.list, [...path, i]);
+      if (e) return e;
+    }
+    return null;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad();
+  const rec = value as Record<string, unknown>;
+  for (const key of Object.keys(rec)) {
+    if (!(key in spec.obj)) return [[...path, key], `unknown key "${key}" in ${where}`];
+  }
+  for (const [key, field] of Object.entries(spec.obj)) {
+    if (!(key in rec) || rec[key] === undefined || rec[key] === null) {
+      if (field.required) return [path, `${where} lacks required key "${key}"`];
+      if (rec[key] === null) delete rec[key];
+      continue;
+    }
+    const e = check(rec[key], field.spec, [...path, key]);
+    if (e) return e;
+  }
+  return null;
+}
+
+/** Fill the lists a reviewer may have deleted, so that the checker sees a complete record. */
+function completeDevice(d: DeviceBaseline): DeviceBaseline {
+  const zero = { min: 0, max: 0 };
+  const v: Partial<DeviceBaseline['volume']> = d.volume ?? {};
+  const out: DeviceBaseline = {
+    ...d,
+    macs: d.macs ?? [],
+    peers: d.peers ?? [],
+    volume: {
+      hours: v.hours ?? 0,
+      messages_per_hour: v.messages_per_hour ?? zero,
+      bytes_per_hour: v.bytes_per_hour ?? zero,
+      rejects_per_hour: v.rejects_per_hour ?? zero,
+      naks_per_hour: v.naks_per_hour ?? zero,
+    },
+  };
+  if (d.dicom)
+    out.dicom = {
+      ae_titles: d.dicom.ae_titles ?? [],
+      ae_pairs: d.dicom.ae_pairs ?? [],
+      sop_classes: d.dicom.sop_classes ?? [],
+      commands: d.dicom.commands ?? [],
+      move_destinations: d.dicom.move_destinations ?? [],
+      implementations: d.dicom.implementations ?? [],
+    };
+  if (d.hl7)
+    out.hl7 = {
+      sending_apps: d.hl7.sending_apps ?? [],
+      senders_seen: d.hl7.senders_seen ?? [],
+      sent: (d.hl7.sent ?? []).map((s) => ({ ...s, count: s.count ?? 0 })),
+      received: d.hl7.received ?? [],
+      versions: d.hl7.versions ?? [],
+      processing_ids: d.hl7.processing_ids ?? [],
+    };
+  if (d.mqtt)
+    out.mqtt = {
+      client_ids: d.mqtt.client_ids ?? [],
+      publishes: (d.mqtt.publishes ?? []).map((p) => ({
+        ...p,
+        count: p.count ?? 0,
+        retained: p.retained ?? false,
+        max_payload: p.max_payload ?? 0,
+      })),
+      subscribes: d.mqtt.subscribes ?? [],
+      clients_seen: d.mqtt.clients_seen ?? [],
+    };
+  return out;
+}
+
+/** Parse baseline YAML text; `file` names the source in errors (`FILE:LINE: message`). */
+export function parseBaselineYaml(text: string, file: string): Baseline {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, uniqueKeys: true });
+  const lineAt = (offset: number): number => lc.linePos(offset).line;
+  const firstErr = doc.errors[0];
+  if (firstErr)
+    throw new BaselineFormatError(
+      `${file}:${lineAt(firstErr.pos[0])}: ${firstErr.message.split('\n')[0] ?? ''}`,
+    );
+  const value: unknown = doc.toJS();
+  const problem = check(value, TOP_SPEC, []);
+  if (problem) {
+    const [path, msg] = problem;
+    let node: unknown = null;
+    for (let n = path.length; n >= 0 && !node; n--)
+      node = n === 0 ? doc.contents : doc.getIn(path.slice(0, n), true);
+    const range = (node as YamlNode | null)?.range;
+    throw new BaselineFormatError(`${file}:${range ? lineAt(range[0]) : 1}: ${msg}`);
+  }
+  const b = value as Baseline;
+  if (b.version !== 1)
+    throw new BaselineFormatError(`${file}:1: unsupported baseline version ${String(b.version)}`);
+  return {
+    version: 1,
+    learned_from: b.learned_from ?? '',
+    learned_to: b.learned_to ?? '',
+    devices: b.devices.map(completeDevice),
+  };
+}
