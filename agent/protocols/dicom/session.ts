@@ -33,6 +33,11 @@ const SKIP = 4; // skipping a PDU (or its rest) by length
 const LOST = 5; // after a gap or garbage: scanning for a plausible PDU header
 type Phase = typeof HDR | typeof BODY | typeof PDV_HDR | typeof PDV_DATA | typeof SKIP | typeof LOST;
 
+const NO = 0;
+const YES = 1;
+const UNSURE = 2;
+type Verdict = typeof NO | typeof YES | typeof UNSURE;
+
 /** Bytes needed to judge a candidate PDU start while resynchronising (PDU header + first PDV header). */
 const PROBE_WINDOW = 12;
 /** Buffers shrink back to this after holding a large message, so idle flows stay small. */
@@ -350,62 +355,70 @@ export class DicomSession implements Analyzer {
       joined.set(st.tail.subarray(0, st.tailLen));
       joined.set(b.subarray(p, p + take), st.tailLen);
       const tailLen = st.tailLen;
-      for (let i = 0; joined.length - i >= PROBE_WINDOW; i++) {
-        if (!this.isPduStart(joined, i)) continue;
-        st.tailLen = 0;
+      st.tailLen = 0;
+      for (let i = 0; i < tailLen; i++) {
+        const verdict = this.judgePduStart(joined, i);
+        if (verdict === NO) continue;
+        if (verdict === UNSURE) {
+          // Only when the whole (short) chunk is in `joined`: keep what cannot be judged yet.
+          st.tail.set(joined.subarray(i));
+          st.tailLen = joined.length - i;
+          return n;
+        }
         st.phase = HDR;
-        if (i >= tailLen) return p + i - tailLen;
         this.feed(dir, st, joined.slice(i, tailLen), ts);
         return p;
       }
-      if (take === n - p) {
-        // The whole chunk went into `joined`: keep the positions not yet judged.
-        const keep = Math.min(PROBE_WINDOW - 1, joined.length);
-        st.tail.set(joined.subarray(joined.length - keep));
-        st.tailLen = keep;
-        this.stats.skippedBytes += joined.length - keep;
-        return n;
-      }
-      st.tailLen = 0;
     }
-    for (let i = p; i + PROBE_WINDOW <= n; i++) {
-      if (this.isPduStart(b, i)) {
+    for (let i = p; i < n; i++) {
+      const verdict = this.judgePduStart(b, i);
+      if (verdict === NO) continue;
+      this.stats.skippedBytes += i - p;
+      if (verdict === YES) {
         st.phase = HDR;
-        this.stats.skippedBytes += i - p;
         return i;
       }
+      st.tail.set(b.subarray(i, n));
+      st.tailLen = n - i;
+      return n;
     }
-    const keep = Math.min(PROBE_WINDOW - 1, n - p);
-    st.tail.set(b.subarray(n - keep, n));
-    st.tailLen = keep;
-    this.stats.skippedBytes += n - p - keep;
+    this.stats.skippedBytes += n - p;
     return n;
   }
 
-  /** Strict PDU-start test on PROBE_WINDOW bytes at i (PS3.8 9.3 fixed fields). */
-  private isPduStart(b: Uint8Array, i: number): boolean {
+  /** Strict PDU-start test at i (PS3.8 9.3 fixed fields); UNSURE while fewer bytes than needed are at hand. */
+  private judgePduStart(b: Uint8Array, i: number): Verdict {
+    const avail = b.length - i;
     const type = b[i] ?? 0;
-    if (b[i + 1] !== 0) return false;
+    if (type < PduType.ASSOCIATE_RQ || type > PduType.ABORT) return NO;
+    if (avail < 2) return UNSURE;
+    if (b[i + 1] !== 0) return NO;
+    const need = type === PduType.P_DATA_TF ? PROBE_WINDOW : 10;
+    if (avail < need) return UNSURE;
     const len = readU32BE(b, i + 2);
+    let ok: boolean;
     switch (type) {
       case PduType.P_DATA_TF: {
         const pdv = readU32BE(b, i + 6);
         const ctl = b[i + 11] ?? 0xff;
-        return len >= 6 && len <= this.limits.maxPdataLength && pdv >= 2 && pdv + 4 <= len && ((b[i + 10] ?? 0) & 1) === 1 && ctl <= 3;
+        ok = len >= 6 && len <= this.limits.maxPdataLength && pdv >= 2 && pdv + 4 <= len && ((b[i + 10] ?? 0) & 1) === 1 && ctl <= 3;
+        break;
       }
       case PduType.ASSOCIATE_RQ:
       case PduType.ASSOCIATE_AC:
-        return len >= 68 && len <= this.limits.maxPduLength && b[i + 6] === 0 && b[i + 7] === 1 && b[i + 8] === 0 && b[i + 9] === 0;
+        ok = len >= 68 && len <= this.limits.maxPduLength && b[i + 6] === 0 && b[i + 7] === 1 && b[i + 8] === 0 && b[i + 9] === 0;
+        break;
       case PduType.ASSOCIATE_RJ:
-        return len === 4 && b[i + 6] === 0 && (b[i + 7] === 1 || b[i + 7] === 2) && (b[i + 8] ?? 0) >= 1 && (b[i + 8] ?? 0) <= 3;
+        ok = len === 4 && b[i + 6] === 0 && (b[i + 7] === 1 || b[i + 7] === 2) && (b[i + 8] ?? 0) >= 1 && (b[i + 8] ?? 0) <= 3;
+        break;
       case PduType.RELEASE_RQ:
       case PduType.RELEASE_RP:
-        return len === 4 && b[i + 6] === 0 && b[i + 7] === 0 && b[i + 8] === 0 && b[i + 9] === 0;
-      case PduType.ABORT:
-        return len === 4 && b[i + 6] === 0 && b[i + 7] === 0 && (b[i + 8] ?? 9) <= 2 && (b[i + 9] ?? 9) <= 6;
+        ok = len === 4 && b[i + 6] === 0 && b[i + 7] === 0 && b[i + 8] === 0 && b[i + 9] === 0;
+        break;
       default:
-        return false;
+        ok = len === 4 && b[i + 6] === 0 && b[i + 7] === 0 && (b[i + 8] ?? 9) <= 2 && (b[i + 9] ?? 9) <= 6;
     }
+    return ok ? YES : NO;
   }
 
   // ---------------------------------------------------------------- association
