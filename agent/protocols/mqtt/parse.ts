@@ -656,7 +656,7 @@ function peekVarint(b: Uint8Array, pos: number, end: number): { n: number; len: 
  * a known type, the flags its type requires, a remaining length within limits. Returns the packet
  * length, -1 when implausible, -2 when the header is cut by the end of `bytes`.
  */
-export function plausibleHeader(bytes: Uint8Array, offset: number, limits: MqttLimits): number {
+export function plausibleHeader(bytes: Uint8Array, offset: number, limits: MqttLimits, version: MqttVersion = 0): number {
   const b0 = bytes[offset];
   if (b0 === undefined) return -2;
   const type = b0 >> 4;
@@ -670,8 +670,43 @@ export function plausibleHeader(bytes: Uint8Array, offset: number, limits: MqttL
     const byte = bytes[offset + i];
     if (byte === undefined) return -2;
     rl += (byte & 0x7f) * mult;
-    if ((byte & 0x80) === 0) return rl > limits.maxPacketSize ? -1 : i + 1 + rl;
+    if ((byte & 0x80) === 0) {
+      if (rl > limits.maxPacketSize || !plausibleLength(type, rl, version)) return -1;
+      return i + 1 + rl;
+    }
     mult *= 128;
   }
   return -1;
+}
+
+/** Remaining lengths each type allows: fixed in 3.x for acks and pings [MQTT 3.1.1 §3.4-3.14], minimums in 5.0. */
+function plausibleLength(type: number, rl: number, version: MqttVersion): boolean {
+  const legacy = version === ProtocolLevel.V31 || version === ProtocolLevel.V311;
+  switch (type) {
+    case PacketType.PINGREQ:
+    case PacketType.PINGRESP:
+      return rl === 0;
+    case PacketType.CONNACK:
+      return legacy ? rl === 2 : rl >= 2;
+    case PacketType.PUBACK:
+    case PacketType.PUBREC:
+    case PacketType.PUBREL:
+    case PacketType.PUBCOMP:
+    case PacketType.UNSUBACK:
+      return legacy ? rl === 2 : rl >= 2;
+    case PacketType.DISCONNECT:
+      return legacy ? rl === 0 : true;
+    case PacketType.AUTH:
+      return !legacy;
+    case PacketType.SUBACK:
+      return rl >= 3;
+    case PacketType.SUBSCRIBE:
+      return rl >= 5;
+    case PacketType.UNSUBSCRIBE:
+      return rl >= 4;
+    case PacketType.CONNECT:
+      return rl >= 10;
+    default:
+      return rl >= 2;
+  }
 }

@@ -151,7 +151,7 @@ export class MqttSession implements Analyzer {
       d.skip = 0;
     } else if (d.len > 0 && !d.hunting) {
       // A partial packet whose length we know: drop it and skip what the gap did not swallow.
-      const total = plausibleHeader(d.buf.subarray(0, d.len), 0, this.limits);
+      const total = plausibleHeader(d.buf.subarray(0, d.len), 0, this.limits, this.parseVersion);
       if (total > 0 && d.len + len <= total) {
         d.skip = total - d.len - len;
         d.len = 0;
@@ -189,6 +189,13 @@ export class MqttSession implements Analyzer {
       if (d.hunting) {
         pos = this.hunt(dir, v, pos, ts);
         if (d.hunting) return pos;
+      }
+      // Before the first good packet, bytes that cannot start a packet mean a pickup inside one: hunt.
+      if (!this.confirmed && plausibleHeader(v, pos, this.limits, this.parseVersion) === -1) {
+        d.hunting = true;
+        d.huntDiscarded = 0;
+        this.preconfirmReason = 'no plausible MQTT fixed header';
+        continue;
       }
       const res = parsePacket(v, pos, this.limits, this.parseVersion);
       if (res.kind === 'need') {
@@ -239,38 +246,51 @@ export class MqttSession implements Analyzer {
     return pos;
   }
 
-  /** Looks for the next offset where a packet this side may send parses cleanly. */
+  /**
+   * Looks for the next offset where a packet this side may send parses cleanly and is followed by the
+   * end of the data or another plausible header. A candidate that needs more bytes is remembered; the
+   * first fully checked candidate after it still wins, else the analyzer waits at the first candidate.
+   */
   private hunt(dir: Direction, v: Uint8Array, pos: number, ts: number): number {
     const d = this.dirs[dir];
     const mask = dir === 0 ? SENT_BY_CLIENT : SENT_BY_SERVER;
-    let i = pos;
-    for (; i < v.length; i++) {
-      const t = plausibleHeader(v, i, this.limits);
-      if (t === -2) break; // header cut by the end of the data: wait for more
-      if (t < 0 || ((SENDER[(v[i] ?? 0) >> 4] ?? 0) & mask) === 0) continue;
-      const res = parsePacket(v, i, this.limits, this.parseVersion);
-      // A candidate must end where the data ends or where another plausible header starts:
-      // two bytes like c0 00 (PINGREQ) occur by chance in payloads far too often on their own.
-      const end = res.kind === 'ok' ? i + res.consumed : -1;
-      if (res.kind === 'ok' && end <= v.length && (end === v.length || plausibleHeader(v, end, this.limits) !== -1)) {
-        d.huntDiscarded += i - pos;
-        this.stats.bytesDiscarded += i - pos;
-        this.stats.resyncs++;
-        d.hunting = false;
-        if (this.confirmed) this.anomaly(dir, ts, 'mqtt.resync', { bytes: d.huntDiscarded });
-        return i;
-      }
-      if (res.kind === 'need' && res.bytes <= HUNT_WAIT_CAP) {
-        d.want = res.bytes;
+    const version = this.parseVersion;
+    let keep = -1;
+    let keepWant = 1;
+    for (let i = pos; i < v.length; i++) {
+      const t = plausibleHeader(v, i, this.limits, version);
+      if (t === -2) {
+        if (keep < 0) {
+          keep = i;
+          keepWant = v.length - i + 1;
+        }
         break;
       }
+      if (t < 0 || ((SENDER[(v[i] ?? 0) >> 4] ?? 0) & mask) === 0) continue;
+      const res = parsePacket(v, i, this.limits, version);
+      let wait = 0;
+      if (res.kind === 'ok') {
+        const end = i + res.consumed;
+        // Two bytes like c0 00 (PINGREQ) occur by chance in payloads far too often to trust alone.
+        if (end === v.length || (end < v.length && plausibleHeader(v, end, this.limits, version) !== -1)) {
+          this.resynced(dir, ts, i - pos);
+          return i;
+        }
+        if (end > v.length) wait = end - i + 1;
+      } else if (res.kind === 'need') {
+        wait = res.bytes;
+      }
+      if (wait > 0 && wait <= HUNT_WAIT_CAP && keep < 0) {
+        keep = i;
+        keepWant = wait;
+      }
     }
-    if (i >= v.length) d.want = 1;
-    else if (plausibleHeader(v, i, this.limits) === -2) d.want = v.length - i + 1;
-    d.huntDiscarded += i - pos;
-    this.stats.bytesDiscarded += i - pos;
+    const upto = keep < 0 ? v.length : keep;
+    d.want = keepWant;
+    d.huntDiscarded += upto - pos;
+    this.stats.bytesDiscarded += upto - pos;
     if (!this.confirmed) {
-      this.preconfirmDiscarded += i - pos;
+      this.preconfirmDiscarded += upto - pos;
       if (this.preconfirmDiscarded > PRECONFIRM_HUNT_BUDGET) {
         this.dead = true;
         d.len = 0;
@@ -278,7 +298,16 @@ export class MqttSession implements Analyzer {
         return v.length;
       }
     }
-    return i;
+    return upto;
+  }
+
+  private resynced(dir: Direction, ts: number, discarded: number): void {
+    const d = this.dirs[dir];
+    d.huntDiscarded += discarded;
+    this.stats.bytesDiscarded += discarded;
+    this.stats.resyncs++;
+    d.hunting = false;
+    if (this.confirmed) this.anomaly(dir, ts, 'mqtt.resync', { bytes: d.huntDiscarded });
   }
 
   private store(d: DirState, bytes: Uint8Array): void {
