@@ -66,6 +66,9 @@ interface CompiledRule {
 interface FlowCtx {
   vlan: number;
   connect?: Record<string, FieldValue>;
+  /** The flow's endpoints as devices, so events and the flow end (which may lack MACs) count on the same records. */
+  client?: Device;
+  server?: Device;
 }
 
 const CLINICAL = new Set(['hl7', 'dicom', 'mqtt']);
@@ -173,7 +176,7 @@ export class Engine {
     const proto = flow.app ?? flow.transport;
     this.table.addPeer(c, flow.serverIp, flow.serverPort, proto);
     this.table.addPeer(s, flow.clientIp, undefined, proto);
-    this.setFlowCtx(flow.id, { vlan: flow.vlan });
+    this.setFlowCtx(flow.id, { vlan: flow.vlan, client: c, server: s });
     const subject = this.subject('flow', 'start', ts, flow.id, flow.vlan, { ip: flow.clientIp, port: flow.clientPort, mac: cmac }, { ip: flow.serverIp, port: flow.serverPort, mac: smac }, {
       transport: flow.transport,
       app: flow.app,
@@ -191,8 +194,8 @@ export class Engine {
     this.baseStats.events++;
     const ctx = this.flowCtx.get(ev.flow);
     const vlan = ctx?.vlan ?? -1;
-    const src = this.table.observe(ev.src.ip, ev.src.mac, ts, vlan);
-    const dst = this.table.observe(ev.dst.ip, ev.dst.mac, ts, vlan);
+    const src = this.deviceFor(ctx, ev.src.ip, ev.src.mac, ts, vlan);
+    const dst = this.deviceFor(ctx, ev.dst.ip, ev.dst.mac, ts, vlan);
     src.counters.events++;
     src.protocols.add(ev.proto);
     dst.protocols.add(ev.proto);
@@ -218,8 +221,9 @@ export class Engine {
     const start = rec.startMicros ?? parseTs(rec.start);
     if (Number.isFinite(ts)) this.tick(ts);
     const vlan = rec.vlan ?? -1;
-    const c = this.table.observe(rec.client.ip, rec.client.mac, ts, vlan);
-    const s = this.table.observe(rec.server.ip, rec.server.mac, ts, vlan);
+    const ctx = this.flowCtx.get(rec.flow);
+    const c = this.deviceFor(ctx, rec.client.ip, rec.client.mac, ts, vlan);
+    const s = this.deviceFor(ctx, rec.server.ip, rec.server.mac, ts, vlan);
     c.counters.bytes_sent += rec.bytes[0];
     c.counters.bytes_received += rec.bytes[1];
     s.counters.bytes_sent += rec.bytes[1];
@@ -290,6 +294,18 @@ export class Engine {
   private tick(ts: number): void {
     if (ts > this.now) this.now = ts;
     this.sink.advance(this.now);
+  }
+
+  /** Without a MAC on the record, the device the flow started with (same IP) stands for the host. */
+  private deviceFor(ctx: FlowCtx | undefined, ip: string, mac: string | undefined, ts: number, vlan: number): Device {
+    if (!mac && ctx) {
+      const d = ctx.client?.ips.includes(ip) ? ctx.client : ctx.server?.ips.includes(ip) ? ctx.server : undefined;
+      if (d) {
+        if (ts > d.last) d.last = ts;
+        return d;
+      }
+    }
+    return this.table.observe(ip, mac, ts, vlan);
   }
 
   private setFlowCtx(id: string, ctx: FlowCtx): void {

@@ -99,7 +99,7 @@ export class FindingSink {
     const w = this.windows.get(key);
     if (w) {
       if (occ.ts < w.end) {
-        w.count += n;
+        w.count += 1; // a folded repeat is one more occurrence, even for a threshold crossing again
         if (occ.ts > w.last) w.last = occ.ts;
         this.stats.folded++;
         return;

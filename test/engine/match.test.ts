@@ -1,0 +1,136 @@
+// Every operator of the rule language, field paths over arrays and objects, combinators, site lists and zones.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { getValues, globToRegExp } from '../../agent/engine/match.js';
+import { ev, oneRule, run, siteFrom } from './helpers.js';
+import type { EventFields } from '../../agent/protocols/types.js';
+
+/** Does a one-rule set fire on one mqtt publish event with these fields? */
+function fires(match: string, fields: EventFields, opts: { src?: string; dst?: string; site?: string } = {}): boolean {
+  const rules = oneRule(`      proto: mqtt\n${match}`);
+  const site = opts.site ? siteFrom(opts.site) : null;
+  const e = ev('mqtt', 'publish', fields, { ...(opts.src ? { src: opts.src } : {}), ...(opts.dst ? { dst: opts.dst } : {}) });
+  return run(rules, [e], { site }).findings.length > 0;
+}
+
+describe('operators', () => {
+  it('equals (scalar shorthand and explicit), loose between numbers, strings and booleans', () => {
+    expect(fires('      fields.topic: a/b', { topic: 'a/b' })).toBe(true);
+    expect(fires('      fields.topic: a/b', { topic: 'a/c' })).toBe(false);
+    expect(fires('      fields.qos: { equals: 1 }', { qos: 1 })).toBe(true);
+    expect(fires("      fields.qos: { equals: '1' }", { qos: 1 })).toBe(true);
+    expect(fires('      fields.retain: true', { retain: true })).toBe(true);
+    expect(fires('      fields.retain: true', { retain: false })).toBe(false);
+    expect(fires('      fields.retain: true', {})).toBe(false);
+  });
+
+  it('in (list shorthand, explicit, named list) and not_in (also true when absent)', () => {
+    expect(fires('      fields.qos: [1, 2]', { qos: 2 })).toBe(true);
+    expect(fires('      fields.qos: { in: [1, 2] }', { qos: 0 })).toBe(false);
+    expect(fires('      fields.topic: { in: { list: tl } }', { topic: 'b' })).toBe(true);
+    expect(fires('      fields.topic: { in: { list: tl } }', { topic: 'c' })).toBe(false);
+    expect(fires('      fields.topic: { not_in: { list: tl } }', { topic: 'c' })).toBe(true);
+    expect(fires('      fields.topic: { not_in: { list: tl } }', { topic: 'a' })).toBe(false);
+    expect(fires('      fields.topic: { not_in: [a] }', {})).toBe(true);
+    // not_in over an array: no element may be in the set.
+    expect(fires('      fields.tags: { not_in: [a] }', { tags: ['x', 'a'] })).toBe(false);
+  });
+
+  it('glob (literal, list) with * spanning slashes and ? one character', () => {
+    expect(fires("      fields.topic: { glob: '*/cmd/*' }", { topic: 'ward3/pump/7/cmd/rate' })).toBe(true);
+    expect(fires("      fields.topic: { glob: '*/cmd/*' }", { topic: 'ward3/pump/7/telemetry' })).toBe(false);
+    expect(fires('      fields.topic: { glob: { list: globs } }', { topic: 'x/cmd/y' })).toBe(true);
+    expect(fires("      fields.topic: { glob: 'ab?' }", { topic: 'abc' })).toBe(true);
+    expect(fires("      fields.topic: { glob: 'ab?' }", { topic: 'abcd' })).toBe(false);
+    expect(fires("      fields.topic: { glob: 'a.b' }", { topic: 'axb' })).toBe(false);
+  });
+
+  it('regex', () => {
+    expect(fires("      fields.topic_filters.filter: { regex: '^(\\+/)*#$' }", { topic_filters: [{ filter: 'a/b' }, { filter: '+/#' }] })).toBe(true);
+    expect(fires("      fields.topic_filters.filter: { regex: '^(\\+/)*#$' }", { topic_filters: [{ filter: 'a/#' }] })).toBe(false);
+  });
+
+  it('exists true and false', () => {
+    expect(fires('      fields.username: { exists: true }', { username: 'u' })).toBe(true);
+    expect(fires('      fields.username: { exists: true }', {})).toBe(false);
+    expect(fires('      fields.username: { exists: false }', {})).toBe(true);
+    expect(fires('      fields.username: { exists: false }', { username: null })).toBe(true);
+    expect(fires('      fields.username: { exists: false }', { username: 'u' })).toBe(false);
+  });
+
+  it('lt, gt, gte, lte on numbers and numeric strings; one value must satisfy all operators', () => {
+    expect(fires('      fields.payload_size: { gt: 100 }', { payload_size: 101 })).toBe(true);
+    expect(fires('      fields.payload_size: { gt: 100 }', { payload_size: 100 })).toBe(false);
+    expect(fires('      fields.payload_size: { gte: 100 }', { payload_size: 100 })).toBe(true);
+    expect(fires('      fields.payload_size: { lt: 10 }', { payload_size: '9' })).toBe(true);
+    expect(fires('      fields.payload_size: { lte: 10 }', { payload_size: 11 })).toBe(false);
+    expect(fires('      fields.payload_size: { gt: 10 }', { payload_size: 'big' })).toBe(false);
+    expect(fires('      fields.sizes: { gt: 10, lt: 20 }', { sizes: [5, 25] })).toBe(false);
+    expect(fires('      fields.sizes: { gt: 10, lt: 20 }', { sizes: [5, 15] })).toBe(true);
+  });
+
+  it('cidr (IPv4 and IPv6, literal and named list)', () => {
+    expect(fires('      src.ip: { cidr: 10.20.30.0/24 }', {}, { src: '10.20.30.99' })).toBe(true);
+    expect(fires('      src.ip: { cidr: 10.20.30.0/24 }', {}, { src: '10.20.31.1' })).toBe(false);
+    expect(fires('      src.ip: { cidr: { list: nets } }', {}, { src: '10.20.99.1' })).toBe(true);
+    expect(fires("      src.ip: { cidr: 'fd00::/8' }", {}, { src: 'fd12::1' })).toBe(true);
+    expect(fires("      src.ip: { cidr: 'fd00::/8' }", {}, { src: '10.0.0.1' })).toBe(false);
+  });
+
+  it('zone operator on an address and the src.zone / dst.zone fields', () => {
+    const site = 'zones:\n  imaging: [10.20.40.0/24]\n';
+    expect(fires('      dst.ip: { zone: imaging }', {}, { dst: '10.20.40.10', site })).toBe(true);
+    expect(fires('      dst.ip: { zone: { list: zs } }', {}, { dst: '10.20.40.10', site })).toBe(true);
+    expect(fires('      dst.zone: imaging', {}, { dst: '10.20.41.10', site })).toBe(false);
+    expect(fires('      dst.zone: unknown-internal', {}, { dst: '10.20.41.10', site })).toBe(true);
+    expect(fires('      dst.zone: internet', {}, { dst: '8.8.8.8' })).toBe(true);
+    expect(fires('      crosses_zone: true', {}, { src: '10.20.40.1', dst: '8.8.8.8' })).toBe(true);
+  });
+
+  it('asset and roles from the site file; site lists replace rule defaults', () => {
+    const site = 'assets:\n  broker:\n    ip: [10.20.60.2]\n    roles: [mqtt-broker]\nlists:\n  tl: [z]\n';
+    expect(fires('      dst.asset_role: mqtt-broker', {}, { site })).toBe(true);
+    expect(fires('      dst.asset: broker', {}, { site })).toBe(true);
+    expect(fires('      src.asset: { exists: false }', {}, { site })).toBe(true);
+    expect(fires('      fields.topic: { in: { list: tl } }', { topic: 'a' }, { site })).toBe(false);
+    expect(fires('      fields.topic: { in: { list: tl } }', { topic: 'z' }, { site })).toBe(true);
+  });
+
+  it('any, all and not combinators', () => {
+    const m = '      any:\n        - fields.return_code: 0\n        - fields.reason_code: 0\n';
+    expect(fires(m, { reason_code: 0 })).toBe(true);
+    expect(fires(m, { return_code: 5 })).toBe(false);
+    const n = "      not:\n        fields.topic: { glob: 'ACK*' }\n";
+    expect(fires(n, { topic: 'ACK^A01' })).toBe(false);
+    expect(fires(n, { topic: 'ORU^R01' })).toBe(true);
+    const a = '      all:\n        - fields.a: 1\n        - fields.b: 2\n';
+    expect(fires(a, { a: 1, b: 2 })).toBe(true);
+    expect(fires(a, { a: 1, b: 3 })).toBe(false);
+  });
+
+  it('* in a path takes every key of an object or element of an array', () => {
+    expect(fires('      fields.query_keys.*.wildcard: true', { query_keys: { PatientName: { wildcard: true } } })).toBe(true);
+    expect(fires('      fields.query_keys.*.wildcard: true', { query_keys: [{ key: 'PatientID', wildcard: false }] })).toBe(false);
+  });
+});
+
+describe('getValues and globToRegExp', () => {
+  it('never throws and returns only defined values on arbitrary JSON', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.array(fc.constantFrom('a', 'b', '*', '0'), { maxLength: 4 }), (v, segs) => {
+        const out = getValues({ fields: v }, ['fields', ...segs]);
+        expect(out.every((x) => x !== null && x !== undefined)).toBe(true);
+      }),
+      { seed: 42, numRuns: 200 },
+    );
+  });
+  it('globs with regex metacharacters match literally', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 20 }), (s) => {
+        const lit = s.replace(/[*?]/g, '');
+        expect(globToRegExp(lit).test(lit)).toBe(true);
+      }),
+      { seed: 42, numRuns: 200 },
+    );
+  });
+});
