@@ -1,0 +1,187 @@
+// Capture file source (I/O edge): streams a pcap/pcapng file, plain or gzip (RFC 1952), through CaptureParser, optionally paced.
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createGunzip } from 'node:zlib';
+import { CaptureParser, type CaptureFormat, type CaptureLimits, type FrameCallback } from './reader.js';
+import type { CaptureFormatError, RawFrame } from './types.js';
+
+export interface ReadCaptureOptions {
+  /** Replay pace: 1 = capture pace, 10 = ten times faster; absent = as fast as possible. */
+  speed?: number;
+  /** Aborting rejects the promise with `signal.reason` (an AbortError unless the caller gave another). */
+  signal?: AbortSignal;
+  /** Read size; 1 MiB by default. */
+  chunkBytes?: number;
+  limits?: Partial<CaptureLimits>;
+}
+
+export interface ReadCaptureResult {
+  frames: number;
+  /** Captured bytes of all frames (what decode saw). */
+  bytes: number;
+  /** Bytes of the (decompressed) capture file. */
+  fileBytes: number;
+  format: CaptureFormat | null;
+  gzip: boolean;
+}
+
+/**
+ * Why a capture file could not be read to its end. The message is the one line the CLI prints:
+ * `FILE: packet N at byte B: reason` for format faults (B counts decompressed bytes for gzip input),
+ * `FILE: cannot read: reason` for I/O faults.
+ */
+export class CaptureFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly reason: string,
+    readonly packet: number | null = null,
+    readonly byteOffset: number | null = null,
+  ) {
+    super(
+      packet === null
+        ? `${file}: cannot read: ${reason}`
+        : `${file}: packet ${packet} at byte ${byteOffset}: ${reason}`,
+    );
+    this.name = 'CaptureFileError';
+  }
+
+  static fromFormat(file: string, err: CaptureFormatError): CaptureFileError {
+    return new CaptureFileError(file, err.reason, err.packet, err.byteOffset);
+  }
+}
+
+/** Below this, a frame that is not yet due is delivered anyway: the pacer sleeps in batches, not per packet. */
+const PACE_SLACK_MS = 4;
+const DEFAULT_CHUNK = 1024 * 1024;
+
+/** Maps packet time to wall time for `--speed`: how long to wait before a frame is due. */
+export class Pacer {
+  private t0 = -1;
+  private w0 = 0;
+
+  constructor(
+    private readonly speed: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    if (!(speed > 0)) throw new Error(`speed must be a positive number, got ${speed}`);
+  }
+
+  /** Milliseconds to wait before delivering a frame with this packet time, or 0 when it is (nearly) due. */
+  delayFor(tsMicros: number): number {
+    if (this.t0 < 0) {
+      this.t0 = tsMicros;
+      this.w0 = this.now();
+      return 0;
+    }
+    const due = this.w0 + (tsMicros - this.t0) / 1000 / this.speed;
+    const wait = due - this.now();
+    return wait > PACE_SLACK_MS ? wait : 0;
+  }
+}
+
+function describeIoError(err: unknown): string {
+  if (err instanceof Error) return err.message.replace(/, \w+ '[^']*'$/, '');
+  return String(err);
+}
+
+/**
+ * Read a capture file and call `onFrame` for every frame, in order (the RawFrame and its data are reused:
+ * copy what you keep). Resolves with counts; rejects with a CaptureFileError after delivering every valid
+ * frame that preceded a fault.
+ */
+export async function readCaptureFile(
+  file: string,
+  onFrame: (f: RawFrame) => void,
+  opts: ReadCaptureOptions = {},
+): Promise<ReadCaptureResult> {
+  const { signal } = opts;
+  signal?.throwIfAborted();
+  const parser = new CaptureParser(opts.limits);
+  const pacer = opts.speed === undefined ? null : new Pacer(opts.speed);
+  let bytes = 0;
+  let fileBytes = 0;
+  let wait = 0;
+  const deliver: FrameCallback = pacer
+    ? (f) => {
+        wait = pacer.delayFor(f.ts);
+        if (wait > 0) return false;
+        bytes += f.data.length;
+        onFrame(f);
+        return true;
+      }
+    : (f) => {
+        bytes += f.data.length;
+        onFrame(f);
+      };
+
+  const feed = async (chunk: Uint8Array): Promise<void> => {
+    fileBytes += chunk.length;
+    let err = parser.push(chunk, deliver);
+    while (err === null && parser.paused) {
+      await sleep(wait, undefined, signal ? { signal } : {});
+      err = parser.resume(deliver);
+    }
+    if (err) throw CaptureFileError.fromFormat(file, err);
+  };
+
+  const chunkSize = opts.chunkBytes ?? DEFAULT_CHUNK;
+  const gzip = await readPlainFile(file, chunkSize, feed, signal);
+  if (gzip) {
+    const source = createReadStream(file, { highWaterMark: chunkSize });
+    const gunzip = createGunzip({ chunkSize });
+    source.on('error', (err) => gunzip.destroy(err));
+    source.pipe(gunzip);
+    try {
+      for await (const chunk of gunzip) {
+        await feed(chunk as Buffer);
+        signal?.throwIfAborted();
+      }
+    } catch (err) {
+      if (err instanceof CaptureFileError || signal?.aborted) throw err;
+      throw new CaptureFileError(file, `gzip: ${describeIoError(err)}`, parser.frames + 1, parser.offset);
+    } finally {
+      source.destroy();
+      gunzip.destroy();
+    }
+  }
+  const err = parser.end();
+  if (err) throw CaptureFileError.fromFormat(file, err);
+  return { frames: parser.frames, bytes, fileBytes, format: parser.format, gzip };
+}
+
+/** Feed a plain file to `feed`; returns true without feeding anything when the file is gzip-compressed. */
+async function readPlainFile(
+  file: string,
+  chunkSize: number,
+  feed: (chunk: Uint8Array) => Promise<void>,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch (err) {
+    throw new CaptureFileError(file, describeIoError(err));
+  }
+  // The parser copies what straddles a chunk, so one read buffer serves the whole file.
+  const buf = new Uint8Array(chunkSize);
+  try {
+    const read = async (): Promise<number> => {
+      try {
+        return (await fh.read(buf, 0, buf.length, null)).bytesRead;
+      } catch (err) {
+        throw new CaptureFileError(file, describeIoError(err));
+      }
+    };
+    let n = await read();
+    if (n >= 2 && buf[0] === 0x1f && buf[1] === 0x8b) return true;
+    while (n > 0) {
+      await feed(buf.subarray(0, n));
+      signal?.throwIfAborted();
+      n = await read();
+    }
+    return false;
+  } finally {
+    await fh.close();
+  }
+}
