@@ -88,11 +88,11 @@ export class FlowDispatcher implements StreamConsumer {
     for (const spec of this.specs) {
       const verdict = spec.probe(dir, buf);
       if (verdict === 'match') {
-        this.attach(spec);
+        const analyzer = this.attach(spec);
         this.probeBuf[0] = this.probeBuf[1] = null;
-        // Replay only this direction's buffered bytes: the other direction's earlier bytes were
-        // before the analyzer existed and may be a mid-stream tail; the analyzer resyncs on them.
-        this.analyzer?.onData(dir, buf, ts);
+        // Replay only this direction's buffered bytes: the other direction's earlier bytes came
+        // before the analyzer existed (typically nothing, or a greeting it would not expect).
+        analyzer.onData(dir, buf, ts);
         return;
       }
       if (verdict === 'need_more') needMore = true;
@@ -130,10 +130,12 @@ export class FlowDispatcher implements StreamConsumer {
     return next;
   }
 
-  private attach(spec: AnalyzerSpec): void {
+  private attach(spec: AnalyzerSpec): Analyzer {
     this.spec = spec;
     this.flow.app = spec.proto;
-    this.analyzer = spec.create(this.createSink(spec.proto));
+    const analyzer = spec.create(this.createSink(spec.proto));
+    this.analyzer = analyzer;
+    return analyzer;
   }
 
   private createSink(proto: ProtoName): AnalyzerSink {
