@@ -482,7 +482,8 @@ export class MqttSession implements Analyzer {
         if (m.willRetain !== undefined) f.will_retain = m.willRetain;
         break;
       case PacketType.CONNACK:
-        if (m.sessionPresent !== undefined) f.session_present = m.sessionPresent;
+        // MQTT 3.1 has no session-present flag: the byte is reserved there.
+        if (m.sessionPresent !== undefined && this.reportVersion !== 3) f.session_present = m.sessionPresent;
         if (m.code !== undefined) f[v5 ? 'reason_code' : 'return_code'] = m.code;
         if (m.assignedClientId !== undefined) f.client_id = m.assignedClientId;
         break;
