@@ -29,7 +29,10 @@ import {
 } from './payloads.js';
 import { PcapWriter, type FrameSpec } from './pcap-writer.js';
 
-export const BENCH_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bench/out');
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+// Compiled to dist/bench/ or run from bench/ (vitest): either way the output goes to <repo>/bench/out.
+const REPO = path.resolve(HERE, path.basename(path.dirname(HERE)) === 'dist' ? '../..' : '..');
+export const BENCH_DIR = path.join(REPO, 'bench', 'out');
 export const DEFAULT_CAPTURE = path.join(BENCH_DIR, 'bench-1m.pcap');
 
 export interface MakeCaptureOptions {

@@ -24,10 +24,12 @@ interface Args {
   packets: number;
   repeat: number;
   tshark: boolean;
+  /** Stage letters to run, e.g. "abc". */
+  stages: string;
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { file: DEFAULT_CAPTURE, packets: 1_050_000, repeat: 1, tshark: true };
+  const a: Args = { file: DEFAULT_CAPTURE, packets: 1_050_000, repeat: 3, tshark: true, stages: 'abcde' };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     const v = argv[i + 1];
@@ -37,10 +39,13 @@ function parseArgs(argv: readonly string[]): Args {
     } else if (x === '--repeat' && v !== undefined) {
       a.repeat = Math.max(1, Number(v));
       i++;
+    } else if (x === '--stages' && v !== undefined) {
+      a.stages = v;
+      i++;
     } else if (x === '--no-tshark') a.tshark = false;
     else if (x === '--help') {
       console.log(
-        'usage: node dist/bench/run.js [FILE] [--packets N] [--repeat N] [--no-tshark]\n' +
+        'usage: node dist/bench/run.js [FILE] [--packets N] [--repeat N] [--stages abcde] [--no-tshark]\n' +
           `FILE defaults to ${DEFAULT_CAPTURE}, built by bench/make-capture.ts when absent.`,
       );
       process.exit(0);
@@ -283,13 +288,18 @@ async function main(): Promise<void> {
   }
   const size = statSync(args.file).size;
   console.log(
-    `bench: ${args.file} (${(size / 1e6).toFixed(0)} MB), node ${process.version}, best of ${args.repeat}`,
+    `bench: ${args.file} (${(size / 1e6).toFixed(0)} MB), node ${process.version}, stages a-c best of ${args.repeat}, d-e once`,
   );
   const rows: StageResult[] = [];
   const notes: string[] = [];
-  const repeat = async (fn: () => Promise<StageResult | string> | StageResult | string): Promise<void> => {
+  // Fast in-process stages run `repeat` times and keep the best (the first run pays for the JIT);
+  // tshark and the whole pipeline run once.
+  const repeat = async (
+    fn: () => Promise<StageResult | string> | StageResult | string,
+    times = args.repeat,
+  ): Promise<void> => {
     const got: StageResult[] = [];
-    for (let i = 0; i < args.repeat; i++) {
+    for (let i = 0; i < times; i++) {
       const r = await fn();
       if (typeof r === 'string') {
         notes.push(r);
@@ -299,20 +309,20 @@ async function main(): Promise<void> {
     }
     rows.push(best(got));
   };
-  await repeat(() => runRecordLoop(args.file));
-  const baseline = rows[0];
-  await repeat(() => runCapture(args.file));
-  await repeat(() => runDecode(args.file));
-  await repeat(() => runFlows(args.file));
+  const want = (stage: string): boolean => args.stages.includes(stage);
+  if (want('a')) await repeat(() => runRecordLoop(args.file));
+  const baseline = rows.find((r) => r.name.startsWith('(a)'));
+  if (want('a')) await repeat(() => runCapture(args.file));
+  if (want('b')) await repeat(() => runDecode(args.file));
+  if (want('c')) await repeat(() => runFlows(args.file));
   const packets = rows[rows.length - 1]?.packets ?? 0;
   let tshark: StageResult | undefined;
-  if (args.tshark) {
-    await repeat(() => runTshark(args.file, packets));
-    const last = rows[rows.length - 1];
-    if (last?.name.startsWith('(d)')) tshark = last;
-  } else notes.push('tshark skipped (--no-tshark)');
-  await repeat(() => runPipeline(args.file));
-  printTable(rows, notes, baseline?.name.startsWith('(a)') ? baseline : undefined, tshark);
+  if (want('d') && args.tshark) {
+    await repeat(() => runTshark(args.file, packets), 1);
+    tshark = rows.find((r) => r.name.startsWith('(d)'));
+  } else if (want('d')) notes.push('tshark skipped (--no-tshark)');
+  if (want('e')) await repeat(() => runPipeline(args.file), 1);
+  printTable(rows, notes, baseline, tshark);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
