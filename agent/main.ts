@@ -113,6 +113,7 @@ export interface ReplayArgs extends EngineArgs {
   format?: OutputFormat;
   failOn?: Severity | undefined;
   speed?: number | undefined;
+  agentId?: string | undefined;
 }
 
 /** `wardwatch replay`: findings (and events with --events) as JSON lines on stdout, a summary on stderr. */
@@ -121,7 +122,7 @@ export async function runReplay(args: ReplayArgs, io: Io = processIo): Promise<n
   const inputs = loadEngineInputs(args);
   const out = new LineWriter(io.stdout, args.format ?? 'jsonl');
   const findings: Finding[] = [];
-  const opts: ReplayOptions = { ...inputs, agentId: 'replay' };
+  const opts: ReplayOptions = { ...inputs, agentId: args.agentId ?? 'replay' };
   if (args.speed !== undefined) opts.speed = args.speed;
   const progress = startProgress(args.files, io);
   let summary: ReplaySummary;

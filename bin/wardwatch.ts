@@ -75,6 +75,7 @@ async function main(): Promise<void> {
           .option('format', { choices: ['jsonl', 'pretty'] as const, default: 'jsonl' as const })
           .option('fail-on', { choices: SEVERITIES, describe: 'exit 1 when a finding at or above this severity occurs' })
           .option('speed', speedOption)
+          .option('agent-id', { type: 'string', default: 'replay', describe: 'agent id written into findings (and their ids)' })
           .example('$0 replay ward3.pcap --site site.yaml', 'findings for one capture')
           .example('$0 replay ward3.pcap --events --format pretty | less', 'every protocol message, readable'),
       (a) =>
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
             format: a.format,
             failOn: a['fail-on'] as Severity | undefined,
             speed: a.speed,
+            agentId: a['agent-id'],
           }),
         ),
     )

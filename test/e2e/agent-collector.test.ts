@@ -1,0 +1,100 @@
+// End to end on loopback: `wardwatch collector` and `wardwatch agent --pcap` as real processes; the collector stores exactly what `replay` prints.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { FIXTURES, REPO_ROOT } from '../helpers/paths.js';
+
+const BIN = path.join(REPO_ROOT, 'dist/bin/wardwatch.js');
+const CAPTURES = [
+  path.join(FIXTURES, 'hl7/hl7-pcd-back-to-back-2575.pcap'),
+  path.join(FIXTURES, 'hl7/hl7-coalesced-and-split-2575.pcap'),
+  path.join(FIXTURES, 'dicom/find.pcap'),
+];
+const SITE = path.join(FIXTURES, 'site.yaml');
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+/** Starts a collector on a free loopback port and resolves its base URL from its log line. */
+function startCollector(dir: string): Promise<{ url: string; ws: string; proc: ChildProcess }> {
+  const proc = spawn(
+    process.execPath,
+    [BIN, 'collector', '--listen', '127.0.0.1:0', '--db', path.join(dir, 'db.sqlite'), '--tokens', path.join(dir, 'tokens')],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  children.push(proc);
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    const timer = setTimeout(() => reject(new Error(`collector did not start: ${buf}`)), 30_000);
+    proc.stderr?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)","ws":"(ws:\/\/127\.0\.0\.1:\d+)"/.exec(buf);
+      if (m?.[1] && m[2]) {
+        clearTimeout(timer);
+        resolve({ url: m[1], ws: m[2], proc });
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`collector exited ${code}: ${buf}`)));
+  });
+}
+
+function runAgent(ws: string, dir: string, files: string[]): Promise<number> {
+  const proc = spawn(
+    process.execPath,
+    [BIN, 'agent', '--pcap', ...files, '--collector', ws, '--token', 'agent-token-123', '--agent-id', 'ward3',
+      '--spool', path.join(dir, 'spool'), '--site', SITE, '--log-level', 'warn'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  children.push(proc);
+  return new Promise((resolve) => proc.on('exit', (code) => resolve(code ?? -1)));
+}
+
+describe.skipIf(!existsSync(BIN) || !CAPTURES.every((c) => existsSync(c)))('agent → collector', () => {
+  it('stores every finding replay prints, once, with the agent id', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ww-e2e-'));
+    writeFileSync(path.join(dir, 'tokens'), 'agent ward3 agent-token-123\nread soc read-token-123\n');
+    const replay = spawnSync(process.execPath, [BIN, 'replay', ...CAPTURES, '--site', SITE, '--agent-id', 'ward3'], { encoding: 'utf8' });
+    expect(replay.status).toBe(0);
+    const expected = replay.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { id: string; rule: string; agent: string } & Record<string, unknown>);
+    expect(expected.length).toBeGreaterThan(0);
+
+    const { url, ws } = await startCollector(dir);
+    expect(await runAgent(ws, dir, CAPTURES)).toBe(0);
+    // A second run of the same agent resends nothing new: findings are stored exactly once by id.
+    expect(await runAgent(ws, dir, CAPTURES)).toBe(0);
+
+    const res = await fetch(`${url}/api/findings?limit=1000`, { headers: { authorization: 'Bearer read-token-123' } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { findings: Array<{ id: string; rule: string; agent: string } & Record<string, unknown>> };
+    // Same agent id, so the same ids: the stored findings are exactly the printed ones.
+    const canon = (f: Record<string, unknown>) => JSON.stringify(sortKeys(f));
+    expect(body.findings.map(canon).sort()).toEqual(expected.map(canon).sort());
+    expect(new Set(body.findings.map((f) => f.id)).size).toBe(body.findings.length);
+    expect(body.findings.every((f) => f.agent === 'ward3')).toBe(true);
+
+    const unauth = await fetch(`${url}/api/findings`);
+    expect(unauth.status).toBe(401);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/wardwatch_protocol_messages_total\{agent="ward3",protocol="hl7",type="message"\} \d+/);
+    expect(metrics).toMatch(/wardwatch_packets_total\{agent="ward3"\} \d+/);
+  });
+});
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>)
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([k, x]) => [k, sortKeys(x)]),
+    );
+  }
+  return v;
+}
