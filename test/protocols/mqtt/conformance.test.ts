@@ -165,3 +165,24 @@ describe.skipIf(ours.length === 0)('conformance with tshark: fixtures/mqtt', () 
     await checkCapture(f, `${f}.tshark.jsonl`);
   });
 });
+
+/** Partial expectations per fixture (what each was made to show), beside the tshark comparison. */
+const FIXTURE_EXPECT: Record<string, { connack: Array<[string, number]>; filters: string[] }> = {
+  'mqtt311-session.pcap': { connack: Array.from({ length: 6 }, (): [string, number] => ['return_code', 0]), filters: ['#', '$SYS/broker/uptime', 'ward/3/pump/12/state'] },
+  'mqtt5-session.pcap': { connack: [['reason_code', 0], ['reason_code', 0], ['reason_code', 0], ['return_code', 0], ['reason_code', 0]], filters: ['icu/#', '$SYS/#'] },
+  'mqtt-auth-fail.pcap': { connack: [['return_code', 5], ['reason_code', 0x87], ['reason_code', 0x87], ['return_code', 0]], filters: [] },
+};
+
+describe.skipIf(ours.length === 0)('fixtures/mqtt expectations', () => {
+  it.each(Object.keys(FIXTURE_EXPECT))('%s', async (name) => {
+    const want = FIXTURE_EXPECT[name];
+    const events: EventRecord[] = [];
+    await replayFiles([path.join(FIXTURES, 'mqtt', name)], {}, { onEvent: (e) => (e.proto === 'mqtt' ? events.push(e) : undefined) });
+    // Real mosquitto traffic raises no anomaly.
+    expect(events.filter((e) => e.type === 'anomaly').map((e) => e.fields.code)).toEqual([]);
+    const connacks = events.filter((e) => e.type === 'connack').map((e) => ('reason_code' in e.fields ? ['reason_code', e.fields.reason_code] : ['return_code', e.fields.return_code]));
+    expect(connacks).toEqual(want?.connack);
+    const filters = events.filter((e) => e.type === 'subscribe').flatMap((e) => (e.fields.topic_filters as Array<{ filter: string }>).map((t) => t.filter));
+    expect(filters).toEqual(want?.filters);
+  });
+});
