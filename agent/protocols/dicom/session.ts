@@ -94,7 +94,6 @@ class DirState {
   pduRemaining = 0;
   readonly body: GrowBuf;
   bodyNeed = 0;
-  pdvCount = 0;
   pdvCtx = 0;
   pdvCtl = 0;
   pdvRemaining = 0;
@@ -273,7 +272,6 @@ export class DicomSession implements Analyzer {
       }
       this.checkDataAllowed(dir, ts);
       st.pduRemaining = length;
-      st.pdvCount = 0;
       st.phase = PDV_HDR;
       return;
     }
@@ -322,7 +320,6 @@ export class DicomSession implements Analyzer {
       return;
     }
     this.confirm();
-    st.pdvCount++;
     st.pdvCtx = st.hdr[4] ?? 0;
     st.pdvCtl = st.hdr[5] ?? 0;
     st.pdvRemaining = len - 2;
@@ -627,6 +624,7 @@ export class DicomSession implements Analyzer {
 
   private onCommandEnd(dir: Direction, st: DirState, ts: number): void {
     const ctx = st.cmdCtx;
+    const afterGap = st.afterGap;
     st.cmdCtx = -1;
     st.afterGap = false;
     if (st.cmdOverflow) {
@@ -636,7 +634,8 @@ export class DicomSession implements Analyzer {
     const r = parseCommandSet(st.cmd.buf, 0, st.cmd.len);
     st.cmd.reset();
     if (!r.ok) {
-      this.anomaly(dir, ts, r.need ? 'dicom.malformed_command' : r.code, { context_id: ctx });
+      // Right after a gap this is most likely the tail of a command whose first fragment was lost.
+      if (!afterGap) this.anomaly(dir, ts, r.need ? 'dicom.malformed_command' : r.code, { context_id: ctx });
       return;
     }
     const cs = r.msg;

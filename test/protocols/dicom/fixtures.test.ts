@@ -1,6 +1,7 @@
 // Events of the DICOM session on our dcmtk loopback fixtures: what a rule or a baseline would see (expect-style partial matches).
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { probeDicom } from '../../../agent/protocols/dicom/index.js';
 import { FIXTURES } from '../../helpers/paths.js';
 import { readTcpSegments } from './pcap-streams.js';
 import { newSession, type RecordingSink } from './sink.js';
@@ -82,6 +83,18 @@ describe('DICOM fixtures (dcmtk 3.6.7 on loopback)', () => {
     expect(a!.types().slice(-3)).toEqual(['dimse', 'dimse', 'abort']);
     expect(a!.of('abort')[0]!.dir).toBe(0);
     expect(a!.of('associate_ac')[0]!.fields.accepted_contexts).toBe(128);
+  });
+
+  it('the probe matches the first client bytes of every association, and only those', () => {
+    for (const name of ['echo', 'store', 'find', 'move', 'reject', 'abort']) {
+      const segs = readTcpSegments(path.join(FIXTURES, 'dicom', `${name}.pcap`));
+      for (const id of new Set(segs.map((s) => s.stream))) {
+        const first = segs.find((s) => s.stream === id && s.dir === 0)!;
+        expect(probeDicom(0, first.payload), name).toBe('match');
+        const later = segs.filter((s) => s.stream === id && s.dir === 0)[1];
+        if (later) expect(probeDicom(0, later.payload), name).toBe('no');
+      }
+    }
   });
 
   it('no fixture raises an anomaly', () => {

@@ -284,6 +284,19 @@ describe('DicomSession: gaps', () => {
     expect(sink.of('dimse')[0]!.fields.message_id).toBe(2);
     expect(sink.malformed).toBe(0);
   });
+
+  it('the tail of a command whose start fell into a gap is dropped without a parse error', () => {
+    const { s, sink } = newSession();
+    s.onData(0, associateRq(), 1);
+    s.onData(1, associateAc(), 1);
+    const cmd = commandSet({ field: 0x30, messageId: 4 });
+    const first = pdata({ ctx: 1, ctl: 1, data: cmd.subarray(0, 30) });
+    s.onData(0, first.subarray(0, 8), 2);
+    s.onGap(0, first.length - 8, 2);
+    s.onData(0, concat(pdata({ ctx: 1, ctl: 3, data: cmd.subarray(30) }), pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x30, messageId: 5 }) })), 3);
+    expect(sink.malformed).toBe(0);
+    expect(sink.of('dimse').map((e) => e.fields.message_id)).toEqual([5]);
+  });
 });
 
 describe('DicomSession: split invariance', () => {
