@@ -62,7 +62,7 @@ export async function runDemo(args: DemoArgs): Promise<number> {
     }
   };
   const timer = setInterval(poll, 250);
-  let code = 0;
+  let code: number;
   try {
     code = await runAgent({
       pcap: [DEMO_CAPTURE],
