@@ -1,5 +1,6 @@
 // Events of the DICOM session on our dcmtk loopback fixtures: what a rule or a baseline would see (expect-style partial matches).
 import path from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { probeDicom } from '../../../agent/protocols/dicom/index.js';
 import { FIXTURES } from '../../helpers/paths.js';
@@ -95,6 +96,31 @@ describe('DICOM fixtures (dcmtk 3.6.7 on loopback)', () => {
         if (later) expect(probeDicom(0, later.payload), name).toBe('no');
       }
     }
+  });
+
+  it('random re-segmentation of the move fixture gives identical events (seeded)', () => {
+    const segs = readTcpSegments(path.join(FIXTURES, 'dicom', 'move.pcap')).filter((s) => s.stream === 1);
+    const steps = segs.map((s) => [s.dir, s.payload] as const);
+    const feed = (cut: (len: number) => number[]): string => {
+      const { s, sink } = newSession();
+      steps.forEach(([dir, b], i) => {
+        let prev = 0;
+        for (const c of [...cut(b.length), b.length]) {
+          if (c <= prev || c > b.length) continue;
+          s.onData(dir, b.subarray(prev, c), i);
+          prev = c;
+        }
+      });
+      return JSON.stringify(sink.events);
+    };
+    const want = feed(() => []);
+    fc.assert(
+      fc.property(fc.array(fc.nat(14_000), { maxLength: 30 }), (cuts) => {
+        const sorted = [...new Set(cuts)].sort((a, b) => a - b);
+        expect(feed((len) => sorted.filter((c) => c < len))).toBe(want);
+      }),
+      { seed: 42, numRuns: 50 },
+    );
   });
 
   it('no fixture raises an anomaly', () => {

@@ -143,6 +143,40 @@ describe('DicomSession: scenarios', () => {
     expect(sink.types().slice(-1)).toEqual(['abort']);
   });
 
+  it('N-ACTION-RQ and N-EVENT-REPORT-RQ: requested/affected instance, action and event type ids', () => {
+    const nCmd = (els: Uint8Array[]): Uint8Array => {
+      const body = concat(...els);
+      return concat(elemImplicit(0, Uint8Array.of(body.length & 0xff, body.length >> 8, 0, 0)), body);
+    };
+    const commitment = '1.2.840.10008.1.20.1';
+    const action = nCmd([
+      elemImplicit(0x00000003, padded(commitment, 0)),
+      elemImplicit(0x00000100, Uint8Array.of(0x30, 0x01)),
+      elemImplicit(0x00000110, Uint8Array.of(7, 0)),
+      elemImplicit(0x00000800, Uint8Array.of(0, 0)),
+      elemImplicit(0x00001001, padded('1.2.840.10008.1.20.1.1', 0)),
+      elemImplicit(0x00001008, Uint8Array.of(1, 0)),
+    ]);
+    const report = nCmd([
+      elemImplicit(0x00000002, padded(commitment, 0)),
+      elemImplicit(0x00000100, Uint8Array.of(0x00, 0x01)),
+      elemImplicit(0x00000110, Uint8Array.of(8, 0)),
+      elemImplicit(0x00000800, Uint8Array.of(0x01, 0x01)),
+      elemImplicit(0x00001000, padded('1.2.840.10008.1.20.1.1', 0)),
+      elemImplicit(0x00001002, Uint8Array.of(1, 0)),
+    ]);
+    const sink = run([
+      [0, associateRq({ rq: [{ id: 1, abstract: commitment, ts: [IMPLICIT] }] })],
+      [1, associateAc()],
+      [0, pdata({ ctx: 1, ctl: 3, data: action }, { ctx: 1, ctl: 2, data: new Uint8Array(40) })],
+      [1, pdata({ ctx: 1, ctl: 3, data: report })],
+    ]);
+    expect(sink.of('dimse').map((e) => e.fields)).toEqual([
+      expect.objectContaining({ command: 'N-ACTION-RQ', requested_sop_class: commitment, requested_sop_instance: '1.2.840.10008.1.20.1.1', action_type_id: 1, message_id: 7, data_bytes: 40 }),
+      expect.objectContaining({ command: 'N-EVENT-REPORT-RQ', affected_sop_class: commitment, event_type_id: 1, message_id: 8, has_data_set: false }),
+    ]);
+  });
+
   it('A-ASSOCIATE-RJ', () => {
     const sink = run([
       [0, associateRq({ called: 'NOSUCHAE' })],
