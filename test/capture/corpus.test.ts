@@ -66,6 +66,35 @@ describe.skipIf(!HAVE_SHARED)('shared capture corpus', () => {
     expect(a).toEqual(b);
   });
 
+  it('a pcapng that mergecap writes from several link types holds the union of its inputs', async () => {
+    const inputs = [
+      'other/sv-decode-sll2-01.pcap',
+      'other/zeek-ldap_issue-32.pcapng',
+      'other/arkime-bigendian.pcap',
+      'other/zeek-http-get-to-ssh-server.pcap',
+    ].map((f) => path.join(SHARED_CAPTURES, f));
+    const merged = path.join(tmp, 'merged.pcapng');
+    execFileSync('mergecap', ['-F', 'pcapng', '-w', merged, ...inputs]);
+    const key = (f: Frame): string => `${f.ts} ${f.linkType} ${f.origLen} ${f.data}`;
+    const want = (await Promise.all(inputs.map(readAll))).flat().map(key).sort();
+    const ifaces = new Set<number>();
+    const got: string[] = [];
+    await readCaptureFile(merged, (fr) => {
+      ifaces.add(fr.ifIndex);
+      got.push(
+        key({
+          index: 0,
+          ts: fr.ts,
+          linkType: fr.linkType,
+          origLen: fr.origLen,
+          data: Buffer.from(fr.data).toString('hex'),
+        }),
+      );
+    });
+    expect(got.sort()).toEqual(want);
+    expect(ifaces.size).toBeGreaterThanOrEqual(3);
+  });
+
   it('the nanosecond file really has nanosecond magic', async () => {
     const f = twins.find((x) => x.endsWith('.pcap'));
     expect(f).toBeDefined();
