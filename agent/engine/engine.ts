@@ -92,7 +92,7 @@ function compileRules(rules: RuleSet, site: SiteIndex, limits: EngineLimits): Co
     out.push({
       def,
       pred: compileMatch(def.match, ctx),
-      evidence: matchPaths(def.match).filter((p) => !['proto', 'type', 'flow'].includes(p[0] ?? '')),
+      evidence: evidencePaths(def.match),
       threshold: def.threshold ? new ThresholdState(def.threshold, limits.maxThresholdGroups) : null,
       peerInGroup: def.threshold?.byText.includes(`${other}.ip`) ?? false,
     });
@@ -141,14 +141,19 @@ export class Engine {
   /** Swap the rules (SIGHUP) keeping devices, open finding windows and flow state; thresholds restart. */
   reload(rules: RuleSet): void {
     this.compiled = compileRules(rules, this.site, this.limits);
+    // Index by "proto|type" (or "proto|*"), so an event only meets rules that can match its kind.
     this.byProto = new Map();
     this.anyProto = [];
     for (const c of this.compiled) {
       if (c.def.protos.length === 0) this.anyProto.push(c);
+      const types = c.def.types.length > 0 ? c.def.types : ['*'];
       for (const p of c.def.protos) {
-        const l = this.byProto.get(p) ?? [];
-        l.push(c);
-        this.byProto.set(p, l);
+        for (const t of types) {
+          const k = `${p}|${t}`;
+          const l = this.byProto.get(k) ?? [];
+          l.push(c);
+          this.byProto.set(k, l);
+        }
       }
     }
     this.baselineRules = new Map(rules.rules.filter((r) => r.kind === 'baseline').map((r) => [r.id, r]));
@@ -409,8 +414,10 @@ export class Engine {
   }
 
   private evaluate(s: Subject): void {
-    const specific = this.byProto.get(s.proto);
-    if (specific) for (const c of specific) this.apply(c, s);
+    const byType = this.byProto.get(`${s.proto}|${s.type}`);
+    if (byType) for (const c of byType) this.apply(c, s);
+    const anyType = this.byProto.get(`${s.proto}|*`);
+    if (anyType) for (const c of anyType) this.apply(c, s);
     for (const c of this.anyProto) this.apply(c, s);
   }
 
@@ -427,10 +434,15 @@ export class Engine {
     const evidence: Record<string, unknown> = {};
     for (const p of c.evidence) {
       if (p.some(isDeniedKey)) continue;
-      const vs = getValues(s, p);
-      if (vs.length === 0) continue;
       const key = p[0] === 'fields' ? p.slice(1).join('.') : p.join('.');
-      evidence[key] = vs.length === 1 ? vs[0] : vs;
+      const bag = p[0] === 'fields' ? s.fields : p[0] === 'connect' ? s.connect : undefined;
+      if (bag && p.length === 2) {
+        const raw = bag[p[1] ?? ''];
+        if (raw !== undefined && raw !== null) evidence[key] = raw;
+        continue;
+      }
+      const vs = getValues(s, p);
+      if (vs.length > 0) evidence[key] = vs.length === 1 ? vs[0] : vs;
     }
     let count = 1;
     let dedupKey: string | undefined;
@@ -505,6 +517,26 @@ export class Engine {
     }
     this.onFinding(f);
   }
+}
+
+/**
+ * Paths whose values become evidence: `fields.x.y` reports the whole `fields.x` (the filter list, not just
+ * the flags that matched), other roots their full path; proto, type and flow are in the finding anyway.
+ */
+function evidencePaths(m: RuleDef['match']): string[][] {
+  const seen = new Set<string>();
+  const out: string[][] = [];
+  for (const p of matchPaths(m)) {
+    if (['proto', 'type', 'flow'].includes(p[0] ?? '')) continue;
+    const q = p[0] === 'fields' ? p.slice(0, 2) : p;
+    if (q.includes('*')) continue;
+    const k = q.join('.');
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(q);
+    }
+  }
+  return out;
 }
 
 function globMatch(glob: string, text: string): boolean {

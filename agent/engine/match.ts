@@ -61,6 +61,29 @@ export function getValues(root: unknown, segs: readonly string[]): FieldValue[] 
   return out;
 }
 
+/**
+ * Whether some value at `segs` satisfies `pred`, with the same array and `*` semantics as getValues but
+ * without building arrays (this runs for every rule condition on every event).
+ */
+export function someValue(v: unknown, segs: readonly string[], i: number, pred: (x: FieldValue) => boolean, depth = 0): boolean {
+  if (v === null || v === undefined || depth > 16) return false;
+  if (Array.isArray(v)) {
+    for (const el of v) if (someValue(el, segs, i, pred, depth + 1)) return true;
+    return false;
+  }
+  if (i === segs.length) return pred(v as FieldValue);
+  if (typeof v !== 'object') return false;
+  const seg = segs[i] as string;
+  if (seg === '*') {
+    for (const x of Object.values(v)) if (someValue(x, segs, i + 1, pred, depth + 1)) return true;
+    return false;
+  }
+  if (!Object.prototype.hasOwnProperty.call(v, seg)) return false;
+  return someValue((v as Record<string, unknown>)[seg], segs, i + 1, pred, depth + 1);
+}
+
+const ANY = (): boolean => true;
+
 function step(v: unknown, seg: string, out: unknown[]): void {
   if (v === null || typeof v !== 'object') return;
   if (seg === '*') {
@@ -183,13 +206,13 @@ export function compileMatch(node: MatchNode, ctx: MatchContext): Predicate {
         else if (op.op === 'not_in') notIn.push(compileOp(op, ctx));
         else positive.push(compileOp(op, ctx));
       }
+      const all = positive.length === 1 ? (positive[0] as (v: FieldValue) => boolean) : (v: FieldValue): boolean => positive.every((f) => f(v));
       return (s) => {
-        const values = getValues(s, segs);
-        if (existsWanted === false) return values.length === 0;
-        if (existsWanted === true && values.length === 0) return false;
-        for (const f of notIn) if (values.some(f)) return false;
+        if (existsWanted === false) return !someValue(s, segs, 0, ANY);
+        if (existsWanted === true && !someValue(s, segs, 0, ANY)) return false;
+        for (const f of notIn) if (someValue(s, segs, 0, f)) return false;
         if (positive.length === 0) return true;
-        return values.some((v) => positive.every((f) => f(v)));
+        return someValue(s, segs, 0, all);
       };
     }
   }

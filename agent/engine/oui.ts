@@ -15,9 +15,9 @@ function loadTable(): Record<string, string> {
 
 /** Organisation name for "aa:bb:cc:dd:ee:ff", or undefined (unknown, or locally administered: randomised or virtual). */
 export function lookupVendor(mac: string): string | undefined {
+  if (cache.has(mac)) return cache.get(mac);
   const hex = mac.replace(/[^0-9a-fA-F]/g, '').toUpperCase();
   if (hex.length !== 12) return undefined;
-  if (cache.has(hex.slice(0, 9))) return cache.get(hex.slice(0, 9));
   const first = parseInt(hex.slice(0, 2), 16);
   let vendor: string | undefined;
   if ((first & 0x02) === 0) {
@@ -27,7 +27,7 @@ export function lookupVendor(mac: string): string | undefined {
     vendor = raw?.split('\n')[0]?.trim() || undefined;
   }
   if (cache.size >= CACHE_CAP) cache.clear();
-  cache.set(hex.slice(0, 9), vendor);
+  cache.set(mac, vendor);
   return vendor;
 }
 

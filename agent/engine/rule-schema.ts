@@ -59,8 +59,9 @@ export interface RuleDef {
   file: string;
   line: number;
   match: MatchNode | null;
-  /** Values of `match.proto` (for indexing); empty = any protocol. */
+  /** Values of `match.proto` / `match.type` (for indexing); empty = any. */
   protos: string[];
+  types: string[];
   threshold: ThresholdDef | null;
   suppress: SuppressDef[];
   device: 'src' | 'dst';
@@ -274,10 +275,11 @@ function parseSuppress(n: YNode, file: string, field: string): SuppressDef[] {
   });
 }
 
-function collectProtos(m: MatchNode): string[] {
+/** The fixed values a top-level `proto` or `type` condition allows (for indexing); empty = unconstrained. */
+export function collectValues(m: MatchNode, path: 'proto' | 'type'): string[] {
   if (m.kind !== 'all') return [];
   for (const i of m.items) {
-    if (i.kind === 'field' && i.path === 'proto') {
+    if (i.kind === 'field' && i.path === path) {
       const out: string[] = [];
       for (const op of i.ops) {
         if (op.op === 'equals') out.push(String(op.value));
@@ -332,6 +334,7 @@ function parseRule(n: YNode, file: string, idx: number, prefix: string | undefin
     line: n.line,
     match: null,
     protos: [],
+    types: [],
     threshold: null,
     suppress: [],
     device: 'src',
@@ -346,7 +349,8 @@ function parseRule(n: YNode, file: string, idx: number, prefix: string | undefin
   } else {
     if (!matchNode) throw new ConfigError(file, n.line, `${f('match')}: required`);
     rule.match = parseMatch(matchNode, file, f('match'));
-    rule.protos = collectProtos(rule.match);
+    rule.protos = collectValues(rule.match, 'proto');
+    rule.types = collectValues(rule.match, 'type');
   }
   const th = get('threshold');
   if (th) {
