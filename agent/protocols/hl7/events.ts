@@ -85,12 +85,13 @@ export function toMessageFields(
   if (m.controlId) f.control_id = m.controlId;
   if (m.processingId) f.processing_id = m.processingId;
   if (m.version) f.version = m.version;
-  f.segments = m.segments.slice();
+  // the message object is not kept by the parser: its arrays can be handed over without a copy
+  f.segments = m.segments;
   if (m.ackCode) f.ack_code = m.ackCode;
   if (m.ackControlId) f.ack_control_id = m.ackControlId;
   f.size = m.size;
   f.has_phi = m.hasPhi;
-  if (m.deviceIds.length > 0) f.device_ids = m.deviceIds.slice();
+  if (m.deviceIds.length > 0) f.device_ids = m.deviceIds;
   if (rttMs !== undefined) f.rtt_ms = rttMs;
   if (m.batch) f.batch = true;
   if (ihe !== undefined) f.ihe_transaction = ihe;

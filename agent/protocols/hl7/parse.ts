@@ -119,20 +119,21 @@ export function parseFrame(
   }
   // Content may be at most maxMessageBytes; <FS> may sit right after it.
   const limit = Math.min(end, offset + 2 + limits.maxMessageBytes);
-  let i = Math.max(offset + 4, resume);
-  while (i < limit) {
-    const fs = bytes.indexOf(MLLP_END, i);
+  const from = Math.max(offset + 4, resume);
+  if (from < limit) {
+    const fs = bytes.indexOf(MLLP_END, from);
     const stop = fs < 0 || fs >= limit ? limit : fs;
     // <VT> is not allowed inside a block (Appendix C.4.3): a new opener there means the previous block lost its end.
-    const vt = findNextOpener(bytes, i, stop);
+    const vt = findNextOpener(bytes, from, stop);
     if (vt < stop) {
       if (matchOpener(bytes, vt, end) === 'partial') return { kind: 'need', bytes: 1, scanned: vt };
       return { kind: 'bad', code: 'unterminated', consumed: vt - offset, whitespace: false };
     }
-    if (stop === limit) break;
-    if (fs + 1 >= end) return { kind: 'need', bytes: 1, scanned: fs };
-    const endCr = bytes[fs + 1] === CR;
-    return { kind: 'ok', start: offset + 1, end: fs, consumed: fs + (endCr ? 2 : 1) - offset, endCr };
+    if (stop < limit) {
+      if (fs + 1 >= end) return { kind: 'need', bytes: 1, scanned: fs };
+      const endCr = bytes[fs + 1] === CR;
+      return { kind: 'ok', start: offset + 1, end: fs, consumed: fs + (endCr ? 2 : 1) - offset, endCr };
+    }
   }
   if (end >= offset + 2 + limits.maxMessageBytes) {
     return { kind: 'bad', code: 'unterminated', consumed: limit - offset, whitespace: false };
@@ -211,10 +212,18 @@ export function readEncoding(bytes: Uint8Array, s: number, e: number): Encoding 
   const rep = chars[1] ?? 0x7e;
   const esc = chars[2] ?? BACKSLASH;
   const sub = chars[3] ?? 0x26;
-  const all = [field, comp, rep, esc, sub];
-  for (const c of all) if (isAlnum(c) || c < 0x20 || c > 0x7e) return null;
-  if (new Set(all).size !== all.length) return null;
+  if (!usableSeparators(field, comp, rep, esc, sub)) return null;
   return { field, component: comp, repetition: rep, escape: esc, subcomponent: sub };
+}
+
+/** Printable, not alphanumeric, all different (ch. 2.5.4). */
+function usableSeparators(...c: [number, number, number, number, number]): boolean {
+  for (let i = 0; i < 5; i++) {
+    const x = c[i] ?? 0;
+    if (isAlnum(x) || x < 0x20 || x > 0x7e) return false;
+    for (let j = i + 1; j < 5; j++) if (c[j] === x) return false;
+  }
+  return true;
 }
 
 /**
@@ -269,6 +278,11 @@ export function decodeText(
   enc: Encoding,
   maxChars: number,
 ): { text: string; truncated: boolean } {
+  const plain = plainText(bytes, a, Math.min(b, a + maxChars * 4), enc);
+  if (plain !== null) {
+    const truncated = b > a + maxChars * 4 || plain.length > maxChars;
+    return { text: plain.length > maxChars ? plain.slice(0, maxChars) : plain, truncated };
+  }
   const out: number[] = [];
   const cap = maxChars * 4;
   let truncated = false;
@@ -322,6 +336,24 @@ export function decodeText(
     truncated = true;
   }
   return { text, truncated };
+}
+
+/**
+ * The common case without an escape and with standard separators in the text: the bytes as they are
+ * (ASCII straight from char codes, anything else through UTF-8). Null when decodeText must work harder.
+ */
+function plainText(bytes: Uint8Array, a: number, b: number, enc: Encoding): string | null {
+  let ascii = true;
+  for (let i = a; i < b; i++) {
+    const c = bytes[i] ?? 0;
+    if (c === enc.escape) return null;
+    if (c === enc.component && c !== 0x5e) return null;
+    if (c === enc.subcomponent && c !== 0x26) return null;
+    if (c >= 0x80) ascii = false;
+  }
+  if (b <= a) return '';
+  const view = bytes.subarray(a, b);
+  return ascii ? String.fromCharCode.apply(null, view as unknown as number[]) : TEXT.decode(view);
 }
 
 /** First repetition of a field: bytes up to the repetition separator. */

@@ -192,9 +192,12 @@ export class Hl7Session implements Analyzer {
 
   private handleBlock(dir: Direction, bytes: Uint8Array, start: number, end: number, ts: number): void {
     const { messages, notes } = parseBlock(bytes, start, end, this.limits);
-    const codes = new Set<Hl7AnomalyCode>();
-    for (const n of notes) codes.add(NOTE_ANOMALY[n]);
-    for (const c of codes) this.anomaly(dir, ts, c);
+    if (notes.length > 0) {
+      // several notes can map to one code: one anomaly per code and block
+      const codes = new Set<Hl7AnomalyCode>();
+      for (const n of notes) codes.add(NOTE_ANOMALY[n]);
+      for (const c of codes) this.anomaly(dir, ts, c);
+    }
     for (const m of messages) this.handleMessage(dir, m, ts);
   }
 

@@ -92,7 +92,7 @@ describe('hl7 fuzz', () => {
           expect((e.fields.segments as string[]).length).toBeLessThanOrEqual(LIMITS.maxSegments);
         }
       }),
-      { seed: 42, numRuns: 300 },
+      { seed: 42, numRuns: 200 },
     );
   });
 
