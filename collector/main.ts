@@ -46,7 +46,7 @@ export function parseListen(listen: string): { host: string; port: number } {
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new Error(`--listen ${listen}: expected HOST:PORT`);
   }
-  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+  return { host: m[1] || m[2] || '0.0.0.0', port };
 }
 
 export async function startCollector(opts: CollectorOptions): Promise<RunningCollector> {

@@ -153,6 +153,15 @@ export class AgentTransport {
     if (this.ready) this.write(JSON.stringify({ type: 'devices', devices }));
   }
 
+  /** Writes queued findings to the spool now; resolves once they are fsynced (safe against a crash, not yet acked). */
+  async flush(): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    await this.flushPending();
+  }
+
   /** Resolves once every finding passed to send() so far is acked by the collector. */
   drain(): Promise<void> {
     this.scheduleFlush(0);
@@ -169,7 +178,7 @@ export class AgentTransport {
     for (const t of [this.reconnectTimer, this.helloTimer, this.statsTimer, this.flushTimer, this.pumpTimer]) {
       if (t) clearTimeout(t);
     }
-    await this.flush();
+    await this.flushPending();
     const ws = this.ws;
     this.ready = false;
     if (ws && ws.readyState !== WebSocket.CLOSED) {
@@ -214,12 +223,12 @@ export class AgentTransport {
     }
     this.flushTimer = setTimeout(() => {
       this.flushTimer = null;
-      void this.flush();
+      void this.flushPending();
     }, delay);
   }
 
-  private flush(): Promise<void> {
-    if (this.flushing) return this.flushing.then(() => (this.pending.length > 0 ? this.flush() : undefined));
+  private flushPending(): Promise<void> {
+    if (this.flushing) return this.flushing.then(() => (this.pending.length > 0 ? this.flushPending() : undefined));
     if (this.pending.length === 0) return Promise.resolve();
     this.flushing = (async () => {
       try {
