@@ -16,6 +16,8 @@ import path from 'node:path';
 import type { EventEmitter } from 'node:events';
 import { readCaptureFile } from '../agent/capture/file.js';
 import { CaptureParser } from '../agent/capture/reader.js';
+import { Decoder } from '../agent/decode/decoder.js';
+import { createPacket } from '../agent/decode/packet.js';
 
 interface PcapParserModule {
   parse(input: string): EventEmitter;
@@ -153,6 +155,18 @@ async function parserFromFile(file: string): Promise<number> {
   return r.frames;
 }
 
+/** For scale: reading plus decoding every frame to a Packet. */
+async function decodeFromFile(file: string): Promise<number> {
+  const d = new Decoder();
+  const pkt = createPacket();
+  let ok = 0;
+  const r = await readCaptureFile(file, (f) => {
+    if (d.decode(f, pkt) === 'ok') ok++;
+  });
+  if (ok < 0) console.log(ok);
+  return r.frames;
+}
+
 function pcapParserFromFile(file: string): Promise<number> {
   return new Promise((resolve, reject) => {
     let n = 0;
@@ -197,6 +211,7 @@ async function main(): Promise<void> {
     await measure('(a) plain loop, 1 MiB reads from file', packets, () => plainLoopFromFile(file));
     await measure('(b) CaptureParser, whole file in memory', packets, () => parserInMemory(buf));
     await measure('(b) readCaptureFile, 1 MiB reads', packets, () => parserFromFile(file));
+    await measure('(b) readCaptureFile + Decoder', packets, () => decodeFromFile(file));
     await measure('(c) pcap-parser 0.2.1, file stream', packets, () => pcapParserFromFile(file));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -95,6 +95,17 @@ describe.skipIf(!HAVE_SHARED)('shared capture corpus', () => {
     expect(ifaces.size).toBeGreaterThanOrEqual(3);
   });
 
+  it('a nanosecond pcapng (if_tsresol 9, written by editcap) equals its nanosecond pcap source', async () => {
+    const src = path.join(SHARED_CAPTURES, 'other/zeek-http-get-to-ssh-server.pcap');
+    const ng = path.join(tmp, 'ns.pcapng');
+    execFileSync('editcap', ['-F', 'pcapng', src, ng]);
+    const idbResol = readFileSync(ng).indexOf(Buffer.from([9, 0, 1, 0, 9])); // option 9, length 1, value 9
+    expect(idbResol).toBeGreaterThan(0);
+    const a = await readAll(ng);
+    expect(a).toEqual(await readAll(src));
+    expect(a.some((f) => f.ts % 1000 !== 0)).toBe(true);
+  });
+
   it('the nanosecond file really has nanosecond magic', async () => {
     const f = twins.find((x) => x.endsWith('.pcap'));
     expect(f).toBeDefined();
