@@ -133,7 +133,9 @@ export function readU16BE(b: Uint8Array, o: number): number {
 }
 
 export function readU32BE(b: Uint8Array, o: number): number {
-  return ((b[o] ?? 0) * 0x1000000 + (((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0))) >>> 0;
+  return (
+    ((b[o] ?? 0) * 0x1000000 + (((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0))) >>> 0
+  );
 }
 
 export function readU16LE(b: Uint8Array, o: number): number {
@@ -213,7 +215,12 @@ export function parsePdu(b: Uint8Array, offset: number, limits: DicomLimits): Pa
 }
 
 /** A-ASSOCIATE-RJ, A-RELEASE-RQ/RP, A-ABORT: fixed 4-byte bodies (PS3.8 9.3.4, 9.3.6-9.3.8). */
-export function parseShortBody(b: Uint8Array, body: number, type: number, length: number): RejectPdu | ReleasePdu | AbortPdu | null {
+export function parseShortBody(
+  b: Uint8Array,
+  body: number,
+  type: number,
+  length: number,
+): RejectPdu | ReleasePdu | AbortPdu | null {
   if (length !== SHORT_PDU_BODY_LEN || b.length < body + SHORT_PDU_BODY_LEN) return null;
   switch (type) {
     case PduType.ASSOCIATE_RJ:
@@ -317,7 +324,13 @@ export function parseAssociateBody(
 }
 
 /** User information sub-items (PS3.8 D.1, PS3.7 D.3.3). Passcodes and usernames are skipped by length, never read. */
-function parseUserInformation(b: Uint8Array, s: number, e: number, ui: UserInformation, limits: DicomLimits): boolean {
+function parseUserInformation(
+  b: Uint8Array,
+  s: number,
+  e: number,
+  ui: UserInformation,
+  limits: DicomLimits,
+): boolean {
   let q = s;
   while (q < e) {
     if (e - q < 4) return false;
@@ -347,7 +360,11 @@ function parseUserInformation(b: Uint8Array, s: number, e: number, ui: UserInfor
         const uidLen = readU16BE(b, vs);
         if (2 + uidLen + 2 > subLen) return false;
         if (ui.roles.length < limits.maxListEntries) {
-          ui.roles.push({ sopClass: readText(b, vs + 2, vs + 2 + uidLen), scu: b[vs + 2 + uidLen] ?? 0, scp: b[vs + 3 + uidLen] ?? 0 });
+          ui.roles.push({
+            sopClass: readText(b, vs + 2, vs + 2 + uidLen),
+            scu: b[vs + 2 + uidLen] ?? 0,
+            scp: b[vs + 3 + uidLen] ?? 0,
+          });
         }
         break;
       }
@@ -528,7 +545,8 @@ interface ElementHeader {
 function readElementHeader(b: Uint8Array, p: number, end: number, explicit: boolean): ElementHeader | null {
   if (end - p < 8) return null;
   const tag = ((readU16LE(b, p) << 16) | readU16LE(b, p + 2)) >>> 0;
-  if (!explicit || tag >>> 16 === 0xfffe) return { tag, vr: '', length: readU32LE(b, p + 4), valueStart: p + 8 };
+  if (!explicit || tag >>> 16 === 0xfffe)
+    return { tag, vr: '', length: readU32LE(b, p + 4), valueStart: p + 8 };
   const vr = String.fromCharCode(b[p + 4] ?? 0, b[p + 5] ?? 0);
   if (LONG_VRS.has(vr)) {
     if (end - p < 12) return null;
@@ -542,7 +560,13 @@ function readElementHeader(b: Uint8Array, p: number, end: number, explicit: bool
  * delimitation item, or -1 when malformed or nested deeper than `depth` allows.
  * Inside an explicit-VR UN of undefined length the content is implicit VR (PS3.5 6.2.2 note).
  */
-function skipUndefinedSequence(b: Uint8Array, p: number, end: number, explicit: boolean, depth: number): number {
+function skipUndefinedSequence(
+  b: Uint8Array,
+  p: number,
+  end: number,
+  explicit: boolean,
+  depth: number,
+): number {
   if (depth <= 0) return -1;
   while (p < end) {
     const h = readElementHeader(b, p, end, false);
@@ -621,7 +645,8 @@ export function parseIdentifier(
     } else {
       if (h.length > end - h.valueStart) return bad('dicom.malformed_identifier');
       next = h.valueStart + h.length;
-      const isSequence = h.vr === 'SQ' || (h.vr === '' && (QUERY_KEYWORDS.get(h.tag) ?? '').endsWith('Sequence'));
+      const isSequence =
+        h.vr === 'SQ' || (h.vr === '' && (QUERY_KEYWORDS.get(h.tag) ?? '').endsWith('Sequence'));
       wildcard = isSequence ? h.length === 0 : isWildcardValue(b, h.valueStart, next);
     }
     if (h.tag === TAG_QUERY_RETRIEVE_LEVEL) {

@@ -185,7 +185,12 @@ export class DicomSession implements Analyzer {
     const st = this.dirs[dir];
     if (this.violated || st.ended) return;
     st.ended = true;
-    const midPdu = (st.phase === HDR && st.hdrLen > 0) || st.phase === BODY || st.phase === PDV_HDR || st.phase === PDV_DATA || st.phase === SKIP;
+    const midPdu =
+      (st.phase === HDR && st.hdrLen > 0) ||
+      st.phase === BODY ||
+      st.phase === PDV_HDR ||
+      st.phase === PDV_DATA ||
+      st.phase === SKIP;
     if (midPdu) this.anomaly(dir, ts, 'dicom.truncated_pdu');
     this.flushPending(dir, st, ts);
     this.dropMessage(st);
@@ -398,15 +403,32 @@ export class DicomSession implements Analyzer {
       case PduType.P_DATA_TF: {
         const pdv = readU32BE(b, i + 6);
         const ctl = b[i + 11] ?? 0xff;
-        ok = len >= 6 && len <= this.limits.maxPdataLength && pdv >= 2 && pdv + 4 <= len && ((b[i + 10] ?? 0) & 1) === 1 && ctl <= 3;
+        ok =
+          len >= 6 &&
+          len <= this.limits.maxPdataLength &&
+          pdv >= 2 &&
+          pdv + 4 <= len &&
+          ((b[i + 10] ?? 0) & 1) === 1 &&
+          ctl <= 3;
         break;
       }
       case PduType.ASSOCIATE_RQ:
       case PduType.ASSOCIATE_AC:
-        ok = len >= 68 && len <= this.limits.maxPduLength && b[i + 6] === 0 && b[i + 7] === 1 && b[i + 8] === 0 && b[i + 9] === 0;
+        ok =
+          len >= 68 &&
+          len <= this.limits.maxPduLength &&
+          b[i + 6] === 0 &&
+          b[i + 7] === 1 &&
+          b[i + 8] === 0 &&
+          b[i + 9] === 0;
         break;
       case PduType.ASSOCIATE_RJ:
-        ok = len === 4 && b[i + 6] === 0 && (b[i + 7] === 1 || b[i + 7] === 2) && (b[i + 8] ?? 0) >= 1 && (b[i + 8] ?? 0) <= 3;
+        ok =
+          len === 4 &&
+          b[i + 6] === 0 &&
+          (b[i + 7] === 1 || b[i + 7] === 2) &&
+          (b[i + 8] ?? 0) >= 1 &&
+          (b[i + 8] ?? 0) <= 3;
         break;
       case PduType.RELEASE_RQ:
       case PduType.RELEASE_RP:
@@ -429,12 +451,14 @@ export class DicomSession implements Analyzer {
         this.ctxTransfer.fill(undefined);
         this.ctxResult.fill(-1);
         this.sawAc = false;
-        for (const c of pdu.rqContexts) if (c.abstractSyntax !== null) this.ctxAbstract[c.id] = c.abstractSyntax;
+        for (const c of pdu.rqContexts)
+          if (c.abstractSyntax !== null) this.ctxAbstract[c.id] = c.abstractSyntax;
         this.checkAssociate(dir, pdu, ts);
         this.sink.event(dir, ts, 'associate_rq', this.rqFields(pdu));
         return;
       case PduType.ASSOCIATE_AC:
-        if (dir === 0 || (this.assoc !== 'requested' && this.assoc !== 'none')) this.unexpected(dir, ts, pdu.type);
+        if (dir === 0 || (this.assoc !== 'requested' && this.assoc !== 'none'))
+          this.unexpected(dir, ts, pdu.type);
         this.setAssoc('established');
         this.sawAc = true;
         for (const c of pdu.acContexts) {
@@ -445,12 +469,22 @@ export class DicomSession implements Analyzer {
         this.sink.event(dir, ts, 'associate_ac', this.acFields(pdu));
         return;
       case PduType.ASSOCIATE_RJ:
-        if (dir === 0 || (this.assoc !== 'requested' && this.assoc !== 'none')) this.unexpected(dir, ts, pdu.type);
+        if (dir === 0 || (this.assoc !== 'requested' && this.assoc !== 'none'))
+          this.unexpected(dir, ts, pdu.type);
         this.setAssoc('rejected');
-        this.sink.event(dir, ts, 'associate_rj', { result: pdu.result, source: pdu.source, reason: pdu.reason });
+        this.sink.event(dir, ts, 'associate_rj', {
+          result: pdu.result,
+          source: pdu.source,
+          reason: pdu.reason,
+        });
         return;
       case PduType.RELEASE_RQ:
-        if (this.assoc === 'requested' || this.assoc === 'rejected' || this.assoc === 'closed' || this.assoc === 'aborted') {
+        if (
+          this.assoc === 'requested' ||
+          this.assoc === 'rejected' ||
+          this.assoc === 'closed' ||
+          this.assoc === 'aborted'
+        ) {
           this.unexpected(dir, ts, pdu.type);
         }
         this.flushBoth(ts);
@@ -485,13 +519,19 @@ export class DicomSession implements Analyzer {
   }
 
   private checkDataAllowed(dir: Direction, ts: number): void {
-    if (this.assoc === 'requested' || this.assoc === 'rejected' || this.assoc === 'closed' || this.assoc === 'aborted') {
+    if (
+      this.assoc === 'requested' ||
+      this.assoc === 'rejected' ||
+      this.assoc === 'closed' ||
+      this.assoc === 'aborted'
+    ) {
       this.unexpected(dir, ts, PduType.P_DATA_TF);
     }
   }
 
   private checkAssociate(dir: Direction, pdu: AssociatePdu, ts: number): void {
-    if ((pdu.protocolVersion & 1) === 0) this.anomaly(dir, ts, 'dicom.invalid_protocol_version', { protocol_version: pdu.protocolVersion });
+    if ((pdu.protocolVersion & 1) === 0)
+      this.anomaly(dir, ts, 'dicom.invalid_protocol_version', { protocol_version: pdu.protocolVersion });
     if (!pdu.aeTitlesPrintable) this.anomaly(dir, ts, 'dicom.invalid_ae_title');
   }
 
@@ -560,7 +600,12 @@ export class DicomSession implements Analyzer {
     if (ui.implementationVersion !== undefined) f.implementation_version = ui.implementationVersion;
     if (ui.asyncInvoked !== undefined) f.async_ops_invoked = ui.asyncInvoked;
     if (ui.asyncPerformed !== undefined) f.async_ops_performed = ui.asyncPerformed;
-    if (ui.roles.length > 0) f.role_selections = ui.roles.map((r) => ({ sop_class: r.sopClass, scu: r.scu === 1, scp: r.scp === 1 }));
+    if (ui.roles.length > 0)
+      f.role_selections = ui.roles.map((r) => ({
+        sop_class: r.sopClass,
+        scu: r.scu === 1,
+        scp: r.scp === 1,
+      }));
   }
 
   // ---------------------------------------------------------------- DIMSE
@@ -569,11 +614,18 @@ export class DicomSession implements Analyzer {
     const ctx = st.pdvCtx;
     if ((st.pdvCtl & MCH_COMMAND) !== 0) {
       if (st.pending) {
-        if (!st.afterGap) this.anomaly(dir, ts, 'dicom.unexpected_data_set', { context_id: ctx, reason: 'command before data set' });
+        if (!st.afterGap)
+          this.anomaly(dir, ts, 'dicom.unexpected_data_set', {
+            context_id: ctx,
+            reason: 'command before data set',
+          });
         this.flushPending(dir, st, ts);
       }
       if (st.cmdCtx >= 0 && st.cmdCtx !== ctx) {
-        this.anomaly(dir, ts, 'dicom.unexpected_data_set', { context_id: ctx, reason: 'interleaved commands' });
+        this.anomaly(dir, ts, 'dicom.unexpected_data_set', {
+          context_id: ctx,
+          reason: 'interleaved commands',
+        });
         st.cmd.reset();
         st.cmdOverflow = false;
       }
@@ -586,7 +638,8 @@ export class DicomSession implements Analyzer {
     }
     if (st.pending && st.pending.ctx === ctx) return;
     if (!st.orphanData) {
-      if (!st.afterGap) this.anomaly(dir, ts, 'dicom.unexpected_data_set', { context_id: ctx, reason: 'no command' });
+      if (!st.afterGap)
+        this.anomaly(dir, ts, 'dicom.unexpected_data_set', { context_id: ctx, reason: 'no command' });
       st.orphanData = true;
     }
   }

@@ -91,30 +91,51 @@ function associate(type: 1 | 2, o: AssociateOpts): Uint8Array {
     items.push(
       item(
         0x20,
-        concat(Uint8Array.of(c.id, 0, 0, 0), item(0x30, enc.encode(c.abstract)), ...c.ts.map((t) => item(0x40, enc.encode(t)))),
+        concat(
+          Uint8Array.of(c.id, 0, 0, 0),
+          item(0x30, enc.encode(c.abstract)),
+          ...c.ts.map((t) => item(0x40, enc.encode(t))),
+        ),
       ),
     );
   }
   for (const c of o.ac ?? []) {
-    items.push(item(0x21, concat(Uint8Array.of(c.id, 0, c.result, 0), c.ts !== undefined ? item(0x40, enc.encode(c.ts)) : new Uint8Array(0))));
+    items.push(
+      item(
+        0x21,
+        concat(
+          Uint8Array.of(c.id, 0, c.result, 0),
+          c.ts !== undefined ? item(0x40, enc.encode(c.ts)) : new Uint8Array(0),
+        ),
+      ),
+    );
   }
   const ui: Uint8Array[] = [];
   if (o.maxLength !== undefined) ui.push(item(0x51, u32be(o.maxLength)));
   if (o.implUid !== undefined) ui.push(item(0x52, enc.encode(o.implUid)));
   if (o.async) ui.push(item(0x53, concat(u16be(o.async[0]), u16be(o.async[1]))));
-  for (const r of o.roles ?? []) ui.push(item(0x54, concat(u16be(r.uid.length), enc.encode(r.uid), Uint8Array.of(r.scu, r.scp))));
+  for (const r of o.roles ?? [])
+    ui.push(item(0x54, concat(u16be(r.uid.length), enc.encode(r.uid), Uint8Array.of(r.scu, r.scp))));
   if (o.implVersion !== undefined) ui.push(item(0x55, enc.encode(o.implVersion)));
   if (o.userIdentity) {
     const p = enc.encode(o.userIdentity.primary);
     const s = enc.encode(o.userIdentity.secondary);
-    ui.push(item(0x58, concat(Uint8Array.of(o.userIdentity.type, 1), u16be(p.length), p, u16be(s.length), s)));
+    ui.push(
+      item(0x58, concat(Uint8Array.of(o.userIdentity.type, 1), u16be(p.length), p, u16be(s.length), s)),
+    );
   }
   if (o.userIdentityAc !== undefined) {
     const r = enc.encode(o.userIdentityAc);
     ui.push(item(0x59, concat(u16be(r.length), r)));
   }
   if (ui.length > 0) items.push(item(0x50, concat(...ui)));
-  const fixed = concat(u16be(o.version ?? 1), u16be(0), o.rawCalled ?? ae(o.called ?? 'SERVER'), ae(o.calling ?? 'CLIENT'), new Uint8Array(32));
+  const fixed = concat(
+    u16be(o.version ?? 1),
+    u16be(0),
+    o.rawCalled ?? ae(o.called ?? 'SERVER'),
+    ae(o.calling ?? 'CLIENT'),
+    new Uint8Array(32),
+  );
   return pdu(type, concat(fixed, ...items));
 }
 
@@ -129,7 +150,13 @@ export function associateRq(o: AssociateOpts = {}): Uint8Array {
 }
 
 export function associateAc(o: AssociateOpts = {}): Uint8Array {
-  return associate(2, { ac: [{ id: 1, result: 0, ts: IMPLICIT }], maxLength: 16384, implUid: '1.2.3.5', implVersion: 'TEST_SCP', ...o });
+  return associate(2, {
+    ac: [{ id: 1, result: 0, ts: IMPLICIT }],
+    maxLength: 16384,
+    implUid: '1.2.3.5',
+    implVersion: 'TEST_SCP',
+    ...o,
+  });
 }
 
 export function associateRj(result = 1, source = 1, reason = 7): Uint8Array {
@@ -167,7 +194,12 @@ export function elemImplicit(tag: number, value: Uint8Array): Uint8Array {
 
 const LONG = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 /** One explicit VR LE element (PS3.5 7.1.2). */
-export function elemExplicit(tag: number, vr: string, value: Uint8Array, undefinedLength = false): Uint8Array {
+export function elemExplicit(
+  tag: number,
+  vr: string,
+  value: Uint8Array,
+  undefinedLength = false,
+): Uint8Array {
   const head = concat(u16le(tag >>> 16), u16le(tag & 0xffff), enc.encode(vr));
   const len = undefinedLength ? 0xffffffff : value.length;
   return LONG.has(vr) ? concat(head, u16le(0), u32le(len), value) : concat(head, u16le(len), value);

@@ -31,7 +31,12 @@ interface RefLine {
   calling_ae?: string;
   application_context?: string;
   abstract_syntaxes?: string[];
-  presentation_contexts?: { id: number; abstract_syntax?: string; result?: number; transfer_syntaxes: string[] }[];
+  presentation_contexts?: {
+    id: number;
+    abstract_syntax?: string;
+    result?: number;
+    transfer_syntaxes: string[];
+  }[];
   max_pdu_len?: number | null;
   implementation_class_uid?: string;
   implementation_version?: string;
@@ -98,14 +103,25 @@ function compareParse(refs: RefLine[], segs: Segment[]): void {
         expect(pdu.userInfo.implementationClassUid ?? '', at).toBe(ref.implementation_class_uid);
         expect(pdu.userInfo.implementationVersion ?? '', at).toBe(ref.implementation_version);
         if (pdu.type === 1) {
-          expect(pdu.rqContexts.map((c) => c.abstractSyntax), at).toEqual(ref.abstract_syntaxes);
           expect(
-            pdu.rqContexts.map((c) => ({ id: c.id, abstract_syntax: c.abstractSyntax, transfer_syntaxes: c.transferSyntaxes })),
+            pdu.rqContexts.map((c) => c.abstractSyntax),
+            at,
+          ).toEqual(ref.abstract_syntaxes);
+          expect(
+            pdu.rqContexts.map((c) => ({
+              id: c.id,
+              abstract_syntax: c.abstractSyntax,
+              transfer_syntaxes: c.transferSyntaxes,
+            })),
             at,
           ).toEqual(ref.presentation_contexts);
         } else {
           expect(
-            pdu.acContexts.map((c) => ({ id: c.id, result: c.result, transfer_syntaxes: c.transferSyntax === null ? [] : [c.transferSyntax] })),
+            pdu.acContexts.map((c) => ({
+              id: c.id,
+              result: c.result,
+              transfer_syntaxes: c.transferSyntax === null ? [] : [c.transferSyntax],
+            })),
             at,
           ).toEqual(ref.presentation_contexts);
         }
@@ -118,7 +134,11 @@ function compareParse(refs: RefLine[], segs: Segment[]): void {
         expect(pdu.pdvs.length, at).toBe(refPdvs.length);
         pdu.pdvs.forEach((v, j) => {
           const rp = refPdvs[j]!;
-          expect([v.dataLength + 2, v.contextId, v.control], `${at} pdv ${j}`).toEqual([rp.len, rp.ctx, rp.flags]);
+          expect([v.dataLength + 2, v.contextId, v.control], `${at} pdv ${j}`).toEqual([
+            rp.len,
+            rp.ctx,
+            rp.flags,
+          ]);
           if (v.control === 3) {
             // PDV offsets index the whole direction buffer that parsePdu was given.
             const cs = parseCommandSet(buf, v.dataOffset, v.dataOffset + v.dataLength);
@@ -139,7 +159,14 @@ function compareParse(refs: RefLine[], segs: Segment[]): void {
   }
 }
 
-const NAMES: Record<number, string> = { 1: 'associate_rq', 2: 'associate_ac', 3: 'associate_rj', 5: 'release_rq', 6: 'release_rp', 7: 'abort' };
+const NAMES: Record<number, string> = {
+  1: 'associate_rq',
+  2: 'associate_ac',
+  3: 'associate_rj',
+  5: 'release_rq',
+  6: 'release_rp',
+  7: 'abort',
+};
 
 /** Feed each TCP stream to its own session in capture order; compare events with tshark's PDUs. */
 function compareSession(refs: RefLine[], segs: Segment[]): RecordingSink[] {
@@ -148,9 +175,12 @@ function compareSession(refs: RefLine[], segs: Segment[]): RecordingSink[] {
   for (const id of streams) {
     const ss = segs.filter((s) => s.stream === id);
     const first = ss[0]!;
-    const client = first.dir === 0 ? `${first.srcPort}>${first.dstPort}` : `${first.dstPort}>${first.srcPort}`;
+    const client =
+      first.dir === 0 ? `${first.srcPort}>${first.dstPort}` : `${first.dstPort}>${first.srcPort}`;
     const [cp, sp] = client.split('>').map(Number);
-    const refsOf = refs.filter((r) => (r.sport === cp && r.dport === sp) || (r.sport === sp && r.dport === cp));
+    const refsOf = refs.filter(
+      (r) => (r.sport === cp && r.dport === sp) || (r.sport === sp && r.dport === cp),
+    );
     if (refsOf.length === 0) continue;
     const { s, sink } = newSession();
     for (const seg of ss) s.onData(seg.dir, seg.payload, seg.ts);
@@ -166,22 +196,41 @@ function compareSession(refs: RefLine[], segs: Segment[]): RecordingSink[] {
       const from = d === 0 ? cp : sp;
       const rd = refsOf.filter((r) => r.sport === from);
       const evd = sink.events.filter((e) => e.dir === d);
-      expect(evd.filter((e) => e.type !== 'dimse' && e.type !== 'anomaly').map((e) => e.type), `${at} dir ${d}`).toEqual(
-        rd.filter((r) => r.pdu_type !== 4).map((r) => NAMES[r.pdu_type]),
-      );
+      expect(
+        evd.filter((e) => e.type !== 'dimse' && e.type !== 'anomaly').map((e) => e.type),
+        `${at} dir ${d}`,
+      ).toEqual(rd.filter((r) => r.pdu_type !== 4).map((r) => NAMES[r.pdu_type]));
       const refCmds = rd.flatMap((r) => (r.pdvs ?? []).filter((p) => p.command_field !== undefined));
       const dimse = evd.filter((e) => e.type === 'dimse');
       expect(
-        dimse.map((e) => [e.fields.command_field, e.fields.message_id, e.fields.message_id_responded_to, e.fields.status, e.fields.affected_sop_class]),
+        dimse.map((e) => [
+          e.fields.command_field,
+          e.fields.message_id,
+          e.fields.message_id_responded_to,
+          e.fields.status,
+          e.fields.affected_sop_class,
+        ]),
         `${at} dir ${d} dimse`,
-      ).toEqual(refCmds.map((p) => [p.command_field, p.message_id, p.message_id_responded_to, p.status, p.affected_sop_class_uid]));
+      ).toEqual(
+        refCmds.map((p) => [
+          p.command_field,
+          p.message_id,
+          p.message_id_responded_to,
+          p.status,
+          p.affected_sop_class_uid,
+        ]),
+      );
       for (const ev of evd.filter((e) => e.type === 'associate_rq' || e.type === 'associate_ac')) {
         const r = rd.find((x) => NAMES[x.pdu_type] === ev.type)!;
         expect([ev.fields.calling_ae, ev.fields.called_ae], at).toEqual([r.calling_ae, r.called_ae]);
         expect(ev.fields.implementation_class_uid ?? '', at).toBe(r.implementation_class_uid);
         expect(ev.fields.implementation_version ?? '', at).toBe(r.implementation_version);
-        if (ev.type === 'associate_rq') expect(ev.fields.abstract_syntaxes, at).toEqual([...new Set(r.abstract_syntaxes)]);
-        else expect(ev.fields.accepted_contexts, at).toBe(r.presentation_contexts!.filter((c) => c.result === 0).length);
+        if (ev.type === 'associate_rq')
+          expect(ev.fields.abstract_syntaxes, at).toEqual([...new Set(r.abstract_syntaxes)]);
+        else
+          expect(ev.fields.accepted_contexts, at).toBe(
+            r.presentation_contexts!.filter((c) => c.result === 0).length,
+          );
       }
     }
   }
@@ -215,7 +264,14 @@ const FIX = path.join(FIXTURES, 'dicom');
 describe('DICOM conformance: our dcmtk fixtures vs tshark', () => {
   const files = captures(FIX);
   it('finds the six fixtures', () => {
-    expect(files.map((f) => path.basename(f)).sort()).toEqual(['abort.pcap', 'echo.pcap', 'find.pcap', 'move.pcap', 'reject.pcap', 'store.pcap']);
+    expect(files.map((f) => path.basename(f)).sort()).toEqual([
+      'abort.pcap',
+      'echo.pcap',
+      'find.pcap',
+      'move.pcap',
+      'reject.pcap',
+      'store.pcap',
+    ]);
   });
   for (const f of files) {
     it(path.basename(f), () => {

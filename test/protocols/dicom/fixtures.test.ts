@@ -24,8 +24,19 @@ const dimse = (sink: RecordingSink): Record<string, unknown>[] => sink.of('dimse
 describe('DICOM fixtures (dcmtk 3.6.7 on loopback)', () => {
   it('echo: C-ECHO round trip and release', () => {
     const [a] = sessionsOf('echo');
-    expect(a!.types()).toEqual(['associate_rq', 'associate_ac', 'dimse', 'dimse', 'release_rq', 'release_rp']);
-    expect(a!.of('associate_rq')[0]!.fields).toMatchObject({ calling_ae: 'ECHOSCU', called_ae: 'STORESCP', implementation_version: 'OFFIS_DCMTK_367' });
+    expect(a!.types()).toEqual([
+      'associate_rq',
+      'associate_ac',
+      'dimse',
+      'dimse',
+      'release_rq',
+      'release_rp',
+    ]);
+    expect(a!.of('associate_rq')[0]!.fields).toMatchObject({
+      calling_ae: 'ECHOSCU',
+      called_ae: 'STORESCP',
+      implementation_version: 'OFFIS_DCMTK_367',
+    });
     expect(dimse(a!).map((f) => [f.command, f.status])).toEqual([
       ['C-ECHO-RQ', undefined],
       ['C-ECHO-RSP', 0],
@@ -64,13 +75,27 @@ describe('DICOM fixtures (dcmtk 3.6.7 on loopback)', () => {
 
   it('move: destination AE, sub-association C-STORE, sub-operation counts', () => {
     const [main, sub] = sessionsOf('move');
-    expect(dimse(main!)[0]).toMatchObject({ command: 'C-MOVE-RQ', move_destination: 'STORESCP', query_level: 'STUDY', query_keys: [{ key: 'StudyInstanceUID', wildcard: false }] });
-    expect(dimse(main!).slice(1).map((f) => [f.command, f.status, f.remaining, f.completed, f.failed, f.warning])).toEqual([
+    expect(dimse(main!)[0]).toMatchObject({
+      command: 'C-MOVE-RQ',
+      move_destination: 'STORESCP',
+      query_level: 'STUDY',
+      query_keys: [{ key: 'StudyInstanceUID', wildcard: false }],
+    });
+    expect(
+      dimse(main!)
+        .slice(1)
+        .map((f) => [f.command, f.status, f.remaining, f.completed, f.failed, f.warning]),
+    ).toEqual([
       ['C-MOVE-RSP', 0xff00, 0, 1, 0, 0],
       ['C-MOVE-RSP', 0, undefined, 1, 0, 0],
     ]);
     expect(sub!.of('associate_rq')[0]!.fields).toMatchObject({ calling_ae: 'QRSCP', called_ae: 'STORESCP' });
-    expect(dimse(sub!)[0]).toMatchObject({ command: 'C-STORE-RQ', move_originator_ae: 'MOVESCU', affected_sop_class: '1.2.840.10008.5.1.4.1.1.7', data_bytes: 482 });
+    expect(dimse(sub!)[0]).toMatchObject({
+      command: 'C-STORE-RQ',
+      move_originator_ae: 'MOVESCU',
+      affected_sop_class: '1.2.840.10008.5.1.4.1.1.7',
+      data_bytes: 482,
+    });
   });
 
   it('reject: unknown called AE', () => {

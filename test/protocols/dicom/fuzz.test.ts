@@ -7,7 +7,18 @@ import { DEFAULT_LIMITS, type DicomLimits } from '../../../agent/protocols/dicom
 import { parseCommandSet, parseIdentifier, parsePdu } from '../../../agent/protocols/dicom/parse.js';
 import { probeDicom } from '../../../agent/protocols/dicom/index.js';
 import { FIXTURES } from '../../helpers/paths.js';
-import { abort, associateAc, associateRq, commandSet, concat, CT_STORAGE, EXPLICIT, pdata, releaseRp, releaseRq } from './builders.js';
+import {
+  abort,
+  associateAc,
+  associateRq,
+  commandSet,
+  concat,
+  CT_STORAGE,
+  EXPLICIT,
+  pdata,
+  releaseRp,
+  releaseRq,
+} from './builders.js';
 import { readTcpSegments, streamBytes } from './pcap-streams.js';
 import { newSession } from './sink.js';
 
@@ -26,13 +37,36 @@ function buildCorpus(): Map<string, Uint8Array> {
   out.set(
     'builder-identity-client.bin',
     concat(
-      associateRq({ userIdentity: { type: 2, primary: 'u', secondary: 'p' }, roles: [{ uid: CT_STORAGE, scu: 1, scp: 0 }], async: [3, 3], rq: [{ id: 1, abstract: CT_STORAGE, ts: [EXPLICIT] }] }),
-      pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 1, messageId: 1, affectedClass: CT_STORAGE, affectedInstance: '1.2.3', dataSet: true }) }),
+      associateRq({
+        userIdentity: { type: 2, primary: 'u', secondary: 'p' },
+        roles: [{ uid: CT_STORAGE, scu: 1, scp: 0 }],
+        async: [3, 3],
+        rq: [{ id: 1, abstract: CT_STORAGE, ts: [EXPLICIT] }],
+      }),
+      pdata({
+        ctx: 1,
+        ctl: 3,
+        data: commandSet({
+          field: 1,
+          messageId: 1,
+          affectedClass: CT_STORAGE,
+          affectedInstance: '1.2.3',
+          dataSet: true,
+        }),
+      }),
       pdata({ ctx: 1, ctl: 0, data: new Uint8Array(64) }, { ctx: 1, ctl: 2, data: new Uint8Array(32) }),
       releaseRq(),
     ),
   );
-  out.set('builder-identity-server.bin', concat(associateAc({ ac: [{ id: 1, result: 0, ts: EXPLICIT }], userIdentityAc: 'ok' }), pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x8001, respondedTo: 1, status: 0 }) }), releaseRp(), abort(2, 1)));
+  out.set(
+    'builder-identity-server.bin',
+    concat(
+      associateAc({ ac: [{ id: 1, result: 0, ts: EXPLICIT }], userIdentityAc: 'ok' }),
+      pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x8001, respondedTo: 1, status: 0 }) }),
+      releaseRp(),
+      abort(2, 1),
+    ),
+  );
   return out;
 }
 
@@ -45,7 +79,8 @@ describe('DICOM seed corpus', () => {
     }
     expect(existsSync(CORPUS)).toBe(true);
     expect(readdirSync(CORPUS).sort()).toEqual([...want.keys()].sort());
-    for (const [name, b] of want) expect(Buffer.compare(readFileSync(path.join(CORPUS, name)), Buffer.from(b)), name).toBe(0);
+    for (const [name, b] of want)
+      expect(Buffer.compare(readFileSync(path.join(CORPUS, name)), Buffer.from(b)), name).toBe(0);
   });
 });
 
@@ -55,13 +90,23 @@ function loadPairs(): [Uint8Array, Uint8Array][] {
     .filter((f) => f.endsWith('-client.bin'))
     .map((f) => {
       const server = path.join(CORPUS, f.replace('-client.bin', '-server.bin'));
-      return [new Uint8Array(readFileSync(path.join(CORPUS, f))), existsSync(server) ? new Uint8Array(readFileSync(server)) : new Uint8Array(0)];
+      return [
+        new Uint8Array(readFileSync(path.join(CORPUS, f))),
+        existsSync(server) ? new Uint8Array(readFileSync(server)) : new Uint8Array(0),
+      ];
     });
 }
 
-const SMALL: DicomLimits = { ...DEFAULT_LIMITS, maxPduLength: 4096, maxCommandLength: 512, maxIdentifierLength: 512, maxPdataLength: 8192 };
+const SMALL: DicomLimits = {
+  ...DEFAULT_LIMITS,
+  maxPduLength: 4096,
+  maxCommandLength: 512,
+  maxIdentifierLength: 512,
+  maxPdataLength: 8192,
+};
 /** Everything a session may hold for both directions under SMALL (body, command, identifier, headers, resync tail). */
-const BUFFER_BOUND = 2 * (SMALL.maxPduLength + 6 + SMALL.maxCommandLength + SMALL.maxIdentifierLength + 6 + 12);
+const BUFFER_BOUND =
+  2 * (SMALL.maxPduLength + 6 + SMALL.maxCommandLength + SMALL.maxIdentifierLength + 6 + 12);
 
 type Mutation = { at: number; kind: 'flip' | 'set' | 'cut' | 'dup'; value: number };
 
@@ -76,14 +121,24 @@ function mutate(b: Uint8Array, muts: Mutation[]): Uint8Array {
     } else if (m.kind === 'set') {
       out = out.slice();
       out[at] = m.value & 0xff;
-    } else if (m.kind === 'cut') out = concat(out.subarray(0, at), out.subarray(Math.min(out.length, at + (m.value & 63) + 1)));
-    else out = concat(out.subarray(0, at), out.subarray(at, Math.min(out.length, at + (m.value & 63) + 1)), out.subarray(at));
+    } else if (m.kind === 'cut')
+      out = concat(out.subarray(0, at), out.subarray(Math.min(out.length, at + (m.value & 63) + 1)));
+    else
+      out = concat(
+        out.subarray(0, at),
+        out.subarray(at, Math.min(out.length, at + (m.value & 63) + 1)),
+        out.subarray(at),
+      );
   }
   return out;
 }
 
 const mutationArb = fc.array(
-  fc.record({ at: fc.nat(), kind: fc.constantFrom<Mutation['kind']>('flip', 'set', 'cut', 'dup'), value: fc.nat(255) }),
+  fc.record({
+    at: fc.nat(),
+    kind: fc.constantFrom<Mutation['kind']>('flip', 'set', 'cut', 'dup'),
+    value: fc.nat(255),
+  }),
   { maxLength: 6 },
 );
 
@@ -134,15 +189,20 @@ describe('DICOM fuzz', () => {
 
   it('session: random bytes never throw and stay under the caps', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom<0 | 1>(0, 1), fc.uint8Array({ maxLength: 600 })), { maxLength: 20 }), (chunks) => {
-        const { s } = newSession(SMALL);
-        for (const [dir, b] of chunks) {
-          s.onData(dir, b, 1);
-          expect(s.bufferedBytes()).toBeLessThanOrEqual(BUFFER_BOUND);
-        }
-        s.onEnd(0, 2);
-        s.onEnd(1, 2);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.constantFrom<0 | 1>(0, 1), fc.uint8Array({ maxLength: 600 })), {
+          maxLength: 20,
+        }),
+        (chunks) => {
+          const { s } = newSession(SMALL);
+          for (const [dir, b] of chunks) {
+            s.onData(dir, b, 1);
+            expect(s.bufferedBytes()).toBeLessThanOrEqual(BUFFER_BOUND);
+          }
+          s.onEnd(0, 2);
+          s.onEnd(1, 2);
+        },
+      ),
       { seed: 42, numRuns: 300 },
     );
   });
@@ -150,17 +210,24 @@ describe('DICOM fuzz', () => {
   it('pure parsers: never throw, consumed within the input', () => {
     const seeds = pairs.flatMap(([c, s]) => [c, s]).filter((b) => b.length > 0);
     fc.assert(
-      fc.property(fc.oneof(fc.uint8Array({ maxLength: 400 }), fc.tuple(fc.nat(seeds.length - 1), mutationArb, fc.nat()).map(([i, m, off]) => {
-        const b = mutate(seeds[i]!, m);
-        return b.subarray(off % Math.max(1, b.length));
-      })), (b) => {
-        const r = parsePdu(b, 0, SMALL);
-        if (r.ok) expect(r.consumed).toBeLessThanOrEqual(b.length);
-        const c = parseCommandSet(b, 0, b.length);
-        if (c.ok) expect(c.consumed).toBe(b.length);
-        for (const enc of ['implicit_le', 'explicit_le'] as const) parseIdentifier(b, 0, b.length, enc, SMALL);
-        expect(['match', 'no', 'need_more']).toContain(probeDicom(0, b));
-      }),
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 400 }),
+          fc.tuple(fc.nat(seeds.length - 1), mutationArb, fc.nat()).map(([i, m, off]) => {
+            const b = mutate(seeds[i]!, m);
+            return b.subarray(off % Math.max(1, b.length));
+          }),
+        ),
+        (b) => {
+          const r = parsePdu(b, 0, SMALL);
+          if (r.ok) expect(r.consumed).toBeLessThanOrEqual(b.length);
+          const c = parseCommandSet(b, 0, b.length);
+          if (c.ok) expect(c.consumed).toBe(b.length);
+          for (const enc of ['implicit_le', 'explicit_le'] as const)
+            parseIdentifier(b, 0, b.length, enc, SMALL);
+          expect(['match', 'no', 'need_more']).toContain(probeDicom(0, b));
+        },
+      ),
       { seed: 42, numRuns: 400 },
     );
   });

@@ -1,7 +1,12 @@
 // Table-driven cases for the pure DICOM parsers (PS3.8 9.3 PDUs, PS3.7 E command sets, PS3.5 7 identifiers), with an error table beside them.
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIMITS } from '../../../agent/protocols/dicom/constants.js';
-import { parseCommandSet, parseIdentifier, parsePdu, guessEncoding } from '../../../agent/protocols/dicom/parse.js';
+import {
+  parseCommandSet,
+  parseIdentifier,
+  parsePdu,
+  guessEncoding,
+} from '../../../agent/protocols/dicom/parse.js';
 import { probeDicom } from '../../../agent/protocols/dicom/index.js';
 import {
   abort,
@@ -34,7 +39,13 @@ const SEQUENCE_END = Uint8Array.of(0xfe, 0xff, 0xdd, 0xe0, 0, 0, 0, 0);
 function nested(depth: number): Uint8Array {
   let inner = elemImplicit(0x00080060, text('CT'));
   for (let i = 0; i < depth; i++) {
-    inner = concat(Uint8Array.of(0x40, 0x00, 0x00, 0x01, 0xff, 0xff, 0xff, 0xff), ITEM_UNDEFINED, inner, ITEM_END, SEQUENCE_END);
+    inner = concat(
+      Uint8Array.of(0x40, 0x00, 0x00, 0x01, 0xff, 0xff, 0xff, 0xff),
+      ITEM_UNDEFINED,
+      inner,
+      ITEM_END,
+      SEQUENCE_END,
+    );
   }
   return inner;
 }
@@ -84,7 +95,10 @@ describe('parsePdu: well-formed PDUs', () => {
     {
       name: 'A-ASSOCIATE-RQ with username-only identity (no passcode)',
       bytes: associateRq({ userIdentity: { type: 1, primary: 'bob', secondary: '' } }),
-      expect: { type: 1, userInfo: expect.objectContaining({ userIdentityType: 1, userIdentityHasPasscode: false }) },
+      expect: {
+        type: 1,
+        userInfo: expect.objectContaining({ userIdentityType: 1, userIdentityHasPasscode: false }),
+      },
     },
     {
       name: 'A-ASSOCIATE-AC with an accepted and a rejected context, user identity response',
@@ -104,13 +118,20 @@ describe('parsePdu: well-formed PDUs', () => {
         userInfo: expect.objectContaining({ userIdentityServerResponse: true }),
       },
     },
-    { name: 'A-ASSOCIATE-RJ', bytes: associateRj(2, 3, 2), expect: { type: 3, result: 2, source: 3, reason: 2 } },
+    {
+      name: 'A-ASSOCIATE-RJ',
+      bytes: associateRj(2, 3, 2),
+      expect: { type: 3, result: 2, source: 3, reason: 2 },
+    },
     { name: 'A-RELEASE-RQ', bytes: releaseRq(), expect: { type: 5, length: 4 } },
     { name: 'A-RELEASE-RP', bytes: releaseRp(), expect: { type: 6, length: 4 } },
     { name: 'A-ABORT', bytes: abort(2, 6), expect: { type: 7, source: 2, reason: 6 } },
     {
       name: 'P-DATA-TF with two PDVs',
-      bytes: pdata({ ctx: 1, ctl: 3, data: Uint8Array.of(1, 2) }, { ctx: 1, ctl: 0, data: Uint8Array.of(3, 4, 5) }),
+      bytes: pdata(
+        { ctx: 1, ctl: 3, data: Uint8Array.of(1, 2) },
+        { ctx: 1, ctl: 0, data: Uint8Array.of(3, 4, 5) },
+      ),
       expect: {
         type: 4,
         pdvs: [
@@ -136,7 +157,11 @@ describe('parsePdu: well-formed PDUs', () => {
   }
 
   it('never reads the user identity fields into the message', () => {
-    const r = parsePdu(associateRq({ userIdentity: { type: 2, primary: 'alice', secondary: 'hunter2' } }), 0, L);
+    const r = parsePdu(
+      associateRq({ userIdentity: { type: 2, primary: 'alice', secondary: 'hunter2' } }),
+      0,
+      L,
+    );
     expect(JSON.stringify(r)).not.toMatch(/alice|hunter2/);
   });
 
@@ -152,25 +177,64 @@ describe('parsePdu: error table', () => {
   const cases: { name: string; bytes: Uint8Array; code: string; limits?: Partial<typeof L> }[] = [
     { name: 'PDU type 0', bytes: pdu(0, new Uint8Array(4)), code: 'dicom.unknown_pdu_type' },
     { name: 'PDU type 8', bytes: pdu(8, new Uint8Array(4)), code: 'dicom.unknown_pdu_type' },
-    { name: 'non-P-DATA over the cap', bytes: rq, code: 'dicom.pdu_too_large', limits: { maxPduLength: 100 } },
-    { name: 'P-DATA over its cap', bytes: pdata({ ctx: 1, ctl: 3, data: new Uint8Array(50) }), code: 'dicom.pdu_too_large', limits: { maxPdataLength: 20 } },
-    { name: 'RQ shorter than its fixed part', bytes: pdu(1, new Uint8Array(60)), code: 'dicom.malformed_pdu' },
-    { name: 'item overrunning the PDU', bytes: pdu(1, concat(rq.subarray(6, 74), Uint8Array.of(0x10, 0, 0, 50), new Uint8Array(4))), code: 'dicom.malformed_pdu' },
     {
-      name: 'sub-item overrunning its presentation context',
-      bytes: pdu(1, concat(rq.subarray(6, 74), item(0x20, concat(Uint8Array.of(1, 0, 0, 0), Uint8Array.of(0x30, 0, 0, 40))))),
+      name: 'non-P-DATA over the cap',
+      bytes: rq,
+      code: 'dicom.pdu_too_large',
+      limits: { maxPduLength: 100 },
+    },
+    {
+      name: 'P-DATA over its cap',
+      bytes: pdata({ ctx: 1, ctl: 3, data: new Uint8Array(50) }),
+      code: 'dicom.pdu_too_large',
+      limits: { maxPdataLength: 20 },
+    },
+    {
+      name: 'RQ shorter than its fixed part',
+      bytes: pdu(1, new Uint8Array(60)),
       code: 'dicom.malformed_pdu',
     },
-    { name: 'max length sub-item of 3 bytes', bytes: pdu(1, concat(rq.subarray(6, 74), item(0x50, item(0x51, Uint8Array.of(1, 2, 3))))), code: 'dicom.malformed_pdu' },
+    {
+      name: 'item overrunning the PDU',
+      bytes: pdu(1, concat(rq.subarray(6, 74), Uint8Array.of(0x10, 0, 0, 50), new Uint8Array(4))),
+      code: 'dicom.malformed_pdu',
+    },
+    {
+      name: 'sub-item overrunning its presentation context',
+      bytes: pdu(
+        1,
+        concat(
+          rq.subarray(6, 74),
+          item(0x20, concat(Uint8Array.of(1, 0, 0, 0), Uint8Array.of(0x30, 0, 0, 40))),
+        ),
+      ),
+      code: 'dicom.malformed_pdu',
+    },
+    {
+      name: 'max length sub-item of 3 bytes',
+      bytes: pdu(1, concat(rq.subarray(6, 74), item(0x50, item(0x51, Uint8Array.of(1, 2, 3))))),
+      code: 'dicom.malformed_pdu',
+    },
     {
       name: 'user identity secondary length past the item',
-      bytes: pdu(1, concat(rq.subarray(6, 74), item(0x50, item(0x58, Uint8Array.of(2, 0, 0, 1, 0x41, 0, 9))))),
+      bytes: pdu(
+        1,
+        concat(rq.subarray(6, 74), item(0x50, item(0x58, Uint8Array.of(2, 0, 0, 1, 0x41, 0, 9)))),
+      ),
       code: 'dicom.malformed_pdu',
     },
     { name: 'A-RELEASE-RQ of length 6', bytes: pdu(5, new Uint8Array(6)), code: 'dicom.malformed_pdu' },
     { name: 'A-ABORT of length 2', bytes: pdu(7, new Uint8Array(2)), code: 'dicom.malformed_pdu' },
-    { name: 'P-DATA with PDV longer than the PDU', bytes: pdu(4, Uint8Array.of(0, 0, 0, 9, 1, 3, 0)), code: 'dicom.malformed_pdv' },
-    { name: 'P-DATA with PDV length 1', bytes: pdu(4, Uint8Array.of(0, 0, 0, 1, 1)), code: 'dicom.malformed_pdv' },
+    {
+      name: 'P-DATA with PDV longer than the PDU',
+      bytes: pdu(4, Uint8Array.of(0, 0, 0, 9, 1, 3, 0)),
+      code: 'dicom.malformed_pdv',
+    },
+    {
+      name: 'P-DATA with PDV length 1',
+      bytes: pdu(4, Uint8Array.of(0, 0, 0, 1, 1)),
+      code: 'dicom.malformed_pdv',
+    },
     { name: 'empty P-DATA', bytes: pdu(4, new Uint8Array(0)), code: 'dicom.malformed_pdv' },
   ];
   for (const c of cases) {
@@ -183,20 +247,52 @@ describe('parsePdu: error table', () => {
 
 describe('parseCommandSet', () => {
   const cases: { name: string; bytes: Uint8Array; expect: Record<string, unknown> }[] = [
-    { name: 'C-ECHO-RQ', bytes: commandSet({ field: 0x30, messageId: 7, affectedClass: VERIFICATION }), expect: { commandField: 0x30, messageId: 7, affectedSopClass: VERIFICATION, dataSetType: 0x0101 } },
+    {
+      name: 'C-ECHO-RQ',
+      bytes: commandSet({ field: 0x30, messageId: 7, affectedClass: VERIFICATION }),
+      expect: { commandField: 0x30, messageId: 7, affectedSopClass: VERIFICATION, dataSetType: 0x0101 },
+    },
     {
       name: 'C-MOVE-RSP with sub-operation counts',
-      bytes: commandSet({ field: 0x8021, respondedTo: 3, status: 0xff00, remaining: 4, completed: 2, failed: 1, warning: 0 }),
-      expect: { commandField: 0x8021, messageIdRespondedTo: 3, status: 0xff00, remaining: 4, completed: 2, failed: 1, warning: 0 },
+      bytes: commandSet({
+        field: 0x8021,
+        respondedTo: 3,
+        status: 0xff00,
+        remaining: 4,
+        completed: 2,
+        failed: 1,
+        warning: 0,
+      }),
+      expect: {
+        commandField: 0x8021,
+        messageIdRespondedTo: 3,
+        status: 0xff00,
+        remaining: 4,
+        completed: 2,
+        failed: 1,
+        warning: 0,
+      },
     },
     {
       name: 'C-MOVE-RQ with destination and priority',
-      bytes: commandSet({ field: 0x21, messageId: 9, moveDestination: 'ARCHIVE', priority: 2, dataSet: true }),
+      bytes: commandSet({
+        field: 0x21,
+        messageId: 9,
+        moveDestination: 'ARCHIVE',
+        priority: 2,
+        dataSet: true,
+      }),
       expect: { commandField: 0x21, moveDestination: 'ARCHIVE', priority: 2, dataSetType: 0 },
     },
     {
       name: 'C-STORE-RQ trims the NUL padding of UIDs',
-      bytes: commandSet({ field: 1, messageId: 1, affectedClass: CT_STORAGE, affectedInstance: '1.2.3', dataSet: true }),
+      bytes: commandSet({
+        field: 1,
+        messageId: 1,
+        affectedClass: CT_STORAGE,
+        affectedInstance: '1.2.3',
+        dataSet: true,
+      }),
       expect: { affectedSopClass: CT_STORAGE, affectedSopInstance: '1.2.3' },
     },
   ];
@@ -208,17 +304,31 @@ describe('parseCommandSet', () => {
     });
   }
   it('never reads the error comment', () => {
-    const b = commandSet({ field: 0x8001, respondedTo: 1, status: 0xa700, errorComment: 'Patient DOE^JOHN refused' });
+    const b = commandSet({
+      field: 0x8001,
+      respondedTo: 1,
+      status: 0xa700,
+      errorComment: 'Patient DOE^JOHN refused',
+    });
     expect(JSON.stringify(parseCommandSet(b, 0, b.length))).not.toContain('DOE');
   });
   const errors: { name: string; bytes: Uint8Array }[] = [
     { name: 'no command field', bytes: elemImplicit(0x00000110, Uint8Array.of(1, 0)) },
-    { name: 'element length past the end', bytes: concat(elemImplicit(0x00000100, Uint8Array.of(1, 0)), Uint8Array.of(0, 0, 0x10, 1, 50, 0, 0, 0)) },
-    { name: 'truncated element header', bytes: concat(elemImplicit(0x00000100, Uint8Array.of(1, 0)), Uint8Array.of(0, 0, 0x10)) },
+    {
+      name: 'element length past the end',
+      bytes: concat(elemImplicit(0x00000100, Uint8Array.of(1, 0)), Uint8Array.of(0, 0, 0x10, 1, 50, 0, 0, 0)),
+    },
+    {
+      name: 'truncated element header',
+      bytes: concat(elemImplicit(0x00000100, Uint8Array.of(1, 0)), Uint8Array.of(0, 0, 0x10)),
+    },
   ];
   for (const c of errors) {
     it(`error: ${c.name}`, () => {
-      expect(parseCommandSet(c.bytes, 0, c.bytes.length)).toMatchObject({ ok: false, code: 'dicom.malformed_command' });
+      expect(parseCommandSet(c.bytes, 0, c.bytes.length)).toMatchObject({
+        ok: false,
+        code: 'dicom.malformed_command',
+      });
     });
   }
 });
@@ -321,19 +431,37 @@ describe('parseIdentifier', () => {
     expect(guessEncoding(implicitPatient, 0, implicitPatient.length)).toBe('implicit_le');
   });
   const errors: { name: string; bytes: Uint8Array; enc: 'implicit_le' | 'explicit_le' }[] = [
-    { name: 'value past the end', bytes: concat(Uint8Array.of(0x10, 0, 0x10, 0), Uint8Array.of(0x50, 0, 0, 0)), enc: 'implicit_le' },
+    {
+      name: 'value past the end',
+      bytes: concat(Uint8Array.of(0x10, 0, 0x10, 0), Uint8Array.of(0x50, 0, 0, 0)),
+      enc: 'implicit_le',
+    },
     { name: 'truncated header', bytes: Uint8Array.of(0x10, 0, 0x10, 0, 0x50), enc: 'implicit_le' },
-    { name: 'undefined-length sequence without delimiter', bytes: elemExplicit(0x00400100, 'SQ', new Uint8Array(0), true), enc: 'explicit_le' },
-    { name: 'sequences nested deeper than the cap', bytes: nested(L.maxSequenceDepth + 1), enc: 'implicit_le' },
+    {
+      name: 'undefined-length sequence without delimiter',
+      bytes: elemExplicit(0x00400100, 'SQ', new Uint8Array(0), true),
+      enc: 'explicit_le',
+    },
+    {
+      name: 'sequences nested deeper than the cap',
+      bytes: nested(L.maxSequenceDepth + 1),
+      enc: 'implicit_le',
+    },
   ];
   for (const c of errors) {
     it(`error: ${c.name}`, () => {
-      expect(parseIdentifier(c.bytes, 0, c.bytes.length, c.enc, L)).toMatchObject({ ok: false, code: 'dicom.malformed_identifier' });
+      expect(parseIdentifier(c.bytes, 0, c.bytes.length, c.enc, L)).toMatchObject({
+        ok: false,
+        code: 'dicom.malformed_identifier',
+      });
     });
   }
   it('skips sequences nested up to the cap', () => {
     const b = nested(L.maxSequenceDepth);
-    expect(parseIdentifier(b, 0, b.length, 'implicit_le', L)).toMatchObject({ ok: true, msg: { keys: [{ key: 'ScheduledProcedureStepSequence' }] } });
+    expect(parseIdentifier(b, 0, b.length, 'implicit_le', L)).toMatchObject({
+      ok: true,
+      msg: { keys: [{ key: 'ScheduledProcedureStepSequence' }] },
+    });
   });
 });
 
@@ -354,7 +482,11 @@ describe('probeDicom', () => {
     ['P-DATA', pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x30, messageId: 1 }) }), 0],
     ['wrong protocol version', associateRq({ version: 2 }), 0],
     ['length too small', pdu(1, new Uint8Array(20)), 0],
-    ['AE title with a control byte', associateRq({ rawCalled: Uint8Array.of(0x41, 0x01, ...new Array<number>(14).fill(0x20)) }), 0],
+    [
+      'AE title with a control byte',
+      associateRq({ rawCalled: Uint8Array.of(0x41, 0x01, ...new Array<number>(14).fill(0x20)) }),
+      0,
+    ],
   ];
   for (const [name, b, dir] of no) it(`rejects ${name}`, () => expect(probeDicom(dir, b)).toBe('no'));
 });

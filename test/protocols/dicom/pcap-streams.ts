@@ -73,7 +73,7 @@ export function readTcpSegments(path: string): Segment[] {
       }
       if (et !== 0x0800) continue;
     } else continue;
-    if (((pkt[ip] ?? 0) >> 4) !== 4 || pkt[ip + 9] !== 6) continue;
+    if ((pkt[ip] ?? 0) >> 4 !== 4 || pkt[ip + 9] !== 6) continue;
     const ihl = ((pkt[ip] ?? 0) & 0x0f) * 4;
     const totalLen = pkt.readUInt16BE(ip + 2);
     const src = pkt.subarray(ip + 12, ip + 16).join('.');

@@ -30,11 +30,18 @@ async function replayEvents(file: string): Promise<EventRecord[]> {
 }
 
 function pcaps(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.pcap')).map((f) => path.join(dir, f)) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.pcap'))
+        .map((f) => path.join(dir, f))
+    : [];
 }
 
 describe('DICOM through replayFiles', () => {
-  const files = [...pcaps(path.join(FIXTURES, 'dicom')), ...(HAVE_SHARED ? pcaps(path.join(SHARED_CAPTURES, 'dicom')) : [])];
+  const files = [
+    ...pcaps(path.join(FIXTURES, 'dicom')),
+    ...(HAVE_SHARED ? pcaps(path.join(SHARED_CAPTURES, 'dicom')) : []),
+  ];
   for (const f of files) {
     it(path.basename(f), async () => {
       const events = await replayEvents(f);
@@ -51,7 +58,12 @@ describe('DICOM through replayFiles', () => {
   it('move fixture: events carry endpoints and flow ids', async () => {
     const events = await replayEvents(path.join(FIXTURES, 'dicom', 'move.pcap'));
     const rq = events.find((e) => e.type === 'dimse' && e.fields.command === 'C-MOVE-RQ');
-    expect(rq).toMatchObject({ proto: 'dicom', src: { ip: '127.0.0.1' }, dst: { ip: '127.0.0.1', port: 11113 }, fields: { move_destination: 'STORESCP' } });
+    expect(rq).toMatchObject({
+      proto: 'dicom',
+      src: { ip: '127.0.0.1' },
+      dst: { ip: '127.0.0.1', port: 11113 },
+      fields: { move_destination: 'STORESCP' },
+    });
     expect(new Set(events.map((e) => e.flow)).size).toBe(2);
   });
 });

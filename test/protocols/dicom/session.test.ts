@@ -29,8 +29,18 @@ import { newSession, run, type Step } from './sink.js';
 const echo: Step[] = [
   [0, associateRq({ called: 'STORESCP', calling: 'ECHOSCU' })],
   [1, associateAc({ called: 'STORESCP', calling: 'ECHOSCU' })],
-  [0, pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x30, messageId: 1, affectedClass: VERIFICATION }) })],
-  [1, pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x8030, respondedTo: 1, status: 0, affectedClass: VERIFICATION }) })],
+  [
+    0,
+    pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x30, messageId: 1, affectedClass: VERIFICATION }) }),
+  ],
+  [
+    1,
+    pdata({
+      ctx: 1,
+      ctl: 3,
+      data: commandSet({ field: 0x8030, respondedTo: 1, status: 0, affectedClass: VERIFICATION }),
+    }),
+  ],
   [0, releaseRq()],
   [1, releaseRp()],
 ];
@@ -41,15 +51,36 @@ const identifier = concat(
   elemExplicit(0x00100020, 'LO', padded('12345678')),
   elemExplicit(0x0020000d, 'UI', new Uint8Array(0)),
 );
-const findCmd = commandSet({ field: 0x20, messageId: 5, affectedClass: STUDY_ROOT_FIND, priority: 0, dataSet: true });
+const findCmd = commandSet({
+  field: 0x20,
+  messageId: 5,
+  affectedClass: STUDY_ROOT_FIND,
+  priority: 0,
+  dataSet: true,
+});
 
 /** C-FIND with the command split over two PDVs and the identifier over two P-DATA PDUs. */
 const find: Step[] = [
   [0, associateRq({ rq: [{ id: 1, abstract: STUDY_ROOT_FIND, ts: [EXPLICIT, IMPLICIT] }] })],
   [1, associateAc({ ac: [{ id: 1, result: 0, ts: EXPLICIT }] })],
-  [0, pdata({ ctx: 1, ctl: 1, data: findCmd.subarray(0, 20) }, { ctx: 1, ctl: 3, data: findCmd.subarray(20) })],
-  [0, concat(pdata({ ctx: 1, ctl: 0, data: identifier.subarray(0, 15) }), pdata({ ctx: 1, ctl: 2, data: identifier.subarray(15) }))],
-  [1, pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x8020, respondedTo: 5, status: 0xff00, dataSet: true }) }, { ctx: 1, ctl: 2, data: identifier })],
+  [
+    0,
+    pdata({ ctx: 1, ctl: 1, data: findCmd.subarray(0, 20) }, { ctx: 1, ctl: 3, data: findCmd.subarray(20) }),
+  ],
+  [
+    0,
+    concat(
+      pdata({ ctx: 1, ctl: 0, data: identifier.subarray(0, 15) }),
+      pdata({ ctx: 1, ctl: 2, data: identifier.subarray(15) }),
+    ),
+  ],
+  [
+    1,
+    pdata(
+      { ctx: 1, ctl: 3, data: commandSet({ field: 0x8020, respondedTo: 5, status: 0xff00, dataSet: true }) },
+      { ctx: 1, ctl: 2, data: identifier },
+    ),
+  ],
   [1, pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x8020, respondedTo: 5, status: 0 }) })],
   [0, releaseRq()],
   [1, releaseRp()],
@@ -65,9 +96,36 @@ function storeSteps(dataLen: number, pduMax: number): Step[] {
   return [
     [0, associateRq({ rq: [{ id: 3, abstract: CT_STORAGE, ts: [EXPLICIT] }] })],
     [1, associateAc({ ac: [{ id: 3, result: 0, ts: EXPLICIT }] })],
-    [0, pdata({ ctx: 3, ctl: 3, data: commandSet({ field: 1, messageId: 2, affectedClass: CT_STORAGE, affectedInstance: '1.2.3.4', priority: 0, dataSet: true }) })],
+    [
+      0,
+      pdata({
+        ctx: 3,
+        ctl: 3,
+        data: commandSet({
+          field: 1,
+          messageId: 2,
+          affectedClass: CT_STORAGE,
+          affectedInstance: '1.2.3.4',
+          priority: 0,
+          dataSet: true,
+        }),
+      }),
+    ],
     [0, concat(...pdus)],
-    [1, pdata({ ctx: 3, ctl: 3, data: commandSet({ field: 0x8001, respondedTo: 2, status: 0, affectedClass: CT_STORAGE, affectedInstance: '1.2.3.4' }) })],
+    [
+      1,
+      pdata({
+        ctx: 3,
+        ctl: 3,
+        data: commandSet({
+          field: 0x8001,
+          respondedTo: 2,
+          status: 0,
+          affectedClass: CT_STORAGE,
+          affectedInstance: '1.2.3.4',
+        }),
+      }),
+    ],
     [0, abort(0, 0)],
   ];
 }
@@ -75,7 +133,14 @@ function storeSteps(dataLen: number, pduMax: number): Step[] {
 describe('DicomSession: scenarios', () => {
   it('C-ECHO association with release', () => {
     const sink = run(echo);
-    expect(sink.types()).toEqual(['associate_rq', 'associate_ac', 'dimse', 'dimse', 'release_rq', 'release_rp']);
+    expect(sink.types()).toEqual([
+      'associate_rq',
+      'associate_ac',
+      'dimse',
+      'dimse',
+      'release_rq',
+      'release_rp',
+    ]);
     expect(sink.confirmed).toBe(1);
     expect(sink.of('associate_rq')[0]!.fields).toMatchObject({
       calling_ae: 'ECHOSCU',
@@ -86,10 +151,33 @@ describe('DicomSession: scenarios', () => {
       implementation_class_uid: '1.2.3.4',
       implementation_version: 'TEST_1',
     });
-    expect(sink.of('associate_ac')[0]!.fields).toMatchObject({ accepted_contexts: 1, rejected_contexts: 0, contexts: [{ id: 1, result: 0, abstract_syntax: VERIFICATION, transfer_syntax: IMPLICIT }] });
+    expect(sink.of('associate_ac')[0]!.fields).toMatchObject({
+      accepted_contexts: 1,
+      rejected_contexts: 0,
+      contexts: [{ id: 1, result: 0, abstract_syntax: VERIFICATION, transfer_syntax: IMPLICIT }],
+    });
     expect(sink.of('dimse').map((e) => e.fields)).toEqual([
-      { command: 'C-ECHO-RQ', command_field: 0x30, context_id: 1, abstract_syntax: VERIFICATION, transfer_syntax: IMPLICIT, message_id: 1, affected_sop_class: VERIFICATION, has_data_set: false },
-      { command: 'C-ECHO-RSP', command_field: 0x8030, context_id: 1, abstract_syntax: VERIFICATION, transfer_syntax: IMPLICIT, message_id_responded_to: 1, affected_sop_class: VERIFICATION, status: 0, has_data_set: false },
+      {
+        command: 'C-ECHO-RQ',
+        command_field: 0x30,
+        context_id: 1,
+        abstract_syntax: VERIFICATION,
+        transfer_syntax: IMPLICIT,
+        message_id: 1,
+        affected_sop_class: VERIFICATION,
+        has_data_set: false,
+      },
+      {
+        command: 'C-ECHO-RSP',
+        command_field: 0x8030,
+        context_id: 1,
+        abstract_syntax: VERIFICATION,
+        transfer_syntax: IMPLICIT,
+        message_id_responded_to: 1,
+        affected_sop_class: VERIFICATION,
+        status: 0,
+        has_data_set: false,
+      },
     ]);
   });
 
@@ -108,7 +196,11 @@ describe('DicomSession: scenarios', () => {
         { key: 'StudyInstanceUID', wildcard: true },
       ],
     });
-    expect(pending!.fields).toMatchObject({ command: 'C-FIND-RSP', status: 0xff00, data_bytes: identifier.length });
+    expect(pending!.fields).toMatchObject({
+      command: 'C-FIND-RSP',
+      status: 0xff00,
+      data_bytes: identifier.length,
+    });
     expect(pending!.fields.query_keys).toBeUndefined();
     expect(final!.fields).toMatchObject({ command: 'C-FIND-RSP', status: 0, has_data_set: false });
     expect(sink.anomalies()).toEqual([]);
@@ -116,16 +208,63 @@ describe('DicomSession: scenarios', () => {
   });
 
   it('C-MOVE request with destination; response with sub-operation counts', () => {
-    const ident = concat(elemImplicit(0x00080052, padded('STUDY')), elemImplicit(0x0020000d, padded('1.2.3', 0)));
+    const ident = concat(
+      elemImplicit(0x00080052, padded('STUDY')),
+      elemImplicit(0x0020000d, padded('1.2.3', 0)),
+    );
     const sink = run([
       [0, associateRq({ rq: [{ id: 1, abstract: STUDY_ROOT_MOVE, ts: [IMPLICIT] }] })],
       [1, associateAc({ ac: [{ id: 1, result: 0, ts: IMPLICIT }] })],
-      [0, pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x21, messageId: 1, affectedClass: STUDY_ROOT_MOVE, moveDestination: 'ARCHIVE', priority: 0, dataSet: true }) }, { ctx: 1, ctl: 2, data: ident })],
-      [1, pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x8021, respondedTo: 1, status: 0xff00, remaining: 3, completed: 1, failed: 0, warning: 0 }) })],
+      [
+        0,
+        pdata(
+          {
+            ctx: 1,
+            ctl: 3,
+            data: commandSet({
+              field: 0x21,
+              messageId: 1,
+              affectedClass: STUDY_ROOT_MOVE,
+              moveDestination: 'ARCHIVE',
+              priority: 0,
+              dataSet: true,
+            }),
+          },
+          { ctx: 1, ctl: 2, data: ident },
+        ),
+      ],
+      [
+        1,
+        pdata({
+          ctx: 1,
+          ctl: 3,
+          data: commandSet({
+            field: 0x8021,
+            respondedTo: 1,
+            status: 0xff00,
+            remaining: 3,
+            completed: 1,
+            failed: 0,
+            warning: 0,
+          }),
+        }),
+      ],
     ]);
     const [rq, rsp] = sink.of('dimse');
-    expect(rq!.fields).toMatchObject({ command: 'C-MOVE-RQ', move_destination: 'ARCHIVE', query_level: 'STUDY', query_keys: [{ key: 'StudyInstanceUID', wildcard: false }] });
-    expect(rsp!.fields).toMatchObject({ command: 'C-MOVE-RSP', status: 0xff00, remaining: 3, completed: 1, failed: 0, warning: 0 });
+    expect(rq!.fields).toMatchObject({
+      command: 'C-MOVE-RQ',
+      move_destination: 'ARCHIVE',
+      query_level: 'STUDY',
+      query_keys: [{ key: 'StudyInstanceUID', wildcard: false }],
+    });
+    expect(rsp!.fields).toMatchObject({
+      command: 'C-MOVE-RSP',
+      status: 0xff00,
+      remaining: 3,
+      completed: 1,
+      failed: 0,
+      warning: 0,
+    });
   });
 
   it('C-STORE data set is counted, never buffered', () => {
@@ -139,7 +278,11 @@ describe('DicomSession: scenarios', () => {
       }
     }
     expect(maxBuffered).toBeLessThan(2048);
-    expect(sink.of('dimse')[0]!.fields).toMatchObject({ command: 'C-STORE-RQ', affected_sop_instance: '1.2.3.4', data_bytes: 300_000 });
+    expect(sink.of('dimse')[0]!.fields).toMatchObject({
+      command: 'C-STORE-RQ',
+      affected_sop_instance: '1.2.3.4',
+      data_bytes: 300_000,
+    });
     expect(sink.types().slice(-1)).toEqual(['abort']);
   });
 
@@ -172,8 +315,21 @@ describe('DicomSession: scenarios', () => {
       [1, pdata({ ctx: 1, ctl: 3, data: report })],
     ]);
     expect(sink.of('dimse').map((e) => e.fields)).toEqual([
-      expect.objectContaining({ command: 'N-ACTION-RQ', requested_sop_class: commitment, requested_sop_instance: '1.2.840.10008.1.20.1.1', action_type_id: 1, message_id: 7, data_bytes: 40 }),
-      expect.objectContaining({ command: 'N-EVENT-REPORT-RQ', affected_sop_class: commitment, event_type_id: 1, message_id: 8, has_data_set: false }),
+      expect.objectContaining({
+        command: 'N-ACTION-RQ',
+        requested_sop_class: commitment,
+        requested_sop_instance: '1.2.840.10008.1.20.1.1',
+        action_type_id: 1,
+        message_id: 7,
+        data_bytes: 40,
+      }),
+      expect.objectContaining({
+        command: 'N-EVENT-REPORT-RQ',
+        affected_sop_class: commitment,
+        event_type_id: 1,
+        message_id: 8,
+        has_data_set: false,
+      }),
     ]);
   });
 
@@ -186,9 +342,24 @@ describe('DicomSession: scenarios', () => {
   });
 
   it('user identity: type and passcode flag only', () => {
-    const sink = run([[0, associateRq({ userIdentity: { type: 2, primary: 'nurse7', secondary: 'pw123' }, roles: [{ uid: CT_STORAGE, scu: 0, scp: 1 }], async: [1, 1] })]]);
+    const sink = run([
+      [
+        0,
+        associateRq({
+          userIdentity: { type: 2, primary: 'nurse7', secondary: 'pw123' },
+          roles: [{ uid: CT_STORAGE, scu: 0, scp: 1 }],
+          async: [1, 1],
+        }),
+      ],
+    ]);
     const f = sink.of('associate_rq')[0]!.fields;
-    expect(f).toMatchObject({ user_identity_type: 2, user_identity_has_passcode: true, role_selections: [{ sop_class: CT_STORAGE, scu: false, scp: true }], async_ops_invoked: 1, async_ops_performed: 1 });
+    expect(f).toMatchObject({
+      user_identity_type: 2,
+      user_identity_has_passcode: true,
+      role_selections: [{ sop_class: CT_STORAGE, scu: false, scp: true }],
+      async_ops_invoked: 1,
+      async_ops_performed: 1,
+    });
     expect(JSON.stringify(sink.events)).not.toMatch(/nurse7|pw123/);
   });
 
@@ -199,7 +370,9 @@ describe('DicomSession: scenarios', () => {
         [1, associateAc({ ac: [{ id: 1, result: 0, ts }] })],
         [0, pdata({ ctx: 1, ctl: 3, data: findCmd }, { ctx: 1, ctl: 2, data: Uint8Array.of(1, 2, 3, 4) })],
       ]);
-      expect(sink.of('dimse')[0]!.fields.identifier_undecoded).toBe(ts === DEFLATE ? 'deflate' : 'explicit_be');
+      expect(sink.of('dimse')[0]!.fields.identifier_undecoded).toBe(
+        ts === DEFLATE ? 'deflate' : 'explicit_be',
+      );
       expect(sink.anomalies()).toEqual([]);
     }
   });
@@ -215,60 +388,160 @@ describe('DicomSession: scenarios', () => {
 describe('DicomSession: anomalies', () => {
   const rq = associateRq();
   const ac = associateAc();
-  const cases: { name: string; steps: Step[]; limits?: Record<string, number>; anomalies: string[]; violation?: boolean; after?: string[] }[] = [
-    { name: 'unknown PDU type before confirmation', steps: [[0, pdu(9, new Uint8Array(4))]], anomalies: ['dicom.unknown_pdu_type'], violation: true },
-    { name: 'oversized first PDU', steps: [[0, rq]], limits: { maxPduLength: 64 }, anomalies: ['dicom.pdu_too_large'], violation: true },
+  const cases: {
+    name: string;
+    steps: Step[];
+    limits?: Record<string, number>;
+    anomalies: string[];
+    violation?: boolean;
+    after?: string[];
+  }[] = [
+    {
+      name: 'unknown PDU type before confirmation',
+      steps: [[0, pdu(9, new Uint8Array(4))]],
+      anomalies: ['dicom.unknown_pdu_type'],
+      violation: true,
+    },
+    {
+      name: 'oversized first PDU',
+      steps: [[0, rq]],
+      limits: { maxPduLength: 64 },
+      anomalies: ['dicom.pdu_too_large'],
+      violation: true,
+    },
     {
       name: 'unknown PDU type after confirmation: resynchronised on the next PDU',
-      steps: [[0, rq], [1, ac], [0, concat(pdu(0x42, new Uint8Array(30)), releaseRq())], [1, releaseRp()]],
+      steps: [
+        [0, rq],
+        [1, ac],
+        [0, concat(pdu(0x42, new Uint8Array(30)), releaseRq())],
+        [1, releaseRp()],
+      ],
       anomalies: ['dicom.unknown_pdu_type'],
       after: ['release_rq', 'release_rp'],
     },
     {
       name: 'oversized P-DATA after confirmation is skipped by length',
-      steps: [[0, rq], [1, ac], [0, concat(pdata({ ctx: 1, ctl: 2, data: new Uint8Array(5000) }), releaseRq())]],
+      steps: [
+        [0, rq],
+        [1, ac],
+        [0, concat(pdata({ ctx: 1, ctl: 2, data: new Uint8Array(5000) }), releaseRq())],
+      ],
       limits: { maxPdataLength: 1000 },
       anomalies: ['dicom.pdu_too_large'],
       after: ['release_rq'],
     },
     {
       name: 'P-DATA after a rejection',
-      steps: [[0, rq], [1, associateRj()], [0, pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x30, messageId: 1 }) })]],
+      steps: [
+        [0, rq],
+        [1, associateRj()],
+        [0, pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x30, messageId: 1 }) })],
+      ],
       anomalies: ['dicom.unexpected_pdu'],
     },
-    { name: 'A-ASSOCIATE-AC from the client', steps: [[0, rq], [0, ac]], anomalies: ['dicom.unexpected_pdu'] },
+    {
+      name: 'A-ASSOCIATE-AC from the client',
+      steps: [
+        [0, rq],
+        [0, ac],
+      ],
+      anomalies: ['dicom.unexpected_pdu'],
+    },
     {
       name: 'command on a context the AC rejected',
-      steps: [[0, rq], [1, associateAc({ ac: [{ id: 1, result: 3 }] })], [0, pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x30, messageId: 1 }) })]],
+      steps: [
+        [0, rq],
+        [1, associateAc({ ac: [{ id: 1, result: 3 }] })],
+        [0, pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x30, messageId: 1 }) })],
+      ],
       anomalies: ['dicom.unknown_presentation_context'],
     },
-    { name: 'data set without a command', steps: [[0, rq], [1, ac], [0, pdata({ ctx: 1, ctl: 2, data: new Uint8Array(10) })]], anomalies: ['dicom.unexpected_data_set'] },
+    {
+      name: 'data set without a command',
+      steps: [
+        [0, rq],
+        [1, ac],
+        [0, pdata({ ctx: 1, ctl: 2, data: new Uint8Array(10) })],
+      ],
+      anomalies: ['dicom.unexpected_data_set'],
+    },
     {
       name: 'malformed command set',
-      steps: [[0, rq], [1, ac], [0, pdata({ ctx: 1, ctl: 3, data: Uint8Array.of(0, 0, 0x10, 1, 9, 0, 0, 0) })]],
+      steps: [
+        [0, rq],
+        [1, ac],
+        [0, pdata({ ctx: 1, ctl: 3, data: Uint8Array.of(0, 0, 0x10, 1, 9, 0, 0, 0) })],
+      ],
       anomalies: ['dicom.malformed_command'],
     },
     {
       name: 'command set over the cap',
-      steps: [[0, rq], [1, ac], [0, pdata({ ctx: 1, ctl: 1, data: new Uint8Array(600) }, { ctx: 1, ctl: 3, data: new Uint8Array(600) })]],
+      steps: [
+        [0, rq],
+        [1, ac],
+        [
+          0,
+          pdata({ ctx: 1, ctl: 1, data: new Uint8Array(600) }, { ctx: 1, ctl: 3, data: new Uint8Array(600) }),
+        ],
+      ],
       limits: { maxCommandLength: 1000 },
       anomalies: ['dicom.command_too_large'],
     },
     {
       name: 'identifier over the cap',
-      steps: [[0, rq], [1, ac], [0, pdata({ ctx: 1, ctl: 3, data: findCmd }, { ctx: 1, ctl: 2, data: new Uint8Array(3000) })]],
+      steps: [
+        [0, rq],
+        [1, ac],
+        [0, pdata({ ctx: 1, ctl: 3, data: findCmd }, { ctx: 1, ctl: 2, data: new Uint8Array(3000) })],
+      ],
       limits: { maxIdentifierLength: 1000 },
       anomalies: ['dicom.identifier_too_large'],
     },
     {
       name: 'malformed identifier',
-      steps: [[0, rq], [1, associateAc({ ac: [{ id: 1, result: 0, ts: IMPLICIT }] })], [0, pdata({ ctx: 1, ctl: 3, data: findCmd }, { ctx: 1, ctl: 2, data: Uint8Array.of(8, 0, 0x52, 0, 99, 0, 0, 0) })]],
+      steps: [
+        [0, rq],
+        [1, associateAc({ ac: [{ id: 1, result: 0, ts: IMPLICIT }] })],
+        [
+          0,
+          pdata(
+            { ctx: 1, ctl: 3, data: findCmd },
+            { ctx: 1, ctl: 2, data: Uint8Array.of(8, 0, 0x52, 0, 99, 0, 0, 0) },
+          ),
+        ],
+      ],
       anomalies: ['dicom.malformed_identifier'],
     },
-    { name: 'PDV longer than its PDU', steps: [[0, rq], [1, ac], [0, pdu(4, Uint8Array.of(0, 0, 0, 50, 1, 3, 0, 0))]], anomalies: ['dicom.malformed_pdv'] },
-    { name: 'protocol version without bit 0', steps: [[0, associateRq({ version: 2 })]], anomalies: ['dicom.invalid_protocol_version'] },
-    { name: 'AE title with control bytes', steps: [[0, associateRq({ rawCalled: Uint8Array.of(0x41, 0x07, ...new Array<number>(14).fill(0x20)) })]], anomalies: ['dicom.invalid_ae_title'] },
-    { name: 'stream ends inside a PDU', steps: [[0, rq], [1, ac.subarray(0, 40)]], anomalies: ['dicom.truncated_pdu'] },
+    {
+      name: 'PDV longer than its PDU',
+      steps: [
+        [0, rq],
+        [1, ac],
+        [0, pdu(4, Uint8Array.of(0, 0, 0, 50, 1, 3, 0, 0))],
+      ],
+      anomalies: ['dicom.malformed_pdv'],
+    },
+    {
+      name: 'protocol version without bit 0',
+      steps: [[0, associateRq({ version: 2 })]],
+      anomalies: ['dicom.invalid_protocol_version'],
+    },
+    {
+      name: 'AE title with control bytes',
+      steps: [
+        [0, associateRq({ rawCalled: Uint8Array.of(0x41, 0x07, ...new Array<number>(14).fill(0x20)) })],
+      ],
+      anomalies: ['dicom.invalid_ae_title'],
+    },
+    {
+      name: 'stream ends inside a PDU',
+      steps: [
+        [0, rq],
+        [1, ac.subarray(0, 40)],
+      ],
+      anomalies: ['dicom.truncated_pdu'],
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
@@ -280,8 +553,25 @@ describe('DicomSession: anomalies', () => {
   }
 
   it('a data set interrupted by the next command reports the first command as incomplete', () => {
-    const sink = run([[0, rq], [1, ac], [0, pdata({ ctx: 1, ctl: 3, data: findCmd }, { ctx: 1, ctl: 0, data: new Uint8Array(8) }, { ctx: 1, ctl: 3, data: commandSet({ field: 0x0fff, respondedTo: 5 }) })]]);
-    expect(sink.types()).toEqual(['associate_rq', 'associate_ac', 'anomaly:dicom.unexpected_data_set', 'dimse', 'dimse']);
+    const sink = run([
+      [0, rq],
+      [1, ac],
+      [
+        0,
+        pdata(
+          { ctx: 1, ctl: 3, data: findCmd },
+          { ctx: 1, ctl: 0, data: new Uint8Array(8) },
+          { ctx: 1, ctl: 3, data: commandSet({ field: 0x0fff, respondedTo: 5 }) },
+        ),
+      ],
+    ]);
+    expect(sink.types()).toEqual([
+      'associate_rq',
+      'associate_ac',
+      'anomaly:dicom.unexpected_data_set',
+      'dimse',
+      'dimse',
+    ]);
     expect(sink.of('dimse').map((e) => [e.fields.command, e.fields.incomplete])).toEqual([
       ['C-FIND-RQ', true],
       ['C-CANCEL-RQ', undefined],
@@ -300,7 +590,14 @@ describe('DicomSession: gaps', () => {
     s.onData(0, data.subarray(1500), 3);
     s.onData(1, steps[4]![1], 4);
     s.onData(0, releaseRq(), 5);
-    expect(sink.types()).toEqual(['associate_rq', 'associate_ac', 'anomaly:dicom.gap', 'dimse', 'dimse', 'release_rq']);
+    expect(sink.types()).toEqual([
+      'associate_rq',
+      'associate_ac',
+      'anomaly:dicom.gap',
+      'dimse',
+      'dimse',
+      'release_rq',
+    ]);
     expect(sink.of('dimse')[0]!.fields).toMatchObject({ command: 'C-STORE-RQ', incomplete: true });
   });
 
@@ -314,7 +611,13 @@ describe('DicomSession: gaps', () => {
     const next = pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x30, messageId: 2 }) });
     const stream = concat(next.subarray(10), next, releaseRq());
     for (let o = 0; o < stream.length; o += 3) s.onData(0, stream.subarray(o, o + 3), 3);
-    expect(sink.types()).toEqual(['associate_rq', 'associate_ac', 'anomaly:dicom.gap', 'dimse', 'release_rq']);
+    expect(sink.types()).toEqual([
+      'associate_rq',
+      'associate_ac',
+      'anomaly:dicom.gap',
+      'dimse',
+      'release_rq',
+    ]);
     expect(sink.of('dimse')[0]!.fields.message_id).toBe(2);
     expect(sink.malformed).toBe(0);
   });
@@ -327,7 +630,14 @@ describe('DicomSession: gaps', () => {
     const first = pdata({ ctx: 1, ctl: 1, data: cmd.subarray(0, 30) });
     s.onData(0, first.subarray(0, 8), 2);
     s.onGap(0, first.length - 8, 2);
-    s.onData(0, concat(pdata({ ctx: 1, ctl: 3, data: cmd.subarray(30) }), pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x30, messageId: 5 }) })), 3);
+    s.onData(
+      0,
+      concat(
+        pdata({ ctx: 1, ctl: 3, data: cmd.subarray(30) }),
+        pdata({ ctx: 1, ctl: 3, data: commandSet({ field: 0x30, messageId: 5 }) }),
+      ),
+      3,
+    );
     expect(sink.malformed).toBe(0);
     expect(sink.of('dimse').map((e) => e.fields.message_id)).toEqual([5]);
   });
@@ -349,7 +659,9 @@ describe('DicomSession: split invariance', () => {
 
   it('every message fed one byte at a time', () => {
     for (const steps of [echo, find]) {
-      expect(JSON.stringify(run(steps, (len) => Array.from({ length: len }, (_, k) => k)).events)).toBe(baseline(steps));
+      expect(JSON.stringify(run(steps, (len) => Array.from({ length: len }, (_, k) => k)).events)).toBe(
+        baseline(steps),
+      );
     }
   });
 
@@ -379,7 +691,15 @@ describe('DicomSession: split invariance', () => {
 
   it('PDV header split from its data in another PDU is still one message', () => {
     const cmd = commandSet({ field: 0x30, messageId: 9 });
-    const sink = run([[0, concat(pdu(4, pdv({ ctx: 1, ctl: 1, data: cmd.subarray(0, 3) })), pdu(4, pdv({ ctx: 1, ctl: 3, data: cmd.subarray(3) })))]]);
+    const sink = run([
+      [
+        0,
+        concat(
+          pdu(4, pdv({ ctx: 1, ctl: 1, data: cmd.subarray(0, 3) })),
+          pdu(4, pdv({ ctx: 1, ctl: 3, data: cmd.subarray(3) })),
+        ),
+      ],
+    ]);
     expect(sink.of('dimse').map((e) => e.fields.message_id)).toEqual([9]);
   });
 });

@@ -46,7 +46,11 @@ export function newSession(limits: Partial<DicomLimits> = {}): { s: DicomSession
 }
 
 /** Feed steps, each cut into pieces at the given offsets (sorted, inside the step). */
-export function run(steps: Step[], cuts: (len: number, i: number) => number[] = () => [], limits: Partial<DicomLimits> = {}): RecordingSink {
+export function run(
+  steps: Step[],
+  cuts: (len: number, i: number) => number[] = () => [],
+  limits: Partial<DicomLimits> = {},
+): RecordingSink {
   const { s, sink } = newSession(limits);
   steps.forEach(([dir, bytes], i) => {
     let prev = 0;
