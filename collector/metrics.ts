@@ -21,6 +21,8 @@ export const DROP_PLACES = ['kernel', 'interface', 'queue', 'spool'] as const;
 /** Distinct values any one label may take; beyond it values fold into "other" so a bad agent cannot explode series. */
 const MAX_LABEL_VALUES = 200;
 const LABEL_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** IPv4, IPv6 or MAC text: such values never become labels. */
+const ADDRESS_LIKE = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*|(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2})$/;
 
 class LabelGuard {
   private readonly seen = new Set<string>();
@@ -62,16 +64,28 @@ export class CollectorMetrics {
   private readonly rules = new LabelGuard();
   private readonly protocols = new LabelGuard();
   private readonly types = new LabelGuard();
+  private readonly deviceNames = new LabelGuard();
+  private readonly deviceFindings: Counter<'device' | 'severity'>;
   private readonly last = new Map<string, Cumulative>();
 
   constructor(devicesCount: () => number) {
     const r = this.registry;
     collectDefaultMetrics({ register: r });
+    // Legacy gauges named like counters (promtool flags them); the same values exist without the suffix.
+    for (const legacy of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+      if (r.getSingleMetric(legacy)) r.removeSingleMetric(legacy);
+    }
     const reg = [r];
     this.findings = new Counter({
       name: 'wardwatch_findings_total',
       help: 'Findings stored (first arrival of each id), by rule, severity and agent.',
       labelNames: ['rule', 'severity', 'agent'],
+      registers: reg,
+    });
+    this.deviceFindings = new Counter({
+      name: 'wardwatch_device_findings_total',
+      help: 'Findings by device asset name from the site file ("unnamed" otherwise; never an address) and severity.',
+      labelNames: ['device', 'severity'],
       registers: reg,
     });
     this.duplicates = new Counter({
@@ -186,6 +200,12 @@ export class CollectorMetrics {
     });
   }
 
+  /** Only an asset name the site file gave (e.g. "pacs") may label a series: never an address. */
+  private deviceLabel(name: string | undefined): string {
+    if (name === undefined || ADDRESS_LIKE.test(name)) return 'unnamed';
+    return this.deviceNames.bound(name);
+  }
+
   reject(reason: RejectMetricReason): void {
     this.rejected.inc({ reason });
   }
@@ -214,7 +234,10 @@ export class CollectorMetrics {
   }
 
   stored(agent: string, fresh: readonly Finding[], received: number): void {
-    for (const f of fresh) this.findings.inc({ rule: this.rules.bound(f.rule), severity: f.severity, agent });
+    for (const f of fresh) {
+      this.findings.inc({ rule: this.rules.bound(f.rule), severity: f.severity, agent });
+      this.deviceFindings.inc({ device: this.deviceLabel(f.device.name), severity: f.severity });
+    }
     if (received > fresh.length) this.duplicates.inc({ agent }, received - fresh.length);
   }
 

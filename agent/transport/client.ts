@@ -179,6 +179,8 @@ export class AgentTransport {
       if (t) clearTimeout(t);
     }
     await this.flushPending();
+    // A last heartbeat so the collector's counters include everything this run processed.
+    this.sendStats();
     const ws = this.ws;
     this.ready = false;
     if (ws && ws.readyState !== WebSocket.CLOSED) {
