@@ -52,6 +52,8 @@ export interface FlowTableStats {
   afterClose: number;
   /** A new SYN on a live flow with another ISN: the old one ended (as a timeout) and a new one began. */
   portReuse: number;
+  /** RSTs ignored because their sequence number is far outside the connection's window (spoofed or stale). */
+  rstIgnored: number;
   clientBy: { syn: number; port: number; first: number };
   reassembly: ReassemblyStats;
 }
@@ -69,6 +71,8 @@ const SYN = 0x02;
 const RST = 0x04;
 const ACK = 0x10;
 const EXPIRY_STEP = 1_000_000; // µs: idle expiry runs at most once per second of packet time
+/** A RST further than this from the expected sequence number is ignored (RFC 5961 §3 asks for in-window). */
+const RST_WINDOW = 1 << 20;
 
 const TRANSPORT_TCP = 6;
 const TRANSPORT_UDP = 17;
@@ -153,6 +157,7 @@ export class FlowTable {
       evicted: 0,
       afterClose: 0,
       portReuse: 0,
+      rstIgnored: 0,
       clientBy: { syn: 0, port: 0, first: 0 },
       reassembly: createReassemblyStats(),
     };
@@ -209,8 +214,8 @@ export class FlowTable {
 
     const dir: 0 | 1 = srcIsA === flow.clientIsA ? 0 : 1;
     if (flow.list === L_CLOSED) {
+      // Not touched: a closed flow lingers a fixed time, so traffic after a forged RST is seen again soon.
       this.stats.afterClose++;
-      this.touch(flow, ts);
       return;
     }
     if (dir === 0) {
@@ -260,6 +265,10 @@ export class FlowTable {
       s.onSegment(pkt.seq, flags, pkt.payload, ts);
     }
     if ((flags & RST) !== 0) {
+      if (s !== null && !s.isNear(pkt.seq, RST_WINDOW)) {
+        this.stats.rstIgnored++;
+        return;
+      }
       this.close(flow, 'rst', ts);
       return;
     }
@@ -373,7 +382,8 @@ export class FlowTable {
     if (pkt.proto === TRANSPORT_TCP && (flags & (SYN | RST)) === SYN) {
       srcIsClient = (flags & ACK) === 0;
       f.clientBy = 'syn';
-      if (srcIsClient) f.synSeq = pkt.seq >>> 0;
+      // From a SYN-ACK the client's ISN is the acknowledged number minus one.
+      f.synSeq = srcIsClient ? pkt.seq >>> 0 : (pkt.ack - 1) >>> 0;
     } else {
       const byPort = this.serverSideByPort(sp, dp);
       if (byPort !== 0) {

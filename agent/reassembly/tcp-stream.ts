@@ -116,6 +116,17 @@ export class TcpStream {
     return this.finOff >= 0;
   }
 
+  /**
+   * Whether `seq` lies within `window` bytes of the next expected sequence number (either side), or
+   * the stream has not started: used to ignore RSTs that cannot belong to this connection.
+   */
+  isNear(seq: number, window: number): boolean {
+    if (!this.started) return true;
+    const nextSeq = (this.baseSeq + this.nextOff) % TWO_32;
+    const d = ((seq >>> 0) - nextSeq) | 0;
+    return d >= -window && d <= window;
+  }
+
   /** One segment sent in this direction. `payload` is a view valid only during the call. */
   onSegment(seq: number, flags: number, payload: Uint8Array, ts: number): void {
     if (this.ended) {

@@ -310,6 +310,67 @@ describe('FlowTable', () => {
     expect(started).toHaveLength(3);
   });
 
+  it('ignores a RST far outside the window, and sees traffic again soon after a RST', () => {
+    const { table, started, ended } = setup({ tcpClosedLinger: 10 * S });
+    const cv = new Conv(table, CLIENT, SERVER);
+    cv.handshake(T0);
+    cv.fromClient(T0 + 100, F.ACK, 'one');
+    const seq = cv.seqC;
+    cv.seqC += 5_000_000;
+    cv.fromClient(T0 + 200, F.RST); // forged: far from the stream
+    expect(table.stats.rstIgnored).toBe(1);
+    expect(ended).toHaveLength(0);
+    cv.seqC = seq;
+    cv.fromClient(T0 + 300, F.RST | F.ACK);
+    expect(ended.map((e) => e.record.end_reason)).toEqual(['rst']);
+    // Traffic that goes on after the RST is absorbed for the linger time only, then picked up again.
+    for (let i = 1; i <= 15; i++) cv.fromClient(T0 + i * S, F.ACK, 'x');
+    expect(started).toHaveLength(2);
+    expect(started[1]!.info.startTs).toBeGreaterThan(T0 + 10 * S);
+  });
+
+  it('does not split a flow first seen at its SYN-ACK when the SYN arrives late', () => {
+    const { table, started } = setup();
+    table.onPacket(
+      makePacket({
+        ts: T0,
+        src: '10.0.0.9',
+        dst: '10.0.0.5',
+        sport: 2575,
+        dport: 51000,
+        flags: F.SYN | F.ACK,
+        seq: 9,
+        ack: 100,
+      }),
+    );
+    table.onPacket(
+      makePacket({
+        ts: T0 + 1,
+        src: '10.0.0.5',
+        dst: '10.0.0.9',
+        sport: 51000,
+        dport: 2575,
+        flags: F.SYN,
+        seq: 99,
+      }),
+    );
+    expect(started).toHaveLength(1);
+    expect(table.stats.portReuse).toBe(0);
+    // A SYN with another ISN is a new connection.
+    table.onPacket(
+      makePacket({
+        ts: T0 + 2,
+        src: '10.0.0.5',
+        dst: '10.0.0.9',
+        sport: 51000,
+        dport: 2575,
+        flags: F.SYN,
+        seq: 5000,
+      }),
+    );
+    expect(started).toHaveLength(2);
+  });
+
   it('evicts the longest idle flow at the cap and counts it', () => {
     const { table, ended } = setup({ maxFlows: 3 });
     const udp = (ts: number, port: number) =>

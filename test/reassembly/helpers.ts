@@ -62,6 +62,7 @@ export interface PacketSpec {
   proto?: number;
   flags?: number;
   seq?: number;
+  ack?: number;
   payload?: Uint8Array;
   vlan?: number;
   frameLen?: number;
@@ -80,6 +81,7 @@ export function makePacket(s: PacketSpec): Packet {
   p.dstPort = s.dport;
   p.tcpFlags = s.flags ?? 0;
   p.seq = (s.seq ?? 0) >>> 0;
+  p.ack = (s.ack ?? 0) >>> 0;
   p.payload = s.payload ?? new Uint8Array(0);
   p.srcMac = s.srcMac ?? -1;
   p.dstMac = s.dstMac ?? -1;
