@@ -445,7 +445,8 @@ export class DicomSession implements Analyzer {
   private onPdu(dir: Direction, pdu: Pdu, ts: number): void {
     switch (pdu.type) {
       case PduType.ASSOCIATE_RQ:
-        if (dir === 1) this.unexpected(dir, ts, pdu.type);
+        // One association per transport connection (PS3.8 9.1): a second RQ is out of place too.
+        if (dir === 1 || this.assoc !== 'none') this.unexpected(dir, ts, pdu.type);
         this.setAssoc('requested');
         this.ctxAbstract.fill(undefined);
         this.ctxTransfer.fill(undefined);
