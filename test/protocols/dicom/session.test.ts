@@ -441,6 +441,17 @@ describe('DicomSession: anomalies', () => {
       anomalies: ['dicom.unexpected_pdu'],
     },
     {
+      name: 'second A-ASSOCIATE-RQ on the same connection',
+      steps: [
+        [0, rq],
+        [1, ac],
+        [0, releaseRq()],
+        [1, releaseRp()],
+        [0, rq],
+      ],
+      anomalies: ['dicom.unexpected_pdu'],
+    },
+    {
       name: 'A-ASSOCIATE-AC from the client',
       steps: [
         [0, rq],
