@@ -307,7 +307,8 @@ export class MqttSession implements Analyzer {
     this.stats.bytesDiscarded += discarded;
     this.stats.resyncs++;
     d.hunting = false;
-    if (this.confirmed) this.anomaly(dir, ts, 'mqtt.resync', { bytes: d.huntDiscarded });
+    // A gap that ended on a packet boundary loses nothing more: no anomaly then.
+    if (this.confirmed && d.huntDiscarded > 0) this.anomaly(dir, ts, 'mqtt.resync', { bytes: d.huntDiscarded });
   }
 
   private store(d: DirState, bytes: Uint8Array): void {
@@ -390,11 +391,12 @@ export class MqttSession implements Analyzer {
       }
       return;
     }
-    if (this.sawConnect && !this.connected && type !== PacketType.AUTH) {
+    // AUTH belongs to the CONNECT exchange [MQTT 5.0 §4.12]; a DISCONNECT ends it: neither is a message.
+    if (this.sawConnect && !this.connected && type !== PacketType.AUTH && type !== PacketType.DISCONNECT) {
       if (dir === 1 || this.connackSeen) {
         // The server's first packet must be CONNACK [MQTT-3.2.0-1]; after a refusal nothing may follow.
         this.anomaly(dir, ts, 'mqtt.unintroduced_message', { packet_type: name });
-      } else if (type !== PacketType.DISCONNECT) {
+      } else {
         // Clients may send before CONNACK arrives [MQTT-3.1.4-5] and many do; it is an anomaly (as in
         // Suricata) only if the session is then refused or no CONNACK ever comes: decided later.
         if (this.pendingUnintroduced) this.pendingUnintroduced.count++;
