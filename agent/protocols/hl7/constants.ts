@@ -55,6 +55,7 @@ export const MSH = {
   processingId: 11, // MSH-11 Processing ID (PT: id ^ mode)
   version: 12, // MSH-12 Version ID (VID: version ^ ...)
   acceptAckType: 15, // MSH-15 Accept Acknowledgment Type (ID: AL, NE, ER, SU)
+  appAckType: 16, // MSH-16 Application Acknowledgment Type (ID: AL, NE, ER, SU)
   profileId: 21, // MSH-21 Message Profile Identifier (EI, repeating), IHE PCD profile ids live here
 } as const;
 

@@ -163,6 +163,7 @@ export interface Hl7Message {
   processingId: string;
   version: string;
   acceptAckType: string;
+  appAckType: string;
   segments: string[];
   segmentCount: number;
   ackCode: string;
@@ -285,16 +286,18 @@ export function decodeText(
   }
   const out: number[] = [];
   const cap = maxChars * 4;
-  let truncated = false;
+  // escapes only shrink text: more input than this cannot fit in maxChars anyway
+  const stop = Math.min(b, a + maxChars * 8);
+  let truncated = stop < b;
   let i = a;
-  while (i < b) {
+  while (i < stop) {
     if (out.length >= cap) {
       truncated = true;
       break;
     }
     const c = bytes[i] ?? 0;
     if (c === enc.escape) {
-      const close = indexInRange(bytes, enc.escape, i + 1, b);
+      const close = indexInRange(bytes, enc.escape, i + 1, stop);
       if (close > i + 1) {
         const kind = bytes[i + 1] ?? 0;
         const one = close === i + 2;
@@ -399,6 +402,7 @@ function newMessage(batch: boolean): Hl7Message {
     processingId: '',
     version: '',
     acceptAckType: '',
+    appAckType: '',
     segments: [],
     segmentCount: 0,
     ackCode: '',
@@ -582,6 +586,7 @@ export function parseBlock(bytes: Uint8Array, start: number, end: number, limits
     m.processingId = readComponents(b, s0, e0, MSH.processingId, 1);
     m.version = readComponents(b, s0, e0, MSH.version, 1);
     m.acceptAckType = readComponents(b, s0, e0, MSH.acceptAckType, 1);
+    m.appAckType = readComponents(b, s0, e0, MSH.appAckType, 1);
     if (m.messageType === '' || m.controlId === '') notes.add('bad_msh');
     const prof = field(b, s0, e0, MSH.profileId, true);
     if (prof) {

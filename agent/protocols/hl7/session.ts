@@ -5,6 +5,8 @@ import { ANOMALY_TABLE, NOTE_ANOMALY, toMessageFields, type Hl7AnomalyCode } fro
 import { parseBlock, parseFrame, type Hl7Message } from './parse.js';
 
 const EMPTY = new Uint8Array(0);
+/** Acknowledged control ids remembered per flow for a second (application) ACK. */
+const ACKED_MEMORY = 64;
 /** Room beyond the largest block: <VT>, <FS>, <CR> and an opener's lookahead. */
 const FRAME_OVERHEAD = 8;
 
@@ -49,6 +51,7 @@ export class Hl7Session implements Analyzer {
   private readonly limits: Hl7Limits;
   private readonly cap: number;
   private readonly outstanding = new Map<string, Outstanding>();
+  private readonly acked = new Map<string, Outstanding>();
   private confirmed = false;
   private dead = false;
   private garbageBeforeConfirm = 0;
@@ -211,9 +214,15 @@ export class Hl7Session implements Analyzer {
     let rtt: number | undefined;
     if (m.ackControlId !== '') {
       const key = pairKey(dir === 0 ? 1 : 0, m.ackControlId);
-      const o = this.outstanding.get(key);
+      let o = this.outstanding.get(key);
       if (o) {
         this.outstanding.delete(key);
+        this.rememberAcked(key, o);
+      } else {
+        // an application ACK after the accept ACK (enhanced mode), or an RRG^O16 after ACK^O15
+        o = this.acked.get(key);
+      }
+      if (o) {
         rtt = Math.round(ts - o.ts) / 1000;
         if (rtt < 0) rtt = 0;
         ihe ??= o.ihe;
@@ -222,7 +231,7 @@ export class Hl7Session implements Analyzer {
         if (m.messageType) fields.message_type = m.messageType;
         this.anomaly(dir, ts, 'hl7.unmatched_ack', fields);
       }
-    } else if (m.controlId !== '' && m.acceptAckType !== 'NE' && !m.messageType.startsWith('ACK')) {
+    } else if (m.controlId !== '' && expectsAck(m) && !m.messageType.startsWith('ACK')) {
       this.remember(dir, m.controlId, ts, ihe);
     }
     this.sink.event(dir, ts, 'message', toMessageFields(m, ihe, rtt));
@@ -242,6 +251,15 @@ export class Hl7Session implements Analyzer {
       }
     }
     this.outstanding.set(key, { ts, ihe });
+  }
+
+  /** Acknowledged messages stay findable for a second ACK, in a small map that forgets the oldest. */
+  private rememberAcked(key: string, o: Outstanding): void {
+    if (this.acked.size >= ACKED_MEMORY) {
+      const oldest = this.acked.keys().next();
+      if (!oldest.done) this.acked.delete(oldest.value);
+    }
+    this.acked.set(key, o);
   }
 
   private flushGarbage(dir: Direction, d: DirState, ts: number): void {
@@ -297,4 +315,12 @@ export function transactionOf(m: Hl7Message): string | undefined {
   if (m.pcdProfile && (m.messageType.startsWith('ORU^R01') || m.messageType.startsWith('ACK')))
     return 'PCD-01';
   return IHE_BY_MESSAGE_TYPE.get(m.messageType);
+}
+
+/**
+ * Whether the sender waits for an answer: original mode (MSH-15/16 empty) always; enhanced mode unless
+ * both the accept (MSH-15) and application (MSH-16) acknowledgment types say NE (ch. 2.9.2, table 0155).
+ */
+function expectsAck(m: Hl7Message): boolean {
+  return !(m.acceptAckType === 'NE' && (m.appAckType === 'NE' || m.appAckType === ''));
 }

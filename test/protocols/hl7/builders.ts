@@ -37,6 +37,7 @@ export interface MshOptions {
   processingId?: string;
   version?: string;
   acceptAck?: string;
+  appAck?: string;
   profile?: string;
   header?: 'MSH' | 'FHS' | 'BHS';
 }
@@ -59,8 +60,8 @@ export function msh(o: MshOptions = {}): string {
     o.processingId ?? 'P',
     o.version ?? '2.6',
   ];
-  if (o.acceptAck !== undefined || o.profile !== undefined) {
-    fields.push('', '', o.acceptAck ?? '', '', '', '', '', '', o.profile ?? '');
+  if (o.acceptAck !== undefined || o.appAck !== undefined || o.profile !== undefined) {
+    fields.push('', '', o.acceptAck ?? '', o.appAck ?? '', '', '', '', '', o.profile ?? '');
   }
   return (o.header ?? 'MSH') + f + fields.join(f);
 }

@@ -110,6 +110,36 @@ describe('Hl7Session: events', () => {
     ]);
   });
 
+  it('enhanced mode: MSH-15 NE with MSH-16 AL waits for the application ACK', () => {
+    const m = message(
+      msh({ type: 'ORU^R01', controlId: 'E1', acceptAck: 'NE', appAck: 'AL' }),
+      SEG.obxDevice,
+    );
+    const { sink, s } = run([
+      [0, mllp(m), 1_000_000],
+      [1, mllp(ack({ controlId: 'A1', ackOf: 'E1' })), 1_005_000],
+    ]);
+    expect(s.outstandingCount()).toBe(0);
+    expect(sink.events()[1]!.fields).toMatchObject({ rtt_ms: 5, ihe_transaction: 'PCD-01' });
+    expect(sink.anomalies()).toEqual([]);
+  });
+
+  it('a second ACK for the same message (accept then application ACK) pairs too', () => {
+    const { sink } = run([
+      [0, mllp(rgv('R1')), 1_000_000],
+      [1, mllp(ack({ controlId: 'A1', ackOf: 'R1', code: 'CA', type: 'ACK^O15^ACK' })), 1_001_000],
+      [1, mllp(ack({ controlId: 'A2', ackOf: 'R1', type: 'RRG^O16^RRG_O16' })), 1_003_000],
+    ]);
+    expect(
+      sink.events().map((e) => [e.fields.message_type, e.fields.rtt_ms, e.fields.ihe_transaction]),
+    ).toEqual([
+      ['RGV^O15', undefined, 'PCD-03'],
+      ['ACK^O15', 1, 'PCD-03'],
+      ['RRG^O16', 3, 'PCD-03'],
+    ]);
+    expect(sink.anomalies()).toEqual([]);
+  });
+
   it('MSH-15 NE (never acknowledge) messages are not kept waiting', () => {
     const { s } = run([[0, mllp(oruPcd01('U1'))]]);
     expect(s.outstandingCount()).toBe(0);
