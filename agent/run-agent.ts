@@ -10,6 +10,7 @@ import { AgentTransport, type AgentStats } from './transport/client.js';
 import type { Finding } from './wire/finding.js';
 import type { DeviceRecord } from './wire/messages.js';
 import { existsSync } from 'node:fs';
+import { LiveCapture, type CaptureStats } from './capture/live.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -25,6 +26,11 @@ export interface AgentArgs extends EngineArgs {
   /** Called for each finding as it is produced (the demo prints them). */
   onFinding?: (f: Finding) => void;
   signal?: AbortSignal;
+  bpf?: string | undefined;
+  snaplen?: number | undefined;
+  bufferSize?: number | undefined;
+  promisc?: boolean | undefined;
+  immediate?: boolean | undefined;
 }
 
 /** Engine device records in the wire's shape (the collector merges them across agents). */
@@ -52,35 +58,44 @@ function defaultSpoolDir(agentId: string): string {
 
 export async function runAgent(args: AgentArgs): Promise<number> {
   const log = args.logger;
-  if (args.interface !== undefined) {
-    throw new UsageError(
-      `--interface ${args.interface}: live capture is not in this build yet; replay a file with --pcap FILE`,
-    );
-  }
   const files = args.pcap ?? [];
-  if (files.length === 0) throw new UsageError('give --pcap FILE (or --interface IF)');
+  if (args.interface === undefined && files.length === 0) throw new UsageError('give --pcap FILE or --interface IF');
   for (const f of files) if (!existsSync(f)) throw new UsageError(`${f}: capture file not found`);
+  // Open the device before anything else, so that a missing privilege or interface is the first thing said.
+  const live =
+    args.interface !== undefined
+      ? LiveCapture.open({
+          device: args.interface,
+          ...(args.bpf !== undefined ? { filter: args.bpf } : {}),
+          ...(args.snaplen !== undefined ? { snaplen: args.snaplen } : {}),
+          ...(args.bufferSize !== undefined ? { bufferSize: args.bufferSize } : {}),
+          ...(args.promisc !== undefined ? { promisc: args.promisc } : {}),
+          ...(args.immediate !== undefined ? { immediate: args.immediate } : {}),
+        })
+      : null;
   if (!/^wss?:\/\//.test(args.collector)) throw new UsageError(`--collector ${args.collector}: expected ws:// or wss:// URL`);
   const inputs = loadEngineInputs(args);
   const agentId = args.agentId ?? hostname();
   const started = Date.now();
 
   let pipeline: Pipeline | null = null;
+  let lagSeconds = 0;
   const getStats = (): AgentStats => {
     const s = pipeline?.stats();
     const mem = process.memoryUsage().rss;
+    const c: CaptureStats | null = live?.stats() ?? null;
     return {
       ts: new Date().toISOString(),
       packets: s?.packets ?? 0,
       bytes: s?.bytes ?? 0,
-      drops: { kernel: 0, interface: 0, queue: 0 },
+      drops: { kernel: c?.dropped ?? 0, interface: c?.ifDropped ?? 0, queue: c?.queueDropped ?? 0 },
       parse_errors: s?.protocols.parseErrors ?? {},
       messages: s?.protocols.messages ?? {},
       flows: s?.activeFlows ?? 0,
       devices: s?.devices ?? 0,
       memory: mem,
       // Replaying a file, packet time is not wall time: there is no lag to report.
-      lag_seconds: 0,
+      lag_seconds: live ? lagSeconds : 0,
     };
   };
   const transport = await AgentTransport.open({
@@ -106,6 +121,12 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   const onFrame = p.onFrame.bind(p);
   let exitCode = EXIT_OK;
   let interrupted = false;
+  if (live) {
+    exitCode = await captureLive(live, p, log, args.signal, (lag) => {
+      lagSeconds = lag;
+    });
+    interrupted = true;
+  }
   for (const file of files) {
     try {
       const opts: { speed?: number; signal?: AbortSignal } = {};
@@ -131,7 +152,51 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   if (!interrupted) {
     const onAbort = new Promise<void>((resolve) => args.signal?.addEventListener('abort', () => resolve()));
     await Promise.race([transport.drain(), onAbort]);
+  } else {
+    // Stopping: give the collector a moment to ack; what is left stays in the spool for the next start.
+    await Promise.race([transport.drain(), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
   }
   await transport.close();
   return exitCode;
+}
+
+/** Live mode: frames go through the pipeline until the signal fires; idle sweeps follow the wall clock. */
+async function captureLive(
+  live: LiveCapture,
+  p: Pipeline,
+  log: Logger,
+  signal: AbortSignal | undefined,
+  setLag: (seconds: number) => void,
+): Promise<number> {
+  let sampled = 0;
+  let failed: Error | null = null;
+  let wake: () => void = () => {};
+  const done = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  live.start(
+    (frame) => {
+      p.onFrame(frame);
+      // Sampled: a clock read per packet would cost more than the lag is worth.
+      if ((++sampled & 1023) === 1) setLag(Math.max(0, Date.now() / 1000 - frame.ts / 1e6));
+    },
+    (err) => {
+      failed = err;
+      wake();
+    },
+  );
+  log.info({ linkType: live.linkType }, 'agent: capturing');
+  const sweep = setInterval(() => p.advance(Date.now() * 1000), 1000);
+  signal?.addEventListener('abort', () => wake());
+  if (signal?.aborted) wake();
+  await done;
+  clearInterval(sweep);
+  live.stop();
+  const st = live.stats();
+  log.info(st, 'agent: capture stopped');
+  if (failed) {
+    log.error((failed as Error).message);
+    return EXIT_BAD_INPUT;
+  }
+  return EXIT_OK;
 }

@@ -15,6 +15,7 @@ import {
   UsageError,
 } from '../agent/main.js';
 import { runAgent } from '../agent/run-agent.js';
+import { LiveCaptureError, listInterfaces } from '../agent/capture/live.js';
 import { SEVERITIES, type Severity } from '../agent/wire/finding.js';
 import { startCollector } from '../collector/main.js';
 import { runDemo } from './demo.js';
@@ -31,6 +32,7 @@ function fail(err: unknown): never {
     err instanceof ConfigError ||
     err instanceof ConfigErrors ||
     err instanceof BaselineFormatError ||
+    err instanceof LiveCaptureError ||
     (err instanceof Error && /^(--|[^\s:]+:\d+:|[^\s]+: )/.test(err.message) && !(err instanceof TypeError));
   if (known) {
     process.stderr.write(`wardwatch: ${(err as Error).message}\n`);
@@ -61,6 +63,10 @@ const speedOption = {
 };
 
 async function main(): Promise<void> {
+  // A reader that went away (`| head`) is not an error of ours.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
   await yargs(hideBin(process.argv))
     .scriptName('wardwatch')
     .usage('$0 <command> [options]\n\nPassive anomaly detection for hospital medical-device networks (HL7 v2, DICOM, MQTT).')
@@ -104,7 +110,11 @@ async function main(): Promise<void> {
           .option('collector', { type: 'string', demandOption: true, describe: 'collector URL, ws://HOST:PORT or wss://' })
           .option('token', { type: 'string', describe: 'agent token (or env WARDWATCH_TOKEN)' })
           .option('agent-id', { type: 'string', describe: 'agent name (default: host name)' })
-          .option('bpf', { type: 'string', describe: 'BPF capture filter (live capture)' })
+          .option('bpf', { type: 'string', describe: 'BPF capture filter, e.g. "tcp port 104 or tcp port 2575 or tcp port 1883"' })
+          .option('snaplen', { type: 'number', describe: 'bytes kept per packet (default 65535)' })
+          .option('buffer-size', { type: 'number', describe: 'kernel capture buffer, MiB (default 32)' })
+          .option('promisc', { type: 'boolean', default: true, describe: 'promiscuous mode (--no-promisc to disable)' })
+          .option('immediate', { type: 'boolean', default: false, describe: 'deliver packets at once (lower latency, more CPU)' })
           .option('spool', { type: 'string', describe: 'spool directory for unacknowledged findings' })
           .option('speed', speedOption)
           .option('log-level', { type: 'string', default: 'info' })
@@ -129,8 +139,28 @@ async function main(): Promise<void> {
             speed: a.speed,
             logger: makeLogger(a['log-level']),
             signal: signalController().signal,
+            bpf: a.bpf,
+            snaplen: a.snaplen,
+            bufferSize: a['buffer-size'] !== undefined ? a['buffer-size'] * 1024 * 1024 : undefined,
+            promisc: a.promisc,
+            immediate: a.immediate,
           }),
         ),
+    )
+    .command(
+      'interfaces',
+      'list capture devices (needs the native capture binding)',
+      (y) => y,
+      () =>
+        run(() => {
+          for (const d of listInterfaces()) {
+            const flags = [d.up ? 'up' : 'down', d.running ? 'running' : '', d.loopback ? 'loopback' : '']
+              .filter(Boolean)
+              .join(',');
+            process.stdout.write(`${d.name}\t${flags}\t${d.addresses.join(' ')}\t${d.description}\n`);
+          }
+          return 0;
+        }),
     )
     .command(
       'collector',
