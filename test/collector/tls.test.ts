@@ -1,0 +1,82 @@
+// TLS ingest: wss with a private CA, and client-certificate verification when the collector asks for it.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { AgentTransport } from '../../agent/transport/client.js';
+import { startCollector, type RunningCollector } from '../../collector/main.js';
+import { TOKENS, makeFinding, quietLogger, tempDir, writeTokens } from './helpers.js';
+
+let dir: string;
+const f = (n: string): string => path.join(dir, n);
+
+function openssl(args: string[]): void {
+  execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+}
+
+beforeAll(() => {
+  dir = tempDir('ww-tls-');
+  openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=wardwatch test CA']);
+  writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1\n');
+  for (const [name, ext] of [
+    ['server', ['-extfile', 'server.ext']],
+    ['client', []],
+  ] as const) {
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
+    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', ...ext]);
+  }
+});
+
+describe('tls', () => {
+  let col: RunningCollector;
+  afterAll(async () => {
+    await col.close();
+  });
+
+  it('requires a client certificate signed by the CA when asked, then still the token', async () => {
+    col = await startCollector({
+      listen: '127.0.0.1:0',
+      db: ':memory:',
+      tokensFile: writeTokens(dir),
+      tls: { cert: f('server.crt'), key: f('server.key'), ca: f('ca.crt'), requestCert: true },
+      logger: quietLogger,
+    });
+    expect(col.wsUrl).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);
+    const ca = readFileSync(f('ca.crt'));
+
+    const withoutCert = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(col.wsUrl, { ca });
+      ws.on('open', () => resolve('open'));
+      ws.on('error', () => resolve('refused'));
+    });
+    expect(withoutCert).toBe('refused');
+
+    const t = await AgentTransport.open({
+      url: col.wsUrl,
+      token: TOKENS.agentA,
+      agent: 'agent-a',
+      version: 't',
+      spoolDir: tempDir(),
+      logger: quietLogger,
+      batchDelayMs: 5,
+      tls: { ca, cert: readFileSync(f('client.crt')), key: readFileSync(f('client.key')) },
+    });
+    for (let i = 0; i < 5; i++) t.send(makeFinding(i));
+    await t.drain();
+    await t.close();
+    expect(col.store.countFindings()).toBe(5);
+
+    // The API is served over the same TLS listener.
+    const h = await new Promise<number>((resolve, reject) => {
+      https
+        .get(`${col.url}/healthz`, { ca, cert: readFileSync(f('client.crt')), key: readFileSync(f('client.key')) }, (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        })
+        .on('error', reject);
+    });
+    expect(h).toBe(200);
+  });
+});
