@@ -138,7 +138,7 @@ export class MqttSession implements Analyzer {
     }
   }
 
-  onGap(dir: Direction, len: number, ts: number): void {
+  onGap(dir: Direction, len: number, _ts: number): void {
     if (this.dead) return;
     const d = this.dirs[dir];
     this.stats.gaps++;
@@ -167,7 +167,6 @@ export class MqttSession implements Analyzer {
       d.hunting = true;
       d.huntDiscarded = 0;
     }
-    void ts;
   }
 
   onEnd(dir: Direction, _ts: number): void {

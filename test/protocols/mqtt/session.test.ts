@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { Direction } from '../../../agent/protocols/types.js';
 import { MqttSession } from '../../../agent/protocols/mqtt/session.js';
-import { mqttSpec, probeMqtt } from '../../../agent/protocols/mqtt/index.js';
+import { ANOMALY_CODES, mqttSpec, probeMqtt } from '../../../agent/protocols/mqtt/index.js';
+import type { MqttLimits } from '../../../agent/protocols/mqtt/parse.js';
 import * as b from './builders.js';
 import { RecordingSink, runChunks, runSteps, type Recorded, type Step } from './helpers.js';
 
@@ -106,12 +107,30 @@ const ANOMALY_CASES: AnomalyCase[] = [
   ['packet type 0 is skipped by length', [[C, b.connect()], [S, b.connack()], [C, b.packet(0, 0, b.str('junk'))], [C, b.pingreq()]], ['mqtt.unassigned_msg_type']],
   ['CONNACK from the client', [[C, b.connect()], [C, b.connack()], [S, b.connack()]], ['mqtt.wrong_direction']],
   ['reserved flags on SUBSCRIBE', [[C, b.connect()], [S, b.connack()], [C, b.packet(8, 0, b.cat(b.u16(1), b.str('t'), [0]))], [S, b.suback(1, [0])]], ['mqtt.invalid_flags']],
+  ['CONNECT naming MQIsdp with level 4', [[C, b.connect({ name: 'MQIsdp', level: 4 })], [S, b.connack()]], ['mqtt.invalid_protocol']],
+  ['CONNECT with protocol level 9 is skipped', [[C, b.connect()], [S, b.connack()], [C, b.connect().map((x, i) => (i === 8 ? 9 : x))], [C, b.pingreq()]], ['mqtt.invalid_protocol']],
+  ['5.0 PUBACK with a CONNECT-only property', [[C, b.connect({ level: 5 })], [S, b.connack({ v5: true })], [C, b.publish({ v5: true, qos: 1, id: 1 })], [S, b.ack(4, 1, { code: 0, props: [[0x17, 1]] })]], ['mqtt.invalid_property']],
+  ['QoS 1 PUBLISH with packet id 0', [[C, b.connect()], [S, b.connack()], [C, b.publish({ qos: 1, id: 0 })], [S, b.ack(4, 0)]], ['mqtt.missing_msg_id']],
   ['malformed CONNECT is still a CONNECT', [[C, b.packet(1, 0, b.cat(b.str('MQTT'), [5, 2], b.u16(60), b.varint(100), b.str('id')))], [S, b.connack({ v5: true })]], ['mqtt.malformed_packet']],
 ];
 
 describe('MqttSession anomalies (Suricata mqtt.rs events and ours)', () => {
   it.each(ANOMALY_CASES)('%s', (_name, chunks, expected) => {
     expect(runChunks(chunks).anomalies()).toEqual(expected);
+  });
+
+  it('every anomaly code is reachable and listed in the spec', () => {
+    const seen = new Set<string>();
+    for (const [, chunks] of ANOMALY_CASES) for (const c of runChunks(chunks).anomalies()) seen.add(c);
+    const extra: Array<[Array<[Direction, Uint8Array]>, Partial<MqttLimits>]> = [
+      [[[C, b.connect()], [S, b.connack()], ...Array.from({ length: 3 }, (_, i): [Direction, Uint8Array] => [C, b.publish({ qos: 1, id: i + 1 })])], { maxInflight: 2 }],
+      [[[C, b.connect()], [S, b.connack()], [C, b.publish({ payload: new Uint8Array(300) })]], { maxPacketSize: 100 }],
+      [[[C, b.connect()], [S, b.connack()], [C, b.cat([0x30, 0xff, 0xff, 0xff, 0xff, 0x01], [1, 2, 3], b.pingreq())]], {}],
+      [[[C, b.connect()], [S, b.connack()], [C, b.subscribe(1, [['a', 0], ['b', 0]])]], { maxTopicFilters: 1 }],
+    ];
+    for (const [chunks, limits] of extra) for (const c of runChunks(chunks, limits).anomalies()) seen.add(c);
+    expect([...seen].sort()).toEqual([...ANOMALY_CODES].sort());
+    expect(mqttSpec.anomalyCodes).toEqual(ANOMALY_CODES);
   });
 
   it('reports the version of a malformed 5.0 CONNECT on later packets', () => {
