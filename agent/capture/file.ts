@@ -81,7 +81,8 @@ export class Pacer {
 }
 
 function describeIoError(err: unknown): string {
-  if (err instanceof Error) return err.message.replace(/, \w+ '[^']*'$/, '');
+  // "ENOENT: no such file or directory, open 'x'" → "ENOENT: no such file or directory": the caller names the file.
+  if (err instanceof Error) return err.message.replace(/, \w+(?: '[^']*')?$/, '');
   return String(err);
 }
 

@@ -146,6 +146,10 @@ describe('readCaptureFile', () => {
     expect((await collect(f)).error).toBe(`${f}: cannot read: ENOENT: no such file or directory`);
   });
 
+  it('reports a directory in one line', async () => {
+    expect((await collect(dir)).error).toBe(`${dir}: cannot read: EISDIR: illegal operation on a directory`);
+  });
+
   it('honours an already aborted signal', async () => {
     const f = write('abort.pcap', file);
     const ac = new AbortController();
