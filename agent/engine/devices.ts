@@ -194,6 +194,10 @@ export class DeviceTable {
     d.peers.set(key, port === undefined ? { ip, proto, flows: 1 } : { ip, port, proto, flows: 1 });
   }
 
+  isRouterMac(mac: string): boolean {
+    return this.routerMacs.has(mac);
+  }
+
   get size(): number {
     return this.byKey.size;
   }

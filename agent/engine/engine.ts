@@ -12,7 +12,7 @@ import { compileMatch, getValues, type Predicate, type Subject, type SubjectEndp
 import { lookupVendor } from './oui.js';
 import { matchPaths, type RuleDef, type SuppressDef } from './rule-schema.js';
 import type { RuleSet } from './rules.js';
-import { SiteIndex, type AllowEntry, type Site } from './site.js';
+import { SiteIndex, ZONE_INTERNET, type AllowEntry, type Site } from './site.js';
 import { ThresholdState } from './threshold.js';
 
 export interface EngineLimits extends DeviceLimits {
@@ -69,6 +69,8 @@ interface FlowCtx {
   /** The flow's endpoints as devices, so events and the flow end (which may lack MACs) count on the same records. */
   client?: Device;
   server?: Device;
+  /** "ip|port" of the flow's client (from the flow start, else from an MQTT CONNECT's sender). */
+  clientKey?: string;
 }
 
 const CLINICAL = new Set(['hl7', 'dicom', 'mqtt']);
@@ -181,7 +183,9 @@ export class Engine {
     const proto = flow.app ?? flow.transport;
     this.table.addPeer(c, flow.serverIp, flow.serverPort, proto);
     this.table.addPeer(s, flow.clientIp, undefined, proto);
-    this.setFlowCtx(flow.id, { vlan: flow.vlan, client: c, server: s });
+    this.setFlowCtx(flow.id, { vlan: flow.vlan, client: c, server: s, clientKey: `${flow.clientIp}|${flow.clientPort}` });
+    if (cmac) this.checkBinding(flow.clientIp, cmac, ts, 'ip');
+    if (smac) this.checkBinding(flow.serverIp, smac, ts, 'ip');
     const subject = this.subject('flow', 'start', ts, flow.id, flow.vlan, { ip: flow.clientIp, port: flow.clientPort, mac: cmac }, { ip: flow.serverIp, port: flow.serverPort, mac: smac }, {
       transport: flow.transport,
       app: flow.app,
@@ -211,11 +215,17 @@ export class Engine {
         const v = ev.fields[k];
         if (v !== undefined) connect[k] = v;
       }
-      if (ctx) ctx.connect = connect;
-      else this.setFlowCtx(ev.flow, { vlan: -1, connect });
+      const clientKey = `${ev.src.ip}|${ev.src.port}`;
+      if (ctx) {
+        ctx.connect = connect;
+        ctx.clientKey ??= clientKey;
+      } else this.setFlowCtx(ev.flow, { vlan: -1, connect, clientKey });
     }
-    const connect = this.flowCtx.get(ev.flow)?.connect;
-    if (ev.proto === 'mqtt' && connect) subject.connect = connect;
+    const fc = this.flowCtx.get(ev.flow);
+    if (ev.proto === 'mqtt' && fc?.connect) subject.connect = fc.connect;
+    if (fc?.clientKey) subject.from_client = fc.clientKey === `${ev.src.ip}|${ev.src.port}`;
+    if (ev.src.mac) this.checkBinding(ev.src.ip, ev.src.mac, ts, 'ip');
+    if (ev.dst.mac) this.checkBinding(ev.dst.ip, ev.dst.mac, ts, 'ip');
     this.signals(ev, subject, src, dst, ts);
     this.evaluate(subject);
     if (this.baseline) this.onDeviations(this.baseline.onEvent(ev));
@@ -264,7 +274,17 @@ export class Engine {
     const ip = ipv4ToString(senderIp >>> 0);
     const mac = macToString(senderMac);
     this.table.observe(ip, mac, ts);
+    this.checkBinding(ip, mac, ts, 'arp');
+  }
+
+  /**
+   * IP→MAC bindings from ARP and from frames of local hosts. A known address with a new MAC raises the
+   * `ip_mac_changed` signal. Internet addresses and router MACs are skipped: their frames carry the gateway's MAC.
+   */
+  private checkBinding(ip: string, mac: string, ts: number, via: 'arp' | 'ip'): void {
+    if (via === 'ip' && (this.table.isRouterMac(mac) || this.site.zoneOf(ip) === ZONE_INTERNET)) return;
     const prev = this.arp.get(ip);
+    if (prev === mac) return;
     if (prev !== undefined) this.arp.delete(ip);
     else if (this.arp.size >= this.limits.maxArpEntries) {
       const oldest = this.arp.keys().next();
@@ -274,15 +294,15 @@ export class Engine {
       }
     }
     this.arp.set(ip, mac);
-    if (prev === undefined || prev === mac) return;
-    const fields: Record<string, FieldValue> = { previous_mac: prev, mac };
+    if (prev === undefined || this.table.isRouterMac(prev)) return;
+    const fields: Record<string, FieldValue> = { previous_mac: prev, mac, via };
     const pv = lookupVendor(prev);
     const nv = lookupVendor(mac);
     if (pv) fields.previous_vendor = pv;
     if (nv) fields.vendor = nv;
-    const s = this.subject('device', 'ip_mac_changed', ts, undefined, -1, { ip, mac }, { ip, mac: prev }, fields);
-    s.findingProto = 'arp';
-    this.evaluate(s);
+    const sub = this.subject('device', 'ip_mac_changed', ts, undefined, -1, { ip, mac }, { ip, mac: prev }, fields);
+    sub.findingProto = via === 'arp' ? 'arp' : 'ip';
+    this.evaluate(sub);
   }
 
   /** Packet time moved to `now`: close finding windows that ended, let the baseline report silences. */
@@ -383,7 +403,8 @@ export class Engine {
       hint(src, 'hl7_sending_app', f.sending_app, 'hl7.sending_app', 'src');
       hint(src, 'hl7_sending_facility', f.sending_facility, 'hl7.sending_facility', 'src');
       hint(dst, 'hl7_receiving_app', f.receiving_app, 'hl7.receiving_app', 'dst');
-      hint(src, 'hl7_version', f.version, 'hl7.version', 'src');
+      // An engine answers each sender in that sender's version: only non-ACK messages say what a host speaks.
+      if (typeof f.message_type === 'string' && !f.message_type.startsWith('ACK')) hint(src, 'hl7_version', f.version, 'hl7.version', 'src');
       const ids = f.device_ids;
       if (Array.isArray(ids)) for (const id of ids.slice(0, 8)) hint(src, 'hl7_device_id', id, 'hl7.device_ids', 'src');
     } else if (ev.proto === 'mqtt' && ev.type === 'connect') {

@@ -25,6 +25,8 @@ export interface Subject {
   /** MQTT: the CONNECT fields of the same flow (client_id, username, ...), for rules on later packets. */
   connect?: Record<string, FieldValue>;
   crosses_zone: boolean;
+  /** True when the flow's client sent it (MQTT: the connected client, not the broker's deliveries); absent when unknown. */
+  from_client?: boolean;
   /** Protocol the finding reports (engine signals carry the protocol that caused them). */
   findingProto: string;
 }
@@ -175,6 +177,11 @@ function compileOp(op: Op, ctx: MatchContext): (v: FieldValue) => boolean {
     }
     case 'exists':
       return () => true;
+    case 'some': {
+      // The element itself is the root of the nested match's paths.
+      const inner = compileMatch(op.match, ctx);
+      return (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && inner(v as unknown as Subject);
+    }
   }
 }
 

@@ -23,6 +23,7 @@ export type Op =
   | { op: 'in' | 'not_in' | 'glob' | 'cidr' | 'zone'; operand: Operand }
   | { op: 'regex'; source: string }
   | { op: 'exists'; value: boolean }
+  | { op: 'some'; match: MatchNode }
   | { op: 'lt' | 'gt' | 'gte' | 'lte'; value: number };
 
 export type MatchNode =
@@ -76,9 +77,9 @@ const ATTACK_RE = /^T0\d{3}$/;
 const ID_RE = /^[a-z0-9][a-z0-9_.-]*$/;
 
 /** Roots a match path may start with, and the endpoint attributes under src/dst. */
-export const PATH_ROOTS = ['proto', 'type', 'flow', 'src', 'dst', 'fields', 'connect', 'crosses_zone'];
+export const PATH_ROOTS = ['proto', 'type', 'flow', 'src', 'dst', 'fields', 'connect', 'crosses_zone', 'from_client'];
 export const ENDPOINT_KEYS = ['ip', 'port', 'mac', 'zone', 'asset', 'asset_role', 'vendor'];
-const OPS = ['equals', 'in', 'not_in', 'zone', 'cidr', 'glob', 'regex', 'exists', 'lt', 'gt', 'gte', 'lte'];
+const OPS = ['equals', 'in', 'not_in', 'zone', 'cidr', 'glob', 'regex', 'exists', 'lt', 'gt', 'gte', 'lte', 'some'];
 const RULE_KEYS = [
   'id',
   'kind',
@@ -140,8 +141,12 @@ export function splitPath(path: string): string[] {
   return path.split('.');
 }
 
-function checkPath(path: string, file: string, line: number, field: string): string[] {
+function checkPath(path: string, file: string, line: number, field: string, relative = false): string[] {
   const segs = splitPath(path);
+  if (relative) {
+    if (segs.some((x) => x === '')) throw new ConfigError(file, line, `${field}: bad field "${path}"`);
+    return segs;
+  }
   const root = segs[0] ?? '';
   if (!PATH_ROOTS.includes(root) || segs.some((s) => s === '')) {
     throw new ConfigError(file, line, `${field}: unknown field "${path}" (fields start with ${PATH_ROOTS.join(', ')})`);
@@ -152,13 +157,13 @@ function checkPath(path: string, file: string, line: number, field: string): str
   if ((root === 'fields' || root === 'connect') && segs.length < 2) {
     throw new ConfigError(file, line, `${field}: "${path}" needs a field name, e.g. ${root}.topic`);
   }
-  if (['proto', 'type', 'flow', 'crosses_zone'].includes(root) && segs.length !== 1) {
+  if (['proto', 'type', 'flow', 'crosses_zone', 'from_client'].includes(root) && segs.length !== 1) {
     throw new ConfigError(file, line, `${field}: "${path}" has no sub-fields`);
   }
   return segs;
 }
 
-function parseOps(n: YNode, file: string, field: string): Op[] {
+function parseOps(n: YNode, file: string, field: string, depth: number): Op[] {
   if (n.kind === 'scalar') return [{ op: 'equals', value: scalarOf(n, file, field) }];
   if (n.kind === 'seq') return [{ op: 'in', operand: parseOperand(n, file, field) }];
   const ops: Op[] = [];
@@ -197,6 +202,10 @@ function parseOps(n: YNode, file: string, field: string): Op[] {
       case 'exists':
         ops.push({ op: 'exists', value: expectBoolean(e.value, file, f) });
         break;
+      case 'some':
+        if (depth > 4) throw new ConfigError(file, e.line, `${f}: nested too deeply`);
+        ops.push({ op: 'some', match: parseMatch(e.value, file, f, true, depth + 1) });
+        break;
       case 'lt':
       case 'gt':
       case 'gte':
@@ -211,18 +220,19 @@ function parseOps(n: YNode, file: string, field: string): Op[] {
   return ops;
 }
 
-export function parseMatch(n: YNode, file: string, field: string): MatchNode {
+/** `relative`: paths inside a `some:` condition, relative to one element of the field. */
+export function parseMatch(n: YNode, file: string, field: string, relative = false, depth = 0): MatchNode {
   const items: MatchNode[] = [];
   for (const e of expectMap(n, file, field)) {
     const f = `${field}.${e.key}`;
     if (e.key === 'any' || e.key === 'all') {
       if (e.value.kind !== 'seq' || e.value.items.length === 0) throw new ConfigError(file, e.line, `${f}: expected a non-empty list of matches`);
-      items.push({ kind: e.key, items: e.value.items.map((i, idx) => parseMatch(i, file, `${f}[${idx}]`)) });
+      items.push({ kind: e.key, items: e.value.items.map((i, idx) => parseMatch(i, file, `${f}[${idx}]`, relative, depth)) });
     } else if (e.key === 'not') {
-      items.push({ kind: 'not', item: parseMatch(e.value, file, f) });
+      items.push({ kind: 'not', item: parseMatch(e.value, file, f, relative, depth) });
     } else {
-      const segs = checkPath(e.key, file, e.line, f);
-      items.push({ kind: 'field', path: e.key, segs, ops: parseOps(e.value, file, f), line: e.line });
+      const segs = checkPath(e.key, file, e.line, f, relative);
+      items.push({ kind: 'field', path: e.key, segs, ops: parseOps(e.value, file, f, depth), line: e.line });
     }
   }
   if (items.length === 0) throw new ConfigError(file, n.line, `${field}: empty match`);
@@ -456,7 +466,9 @@ export function listRefs(m: MatchNode | null): { list: string; line: number }[] 
   if (!m) return [];
   if (m.kind === 'all' || m.kind === 'any') return m.items.flatMap(listRefs);
   if (m.kind === 'not') return listRefs(m.item);
-  return m.ops.flatMap((op) => ('operand' in op && op.operand.kind === 'list' ? [{ list: op.operand.list, line: op.operand.line }] : []));
+  return m.ops.flatMap((op) =>
+    op.op === 'some' ? listRefs(op.match) : 'operand' in op && op.operand.kind === 'list' ? [{ list: op.operand.list, line: op.operand.line }] : [],
+  );
 }
 
 /** The field paths a rule's match reads (its evidence comes from these). */

@@ -108,6 +108,25 @@ describe('operators', () => {
     expect(fires(a, { a: 1, b: 3 })).toBe(false);
   });
 
+  it('some: one element must satisfy the nested match (paths relative to the element)', () => {
+    const m = '      fields.query_keys:\n        some: { key: [PatientName, PatientID], wildcard: true }\n';
+    expect(fires(m, { query_keys: [{ key: 'PatientID', wildcard: false }, { key: 'StudyInstanceUID', wildcard: true }] })).toBe(false);
+    expect(fires(m, { query_keys: [{ key: 'StudyInstanceUID', wildcard: true }, { key: 'PatientName', wildcard: true }] })).toBe(true);
+    expect(fires(m, { query_keys: 'PatientName' })).toBe(false);
+    expect(fires(m, {})).toBe(false);
+  });
+
+  it('from_client tells the connected client from the broker delivering to it', () => {
+    const rules = oneRule('      proto: mqtt\n      type: publish\n      from_client: true');
+    const connect = ev('mqtt', 'connect', { client_id: 'c' }, { src: '10.0.0.5', sport: 4000, dst: '10.0.0.1', dport: 1883, flow: 'x' });
+    const up = ev('mqtt', 'publish', {}, { src: '10.0.0.5', sport: 4000, dst: '10.0.0.1', dport: 1883, flow: 'x' });
+    const down = ev('mqtt', 'publish', {}, { src: '10.0.0.1', sport: 1883, dst: '10.0.0.5', dport: 4000, flow: 'x' });
+    expect(run(rules, [connect, down]).findings).toHaveLength(0);
+    expect(run(rules, [connect, up]).findings).toHaveLength(1);
+    // Unknown direction (no CONNECT or flow start seen): from_client is absent, so `true` does not hold.
+    expect(run(rules, [up]).findings).toHaveLength(0);
+  });
+
   it('* in a path takes every key of an object or element of an array', () => {
     expect(fires('      fields.query_keys.*.wildcard: true', { query_keys: { PatientName: { wildcard: true } } })).toBe(true);
     expect(fires('      fields.query_keys.*.wildcard: true', { query_keys: [{ key: 'PatientID', wildcard: false }] })).toBe(false);

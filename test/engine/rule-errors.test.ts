@@ -34,6 +34,7 @@ describe('rule file errors', () => {
     ['bad threshold count', `${HEAD}    match: { proto: mqtt }\n    threshold: { count: 0, window: 1m }\n`, /^x\.yaml:7: rule x\.one: field threshold\.count: an integer/],
     ['bad duration', `${HEAD}    match: { proto: mqtt }\n    threshold: { count: 2, window: soon }\n`, /^x\.yaml:7: rule x\.one: field threshold\.window: expected a duration/],
     ['bad cidr', `${HEAD}    match:\n      dst.ip: { cidr: 10.0.0.0/40 }\n`, /^x\.yaml:7: rule x\.one: field match\.dst\.ip\.cidr: "10\.0\.0\.0\/40"/],
+    ['bad operator inside some', `${HEAD}    match:\n      fields.q:\n        some: { key: { near: x } }\n`, /^x\.yaml:8: rule x\.one: field match\.fields\.q\.some\.key\.near: unknown operator/],
     ['YAML syntax', 'rules:\n  - id: x\n   bad: [\n', /^x\.yaml:\d+: YAML syntax/],
     ['baseline rule with match', `rules:\n  - id: baseline.x\n    kind: baseline\n    title: Base x\n    severity: low\n    description: A deviation.\n    match: { proto: mqtt }\n`, /^x\.yaml:7: rule baseline\.x: field match: baseline rules have no match/],
   ];
