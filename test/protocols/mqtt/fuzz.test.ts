@@ -135,6 +135,27 @@ describe('MQTT fuzz', () => {
     );
   });
 
+  it('random splits of every corpus and capture stream give the events of the unsplit stream', () => {
+    const run = (dir: Direction, data: Uint8Array, points: number[]): string => {
+      const sink = new RecordingSink();
+      const s = new MqttSession(sink);
+      let prev = 0;
+      for (const p of [...points, data.length]) {
+        if (p > prev) s.onData(dir, data.subarray(prev, p), 0);
+        prev = Math.max(prev, p);
+      }
+      return JSON.stringify(sink.out);
+    };
+    fc.assert(
+      fc.property(fc.nat(), fc.array(fc.nat(), { maxLength: 20 }), (file, cuts) => {
+        const [dir, data] = corpus[file % corpus.length] ?? [0, new Uint8Array(0)];
+        const points = cuts.map((c) => (data.length ? c % data.length : 0)).sort((x, y) => x - y);
+        expect(run(dir, data, points)).toBe(run(dir, data, []));
+      }),
+      RUNS,
+    );
+  });
+
   it('the session never throws on random bytes in both directions', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.constantFrom<Direction>(0, 1), fc.uint8Array({ maxLength: 200 })), { maxLength: 10 }), (steps) => {
