@@ -49,6 +49,9 @@ export interface DecoderStats {
 }
 
 const EMPTY = new Uint8Array(0);
+/** DLT_RAW values some old writers put in files instead of LINKTYPE_RAW (libpcap and Wireshark read them as raw IP). */
+const DLT_RAW_12 = 12;
+const DLT_RAW_14 = 14;
 
 function resetPacket(out: Packet, f: RawFrame): void {
   out.ts = f.ts;
@@ -162,6 +165,8 @@ export class Decoder {
         r = decodeNullLoopback(d, l, false);
         break;
       case LinkType.RAW:
+      case DLT_RAW_12:
+      case DLT_RAW_14:
         r = decodeRaw(d, l);
         break;
       case LinkType.IPV4:

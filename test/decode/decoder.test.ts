@@ -251,6 +251,18 @@ const okCases: { name: string; link: number; data: Uint8Array; want: Partial<Sum
     want: { ipVersion: 6, dstPort: 2575 },
   },
   {
+    name: 'DLT_RAW 12 written by old tools',
+    link: 12,
+    data: ipv6({ ...V6, next: 17 }, udpDns),
+    want: { ipVersion: 6, dstPort: 53 },
+  },
+  {
+    name: 'DLT_RAW 14 (OpenBSD)',
+    link: 14,
+    data: ipv4({ ...V4, proto: 17 }, udpDns),
+    want: { ipVersion: 4, dstPort: 53 },
+  },
+  {
     name: 'LINKTYPE_IPV4',
     link: LinkType.IPV4,
     data: ipv4({ ...V4, proto: 17 }, udpDns),
