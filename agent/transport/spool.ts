@@ -165,6 +165,7 @@ export class Spool {
     const file = path.join(this.dir, segmentName(firstSeq));
     this.active = await fsp.open(file, 'a+');
     const st = await this.active.stat();
+    if (st.size === 0) await syncDir(this.dir);
     this.activeSeg = { file, bytes: st.size, batches: [] };
     this.segments.push(this.activeSeg);
     this.totalBytes += st.size;
@@ -291,6 +292,19 @@ export class Spool {
       this.active = null;
     });
     await this.ackWrite;
+  }
+}
+
+/** A new file's directory entry is durable only once the directory itself is synced. */
+async function syncDir(dir: string): Promise<void> {
+  let fh: fsp.FileHandle | null = null;
+  try {
+    fh = await fsp.open(dir, 'r');
+    await fh.sync();
+  } catch {
+    // Some filesystems refuse fsync on a directory; the data itself is still synced per batch.
+  } finally {
+    await fh?.close();
   }
 }
 

@@ -1,0 +1,94 @@
+// Agent transport without a collector: send() never blocks, findings wait on disk, bad findings and overflow are
+// counted, and a collector that appears later gets everything once.
+import net from 'node:net';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AgentTransport } from '../../agent/transport/client.js';
+import type { Finding } from '../../agent/wire/finding.js';
+import { startCollector } from '../../collector/main.js';
+import { TOKENS, makeFinding, quietLogger, tempDir, waitFor, writeTokens } from '../collector/helpers.js';
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+describe('agent transport', () => {
+  it('queues to disk while the collector is absent and delivers once it appears', async () => {
+    const port = await freePort();
+    const spoolDir = tempDir('ww-spool-');
+    const dir = tempDir();
+    const opts = {
+      url: `ws://127.0.0.1:${port}`,
+      token: TOKENS.agentA,
+      agent: 'agent-a',
+      version: 't',
+      spoolDir,
+      logger: quietLogger,
+      batchMax: 100,
+      batchDelayMs: 5,
+      backoffMinMs: 20,
+      backoffMaxMs: 100,
+    };
+    const t = await AgentTransport.open(opts);
+    for (let i = 0; i < 1000; i++) t.send(makeFinding(i));
+    // Schema-invalid findings never reach the spool (they would be refused by the collector forever).
+    t.send({ ...makeFinding(5000), severity: 'urgent' } as unknown as Finding);
+    t.send({ ...makeFinding(5001), id: '' });
+    await t.flush();
+    expect(t.stats()).toMatchObject({ connected: false, queued: 1000, invalid: 2, spoolPending: 1000, lastSeq: 10, ackedSeq: 0 });
+    await t.close();
+
+    // Restart the agent side with the collector now up: the spool alone carries the findings.
+    const col = await startCollector({ listen: `127.0.0.1:${port}`, db: path.join(dir, 'c.db'), tokensFile: writeTokens(dir), logger: quietLogger });
+    const again = await AgentTransport.open(opts);
+    await again.drain();
+    expect(again.stats()).toMatchObject({ connected: true, spoolPending: 0, ackedSeq: 10 });
+    await again.close();
+    expect(col.store.countFindings()).toBe(1000);
+    await col.close();
+  });
+
+  it('drops the oldest findings held in memory beyond its cap, and counts them', async () => {
+    const t = await AgentTransport.open({
+      url: `ws://127.0.0.1:${await freePort()}`,
+      token: 'x'.repeat(16),
+      agent: 'agent-a',
+      version: 't',
+      spoolDir: tempDir('ww-spool-'),
+      logger: quietLogger,
+      maxPendingInMemory: 100,
+      batchMax: 1000,
+      batchDelayMs: 10_000,
+    });
+    // All in one synchronous burst: nothing can reach the spool in between.
+    for (let i = 0; i < 250; i++) t.send(makeFinding(i));
+    expect(t.stats().memoryDropped).toBe(150);
+    await t.flush();
+    expect(t.stats().spoolPending).toBe(100);
+    await t.close();
+  });
+
+  it('keeps reconnecting with backoff after a refused token and reports not connected', async () => {
+    const dir = tempDir();
+    const col = await startCollector({ listen: '127.0.0.1:0', db: ':memory:', tokensFile: writeTokens(dir), logger: quietLogger });
+    const t = await AgentTransport.open({
+      url: col.wsUrl,
+      token: 'wrong-token-123',
+      agent: 'agent-a',
+      version: 't',
+      spoolDir: tempDir('ww-spool-'),
+      logger: quietLogger,
+      backoffMinMs: 20,
+      backoffMaxMs: 40,
+    });
+    t.send(makeFinding(1));
+    await waitFor(async () => /rejected_messages_total\{reason="auth"\} [3-9]/.test(await (await fetch(`${col.url}/metrics`)).text()), 'three refused attempts');
+    expect(t.stats()).toMatchObject({ connected: false, connects: 0 });
+    await t.close();
+    await col.close();
+  });
+});
