@@ -149,11 +149,22 @@ const ownFiles = readdirSync(path.join(FIXTURES, 'hl7'))
   .sort();
 
 describe('conformance: our MLLP fixtures vs tshark', () => {
-  it('has the three recorded fixtures', () => {
+  it('has the four recorded fixtures', () => {
     expect(ownFiles).toEqual([
       'hl7-batch-and-separators-6661.pcap',
       'hl7-coalesced-and-split-2575.pcap',
       'hl7-pcd-back-to-back-2575.pcap',
+      'hl7-unregistered-port-7575.pcap',
+    ]);
+  });
+
+  it('unregistered-port: found by the content probe, no port configured', async () => {
+    const events = await replay(path.join(FIXTURES, 'hl7', 'hl7-unregistered-port-7575.pcap'));
+    expect(events.map((e) => [e.dst.port, e.fields.message_type])).toEqual([
+      [7575, 'ORU^R01'],
+      [events[0]!.src.port, 'ACK^R01'],
+      [7575, 'ADT^A01'],
+      [events[0]!.src.port, 'ACK^A01'],
     ]);
   });
   for (const f of ownFiles) {
@@ -225,6 +236,8 @@ describe('conformance: our MLLP fixtures vs tshark', () => {
           'tcp.port==2575,hl7',
           '-d',
           'tcp.port==6661,hl7',
+          '-d',
+          'tcp.port==7575,hl7',
           '-Y',
           'hl7',
           '-T',

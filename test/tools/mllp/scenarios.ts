@@ -53,6 +53,17 @@ export const SCENARIOS: Record<string, Scenario> = {
     ],
     messages: 4,
   },
+  // An ORU then an ADT on a port no analyzer claims: found by the content probe (<VT>MSH) alone.
+  'unregistered-port': {
+    name: 'unregistered-port',
+    port: 7575,
+    nak: [],
+    steps: [
+      { mode: 'each', blocks: [oruFromMonitor('ORU00005')] },
+      { mode: 'each', blocks: [adt('ADT00003')], pauseMs: 10 },
+    ],
+    messages: 2,
+  },
   // A batch (FHS/BHS/BTS/FTS) answered by a batch of ACKs, then a message with separators MSH#@!$%, on port 6661.
   'batch-and-separators': {
     name: 'batch-and-separators',
