@@ -231,7 +231,10 @@ export class BaselineCheck implements BaselineChecker {
           : metric === 'rejects'
             ? d.base.volume.rejects_per_hour
             : d.base.volume.naks_per_hour;
-    const limit = range.max * this.factor + this.slack[metric];
+    // Volume is judged per time window: in an hour of the day the device was never active, nothing is expected.
+    const active = d.base.volume.active_hours;
+    const max = active.length > 0 && !active.includes(s.hour % 24) ? 0 : range.max;
+    const limit = max * this.factor + this.slack[metric];
     if (s[metric] <= limit) return;
     const code =
       metric === 'rejects'
@@ -242,9 +245,33 @@ export class BaselineCheck implements BaselineChecker {
     this.emit(out, code, ts, proto, d.base.ip, `${metric}|${s.hour}`, {
       metric: `${metric}_per_hour`,
       value: s[metric],
-      learned_max: range.max,
+      learned_max: max,
       limit,
     });
+  }
+
+  /** A baselined address behind a MAC it never used (the flow table may know MACs only at flow end or per event). */
+  private checkMac(
+    out: Deviation[],
+    d: DeviceIndex,
+    mac: string | undefined,
+    ts: number,
+    proto: string,
+    flow?: string,
+  ): void {
+    if (!mac || d.macs.size === 0 || d.macs.has(mac)) return;
+    this.emit(
+      out,
+      'baseline.mac-changed',
+      ts,
+      proto,
+      d.base.ip,
+      mac,
+      { mac, known_macs: [...d.macs] },
+      undefined,
+      flow,
+      mac,
+    );
   }
 
   onFlowStart(flow: FlowInfo, ts: number): Deviation[] {
@@ -353,8 +380,10 @@ export class BaselineCheck implements BaselineChecker {
         rec.flow,
       );
     }
+    const c = this.devices.get(rec.client.ip);
+    if (c) this.checkMac(out, c, rec.client.mac, ts, proto, rec.flow);
+    if (s) this.checkMac(out, s, rec.server.mac, ts, proto, rec.flow);
     if (Number.isFinite(ts)) {
-      const c = this.devices.get(rec.client.ip);
       if (c) this.checkVolume(out, c, ts, proto, 'bytes', rec.bytes[0]);
       if (s) this.checkVolume(out, s, ts, proto, 'bytes', rec.bytes[1]);
     }
@@ -369,7 +398,10 @@ export class BaselineCheck implements BaselineChecker {
     const flow = this.flows.get(ev.flow);
     const fromClient = flow ? flow.clientIp === ev.src.ip && flow.clientPort === ev.src.port : undefined;
     const sender = this.devices.get(ev.src.ip);
-    if (sender) this.checkVolume(out, sender, ts, ev.proto, 'messages', 1);
+    if (sender) {
+      this.checkMac(out, sender, ev.src.mac, ts, ev.proto, ev.flow);
+      this.checkVolume(out, sender, ts, ev.proto, 'messages', 1);
+    }
     if (flow && !flow.checkedTls) {
       flow.checkedTls = true;
       this.checkTls(out, flow, ev, ts);

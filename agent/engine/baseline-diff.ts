@@ -6,6 +6,7 @@ import { compareIp } from './baseline-learn.js';
 function facets(d: DeviceBaseline): [string, string[]][] {
   const f: [string, string[]][] = [
     ['mac', d.macs],
+    ['active hour (UTC)', d.volume.active_hours.map(String)],
     [
       'peer',
       d.peers.map(

@@ -463,8 +463,10 @@ export class BaselineLearner {
 
   private volume(d: DeviceAcc): DeviceBaseline['volume'] {
     const hs = [...d.hours.map.values()];
+    const hoursOfDay = new Set([...d.hours.map.keys()].map((h) => Number(h) % 24));
     return {
       hours: hs.length,
+      active_hours: [...hoursOfDay].sort((a, b) => a - b),
       messages_per_hour: rangeOf(hs.map((h) => h.messages)),
       bytes_per_hour: rangeOf(hs.map((h) => h.bytes)),
       rejects_per_hour: rangeOf(hs.map((h) => h.rejects)),

@@ -92,6 +92,8 @@ export interface Range {
 export interface VolumeBaseline {
   /** Whole UTC-hour buckets the device was active in (partial hours count as they were seen). */
   hours: number;
+  /** Hours of the day (UTC, 0-23) with traffic; in any other hour the learned maximum counts as 0. */
+  active_hours: number[];
   messages_per_hour: Range;
   bytes_per_hour: Range;
   rejects_per_hour: Range;

@@ -52,7 +52,7 @@ export function formatBaselineYaml(b: Baseline): string {
         if (isMap(sec)) for (const l of lists) flowItems(sec.get(l, true));
       }
       const vol = item.get('volume', true);
-      if (isMap(vol)) for (const p of vol.items) if (isMap(p.value)) p.value.flow = true;
+      if (isMap(vol)) for (const p of vol.items) if (isMap(p.value) || isSeq(p.value)) p.value.flow = true;
     });
   }
   return doc.toString({ lineWidth: 0 });
@@ -145,6 +145,7 @@ const DEVICE_SPEC: Spec = {
     volume: opt({
       obj: {
         hours: opt('int'),
+        active_hours: opt({ list: 'int' }),
         messages_per_hour: opt(range),
         bytes_per_hour: opt(range),
         rejects_per_hour: opt(range),
@@ -216,6 +217,7 @@ function completeDevice(d: DeviceBaseline): DeviceBaseline {
     peers: d.peers ?? [],
     volume: {
       hours: v.hours ?? 0,
+      active_hours: v.active_hours ?? [],
       messages_per_hour: v.messages_per_hour ?? zero,
       bytes_per_hour: v.bytes_per_hour ?? zero,
       rejects_per_hour: v.rejects_per_hour ?? zero,

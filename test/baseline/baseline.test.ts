@@ -107,7 +107,7 @@ describe('checker', () => {
   const b = learnNormal();
   it('stays quiet on the traffic it learned, even shifted in time', () => {
     expect(checkAll(new BaselineCheck(b), normalTraffic())).toEqual([]);
-    expect(checkAll(new BaselineCheck(b), normalTraffic(T0 + 3600 * S))).toEqual([]);
+    expect(checkAll(new BaselineCheck(b), normalTraffic(T0 + 24 * 3600 * S))).toEqual([]);
   });
 
   const ROGUE = { ip: '10.20.30.99', mac: 0x001122334455 };
@@ -224,6 +224,30 @@ describe('checker', () => {
     for (const [code] of cases) expect(BASELINE_CODES[code]?.scenarios.length).toBeGreaterThan(0);
     const tested = new Set([...cases.map(([c]) => c), 'baseline.tls-downgrade', 'baseline.feed-stopped']);
     expect(Object.keys(BASELINE_CODES).sort()).toEqual([...tested].sort());
+  });
+
+  it('judges volume per hour of day: the learned maximum applies only in hours the device was active', () => {
+    const bulk = (t: number): Op[] =>
+      new Conv(CT, PACS, 104, 'dicom', t).ev(0, t + 1, 'dimse', { command: 'C-STORE-RQ' }, 70_000).end(t + 2);
+    const volume = (ds: Deviation[]): Deviation[] =>
+      ds.filter((d) => d.code === 'baseline.volume-above-range');
+    expect(volume(checkAll(new BaselineCheck(b), bulk(LATER)))).toEqual([]);
+    const night = T0 + 16 * 3600 * S; // 02:00 the next day: never active while learning
+    const fired = volume(checkAll(new BaselineCheck(b), bulk(night)));
+    expect(fired.map((d) => [d.device.ip, d.evidence.metric, d.evidence.learned_max])).toEqual([
+      [CT.ip, 'bytes_per_hour', 0],
+    ]);
+  });
+
+  it('sees a MAC change in events when the flow table knows no MAC at flow start', () => {
+    const ops = hl7Oru(LATER).map((o): Op => {
+      if (o.op === 'start') return { ...o, flow: { ...o.flow, clientMac: -1, serverMac: -1 } };
+      if (o.op === 'event' && o.ev.src.ip === MONITOR.ip)
+        return { ...o, ev: { ...o.ev, src: { ...o.ev.src, mac: '28:cd:c1:00:00:11' } } };
+      return o;
+    });
+    const ds = checkAll(new BaselineCheck(b), ops).filter((d) => d.code === 'baseline.mac-changed');
+    expect(ds.map((d) => [d.device.ip, d.evidence.mac])).toEqual([[MONITOR.ip, '28:cd:c1:00:00:11']]);
   });
 
   it('reports a periodic feed that stops, by packet time, once', () => {
