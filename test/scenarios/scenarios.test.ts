@@ -1,0 +1,130 @@
+// Replays every scenario capture of fixtures/scenarios/manifest.yaml with the shipped rules, the example site and (where
+// the manifest says so) a baseline learned from normal traffic; each SCENARIOS.md id must be reported (issue 4).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { replayFiles } from '../../agent/pipeline.js';
+import { loadRules, type RuleSet } from '../../agent/engine/rules.js';
+import { loadSite, SiteIndex, type Site } from '../../agent/engine/site.js';
+import { BaselineLearner } from '../../agent/engine/baseline-learn.js';
+import { createBaselineChecker } from '../../agent/engine/baseline-check.js';
+import type { Baseline } from '../../agent/engine/baseline-model.js';
+import { severityRank, type Finding } from '../../agent/wire/finding.js';
+import { FIXTURES, REPO_ROOT } from '../helpers/paths.js';
+
+interface Entry {
+  file: string;
+  scenarios: string[];
+  baseline?: string;
+  normal?: boolean;
+}
+
+const DIR = path.join(FIXTURES, 'scenarios');
+const manifest = parse(readFileSync(path.join(DIR, 'manifest.yaml'), 'utf8')) as { captures: Entry[] };
+const ALL_IDS = [
+  ...Array.from({ length: 13 }, (_, i) => `D${i + 1}`),
+  ...Array.from({ length: 12 }, (_, i) => `H${i + 1}`),
+  ...Array.from({ length: 10 }, (_, i) => `M${i + 1}`),
+  ...Array.from({ length: 4 }, (_, i) => `G${i + 1}`),
+];
+
+let site: Site;
+let index: SiteIndex;
+let rules: RuleSet;
+const scenariosOf = new Map<string, string[]>();
+const baselines = new Map<string, Baseline>();
+const results = new Map<string, Finding[]>();
+
+async function learn(file: string): Promise<Baseline> {
+  const cached = baselines.get(file);
+  if (cached) return cached;
+  const learner = new BaselineLearner({
+    zoneOf: (ip) => index.zoneOf(ip),
+    nameOf: (ip) => index.assetOf(ip)?.name,
+    isDevice: (ip) => index.zoneOf(ip) !== 'internet',
+  });
+  const summary = await replayFiles([path.join(DIR, file)], { site, observers: [learner] }, {});
+  expect(summary.error).toBeNull();
+  const b = learner.result();
+  baselines.set(file, b);
+  return b;
+}
+
+async function replay(entry: Entry, withBaseline: boolean): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const baseline =
+    withBaseline && entry.baseline
+      ? createBaselineChecker(await learn(entry.baseline), {
+          isDevice: (ip) => index.zoneOf(ip) !== 'internet',
+        })
+      : null;
+  const summary = await replayFiles(
+    [path.join(DIR, entry.file)],
+    { site, rules, baseline, agentId: 'test' },
+    {
+      onFinding: (f) => findings.push(f),
+    },
+  );
+  expect(summary.error).toBeNull();
+  return findings;
+}
+
+const describeLine = (f: Finding): string =>
+  `${f.rule} (${f.severity}) ${f.device.ip}${f.peer ? ` → ${f.peer.ip}` : ''}`;
+
+beforeAll(async () => {
+  site = loadSite(path.join(FIXTURES, 'site.yaml'));
+  index = new SiteIndex(site);
+  rules = loadRules(path.join(REPO_ROOT, 'rules'));
+  for (const r of rules.rules) scenariosOf.set(r.id, r.scenarios);
+  for (const e of manifest.captures) results.set(e.file, await replay(e, true));
+}, 60_000);
+
+describe('scenario captures', () => {
+  it('the manifest covers every scenario of SCENARIOS.md', () => {
+    const covered = new Set(manifest.captures.flatMap((e) => e.scenarios));
+    expect(ALL_IDS.filter((id) => !covered.has(id))).toEqual([]);
+  });
+
+  const cases = manifest.captures.flatMap((e) => e.scenarios.map((s) => [s, e.file] as const));
+  it.each(cases)('%s fires on %s', (scenario, file) => {
+    const findings = results.get(file) ?? [];
+    const tagged = findings.filter((f) => (scenariosOf.get(f.rule) ?? []).includes(scenario));
+    expect(
+      tagged.length,
+      `no finding tagged ${scenario} in ${file}; got: ${findings.map(describeLine).join(', ') || 'none'}`,
+    ).toBeGreaterThan(0);
+  });
+
+  it('lists the scenarios that do not fire (summary)', () => {
+    const missing = cases.filter(
+      ([s, file]) => !(results.get(file) ?? []).some((f) => (scenariosOf.get(f.rule) ?? []).includes(s)),
+    );
+    expect(
+      missing.map(([s, f]) => `${s}:${f}`),
+      'scenarios without a tagged finding',
+    ).toEqual([]);
+  });
+
+  for (const e of manifest.captures.filter((x) => x.normal)) {
+    it(`${e.file} gives no finding at or above medium, with its own baseline`, async () => {
+      const loud = (results.get(e.file) ?? []).filter(
+        (f) => severityRank(f.severity) >= severityRank('medium'),
+      );
+      expect(loud.map(describeLine)).toEqual([]);
+      const noBaseline = (await replay(e, false)).filter(
+        (f) => severityRank(f.severity) >= severityRank('medium'),
+      );
+      expect(noBaseline.map(describeLine)).toEqual([]);
+    });
+  }
+
+  it('a normal capture learned and replayed against its own baseline gives no deviation', async () => {
+    const normal = manifest.captures.find((x) => x.normal);
+    expect(normal).toBeDefined();
+    if (!normal) return;
+    const findings = await replay({ ...normal, baseline: normal.file }, true);
+    expect(findings.filter((f) => f.rule.startsWith('baseline.')).map(describeLine)).toEqual([]);
+  });
+});
