@@ -31,8 +31,8 @@ import { PcapWriter, type FrameSpec } from './pcap-writer.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 // Compiled to dist/bench/ or run from bench/ (vitest): either way the output goes to <repo>/bench/out.
-const REPO = path.resolve(HERE, path.basename(path.dirname(HERE)) === 'dist' ? '../..' : '..');
-export const BENCH_DIR = path.join(REPO, 'bench', 'out');
+export const REPO_ROOT = path.resolve(HERE, path.basename(path.dirname(HERE)) === 'dist' ? '../..' : '..');
+export const BENCH_DIR = path.join(REPO_ROOT, 'bench', 'out');
 export const DEFAULT_CAPTURE = path.join(BENCH_DIR, 'bench-1m.pcap');
 
 export interface MakeCaptureOptions {

@@ -1,6 +1,7 @@
 // `npm run bench`: packets/s of each pipeline stage on the large synthetic capture, against a bare record loop and tshark; printed, never asserted.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readCaptureFile } from '../agent/capture/file.js';
@@ -9,12 +10,14 @@ import { Decoder } from '../agent/decode/decoder.js';
 import { createPacket } from '../agent/decode/packet.js';
 import { FlowTable } from '../agent/reassembly/flow-table.js';
 import type { FlowHandlers, StreamConsumer } from '../agent/reassembly/types.js';
-import { DEFAULT_CAPTURE, makeCapture } from './make-capture.js';
+import { DEFAULT_CAPTURE, REPO_ROOT, makeCapture } from './make-capture.js';
 
 interface StageResult {
   name: string;
   packets: number;
   seconds: number;
+  /** CPU time (user + system) of this process, or of the tshark child: steadier than wall time on a busy machine. */
+  cpuSeconds: number;
   note?: string;
   rssMiB: number;
 }
@@ -62,8 +65,37 @@ function rssMiB(): number {
   return Math.round(process.memoryUsage().rss / (1 << 20));
 }
 
-function seconds(start: bigint): number {
-  return Number(process.hrtime.bigint() - start) / 1e9;
+interface Clock {
+  wall: bigint;
+  cpu: NodeJS.CpuUsage;
+  child: number;
+}
+
+function startClock(): Clock {
+  return { wall: process.hrtime.bigint(), cpu: process.cpuUsage(), child: childCpuSeconds() };
+}
+
+function elapsed(c: Clock, child = false): { seconds: number; cpuSeconds: number } {
+  const seconds = Number(process.hrtime.bigint() - c.wall) / 1e9;
+  if (child) {
+    const now = childCpuSeconds();
+    return { seconds, cpuSeconds: now >= 0 && c.child >= 0 ? now - c.child : seconds };
+  }
+  const u = process.cpuUsage(c.cpu);
+  return { seconds, cpuSeconds: (u.user + u.system) / 1e6 };
+}
+
+/** CPU seconds of waited-for children (cutime + cstime of /proc/self/stat, at USER_HZ 100), -1 without /proc. */
+function childCpuSeconds(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields after the command name start at field 3 (state); cutime and cstime are fields 16 and 17.
+    const ticks = Number(fields[13]) + Number(fields[14]);
+    return Number.isFinite(ticks) ? ticks / 100 : -1;
+  } catch {
+    return -1;
+  }
 }
 
 /**
@@ -81,7 +113,7 @@ function runRecordLoop(file: string): StageResult | string {
     if (magic === 0xa1b2c3d4 || magic === 0xa1b23c4d) le = true;
     else if (magic === 0xd4c3b2a1 || magic === 0x4d3cb2a1) le = false;
     else return 'not a classic pcap file (pcapng?): record loop skipped';
-    const start = process.hrtime.bigint();
+    const start = startClock();
     let packets = 0;
     let captured = 0;
     let touched = 0;
@@ -117,7 +149,7 @@ function runRecordLoop(file: string): StageResult | string {
     return {
       name: '(a) record loop (readSync, 1 MiB chunks)',
       packets,
-      seconds: seconds(start),
+      ...elapsed(start),
       rssMiB: rssMiB(),
       note: `${captured} captured bytes (${touched & 1})`,
     };
@@ -127,7 +159,7 @@ function runRecordLoop(file: string): StageResult | string {
 }
 
 async function runCapture(file: string): Promise<StageResult> {
-  const start = process.hrtime.bigint();
+  const start = startClock();
   let packets = 0;
   await readCaptureFile(file, () => {
     packets++;
@@ -135,7 +167,7 @@ async function runCapture(file: string): Promise<StageResult> {
   return {
     name: '(a2) capture reader only (readCaptureFile)',
     packets,
-    seconds: seconds(start),
+    ...elapsed(start),
     rssMiB: rssMiB(),
   };
 }
@@ -144,14 +176,14 @@ async function runDecode(file: string): Promise<StageResult> {
   const decoder = new Decoder();
   const pkt = createPacket();
   let ok = 0;
-  const start = process.hrtime.bigint();
+  const start = startClock();
   const r = await readCaptureFile(file, (f: RawFrame) => {
     if (decoder.decode(f, pkt) === 'ok') ok++;
   });
   return {
     name: '(b) capture read + decode',
     packets: r.frames,
-    seconds: seconds(start),
+    ...elapsed(start),
     rssMiB: rssMiB(),
     note: `${ok} decoded ok`,
   };
@@ -181,7 +213,7 @@ async function runFlows(file: string): Promise<StageResult> {
   };
   const table = new FlowTable(handlers);
   let lastTs = 0;
-  const start = process.hrtime.bigint();
+  const start = startClock();
   const r = await readCaptureFile(file, (f: RawFrame) => {
     if (decoder.decode(f, pkt) === 'ok') table.onPacket(pkt);
     lastTs = f.ts;
@@ -191,54 +223,83 @@ async function runFlows(file: string): Promise<StageResult> {
   return {
     name: '(c) + flows + TCP reassembly',
     packets: r.frames,
-    seconds: seconds(start),
+    ...elapsed(start),
     rssMiB: rssMiB(),
     note: `${records} flows, ${delivered} stream bytes, ${gaps} gaps, ${rs.retransmissions} retrans, peak ooo ${rs.oooBytesHeldPeak} B`,
   };
 }
 
-function runTshark(file: string, packets: number): StageResult | string {
+/**
+ * tshark in a subprocess. `-q` alone lets tshark skip dissection altogether (it only reads records), so
+ * a second run adds a TCP conversation tap, which makes it dissect every packet (TCP, HL7, DICOM, MQTT).
+ */
+function runTshark(file: string, packets: number, dissect: boolean): StageResult | string {
   const probe = spawnSync('tshark', ['--version'], { stdio: 'ignore' });
   if (probe.error !== undefined || probe.status !== 0) return 'tshark not installed: skipped';
-  const start = process.hrtime.bigint();
-  const r = spawnSync('tshark', ['-r', file, '-q'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const s = seconds(start);
+  const argv = dissect ? ['-r', file, '-q', '-z', 'conv,tcp'] : ['-r', file, '-q'];
+  const start = startClock();
+  const r = spawnSync('tshark', argv, { stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 1 << 20 });
+  const t = elapsed(start, true);
   if (r.status !== 0)
     return `tshark exited ${r.status ?? r.signal ?? '?'}: ${String(r.stderr).trim().split('\n').pop() ?? ''}`;
-  return { name: '(d) tshark -r FILE -q', packets, seconds: s, rssMiB: 0, note: 'subprocess, own memory' };
+  const name = dissect ? '(d2) tshark -r FILE -q -z conv,tcp' : '(d) tshark -r FILE -q';
+  const note = dissect ? 'dissects every packet; subprocess' : 'reads records, no dissection; subprocess';
+  return { name, packets, ...t, rssMiB: 0, note };
 }
 
 interface PipelineModule {
   replayFiles(
     files: string[],
-    opts: Record<string, never>,
-    out: Record<string, never>,
-  ): Promise<{ packets: number; flows?: number; gaps?: number; protocols?: unknown }>;
+    opts: { rules?: unknown },
+    out: { onFinding?(f: unknown): void },
+  ): Promise<{ packets: number; flows?: number; gaps?: number; findings?: number }>;
 }
 
-async function runPipeline(file: string): Promise<StageResult | string> {
-  // Imported by a computed path so this bench builds and runs before the pipeline exists.
-  const spec = '../agent/pipeline.js';
-  let mod: Partial<PipelineModule>;
+interface RulesModule {
+  loadRules(dir: string): unknown;
+}
+
+/** Imports a module of the agent by a computed path, so that this bench builds and runs before it exists. */
+async function importAgent<T>(rel: string): Promise<Partial<T> | string> {
   try {
-    mod = (await import(spec)) as Partial<PipelineModule>;
+    return (await import(rel)) as Partial<T>;
   } catch (err) {
-    return `agent/pipeline.ts not available (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): skipped`;
+    return `${rel} not available (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`;
   }
+}
+
+/** (e) The whole agent as `wardwatch replay` runs it: analyzers, and with `withRules` the engine and shipped rules. */
+async function runPipeline(file: string, withRules: boolean): Promise<StageResult | string> {
+  const mod = await importAgent<PipelineModule>('../agent/pipeline.js');
+  if (typeof mod === 'string') return `${mod}: pipeline skipped`;
   if (typeof mod.replayFiles !== 'function') return 'agent/pipeline.ts has no replayFiles: skipped';
-  const start = process.hrtime.bigint();
-  const r = await mod.replayFiles([file], {}, {});
+  const opts: { rules?: unknown } = {};
+  if (withRules) {
+    const rules = await importAgent<RulesModule>('../agent/engine/rules.js');
+    if (typeof rules === 'string' || typeof rules.loadRules !== 'function')
+      return 'no loadRules: pipeline with rules skipped';
+    opts.rules = rules.loadRules(path.join(REPO_ROOT, 'rules'));
+  }
+  let findings = 0;
+  const start = startClock();
+  const r = await mod.replayFiles([file], opts, {
+    onFinding: () => {
+      findings++;
+    },
+  });
   return {
-    name: '(e) full pipeline: replayFiles (no rules)',
+    name: withRules
+      ? '(e2) full pipeline + engine, shipped rules'
+      : '(e) full pipeline: replayFiles (no rules)',
     packets: r.packets,
-    seconds: seconds(start),
+    ...elapsed(start),
     rssMiB: rssMiB(),
-    note: `${r.flows ?? '?'} flows, ${r.gaps ?? '?'} gaps`,
+    note: `${r.flows ?? '?'} flows, ${r.gaps ?? '?'} gaps${withRules ? `, ${findings} findings` : ''}`,
   };
 }
 
 function best(results: StageResult[]): StageResult {
-  return results.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+  return results.reduce((a, b) => (b.cpuSeconds < a.cpuSeconds ? b : a));
 }
 
 function fmtRate(pps: number): string {
@@ -251,18 +312,32 @@ function printTable(
   baseline: StageResult | undefined,
   tshark: StageResult | undefined,
 ): void {
+  // Ratios use CPU time: on a shared machine wall time mostly measures the neighbours.
+  const rate = (r: StageResult): number => r.packets / r.cpuSeconds;
   const lines: string[][] = [
-    ['stage', 'packets', 'seconds', 'packets/s', 'vs (a)', 'vs tshark', 'rss MiB', 'note'],
+    [
+      'stage',
+      'packets',
+      'wall s',
+      'cpu s',
+      'pkt/s wall',
+      'pkt/s cpu',
+      'vs (a)',
+      'vs tshark',
+      'rss MiB',
+      'note',
+    ],
   ];
   for (const r of rows) {
-    const pps = r.packets / r.seconds;
     lines.push([
       r.name,
       String(r.packets),
       r.seconds.toFixed(2),
-      fmtRate(pps),
-      baseline ? (pps / (baseline.packets / baseline.seconds)).toFixed(2) : '-',
-      tshark ? (pps / (tshark.packets / tshark.seconds)).toFixed(1) + 'x' : '-',
+      r.cpuSeconds.toFixed(2),
+      fmtRate(r.packets / r.seconds),
+      fmtRate(rate(r)),
+      baseline ? (rate(r) / rate(baseline)).toFixed(2) : '-',
+      tshark ? (rate(r) / rate(tshark)).toFixed(1) + 'x' : '-',
       r.rssMiB > 0 ? String(r.rssMiB) : '-',
       r.note ?? '',
     ]);
@@ -290,6 +365,7 @@ async function main(): Promise<void> {
   console.log(
     `bench: ${args.file} (${(size / 1e6).toFixed(0)} MB), node ${process.version}, stages a-c best of ${args.repeat}, d-e once`,
   );
+  const loadAtStart = loadavg()[0]?.toFixed(1) ?? '?';
   const rows: StageResult[] = [];
   const notes: string[] = [];
   // Fast in-process stages run `repeat` times and keep the best (the first run pays for the JIT);
@@ -315,14 +391,27 @@ async function main(): Promise<void> {
   if (want('a')) await repeat(() => runCapture(args.file));
   if (want('b')) await repeat(() => runDecode(args.file));
   if (want('c')) await repeat(() => runFlows(args.file));
-  const packets = rows[rows.length - 1]?.packets ?? 0;
+  let packets = rows[rows.length - 1]?.packets ?? 0;
+  if (packets === 0) {
+    const counted = runRecordLoop(args.file);
+    packets = typeof counted === 'string' ? 0 : counted.packets;
+  }
   let tshark: StageResult | undefined;
   if (want('d') && args.tshark) {
-    await repeat(() => runTshark(args.file, packets), 1);
-    tshark = rows.find((r) => r.name.startsWith('(d)'));
+    await repeat(() => runTshark(args.file, packets, false), 1);
+    await repeat(() => runTshark(args.file, packets, true), 1);
+    // The fair comparison for a dissecting pipeline is tshark dissecting too.
+    tshark = rows.find((r) => r.name.startsWith('(d2)')) ?? rows.find((r) => r.name.startsWith('(d)'));
   } else if (want('d')) notes.push('tshark skipped (--no-tshark)');
-  if (want('e')) await repeat(() => runPipeline(args.file), 1);
+  if (want('e')) {
+    await repeat(() => runPipeline(args.file, false), 1);
+    await repeat(() => runPipeline(args.file, true), 1);
+  }
   printTable(rows, notes, baseline, tshark);
+  // Figures from a shared machine mean little without its load: print it beside them.
+  console.log(
+    `load average ${loadAtStart} at start, ${loadavg()[0]?.toFixed(1) ?? '?'} at end, ${cpus().length} CPUs`,
+  );
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
