@@ -592,18 +592,13 @@ function parsePublish(
     if (version === ProtocolLevel.V5 && start + need > pktEnd) return badBody(m, total, 'property length runs past the packet end');
   }
   const headerEnd = Math.min(availEnd, pktEnd);
-  const readFixed = (r: Reader): void => {
-    m.topic = r.str();
-    if (qos > 0) {
-      m.packetId = r.u16();
-      if (m.packetId === 0 && !r.fail) addIssue(m, 'mqtt.missing_msg_id'); // [MQTT-2.3.1-1]
-    }
-  };
+
   if (version === ProtocolLevel.V5 || version === 0) {
     const r = new Reader(bytes, start, headerEnd, limits.maxFieldChars);
-    readFixed(r);
+    readTopicAndId(r, m, qos);
     const propsStart = r.pos;
-    const saved = { issues: m.issues, count: m.propertyCount };
+    const savedIssues = m.issues;
+    const savedCount = m.propertyCount;
     const p = propVarintLen > 0 && propsStart + propVarintLen + propLen <= pktEnd ? readProperties(r, PacketType.PUBLISH, limits) : null;
     const v5Fits = p !== null && !r.fail;
     if (version === ProtocolLevel.V5) {
@@ -613,17 +608,25 @@ function parsePublish(
     // Unknown version: non-empty, valid properties are decisive for 5.0; an empty section (a 0 byte)
     // could equally be the first payload byte of a 3.x PUBLISH, so the 3.x reading is kept weakly.
     if (v5Fits && p !== null && p.count > 0) return publishOk(m, p, r.pos - offset, total, 'v5', true);
-    m.issues = saved.issues;
-    m.propertyCount = saved.count;
+    m.issues = savedIssues;
+    m.propertyCount = savedCount;
     const r3 = new Reader(bytes, start, headerEnd, limits.maxFieldChars);
-    readFixed(r3);
+    readTopicAndId(r3, m, qos);
     if (r3.fail) return badBody(m, total, r3.fail);
     return publishOk(m, null, r3.pos - offset, total, 'legacy', !v5Fits);
   }
   const r = new Reader(bytes, start, headerEnd, limits.maxFieldChars);
-  readFixed(r);
+  readTopicAndId(r, m, qos);
   if (r.fail) return badBody(m, total, r.fail);
   return publishOk(m, null, r.pos - offset, total, 'legacy', true);
+}
+
+function readTopicAndId(r: Reader, m: MqttPacket, qos: number): void {
+  m.topic = r.str();
+  if (qos > 0) {
+    m.packetId = r.u16();
+    if (m.packetId === 0 && !r.fail) addIssue(m, 'mqtt.missing_msg_id'); // [MQTT-2.3.1-1]
+  }
 }
 
 function publishOk(m: MqttPacket, p: PropsOut | null, headerBytes: number, total: number, layout: Layout, strong: boolean): ParseResult {
