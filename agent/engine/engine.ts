@@ -8,7 +8,7 @@ import type { BaselineChecker, Deviation } from './baseline-types.js';
 import { DEFAULT_DEVICE_LIMITS, DeviceTable, type Device, type DeviceLimits, type DeviceRecord, type DeviceStats } from './devices.js';
 import { FindingSink, isDeniedKey, type FindingRule, type FindingStats } from './findings.js';
 import { cidrContains, parseIp } from './ip.js';
-import { compileMatch, getValues, type Predicate, type Subject, type SubjectEndpoint } from './match.js';
+import { compileMatch, getValues, globToRegExp, type Predicate, type Subject, type SubjectEndpoint } from './match.js';
 import { lookupVendor } from './oui.js';
 import { matchPaths, type RuleDef, type SuppressDef } from './rule-schema.js';
 import type { RuleSet } from './rules.js';
@@ -126,6 +126,7 @@ export class Engine {
     arpEvicted: 0,
   };
   private compiled: CompiledRule[] = [];
+  private readonly allow: { entry: AllowEntry; rules: RegExp[] }[];
   private now = 0;
 
   constructor(
@@ -137,6 +138,7 @@ export class Engine {
     this.table = new DeviceTable(this.site, this.limits);
     this.sink = new FindingSink(cfg.agentId, (f) => this.deliver(f), this.limits.maxWindows);
     this.baseline = cfg.baseline;
+    this.allow = (cfg.site?.allow ?? []).map((entry) => ({ entry, rules: entry.rules.map(globToRegExp) }));
     this.reload(cfg.rules);
   }
 
@@ -171,7 +173,8 @@ export class Engine {
     return this.table.records();
   }
 
-  onFlowStart(flow: FlowInfo, ts: number): void {
+  onFlowStart(flow: FlowInfo, tsIn: number): void {
+    const ts = this.timeOf(tsIn);
     this.tick(ts);
     this.baseStats.flows++;
     const cmac = flow.clientMac >= 0 ? macToString(flow.clientMac) : undefined;
@@ -197,8 +200,7 @@ export class Engine {
   }
 
   onEvent(ev: EventRecord): void {
-    const ts = ev.tsMicros ?? parseTs(ev.ts);
-    if (!Number.isFinite(ts)) return;
+    const ts = this.timeOf(ev.tsMicros ?? parseTs(ev.ts));
     this.tick(ts);
     this.baseStats.events++;
     const ctx = this.flowCtx.get(ev.flow);
@@ -232,9 +234,9 @@ export class Engine {
   }
 
   onFlowEnd(rec: FlowRecord): void {
-    const ts = rec.endMicros ?? parseTs(rec.end);
+    const ts = this.timeOf(rec.endMicros ?? parseTs(rec.end));
     const start = rec.startMicros ?? parseTs(rec.start);
-    if (Number.isFinite(ts)) this.tick(ts);
+    this.tick(ts);
     const vlan = rec.vlan ?? -1;
     const ctx = this.flowCtx.get(rec.flow);
     const c = this.deviceFor(ctx, rec.client.ip, rec.client.mac, ts, vlan);
@@ -267,7 +269,8 @@ export class Engine {
   }
 
   /** An ARP sender binding (IPv4 as uint32). A known IP with a new MAC raises the `ip_mac_changed` signal. */
-  onArp(senderMac: number, senderIp: number, ts: number): void {
+  onArp(senderMac: number, senderIp: number, tsIn: number): void {
+    const ts = this.timeOf(tsIn);
     this.tick(ts);
     this.baseStats.arps++;
     if (senderIp === 0 || senderMac < 0) return; // ARP probes (RFC 5227) claim no address yet
@@ -314,6 +317,11 @@ export class Engine {
   /** End of input: close every open finding window (summaries for repeats). */
   flush(): void {
     this.sink.flush();
+  }
+
+  /** A missing or broken timestamp takes the latest packet time, so records and ids stay well-formed. */
+  private timeOf(ts: number): number {
+    return Number.isFinite(ts) && ts >= 0 ? ts : this.now;
   }
 
   private tick(ts: number): void {
@@ -502,8 +510,7 @@ export class Engine {
       return true;
     };
     if (own.some(matches)) return true;
-    const allow: AllowEntry[] = this.site.site?.allow ?? [];
-    return allow.some((a) => a.rules.some((g) => globMatch(g, ruleId)) && matches(a));
+    return this.allow.some((a) => a.rules.some((g) => g.test(ruleId)) && matches(a.entry));
   }
 
   private onDeviations(devs: Deviation[]): void {
@@ -558,10 +565,4 @@ function evidencePaths(m: RuleDef['match']): string[][] {
     }
   }
   return out;
-}
-
-function globMatch(glob: string, text: string): boolean {
-  if (!glob.includes('*')) return glob === text;
-  const re = new RegExp(`^${glob.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
-  return re.test(text);
 }
