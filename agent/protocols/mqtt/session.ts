@@ -128,6 +128,15 @@ export class MqttSession implements Analyzer {
       const take = Math.min(bytes.length - off, Math.max(d.want - d.len, 1));
       this.store(d, bytes.subarray(off, off + take));
       off += take;
+      if (d.len >= this.cap && d.len < d.want) {
+        // Never expected (every wait is bounded by the cap); if it happens, drop and hunt rather than stall.
+        this.stats.bytesDiscarded += d.len;
+        d.len = 0;
+        d.want = 0;
+        d.hunting = true;
+        d.huntDiscarded = 0;
+        continue;
+      }
       if (d.len < d.want) break;
       const used = this.process(dir, d.buf.subarray(0, d.len), ts);
       if (used >= d.len) d.len = 0;
@@ -279,7 +288,7 @@ export class MqttSession implements Analyzer {
       } else if (res.kind === 'need') {
         wait = res.bytes;
       }
-      if (wait > 0 && wait <= HUNT_WAIT_CAP && keep < 0) {
+      if (wait > 0 && wait <= Math.min(HUNT_WAIT_CAP, this.cap) && keep < 0) {
         keep = i;
         keepWant = wait;
       }
