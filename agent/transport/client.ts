@@ -75,6 +75,7 @@ export class AgentTransport {
   private pending: Finding[] = [];
   private flushing: Promise<void> | null = null;
   private pumping = false;
+  private pumpAgain = false;
   private sentUpTo = 0;
   private queued = 0;
   private invalid = 0;
@@ -362,7 +363,12 @@ export class AgentTransport {
 
   /** Sends unacked batches from the spool while the socket buffer and the ack window allow. */
   private pump(): void {
-    if (this.pumping || !this.ready) return;
+    if (this.pumping) {
+      // A loop is mid-await (maybe for a connection that just died): it runs us again when it ends.
+      this.pumpAgain = true;
+      return;
+    }
+    if (!this.ready) return;
     this.pumping = true;
     void (async () => {
       try {
@@ -394,6 +400,10 @@ export class AgentTransport {
         this.log.error({ err: e }, 'transport: reading the spool failed');
       } finally {
         this.pumping = false;
+        if (this.pumpAgain) {
+          this.pumpAgain = false;
+          this.pump();
+        }
       }
     })();
   }

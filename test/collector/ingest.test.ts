@@ -171,6 +171,34 @@ describe('ingest', () => {
     await t.close();
   });
 
+  it('closes a connection that never says hello, and replaces an agent connection by a newer one', async () => {
+    const d = tempDir();
+    const c = await startCollector({ listen: '127.0.0.1:0', db: ':memory:', tokensFile: writeTokens(d), helloTimeoutMs: 100, logger: quietLogger });
+    const silent = await new Promise<{ code: number; reason: string }>((resolve) => {
+      const ws = new WebSocket(c.wsUrl);
+      ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
+    });
+    expect(silent).toMatchObject({ code: 1008, reason: expect.stringMatching(/^hello_timeout/) });
+
+    const first = new WebSocket(c.wsUrl);
+    const firstClosed = new Promise<number>((resolve) => first.on('close', (code) => resolve(code)));
+    const welcomed = (ws: WebSocket): Promise<void> =>
+      new Promise((resolve) => {
+        ws.on('open', () => ws.send(hello('agent-a', TOKENS.agentA)));
+        ws.on('message', (m) => m.toString().includes('welcome') && resolve());
+      });
+    await welcomed(first);
+    const second = new WebSocket(c.wsUrl);
+    await welcomed(second);
+    expect(await firstClosed).toBe(4000);
+    const m = await (await fetch(`${c.url}/metrics`)).text();
+    expect(sample(m, 'wardwatch_agent_up{agent="agent-a"}')).toBe(1);
+    expect(sample(m, 'wardwatch_agent_connections_total{agent="agent-a"}')).toBe(2);
+    expect(sample(m, 'wardwatch_rejected_messages_total{reason="hello_timeout"}')).toBe(1);
+    second.close();
+    await c.close();
+  });
+
   it('merges device records sent by two agents', async () => {
     const a = await openTransport('agent-a', TOKENS.agentA);
     const b = await openTransport('agent-b', TOKENS.agentB);
