@@ -4,7 +4,6 @@ import {
   BACKSLASH,
   BTS_COUNT,
   CR,
-  HEADER_SEGMENTS,
   IHE_PCD_01_PROFILE,
   LF,
   MLLP_END,
@@ -383,14 +382,6 @@ function componentBounds(
   return [i, j < 0 ? b : j];
 }
 
-interface Builder {
-  msg: Hl7Message;
-  enc: Encoding;
-  start: number;
-  hasObx18: boolean;
-  hasPrt16: boolean;
-}
-
 function newMessage(batch: boolean): Hl7Message {
   return {
     sendingApp: '',
@@ -415,228 +406,275 @@ function newMessage(batch: boolean): Hl7Message {
   };
 }
 
+/** Segment ids as 24-bit numbers, so that the per-segment dispatch compares integers, not strings. */
+const segCode = (id: string): number => (id.charCodeAt(0) << 16) | (id.charCodeAt(1) << 8) | id.charCodeAt(2);
+const ID_MSH = segCode('MSH');
+const ID_FHS = segCode('FHS');
+const ID_BHS = segCode('BHS');
+const ID_BTS = segCode('BTS');
+const ID_FTS = segCode('FTS');
+const ID_MSA = segCode('MSA');
+const ID_OBX = segCode('OBX');
+const ID_PRT = segCode('PRT');
+const PHI_CODES: ReadonlySet<number> = new Set([...PHI_SEGMENTS].map(segCode));
+
 /**
  * Parses the content of one MLLP block bytes[start, end): one message, or a batch (FHS/BHS ... BTS/FTS) of
  * messages. Reads only MSH, MSA, OBX-18, PRT-16 and the batch trailers; every other segment contributes its id.
  * Pure, never throws; all output is bounded by `limits`.
  */
 export function parseBlock(bytes: Uint8Array, start: number, end: number, limits: Hl7Limits): BlockResult {
-  const notes = new Set<ParseNote>();
-  const messages: Hl7Message[] = [];
-  const view = bytes.subarray(0, end);
-  let cur: Builder | null = null;
-  let batchEnc: Encoding | null = null;
-  let inBatch = false;
-  let batchCount = 0;
-  let batchOpened = false;
-  let nextCr = -2;
-  let nextLf = -2;
-  let s = start;
+  return new BlockParser(bytes.subarray(0, end), limits).run(start, end);
+}
 
-  const finish = (segEnd: number): void => {
-    if (!cur) return;
-    cur.msg.size = segEnd - cur.start;
-    if (cur.msg.messageType.startsWith('ORU^R01') && (cur.msg.pcdProfile || cur.hasObx18 || cur.hasPrt16)) {
-      cur.msg.pcdProfile = true;
-    }
-    messages.push(cur.msg);
-    cur = null;
-  };
+/** One block's parse state: one object per block instead of a closure per helper. */
+class BlockParser {
+  private readonly notes = new Set<ParseNote>();
+  private readonly messages: Hl7Message[] = [];
+  private msg: Hl7Message | null = null;
+  private enc: Encoding | null = null;
+  private msgStart = 0;
+  private hasObx18 = false;
+  private hasPrt16 = false;
+  private batchEnc: Encoding | null = null;
+  private inBatch = false;
+  private batchCount = 0;
+  private batchOpened = false;
+  /** Bounds of the last field/component found (scratch, to avoid a tuple per lookup). */
+  private a = 0;
+  private b = 0;
 
-  while (s < end) {
-    if (nextCr !== -1 && nextCr < s) nextCr = view.indexOf(CR, s);
-    if (nextLf !== -1 && nextLf < s) nextLf = view.indexOf(LF, s);
-    let e: number;
-    let next: number;
-    if (nextCr >= 0 && (nextLf < 0 || nextCr < nextLf)) {
-      e = nextCr;
-      next = e + 1;
-      if (next < end && view[next] === LF) {
-        notes.add('lf_terminator');
-        next++;
+  constructor(
+    private readonly view: Uint8Array,
+    private readonly limits: Hl7Limits,
+  ) {}
+
+  run(start: number, end: number): BlockResult {
+    const view = this.view;
+    let nextCr = -2;
+    let nextLf = -2;
+    let s = start;
+    while (s < end) {
+      if (nextCr !== -1 && nextCr < s) nextCr = view.indexOf(CR, s);
+      if (nextLf !== -1 && nextLf < s) nextLf = view.indexOf(LF, s);
+      let e: number;
+      let next: number;
+      if (nextCr >= 0 && (nextLf < 0 || nextCr < nextLf)) {
+        e = nextCr;
+        next = e + 1;
+        if (next < end && view[next] === LF) {
+          this.notes.add('lf_terminator');
+          next++;
+        }
+      } else if (nextLf >= 0) {
+        e = nextLf;
+        next = e + 1;
+        this.notes.add('lf_terminator');
+      } else {
+        e = end;
+        next = end;
       }
-    } else if (nextLf >= 0) {
-      e = nextLf;
-      next = e + 1;
-      notes.add('lf_terminator');
-    } else {
-      e = end;
-      next = end;
+      if (e > s) this.segment(s, e);
+      s = next;
     }
-    if (e > s) handleSegment(s, e);
-    s = next;
+    this.finish(end);
+    if (this.inBatch) this.notes.add('bad_batch');
+    return { messages: this.messages, notes: this.notes.size === 0 ? [] : [...this.notes] };
   }
-  finish(end);
-  if (inBatch) notes.add('bad_batch');
-  return { messages, notes: [...notes] };
 
-  function handleSegment(segStart: number, segEnd: number): void {
+  private finish(segEnd: number): void {
+    const m = this.msg;
+    if (!m) return;
+    m.size = segEnd - this.msgStart;
+    if (m.messageType.startsWith('ORU^R01') && (this.hasObx18 || this.hasPrt16)) m.pcdProfile = true;
+    this.messages.push(m);
+    this.msg = null;
+  }
+
+  private segment(segStart: number, segEnd: number): void {
+    const view = this.view;
     const c0 = view[segStart] ?? 0;
     const c1 = view[segStart + 1] ?? 0;
     const c2 = view[segStart + 2] ?? 0;
+    const code = (c0 << 16) | (c1 << 8) | c2;
     const validId =
       segEnd - segStart >= 3 &&
       isUpper(c0) &&
       isAlnum(c1) &&
       isAlnum(c2) &&
       (segEnd - segStart === 3 || !isAlnum(view[segStart + 3] ?? 0));
-    const id = String.fromCharCode(c0, c1, c2);
     if (!validId) {
-      notes.add(HEADER_SEGMENTS.has(id) ? 'bad_msh' : 'bad_segment_id');
+      this.notes.add(code === ID_MSH || code === ID_FHS || code === ID_BHS ? 'bad_msh' : 'bad_segment_id');
       return;
     }
-    if (id === 'FHS' || id === 'BHS') {
-      finish(segStart);
+    if (code === ID_FHS || code === ID_BHS) {
+      this.finish(segStart);
       const enc = readEncoding(view, segStart, segEnd);
-      if (!enc) notes.add('bad_msh');
-      else batchEnc = enc;
-      if (id === 'BHS') {
-        inBatch = true;
-        batchCount = 0;
+      if (!enc) this.notes.add('bad_msh');
+      else this.batchEnc = enc;
+      if (code === ID_BHS) {
+        this.inBatch = true;
+        this.batchCount = 0;
       }
-      batchOpened = true;
+      this.batchOpened = true;
       return;
     }
-    if (id === 'BTS' || id === 'FTS') {
-      finish(segStart);
-      if (id === 'BTS') {
-        const enc = batchEnc;
-        if (!inBatch || !enc) notes.add('bad_batch');
+    if (code === ID_BTS || code === ID_FTS) {
+      this.finish(segStart);
+      if (code === ID_BTS) {
+        const enc = this.batchEnc;
+        if (!this.inBatch || !enc) this.notes.add('bad_batch');
         else {
-          const f = fieldBounds(view, segStart, segEnd, enc.field, BTS_COUNT, false);
-          const declared = f ? decodeText(view, f[0], f[1], enc, 12).text : '';
-          if (declared !== '' && Number(declared) !== batchCount) notes.add('bad_batch');
+          const declared = this.field(segStart, segEnd, enc, BTS_COUNT, false)
+            ? decodeText(view, this.a, this.b, enc, 12).text
+            : '';
+          if (declared !== '' && Number(declared) !== this.batchCount) this.notes.add('bad_batch');
         }
-        inBatch = false;
+        this.inBatch = false;
       }
       return;
     }
-    if (id === 'MSH') {
+    if (code === ID_MSH) {
       const enc = readEncoding(view, segStart, segEnd);
-      if (cur && !batchOpened) notes.add('multiple_messages');
-      finish(segStart);
+      if (this.msg && !this.batchOpened) this.notes.add('multiple_messages');
+      this.finish(segStart);
       if (!enc) {
-        notes.add('bad_msh');
+        this.notes.add('bad_msh');
         return;
       }
-      if (inBatch) batchCount++;
-      cur = { msg: newMessage(batchOpened), enc, start: segStart, hasObx18: false, hasPrt16: false };
-      readMsh(cur, segStart, segEnd);
-      pushSegment(cur, id);
+      if (this.inBatch) this.batchCount++;
+      this.msg = newMessage(this.batchOpened);
+      this.enc = enc;
+      this.msgStart = segStart;
+      this.hasObx18 = false;
+      this.hasPrt16 = false;
+      this.readMsh(this.msg, enc, segStart, segEnd);
+      this.pushSegment(this.msg, 'MSH');
       return;
     }
-    if (!cur) {
-      notes.add('missing_msh');
+    const m = this.msg;
+    const enc = this.enc;
+    if (!m || !enc) {
+      this.notes.add('missing_msh');
       return;
     }
-    pushSegment(cur, id);
-    if (PHI_SEGMENTS.has(id)) cur.msg.hasPhi = true;
-    if (id === 'MSA') readMsa(cur, segStart, segEnd);
-    else if (id === 'OBX')
-      cur.hasObx18 = readDeviceIds(cur, segStart, segEnd, OBX_EQUIPMENT_ID) || cur.hasObx18;
-    else if (id === 'PRT') cur.hasPrt16 = readDeviceIds(cur, segStart, segEnd, PRT_UDI) || cur.hasPrt16;
+    this.pushSegment(m, String.fromCharCode(c0, c1, c2));
+    if (PHI_CODES.has(code)) m.hasPhi = true;
+    if (code === ID_MSA) this.readMsa(m, enc, segStart, segEnd);
+    else if (code === ID_OBX) {
+      if (this.readDeviceIds(m, enc, segStart, segEnd, OBX_EQUIPMENT_ID)) this.hasObx18 = true;
+    } else if (code === ID_PRT) {
+      if (this.readDeviceIds(m, enc, segStart, segEnd, PRT_UDI)) this.hasPrt16 = true;
+    }
   }
 
-  function pushSegment(b: Builder, id: string): void {
-    b.msg.segmentCount++;
-    if (b.msg.segments.length < limits.maxSegments) b.msg.segments.push(id);
-    else notes.add('segments_truncated');
+  private pushSegment(m: Hl7Message, id: string): void {
+    m.segmentCount++;
+    if (m.segments.length < this.limits.maxSegments) m.segments.push(id);
+    else this.notes.add('segments_truncated');
   }
 
-  function text(b: Builder, a: number, z: number): string {
-    const r = decodeText(view, a, z, b.enc, limits.maxFieldChars);
-    if (r.truncated) notes.add('field_truncated');
+  private text(enc: Encoding, a: number, z: number): string {
+    const r = decodeText(this.view, a, z, enc, this.limits.maxFieldChars);
+    if (r.truncated) this.notes.add('field_truncated');
     return r.text;
   }
 
-  function field(b: Builder, s0: number, e0: number, n: number, header: boolean): [number, number] | null {
-    return fieldBounds(view, s0, e0, b.enc.field, n, header);
+  /** Sets this.a/this.b to field n of the segment; false when absent. */
+  private field(s0: number, e0: number, enc: Encoding, n: number, header: boolean): boolean {
+    const f = fieldBounds(this.view, s0, e0, enc.field, n, header);
+    if (!f) return false;
+    this.a = f[0];
+    this.b = f[1];
+    return true;
   }
 
   /** Whole first repetition, components joined with '^' (HD, ST). */
-  function readWhole(b: Builder, s0: number, e0: number, n: number, header: boolean): string {
-    const f = field(b, s0, e0, n, header);
-    if (!f) return '';
-    return text(b, f[0], firstRepetition(view, f[0], f[1], b.enc));
+  private whole(enc: Encoding, s0: number, e0: number, n: number, header: boolean): string {
+    if (!this.field(s0, e0, enc, n, header)) return '';
+    return this.text(enc, this.a, firstRepetition(this.view, this.a, this.b, enc));
   }
 
   /** First `count` components of the first repetition, joined with '^', empty trailing ones dropped. */
-  function readComponents(b: Builder, s0: number, e0: number, n: number, count: number): string {
-    const f = field(b, s0, e0, n, true);
-    if (!f) return '';
-    const r = firstRepetition(view, f[0], f[1], b.enc);
+  private components(
+    enc: Encoding,
+    s0: number,
+    e0: number,
+    n: number,
+    count: number,
+    header: boolean,
+  ): string {
+    if (!this.field(s0, e0, enc, n, header)) return '';
+    const a = this.a;
+    const r = firstRepetition(this.view, a, this.b, enc);
+    if (count === 1) {
+      const c = indexInRange(this.view, enc.component, a, r);
+      return this.text(enc, a, c < 0 ? r : c);
+    }
     const parts: string[] = [];
     for (let k = 1; k <= count; k++) {
-      const c = componentBounds(view, f[0], r, b.enc.component, k);
+      const c = componentBounds(this.view, a, r, enc.component, k);
       if (!c) break;
-      parts.push(text(b, c[0], c[1]));
+      parts.push(this.text(enc, c[0], c[1]));
     }
     while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
     return parts.join('^');
   }
 
-  function readMsh(b: Builder, s0: number, e0: number): void {
-    const m = b.msg;
-    m.sendingApp = readWhole(b, s0, e0, MSH.sendingApp, true);
-    m.sendingFacility = readWhole(b, s0, e0, MSH.sendingFacility, true);
-    m.receivingApp = readWhole(b, s0, e0, MSH.receivingApp, true);
-    m.receivingFacility = readWhole(b, s0, e0, MSH.receivingFacility, true);
-    m.messageType = readComponents(b, s0, e0, MSH.messageType, 2);
-    m.controlId = readWhole(b, s0, e0, MSH.controlId, true);
-    m.processingId = readComponents(b, s0, e0, MSH.processingId, 1);
-    m.version = readComponents(b, s0, e0, MSH.version, 1);
-    m.acceptAckType = readComponents(b, s0, e0, MSH.acceptAckType, 1);
-    m.appAckType = readComponents(b, s0, e0, MSH.appAckType, 1);
-    if (m.messageType === '' || m.controlId === '') notes.add('bad_msh');
-    const prof = field(b, s0, e0, MSH.profileId, true);
-    if (prof) {
+  private readMsh(m: Hl7Message, enc: Encoding, s0: number, e0: number): void {
+    m.sendingApp = this.whole(enc, s0, e0, MSH.sendingApp, true);
+    m.sendingFacility = this.whole(enc, s0, e0, MSH.sendingFacility, true);
+    m.receivingApp = this.whole(enc, s0, e0, MSH.receivingApp, true);
+    m.receivingFacility = this.whole(enc, s0, e0, MSH.receivingFacility, true);
+    m.messageType = this.components(enc, s0, e0, MSH.messageType, 2, true);
+    m.controlId = this.whole(enc, s0, e0, MSH.controlId, true);
+    m.processingId = this.components(enc, s0, e0, MSH.processingId, 1, true);
+    m.version = this.components(enc, s0, e0, MSH.version, 1, true);
+    m.acceptAckType = this.components(enc, s0, e0, MSH.acceptAckType, 1, true);
+    m.appAckType = this.components(enc, s0, e0, MSH.appAckType, 1, true);
+    if (m.messageType === '' || m.controlId === '') this.notes.add('bad_msh');
+    if (this.field(s0, e0, enc, MSH.profileId, true)) {
       // every repetition's first component (EI entity identifier)
-      let a = prof[0];
-      while (a <= prof[1]) {
-        const r = indexInRange(view, b.enc.repetition, a, prof[1]);
-        const z = r < 0 ? prof[1] : r;
-        const c = componentBounds(view, a, z, b.enc.component, 1);
-        if (c && text(b, c[0], c[1]) === IHE_PCD_01_PROFILE) m.pcdProfile = true;
+      const end = this.b;
+      let a = this.a;
+      for (;;) {
+        const r = indexInRange(this.view, enc.repetition, a, end);
+        const z = r < 0 ? end : r;
+        const c = indexInRange(this.view, enc.component, a, z);
+        if (this.text(enc, a, c < 0 ? z : c) === IHE_PCD_01_PROFILE) m.pcdProfile = true;
         if (r < 0) break;
         a = r + 1;
       }
     }
   }
 
-  function readMsa(b: Builder, s0: number, e0: number): void {
-    if (b.msg.ackCode !== '' || b.msg.ackControlId !== '') return;
-    const code = readComponents2(b, s0, e0, MSA.ackCode);
-    b.msg.ackCode = ACK_CODES.has(code) ? code : code.slice(0, 8);
-    b.msg.ackControlId = readWhole(b, s0, e0, MSA.controlId, false);
-  }
-
-  function readComponents2(b: Builder, s0: number, e0: number, n: number): string {
-    const f = field(b, s0, e0, n, false);
-    if (!f) return '';
-    const r = firstRepetition(view, f[0], f[1], b.enc);
-    const c = componentBounds(view, f[0], r, b.enc.component, 1);
-    return c ? text(b, c[0], c[1]) : '';
+  private readMsa(m: Hl7Message, enc: Encoding, s0: number, e0: number): void {
+    if (m.ackCode !== '' || m.ackControlId !== '') return;
+    const code = this.components(enc, s0, e0, MSA.ackCode, 1, false);
+    m.ackCode = ACK_CODES.has(code) ? code : code.slice(0, 8);
+    m.ackControlId = this.whole(enc, s0, e0, MSA.controlId, false);
   }
 
   /** Adds the identifier (first component) of each repetition of field n; true when one was present. */
-  function readDeviceIds(b: Builder, s0: number, e0: number, n: number): boolean {
-    const f = field(b, s0, e0, n, false);
-    if (!f || f[1] <= f[0]) return false;
+  private readDeviceIds(m: Hl7Message, enc: Encoding, s0: number, e0: number, n: number): boolean {
+    if (!this.field(s0, e0, enc, n, false) || this.b <= this.a) return false;
+    const end = this.b;
     let found = false;
-    let a = f[0];
+    let a = this.a;
     for (;;) {
-      const r = indexInRange(view, b.enc.repetition, a, f[1]);
-      const z = r < 0 ? f[1] : r;
-      const c = componentBounds(view, a, z, b.enc.component, 1);
-      if (c && c[1] > c[0]) {
-        const sub = indexInRange(view, b.enc.subcomponent, c[0], c[1]);
-        const id = text(b, c[0], sub < 0 ? c[1] : sub).trim();
+      const r = indexInRange(this.view, enc.repetition, a, end);
+      const z = r < 0 ? end : r;
+      const c = indexInRange(this.view, enc.component, a, z);
+      const ce = c < 0 ? z : c;
+      if (ce > a) {
+        const sub = indexInRange(this.view, enc.subcomponent, a, ce);
+        const id = this.text(enc, a, sub < 0 ? ce : sub).trim();
         if (id !== '') {
           found = true;
-          const ids = b.msg.deviceIds;
+          const ids = m.deviceIds;
           if (!ids.includes(id)) {
-            if (ids.length < limits.maxDeviceIds) ids.push(id);
-            else notes.add('device_ids_truncated');
+            if (ids.length < this.limits.maxDeviceIds) ids.push(id);
+            else this.notes.add('device_ids_truncated');
           }
         }
       }
