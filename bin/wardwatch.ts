@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The one wardwatch executable: yargs commands that hand over to agent/ or collector/ (demo starts both).
+import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
+import { parseDocument } from 'yaml';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ConfigError, ConfigErrors } from '../agent/engine/config-error.js';
@@ -273,6 +275,10 @@ async function main(): Promise<void> {
         ),
     )
     .demandCommand(1, 'give a command; see --help')
+    // Every option can also come from a YAML file (--config) or the environment (WARDWATCH_<OPTION>, e.g.
+    // WARDWATCH_TOKEN, WARDWATCH_COLLECTOR); precedence: command line, environment, config file, default.
+    .config('config', 'YAML file setting any option by its long name', (file: string) => loadConfigFile(file))
+    .env('WARDWATCH')
     .strict()
     .help()
     .alias('h', 'help')
@@ -300,6 +306,25 @@ function signalController(): AbortController {
     process.on('SIGTERM', onSignal);
   }
   return controller;
+}
+
+function loadConfigFile(file: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`${file}: cannot read config file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const doc = parseDocument(text, { prettyErrors: true });
+  const first = doc.errors[0];
+  if (first) {
+    const line = first.linePos?.[0]?.line ?? 0;
+    throw new UsageError(`${file}:${line}: ${first.message.split('\n')[0]}`);
+  }
+  const value: unknown = doc.toJS();
+  if (value === null || value === undefined) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`${file}:1: expected a mapping of option: value`);
+  return value as Record<string, unknown>;
 }
 
 function parseSyslog(url: string, cef: boolean): { host: string; port: number; proto: 'udp' | 'tcp'; cef: boolean } {
