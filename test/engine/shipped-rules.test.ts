@@ -8,6 +8,7 @@ import { REPO_ROOT, FIXTURES } from '../helpers/paths.js';
 import type { AnalyzerSpec } from '../../agent/protocols/types.js';
 
 const RULES = path.join(REPO_ROOT, 'rules');
+const SET = loadRules(RULES);
 
 const ALL_SCENARIOS = [
   ...Array.from({ length: 13 }, (_, i) => `D${i + 1}`),
@@ -25,14 +26,14 @@ describe('shipped rules', () => {
   });
 
   it('cover every scenario of SCENARIOS.md with at least one rule or baseline code', () => {
-    const set = loadRules(RULES);
+    const set = SET;
     const covered = new Set(set.rules.flatMap((r) => r.scenarios));
     expect(ALL_SCENARIOS.filter((s) => !covered.has(s))).toEqual([]);
     expect(ALL_SCENARIOS).toHaveLength(39);
   });
 
   it('give every rule a title, description, and ATT&CK ids on scenario rules except hygiene ones', () => {
-    const set = loadRules(RULES);
+    const set = SET;
     for (const r of set.rules) {
       expect(r.title.length, r.id).toBeGreaterThan(5);
       expect(r.description.length, r.id).toBeGreaterThan(10);
@@ -55,7 +56,7 @@ describe('shipped rules', () => {
       expect(spec, `${file} exports ${name}`).toBeDefined();
       const codes = spec?.anomalyCodes ?? [];
       expect(codes.length).toBeGreaterThan(0);
-      const set = loadRules(RULES);
+      const set = SET;
       const byCode = new Map<string, string>();
       for (const r of set.rules) {
         if (!r.match || r.match.kind !== 'all') continue;
@@ -71,7 +72,7 @@ describe('shipped rules', () => {
     const src = path.join(REPO_ROOT, 'agent/engine/baseline-check.ts');
     if (!existsSync(src)) return;
     const codes = new Set([...readFileSync(src, 'utf8').matchAll(/'(baseline\.[a-z0-9-]+)'/g)].map((m) => m[1] ?? ''));
-    const set = loadRules(RULES);
+    const set = SET;
     const ids = new Set(set.rules.filter((r) => r.kind === 'baseline').map((r) => r.id));
     expect([...codes].filter((c) => !ids.has(c))).toEqual([]);
   });
