@@ -143,8 +143,15 @@ const CASES: Record<string, { fire: Step[]; quiet: Step[] }> = {
   'mqtt.external-broker-port': { fire: [flowStart('10.20.30.7', '52.1.2.3', 8883)], quiet: [flowStart('10.20.30.7', BROKER, 8883), flowStart('10.20.30.7', '52.1.2.3', 443)] },
 
   'network.unlisted-clinical-device': { fire: [hl7({}, ROGUE)], quiet: [hl7({}, '10.20.30.17'), hl7({}, '10.55.0.1')] },
-  'network.remote-admin-service': { fire: [flowStart('10.20.30.50', '10.20.50.9', 3389)], quiet: [flowStart('10.20.30.50', ENGINE, 6661), flowStart('10.20.50.9', '10.20.30.50', 22)] },
-  'network.host-scan': { fire: times(20, (i) => flowStart(ROGUE, `10.20.50.${100 + i}`, 445)), quiet: times(19, (i) => flowStart(ROGUE, `10.20.50.${100 + i}`, 445)) },
+  'network.remote-admin-service': {
+    fire: [flowStart('10.20.30.50', '10.20.50.9', 3389)],
+    quiet: [flowStart('10.20.30.50', ENGINE, 6661), flowStart('10.20.50.9', '10.20.30.50', 22), flowStart('10.20.30.50', '52.1.2.3', 443)],
+  },
+  'network.remote-admin-service#web': { fire: [flowStart('10.20.30.50', '10.20.50.9', 8443), flowStart('10.20.30.50', '52.1.2.3', 22, 'x22')], quiet: [flowStart('10.20.30.50', '52.1.2.3', 443)] },
+  'network.host-scan': {
+    fire: times(20, (i) => flowStart(ROGUE, `10.20.50.${100 + i}`, 445)),
+    quiet: [...times(19, (i) => flowStart(ROGUE, `10.20.50.${100 + i}`, 445)), ...times(30, (i) => flowStart(ENGINE, `10.20.30.${100 + i}`, 6661))],
+  },
   'network.port-scan': { fire: times(25, (i) => flowStart(ROGUE, ENGINE, 1000 + i)), quiet: times(24, (i) => flowStart(ROGUE, ENGINE, 1000 + i)) },
   'network.ip-mac-change': {
     fire: [arp(0x00095b000001, '10.20.30.17'), arp(0x0a0000000bad, '10.20.30.17')],
