@@ -99,8 +99,11 @@ export interface Hl7Limits {
   maxFieldChars: number;
   /** Messages awaiting their ACK per flow (oldest evicted beyond this). */
   maxOutstanding: number;
-  /** Bytes of non-HL7 before the first message after which the flow is declared "not HL7". */
-  maxGarbageBeforeConfirm: number;
+  /**
+   * Control bytes (not TAB/CR/LF/VT/FS) before the first message after which the flow is declared "not
+   * HL7". Text before the first block is tolerated up to one block's size: a capture may start mid-message.
+   */
+  maxBinaryBeforeConfirm: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Hl7Limits> = Object.freeze({
@@ -109,5 +112,5 @@ export const DEFAULT_LIMITS: Readonly<Hl7Limits> = Object.freeze({
   maxDeviceIds: 16,
   maxFieldChars: 256,
   maxOutstanding: 1024,
-  maxGarbageBeforeConfirm: 4096,
+  maxBinaryBeforeConfirm: 16,
 });

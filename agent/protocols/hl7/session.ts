@@ -55,6 +55,7 @@ export class Hl7Session implements Analyzer {
   private confirmed = false;
   private dead = false;
   private garbageBeforeConfirm = 0;
+  private binaryBeforeConfirm = 0;
   private overflowReported = false;
   readonly stats: Hl7SessionStats = {
     messages: 0,
@@ -162,10 +163,15 @@ export class Hl7Session implements Analyzer {
             d.garbageBytes += r.consumed;
             if (!r.whitespace) d.garbageNotBlank = true;
             if (!this.confirmed && !r.whitespace) {
+              // HL7 is text: the tail of a block (mid-stream pickup) may be long, binary bytes may not
               this.garbageBeforeConfirm += r.consumed;
-              if (this.garbageBeforeConfirm > this.limits.maxGarbageBeforeConfirm) {
+              this.binaryBeforeConfirm += countBinary(bytes, pos, pos + r.consumed);
+              if (
+                this.binaryBeforeConfirm > this.limits.maxBinaryBeforeConfirm ||
+                this.garbageBeforeConfirm > this.limits.maxMessageBytes + FRAME_OVERHEAD
+              ) {
                 this.dead = true;
-                this.sink.violation('no MLLP block in the first bytes of the flow');
+                this.sink.violation('no MLLP block before binary data or more than a block of text');
                 return end - off;
               }
             }
@@ -267,7 +273,8 @@ export class Hl7Session implements Analyzer {
       this.stats.garbageBytes += d.garbageBytes;
       const fields: Record<string, number | boolean> = { bytes: d.garbageBytes };
       if (!d.sawBlock) fields.before_first_message = true;
-      this.anomaly(dir, ts, 'hl7.garbage_between_frames', fields);
+      // before any block in this direction it is most likely a capture that began mid-message
+      this.sink.anomaly(dir, ts, 'hl7.garbage_between_frames', d.sawBlock, fields);
     }
     d.garbageBytes = 0;
     d.garbageNotBlank = false;
@@ -304,6 +311,16 @@ export class Hl7Session implements Analyzer {
     d.buf.set(bytes.subarray(from, from + n), d.end);
     d.end += n;
   }
+}
+
+/** Control bytes that never occur in HL7 text (everything below 0x20 but TAB, LF, VT, CR, FS; and DEL). */
+function countBinary(bytes: Uint8Array, a: number, b: number): number {
+  let n = 0;
+  for (let i = a; i < b; i++) {
+    const c = bytes[i] ?? 0;
+    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0b && c !== 0x0d && c !== 0x1c) || c === 0x7f) n++;
+  }
+  return n;
 }
 
 function pairKey(dir: Direction, controlId: string): string {

@@ -261,10 +261,41 @@ describe('Hl7Session: anomalies and resynchronisation', () => {
     expect(sink.anomalies()).toEqual(['hl7.outstanding_overflow', 'hl7.unmatched_ack']);
   });
 
-  it('a stream that is not HL7 is a violation', () => {
+  it('a capture that starts mid-message: the text tail is counted (not as a parse error), then blocks parse', () => {
     const sink = new RecordingSink();
     const s = new Hl7Session(sink);
-    s.onData(0, Buffer.from('GET / HTTP/1.1\r\n'.repeat(400)), 1);
+    const tail = 'OBX|1|NM|X||1|\r'.repeat(600) + '\x1c\r';
+    s.onData(0, Buffer.from(tail, 'latin1'), 1);
+    s.onData(0, mllp(adt('1')), 2);
+    expect(sink.violations).toEqual([]);
+    expect(sink.events().map((e) => e.fields.control_id)).toEqual(['1']);
+    const g = sink.out.find((r) => r.type === 'hl7.garbage_between_frames')!;
+    expect(g.fields).toEqual({ bytes: tail.length, before_first_message: true });
+    expect(g.malformed).toBe(false);
+  });
+
+  it('a binary stream is a violation', () => {
+    const sink = new RecordingSink();
+    const s = new Hl7Session(sink);
+    // a TLS ClientHello-like record
+    s.onData(
+      0,
+      Uint8Array.from([
+        0x16,
+        0x03,
+        0x01,
+        0x02,
+        0x00,
+        0x01,
+        0x00,
+        0x01,
+        0xfc,
+        0x03,
+        0x03,
+        ...new Array<number>(40).fill(0),
+      ]),
+      1,
+    );
     expect(sink.violations).toHaveLength(1);
     expect(sink.confirmed).toBe(0);
     s.onData(0, mllp(adt()), 2);
