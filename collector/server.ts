@@ -22,6 +22,13 @@ export interface IngestOptions {
   onFresh?: (findings: Finding[]) => void;
 }
 
+interface PendingBatch {
+  agent: string;
+  ws: WebSocket;
+  seq: number;
+  findings: Finding[];
+}
+
 /** RFC 6455 close codes used. */
 const CLOSE_POLICY = 1008;
 const CLOSE_ERROR = 1011;
@@ -30,6 +37,8 @@ const CLOSE_REPLACED = 4000;
 export class Ingest {
   private readonly wss: WebSocketServer;
   private readonly agents = new Map<string, WebSocket>();
+  private pending: PendingBatch[] = [];
+  private closing = false;
 
   constructor(private readonly o: IngestOptions) {
     this.wss = new WebSocketServer({ server: o.server, maxPayload: o.maxPayload });
@@ -103,22 +112,9 @@ export class Ingest {
       switch (m.type) {
         case 'hello':
           return refuse('schema', 'hello after welcome');
-        case 'findings': {
-          let fresh: Finding[];
-          try {
-            fresh = store.storeBatch(agent, m.seq, m.findings);
-          } catch (err) {
-            // No ack: the agent keeps the batch and resends after reconnecting.
-            logger.error({ agent, seq: m.seq, err }, 'ingest: storing a batch failed');
-            ws.close(CLOSE_ERROR, 'store failure');
-            return;
-          }
-          ws.send(JSON.stringify({ type: 'ack', seq: m.seq }));
-          metrics.stored(agent, fresh, m.findings.length);
-          metrics.seen(agent);
-          if (fresh.length > 0) this.o.onFresh?.(fresh);
+        case 'findings':
+          this.enqueue({ agent, ws, seq: m.seq, findings: m.findings });
           return;
-        }
         case 'stats': {
           const { type: _t, ...s } = m;
           store.recordStats(agent, s);
@@ -133,7 +129,40 @@ export class Ingest {
     });
   }
 
+  /** Batches arriving in the same turn of the event loop share one transaction; acks go out after its commit. */
+  private enqueue(b: PendingBatch): void {
+    // Shutting down: no ack, the agent resends to the next collector run.
+    if (this.closing) return;
+    this.pending.push(b);
+    if (this.pending.length === 1) setImmediate(() => this.commit());
+  }
+
+  private commit(): void {
+    const batches = this.pending;
+    this.pending = [];
+    if (batches.length === 0) return;
+    const { store, metrics, logger } = this.o;
+    let fresh: Finding[][];
+    try {
+      fresh = store.storeBatches(batches);
+    } catch (err) {
+      // No ack: the agents keep their batches and resend after reconnecting.
+      logger.error({ err, batches: batches.length }, 'ingest: storing batches failed');
+      for (const b of batches) b.ws.close(CLOSE_ERROR, 'store failure');
+      return;
+    }
+    for (const [i, b] of batches.entries()) {
+      const f = fresh[i] ?? [];
+      if (b.ws.readyState === b.ws.OPEN) b.ws.send(JSON.stringify({ type: 'ack', seq: b.seq }));
+      metrics.stored(b.agent, f, b.findings.length);
+      metrics.seen(b.agent);
+      if (f.length > 0) this.o.onFresh?.(f);
+    }
+  }
+
   close(): Promise<void> {
+    this.commit();
+    this.closing = true;
     for (const ws of this.wss.clients) ws.close(1001, 'collector shutting down');
     return new Promise((resolve) => {
       const t = setTimeout(() => {

@@ -132,30 +132,39 @@ export class Store {
    * When this returns, the transaction is committed: the caller may ack.
    */
   storeBatch(agent: string, seq: number, findings: readonly Finding[]): Finding[] {
-    const fresh: Finding[] = [];
+    return this.storeBatches([{ agent, seq, findings }])[0] ?? [];
+  }
+
+  /** Several agents' batches in one transaction (group commit: one fsync for all); new findings per batch. */
+  storeBatches(batches: ReadonlyArray<{ agent: string; seq: number; findings: readonly Finding[] }>): Finding[][] {
+    const out: Finding[][] = [];
     const now = Date.now() * 1000;
+    const iso = nowIso();
     const tx = this.db.transaction(() => {
-      for (const f of findings) {
-        const tsUs = parseTs(f.ts);
-        const r = this.insertFinding.run(
-          f.id,
-          Number.isFinite(tsUs) ? tsUs : now,
-          now,
-          f.rule,
-          severityRank(f.severity),
-          agent,
-          f.device.ip,
-          f.device.mac ?? null,
-          f.device.name ?? null,
-          JSON.stringify(f),
-        );
-        if (r.changes > 0) fresh.push(f);
+      for (const b of batches) {
+        const fresh: Finding[] = [];
+        for (const f of b.findings) {
+          const tsUs = parseTs(f.ts);
+          const r = this.insertFinding.run(
+            f.id,
+            Number.isFinite(tsUs) ? tsUs : now,
+            now,
+            f.rule,
+            severityRank(f.severity),
+            b.agent,
+            f.device.ip,
+            f.device.mac ?? null,
+            f.device.name ?? null,
+            JSON.stringify(f),
+          );
+          if (r.changes > 0) fresh.push(f);
+        }
+        this.upsertAgentSeq.run(b.agent, iso, iso, b.seq);
+        out.push(fresh);
       }
-      const iso = nowIso();
-      this.upsertAgentSeq.run(agent, iso, iso, seq);
     });
     tx();
-    return fresh;
+    return out;
   }
 
   queryFindings(q: FindingQuery): { findings: Finding[]; next: string | null } {
