@@ -633,17 +633,20 @@ export function makeFlowId(
 ): string {
   const hi = Math.floor(startMicros / 4294967296);
   const lo = startMicros >>> 0;
-  const words: number[] = [vlan + 1, proto, clientPort, serverPort, lo, hi];
   let h1 = 0x243f6a88;
   let h2 = 0x85a308d3;
-  const feed = (w: number): void => {
+  const head = [vlan + 1, proto, clientPort, serverPort, lo, hi, clientAddr.length];
+  for (const w of head) {
     h1 = mix(h1, w);
     h2 = mix(h2, w ^ 0x13198a2e);
-  };
-  for (const w of words) feed(w);
-  feed(clientAddr.length);
-  for (let i = 0; i + 3 < clientAddr.length; i += 4) feed(readU32(clientAddr, i));
-  for (let i = 0; i + 3 < serverAddr.length; i += 4) feed(readU32(serverAddr, i));
+  }
+  for (const addr of [clientAddr, serverAddr]) {
+    for (let i = 0; i + 3 < addr.length; i += 4) {
+      const w = readU32(addr, i);
+      h1 = mix(h1, w);
+      h2 = mix(h2, w ^ 0x13198a2e);
+    }
+  }
   const a = (finaliseFull(h1) >>> 0).toString(16).padStart(8, '0');
   const b = (finaliseFull(h2 ^ h1) >>> 0).toString(16).padStart(8, '0');
   return a + b;

@@ -124,6 +124,33 @@ describe('FlowTable', () => {
     expect(table.stats.afterClose).toBe(1);
   });
 
+  it('delivers the same bytes for a message split at every byte, in either order', () => {
+    const msg = '\x0bMSH|^~\\&|A|B|C|D|20261128||ORU^R01|42|P|2.5\r\x1c\r';
+    const run = (cut: number, swap: boolean) => {
+      const { table, started } = setup();
+      const cv = new Conv(table, CLIENT, SERVER);
+      cv.handshake(T0);
+      const base = cv.seqC;
+      const parts: [number, string][] = [
+        [base, msg.slice(0, cut)],
+        [base + bytesOf(msg.slice(0, cut)).length, msg.slice(cut)],
+      ];
+      if (swap) parts.reverse();
+      for (const [seq, text] of parts) {
+        cv.seqC = seq;
+        if (text !== '') cv.fromClient(T0 + 100, F.ACK, text);
+      }
+      table.flush(T0 + 200);
+      return started[0]!.rec.out[0];
+    };
+    const whole = run(msg.length, false);
+    expect(Buffer.from(whole.flatMap((p) => (p.kind === 'data' ? p.bytes : []))).toString()).toBe(msg);
+    for (let cut = 1; cut < msg.length; cut++) {
+      expect(run(cut, false)).toEqual(whole);
+      expect(run(cut, true)).toEqual(whole);
+    }
+  });
+
   it('counts frame bytes per direction', () => {
     const { table, ended } = setup();
     const cv = new Conv(table, CLIENT, SERVER);
