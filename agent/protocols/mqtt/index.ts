@@ -4,6 +4,7 @@ import { MAX_VARINT_BYTES, MQTT_PORT, PROTOCOL_NAME, PROTOCOL_NAME_V31 } from '.
 import { ANOMALY_CODES } from './events.js';
 import type { MqttLimits } from './parse.js';
 import { MqttSession } from './session.js';
+import { isMqttUpgrade } from './websocket.js';
 
 export { ANOMALY_CODES, ANOMALIES, EVENT_TYPES, RULE_FIELDS } from './events.js';
 export type { MqttAnomalyCode, MqttEventType } from './events.js';
@@ -15,12 +16,18 @@ const NAME_MQTT = Array.from(PROTOCOL_NAME, (c) => c.charCodeAt(0));
 const NAME_V31 = Array.from(PROTOCOL_NAME_V31, (c) => c.charCodeAt(0));
 
 /**
- * A client's first bytes are MQTT when they are a CONNECT (0x10, flags 0 [MQTT-2.2.2-1]) whose protocol
+ * A client's first bytes are MQTT when they are an HTTP upgrade to WebSocket with the "mqtt"
+ * subprotocol [MQTT-6.0.0-3], or a CONNECT (0x10, flags 0 [MQTT-2.2.2-1]) whose protocol
  * name is "MQTT" or "MQIsdp" with a known level. The server never speaks first, so its bytes decide nothing.
  */
 export function probeMqtt(dir: Direction, bytes: Uint8Array): ProbeResult {
   if (dir !== 0) return 'need_more';
   if (bytes.length === 0) return 'need_more';
+  if (bytes[0] === 0x47) {
+    if (bytes.length < 4) return 'need_more';
+    const ws = isMqttUpgrade(bytes);
+    return ws === null ? 'need_more' : ws ? 'match' : 'no';
+  }
   if (bytes[0] !== 0x10) return 'no';
   let hl = 1;
   for (;;) {

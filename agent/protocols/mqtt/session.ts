@@ -1,7 +1,8 @@
-// One MQTT analyzer per TCP flow: bounded per-direction buffers, CONNECT/CONNACK and packet-id state, gap resynchronisation (MQTT 3.1.1 §3-4, 5.0 §3-4).
+// One MQTT analyzer per TCP flow (plain or over WebSocket): bounded per-direction buffers, CONNECT/CONNACK and packet-id state, gap resynchronisation (MQTT 3.1.1 §3-4, §6; 5.0 §3-4, §6).
 import type { Analyzer, AnalyzerSink, Direction, EventFields, FieldValue } from '../types.js';
 import { PACKET_NAMES, PacketType, SENDER, SENT_BY_CLIENT, SENT_BY_SERVER } from './constants.js';
 import { ANOMALIES, type MqttAnomalyCode } from './events.js';
+import { looksLikeHttpGet, WsUnframer } from './websocket.js';
 import { DEFAULT_LIMITS, parsePacket, plausibleHeader, type MqttLimits, type MqttPacket, type MqttVersion } from './parse.js';
 
 /** While hunting for a boundary, a candidate packet needing more than this many bytes is not waited for. */
@@ -91,6 +92,8 @@ export class MqttSession implements Analyzer {
   private preconfirmReason = '';
   private once = new Set<MqttAnomalyCode>();
   private readonly inflight = new Map<number, number>();
+  /** WebSocket unframers when the flow is MQTT over WebSocket, null for plain MQTT, undefined until known. */
+  private ws: [WsUnframer, WsUnframer] | null | undefined;
 
   constructor(
     private readonly sink: AnalyzerSink,
@@ -101,10 +104,44 @@ export class MqttSession implements Analyzer {
   }
 
   bufferedBytes(): number {
-    return this.dirs[0].len + this.dirs[1].len;
+    const ws = this.ws ? this.ws[0].buffered() + this.ws[1].buffered() : 0;
+    return this.dirs[0].len + this.dirs[1].len + ws;
   }
 
   onData(dir: Direction, bytes: Uint8Array, ts: number): void {
+    if (this.dead || bytes.length === 0) return;
+    // MQTT over WebSocket [MQTT-6.0.0-1]: the client opens with an HTTP upgrade instead of a CONNECT.
+    if (this.ws === undefined) this.ws = dir === 0 && bytes[0] === 0x47 && (bytes.length < 4 || looksLikeHttpGet(bytes)) ? this.createWs() : null;
+    if (this.ws) {
+      const w = this.ws[dir];
+      if (w.dead) return;
+      w.push(bytes, ts);
+      if (w.dead) this.wsFailed(dir, ts, w.failure);
+      return;
+    }
+    this.feed(dir, bytes, ts);
+  }
+
+  private createWs(): [WsUnframer, WsUnframer] {
+    const make = (dir: Direction): WsUnframer =>
+      new WsUnframer(
+        dir === 1,
+        (b, ts) => this.feed(dir, b, ts),
+        (len, ts) => this.lose(dir, len, ts),
+      );
+    return [make(0), make(1)];
+  }
+
+  private wsFailed(dir: Direction, ts: number, reason: string): void {
+    if (!this.confirmed) {
+      this.dead = true;
+      this.sink.violation(`websocket: ${reason}`);
+      return;
+    }
+    this.anomaly(dir, ts, 'mqtt.malformed_packet', { detail: `websocket: ${reason}` });
+  }
+
+  private feed(dir: Direction, bytes: Uint8Array, ts: number): void {
     const d = this.dirs[dir];
     let off = 0;
     while (off < bytes.length && !this.dead) {
@@ -147,8 +184,19 @@ export class MqttSession implements Analyzer {
     }
   }
 
-  onGap(dir: Direction, len: number, _ts: number): void {
+  onGap(dir: Direction, len: number, ts: number): void {
     if (this.dead) return;
+    const w = this.ws?.[dir];
+    if (w) {
+      if (w.dead) return;
+      w.onGap(len, ts);
+      if (w.dead) this.wsFailed(dir, ts, w.failure);
+      return;
+    }
+    this.lose(dir, len, ts);
+  }
+
+  private lose(dir: Direction, len: number, _ts: number): void {
     const d = this.dirs[dir];
     this.stats.gaps++;
     // Inside a payload being skipped, a gap shorter than the rest keeps us on the packet boundaries.

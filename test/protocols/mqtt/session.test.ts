@@ -249,7 +249,9 @@ describe('MqttSession detection', () => {
     expect(probeMqtt(0, b.connect())).toBe('match');
     expect(probeMqtt(0, b.connect({ level: 3 }))).toBe('match');
     expect(probeMqtt(0, b.connect({ level: 5 }).subarray(0, 5))).toBe('need_more');
-    expect(probeMqtt(0, new TextEncoder().encode('GET / HTTP/1.1'))).toBe('no');
+    expect(probeMqtt(0, new TextEncoder().encode('GET / HTTP/1.1'))).toBe('need_more');
+    expect(probeMqtt(0, new TextEncoder().encode('GET / HTTP/1.1\r\nHost: x\r\n\r\n'))).toBe('no');
+    expect(probeMqtt(0, new TextEncoder().encode('GET /mqtt HTTP/1.1\r\nUpgrade: websocket\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n'))).toBe('match');
     expect(probeMqtt(0, b.connect({ name: 'MQTX' }))).toBe('no');
     expect(probeMqtt(1, b.connack())).toBe('need_more');
     expect(mqttSpec.defaultPorts).toEqual([1883]);
