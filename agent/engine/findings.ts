@@ -48,6 +48,7 @@ interface Window {
 const DENY_KEY = /pass(word|code|phrase)?$|secret|token|payload|patient|^pid$|birth|^dob$|ssn|^mrn$|obx_?value|observation|^values?$|phone|address_line|street/i;
 const MAX_TEXT = 128;
 const MAX_ITEMS = 16;
+const MAX_RATE_KEYS = 4096;
 
 /** A bounded, redacted copy: strings cut, arrays cut, denied keys dropped, depth limited. */
 export function redactEvidence(v: unknown, depth = 0): unknown {
@@ -115,7 +116,11 @@ export class FindingSink {
         return;
       }
       r.n++;
-    } else this.rate.set(rule.id, { bucket, n: 1 });
+    } else {
+      // One entry per rule id; deviation codes come from outside the rule files, so bound them too.
+      if (!r && this.rate.size >= MAX_RATE_KEYS) this.rate.clear();
+      this.rate.set(rule.id, { bucket, n: 1 });
+    }
 
     const f: Finding = {
       kind: 'finding',
