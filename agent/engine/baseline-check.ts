@@ -24,8 +24,10 @@ export interface BaselineCheckOptions {
   /** A count is "far above" its learned hourly maximum when it exceeds factor × max + slack. */
   volumeFactor?: number;
   slack?: Partial<{ messages: number; bytes: number; rejects: number; naks: number; payload: number }>;
-  /** A periodic feed is stopped after this many median intervals of silence. */
+  /** A periodic feed is stopped after this many median intervals of silence... */
   feedFactor?: number;
+  /** ...and never before this many seconds (a fast feed's short pause is not an outage). */
+  feedMinSilenceS?: number;
 }
 
 export interface CheckStats {
@@ -136,6 +138,7 @@ export class BaselineCheck implements BaselineChecker {
   private nextFeedScan = 0;
   private readonly factor: number;
   private readonly feedFactor: number;
+  private readonly feedMinSilenceUs: number;
   private readonly slack: { messages: number; bytes: number; rejects: number; naks: number; payload: number };
   readonly stats: CheckStats = { deviations: 0, suppressed: 0, evictedKeys: 0, evictedFlows: 0 };
 
@@ -154,6 +157,7 @@ export class BaselineCheck implements BaselineChecker {
       }
     this.factor = opts.volumeFactor ?? 4;
     this.feedFactor = opts.feedFactor ?? 5;
+    this.feedMinSilenceUs = (opts.feedMinSilenceS ?? 120) * 1e6;
     this.slack = { messages: 100, bytes: 65_536, rejects: 10, naks: 10, payload: 1024, ...opts.slack };
   }
 
@@ -585,7 +589,8 @@ export class BaselineCheck implements BaselineChecker {
     if (now < this.nextFeedScan) return out;
     this.nextFeedScan = now + 1_000_000;
     for (const f of this.feeds.values()) {
-      if (f.reported || now - f.last <= f.medianUs * this.feedFactor) continue;
+      if (f.reported || now - f.last <= Math.max(f.medianUs * this.feedFactor, this.feedMinSilenceUs))
+        continue;
       f.reported = true;
       this.emit(out, 'baseline.feed-stopped', now, f.proto, f.dev, f.key, {
         feed: f.key,

@@ -263,6 +263,17 @@ describe('checker', () => {
     expect(checker.advance(lastMsg + 60 * 60 * S)).toEqual([]);
   });
 
+  it('waits at least the minimum silence for a fast feed', () => {
+    const checker = new BaselineCheck(b);
+    const ops = mqttPump(LATER, 3);
+    checkAll(checker, ops);
+    const last = LATER + 3 * 10 * S;
+    expect(checker.advance(last + 60 * S)).toEqual([]); // 6 intervals of 10 s, but under 120 s
+    expect(checker.advance(last + 121 * S).map((d) => d.evidence.feed)).toEqual([
+      'mqtt:ward3/pump/+/telemetry',
+    ]);
+  });
+
   it('does not arm a feed that never appeared in this run', () => {
     const checker = new BaselineCheck(b);
     checkAll(checker, dicomStore(CT, LATER));
