@@ -130,11 +130,12 @@ pump_feed() { # pump_feed ID N
     mosquitto_pub -h $H -p $MQTT -V mqttv311 -i "pump-$1" -u "pump-$1" -q 1 -t "ward3/pump/$1/telemetry" -l
 }
 normal_mqtt() {
-  mosquitto_sub -h $H -p $MQTT -V mqttv311 -i nurse-dashboard -u dashboard -t 'ward3/pump/+/telemetry' & local a=$!
+  # keep-alive 5 s: once stretched to ten minutes the idle subscriptions still ping every few minutes
+  mosquitto_sub -h $H -p $MQTT -V mqttv311 -k 5 -i nurse-dashboard -u dashboard -t 'ward3/pump/+/telemetry' & local a=$!
   sleep 0.2
-  mosquitto_sub -h $H -p $MQTT -V mqttv311 -i pump-0031-cmd -u pump-0031 -q 1 -t ward3/pump/0031/cmd & local b=$!
+  mosquitto_sub -h $H -p $MQTT -V mqttv311 -k 5 -i pump-0031-cmd -u pump-0031 -q 1 -t ward3/pump/0031/cmd & local b=$!
   sleep 0.2
-  mosquitto_sub -h $H -p $MQTT -V mqttv311 -i pump-0032-cmd -u pump-0032 -q 1 -t ward3/pump/0032/cmd & local c=$!
+  mosquitto_sub -h $H -p $MQTT -V mqttv311 -k 5 -i pump-0032-cmd -u pump-0032 -q 1 -t ward3/pump/0032/cmd & local c=$!
   sleep 0.2
   pump_feed 0031 50 & local d=$!
   sleep 0.05

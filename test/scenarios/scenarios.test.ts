@@ -10,6 +10,7 @@ import { loadSite, SiteIndex, type Site } from '../../agent/engine/site.js';
 import { BaselineLearner } from '../../agent/engine/baseline-learn.js';
 import { createBaselineChecker } from '../../agent/engine/baseline-check.js';
 import type { Baseline } from '../../agent/engine/baseline-model.js';
+import { formatBaselineYaml, parseBaselineYaml } from '../../agent/engine/baseline-yaml.js';
 import { severityRank, type Finding } from '../../agent/wire/finding.js';
 import { FIXTURES, REPO_ROOT } from '../helpers/paths.js';
 
@@ -126,5 +127,17 @@ describe('scenario captures', () => {
     if (!normal) return;
     const findings = await replay({ ...normal, baseline: normal.file }, true);
     expect(findings.filter((f) => f.rule.startsWith('baseline.')).map(describeLine)).toEqual([]);
+  });
+
+  it('the baseline learned from normal traffic round-trips through YAML and names the site assets', async () => {
+    const normal = manifest.captures.find((x) => x.normal);
+    if (!normal) throw new Error('no normal capture in the manifest');
+    const b = await learn(normal.file);
+    expect(parseBaselineYaml(formatBaselineYaml(b), 'normal.yaml')).toEqual(b);
+    const pacs = b.devices.find((d) => d.ip === '10.20.40.10');
+    expect(pacs?.zone).toBe('imaging');
+    expect(pacs?.dicom?.ae_titles).toContain('PACS_MAIN');
+    const monitor = b.devices.find((d) => d.ip === '10.20.30.17');
+    expect(monitor?.hl7?.sent.find((t) => t.type === 'ORU^R01')?.median_interval_s).toBeGreaterThan(30);
   });
 });
