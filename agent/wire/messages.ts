@@ -332,13 +332,22 @@ export function validateCollectorMessage(v: unknown): Validation<CollectorMessag
   return { ok: false, reason: 'schema', detail: `$.type: ${t} is not sent by collectors` };
 }
 
+/**
+ * V8's JSON errors quote the input ("Unexpected token 'P', "PID|1||DOE^JANE" is not valid JSON"): only the
+ * position is kept, so a misdirected HL7 message never reaches a log or an error reply.
+ */
+function jsonErrorDetail(e: unknown, length: number): string {
+  const m = /position (\d+)/.exec(e instanceof Error ? e.message : '');
+  return m ? `not valid JSON at position ${m[1]} of ${length}` : `not valid JSON (${length} characters)`;
+}
+
 /** Parses JSON text then validates it; never throws on input. */
 export function parseAgentMessage(text: string): Validation<AgentMessage> {
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch (e) {
-    return { ok: false, reason: 'malformed_json', detail: (e as Error).message.slice(0, 200) };
+    return { ok: false, reason: 'malformed_json', detail: jsonErrorDetail(e, text.length) };
   }
   return validateAgentMessage(v);
 }
@@ -348,7 +357,7 @@ export function parseCollectorMessage(text: string): Validation<CollectorMessage
   try {
     v = JSON.parse(text);
   } catch (e) {
-    return { ok: false, reason: 'malformed_json', detail: (e as Error).message.slice(0, 200) };
+    return { ok: false, reason: 'malformed_json', detail: jsonErrorDetail(e, text.length) };
   }
   return validateCollectorMessage(v);
 }

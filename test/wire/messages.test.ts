@@ -87,6 +87,19 @@ describe('wire messages', () => {
     expect(r).toMatchObject({ ok: false, reason: 'malformed_json' });
   });
 
+  it('never quotes the input in a refusal (a misdirected HL7 message carries patient data)', () => {
+    for (const text of ['PID|1||PAT-0000-FAKE^^^HOSP^MR||DOE^JANE', '{"type":"hello","agent":"DOE^JANE" x}']) {
+      const r = parseAgentMessage(text);
+      expect(r.ok).toBe(false);
+      if (!r.ok) {
+        expect(r.detail).not.toContain('DOE');
+        expect(r.detail).toMatch(/^not valid JSON/);
+      }
+    }
+    const schema = validateMessage({ type: 'findings', seq: 1, findings: [makeFinding(1, 'a', { severity: 'DOE^JANE' as never })] });
+    expect(schema.ok || schema.detail.includes('DOE')).toBe(false);
+  });
+
   it('validateFinding checks a single finding', () => {
     expect(validateFinding(makeFinding(1)).ok).toBe(true);
     const { agent: _a, ...noAgent } = makeFinding(1);
