@@ -399,6 +399,9 @@ export class FlowTable {
     f.serverIp = ipToString(sAddr);
     f.clientPort = f.clientIsA ? f.aPort : f.bPort;
     f.serverPort = f.clientIsA ? f.bPort : f.aPort;
+    // Only the sender's MAC: a destination MAC may be a router's, the server's own comes with its first packet.
+    if (srcIsClient) f.clientMac = pkt.srcMac;
+    else f.serverMac = pkt.srcMac;
     f.startTs = pkt.ts;
     f.lastSeen = pkt.ts;
     f.id = makeFlowId(f.vlan, f.proto, cAddr, f.clientPort, sAddr, f.serverPort, f.startTs);

@@ -151,6 +151,23 @@ describe('FlowTable', () => {
     }
   });
 
+  it('knows the sender MAC at flow start and each side MAC in the record', () => {
+    const macs: number[] = [];
+    const records: FlowRecord[] = [];
+    const table = new FlowTable({
+      onFlowStart: (info) => {
+        macs.push(info.clientMac, info.serverMac);
+        return null;
+      },
+      onFlowEnd: (_i, r) => records.push(r),
+    });
+    const cv = new Conv(table, CLIENT, SERVER, { srcMac: 0x001a2b3c4d5e });
+    cv.handshake(T0);
+    expect(macs).toEqual([0x001a2b3c4d5e, -1]);
+    table.flush(T0 + 100);
+    expect(records[0]!.client.mac).toBe('00:1a:2b:3c:4d:5e');
+  });
+
   it('counts frame bytes per direction', () => {
     const { table, ended } = setup();
     const cv = new Conv(table, CLIENT, SERVER);
