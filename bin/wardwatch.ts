@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE') throw err;
   });
-  await yargs(hideBin(process.argv))
+  await yargs(withEnvironment(hideBin(process.argv)))
     .scriptName('wardwatch')
     .usage('$0 <command> [options]\n\nPassive anomaly detection for hospital medical-device networks (HL7 v2, DICOM, MQTT).')
     .command(
@@ -274,11 +274,24 @@ async function main(): Promise<void> {
           runDemo({ listen: a.listen, speed: a.speed, exit: a.exit, logger: makeLogger(a['log-level']), out: process.stdout }),
         ),
     )
+    .option('print-config', {
+      type: 'boolean',
+      default: false,
+      global: true,
+      describe: 'print the options as parsed (command line, environment, --config file) and exit',
+    })
+    .middleware((a) => {
+      if (!a['print-config']) return;
+      // yargs also fills camelCase and one-letter aliases: show each option once, by its long name.
+      const hidden = new Set(['_', '$0', 'print-config', 'token', 'i', 'h']);
+      const shown = Object.fromEntries(Object.entries(a).filter(([k]) => !hidden.has(k) && !/[A-Z]/.test(k)));
+      process.stdout.write(`${JSON.stringify({ command: a._, ...shown, ...(a.token ? { token: '(set)' } : {}) }, null, 2)}\n`);
+      process.exit(0);
+    })
     .demandCommand(1, 'give a command; see --help')
-    // Every option can also come from a YAML file (--config) or the environment (WARDWATCH_<OPTION>, e.g.
-    // WARDWATCH_TOKEN, WARDWATCH_COLLECTOR); precedence: command line, environment, config file, default.
+    // Every option can also come from a YAML file (--config); precedence: command line, environment
+    // (see withEnvironment), config file, default.
     .config('config', 'YAML file setting any option by its long name', (file: string) => loadConfigFile(file))
-    .env('WARDWATCH')
     .strict()
     .help()
     .alias('h', 'help')
@@ -306,6 +319,32 @@ function signalController(): AbortController {
     process.on('SIGTERM', onSignal);
   }
   return controller;
+}
+
+/** Options each command takes from WARDWATCH_<OPTION> variables (e.g. WARDWATCH_TOKEN, WARDWATCH_AGENT_ID). */
+const ENV_OPTIONS: Record<string, readonly string[]> = {
+  agent: ['config', 'token', 'collector', 'agent-id', 'interface', 'site', 'rules', 'baseline', 'bpf', 'spool',
+    'snaplen', 'buffer-size', 'log-level'],
+  collector: ['config', 'listen', 'db', 'tokens', 'tls-cert', 'tls-key', 'tls-ca', 'retention-days', 'retention-max',
+    'export-jsonl', 'syslog', 'log-level'],
+  replay: ['rules', 'site', 'baseline'],
+  demo: ['listen', 'log-level'],
+};
+
+/**
+ * WARDWATCH_* variables become options of the command being run, unless the command line sets them.
+ * (yargs' own .env() would add every such variable to every command, which strict mode then rejects.)
+ */
+function withEnvironment(args: string[]): string[] {
+  const names = ENV_OPTIONS[args[0] ?? ''] ?? [];
+  const extra: string[] = [];
+  for (const name of names) {
+    const value = process.env[`WARDWATCH_${name.toUpperCase().replace(/-/g, '_')}`];
+    if (value === undefined || value === '') continue;
+    if (args.some((a) => a === `--${name}` || a.startsWith(`--${name}=`))) continue;
+    extra.push(`--${name}=${value}`);
+  }
+  return [...args, ...extra];
 }
 
 function loadConfigFile(file: string): Record<string, unknown> {

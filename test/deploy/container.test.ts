@@ -1,0 +1,162 @@
+// No container engine runs here: check the Dockerfile and compose file statically, and run what their commands run.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { REPO_ROOT } from '../helpers/paths.js';
+
+const DOCKERFILE = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
+const DEPLOY = path.join(REPO_ROOT, 'deploy');
+const BIN = path.join(REPO_ROOT, 'dist/bin/wardwatch.js');
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+});
+
+/** Dockerfile instructions with continuation lines joined. */
+function instructions(): Array<{ op: string; args: string }> {
+  return DOCKERFILE.replace(/\\\n/g, ' ')
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.trim().startsWith('#'))
+    .map((l) => {
+      const m = /^(\w+)\s+(.*)$/.exec(l.trim());
+      return { op: (m?.[1] ?? '').toUpperCase(), args: m?.[2] ?? '' };
+    });
+}
+
+describe('Dockerfile', () => {
+  it('is multi-stage, runs as a non-root user, has a healthcheck and the wardwatch entrypoint', () => {
+    const ins = instructions();
+    expect(ins.filter((i) => i.op === 'FROM')).toHaveLength(2);
+    const users = ins.filter((i) => i.op === 'USER');
+    expect(users.at(-1)?.args).toBe('node');
+    expect(ins.some((i) => i.op === 'HEALTHCHECK')).toBe(true);
+    const entry = ins.find((i) => i.op === 'ENTRYPOINT');
+    expect(JSON.parse(entry?.args ?? '[]')).toEqual(['tini', '--', 'node', '/app/dist/bin/wardwatch.js']);
+    // The runtime stage gets libpcap only, no compiler.
+    const runtime = DOCKERFILE.slice(DOCKERFILE.lastIndexOf('FROM '));
+    expect(runtime).toMatch(/libpcap0\.8/);
+    expect(runtime).not.toMatch(/\bg\+\+|libpcap-dev|\bmake\b/);
+  });
+
+  it('copies only paths that exist in the repository', () => {
+    for (const i of instructions().filter((x) => x.op === 'COPY' && !x.args.startsWith('--from'))) {
+      const parts = i.args.split(/\s+/);
+      for (const src of parts.slice(0, -1)) {
+        expect(existsSync(path.join(REPO_ROOT, src)), `COPY ${src}`).toBe(true);
+      }
+    }
+  });
+
+  it('the healthcheck command passes against a running collector and fails without one', async () => {
+    const hc = instructions().find((i) => i.op === 'HEALTHCHECK')?.args ?? '';
+    const cmd = JSON.parse(hc.slice(hc.indexOf('CMD') + 3).trim()) as string[];
+    expect(cmd[0]).toBe('node');
+    const dir = mkdtempSync(path.join(tmpdir(), 'ww-hc-'));
+    writeFileSync(path.join(dir, 'tokens'), 'agent a1 token-token-1\n');
+    const proc = spawn(process.execPath, [BIN, 'collector', '--listen', '127.0.0.1:0', '--db', path.join(dir, 'db'),
+      '--tokens', path.join(dir, 'tokens')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    children.push(proc);
+    const port = await new Promise<number>((resolve, reject) => {
+      let buf = '';
+      proc.stderr?.on('data', (d: Buffer) => {
+        buf += d.toString();
+        const m = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(buf);
+        if (m) resolve(Number(m[1]));
+      });
+      proc.on('exit', () => reject(new Error(buf)));
+    });
+    const run = (p: number) =>
+      spawnSync(process.execPath, cmd.slice(1), { env: { ...process.env, WARDWATCH_HEALTH_PORT: String(p) } }).status;
+    expect(run(port)).toBe(0);
+    proc.kill('SIGTERM');
+    await new Promise((r) => proc.on('exit', r));
+    expect(run(port)).toBe(1);
+  });
+});
+
+describe('deploy/compose.yaml', () => {
+  const compose = parse(readFileSync(path.join(DEPLOY, 'compose.yaml'), 'utf8')) as {
+    services: Record<string, { command?: string[]; volumes?: string[]; network_mode?: string; cap_add?: string[]; cap_drop?: string[] }>;
+  };
+
+  it('has agent, collector, prometheus and grafana; the agent on the host network with capture capabilities only', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['agent', 'collector', 'grafana', 'prometheus']);
+    const agent = compose.services.agent;
+    expect(agent?.network_mode).toBe('host');
+    expect(agent?.cap_drop).toEqual(['ALL']);
+    expect(agent?.cap_add?.sort()).toEqual(['NET_ADMIN', 'NET_RAW']);
+  });
+
+  it('mounts files that exist (secrets and the site file are the operator\'s, and the header says so)', () => {
+    const header = readFileSync(path.join(DEPLOY, 'compose.yaml'), 'utf8');
+    for (const svc of Object.values(compose.services)) {
+      for (const v of svc.volumes ?? []) {
+        const src = v.split(':')[0] ?? '';
+        if (!src.startsWith('./')) continue;
+        if (src.includes('site.yaml')) {
+          expect(header).toContain('deploy/site.yaml');
+          continue;
+        }
+        expect(existsSync(path.join(DEPLOY, src)), v).toBe(true);
+      }
+    }
+    expect(header).toContain('deploy/secrets/tokens');
+  });
+
+  it("the services' wardwatch commands are valid command lines", () => {
+    for (const name of ['collector', 'agent']) {
+      const cmd = (compose.services[name]?.command ?? []).map((a) => a.replace(/\$\{MIRROR_IF:-(\w+)\}/, '$1'));
+      // --print-config validates the command line (unknown or missing options fail), then prints it.
+      const r = spawnSync(process.execPath, [BIN, ...cmd, '--print-config'], {
+        encoding: 'utf8',
+        env: { ...process.env, WARDWATCH_TOKEN: 'from-env-file' },
+      });
+      expect(r.status, `${name}: ${r.stderr}`).toBe(0);
+      expect(JSON.parse(r.stdout).command).toEqual([name]);
+    }
+  });
+
+  it.skipIf(!existsSync('/usr/bin/promtool'))('the compose Prometheus config passes promtool', () => {
+    const r = spawnSync('/usr/bin/promtool', ['check', 'config', path.join(DEPLOY, 'prometheus/compose-prometheus.yml')], {
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+  });
+});
+
+describe('deploy/wardwatch.example.yaml', () => {
+  it('is a valid --config file for the agent command', () => {
+    const r = spawnSync(
+      process.execPath,
+      [BIN, 'agent', '--config', path.join(DEPLOY, 'wardwatch.example.yaml'), '--print-config'],
+      { encoding: 'utf8', env: { ...process.env, WARDWATCH_TOKEN: 'secret-value' } },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const shown = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(shown.interface).toBe('eth1');
+    expect(shown['buffer-size']).toBe(64);
+    // The token came from the environment and is never printed.
+    expect(shown.token).toBe('(set)');
+    expect(r.stdout).not.toContain('secret-value');
+  });
+
+  it('the environment overrides the file, the command line overrides both', () => {
+    const file = path.join(DEPLOY, 'wardwatch.example.yaml');
+    const env = { ...process.env, WARDWATCH_TOKEN: 't', WARDWATCH_AGENT_ID: 'from-env' };
+    const a = spawnSync(process.execPath, [BIN, 'agent', '--config', file, '--print-config'], { encoding: 'utf8', env });
+    expect(JSON.parse(a.stdout)['agent-id']).toBe('from-env');
+    const b = spawnSync(process.execPath, [BIN, 'agent', '--config', file, '--agent-id', 'cli', '--print-config'], {
+      encoding: 'utf8',
+      env,
+    });
+    expect(JSON.parse(b.stdout)['agent-id']).toBe('cli');
+    const bad = path.join(mkdtempSync(path.join(tmpdir(), 'ww-cfg-')), 'bad.yaml');
+    writeFileSync(bad, 'interface: eth1\ncollector: ws://127.0.0.1:9\nbogus: 1\n');
+    const c = spawnSync(process.execPath, [BIN, 'agent', '--config', bad, '--print-config'], { encoding: 'utf8', env });
+    expect(c.status).toBe(2);
+    expect(c.stderr).toMatch(/Unknown argument: bogus/);
+  });
+});
