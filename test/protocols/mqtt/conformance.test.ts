@@ -93,13 +93,14 @@ function expectedFields(t: TsharkLine, ourVersion: unknown): Record<string, unkn
 }
 
 /** Compares one capture with its tshark reference; returns the anomaly codes raised, in order. */
-async function checkCapture(file: string, reference: string): Promise<string[]> {
+async function checkCapture(file: string, reference: string, serverPort?: number): Promise<string[]> {
   const lines = readFileSync(reference, 'utf8')
     .split('\n')
     .filter(Boolean)
     .map((l) => JSON.parse(l) as TsharkLine);
   const events: EventRecord[] = [];
-  const summary = await replayFiles([file], {}, { onEvent: (e) => (e.proto === 'mqtt' ? events.push(e) : undefined) });
+  const onPort = (e: EventRecord): boolean => serverPort === undefined || e.src.port === serverPort || e.dst.port === serverPort;
+  const summary = await replayFiles([file], {}, { onEvent: (e) => (e.proto === 'mqtt' && onPort(e) ? events.push(e) : undefined) });
   expect(summary.error).toBeNull();
 
   // Group both sides by connection and direction (sender endpoint).
@@ -165,7 +166,24 @@ const ours = capturesIn(path.join(FIXTURES, 'mqtt'));
 describe.skipIf(ours.length === 0)('conformance with tshark: fixtures/mqtt', () => {
   it.each(ours)('%s', async (name) => {
     const f = path.join(FIXTURES, 'mqtt', name);
-    await checkCapture(f, `${f}.tshark.jsonl`);
+    // The WebSocket fixture's reference is its plain MQTT leg (bridge to broker) on 1883.
+    await checkCapture(f, `${f}.tshark.jsonl`, name === 'mqtt-websocket.pcap' ? 1883 : undefined);
+  });
+
+  it('MQTT over WebSocket (8080) gives the events of the same bytes over plain TCP (1883)', async () => {
+    const legs = new Map<number, string[]>([[1883, []], [8080, []]]);
+    await replayFiles([path.join(FIXTURES, 'mqtt', 'mqtt-websocket.pcap')], {}, {
+      onEvent: (e) => {
+        if (e.proto !== 'mqtt') return;
+        const port = e.src.port === 8080 || e.dst.port === 8080 ? 8080 : 1883;
+        legs.get(port)?.push(`${e.src.port === port ? 'S' : 'C'} ${e.type} ${JSON.stringify(e.fields)}`);
+      },
+    });
+    const ws = legs.get(8080) ?? [];
+    expect(ws.length).toBe(26);
+    expect(ws.filter((x) => x.includes(' anomaly '))).toEqual([]);
+    // Per direction the sequences agree (the bridge may interleave the two directions differently).
+    for (const side of ['C', 'S']) expect(ws.filter((x) => x.startsWith(side))).toEqual((legs.get(1883) ?? []).filter((x) => x.startsWith(side)));
   });
 });
 
