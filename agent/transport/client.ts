@@ -318,10 +318,12 @@ export class AgentTransport {
       this.ready = false;
       this.ws = null;
       if (this.closing) return;
+      // One warning per outage (and every refusal); the retries in between go to debug.
+      const firstFailure = this.attempt === 0;
       const delay = this.backoff();
-      const msg = 'transport: disconnected, reconnecting';
-      const info = { code, reason: reason.toString(), retryMs: Math.round(delay) };
-      if (wasReady || code === 1008) this.log.warn(info, msg);
+      const msg = wasReady ? 'transport: disconnected, reconnecting' : 'transport: cannot reach the collector, retrying';
+      const info = { url: this.o.url, code, reason: reason.toString(), retryMs: Math.round(delay) };
+      if (wasReady || firstFailure || code === 1008) this.log.warn(info, msg);
       else this.log.debug(info, msg);
       this.reconnectTimer = setTimeout(() => {
         this.reconnectTimer = null;
