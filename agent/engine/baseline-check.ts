@@ -302,6 +302,8 @@ export class BaselineCheck implements BaselineChecker {
       const mac = macNum >= 0 ? macToString(macNum) : undefined;
       const d = this.devices.get(ip);
       if (!d) {
+        // An unknown server is only a device once it answers (onFlowEnd): a scanned empty address is not one.
+        if (role === 'server') continue;
         const ev: Record<string, FieldValue> = { peer: peerIp, port: flow.serverPort, role };
         if (mac) ev.mac = mac;
         this.emit(
@@ -383,6 +385,12 @@ export class BaselineCheck implements BaselineChecker {
         { ip: rec.client.ip, port: rec.client.port },
         rec.flow,
       );
+    }
+    if (!s && rec.bytes[1] > 0 && this.isDevice(rec.server.ip)) {
+      const ev: Record<string, FieldValue> = { peer: rec.client.ip, port: rec.server.port, role: 'server' };
+      if (rec.server.mac) ev.mac = rec.server.mac;
+      const peer = { ip: rec.client.ip, port: rec.client.port };
+      this.emit(out, 'baseline.new-device', ts, proto, rec.server.ip, '', ev, peer, rec.flow, rec.server.mac);
     }
     const c = this.devices.get(rec.client.ip);
     if (c) this.checkMac(out, c, rec.client.mac, ts, proto, rec.flow);

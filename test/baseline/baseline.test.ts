@@ -250,6 +250,19 @@ describe('checker', () => {
     expect(ds.map((d) => [d.device.ip, d.evidence.mac])).toEqual([[MONITOR.ip, '28:cd:c1:00:00:11']]);
   });
 
+  it('counts an unknown server as a new device only once it answered', () => {
+    const empty = { ip: '10.20.40.200', mac: 0x002590000200 };
+    const refused = new Conv(CT, empty, 445, null, LATER).end(LATER + 1);
+    expect(checkAll(new BaselineCheck(b), refused).filter((d) => d.code === 'baseline.new-device')).toEqual(
+      [],
+    );
+    const answered = new Conv(CT, empty, 104, 'dicom', LATER)
+      .ev(1, LATER + 1, 'associate_rj', { result: 1 })
+      .end(LATER + 2);
+    const ds = checkAll(new BaselineCheck(b), answered).filter((d) => d.code === 'baseline.new-device');
+    expect(ds.map((d) => [d.device.ip, d.evidence.role])).toEqual([[empty.ip, 'server']]);
+  });
+
   it('reports a periodic feed that stops, by packet time, once', () => {
     const checker = new BaselineCheck(b);
     const feed = sortOps([0, 1, 2].flatMap((i) => hl7Oru(LATER + i * 60 * S)));
