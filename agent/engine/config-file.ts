@@ -20,7 +20,11 @@ export function listYamlFiles(dir: string): string[] {
     names = readdirSync(dir);
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    throw new ConfigError(dir, 0, `cannot read directory: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    throw new ConfigError(
+      dir,
+      0,
+      `cannot read directory: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
   return names
     .filter((n) => /\.ya?ml$/.test(n))

@@ -95,7 +95,14 @@ const MAX_ROUTERS = 1024;
 export class DeviceTable {
   private readonly byKey = new Map<string, Device>();
   private readonly routerMacs = new Set<string>();
-  readonly stats: DeviceStats = { devices: 0, created: 0, evicted: 0, hintsDropped: 0, peersDropped: 0, routers: 0 };
+  readonly stats: DeviceStats = {
+    devices: 0,
+    created: 0,
+    evicted: 0,
+    hintsDropped: 0,
+    peersDropped: 0,
+    routers: 0,
+  };
 
   constructor(
     private readonly site: SiteIndex,
@@ -151,7 +158,12 @@ export class DeviceTable {
 
   private addIp(d: Device, ip: string): void {
     if (d.ips.length < this.limits.maxIpsPerDevice) d.ips.push(ip);
-    if (d.mac && !d.router && d.ips.length > this.limits.routerIpThreshold && this.routerMacs.size < MAX_ROUTERS) {
+    if (
+      d.mac &&
+      !d.router &&
+      d.ips.length > this.limits.routerIpThreshold &&
+      this.routerMacs.size < MAX_ROUTERS
+    ) {
       d.router = true;
       this.routerMacs.add(d.mac);
       this.stats.routers = this.routerMacs.size;
@@ -217,7 +229,13 @@ export class DeviceTable {
         first_seen: formatTs(d.first),
         last_seen: formatTs(d.last),
         protocols: [...d.protocols].sort(),
-        hints: d.hints.map((h) => ({ attribute: h.attribute, value: h.value, source: h.source, first_seen: formatTs(h.first), last_seen: formatTs(h.last) })),
+        hints: d.hints.map((h) => ({
+          attribute: h.attribute,
+          value: h.value,
+          source: h.source,
+          first_seen: formatTs(h.first),
+          last_seen: formatTs(h.last),
+        })),
         peers: [...d.peers.values()].map((p) => ({ ...p })),
         counters: { ...d.counters },
       };

@@ -5,10 +5,24 @@ import { ipv4ToString, macToString } from '../decode/addr.js';
 import type { Endpoint, Finding } from '../wire/finding.js';
 import { parseTs } from '../wire/time.js';
 import type { BaselineChecker, Deviation } from './baseline-types.js';
-import { DEFAULT_DEVICE_LIMITS, DeviceTable, type Device, type DeviceLimits, type DeviceRecord, type DeviceStats } from './devices.js';
+import {
+  DEFAULT_DEVICE_LIMITS,
+  DeviceTable,
+  type Device,
+  type DeviceLimits,
+  type DeviceRecord,
+  type DeviceStats,
+} from './devices.js';
 import { FindingSink, isDeniedKey, type FindingRule, type FindingStats } from './findings.js';
 import { cidrContains, parseIp } from './ip.js';
-import { compileMatch, getValues, globToRegExp, type Predicate, type Subject, type SubjectEndpoint } from './match.js';
+import {
+  compileMatch,
+  getValues,
+  globToRegExp,
+  type Predicate,
+  type Subject,
+  type SubjectEndpoint,
+} from './match.js';
 import { lookupVendor } from './oui.js';
 import { matchPaths, type RuleDef, type SuppressDef } from './rule-schema.js';
 import type { RuleSet } from './rules.js';
@@ -76,7 +90,11 @@ interface FlowCtx {
 const CLINICAL = new Set(['hl7', 'dicom', 'mqtt']);
 const CONNECT_KEYS = ['client_id', 'username', 'password_present', 'version', 'clean_session', 'keep_alive'];
 /** Attributes whose change on a device is worth a signal (firmware/software/interface drift). */
-const TRACKED_CHANGES = new Set(['dicom_implementation_class_uid', 'dicom_implementation_version', 'hl7_version']);
+const TRACKED_CHANGES = new Set([
+  'dicom_implementation_class_uid',
+  'dicom_implementation_version',
+  'hl7_version',
+]);
 
 function str(v: FieldValue | undefined): string | undefined {
   return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
@@ -85,7 +103,10 @@ function str(v: FieldValue | undefined): string | undefined {
 /** Turns a rule-set into compiled predicates bound to a site's lists and zones. */
 function compileRules(rules: RuleSet, site: SiteIndex, limits: EngineLimits): CompiledRule[] {
   const lists: Record<string, string[]> = { ...rules.lists, ...(site.site?.lists ?? {}) };
-  const ctx = { list: (n: string): readonly string[] => lists[n] ?? [], zoneOf: (ip: string): string => site.zoneOf(ip) };
+  const ctx = {
+    list: (n: string): readonly string[] => lists[n] ?? [],
+    zoneOf: (ip: string): string => site.zoneOf(ip),
+  };
   const out: CompiledRule[] = [];
   for (const def of rules.rules) {
     if (def.kind !== 'match' || !def.match || !def.enabled) continue;
@@ -166,7 +187,12 @@ export class Engine {
   get stats(): EngineStats {
     let evicted = 0;
     for (const c of this.compiled) evicted += c.threshold?.evicted ?? 0;
-    return { ...this.baseStats, thresholdGroupsEvicted: evicted, findings: { ...this.sink.stats }, devices: { ...this.table.stats } };
+    return {
+      ...this.baseStats,
+      thresholdGroupsEvicted: evicted,
+      findings: { ...this.sink.stats },
+      devices: { ...this.table.stats },
+    };
   }
 
   devices(): DeviceRecord[] {
@@ -186,14 +212,28 @@ export class Engine {
     const proto = flow.app ?? flow.transport;
     this.table.addPeer(c, flow.serverIp, flow.serverPort, proto);
     this.table.addPeer(s, flow.clientIp, undefined, proto);
-    this.setFlowCtx(flow.id, { vlan: flow.vlan, client: c, server: s, clientKey: `${flow.clientIp}|${flow.clientPort}` });
+    this.setFlowCtx(flow.id, {
+      vlan: flow.vlan,
+      client: c,
+      server: s,
+      clientKey: `${flow.clientIp}|${flow.clientPort}`,
+    });
     if (cmac) this.checkBinding(flow.clientIp, cmac, ts, 'ip');
     if (smac) this.checkBinding(flow.serverIp, smac, ts, 'ip');
-    const subject = this.subject('flow', 'start', ts, flow.id, flow.vlan, { ip: flow.clientIp, port: flow.clientPort, mac: cmac }, { ip: flow.serverIp, port: flow.serverPort, mac: smac }, {
-      transport: flow.transport,
-      app: flow.app,
-      vlan: flow.vlan,
-    });
+    const subject = this.subject(
+      'flow',
+      'start',
+      ts,
+      flow.id,
+      flow.vlan,
+      { ip: flow.clientIp, port: flow.clientPort, mac: cmac },
+      { ip: flow.serverIp, port: flow.serverPort, mac: smac },
+      {
+        transport: flow.transport,
+        app: flow.app,
+        vlan: flow.vlan,
+      },
+    );
     subject.findingProto = proto;
     this.evaluate(subject);
     if (this.baseline) this.onDeviations(this.baseline.onFlowStart(flow, ts));
@@ -303,7 +343,16 @@ export class Engine {
     const nv = lookupVendor(mac);
     if (pv) fields.previous_vendor = pv;
     if (nv) fields.vendor = nv;
-    const sub = this.subject('device', 'ip_mac_changed', ts, undefined, -1, { ip, mac }, { ip, mac: prev }, fields);
+    const sub = this.subject(
+      'device',
+      'ip_mac_changed',
+      ts,
+      undefined,
+      -1,
+      { ip, mac },
+      { ip, mac: prev },
+      fields,
+    );
     sub.findingProto = via === 'arp' ? 'arp' : 'ip';
     this.evaluate(sub);
   }
@@ -330,9 +379,19 @@ export class Engine {
   }
 
   /** Without a MAC on the record, the device the flow started with (same IP) stands for the host. */
-  private deviceFor(ctx: FlowCtx | undefined, ip: string, mac: string | undefined, ts: number, vlan: number): Device {
+  private deviceFor(
+    ctx: FlowCtx | undefined,
+    ip: string,
+    mac: string | undefined,
+    ts: number,
+    vlan: number,
+  ): Device {
     if (!mac && ctx) {
-      const d = ctx.client?.ips.includes(ip) ? ctx.client : ctx.server?.ips.includes(ip) ? ctx.server : undefined;
+      const d = ctx.client?.ips.includes(ip)
+        ? ctx.client
+        : ctx.server?.ips.includes(ip)
+          ? ctx.server
+          : undefined;
       if (d) {
         if (ts > d.last) d.last = ts;
         return d;
@@ -352,7 +411,10 @@ export class Engine {
     this.flowCtx.set(id, ctx);
   }
 
-  private endpoint(e: { ip: string; port?: number; mac?: string | undefined }, vlan: number): SubjectEndpoint {
+  private endpoint(
+    e: { ip: string; port?: number; mac?: string | undefined },
+    vlan: number,
+  ): SubjectEndpoint {
     const out: SubjectEndpoint = { ip: e.ip, zone: this.site.zoneOf(e.ip, vlan) };
     if (e.port !== undefined) out.port = e.port;
     if (e.mac) {
@@ -380,7 +442,16 @@ export class Engine {
   ): Subject {
     const s = this.endpoint(src, vlan);
     const d = this.endpoint(dst, vlan);
-    const out: Subject = { proto, type, ts, src: s, dst: d, fields, crosses_zone: s.zone !== d.zone, findingProto: proto };
+    const out: Subject = {
+      proto,
+      type,
+      ts,
+      src: s,
+      dst: d,
+      fields,
+      crosses_zone: s.zone !== d.zone,
+      findingProto: proto,
+    };
     if (flow !== undefined) out.flow = flow;
     return out;
   }
@@ -388,14 +459,28 @@ export class Engine {
   /** Identity hints and the engine's own signals: first clinical traffic, identity changes, MQTT client-id moves. */
   private signals(ev: EventRecord, subject: Subject, src: Device, dst: Device, ts: number): void {
     const f = ev.fields;
-    const hint = (d: Device, attr: string, v: FieldValue | undefined, source: string, side: 'src' | 'dst'): void => {
+    const hint = (
+      d: Device,
+      attr: string,
+      v: FieldValue | undefined,
+      source: string,
+      side: 'src' | 'dst',
+    ): void => {
       const text = str(v);
       if (text === undefined) return;
       const prev = this.table.addHint(d, attr, text, source, ts);
       if (prev.length > 0 && TRACKED_CHANGES.has(attr)) {
         const me = side === 'src' ? subject.src : subject.dst;
         const other = side === 'src' ? subject.dst : subject.src;
-        this.evaluate({ ...subject, proto: 'device', type: 'identity_changed', src: me, dst: other, fields: { attribute: attr, value: text, previous: prev.slice(0, 8) }, findingProto: ev.proto });
+        this.evaluate({
+          ...subject,
+          proto: 'device',
+          type: 'identity_changed',
+          src: me,
+          dst: other,
+          fields: { attribute: attr, value: text, previous: prev.slice(0, 8) },
+          findingProto: ev.proto,
+        });
       }
     };
     if (ev.proto === 'dicom') {
@@ -404,17 +489,31 @@ export class Engine {
         hint(dst, 'dicom_ae', f.called_ae, 'dicom.called_ae', 'dst');
       }
       if (ev.type === 'associate_rq' || ev.type === 'associate_ac') {
-        hint(src, 'dicom_implementation_class_uid', f.implementation_class_uid, 'dicom.implementation_class_uid', 'src');
-        hint(src, 'dicom_implementation_version', f.implementation_version, 'dicom.implementation_version', 'src');
+        hint(
+          src,
+          'dicom_implementation_class_uid',
+          f.implementation_class_uid,
+          'dicom.implementation_class_uid',
+          'src',
+        );
+        hint(
+          src,
+          'dicom_implementation_version',
+          f.implementation_version,
+          'dicom.implementation_version',
+          'src',
+        );
       }
     } else if (ev.proto === 'hl7') {
       hint(src, 'hl7_sending_app', f.sending_app, 'hl7.sending_app', 'src');
       hint(src, 'hl7_sending_facility', f.sending_facility, 'hl7.sending_facility', 'src');
       hint(dst, 'hl7_receiving_app', f.receiving_app, 'hl7.receiving_app', 'dst');
       // An engine answers each sender in that sender's version: only non-ACK messages say what a host speaks.
-      if (typeof f.message_type === 'string' && !f.message_type.startsWith('ACK')) hint(src, 'hl7_version', f.version, 'hl7.version', 'src');
+      if (typeof f.message_type === 'string' && !f.message_type.startsWith('ACK'))
+        hint(src, 'hl7_version', f.version, 'hl7.version', 'src');
       const ids = f.device_ids;
-      if (Array.isArray(ids)) for (const id of ids.slice(0, 8)) hint(src, 'hl7_device_id', id, 'hl7.device_ids', 'src');
+      if (Array.isArray(ids))
+        for (const id of ids.slice(0, 8)) hint(src, 'hl7_device_id', id, 'hl7.device_ids', 'src');
     } else if (ev.proto === 'mqtt' && ev.type === 'connect') {
       hint(src, 'mqtt_client_id', f.client_id, 'mqtt.client_id', 'src');
       hint(src, 'mqtt_username', f.username, 'mqtt.username', 'src');
@@ -432,13 +531,25 @@ export class Engine {
         this.clientIds.delete(key);
         this.clientIds.set(key, ev.src.ip);
         if (prevIp !== undefined && prevIp !== ev.src.ip) {
-          this.evaluate({ ...subject, proto: 'device', type: 'client_id_moved', fields: { client_id: cid, previous_ip: prevIp }, findingProto: 'mqtt' });
+          this.evaluate({
+            ...subject,
+            proto: 'device',
+            type: 'client_id_moved',
+            fields: { client_id: cid, previous_ip: prevIp },
+            findingProto: 'mqtt',
+          });
         }
       }
     }
     if (CLINICAL.has(ev.proto) && !src.clinical && ev.type !== 'anomaly') {
       src.clinical = true;
-      this.evaluate({ ...subject, proto: 'device', type: 'first_clinical', fields: { protocol: ev.proto }, findingProto: ev.proto });
+      this.evaluate({
+        ...subject,
+        proto: 'device',
+        type: 'first_clinical',
+        fields: { protocol: ev.proto },
+        findingProto: ev.proto,
+      });
     }
   }
 
@@ -484,7 +595,13 @@ export class Engine {
       evidence.window_seconds = def.threshold.windowMicros / 1e6;
     }
     const rule: FindingRule = def;
-    const occ: Parameters<FindingSink['report']>[1] = { ts: s.ts, proto: s.findingProto, device: this.enrich(dev, false), evidence, count };
+    const occ: Parameters<FindingSink['report']>[1] = {
+      ts: s.ts,
+      proto: s.findingProto,
+      device: this.enrich(dev, false),
+      evidence,
+      count,
+    };
     if (!c.threshold || c.peerInGroup) occ.peer = this.enrich(peer, true);
     if (s.flow !== undefined && (!c.threshold || c.peerInGroup)) occ.flow = s.flow;
     if (dedupKey !== undefined) occ.dedupKey = dedupKey;
@@ -501,7 +618,12 @@ export class Engine {
   }
 
   private isSuppressed(ruleId: string, own: SuppressDef[], dev: SubjectEndpoint): boolean {
-    const matches = (s: { ip: SuppressDef['ip']; mac: string[]; zone: string[]; asset: string[] }): boolean => {
+    const matches = (s: {
+      ip: SuppressDef['ip'];
+      mac: string[];
+      zone: string[];
+      asset: string[];
+    }): boolean => {
       const ip = s.ip.length ? parseIp(dev.ip) : null;
       if (s.ip.length && !(ip && s.ip.some((c) => cidrContains(c, ip)))) return false;
       if (s.mac.length && !(dev.mac && s.mac.includes(dev.mac.toLowerCase()))) return false;
@@ -530,7 +652,12 @@ export class Engine {
         this.baseStats.suppressed++;
         continue;
       }
-      const occ: Parameters<FindingSink['report']>[1] = { ts: d.ts, proto: d.proto, device: this.enrich(dev, false), evidence: d.evidence };
+      const occ: Parameters<FindingSink['report']>[1] = {
+        ts: d.ts,
+        proto: d.proto,
+        device: this.enrich(dev, false),
+        evidence: d.evidence,
+      };
       if (d.peer) occ.peer = this.enrich(this.endpoint(d.peer, -1), true);
       if (d.flow !== undefined) occ.flow = d.flow;
       this.sink.report(rule, occ);
@@ -538,7 +665,9 @@ export class Engine {
   }
 
   private deliver(f: Finding): void {
-    const d = this.table.get(f.device.mac ? `mac:${f.device.mac}` : `ip:${f.device.ip}`) ?? this.table.get(`ip:${f.device.ip}`);
+    const d =
+      this.table.get(f.device.mac ? `mac:${f.device.mac}` : `ip:${f.device.ip}`) ??
+      this.table.get(`ip:${f.device.ip}`);
     if (d) {
       d.counters.findings++;
       if (d.name && !f.device.name) f.device.name = d.name;

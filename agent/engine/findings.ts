@@ -45,7 +45,8 @@ interface Window {
 }
 
 /** Object keys that may hold patient data or secrets: never copied into evidence. */
-const DENY_KEY = /pass(word|code|phrase)?$|secret|token|payload|patient|^pid$|birth|^dob$|ssn|^mrn$|obx_?value|observation|^values?$|phone|address_line|street/i;
+const DENY_KEY =
+  /pass(word|code|phrase)?$|secret|token|payload|patient|^pid$|birth|^dob$|ssn|^mrn$|obx_?value|observation|^values?$|phone|address_line|street/i;
 const MAX_TEXT = 128;
 const MAX_ITEMS = 16;
 const MAX_RATE_KEYS = 4096;
@@ -55,7 +56,11 @@ export function redactEvidence(v: unknown, depth = 0): unknown {
   if (v === null || typeof v === 'number' || typeof v === 'boolean') return v;
   if (typeof v === 'string') return v.length > MAX_TEXT ? `${v.slice(0, MAX_TEXT)}…` : v;
   if (depth >= 3 || typeof v !== 'object') return undefined;
-  if (Array.isArray(v)) return v.slice(0, MAX_ITEMS).map((x) => redactEvidence(x, depth + 1)).filter((x) => x !== undefined);
+  if (Array.isArray(v))
+    return v
+      .slice(0, MAX_ITEMS)
+      .map((x) => redactEvidence(x, depth + 1))
+      .filter((x) => x !== undefined);
   const out: Record<string, unknown> = {};
   let n = 0;
   for (const [k, x] of Object.entries(v)) {
@@ -85,7 +90,14 @@ export class FindingSink {
   private readonly windows = new Map<string, Window>();
   private readonly rate = new Map<string, { bucket: number; n: number }>();
   private nextExpiry = Number.POSITIVE_INFINITY;
-  readonly stats: FindingStats = { emitted: 0, folded: 0, summaries: 0, rateLimited: 0, windowsEvicted: 0, openWindows: 0 };
+  readonly stats: FindingStats = {
+    emitted: 0,
+    folded: 0,
+    summaries: 0,
+    rateLimited: 0,
+    windowsEvicted: 0,
+    openWindows: 0,
+  };
 
   constructor(
     private readonly agentId: string,
@@ -183,7 +195,12 @@ export class FindingSink {
       id: findingId([w.first.id, 'summary']),
       ts: formatTs(w.last),
       count: w.count,
-      evidence: { ...w.first.evidence, first_seen: w.first.ts, last_seen: formatTs(w.last), repeat_of: w.first.id },
+      evidence: {
+        ...w.first.evidence,
+        first_seen: w.first.ts,
+        last_seen: formatTs(w.last),
+        repeat_of: w.first.id,
+      },
     };
     this.stats.summaries++;
     this.onFinding(f);

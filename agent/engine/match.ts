@@ -67,7 +67,13 @@ export function getValues(root: unknown, segs: readonly string[]): FieldValue[] 
  * Whether some value at `segs` satisfies `pred`, with the same array and `*` semantics as getValues but
  * without building arrays (this runs for every rule condition on every event).
  */
-export function someValue(v: unknown, segs: readonly string[], i: number, pred: (x: FieldValue) => boolean, depth = 0): boolean {
+export function someValue(
+  v: unknown,
+  segs: readonly string[],
+  i: number,
+  pred: (x: FieldValue) => boolean,
+  depth = 0,
+): boolean {
   if (v === null || v === undefined || depth > 16) return false;
   if (Array.isArray(v)) {
     for (const el of v) if (someValue(el, segs, i, pred, depth + 1)) return true;
@@ -169,7 +175,12 @@ function compileOp(op: Op, ctx: MatchContext): (v: FieldValue) => boolean {
     case 'gte':
     case 'lte': {
       const want = op.value;
-      const cmp = { lt: (a: number) => a < want, gt: (a: number) => a > want, gte: (a: number) => a >= want, lte: (a: number) => a <= want }[op.op];
+      const cmp = {
+        lt: (a: number) => a < want,
+        gt: (a: number) => a > want,
+        gte: (a: number) => a >= want,
+        lte: (a: number) => a <= want,
+      }[op.op];
       return (v) => {
         const n = numberOf(v);
         return n !== null && cmp(n);
@@ -180,7 +191,8 @@ function compileOp(op: Op, ctx: MatchContext): (v: FieldValue) => boolean {
     case 'some': {
       // The element itself is the root of the nested match's paths.
       const inner = compileMatch(op.match, ctx);
-      return (v) => v !== null && typeof v === 'object' && !Array.isArray(v) && inner(v as unknown as Subject);
+      return (v) =>
+        v !== null && typeof v === 'object' && !Array.isArray(v) && inner(v as unknown as Subject);
     }
   }
 }
@@ -213,7 +225,10 @@ export function compileMatch(node: MatchNode, ctx: MatchContext): Predicate {
         else if (op.op === 'not_in') notIn.push(compileOp(op, ctx));
         else positive.push(compileOp(op, ctx));
       }
-      const all = positive.length === 1 ? (positive[0] as (v: FieldValue) => boolean) : (v: FieldValue): boolean => positive.every((f) => f(v));
+      const all =
+        positive.length === 1
+          ? (positive[0] as (v: FieldValue) => boolean)
+          : (v: FieldValue): boolean => positive.every((f) => f(v));
       return (s) => {
         if (existsWanted === false) return !someValue(s, segs, 0, ANY);
         if (existsWanted === true && !someValue(s, segs, 0, ANY)) return false;

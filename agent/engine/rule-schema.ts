@@ -77,9 +77,33 @@ const ATTACK_RE = /^T0\d{3}$/;
 const ID_RE = /^[a-z0-9][a-z0-9_.-]*$/;
 
 /** Roots a match path may start with, and the endpoint attributes under src/dst. */
-export const PATH_ROOTS = ['proto', 'type', 'flow', 'src', 'dst', 'fields', 'connect', 'crosses_zone', 'from_client'];
+export const PATH_ROOTS = [
+  'proto',
+  'type',
+  'flow',
+  'src',
+  'dst',
+  'fields',
+  'connect',
+  'crosses_zone',
+  'from_client',
+];
 export const ENDPOINT_KEYS = ['ip', 'port', 'mac', 'zone', 'asset', 'asset_role', 'vendor'];
-const OPS = ['equals', 'in', 'not_in', 'zone', 'cidr', 'glob', 'regex', 'exists', 'lt', 'gt', 'gte', 'lte', 'some'];
+const OPS = [
+  'equals',
+  'in',
+  'not_in',
+  'zone',
+  'cidr',
+  'glob',
+  'regex',
+  'exists',
+  'lt',
+  'gt',
+  'gte',
+  'lte',
+  'some',
+];
 const RULE_KEYS = [
   'id',
   'kind',
@@ -121,7 +145,8 @@ export interface ParsedRuleFile {
 }
 
 function scalarOf(n: YNode, file: string, field: string): Scalar {
-  if (n.kind !== 'scalar' || n.value === null) throw new ConfigError(file, n.line, `${field}: expected a string, number or boolean`);
+  if (n.kind !== 'scalar' || n.value === null)
+    throw new ConfigError(file, n.line, `${field}: expected a string, number or boolean`);
   return n.value;
 }
 
@@ -149,7 +174,11 @@ function checkPath(path: string, file: string, line: number, field: string, rela
   }
   const root = segs[0] ?? '';
   if (!PATH_ROOTS.includes(root) || segs.some((s) => s === '')) {
-    throw new ConfigError(file, line, `${field}: unknown field "${path}" (fields start with ${PATH_ROOTS.join(', ')})`);
+    throw new ConfigError(
+      file,
+      line,
+      `${field}: unknown field "${path}" (fields start with ${PATH_ROOTS.join(', ')})`,
+    );
   }
   if ((root === 'src' || root === 'dst') && (segs.length !== 2 || !ENDPOINT_KEYS.includes(segs[1] ?? ''))) {
     throw new ConfigError(file, line, `${field}: "${path}": ${root} has ${ENDPOINT_KEYS.join(', ')}`);
@@ -183,7 +212,8 @@ function parseOps(n: YNode, file: string, field: string, depth: number): Op[] {
         const operand = parseOperand(e.value, file, f);
         if (operand.kind === 'values') {
           operand.values.forEach((v) => {
-            if (!parseCidr(String(v))) throw new ConfigError(file, e.line, `${f}: "${String(v)}" is not an address or CIDR`);
+            if (!parseCidr(String(v)))
+              throw new ConfigError(file, e.line, `${f}: "${String(v)}" is not an address or CIDR`);
           });
         }
         ops.push({ op: 'cidr', operand });
@@ -213,7 +243,11 @@ function parseOps(n: YNode, file: string, field: string, depth: number): Op[] {
         ops.push({ op: e.key, value: expectNumber(e.value, file, f) });
         break;
       default:
-        throw new ConfigError(file, e.line, `${f}: unknown operator "${e.key}" (operators: ${OPS.join(', ')})`);
+        throw new ConfigError(
+          file,
+          e.line,
+          `${f}: unknown operator "${e.key}" (operators: ${OPS.join(', ')})`,
+        );
     }
   }
   if (ops.length === 0) throw new ConfigError(file, n.line, `${field}: no operator`);
@@ -226,8 +260,12 @@ export function parseMatch(n: YNode, file: string, field: string, relative = fal
   for (const e of expectMap(n, file, field)) {
     const f = `${field}.${e.key}`;
     if (e.key === 'any' || e.key === 'all') {
-      if (e.value.kind !== 'seq' || e.value.items.length === 0) throw new ConfigError(file, e.line, `${f}: expected a non-empty list of matches`);
-      items.push({ kind: e.key, items: e.value.items.map((i, idx) => parseMatch(i, file, `${f}[${idx}]`, relative, depth)) });
+      if (e.value.kind !== 'seq' || e.value.items.length === 0)
+        throw new ConfigError(file, e.line, `${f}: expected a non-empty list of matches`);
+      items.push({
+        kind: e.key,
+        items: e.value.items.map((i, idx) => parseMatch(i, file, `${f}[${idx}]`, relative, depth)),
+      });
     } else if (e.key === 'not') {
       items.push({ kind: 'not', item: parseMatch(e.value, file, f, relative, depth) });
     } else {
@@ -275,7 +313,11 @@ function parseSuppress(n: YNode, file: string, field: string): SuppressDef[] {
           expectString(e.value, file, `${f}.reason`);
           break;
         default:
-          throw new ConfigError(file, e.line, `${f}: unknown key "${e.key}" (allowed: ip, mac, zone, asset, reason)`);
+          throw new ConfigError(
+            file,
+            e.line,
+            `${f}: unknown key "${e.key}" (allowed: ip, mac, zone, asset, reason)`,
+          );
       }
     }
     if (s.ip.length + s.mac.length + s.zone.length + s.asset.length === 0) {
@@ -308,9 +350,12 @@ function parseRule(n: YNode, file: string, idx: number, prefix: string | undefin
   const idNode = get('id');
   if (!idNode) throw new ConfigError(file, n.line, `rules[${idx}].id: required`);
   const id = expectString(idNode, file, `rules[${idx}].id`);
-  if (!ID_RE.test(id)) throw new ConfigError(file, idNode.line, `rule ${id}: field id: lower case letters, digits, . _ - only`);
+  if (!ID_RE.test(id))
+    throw new ConfigError(file, idNode.line, `rule ${id}: field id: lower case letters, digits, . _ - only`);
   const f = (k: string): string => `rule ${id}: field ${k}`;
-  for (const e of entries) if (!RULE_KEYS.includes(e.key)) throw new ConfigError(file, e.line, `${f(e.key)}: unknown key (allowed: ${RULE_KEYS.join(', ')})`);
+  for (const e of entries)
+    if (!RULE_KEYS.includes(e.key))
+      throw new ConfigError(file, e.line, `${f(e.key)}: unknown key (allowed: ${RULE_KEYS.join(', ')})`);
   const need = (k: string): YNode => {
     const v = get(k);
     if (!v) throw new ConfigError(file, n.line, `${f(k)}: required`);
@@ -318,19 +363,45 @@ function parseRule(n: YNode, file: string, idx: number, prefix: string | undefin
   };
   const kindNode = get('kind');
   const kindText = kindNode ? expectString(kindNode, file, f('kind')) : 'match';
-  if (kindText !== 'match' && kindText !== 'baseline') throw new ConfigError(file, kindNode?.line ?? n.line, `${f('kind')}: match or baseline`);
+  if (kindText !== 'match' && kindText !== 'baseline')
+    throw new ConfigError(file, kindNode?.line ?? n.line, `${f('kind')}: match or baseline`);
   const kind: RuleDef['kind'] = kindText;
-  if (prefix && !id.startsWith(prefix)) throw new ConfigError(file, idNode.line, `${f('id')}: ids in this file start with "${prefix}"`);
-  if (kind === 'baseline' && !id.startsWith('baseline.')) throw new ConfigError(file, idNode.line, `${f('id')}: baseline rules are named by their deviation code, baseline.*`);
+  if (prefix && !id.startsWith(prefix))
+    throw new ConfigError(file, idNode.line, `${f('id')}: ids in this file start with "${prefix}"`);
+  if (kind === 'baseline' && !id.startsWith('baseline.'))
+    throw new ConfigError(
+      file,
+      idNode.line,
+      `${f('id')}: baseline rules are named by their deviation code, baseline.*`,
+    );
   const sevNode = need('severity');
   const sev = expectString(sevNode, file, f('severity'));
-  if (!(SEVERITIES as readonly string[]).includes(sev)) throw new ConfigError(file, sevNode.line, `${f('severity')}: one of ${SEVERITIES.join(', ')}`);
+  if (!(SEVERITIES as readonly string[]).includes(sev))
+    throw new ConfigError(file, sevNode.line, `${f('severity')}: one of ${SEVERITIES.join(', ')}`);
   const attackNode = get('attack');
-  const attack = attackNode && !(attackNode.kind === 'seq' && attackNode.items.length === 0) ? expectStrings(attackNode, file, f('attack')) : [];
-  for (const a of attack) if (!ATTACK_RE.test(a)) throw new ConfigError(file, attackNode?.line ?? n.line, `${f('attack')}: "${a}" is not an ATT&CK for ICS id (T0xxx)`);
+  const attack =
+    attackNode && !(attackNode.kind === 'seq' && attackNode.items.length === 0)
+      ? expectStrings(attackNode, file, f('attack'))
+      : [];
+  for (const a of attack)
+    if (!ATTACK_RE.test(a))
+      throw new ConfigError(
+        file,
+        attackNode?.line ?? n.line,
+        `${f('attack')}: "${a}" is not an ATT&CK for ICS id (T0xxx)`,
+      );
   const scNode = get('scenarios');
-  const scenarios = scNode && !(scNode.kind === 'seq' && scNode.items.length === 0) ? expectStrings(scNode, file, f('scenarios')) : [];
-  for (const s of scenarios) if (!SCENARIO_RE.test(s)) throw new ConfigError(file, scNode?.line ?? n.line, `${f('scenarios')}: "${s}" is not a scenario id of SCENARIOS.md`);
+  const scenarios =
+    scNode && !(scNode.kind === 'seq' && scNode.items.length === 0)
+      ? expectStrings(scNode, file, f('scenarios'))
+      : [];
+  for (const s of scenarios)
+    if (!SCENARIO_RE.test(s))
+      throw new ConfigError(
+        file,
+        scNode?.line ?? n.line,
+        `${f('scenarios')}: "${s}" is not a scenario id of SCENARIOS.md`,
+      );
   const rule: RuleDef = {
     id,
     kind,
@@ -355,7 +426,13 @@ function parseRule(n: YNode, file: string, idx: number, prefix: string | undefin
   };
   const matchNode = get('match');
   if (kind === 'baseline') {
-    for (const k of ['match', 'threshold', 'device']) if (get(k)) throw new ConfigError(file, entries.find((e) => e.key === k)?.line ?? n.line, `${f(k)}: baseline rules have no ${k}`);
+    for (const k of ['match', 'threshold', 'device'])
+      if (get(k))
+        throw new ConfigError(
+          file,
+          entries.find((e) => e.key === k)?.line ?? n.line,
+          `${f(k)}: baseline rules have no ${k}`,
+        );
   } else {
     if (!matchNode) throw new ConfigError(file, n.line, `${f('match')}: required`);
     rule.match = parseMatch(matchNode, file, f('match'));
@@ -364,12 +441,20 @@ function parseRule(n: YNode, file: string, idx: number, prefix: string | undefin
   }
   const th = get('threshold');
   if (th) {
-    const t: ThresholdDef = { count: 0, windowMicros: 0, by: [], byText: [], distinct: null, distinctText: [] };
+    const t: ThresholdDef = {
+      count: 0,
+      windowMicros: 0,
+      by: [],
+      byText: [],
+      distinct: null,
+      distinctText: [],
+    };
     for (const e of expectMap(th, file, f('threshold'))) {
       const tf = `${f('threshold')}.${e.key}`;
       if (e.key === 'count') {
         t.count = expectNumber(e.value, file, tf);
-        if (!Number.isInteger(t.count) || t.count < 1 || t.count > 100000) throw new ConfigError(file, e.line, `${tf}: an integer 1-100000`);
+        if (!Number.isInteger(t.count) || t.count < 1 || t.count > 100000)
+          throw new ConfigError(file, e.line, `${tf}: an integer 1-100000`);
       } else if (e.key === 'window') t.windowMicros = expectDuration(e.value, file, tf);
       else if (e.key === 'by') {
         const p = parsePaths(e.value, file, tf);
@@ -404,10 +489,13 @@ function parseRule(n: YNode, file: string, idx: number, prefix: string | undefin
     for (const e of expectMap(rl, file, f('rate_limit'))) {
       if (e.key === 'count') {
         const c = expectNumber(e.value, file, `${f('rate_limit')}.count`);
-        if (!Number.isInteger(c) || c < 1) throw new ConfigError(file, e.line, `${f('rate_limit')}.count: a positive integer`);
+        if (!Number.isInteger(c) || c < 1)
+          throw new ConfigError(file, e.line, `${f('rate_limit')}.count: a positive integer`);
         rule.rateLimit.count = c;
-      } else if (e.key === 'per') rule.rateLimit.perMicros = expectDuration(e.value, file, `${f('rate_limit')}.per`);
-      else throw new ConfigError(file, e.line, `${f('rate_limit')}.${e.key}: unknown key (allowed: count, per)`);
+      } else if (e.key === 'per')
+        rule.rateLimit.perMicros = expectDuration(e.value, file, `${f('rate_limit')}.per`);
+      else
+        throw new ConfigError(file, e.line, `${f('rate_limit')}.${e.key}: unknown key (allowed: count, per)`);
     }
   }
   const ns = get('needs_site');
@@ -431,19 +519,26 @@ export function parseRuleFile(root: YNode, file: string, baseName: string): Pars
   }
   for (const e of entries) {
     try {
-      if (!FILE_KEYS.includes(e.key)) throw new ConfigError(file, e.line, `unknown key "${e.key}" (allowed: ${FILE_KEYS.join(', ')})`);
+      if (!FILE_KEYS.includes(e.key))
+        throw new ConfigError(file, e.line, `unknown key "${e.key}" (allowed: ${FILE_KEYS.join(', ')})`);
       if (e.key === 'description') expectString(e.value, file, 'description');
       if (e.key === 'lists') {
         for (const l of expectMap(e.value, file, 'lists')) {
-          const items = l.value.kind === 'seq' && l.value.items.length === 0 ? [] : expectSeqOrScalar(l.value, file, `lists.${l.key}`);
+          const items =
+            l.value.kind === 'seq' && l.value.items.length === 0
+              ? []
+              : expectSeqOrScalar(l.value, file, `lists.${l.key}`);
           out.lists[l.key] = {
             line: l.line,
-            values: items.map((v: YNode, i: number) => String(scalarOf(v, file, `lists.${l.key}[${i}]`) as YScalar)),
+            values: items.map((v: YNode, i: number) =>
+              String(scalarOf(v, file, `lists.${l.key}[${i}]`) as YScalar),
+            ),
           };
         }
       }
       if (e.key === 'rules') {
-        if (e.value.kind !== 'seq') throw new ConfigError(file, e.value.line, 'rules: expected a list of rules');
+        if (e.value.kind !== 'seq')
+          throw new ConfigError(file, e.value.line, 'rules: expected a list of rules');
         e.value.items.forEach((item, idx) => {
           try {
             out.rules.push(parseRule(item, file, idx, FILE_PREFIX[baseName]));
@@ -467,7 +562,11 @@ export function listRefs(m: MatchNode | null): { list: string; line: number }[] 
   if (m.kind === 'all' || m.kind === 'any') return m.items.flatMap(listRefs);
   if (m.kind === 'not') return listRefs(m.item);
   return m.ops.flatMap((op) =>
-    op.op === 'some' ? listRefs(op.match) : 'operand' in op && op.operand.kind === 'list' ? [{ list: op.operand.list, line: op.operand.line }] : [],
+    op.op === 'some'
+      ? listRefs(op.match)
+      : 'operand' in op && op.operand.kind === 'list'
+        ? [{ list: op.operand.list, line: op.operand.line }]
+        : [],
   );
 }
 

@@ -23,7 +23,10 @@ export interface RuleValidation {
 }
 
 /** Parse rule files given as text (tests, `rules test`); returns the set and every error found. */
-export function parseRuleTexts(files: { file: string; text: string }[]): { set: RuleSet; errors: ConfigError[] } {
+export function parseRuleTexts(files: { file: string; text: string }[]): {
+  set: RuleSet;
+  errors: ConfigError[];
+} {
   const set: RuleSet = { rules: [], lists: {}, files: files.map((f) => f.file) };
   const errors: ConfigError[] = [];
   const listLines = new Map<string, string>();
@@ -50,7 +53,13 @@ export function parseRuleTexts(files: { file: string; text: string }[]): { set: 
     for (const r of parsed.rules) {
       const prev = ids.get(r.id);
       if (prev) {
-        errors.push(new ConfigError(file, r.line, `rule ${r.id}: field id: duplicate, first defined at ${prev.file}:${prev.line}`));
+        errors.push(
+          new ConfigError(
+            file,
+            r.line,
+            `rule ${r.id}: field id: duplicate, first defined at ${prev.file}:${prev.line}`,
+          ),
+        );
         continue;
       }
       ids.set(r.id, r);
@@ -60,7 +69,13 @@ export function parseRuleTexts(files: { file: string; text: string }[]): { set: 
   for (const r of set.rules) {
     for (const ref of listRefs(r.match)) {
       if (!(ref.list in set.lists)) {
-        errors.push(new ConfigError(r.file, ref.line, `rule ${r.id}: field match: list "${ref.list}" is not declared under lists: in any rule file`));
+        errors.push(
+          new ConfigError(
+            r.file,
+            ref.line,
+            `rule ${r.id}: field match: list "${ref.list}" is not declared under lists: in any rule file`,
+          ),
+        );
       }
     }
   }
@@ -110,9 +125,16 @@ export interface RulesTestResult {
 }
 
 /** For `wardwatch rules test DIR FILE...`: run the rules over events (already decoded by the pipeline) and collect findings. */
-export function testRules(dir: string, events: Iterable<EventRecord>, opts: { site?: Site | null; agentId?: string } = {}): RulesTestResult {
+export function testRules(
+  dir: string,
+  events: Iterable<EventRecord>,
+  opts: { site?: Site | null; agentId?: string } = {},
+): RulesTestResult {
   const findings: Finding[] = [];
-  const engine = new Engine({ site: opts.site ?? null, rules: loadRules(dir), baseline: null, agentId: opts.agentId ?? 'rules-test' }, (f) => findings.push(f));
+  const engine = new Engine(
+    { site: opts.site ?? null, rules: loadRules(dir), baseline: null, agentId: opts.agentId ?? 'rules-test' },
+    (f) => findings.push(f),
+  );
   for (const ev of events) engine.onEvent(ev);
   engine.flush();
   return { findings, stats: engine.stats };

@@ -71,7 +71,8 @@ function parseCidrs(n: YNode, file: string, field: string): Cidr[] {
   return expectSeqOrScalar(n, file, field).map((item, i) => {
     const text = expectString(item, file, `${field}[${i}]`);
     const c = parseCidr(text);
-    if (!c) throw new ConfigError(file, item.line, `${field}[${i}]: "${text}" is not an IPv4/IPv6 address or CIDR`);
+    if (!c)
+      throw new ConfigError(file, item.line, `${field}[${i}]: "${text}" is not an IPv4/IPv6 address or CIDR`);
     return c;
   });
 }
@@ -91,7 +92,11 @@ export function parseSite(text: string, file: string): Site {
       case 'zones':
         for (const z of expectMap(e.value, file, 'zones')) {
           if (z.key === ZONE_INTERNET || z.key === ZONE_UNKNOWN_INTERNAL) {
-            throw new ConfigError(file, z.line, `zones.${z.key}: "${z.key}" is reserved for unlisted addresses`);
+            throw new ConfigError(
+              file,
+              z.line,
+              `zones.${z.key}: "${z.key}" is reserved for unlisted addresses`,
+            );
           }
           const zone: ZoneDef = { name: z.key, cidrs: [], vlans: [] };
           if (z.value.kind === 'map') {
@@ -101,7 +106,8 @@ export function parseSite(text: string, file: string): Site {
               else if (ze.key === 'vlans') {
                 zone.vlans = expectSeqOrScalar(ze.value, file, f).map((v, i) => {
                   const n = expectNumber(v, file, `${f}[${i}]`);
-                  if (!Number.isInteger(n) || n < 0 || n > 4095) throw new ConfigError(file, v.line, `${f}[${i}]: VLAN id 0-4095`);
+                  if (!Number.isInteger(n) || n < 0 || n > 4095)
+                    throw new ConfigError(file, v.line, `${f}[${i}]: VLAN id 0-4095`);
                   return n;
                 });
               } else if (ze.key === 'description') expectString(ze.value, file, f);
@@ -113,7 +119,15 @@ export function parseSite(text: string, file: string): Site {
         break;
       case 'assets':
         for (const a of expectMap(e.value, file, 'assets')) {
-          const asset: Asset = { name: a.key, ips: [], macs: [], roles: [], dicomAe: [], hl7Apps: [], mqttClientIds: [] };
+          const asset: Asset = {
+            name: a.key,
+            ips: [],
+            macs: [],
+            roles: [],
+            dicomAe: [],
+            hl7Apps: [],
+            mqttClientIds: [],
+          };
           for (const ae of expectMap(a.value, file, `assets.${a.key}`)) {
             const f = `assets.${a.key}.${ae.key}`;
             switch (ae.key) {
@@ -160,22 +174,28 @@ export function parseSite(text: string, file: string): Site {
           if (!PORT_KEYS.includes(p.key)) throw unknownKey(file, p.line, 'ports', p.key, PORT_KEYS);
           site.ports[p.key] = expectSeqOrScalar(p.value, file, `ports.${p.key}`).map((v, i) => {
             const n = expectNumber(v, file, `ports.${p.key}[${i}]`);
-            if (!Number.isInteger(n) || n < 1 || n > 65535) throw new ConfigError(file, v.line, `ports.${p.key}[${i}]: port 1-65535`);
+            if (!Number.isInteger(n) || n < 1 || n > 65535)
+              throw new ConfigError(file, v.line, `ports.${p.key}[${i}]: port 1-65535`);
             return n;
           });
         }
         break;
       case 'lists':
         for (const l of expectMap(e.value, file, 'lists')) {
-          const items = l.value.kind === 'seq' && l.value.items.length === 0 ? [] : expectSeqOrScalar(l.value, file, `lists.${l.key}`);
+          const items =
+            l.value.kind === 'seq' && l.value.items.length === 0
+              ? []
+              : expectSeqOrScalar(l.value, file, `lists.${l.key}`);
           site.lists[l.key] = items.map((v, i) => {
-            if (v.kind !== 'scalar' || v.value === null) throw new ConfigError(file, v.line, `lists.${l.key}[${i}]: expected a string or number`);
+            if (v.kind !== 'scalar' || v.value === null)
+              throw new ConfigError(file, v.line, `lists.${l.key}[${i}]: expected a string or number`);
             return String(v.value);
           });
         }
         break;
       case 'allow':
-        if (e.value.kind !== 'seq') throw new ConfigError(file, e.value.line, 'allow: expected a list of entries');
+        if (e.value.kind !== 'seq')
+          throw new ConfigError(file, e.value.line, 'allow: expected a list of entries');
         e.value.items.forEach((item, idx) => {
           const f = `allow[${idx}]`;
           const entry: AllowEntry = { rules: [], ip: [], mac: [], zone: [], asset: [], line: item.line };
@@ -208,7 +228,8 @@ export function parseSite(text: string, file: string): Site {
                 throw unknownKey(file, ae.line, f, ae.key, ALLOW_KEYS);
             }
           }
-          if (entry.rules.length === 0) throw new ConfigError(file, item.line, `${f}.rule: required (a rule id or glob such as mqtt.*)`);
+          if (entry.rules.length === 0)
+            throw new ConfigError(file, item.line, `${f}.rule: required (a rule id or glob such as mqtt.*)`);
           site.allow.push(entry);
         });
         break;

@@ -22,7 +22,7 @@ function keyOfPaths(s: Subject, paths: readonly string[][]): string | null {
   for (const p of paths) {
     const vs = getValues(s, p);
     const first: FieldValue | undefined = vs[0];
-    const k = first === undefined ? '' : keyOf(first) ?? JSON.stringify(first);
+    const k = first === undefined ? '' : (keyOf(first) ?? JSON.stringify(first));
     parts.push(k);
   }
   return parts.join('\u0001');

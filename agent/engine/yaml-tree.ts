@@ -40,7 +40,10 @@ export function parseYamlTree(text: string, file: string): YNode {
         const keyText = isScalar(k) ? String(k.value) : '';
         const keyLine = isScalar(k) ? lineOf(k) : lineOf(n);
         const v = item.value as unknown;
-        const value = v === null || v === undefined ? { kind: 'scalar' as const, line: keyLine, value: null } : convert(v, depth + 1);
+        const value =
+          v === null || v === undefined
+            ? { kind: 'scalar' as const, line: keyLine, value: null }
+            : convert(v, depth + 1);
         entries.push({ key: keyText, line: keyLine, value });
       }
       return { kind: 'map', line: lineOf(n), entries };
@@ -49,7 +52,9 @@ export function parseYamlTree(text: string, file: string): YNode {
     if (isScalar(n)) {
       const v = n.value;
       const value: YScalar =
-        typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null ? v : String(v);
+        typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' || v === null
+          ? v
+          : String(v);
       return { kind: 'scalar', line: lineOf(n), value };
     }
     return { kind: 'scalar', line: 1, value: null };
@@ -90,7 +95,8 @@ export function expectNumber(n: YNode, file: string, field: string): number {
 }
 
 export function expectBoolean(n: YNode, file: string, field: string): boolean {
-  if (n.kind !== 'scalar' || typeof n.value !== 'boolean') throw new ConfigError(file, n.line, `${field}: expected true or false`);
+  if (n.kind !== 'scalar' || typeof n.value !== 'boolean')
+    throw new ConfigError(file, n.line, `${field}: expected true or false`);
   return n.value;
 }
 

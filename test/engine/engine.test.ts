@@ -6,7 +6,8 @@ import type { Finding } from '../../agent/wire/finding.js';
 import { parseTs } from '../../agent/wire/time.js';
 import { ev, flowInfo, flowRecord, oneRule, rulesFrom, run, siteFrom, SEC, T0 } from './helpers.js';
 
-const pub = (ts: number, src = '10.20.30.17', topic = 'a/b', flow = 'f1') => ev('mqtt', 'publish', { topic, retain: true }, { ts, src, flow });
+const pub = (ts: number, src = '10.20.30.17', topic = 'a/b', flow = 'f1') =>
+  ev('mqtt', 'publish', { topic, retain: true }, { ts, src, flow });
 
 describe('dedup and counts', () => {
   it('emits the first occurrence at once, folds repeats, and reports the total in a summary when the window closes', () => {
@@ -35,7 +36,11 @@ describe('dedup and counts', () => {
 
   it('keeps one finding per device and peer', () => {
     const rules = oneRule('      proto: mqtt\n      fields.retain: true');
-    const { findings } = run(rules, [pub(T0, '10.20.30.1'), pub(T0 + 1, '10.20.30.2'), pub(T0 + 2, '10.20.30.1')]);
+    const { findings } = run(rules, [
+      pub(T0, '10.20.30.1'),
+      pub(T0 + 1, '10.20.30.2'),
+      pub(T0 + 2, '10.20.30.1'),
+    ]);
     expect(findings.map((f) => [f.device.ip, f.count])).toEqual([
       ['10.20.30.1', 1],
       ['10.20.30.2', 1],
@@ -50,7 +55,12 @@ describe('dedup and counts', () => {
 });
 
 describe('finding ids', () => {
-  const events = [pub(T0, '10.20.30.1'), pub(T0 + SEC, '10.20.30.2'), pub(T0 + 2 * SEC, '10.20.30.1'), pub(T0 + 700 * SEC, '10.20.30.1')];
+  const events = [
+    pub(T0, '10.20.30.1'),
+    pub(T0 + SEC, '10.20.30.2'),
+    pub(T0 + 2 * SEC, '10.20.30.1'),
+    pub(T0 + 700 * SEC, '10.20.30.1'),
+  ];
   const rules = oneRule('      proto: mqtt\n      fields.retain: true');
   it('are the same across two runs of the same input, and unique within a run', () => {
     const a = run(rules, events).findings;
@@ -61,13 +71,18 @@ describe('finding ids', () => {
     expect(a[0]?.id).toMatch(/^[0-9a-f]{32}$/);
   });
   it('differ between agents', () => {
-    expect(run(rules, events, { agentId: 'x' }).findings[0]?.id).not.toBe(run(rules, events, { agentId: 'y' }).findings[0]?.id);
+    expect(run(rules, events, { agentId: 'x' }).findings[0]?.id).not.toBe(
+      run(rules, events, { agentId: 'y' }).findings[0]?.id,
+    );
   });
 });
 
 describe('rate limit', () => {
   it('caps first occurrences per rule per period and counts the rest', () => {
-    const rules = oneRule('      proto: mqtt\n      fields.retain: true', '    rate_limit: { count: 3, per: 60s }\n');
+    const rules = oneRule(
+      '      proto: mqtt\n      fields.retain: true',
+      '    rate_limit: { count: 3, per: 60s }\n',
+    );
     const events = Array.from({ length: 10 }, (_, i) => pub(T0 + i * 1000, `10.20.30.${i + 1}`));
     const { findings, engine } = run(rules, events);
     expect(findings).toHaveLength(3);
@@ -80,7 +95,10 @@ describe('rate limit', () => {
 
 describe('thresholds', () => {
   it('count within a sliding window, grouped by key', () => {
-    const rules = oneRule('      proto: mqtt\n      fields.retain: true', '    threshold: { count: 3, window: 10s }\n');
+    const rules = oneRule(
+      '      proto: mqtt\n      fields.retain: true',
+      '    threshold: { count: 3, window: 10s }\n',
+    );
     // Two events, a gap longer than the window, then three inside it.
     const quiet = run(rules, [pub(T0), pub(T0 + SEC), pub(T0 + 20 * SEC), pub(T0 + 21 * SEC)]).findings;
     expect(quiet).toHaveLength(0);
@@ -90,11 +108,16 @@ describe('thresholds', () => {
     expect(loud[0]?.evidence.count_in_window).toBe(3);
     expect(loud[0]?.evidence.window_seconds).toBe(10);
     // Per group: three events spread over two sources do not cross.
-    expect(run(rules, [pub(T0, '10.20.30.1'), pub(T0 + 1, '10.20.30.2'), pub(T0 + 2, '10.20.30.1')]).findings).toHaveLength(0);
+    expect(
+      run(rules, [pub(T0, '10.20.30.1'), pub(T0 + 1, '10.20.30.2'), pub(T0 + 2, '10.20.30.1')]).findings,
+    ).toHaveLength(0);
   });
 
   it('distinct count of a field; repeats of one value do not count', () => {
-    const rules = oneRule('      proto: mqtt\n      type: publish', '    threshold: { count: 3, window: 60s, by: [src.ip], distinct: fields.topic }\n');
+    const rules = oneRule(
+      '      proto: mqtt\n      type: publish',
+      '    threshold: { count: 3, window: 60s, by: [src.ip], distinct: fields.topic }\n',
+    );
     const same = [0, 1, 2, 3].map((i) => pub(T0 + i * SEC, '10.20.30.1', 'x'));
     expect(run(rules, same).findings).toHaveLength(0);
     const many = ['a', 'b', 'a', 'c', 'd'].map((t, i) => pub(T0 + i * SEC, '10.20.30.1', t));
@@ -105,7 +128,10 @@ describe('thresholds', () => {
   });
 
   it('distinct values older than the window drop out', () => {
-    const rules = oneRule('      proto: mqtt\n      type: publish', '    threshold: { count: 3, window: 10s, distinct: fields.topic }\n');
+    const rules = oneRule(
+      '      proto: mqtt\n      type: publish',
+      '    threshold: { count: 3, window: 10s, distinct: fields.topic }\n',
+    );
     const evs = [pub(T0, undefined, 'a'), pub(T0 + SEC, undefined, 'b'), pub(T0 + 30 * SEC, undefined, 'c')];
     expect(run(rules, evs).findings).toHaveLength(0);
   });
@@ -130,7 +156,10 @@ describe('thresholds', () => {
   });
 
   it('caps groups per rule with LRU eviction, counted', () => {
-    const rules = oneRule('      proto: mqtt\n      fields.retain: true', '    threshold: { count: 2, window: 60s }\n');
+    const rules = oneRule(
+      '      proto: mqtt\n      fields.retain: true',
+      '    threshold: { count: 2, window: 60s }\n',
+    );
     const evs = Array.from({ length: 50 }, (_, i) => pub(T0 + i, `10.20.31.${i}`));
     const { engine } = run(rules, evs, { limits: { maxThresholdGroups: 10 } });
     expect(engine.stats.thresholdGroupsEvicted).toBe(40);
@@ -167,7 +196,9 @@ allow:
   - rule: other.rule
     asset: gw
 `);
-    const { findings } = run(rules, [pub(T0, '10.20.30.5'), pub(T0, '10.20.31.1'), pub(T0, '10.20.32.1')], { site });
+    const { findings } = run(rules, [pub(T0, '10.20.30.5'), pub(T0, '10.20.31.1'), pub(T0, '10.20.32.1')], {
+      site,
+    });
     expect(findings.map((f) => f.device.ip)).toEqual(['10.20.31.1', '10.20.32.1']);
     expect(findings[0]?.device.name).toBe('gw');
   });
@@ -183,16 +214,28 @@ describe('rules needing a site', () => {
 
 describe('finding content', () => {
   it('carries severity, attack, title from the rule, device enrichment and matched evidence only', () => {
-    const rules = oneRule('      proto: mqtt\n      fields.topic: { glob: "*/cmd/*" }\n      fields.retain: true');
+    const rules = oneRule(
+      '      proto: mqtt\n      fields.topic: { glob: "*/cmd/*" }\n      fields.retain: true',
+    );
     const site = siteFrom('assets:\n  monitor:\n    ip: [10.20.30.17]\n');
-    const e = ev('mqtt', 'publish', { topic: 'w/cmd/x', retain: true, qos: 1, payload_size: 10, client_note: 'x' }, { smac: '00:09:5b:01:02:03' });
+    const e = ev(
+      'mqtt',
+      'publish',
+      { topic: 'w/cmd/x', retain: true, qos: 1, payload_size: 10, client_note: 'x' },
+      { smac: '00:09:5b:01:02:03' },
+    );
     const f = run(rules, [e], { site }).findings[0];
     expect(f?.severity).toBe('high');
     expect(f?.attack).toEqual(['T0846']);
     expect(f?.title).toBe('Test rule');
     expect(f?.rule).toBe('t.rule');
     expect(f?.proto).toBe('mqtt');
-    expect(f?.device).toEqual({ ip: '10.20.30.17', mac: '00:09:5b:01:02:03', vendor: 'NETGEAR', name: 'monitor' });
+    expect(f?.device).toEqual({
+      ip: '10.20.30.17',
+      mac: '00:09:5b:01:02:03',
+      vendor: 'NETGEAR',
+      name: 'monitor',
+    });
     expect(f?.peer).toEqual({ ip: '10.20.60.2', port: 1883 });
     expect(f?.flow).toBe('f1');
     expect(f?.evidence).toEqual({ topic: 'w/cmd/x', retain: true });
@@ -200,7 +243,14 @@ describe('finding content', () => {
 
   it('device: dst makes the destination the device and the source the peer', () => {
     const rules = oneRule('      proto: mqtt\n      type: connack', '    device: dst\n');
-    const f = run(rules, [ev('mqtt', 'connack', { return_code: 0 }, { src: '10.20.60.2', dst: '10.20.30.9', sport: 1883, dport: 5555 })]).findings[0];
+    const f = run(rules, [
+      ev(
+        'mqtt',
+        'connack',
+        { return_code: 0 },
+        { src: '10.20.60.2', dst: '10.20.30.9', sport: 1883, dport: 5555 },
+      ),
+    ]).findings[0];
     expect(f?.device.ip).toBe('10.20.30.9');
     expect(f?.peer).toEqual({ ip: '10.20.60.2', port: 1883 });
   });
@@ -245,10 +295,24 @@ describe('patient data never reaches findings', () => {
   });
 
   it('baseline deviation evidence is redacted the same way', () => {
-    const dev: Deviation = { code: 'baseline.x', ts: T0, proto: 'hl7', device: { ip: '10.0.0.1' }, evidence: { message_type: 'ORU^R01', patient_name: 'DOE^JOHN' } };
-    const checker: BaselineChecker = { onFlowStart: () => [], onEvent: () => [dev], onFlowEnd: () => [], advance: () => [] };
+    const dev: Deviation = {
+      code: 'baseline.x',
+      ts: T0,
+      proto: 'hl7',
+      device: { ip: '10.0.0.1' },
+      evidence: { message_type: 'ORU^R01', patient_name: 'DOE^JOHN' },
+    };
+    const checker: BaselineChecker = {
+      onFlowStart: () => [],
+      onEvent: () => [dev],
+      onFlowEnd: () => [],
+      advance: () => [],
+    };
     const findings: Finding[] = [];
-    const engine = new Engine({ site: null, rules: { rules: [], lists: {}, files: [] }, baseline: checker, agentId: 'a' }, (f) => findings.push(f));
+    const engine = new Engine(
+      { site: null, rules: { rules: [], lists: {}, files: [] }, baseline: checker, agentId: 'a' },
+      (f) => findings.push(f),
+    );
     engine.onEvent(ev('hl7', 'message', {}));
     expect(JSON.stringify(findings)).not.toContain('DOE^JOHN');
     expect(findings[0]?.evidence).toEqual({ message_type: 'ORU^R01' });
@@ -273,12 +337,29 @@ describe('baseline deviations', () => {
       onFlowEnd: () => [],
       advance: () => devs.splice(0),
     };
-    return { findings, engine: new Engine({ site: null, rules, baseline: checker, agentId: 'a' }, (f) => findings.push(f)) };
+    return {
+      findings,
+      engine: new Engine({ site: null, rules, baseline: checker, agentId: 'a' }, (f) => findings.push(f)),
+    };
   }
   it('take title, severity and attack from the kind: baseline rule; unknown codes default to medium', () => {
     const devs: Deviation[] = [
-      { code: 'baseline.new-peer', ts: T0, proto: 'dicom', device: { ip: '10.20.40.21', mac: '00:09:5b:00:00:01' }, peer: { ip: '10.20.40.99', port: 104 }, flow: 'fx', evidence: { port: 104 } },
-      { code: 'baseline.something-new', ts: T0 + 5, proto: 'mqtt', device: { ip: '10.20.30.3' }, evidence: {} },
+      {
+        code: 'baseline.new-peer',
+        ts: T0,
+        proto: 'dicom',
+        device: { ip: '10.20.40.21', mac: '00:09:5b:00:00:01' },
+        peer: { ip: '10.20.40.99', port: 104 },
+        flow: 'fx',
+        evidence: { port: 104 },
+      },
+      {
+        code: 'baseline.something-new',
+        ts: T0 + 5,
+        proto: 'mqtt',
+        device: { ip: '10.20.30.3' },
+        evidence: {},
+      },
     ];
     const { findings, engine } = engineWith(devs);
     engine.onFlowStart(flowInfo('fx', '10.20.40.21', '10.20.40.99', 104), T0);
@@ -325,7 +406,9 @@ describe('engine signals', () => {
 `);
   it('ARP: a known IP announced by a new MAC', () => {
     const findings: Finding[] = [];
-    const engine = new Engine({ site: null, rules: sigRules, baseline: null, agentId: 'a' }, (f) => findings.push(f));
+    const engine = new Engine({ site: null, rules: sigRules, baseline: null, agentId: 'a' }, (f) =>
+      findings.push(f),
+    );
     const ip = (10 << 24) | (20 << 16) | (30 << 8) | 5;
     engine.onArp(0x00095b000001, ip, T0);
     engine.onArp(0x00095b000001, ip, T0 + 1);
@@ -340,8 +423,18 @@ describe('engine signals', () => {
   });
 
   it('DICOM implementation version change on the same device', () => {
-    const rq = (v: string, ts: number) => ev('dicom', 'associate_rq', { calling_ae: 'CT1', called_ae: 'PACS', implementation_version: v }, { ts, smac: '00:09:5b:00:00:07', dst: '10.20.40.10', dport: 104 });
-    const { findings } = run(sigRules, [rq('OFFIS_DCMTK_367', T0), rq('OFFIS_DCMTK_367', T0 + 1), rq('OFFIS_DCMTK_368', T0 + 2)]);
+    const rq = (v: string, ts: number) =>
+      ev(
+        'dicom',
+        'associate_rq',
+        { calling_ae: 'CT1', called_ae: 'PACS', implementation_version: v },
+        { ts, smac: '00:09:5b:00:00:07', dst: '10.20.40.10', dport: 104 },
+      );
+    const { findings } = run(sigRules, [
+      rq('OFFIS_DCMTK_367', T0),
+      rq('OFFIS_DCMTK_367', T0 + 1),
+      rq('OFFIS_DCMTK_368', T0 + 2),
+    ]);
     expect(findings.map((f) => f.rule)).toEqual(['s.impl']);
     expect(findings[0]?.proto).toBe('dicom');
   });
@@ -349,10 +442,30 @@ describe('engine signals', () => {
   it('MQTT client id moved to another IP, and anonymous CONNACK using the CONNECT of the same flow', () => {
     const evs = [
       ev('mqtt', 'connect', { client_id: 'pump-7', version: 4 }, { ts: T0, src: '10.20.30.7', flow: 'a' }),
-      ev('mqtt', 'connack', { return_code: 0 }, { ts: T0 + 1, src: '10.20.60.2', dst: '10.20.30.7', flow: 'a' }),
-      ev('mqtt', 'connect', { client_id: 'pump-7', version: 4, username: 'svc' }, { ts: T0 + 2, src: '10.20.30.66', flow: 'b' }),
-      ev('mqtt', 'connack', { return_code: 0 }, { ts: T0 + 3, src: '10.20.60.2', dst: '10.20.30.66', flow: 'b' }),
-      ev('mqtt', 'connack', { return_code: 0 }, { ts: T0 + 4, src: '10.20.60.2', dst: '10.20.30.67', flow: 'c' }),
+      ev(
+        'mqtt',
+        'connack',
+        { return_code: 0 },
+        { ts: T0 + 1, src: '10.20.60.2', dst: '10.20.30.7', flow: 'a' },
+      ),
+      ev(
+        'mqtt',
+        'connect',
+        { client_id: 'pump-7', version: 4, username: 'svc' },
+        { ts: T0 + 2, src: '10.20.30.66', flow: 'b' },
+      ),
+      ev(
+        'mqtt',
+        'connack',
+        { return_code: 0 },
+        { ts: T0 + 3, src: '10.20.60.2', dst: '10.20.30.66', flow: 'b' },
+      ),
+      ev(
+        'mqtt',
+        'connack',
+        { return_code: 0 },
+        { ts: T0 + 4, src: '10.20.60.2', dst: '10.20.30.67', flow: 'c' },
+      ),
     ];
     const { findings } = run(sigRules, evs);
     expect(findings.map((f) => [f.rule, f.device.ip])).toEqual([
@@ -366,7 +479,15 @@ describe('engine signals', () => {
 describe('reload', () => {
   it('swaps rules and keeps device state', () => {
     const findings: Finding[] = [];
-    const engine = new Engine({ site: null, rules: oneRule('      proto: mqtt\n      fields.retain: false'), baseline: null, agentId: 'a' }, (f) => findings.push(f));
+    const engine = new Engine(
+      {
+        site: null,
+        rules: oneRule('      proto: mqtt\n      fields.retain: false'),
+        baseline: null,
+        agentId: 'a',
+      },
+      (f) => findings.push(f),
+    );
     engine.onEvent(pub(T0));
     expect(findings).toHaveLength(0);
     engine.reload(oneRule('      proto: mqtt\n      fields.retain: true'));

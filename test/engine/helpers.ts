@@ -14,17 +14,43 @@ export function ev(
   proto: ProtoName,
   type: string,
   fields: EventFields,
-  opts: { ts?: number; src?: string; dst?: string; sport?: number; dport?: number; smac?: string; dmac?: string; flow?: string } = {},
+  opts: {
+    ts?: number;
+    src?: string;
+    dst?: string;
+    sport?: number;
+    dport?: number;
+    smac?: string;
+    dmac?: string;
+    flow?: string;
+  } = {},
 ): EventRecord {
   const ts = opts.ts ?? T0;
   const src: EventRecord['src'] = { ip: opts.src ?? '10.20.30.17', port: opts.sport ?? 40000 };
   const dst: EventRecord['dst'] = { ip: opts.dst ?? '10.20.60.2', port: opts.dport ?? 1883 };
   if (opts.smac) src.mac = opts.smac;
   if (opts.dmac) dst.mac = opts.dmac;
-  return { kind: 'event', ts: formatTs(ts), tsMicros: ts, proto, type, src, dst, flow: opts.flow ?? 'f1', fields };
+  return {
+    kind: 'event',
+    ts: formatTs(ts),
+    tsMicros: ts,
+    proto,
+    type,
+    src,
+    dst,
+    flow: opts.flow ?? 'f1',
+    fields,
+  };
 }
 
-export function flowInfo(id: string, client: string, server: string, serverPort: number, startTs = T0, opts: { clientMac?: number; vlan?: number } = {}): FlowInfo {
+export function flowInfo(
+  id: string,
+  client: string,
+  server: string,
+  serverPort: number,
+  startTs = T0,
+  opts: { clientMac?: number; vlan?: number } = {},
+): FlowInfo {
   return {
     id,
     transport: 'tcp',
@@ -40,7 +66,16 @@ export function flowInfo(id: string, client: string, server: string, serverPort:
   };
 }
 
-export function flowRecord(id: string, client: string, server: string, serverPort: number, bytes: [number, number], start = T0, end = T0 + SEC, app: string | null = null): FlowRecord {
+export function flowRecord(
+  id: string,
+  client: string,
+  server: string,
+  serverPort: number,
+  bytes: [number, number],
+  start = T0,
+  end = T0 + SEC,
+  app: string | null = null,
+): FlowRecord {
   return {
     kind: 'flow',
     flow: id,
@@ -78,7 +113,16 @@ export function run(
   opts: { site?: Site | null; agentId?: string; limits?: Partial<EngineLimits>; flush?: boolean } = {},
 ): { findings: Finding[]; engine: Engine } {
   const findings: Finding[] = [];
-  const engine = new Engine({ site: opts.site ?? null, rules, baseline: null, agentId: opts.agentId ?? 'agent-1', limits: opts.limits ?? {} }, (f) => findings.push(f));
+  const engine = new Engine(
+    {
+      site: opts.site ?? null,
+      rules,
+      baseline: null,
+      agentId: opts.agentId ?? 'agent-1',
+      limits: opts.limits ?? {},
+    },
+    (f) => findings.push(f),
+  );
   for (const e of events) engine.onEvent(e);
   if (opts.flush !== false) engine.flush();
   return { findings, engine };

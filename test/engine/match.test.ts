@@ -6,10 +6,17 @@ import { ev, oneRule, run, siteFrom } from './helpers.js';
 import type { EventFields } from '../../agent/protocols/types.js';
 
 /** Does a one-rule set fire on one mqtt publish event with these fields? */
-function fires(match: string, fields: EventFields, opts: { src?: string; dst?: string; site?: string } = {}): boolean {
+function fires(
+  match: string,
+  fields: EventFields,
+  opts: { src?: string; dst?: string; site?: string } = {},
+): boolean {
   const rules = oneRule(`      proto: mqtt\n${match}`);
   const site = opts.site ? siteFrom(opts.site) : null;
-  const e = ev('mqtt', 'publish', fields, { ...(opts.src ? { src: opts.src } : {}), ...(opts.dst ? { dst: opts.dst } : {}) });
+  const e = ev('mqtt', 'publish', fields, {
+    ...(opts.src ? { src: opts.src } : {}),
+    ...(opts.dst ? { dst: opts.dst } : {}),
+  });
   return run(rules, [e], { site }).findings.length > 0;
 }
 
@@ -46,8 +53,16 @@ describe('operators', () => {
   });
 
   it('regex', () => {
-    expect(fires("      fields.topic_filters.filter: { regex: '^(\\+/)*#$' }", { topic_filters: [{ filter: 'a/b' }, { filter: '+/#' }] })).toBe(true);
-    expect(fires("      fields.topic_filters.filter: { regex: '^(\\+/)*#$' }", { topic_filters: [{ filter: 'a/#' }] })).toBe(false);
+    expect(
+      fires("      fields.topic_filters.filter: { regex: '^(\\+/)*#$' }", {
+        topic_filters: [{ filter: 'a/b' }, { filter: '+/#' }],
+      }),
+    ).toBe(true);
+    expect(
+      fires("      fields.topic_filters.filter: { regex: '^(\\+/)*#$' }", {
+        topic_filters: [{ filter: 'a/#' }],
+      }),
+    ).toBe(false);
   });
 
   it('exists true and false', () => {
@@ -110,17 +125,46 @@ describe('operators', () => {
 
   it('some: one element must satisfy the nested match (paths relative to the element)', () => {
     const m = '      fields.query_keys:\n        some: { key: [PatientName, PatientID], wildcard: true }\n';
-    expect(fires(m, { query_keys: [{ key: 'PatientID', wildcard: false }, { key: 'StudyInstanceUID', wildcard: true }] })).toBe(false);
-    expect(fires(m, { query_keys: [{ key: 'StudyInstanceUID', wildcard: true }, { key: 'PatientName', wildcard: true }] })).toBe(true);
+    expect(
+      fires(m, {
+        query_keys: [
+          { key: 'PatientID', wildcard: false },
+          { key: 'StudyInstanceUID', wildcard: true },
+        ],
+      }),
+    ).toBe(false);
+    expect(
+      fires(m, {
+        query_keys: [
+          { key: 'StudyInstanceUID', wildcard: true },
+          { key: 'PatientName', wildcard: true },
+        ],
+      }),
+    ).toBe(true);
     expect(fires(m, { query_keys: 'PatientName' })).toBe(false);
     expect(fires(m, {})).toBe(false);
   });
 
   it('from_client tells the connected client from the broker delivering to it', () => {
     const rules = oneRule('      proto: mqtt\n      type: publish\n      from_client: true');
-    const connect = ev('mqtt', 'connect', { client_id: 'c' }, { src: '10.0.0.5', sport: 4000, dst: '10.0.0.1', dport: 1883, flow: 'x' });
-    const up = ev('mqtt', 'publish', {}, { src: '10.0.0.5', sport: 4000, dst: '10.0.0.1', dport: 1883, flow: 'x' });
-    const down = ev('mqtt', 'publish', {}, { src: '10.0.0.1', sport: 1883, dst: '10.0.0.5', dport: 4000, flow: 'x' });
+    const connect = ev(
+      'mqtt',
+      'connect',
+      { client_id: 'c' },
+      { src: '10.0.0.5', sport: 4000, dst: '10.0.0.1', dport: 1883, flow: 'x' },
+    );
+    const up = ev(
+      'mqtt',
+      'publish',
+      {},
+      { src: '10.0.0.5', sport: 4000, dst: '10.0.0.1', dport: 1883, flow: 'x' },
+    );
+    const down = ev(
+      'mqtt',
+      'publish',
+      {},
+      { src: '10.0.0.1', sport: 1883, dst: '10.0.0.5', dport: 4000, flow: 'x' },
+    );
     expect(run(rules, [connect, down]).findings).toHaveLength(0);
     expect(run(rules, [connect, up]).findings).toHaveLength(1);
     // Unknown direction (no CONNECT or flow start seen): from_client is absent, so `true` does not hold.
@@ -128,18 +172,28 @@ describe('operators', () => {
   });
 
   it('* in a path takes every key of an object or element of an array', () => {
-    expect(fires('      fields.query_keys.*.wildcard: true', { query_keys: { PatientName: { wildcard: true } } })).toBe(true);
-    expect(fires('      fields.query_keys.*.wildcard: true', { query_keys: [{ key: 'PatientID', wildcard: false }] })).toBe(false);
+    expect(
+      fires('      fields.query_keys.*.wildcard: true', { query_keys: { PatientName: { wildcard: true } } }),
+    ).toBe(true);
+    expect(
+      fires('      fields.query_keys.*.wildcard: true', {
+        query_keys: [{ key: 'PatientID', wildcard: false }],
+      }),
+    ).toBe(false);
   });
 });
 
 describe('getValues and globToRegExp', () => {
   it('never throws and returns only defined values on arbitrary JSON', () => {
     fc.assert(
-      fc.property(fc.jsonValue(), fc.array(fc.constantFrom('a', 'b', '*', '0'), { maxLength: 4 }), (v, segs) => {
-        const out = getValues({ fields: v }, ['fields', ...segs]);
-        expect(out.every((x) => x !== null && x !== undefined)).toBe(true);
-      }),
+      fc.property(
+        fc.jsonValue(),
+        fc.array(fc.constantFrom('a', 'b', '*', '0'), { maxLength: 4 }),
+        (v, segs) => {
+          const out = getValues({ fields: v }, ['fields', ...segs]);
+          expect(out.every((x) => x !== null && x !== undefined)).toBe(true);
+        },
+      ),
       { seed: 42, numRuns: 200 },
     );
   });

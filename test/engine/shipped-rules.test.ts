@@ -21,7 +21,14 @@ describe('shipped rules', () => {
   it('validate without errors', () => {
     const v = validateRulesDir(RULES);
     expect(v.errors.map((e) => e.message)).toEqual([]);
-    expect(v.files.map((f) => path.basename(f))).toEqual(['anomalies.yaml', 'baseline.yaml', 'dicom.yaml', 'hl7.yaml', 'mqtt.yaml', 'network.yaml']);
+    expect(v.files.map((f) => path.basename(f))).toEqual([
+      'anomalies.yaml',
+      'baseline.yaml',
+      'dicom.yaml',
+      'hl7.yaml',
+      'mqtt.yaml',
+      'network.yaml',
+    ]);
     expect(v.rules).toBeGreaterThan(100);
   });
 
@@ -38,7 +45,9 @@ describe('shipped rules', () => {
       expect(r.title.length, r.id).toBeGreaterThan(5);
       expect(r.description.length, r.id).toBeGreaterThan(10);
     }
-    const noAttack = set.rules.filter((r) => r.scenarios.length > 0 && r.attack.length === 0).map((r) => r.id);
+    const noAttack = set.rules
+      .filter((r) => r.scenarios.length > 0 && r.attack.length === 0)
+      .map((r) => r.id);
     // H12 (config drift) has no ATT&CK match in SCENARIOS.md.
     expect(noAttack.every((id) => /version|processing-id/.test(id))).toBe(true);
   });
@@ -50,28 +59,34 @@ describe('shipped rules', () => {
   ];
   for (const [proto, file, name] of specs) {
     const present = existsSync(path.join(REPO_ROOT, file));
-    it.skipIf(!present)(`have a rule for every ${proto} anomaly code (${present ? file : `${file} not written yet`})`, async () => {
-      const mod = (await import(path.join(REPO_ROOT, file))) as Record<string, AnalyzerSpec | undefined>;
-      const spec = mod[name];
-      expect(spec, `${file} exports ${name}`).toBeDefined();
-      const codes = spec?.anomalyCodes ?? [];
-      expect(codes.length).toBeGreaterThan(0);
-      const set = SET;
-      const byCode = new Map<string, string>();
-      for (const r of set.rules) {
-        if (!r.match || r.match.kind !== 'all') continue;
-        for (const i of r.match.items) {
-          if (i.kind === 'field' && i.path === 'fields.code') for (const op of i.ops) if (op.op === 'equals') byCode.set(String(op.value), r.id);
+    it.skipIf(!present)(
+      `have a rule for every ${proto} anomaly code (${present ? file : `${file} not written yet`})`,
+      async () => {
+        const mod = (await import(path.join(REPO_ROOT, file))) as Record<string, AnalyzerSpec | undefined>;
+        const spec = mod[name];
+        expect(spec, `${file} exports ${name}`).toBeDefined();
+        const codes = spec?.anomalyCodes ?? [];
+        expect(codes.length).toBeGreaterThan(0);
+        const set = SET;
+        const byCode = new Map<string, string>();
+        for (const r of set.rules) {
+          if (!r.match || r.match.kind !== 'all') continue;
+          for (const i of r.match.items) {
+            if (i.kind === 'field' && i.path === 'fields.code')
+              for (const op of i.ops) if (op.op === 'equals') byCode.set(String(op.value), r.id);
+          }
         }
-      }
-      expect(codes.filter((c) => !byCode.has(c))).toEqual([]);
-    });
+        expect(codes.filter((c) => !byCode.has(c))).toEqual([]);
+      },
+    );
   }
 
   it('have a kind: baseline rule for every deviation code the baseline checker emits', () => {
     const src = path.join(REPO_ROOT, 'agent/engine/baseline-check.ts');
     if (!existsSync(src)) return;
-    const codes = new Set([...readFileSync(src, 'utf8').matchAll(/'(baseline\.[a-z0-9-]+)'/g)].map((m) => m[1] ?? ''));
+    const codes = new Set(
+      [...readFileSync(src, 'utf8').matchAll(/'(baseline\.[a-z0-9-]+)'/g)].map((m) => m[1] ?? ''),
+    );
     const set = SET;
     const ids = new Set(set.rules.filter((r) => r.kind === 'baseline').map((r) => r.id));
     expect([...codes].filter((c) => !ids.has(c))).toEqual([]);
@@ -79,7 +94,13 @@ describe('shipped rules', () => {
 
   it('load the example site file', () => {
     const site = loadSite(path.join(FIXTURES, 'site.yaml'));
-    expect(site.zones.map((z) => z.name)).toEqual(['medical-devices', 'imaging', 'clinical-servers', 'iot-services', 'guest']);
+    expect(site.zones.map((z) => z.name)).toEqual([
+      'medical-devices',
+      'imaging',
+      'clinical-servers',
+      'iot-services',
+      'guest',
+    ]);
     expect(site.assets.find((a) => a.name === 'pacs')?.dicomAe).toEqual(['PACS_MAIN']);
   });
 });

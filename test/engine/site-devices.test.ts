@@ -30,10 +30,23 @@ describe('zone lookup', () => {
     expect(idx.zoneOf('2001:db8:2::5')).toBe('internet');
   });
   it('unlisted private, loopback, link-local, ULA and multicast are unknown-internal; the rest internet', () => {
-    for (const ip of ['10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '127.0.0.1', '169.254.1.1', 'fd12:3456::1', 'fe80::1', '::1', '224.0.0.251', '::ffff:192.168.1.1']) {
+    for (const ip of [
+      '10.1.2.3',
+      '172.16.0.1',
+      '172.31.255.255',
+      '192.168.1.1',
+      '127.0.0.1',
+      '169.254.1.1',
+      'fd12:3456::1',
+      'fe80::1',
+      '::1',
+      '224.0.0.251',
+      '::ffff:192.168.1.1',
+    ]) {
       expect(idx.zoneOf(ip), ip).toBe('unknown-internal');
     }
-    for (const ip of ['8.8.8.8', '172.32.0.1', '192.169.0.1', '2606:4700::1111', '::ffff:8.8.8.8']) expect(idx.zoneOf(ip), ip).toBe('internet');
+    for (const ip of ['8.8.8.8', '172.32.0.1', '192.169.0.1', '2606:4700::1111', '::ffff:8.8.8.8'])
+      expect(idx.zoneOf(ip), ip).toBe('internet');
   });
   it('without a site every private address is unknown-internal', () => {
     const none = new SiteIndex(null);
@@ -73,10 +86,55 @@ describe('device inventory', () => {
   it('keys devices by MAC, with vendor, asset name and identity hints with provenance', () => {
     const site = siteFrom('assets:\n  ct:\n    ip: [10.20.40.21]\n');
     const evs = [
-      ev('dicom', 'associate_rq', { calling_ae: 'CT_ROOM1', called_ae: 'PACS_MAIN', implementation_class_uid: '1.2.276.0.7230010.3.0.3.6.7', implementation_version: 'OFFIS_DCMTK_367' }, { ts: T0, src: '10.20.40.21', smac: '00:09:5b:00:00:21', dst: '10.20.40.10', dmac: '00:09:5b:00:00:10', dport: 104 }),
-      ev('dicom', 'associate_rq', { calling_ae: 'CT_ROOM1', called_ae: 'PACS_MAIN' }, { ts: T0 + 5 * SEC, src: '10.20.40.21', smac: '00:09:5b:00:00:21', dst: '10.20.40.10', dmac: '00:09:5b:00:00:10', dport: 104 }),
-      ev('hl7', 'message', { sending_app: 'MONITOR_GW', sending_facility: 'ICU', version: '2.6', device_ids: ['UDI-123'], message_type: 'ORU^R01' }, { ts: T0, src: '10.20.30.17', smac: '00:1a:2b:3c:4d:5e', dst: '10.20.50.5' }),
-      ev('mqtt', 'connect', { client_id: 'pump-7', username: 'pumps', version: 4 }, { ts: T0, src: '10.20.30.7', smac: '00:09:5b:00:00:07' }),
+      ev(
+        'dicom',
+        'associate_rq',
+        {
+          calling_ae: 'CT_ROOM1',
+          called_ae: 'PACS_MAIN',
+          implementation_class_uid: '1.2.276.0.7230010.3.0.3.6.7',
+          implementation_version: 'OFFIS_DCMTK_367',
+        },
+        {
+          ts: T0,
+          src: '10.20.40.21',
+          smac: '00:09:5b:00:00:21',
+          dst: '10.20.40.10',
+          dmac: '00:09:5b:00:00:10',
+          dport: 104,
+        },
+      ),
+      ev(
+        'dicom',
+        'associate_rq',
+        { calling_ae: 'CT_ROOM1', called_ae: 'PACS_MAIN' },
+        {
+          ts: T0 + 5 * SEC,
+          src: '10.20.40.21',
+          smac: '00:09:5b:00:00:21',
+          dst: '10.20.40.10',
+          dmac: '00:09:5b:00:00:10',
+          dport: 104,
+        },
+      ),
+      ev(
+        'hl7',
+        'message',
+        {
+          sending_app: 'MONITOR_GW',
+          sending_facility: 'ICU',
+          version: '2.6',
+          device_ids: ['UDI-123'],
+          message_type: 'ORU^R01',
+        },
+        { ts: T0, src: '10.20.30.17', smac: '00:1a:2b:3c:4d:5e', dst: '10.20.50.5' },
+      ),
+      ev(
+        'mqtt',
+        'connect',
+        { client_id: 'pump-7', username: 'pumps', version: 4 },
+        { ts: T0, src: '10.20.30.7', smac: '00:09:5b:00:00:07' },
+      ),
     ];
     const devs = run(rules, evs, { site }).engine.devices();
     const ct = devs.find((d) => d.mac === '00:09:5b:00:00:21');
@@ -93,17 +151,41 @@ describe('device inventory', () => {
     expect(ct?.hints[0]?.first_seen).toBe('2026-11-28T10:00:00.000000Z');
     expect(ct?.hints[0]?.last_seen).toBe('2026-11-28T10:00:05.000000Z');
     const pacs = devs.find((d) => d.mac === '00:09:5b:00:00:10');
-    expect(pacs?.hints.map((h) => [h.attribute, h.value, h.source])).toEqual([['dicom_ae', 'PACS_MAIN', 'dicom.called_ae']]);
+    expect(pacs?.hints.map((h) => [h.attribute, h.value, h.source])).toEqual([
+      ['dicom_ae', 'PACS_MAIN', 'dicom.called_ae'],
+    ]);
     const mon = devs.find((d) => d.mac === '00:1a:2b:3c:4d:5e');
-    expect(mon?.hints.map((h) => `${h.attribute}=${h.value}`)).toEqual(['hl7_sending_app=MONITOR_GW', 'hl7_sending_facility=ICU', 'hl7_version=2.6', 'hl7_device_id=UDI-123']);
+    expect(mon?.hints.map((h) => `${h.attribute}=${h.value}`)).toEqual([
+      'hl7_sending_app=MONITOR_GW',
+      'hl7_sending_facility=ICU',
+      'hl7_version=2.6',
+      'hl7_device_id=UDI-123',
+    ]);
     const pump = devs.find((d) => d.mac === '00:09:5b:00:00:07');
-    expect(pump?.hints.map((h) => `${h.attribute}=${h.value}<${h.source}`)).toEqual(['mqtt_client_id=pump-7<mqtt.client_id', 'mqtt_username=pumps<mqtt.username']);
+    expect(pump?.hints.map((h) => `${h.attribute}=${h.value}<${h.source}`)).toEqual([
+      'mqtt_client_id=pump-7<mqtt.client_id',
+      'mqtt_username=pumps<mqtt.username',
+    ]);
   });
 
   it('keys hosts behind a router (one MAC carrying many IPs) and Internet hosts by IP', () => {
     const gw = '00:09:5b:ff:ff:ff';
-    const evs = [1, 2, 3, 4, 5, 6, 7].map((i) => ev('mqtt', 'publish', {}, { ts: T0 + i, src: `10.30.0.${i}`, smac: gw, dst: '10.20.60.2', dmac: '00:09:5b:00:00:02' }));
-    evs.push(ev('mqtt', 'connect', {}, { ts: T0 + 9, src: '10.20.30.7', smac: '00:09:5b:00:00:07', dst: '52.1.2.3', dmac: gw }));
+    const evs = [1, 2, 3, 4, 5, 6, 7].map((i) =>
+      ev(
+        'mqtt',
+        'publish',
+        {},
+        { ts: T0 + i, src: `10.30.0.${i}`, smac: gw, dst: '10.20.60.2', dmac: '00:09:5b:00:00:02' },
+      ),
+    );
+    evs.push(
+      ev(
+        'mqtt',
+        'connect',
+        {},
+        { ts: T0 + 9, src: '10.20.30.7', smac: '00:09:5b:00:00:07', dst: '52.1.2.3', dmac: gw },
+      ),
+    );
     const devs = run(rules, evs).engine.devices();
     const router = devs.find((d) => d.key === `mac:${gw}`);
     expect(router?.router).toBe(true);
@@ -127,7 +209,9 @@ describe('device inventory', () => {
   });
 
   it('caps the number of devices with LRU eviction, counted', () => {
-    const evs = Array.from({ length: 30 }, (_, i) => ev('mqtt', 'publish', {}, { ts: T0 + i, src: `10.40.0.${i + 1}`, dst: '10.20.60.2' }));
+    const evs = Array.from({ length: 30 }, (_, i) =>
+      ev('mqtt', 'publish', {}, { ts: T0 + i, src: `10.40.0.${i + 1}`, dst: '10.20.60.2' }),
+    );
     // The broker is seen in every event, so it stays recently used and survives.
     const { engine } = run(rules, evs, { limits: { maxDevices: 10 } });
     expect(engine.devices()).toHaveLength(10);
@@ -138,7 +222,9 @@ describe('device inventory', () => {
   });
 
   it('caps hints per device, counted', () => {
-    const evs = Array.from({ length: 40 }, (_, i) => ev('mqtt', 'connect', { client_id: `c${i}` }, { ts: T0 + i, src: '10.40.0.1' }));
+    const evs = Array.from({ length: 40 }, (_, i) =>
+      ev('mqtt', 'connect', { client_id: `c${i}` }, { ts: T0 + i, src: '10.40.0.1' }),
+    );
     const { engine } = run(rules, evs, { limits: { maxHintsPerDevice: 5 } });
     expect(engine.devices().find((d) => d.key === 'ip:10.40.0.1')?.hints).toHaveLength(5);
     expect(engine.stats.devices.hintsDropped).toBe(35);
