@@ -7,7 +7,7 @@ export const HL7_EVENT_TYPES = ['message'] as const;
 
 /** Every anomaly code the HL7 analyzer emits, with whether it counts as a parse error. */
 export const ANOMALY_TABLE = {
-  /** An MLLP block with no end byte within the size cap, cut short by a new block, a gap or the end of the stream. */
+  /** An MLLP block cut short by a new block or the end of the stream before its end byte. */
   'hl7.unterminated_message': { malformed: true },
   /** Bytes outside MLLP blocks (not an <VT>MSH/FHS/BHS block); CR/LF between blocks is tolerated silently. */
   'hl7.garbage_between_frames': { malformed: true },
@@ -19,7 +19,7 @@ export const ANOMALY_TABLE = {
   'hl7.bad_segment': { malformed: true },
   /** Segments terminated by LF or CRLF instead of CR (ch. 2.5.1). */
   'hl7.lf_segment_terminator': { malformed: false },
-  /** More segments, device ids or field text than the caps keep. */
+  /** A block over the size cap (skipped to its end), or more segments, device ids or field text than kept. */
   'hl7.limit_exceeded': { malformed: false },
   /** BHS without BTS, BTS outside a batch, or BTS-1 not equal to the messages seen. */
   'hl7.bad_batch': { malformed: true },

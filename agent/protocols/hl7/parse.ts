@@ -35,11 +35,12 @@ export interface FrameNeed {
 }
 /**
  * `garbage`: bytes before the next possible block start (`whitespace` when they are only CR/LF);
- * `unterminated`: a block with no <FS> within the cap, or cut short by a new block start.
+ * `unterminated`: a block cut short by a new block start; `oversize`: no <FS> within the cap (the block may
+ * still end later: the caller skips to its end and reads what the first `consumed` bytes told).
  */
 export interface FrameBad {
   kind: 'bad';
-  code: 'garbage' | 'unterminated';
+  code: 'garbage' | 'unterminated' | 'oversize';
   consumed: number;
   whitespace: boolean;
 }
@@ -135,7 +136,7 @@ export function parseFrame(
     }
   }
   if (end >= offset + 2 + limits.maxMessageBytes) {
-    return { kind: 'bad', code: 'unterminated', consumed: limit - offset, whitespace: false };
+    return { kind: 'bad', code: 'oversize', consumed: limit - offset, whitespace: false };
   }
   return { kind: 'need', bytes: 1, scanned: end };
 }

@@ -2,7 +2,7 @@
 import type { Analyzer, AnalyzerSink, Direction } from '../types.js';
 import { CR, DEFAULT_LIMITS, IHE_BY_MESSAGE_TYPE, MLLP_END, type Hl7Limits } from './constants.js';
 import { ANOMALY_TABLE, NOTE_ANOMALY, toMessageFields, type Hl7AnomalyCode } from './events.js';
-import { parseBlock, parseFrame, type Hl7Message } from './parse.js';
+import { parseBlock, parseFrame, type Hl7Message, type ParseNote } from './parse.js';
 
 const EMPTY = new Uint8Array(0);
 /** Acknowledged control ids remembered per flow for a second (application) ACK. */
@@ -18,6 +18,8 @@ class DirState {
   resume = 0;
   /** After a cut block: bytes up to the next opener belong to it and are dropped silently. */
   skipping = false;
+  /** A block over the cap being skipped: what its first bytes said, emitted when its <FS> shows up. */
+  oversize: Oversize | null = null;
   garbageBytes = 0;
   garbageNotBlank = false;
   sawBlock = false;
@@ -31,6 +33,15 @@ class DirState {
     this.end = 0;
     this.resume = 0;
   }
+}
+
+interface Oversize {
+  /** Bytes of the block so far, from its <VT>. */
+  bytes: number;
+  /** Content bytes that were parsed (the prefix under the cap). */
+  parsed: number;
+  messages: Hl7Message[];
+  notes: ParseNote[];
 }
 
 interface Outstanding {
@@ -105,6 +116,10 @@ export class Hl7Session implements Analyzer {
     if (d.buffered() > 0 && !d.skipping) {
       this.anomaly(dir, ts, 'hl7.message_lost_in_gap', { bytes: d.buffered(), gap: len });
     }
+    if (d.oversize) {
+      this.anomaly(dir, ts, 'hl7.message_lost_in_gap', { bytes: d.oversize.bytes, gap: len });
+      d.oversize = null;
+    }
     this.flushGarbage(dir, d, ts);
     d.clear();
     d.skipping = true;
@@ -125,6 +140,7 @@ export class Hl7Session implements Analyzer {
         this.anomaly(dir, ts, 'hl7.unterminated_message', { bytes: d.buffered() });
       }
     }
+    this.abandonOversize(dir, d, ts);
     this.flushGarbage(dir, d, ts);
     d.clear();
   }
@@ -159,6 +175,21 @@ export class Hl7Session implements Analyzer {
       }
       if (r.kind === 'bad') {
         if (r.code === 'garbage') {
+          const over = d.oversize;
+          if (over) {
+            // skipping the rest of an oversized block: its <FS> ends it
+            const fs = indexOfIn(bytes, MLLP_END, pos, pos + r.consumed);
+            if (fs < 0) {
+              over.bytes += r.consumed;
+              pos += r.consumed;
+              continue;
+            }
+            over.bytes += fs - pos;
+            this.finishOversize(dir, d, over, ts);
+            d.skipping = false;
+            pos = fs + 1;
+            continue;
+          }
           if (!d.skipping) {
             d.garbageBytes += r.consumed;
             if (!r.whitespace) d.garbageNotBlank = true;
@@ -176,8 +207,25 @@ export class Hl7Session implements Analyzer {
               }
             }
           }
+        } else if (r.code === 'oversize') {
+          this.flushGarbage(dir, d, ts);
+          this.abandonOversize(dir, d, ts);
+          const prefix = parseBlock(bytes, pos + 1, pos + r.consumed, this.limits);
+          if (prefix.messages.length > 0) {
+            d.oversize = {
+              bytes: r.consumed,
+              parsed: r.consumed - 1,
+              messages: prefix.messages,
+              notes: prefix.notes,
+            };
+          } else {
+            this.stats.cutBlocks++;
+            this.anomaly(dir, ts, 'hl7.unterminated_message', { bytes: r.consumed });
+          }
+          d.skipping = true;
         } else {
           this.flushGarbage(dir, d, ts);
+          this.abandonOversize(dir, d, ts);
           if (!d.skipping) {
             this.stats.cutBlocks++;
             this.anomaly(dir, ts, 'hl7.unterminated_message', { bytes: r.consumed });
@@ -188,6 +236,7 @@ export class Hl7Session implements Analyzer {
         continue;
       }
       this.flushGarbage(dir, d, ts);
+      this.abandonOversize(dir, d, ts);
       d.skipping = false;
       d.sawBlock = true;
       this.stats.blocks++;
@@ -199,14 +248,38 @@ export class Hl7Session implements Analyzer {
     return pos - off;
   }
 
+  /** The oversized block ended: its messages (as far as the prefix told) with their full size. */
+  private finishOversize(dir: Direction, d: DirState, over: Oversize, ts: number): void {
+    d.oversize = null;
+    d.sawBlock = true;
+    this.stats.blocks++;
+    const content = over.bytes - 1;
+    this.anomaly(dir, ts, 'hl7.limit_exceeded', { bytes: content, limit: this.limits.maxMessageBytes });
+    this.emitNotes(dir, over.notes, ts);
+    const last = over.messages[over.messages.length - 1];
+    if (last) last.size += content - over.parsed;
+    for (const m of over.messages) this.handleMessage(dir, m, ts);
+  }
+
+  /** An oversized block was followed by a new block, a gap or the end before its <FS>. */
+  private abandonOversize(dir: Direction, d: DirState, ts: number): void {
+    if (!d.oversize) return;
+    this.stats.cutBlocks++;
+    this.anomaly(dir, ts, 'hl7.unterminated_message', { bytes: d.oversize.bytes });
+    d.oversize = null;
+  }
+
+  private emitNotes(dir: Direction, notes: readonly ParseNote[], ts: number): void {
+    if (notes.length === 0) return;
+    // several notes can map to one code: one anomaly per code and block
+    const codes = new Set<Hl7AnomalyCode>();
+    for (const n of notes) codes.add(NOTE_ANOMALY[n]);
+    for (const c of codes) this.anomaly(dir, ts, c);
+  }
+
   private handleBlock(dir: Direction, bytes: Uint8Array, start: number, end: number, ts: number): void {
     const { messages, notes } = parseBlock(bytes, start, end, this.limits);
-    if (notes.length > 0) {
-      // several notes can map to one code: one anomaly per code and block
-      const codes = new Set<Hl7AnomalyCode>();
-      for (const n of notes) codes.add(NOTE_ANOMALY[n]);
-      for (const c of codes) this.anomaly(dir, ts, c);
-    }
+    this.emitNotes(dir, notes, ts);
     for (const m of messages) this.handleMessage(dir, m, ts);
   }
 
@@ -311,6 +384,11 @@ export class Hl7Session implements Analyzer {
     d.buf.set(bytes.subarray(from, from + n), d.end);
     d.end += n;
   }
+}
+
+function indexOfIn(bytes: Uint8Array, c: number, a: number, b: number): number {
+  const i = bytes.indexOf(c, a);
+  return i >= 0 && i < b ? i : -1;
 }
 
 /** Control bytes that never occur in HL7 text (everything below 0x20 but TAB, LF, VT, CR, FS; and DEL). */

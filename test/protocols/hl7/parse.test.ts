@@ -84,7 +84,7 @@ describe('parseFrame: error and incomplete table', () => {
       name: 'over the size cap',
       input: bytes('\x0bMSH|' + 'x'.repeat(40)),
       limit: 16,
-      expect: { kind: 'bad', code: 'unterminated', consumed: 18 },
+      expect: { kind: 'bad', code: 'oversize', consumed: 18 },
     },
   ];
   for (const c of cases) {
@@ -99,7 +99,7 @@ describe('parseFrame: error and incomplete table', () => {
     expect(parseFrame(mllp(content), 0, { maxMessageBytes: 16 })).toMatchObject({ kind: 'ok', end: 17 });
     expect(parseFrame(mllp(content + 'y'), 0, { maxMessageBytes: 16 })).toMatchObject({
       kind: 'bad',
-      code: 'unterminated',
+      code: 'oversize',
     });
   });
 

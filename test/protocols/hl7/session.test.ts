@@ -214,6 +214,42 @@ describe('Hl7Session: anomalies and resynchronisation', () => {
     expect(sink.events().map((e) => e.fields.control_id)).toEqual(['after']);
   });
 
+  it('a block over the cap that does end: its event from the first bytes, full size, limit_exceeded; its ACK pairs', () => {
+    const big = message(
+      msh({ type: 'MDM^T02', controlId: 'BIG1' }),
+      SEG.pid,
+      `OBX|1|ED|PDF||^AP^PDF^Base64^${'QUJD'.repeat(2000)}`,
+    );
+    const sink = new RecordingSink();
+    const s = new Hl7Session(sink, { maxMessageBytes: 1000 });
+    const b = mllp(big);
+    let maxBuffered = 0;
+    for (let o = 0; o < b.length; o += 700) {
+      s.onData(0, b.subarray(o, o + 700), 1_000_000);
+      maxBuffered = Math.max(maxBuffered, s.bufferedBytes());
+    }
+    s.onData(1, mllp(ack({ controlId: 'A1', ackOf: 'BIG1' })), 1_002_000);
+    expect(maxBuffered).toBeLessThanOrEqual(1008);
+    expect(sink.anomalies()).toEqual(['hl7.limit_exceeded']);
+    expect(sink.out[0]!.fields).toEqual({ bytes: big.length, limit: 1000 });
+    expect(
+      sink.events().map((e) => [e.fields.message_type, e.fields.size, e.fields.segments, e.fields.rtt_ms]),
+    ).toEqual([
+      ['MDM^T02', big.length, ['MSH', 'PID', 'OBX'], undefined],
+      ['ACK', ack({ controlId: 'A1', ackOf: 'BIG1' }).length, ['MSH', 'MSA'], 2],
+    ]);
+  });
+
+  it('a block over the cap cut by a gap is lost in the gap', () => {
+    const sink = new RecordingSink();
+    const s = new Hl7Session(sink, { maxMessageBytes: 1000 });
+    s.onData(0, Buffer.from('\x0bMSH|^~\\&|A|B|C|D|1||ADT^A01|X|P|2.5\r' + 'Z'.repeat(2000), 'latin1'), 1);
+    s.onGap(0, 500, 2);
+    s.onData(0, concat('rest\x1c\r', mllp(adt('2'))), 3);
+    expect(sink.anomalies()).toEqual(['hl7.message_lost_in_gap']);
+    expect(sink.events().map((e) => e.fields.control_id)).toEqual(['2']);
+  });
+
   it('a gap drops the partial message and resynchronises on the next block', () => {
     const sink = new RecordingSink();
     const s = new Hl7Session(sink);

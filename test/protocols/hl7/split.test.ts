@@ -41,6 +41,24 @@ describe('split invariance', () => {
     });
   }
 
+  it('a block over the cap that ends (skipped to its end) under every cut', () => {
+    const big = message(
+      msh({ type: 'ORU^R01', controlId: 'BIG' }),
+      SEG.pid,
+      `OBX|1|ED|PDF||${'QUJD'.repeat(150)}`,
+    );
+    const stream = concat(mllp(big), 'junk', mllp(adt('next')));
+    const limits = { maxMessageBytes: 300 };
+    const whole = feedSplit(stream, [], { limits }).out;
+    expect(whole.map((r) => r.type)).toEqual([
+      'hl7.limit_exceeded',
+      'message',
+      'hl7.garbage_between_frames',
+      'message',
+    ]);
+    for (let k = 1; k < stream.length; k += 2) expect(feedSplit(stream, [k], { limits }).out).toEqual(whole);
+  });
+
   it('byte-by-byte delivery gives the same events', () => {
     const stream = concat(mllp(oruPcd01()), mllp(adt('9')));
     const cuts = Array.from({ length: stream.length - 1 }, (_, i) => i + 1);
