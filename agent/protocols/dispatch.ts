@@ -83,6 +83,7 @@ export class FlowDispatcher implements StreamConsumer {
       return;
     }
     if (!this.undecided || bytes.length === 0) return;
+    const before = this.probeBuf[dir];
     const buf = this.appendProbe(dir, bytes);
     let needMore = false;
     for (const spec of this.specs) {
@@ -90,9 +91,10 @@ export class FlowDispatcher implements StreamConsumer {
       if (verdict === 'match') {
         const analyzer = this.attach(spec);
         this.probeBuf[0] = this.probeBuf[1] = null;
-        // Replay only this direction's buffered bytes: the other direction's earlier bytes came
-        // before the analyzer existed (typically nothing, or a greeting it would not expect).
-        analyzer.onData(dir, buf, ts);
+        // The analyzer gets this direction's earlier bytes and then the whole chunk (the probe buffer is
+        // capped, the chunk is not). The other direction's earlier bytes came before the analyzer existed.
+        if (before) analyzer.onData(dir, before, ts);
+        analyzer.onData(dir, bytes, ts);
         return;
       }
       if (verdict === 'need_more') needMore = true;

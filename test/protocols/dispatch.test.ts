@@ -84,11 +84,19 @@ describe('FlowDispatcher', () => {
     expect(f.app).toBeNull();
     d.onData(0, enc.encode('SH|rest'), 2);
     expect(f.app).toBe('hl7');
-    // The analyzer sees the whole buffered prefix once, not the two pieces separately.
-    expect(events).toHaveLength(1);
-    expect(events[0]?.fields).toEqual({ len: 9 });
+    // The analyzer sees every byte once: the buffered prefix, then the chunk that completed the magic.
+    expect(events.map((e) => e.fields.len)).toEqual([2, 7]);
     expect(events[0]?.src).toEqual({ ip: '10.0.0.1', port: 40000, mac: '00:11:22:33:44:55' });
     expect(events[0]?.dst).toEqual({ ip: '10.0.0.2', port: 5000 });
+  });
+
+  it('hands the analyzer the whole first chunk, however far it exceeds the probe buffer', () => {
+    const { d, f, events } = setup(5000);
+    const big = new Uint8Array(20_000).fill(0x41);
+    big.set(enc.encode('\x0bMSH'), 0);
+    d.onData(0, big, 1);
+    expect(f.app).toBe('hl7');
+    expect(events.map((e) => e.fields.len)).toEqual([20_000]);
   });
 
   it('gives up on unknown traffic and never buffers beyond its cap', () => {
