@@ -21,7 +21,13 @@ interface Args {
 }
 
 const SEVS: Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
-const RULES = ['mqtt.wildcard-subscribe', 'dicom.c-move-unknown', 'hl7.unknown-sender', 'net.new-peer', 'mqtt.auth-failure'];
+const RULES = [
+  'mqtt.wildcard-subscribe',
+  'dicom.c-move-unknown',
+  'hl7.unknown-sender',
+  'net.new-peer',
+  'mqtt.auth-failure',
+];
 
 function finding(agent: string, i: number): Finding {
   return {
@@ -52,7 +58,9 @@ function parseArgs(argv: readonly string[]): Args {
     else if (k === '--devices') a.devices = v;
     else if (k === '--scrapes') a.scrapes = v;
     else {
-      console.log('usage: node dist/bench/collector.js [--agents 100] [--findings 500] [--batch 100] [--devices 10000] [--scrapes 20]');
+      console.log(
+        'usage: node dist/bench/collector.js [--agents 100] [--findings 500] [--batch 100] [--devices 10000] [--scrapes 20]',
+      );
       process.exit(k === '--help' ? 0 : 2);
     }
   }
@@ -60,7 +68,13 @@ function parseArgs(argv: readonly string[]): Args {
 }
 
 /** One raw agent: hello, then its batches with up to 4 unacked; resolves when all are acked. */
-function rawAgent(url: string, agent: string, token: string, batches: string[], extra: string[]): Promise<void> {
+function rawAgent(
+  url: string,
+  agent: string,
+  token: string,
+  batches: string[],
+  extra: string[],
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url, { maxPayload: 1 << 20 });
     let sent = 0;
@@ -81,13 +95,25 @@ function rawAgent(url: string, agent: string, token: string, batches: string[], 
         else pump();
       } else reject(new Error(`${agent}: ${d.toString()}`));
     });
-    ws.on('close', () => (acked === batches.length ? resolve() : reject(new Error(`${agent}: closed early`))));
+    ws.on('close', () =>
+      acked === batches.length ? resolve() : reject(new Error(`${agent}: closed early`)),
+    );
     ws.on('error', reject);
   });
 }
 
 function statsMessage(i: number): string {
-  const types = ['connect', 'connack', 'publish', 'puback', 'subscribe', 'suback', 'pingreq', 'pingresp', 'disconnect'];
+  const types = [
+    'connect',
+    'connack',
+    'publish',
+    'puback',
+    'subscribe',
+    'suback',
+    'pingreq',
+    'pingresp',
+    'disconnect',
+  ];
   return JSON.stringify({
     type: 'stats',
     packets: 1_000_000 + i,
@@ -97,7 +123,9 @@ function statsMessage(i: number): string {
     messages: {
       mqtt: Object.fromEntries(types.map((t, k) => [t, 1000 * k + i])),
       hl7: { message: 5000 },
-      dicom: Object.fromEntries(['associate_rq', 'associate_ac', 'release_rq', 'release_rp', 'dimse', 'abort'].map((t) => [t, 100])),
+      dicom: Object.fromEntries(
+        ['associate_rq', 'associate_ac', 'release_rq', 'release_rp', 'dimse', 'abort'].map((t) => [t, 100]),
+      ),
     },
     flows: 300,
     devices: 100,
@@ -116,7 +144,9 @@ function devicesFor(agentIndex: number, agents: number, total: number): DeviceRe
       first_seen: '2026-11-28T10:00:00Z',
       last_seen: '2026-11-28T11:00:00Z',
       protocols: ['mqtt'],
-      attributes: [{ name: 'mqtt_client_id', value: `dev-${d}`, source: 'mqtt.client_id', seen: '2026-11-28T10:00:00Z' }],
+      attributes: [
+        { name: 'mqtt_client_id', value: `dev-${d}`, source: 'mqtt.client_id', seen: '2026-11-28T10:00:00Z' },
+      ],
     });
   }
   return out;
@@ -126,22 +156,34 @@ export async function runCollectorBench(a: Args): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ww-bench-'));
   const names = Array.from({ length: a.agents }, (_, i) => `agent-${String(i).padStart(3, '0')}`);
   const tokens = path.join(dir, 'tokens');
-  writeFileSync(tokens, `${names.map((n) => `agent ${n} token-${n}`).join('\n')}\nread soc token-read-bench\n`);
+  writeFileSync(
+    tokens,
+    `${names.map((n) => `agent ${n} token-${n}`).join('\n')}\nread soc token-read-bench\n`,
+  );
   const logger = pino({ level: 'silent' });
-  const col = await startCollector({ listen: '127.0.0.1:0', db: path.join(dir, 'bench.db'), tokensFile: tokens, logger });
+  const col = await startCollector({
+    listen: '127.0.0.1:0',
+    db: path.join(dir, 'bench.db'),
+    tokensFile: tokens,
+    logger,
+  });
   try {
     // 1. Many agents, raw ingest: what the collector (store + metrics + acks) sustains.
     const batches = names.map((n) => {
       const out: string[] = [];
       for (let s = 0; s < a.findingsPerAgent; s += a.batch) {
-        const fs = Array.from({ length: Math.min(a.batch, a.findingsPerAgent - s) }, (_, k) => finding(n, s + k));
+        const fs = Array.from({ length: Math.min(a.batch, a.findingsPerAgent - s) }, (_, k) =>
+          finding(n, s + k),
+        );
         out.push(JSON.stringify({ type: 'findings', seq: s / a.batch + 1, findings: fs }));
       }
       return out;
     });
     const total = a.agents * a.findingsPerAgent;
     let t0 = process.hrtime.bigint();
-    await Promise.all(names.map((n, i) => rawAgent(col.wsUrl, n, `token-${n}`, batches[i] ?? [], [statsMessage(i)])));
+    await Promise.all(
+      names.map((n, i) => rawAgent(col.wsUrl, n, `token-${n}`, batches[i] ?? [], [statsMessage(i)])),
+    );
     let sec = Number(process.hrtime.bigint() - t0) / 1e9;
     console.log(
       `collector ingest: ${total} findings from ${a.agents} agents in batches of ${a.batch}: ${sec.toFixed(2)} s, ` +
@@ -152,18 +194,38 @@ export async function runCollectorBench(a: Args): Promise<void> {
     const one = 20_000;
     const spoolDir = path.join(dir, 'spool');
     const first = names[0] as string;
-    const t = await AgentTransport.open({ url: col.wsUrl, token: `token-${first}`, agent: first, version: 'bench', spoolDir, logger });
+    const t = await AgentTransport.open({
+      url: col.wsUrl,
+      token: `token-${first}`,
+      agent: first,
+      version: 'bench',
+      spoolDir,
+      logger,
+    });
     t0 = process.hrtime.bigint();
     for (let i = 0; i < one; i++) t.send(finding(`${first}-t`, i));
     await t.drain();
     sec = Number(process.hrtime.bigint() - t0) / 1e9;
-    console.log(`transport → collector (1 agent, spool, batches of 500): ${one} findings in ${sec.toFixed(2)} s, ${Math.round(one / sec)} findings/s`);
+    console.log(
+      `transport → collector (1 agent, spool, batches of 500): ${one} findings in ${sec.toFixed(2)} s, ${Math.round(one / sec)} findings/s`,
+    );
     await t.close();
 
     // 3. 10,000 devices merged from 100 agents, then /metrics scrape time.
     t0 = process.hrtime.bigint();
     await Promise.all(
-      names.map((n, i) => rawAgent(col.wsUrl, n, `token-${n}`, [], [JSON.stringify({ type: 'devices', devices: devicesFor(i, a.agents, a.devices) }), statsMessage(i + 7)])),
+      names.map((n, i) =>
+        rawAgent(
+          col.wsUrl,
+          n,
+          `token-${n}`,
+          [],
+          [
+            JSON.stringify({ type: 'devices', devices: devicesFor(i, a.agents, a.devices) }),
+            statsMessage(i + 7),
+          ],
+        ),
+      ),
     );
     // Devices and stats carry no ack: wait until the inventory holds them all.
     while (col.store.countDevices() < a.devices) await new Promise((r) => setTimeout(r, 20));
@@ -180,12 +242,19 @@ export async function runCollectorBench(a: Args): Promise<void> {
       series = body.split('\n').filter((l) => l !== '' && !l.startsWith('#')).length;
     }
     times.sort((x, y) => x - y);
-    const q = (p: number): string => (times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? 0).toFixed(1);
-    console.log(`/metrics with ${a.agents} agents, ${a.devices} devices: ${series} samples, ${(size / 1024).toFixed(0)} KiB, median ${q(0.5)} ms, p95 ${q(0.95)} ms over ${a.scrapes} scrapes`);
+    const q = (p: number): string =>
+      (times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? 0).toFixed(1);
+    console.log(
+      `/metrics with ${a.agents} agents, ${a.devices} devices: ${series} samples, ${(size / 1024).toFixed(0)} KiB, median ${q(0.5)} ms, p95 ${q(0.95)} ms over ${a.scrapes} scrapes`,
+    );
     const f0 = process.hrtime.bigint();
-    const page = await fetch(`${col.url}/api/findings?limit=1000`, { headers: { authorization: 'Bearer token-read-bench' } });
+    const page = await fetch(`${col.url}/api/findings?limit=1000`, {
+      headers: { authorization: 'Bearer token-read-bench' },
+    });
     await page.json();
-    console.log(`/api/findings?limit=1000 over ${col.store.countFindings()} stored: ${(Number(process.hrtime.bigint() - f0) / 1e6).toFixed(1)} ms`);
+    console.log(
+      `/api/findings?limit=1000 over ${col.store.countFindings()} stored: ${(Number(process.hrtime.bigint() - f0) / 1e6).toFixed(1)} ms`,
+    );
   } finally {
     await col.close();
     rmSync(dir, { recursive: true, force: true });

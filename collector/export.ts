@@ -30,11 +30,17 @@ const SD_ID = 'wardwatch@32473';
 const MAX_QUEUE = 10_000;
 
 function cefHeader(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]+/g, ' ');
+  return s
+    .replace(/\\/g, '\\\\')
+    .replace(/\|/g, '\\|')
+    .replace(/[\r\n]+/g, ' ');
 }
 
 function cefValue(s: string): string {
-  return s.replace(/\\/g, '\\\\').replace(/=/g, '\\=').replace(/\r?\n|\r/g, '\\n');
+  return s
+    .replace(/\\/g, '\\\\')
+    .replace(/=/g, '\\=')
+    .replace(/\r?\n|\r/g, '\\n');
 }
 
 function sdValue(s: string): string {
@@ -76,7 +82,10 @@ export function formatCef(f: Finding, version = '0.1.0'): string {
 }
 
 /** One RFC 5424 message: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG`; MSG is JSON or CEF. */
-export function formatSyslog(f: Finding, opts: { cef?: boolean; hostname?: string; version?: string } = {}): string {
+export function formatSyslog(
+  f: Finding,
+  opts: { cef?: boolean; hostname?: string; version?: string } = {},
+): string {
   const pri = FACILITY * 8 + SYSLOG_SEVERITY[f.severity];
   const host = headerField(opts.hostname ?? os.hostname(), 255);
   const sd = `[${SD_ID} id="${sdValue(f.id)}" rule="${sdValue(f.rule)}" severity="${f.severity}" agent="${sdValue(f.agent)}"]`;

@@ -105,7 +105,8 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
     if ((p === '/' || p === '/index.html') && method === 'GET') {
       res.writeHead(200, {
         'content-type': 'text/html; charset=utf-8',
-        'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
+        'content-security-policy':
+          "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
       });
       res.end(PAGE);
       return;
@@ -124,7 +125,9 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
       }
       if (p === '/api/devices') {
         const limit = Number(url.searchParams.get('limit') ?? 10_000);
-        sendJson(res, 200, { devices: o.store.listDevices(Number.isInteger(limit) && limit > 0 ? limit : 10_000) });
+        sendJson(res, 200, {
+          devices: o.store.listDevices(Number.isInteger(limit) && limit > 0 ? limit : 10_000),
+        });
         return;
       }
       if (p === '/api/agents') {
@@ -150,7 +153,8 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
       if (!b || b[1] === undefined) throw new HttpError(404, 'not found');
       const device = decodeURIComponent(b[1]);
       const body = await readBody(req);
-      if (typeof body !== 'object' || body === null) throw new HttpError(400, 'baseline must be a JSON object');
+      if (typeof body !== 'object' || body === null)
+        throw new HttpError(400, 'baseline must be a JSON object');
       if (b[2]) o.store.putLearnedBaseline(device, body);
       else o.store.approveBaseline(device, body, cred.name);
       o.logger.info({ device, by: cred.name, learned: Boolean(b[2]) }, 'http: baseline updated');

@@ -60,7 +60,13 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const exporter = opts.export ? new Exporter(opts.export, logger, metrics, COLLECTOR_VERSION) : null;
 
   let ingest: Ingest | null = null;
-  const handler = createHttpHandler({ store, metrics, tokens, logger, connected: () => ingest?.connected() ?? new Set() });
+  const handler = createHttpHandler({
+    store,
+    metrics,
+    tokens,
+    logger,
+    connected: () => ingest?.connected() ?? new Set(),
+  });
   const tls = opts.tls;
   const server = tls
     ? https.createServer(

@@ -22,7 +22,8 @@ export const DROP_PLACES = ['kernel', 'interface', 'queue', 'spool'] as const;
 const MAX_LABEL_VALUES = 200;
 const LABEL_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** IPv4, IPv6 or MAC text: such values never become labels. */
-const ADDRESS_LIKE = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*|(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2})$/;
+const ADDRESS_LIKE =
+  /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*|(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2})$/;
 
 class LabelGuard {
   private readonly seen = new Set<string>();
@@ -72,7 +73,11 @@ export class CollectorMetrics {
     const r = this.registry;
     collectDefaultMetrics({ register: r });
     // Legacy gauges named like counters (promtool flags them); the same values exist without the suffix.
-    for (const legacy of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    for (const legacy of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ]) {
       if (r.getSingleMetric(legacy)) r.removeSingleMetric(legacy);
     }
     const reg = [r];

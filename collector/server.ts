@@ -55,7 +55,10 @@ export class Ingest {
     const { store, metrics, tokens, logger } = this.o;
     let agent: string | null = null;
     let refused = false;
-    const helloTimer = setTimeout(() => refuse('hello_timeout', 'no hello in time'), this.o.helloTimeoutMs ?? 10_000);
+    const helloTimer = setTimeout(
+      () => refuse('hello_timeout', 'no hello in time'),
+      this.o.helloTimeoutMs ?? 10_000,
+    );
 
     // The peer address goes to the log only (it names a host, never a patient); metrics get the reason.
     const refuse = (reason: RejectMetricReason, detail: string): void => {
@@ -96,7 +99,8 @@ export class Ingest {
       const m = r.value;
       if (agent === null) {
         if (m.type !== 'hello') return refuse('no_hello', `first message was ${m.type}`);
-        if (!tokens.checkAgent(m.agent, m.token)) return refuse('auth', `bad token for agent ${m.agent.slice(0, 64)}`);
+        if (!tokens.checkAgent(m.agent, m.token))
+          return refuse('auth', `bad token for agent ${m.agent.slice(0, 64)}`);
         clearTimeout(helloTimer);
         agent = m.agent;
         const prev = this.agents.get(agent);

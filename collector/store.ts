@@ -136,7 +136,9 @@ export class Store {
   }
 
   /** Several agents' batches in one transaction (group commit: one fsync for all); new findings per batch. */
-  storeBatches(batches: ReadonlyArray<{ agent: string; seq: number; findings: readonly Finding[] }>): Finding[][] {
+  storeBatches(
+    batches: ReadonlyArray<{ agent: string; seq: number; findings: readonly Finding[] }>,
+  ): Finding[][] {
     const out: Finding[][] = [];
     const now = Date.now() * 1000;
     const iso = nowIso();
@@ -206,7 +208,11 @@ export class Store {
     }
     const sql = `SELECT seq, ts_us, json FROM findings ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                  ORDER BY ts_us DESC, seq DESC LIMIT ?`;
-    const rows = this.db.prepare(sql).all(...args, limit + 1) as Array<{ seq: number; ts_us: number; json: string }>;
+    const rows = this.db.prepare(sql).all(...args, limit + 1) as Array<{
+      seq: number;
+      ts_us: number;
+      json: string;
+    }>;
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
@@ -221,7 +227,9 @@ export class Store {
 
   /** Every stored finding id in arrival order (tests and tooling). */
   findingIds(): string[] {
-    return (this.db.prepare('SELECT id FROM findings ORDER BY seq').all() as Array<{ id: string }>).map((r) => r.id);
+    return (this.db.prepare('SELECT id FROM findings ORDER BY seq').all() as Array<{ id: string }>).map(
+      (r) => r.id,
+    );
   }
 
   recordHello(agent: string, version: string): void {
@@ -282,7 +290,10 @@ export class Store {
       json: string;
       agents: string;
     }>;
-    return rows.map((r) => ({ ...(JSON.parse(r.json) as DeviceRecord), agents: JSON.parse(r.agents) as string[] }));
+    return rows.map((r) => ({
+      ...(JSON.parse(r.json) as DeviceRecord),
+      agents: JSON.parse(r.agents) as string[],
+    }));
   }
 
   countDevices(): number {
@@ -328,11 +339,15 @@ export class Store {
   applyRetention(r: RetentionOptions, nowMs = Date.now()): number {
     let n = 0;
     if (r.maxAgeSeconds !== undefined) {
-      n += this.db.prepare('DELETE FROM findings WHERE received_us < ?').run((nowMs - r.maxAgeSeconds * 1000) * 1000).changes;
+      n += this.db
+        .prepare('DELETE FROM findings WHERE received_us < ?')
+        .run((nowMs - r.maxAgeSeconds * 1000) * 1000).changes;
     }
     if (r.maxCount !== undefined) {
       n += this.db
-        .prepare('DELETE FROM findings WHERE seq <= (SELECT seq FROM findings ORDER BY seq DESC LIMIT 1 OFFSET ?)')
+        .prepare(
+          'DELETE FROM findings WHERE seq <= (SELECT seq FROM findings ORDER BY seq DESC LIMIT 1 OFFSET ?)',
+        )
         .run(Math.max(0, Math.floor(r.maxCount))).changes;
     }
     return n;
@@ -374,7 +389,8 @@ export function mergeDevice(old: DeviceRecord, d: DeviceRecord): DeviceRecord {
   const last = maxTs(old.last_seen, d.last_seen);
   if (first !== undefined) out.first_seen = first;
   if (last !== undefined) out.last_seen = last;
-  if (old.protocols || d.protocols) out.protocols = [...new Set([...(old.protocols ?? []), ...(d.protocols ?? [])])].sort();
+  if (old.protocols || d.protocols)
+    out.protocols = [...new Set([...(old.protocols ?? []), ...(d.protocols ?? [])])].sort();
   if (old.attributes || d.attributes) {
     const m = new Map<string, DeviceAttribute>();
     for (const a of [...(old.attributes ?? []), ...(d.attributes ?? [])]) {
@@ -386,4 +402,3 @@ export function mergeDevice(old: DeviceRecord, d: DeviceRecord): DeviceRecord {
   }
   return out;
 }
-

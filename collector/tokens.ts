@@ -26,12 +26,14 @@ export class Tokens {
       if (line === '') continue;
       const where = `${file}:${i + 1}`;
       const parts = line.split(/\s+/);
-      if (parts.length !== 3) throw new Error(`${where}: expected "ROLE NAME TOKEN", got ${parts.length} fields`);
+      if (parts.length !== 3)
+        throw new Error(`${where}: expected "ROLE NAME TOKEN", got ${parts.length} fields`);
       const [role, name, token] = parts as [string, string, string];
       if (!(ROLES as readonly string[]).includes(role)) {
         throw new Error(`${where}: unknown role "${role}" (expected agent, read or admin)`);
       }
-      if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name)) throw new Error(`${where}: bad name (letters, digits, _ . : - only, ≤ 64)`);
+      if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name))
+        throw new Error(`${where}: bad name (letters, digits, _ . : - only, ≤ 64)`);
       if (token.length < 8) throw new Error(`${where}: token shorter than 8 characters`);
       const d = digest(token);
       if (t.byDigest.has(d)) throw new Error(`${where}: token already used on another line`);

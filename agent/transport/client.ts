@@ -60,7 +60,8 @@ export interface TransportStats {
 }
 
 export class AgentTransport {
-  private readonly o: Required<Omit<TransportOptions, 'getStats' | 'tls'>> & Pick<TransportOptions, 'getStats' | 'tls'>;
+  private readonly o: Required<Omit<TransportOptions, 'getStats' | 'tls'>> &
+    Pick<TransportOptions, 'getStats' | 'tls'>;
   private readonly log: Logger;
   private ws: WebSocket | null = null;
   private ready = false;
@@ -114,7 +115,11 @@ export class AgentTransport {
     });
     const t = new AgentTransport(opts, spool);
     const st = spool.stats();
-    if (st.pending > 0) t.log.info({ findings: st.pending, batches: st.pendingBatches }, 'transport: unacked findings in spool will be resent');
+    if (st.pending > 0)
+      t.log.info(
+        { findings: st.pending, batches: st.pendingBatches },
+        'transport: unacked findings in spool will be resent',
+      );
     t.connect();
     if (opts.getStats) {
       t.statsTimer = setInterval(() => t.sendStats(), t.o.statsIntervalMs);
@@ -130,7 +135,10 @@ export class AgentTransport {
     if (!v.ok) {
       this.invalid++;
       if (this.invalid === 1 || this.invalid % 1000 === 0) {
-        this.log.warn({ detail: v.detail, invalid: this.invalid }, 'transport: finding does not match the wire schema, dropped');
+        this.log.warn(
+          { detail: v.detail, invalid: this.invalid },
+          'transport: finding does not match the wire schema, dropped',
+        );
       }
       return;
     }
@@ -141,7 +149,10 @@ export class AgentTransport {
       this.pending.splice(0, n);
       this.memoryDropped += n;
       if (this.memoryDropped === n || this.memoryDropped % 10_000 < n) {
-        this.log.warn({ dropped: this.memoryDropped }, 'transport: in-memory queue full, oldest findings dropped');
+        this.log.warn(
+          { dropped: this.memoryDropped },
+          'transport: in-memory queue full, oldest findings dropped',
+        );
       }
     }
     if (this.pending.length >= this.o.batchMax) this.scheduleFlush(0);
@@ -176,7 +187,13 @@ export class AgentTransport {
   async close(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    for (const t of [this.reconnectTimer, this.helloTimer, this.statsTimer, this.flushTimer, this.pumpTimer]) {
+    for (const t of [
+      this.reconnectTimer,
+      this.helloTimer,
+      this.statsTimer,
+      this.flushTimer,
+      this.pumpTimer,
+    ]) {
       if (t) clearTimeout(t);
     }
     await this.flushPending();
@@ -231,7 +248,8 @@ export class AgentTransport {
   }
 
   private flushPending(): Promise<void> {
-    if (this.flushing) return this.flushing.then(() => (this.pending.length > 0 ? this.flushPending() : undefined));
+    if (this.flushing)
+      return this.flushing.then(() => (this.pending.length > 0 ? this.flushPending() : undefined));
     if (this.pending.length === 0) return Promise.resolve();
     this.flushing = (async () => {
       try {
@@ -272,7 +290,13 @@ export class AgentTransport {
     });
     this.ws = ws;
     ws.on('open', () => {
-      const hello = { type: 'hello', agent: this.o.agent, version: this.o.version, token: this.o.token, proto: WIRE_PROTOCOL };
+      const hello = {
+        type: 'hello',
+        agent: this.o.agent,
+        version: this.o.version,
+        token: this.o.token,
+        proto: WIRE_PROTOCOL,
+      };
       ws.send(JSON.stringify(hello));
       this.helloTimer = setTimeout(() => {
         this.log.warn('transport: no welcome from collector, reconnecting');
@@ -284,7 +308,10 @@ export class AgentTransport {
       const text = isBinary ? '' : data.toString();
       const r = parseCollectorMessage(text);
       if (!r.ok) {
-        this.log.warn({ reason: r.reason, detail: r.detail }, 'transport: bad message from collector, reconnecting');
+        this.log.warn(
+          { reason: r.reason, detail: r.detail },
+          'transport: bad message from collector, reconnecting',
+        );
         ws.terminate();
         return;
       }
@@ -295,7 +322,10 @@ export class AgentTransport {
         this.attempt = 0;
         this.connects++;
         this.sentUpTo = this.spool.ackedSeq;
-        this.log.info({ url: this.o.url, collector: m.version, resendFrom: this.sentUpTo + 1 }, 'transport: connected');
+        this.log.info(
+          { url: this.o.url, collector: m.version, resendFrom: this.sentUpTo + 1 },
+          'transport: connected',
+        );
         this.sendStats();
         if (this.devices) this.write(JSON.stringify({ type: 'devices', devices: this.devices }));
         this.pump();
@@ -321,7 +351,9 @@ export class AgentTransport {
       // One warning per outage (and every refusal); the retries in between go to debug.
       const firstFailure = this.attempt === 0;
       const delay = this.backoff();
-      const msg = wasReady ? 'transport: disconnected, reconnecting' : 'transport: cannot reach the collector, retrying';
+      const msg = wasReady
+        ? 'transport: disconnected, reconnecting'
+        : 'transport: cannot reach the collector, retrying';
       const info = { url: this.o.url, code, reason: reason.toString(), retryMs: Math.round(delay) };
       if (wasReady || firstFailure || code === 1008) this.log.warn(info, msg);
       else this.log.debug(info, msg);
@@ -358,7 +390,11 @@ export class AgentTransport {
       JSON.stringify({
         ...s,
         type: 'stats',
-        spool: { bytes: sp.bytes, pending: sp.pending + this.pending.length, dropped: sp.dropped + this.memoryDropped },
+        spool: {
+          bytes: sp.bytes,
+          pending: sp.pending + this.pending.length,
+          dropped: sp.dropped + this.memoryDropped,
+        },
       }),
     );
   }
@@ -390,7 +426,10 @@ export class AgentTransport {
             break;
           }
           const room = this.o.windowBatches - (this.sentUpTo - this.spool.ackedSeq);
-          const batches = await this.spool.readAfter(this.sentUpTo, Math.max(this.o.highWaterBytes, 64 * 1024));
+          const batches = await this.spool.readAfter(
+            this.sentUpTo,
+            Math.max(this.o.highWaterBytes, 64 * 1024),
+          );
           if (batches.length === 0) break;
           for (const b of batches.slice(0, room)) {
             if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) break;

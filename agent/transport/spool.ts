@@ -75,7 +75,10 @@ export class Spool {
   private constructor(opts: SpoolOptions) {
     this.dir = opts.dir;
     this.maxBytes = opts.maxBytes ?? 64 * 1024 * 1024;
-    this.segmentBytes = Math.max(4096, Math.min(opts.segmentBytes ?? 4 * 1024 * 1024, Math.floor(this.maxBytes / 4)));
+    this.segmentBytes = Math.max(
+      4096,
+      Math.min(opts.segmentBytes ?? 4 * 1024 * 1024, Math.floor(this.maxBytes / 4)),
+    );
     this.logger = opts.logger;
   }
 
@@ -208,7 +211,11 @@ export class Spool {
       }
       this.segments = keep;
       // A fully acked active segment is restarted so the disk does not grow without bound.
-      if (this.activeSeg && this.activeSeg.batches.length === 0 && this.activeSeg.bytes >= this.segmentBytes) {
+      if (
+        this.activeSeg &&
+        this.activeSeg.batches.length === 0 &&
+        this.activeSeg.bytes >= this.segmentBytes
+      ) {
         await this.active?.close();
         this.active = null;
         this.totalBytes -= this.activeSeg.bytes;
@@ -311,7 +318,8 @@ async function syncDir(dir: string): Promise<void> {
 function parseLine(line: Buffer): { seq: number; count: number } | null {
   try {
     const v = JSON.parse(line.toString('utf8')) as { type?: unknown; seq?: unknown; findings?: unknown };
-    if (v.type !== 'findings' || typeof v.seq !== 'number' || !Number.isSafeInteger(v.seq) || v.seq < 1) return null;
+    if (v.type !== 'findings' || typeof v.seq !== 'number' || !Number.isSafeInteger(v.seq) || v.seq < 1)
+      return null;
     if (!Array.isArray(v.findings)) return null;
     return { seq: v.seq, count: v.findings.length };
   } catch {

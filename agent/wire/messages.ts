@@ -180,7 +180,8 @@ function strArray(o: Obj, key: string, path: string, maxItems: number): void {
   if (!Array.isArray(v)) fail(`${path}.${key}`, 'expected an array');
   if (v.length > maxItems) fail(`${path}.${key}`, `more than ${maxItems} items`);
   for (const [i, s] of v.entries()) {
-    if (typeof s !== 'string' || s.length > WIRE_LIMITS.maxString) fail(`${path}.${key}[${i}]`, 'expected a string');
+    if (typeof s !== 'string' || s.length > WIRE_LIMITS.maxString)
+      fail(`${path}.${key}[${i}]`, 'expected a string');
   }
 }
 
@@ -319,7 +320,8 @@ export function validateAgentMessage(v: unknown): Validation<AgentMessage> {
   const r = validateMessage(v);
   if (!r.ok) return r;
   const t = r.value.type;
-  if (t === 'hello' || t === 'findings' || t === 'stats' || t === 'devices') return { ok: true, value: r.value };
+  if (t === 'hello' || t === 'findings' || t === 'stats' || t === 'devices')
+    return { ok: true, value: r.value };
   return { ok: false, reason: 'schema', detail: `$.type: ${t} is not sent by agents` };
 }
 

@@ -13,8 +13,17 @@ const N = 53;
 
 beforeAll(async () => {
   const dir = tempDir();
-  col = await startCollector({ listen: '127.0.0.1:0', db: path.join(dir, 'ww.db'), tokensFile: writeTokens(dir), logger: quietLogger });
-  col.store.storeBatch('agent-a', 1, Array.from({ length: N }, (_, i) => makeFinding(i)));
+  col = await startCollector({
+    listen: '127.0.0.1:0',
+    db: path.join(dir, 'ww.db'),
+    tokensFile: writeTokens(dir),
+    logger: quietLogger,
+  });
+  col.store.storeBatch(
+    'agent-a',
+    1,
+    Array.from({ length: N }, (_, i) => makeFinding(i)),
+  );
   // Same timestamp as finding 0 from another agent: paging must still visit both exactly once.
   col.store.storeBatch('agent-b', 1, [makeFinding(0, 'agent-b')]);
 });
@@ -39,7 +48,8 @@ describe('http api', () => {
     expect((await get('/api/findings', TOKENS.agentA)).status).toBe(401);
     expect((await get('/api/findings', TOKENS.read)).status).toBe(200);
     expect((await get('/api/findings', TOKENS.admin)).status).toBe(200);
-    for (const p of ['/api/devices', '/api/agents', '/api/baselines']) expect((await get(p, TOKENS.read)).status).toBe(200);
+    for (const p of ['/api/devices', '/api/agents', '/api/baselines'])
+      expect((await get(p, TOKENS.read)).status).toBe(200);
     expect((await get('/api/nothing', TOKENS.read)).status).toBe(404);
     const page = await get('/');
     expect(page.status).toBe(200);
@@ -51,7 +61,10 @@ describe('http api', () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const r = await get(`/api/findings?limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, TOKENS.read);
+      const r = await get(
+        `/api/findings?limit=7${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+        TOKENS.read,
+      );
       const body = (await r.json()) as { findings: Finding[]; next: string | null };
       expect(body.findings.length).toBeLessThanOrEqual(7);
       seen.push(...body.findings);
@@ -67,7 +80,8 @@ describe('http api', () => {
 
   it('filters by severity, rule, agent, device and time; refuses bad parameters', async () => {
     const q = async (qs: string): Promise<Finding[]> =>
-      ((await (await get(`/api/findings?limit=1000&${qs}`, TOKENS.read)).json()) as { findings: Finding[] }).findings;
+      ((await (await get(`/api/findings?limit=1000&${qs}`, TOKENS.read)).json()) as { findings: Finding[] })
+        .findings;
     const crit = await q('severity=high');
     expect(crit.length).toBeGreaterThan(0);
     expect(crit.every((f) => f.severity === 'high' || f.severity === 'critical')).toBe(true);
@@ -77,7 +91,9 @@ describe('http api', () => {
     const f10 = makeFinding(10).ts;
     const f20 = makeFinding(20).ts;
     const window = await q(`since=${f10}&until=${f20}`);
-    expect(window.map((f) => f.id).sort()).toEqual(Array.from({ length: 10 }, (_, k) => `agent-a-f${10 + k}`).sort());
+    expect(window.map((f) => f.id).sort()).toEqual(
+      Array.from({ length: 10 }, (_, k) => `agent-a-f${10 + k}`).sort(),
+    );
     expect((await get('/api/findings?severity=urgent', TOKENS.read)).status).toBe(400);
     expect((await get('/api/findings?limit=0', TOKENS.read)).status).toBe(400);
     expect((await get('/api/findings?since=yesterday', TOKENS.read)).status).toBe(400);
@@ -96,14 +112,18 @@ describe('http api', () => {
     expect((await put(TOKENS.admin, '{not json')).status).toBe(400);
     const ok = await put(TOKENS.admin, JSON.stringify(approved));
     expect(ok.status).toBe(200);
-    const row = (await (await get(`/api/baselines/${encodeURIComponent('00:1a:2b:3c:4d:5e')}`, TOKENS.read)).json()) as Record<string, unknown>;
+    const row = (await (
+      await get(`/api/baselines/${encodeURIComponent('00:1a:2b:3c:4d:5e')}`, TOKENS.read)
+    ).json()) as Record<string, unknown>;
     expect(row).toMatchObject({ device: '00:1a:2b:3c:4d:5e', approved, approved_by: 'biomed' });
     const list = (await (await get('/api/baselines', TOKENS.read)).json()) as { baselines: unknown[] };
     expect(list.baselines.length).toBe(1);
   });
 
   it('lists agents with their last sequence', async () => {
-    const body = (await (await get('/api/agents', TOKENS.read)).json()) as { agents: Array<{ name: string; last_seq: number; connected: boolean }> };
+    const body = (await (await get('/api/agents', TOKENS.read)).json()) as {
+      agents: Array<{ name: string; last_seq: number; connected: boolean }>;
+    };
     expect(body.agents.map((a) => a.name)).toEqual(['agent-a', 'agent-b']);
     expect(body.agents.every((a) => a.last_seq === 1 && !a.connected)).toBe(true);
   });
@@ -112,9 +132,19 @@ describe('http api', () => {
 describe('retention', () => {
   it('keeps the newest by count and drops by age of arrival', () => {
     const s = new Store(':memory:');
-    s.storeBatch('a', 1, Array.from({ length: 20 }, (_, i) => makeFinding(i)));
+    s.storeBatch(
+      'a',
+      1,
+      Array.from({ length: 20 }, (_, i) => makeFinding(i)),
+    );
     expect(s.applyRetention({ maxCount: 5 })).toBe(15);
-    expect(s.findingIds()).toEqual(['agent-a-f15', 'agent-a-f16', 'agent-a-f17', 'agent-a-f18', 'agent-a-f19']);
+    expect(s.findingIds()).toEqual([
+      'agent-a-f15',
+      'agent-a-f16',
+      'agent-a-f17',
+      'agent-a-f18',
+      'agent-a-f19',
+    ]);
     expect(s.applyRetention({ maxAgeSeconds: 3600 })).toBe(0);
     expect(s.applyRetention({ maxAgeSeconds: 3600 }, Date.now() + 3601_000)).toBe(5);
     expect(s.countFindings()).toBe(0);
@@ -125,9 +155,19 @@ describe('retention', () => {
     const dir = tempDir();
     const db = path.join(dir, 'r.db');
     const s = new Store(db);
-    s.storeBatch('a', 1, Array.from({ length: 10 }, (_, i) => makeFinding(i)));
+    s.storeBatch(
+      'a',
+      1,
+      Array.from({ length: 10 }, (_, i) => makeFinding(i)),
+    );
     s.close();
-    const c = await startCollector({ listen: '127.0.0.1:0', db, tokensFile: writeTokens(dir), retention: { maxCount: 3 }, logger: quietLogger });
+    const c = await startCollector({
+      listen: '127.0.0.1:0',
+      db,
+      tokensFile: writeTokens(dir),
+      retention: { maxCount: 3 },
+      logger: quietLogger,
+    });
     expect(c.store.countFindings()).toBe(3);
     expect(await (await fetch(`${c.url}/metrics`)).text()).toMatch(/^wardwatch_retention_deleted_total 7$/m);
     await c.close();
@@ -136,7 +176,10 @@ describe('retention', () => {
 
 describe('tokens file and listen address', () => {
   it('parses roles, names and comments', () => {
-    const t = Tokens.parse('# c\nagent a1 tokentoken1\n  read r tokentoken2 # trailing\n\nadmin x tokentoken3\n', 'f');
+    const t = Tokens.parse(
+      '# c\nagent a1 tokentoken1\n  read r tokentoken2 # trailing\n\nadmin x tokentoken3\n',
+      'f',
+    );
     expect(t.lookup('tokentoken2')).toEqual({ role: 'read', name: 'r' });
     expect(t.checkAgent('a1', 'tokentoken1')).toBe(true);
     expect(t.checkAgent('a2', 'tokentoken1')).toBe(false);
@@ -159,7 +202,9 @@ describe('tokens file and listen address', () => {
     const dir = tempDir();
     const f = path.join(dir, 'tok');
     writeFileSync(f, 'agent a1 tokentoken1\nbogus\n');
-    await expect(startCollector({ listen: '127.0.0.1:0', db: ':memory:', tokensFile: f, logger: quietLogger })).rejects.toThrow(`${f}:2:`);
+    await expect(
+      startCollector({ listen: '127.0.0.1:0', db: ':memory:', tokensFile: f, logger: quietLogger }),
+    ).rejects.toThrow(`${f}:2:`);
   });
 
   it('parses listen addresses', () => {

@@ -4,7 +4,17 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentTransport } from '../../agent/transport/client.js';
-import { TOKENS, makeFinding, quietLogger, spawnTs, stopChild, tempDir, waitFor, writeTokens, type Child } from './helpers.js';
+import {
+  TOKENS,
+  makeFinding,
+  quietLogger,
+  spawnTs,
+  stopChild,
+  tempDir,
+  waitFor,
+  writeTokens,
+  type Child,
+} from './helpers.js';
 
 const RUN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'run-collector.ts');
 let child: Child | null = null;
@@ -55,6 +65,8 @@ describe('collector crash', () => {
     const rows = d.prepare('SELECT id FROM findings').all() as Array<{ id: string }>;
     d.close();
     expect(rows.length).toBe(n);
-    expect(new Set(rows.map((r) => r.id))).toEqual(new Set(Array.from({ length: n }, (_, i) => `agent-a-f${i}`)));
+    expect(new Set(rows.map((r) => r.id))).toEqual(
+      new Set(Array.from({ length: n }, (_, i) => `agent-a-f${i}`)),
+    );
   });
 });

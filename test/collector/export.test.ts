@@ -11,7 +11,8 @@ import { CollectorMetrics } from '../../collector/metrics.js';
 import { TOKENS, makeFinding, quietLogger, tempDir, waitFor, writeTokens } from './helpers.js';
 
 // RFC 5424 §6: PRI VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP STRUCTURED-DATA [SP MSG]
-const RFC5424 = /^<(\d{1,3})>1 (\S+) (\S{1,255}) (\S{1,48}) (\S{1,128}) (\S{1,32}) (\[[^\]]*(?:\\\][^\]]*)*\]|-) (.*)$/s;
+const RFC5424 =
+  /^<(\d{1,3})>1 (\S+) (\S{1,255}) (\S{1,48}) (\S{1,128}) (\S{1,32}) (\[[^\]]*(?:\\\][^\]]*)*\]|-) (.*)$/s;
 
 describe('syslog and CEF formatting', () => {
   it('formats an RFC 5424 message with priority from severity and the finding as JSON', () => {
@@ -25,7 +26,9 @@ describe('syslog and CEF formatting', () => {
     expect(m?.[6]).toBe('dicom.c-move-unknown');
     expect(m?.[7]).toContain(`id="${f.id}"`);
     expect(JSON.parse(m?.[8] ?? '')).toEqual(f);
-    expect(Number(RFC5424.exec(formatSyslog({ ...f, severity: 'info' }, { hostname: 'h' }))?.[1])).toBe(4 * 8 + 6);
+    expect(Number(RFC5424.exec(formatSyslog({ ...f, severity: 'info' }, { hostname: 'h' }))?.[1])).toBe(
+      4 * 8 + 6,
+    );
   });
 
   it('escapes structured-data values and strips spaces from header fields', () => {
@@ -46,7 +49,15 @@ describe('syslog and CEF formatting', () => {
     });
     const cef = formatCef(f, '0.1.0');
     const head = cef.split(/(?<!\\)\|/);
-    expect(head.slice(0, 7)).toEqual(['CEF:0', 'wardwatch', 'wardwatch', '0.1.0', f.rule, 'pipe \\| and back\\\\slash', '8']);
+    expect(head.slice(0, 7)).toEqual([
+      'CEF:0',
+      'wardwatch',
+      'wardwatch',
+      '0.1.0',
+      f.rule,
+      'pipe \\| and back\\\\slash',
+      '8',
+    ]);
     expect(cef).toContain('src=10.20.30.17');
     expect(cef).toContain('dst=10.20.60.2 dpt=1883');
     expect(cef).toContain('cs3=a\\=b\\nc');
@@ -101,7 +112,11 @@ describe('export targets', () => {
     const server = net.createServer((s) => s.on('data', (d: Buffer) => (data = Buffer.concat([data, d]))));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as net.AddressInfo).port;
-    const ex = new Exporter({ syslog: { host: '127.0.0.1', port, proto: 'tcp' } }, quietLogger, new CollectorMetrics(() => 0));
+    const ex = new Exporter(
+      { syslog: { host: '127.0.0.1', port, proto: 'tcp' } },
+      quietLogger,
+      new CollectorMetrics(() => 0),
+    );
     const fs = [makeFinding(1, 'agent-a', { title: 'ünïcode title' }), makeFinding(2)];
     ex.write(fs);
     const messages: string[] = [];
@@ -118,7 +133,10 @@ describe('export targets', () => {
       }
       return messages.length === 2;
     }, 'two framed messages');
-    expect(messages.map((m) => (JSON.parse(RFC5424.exec(m)?.[8] ?? '{}') as { id: string }).id)).toEqual([fs[0]?.id, fs[1]?.id]);
+    expect(messages.map((m) => (JSON.parse(RFC5424.exec(m)?.[8] ?? '{}') as { id: string }).id)).toEqual([
+      fs[0]?.id,
+      fs[1]?.id,
+    ]);
     await ex.close();
     await new Promise<void>((r) => server.close(() => r()));
   });

@@ -36,7 +36,11 @@ function sample(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-function openTransport(agent: string, token: string, extra: Partial<Parameters<typeof AgentTransport.open>[0]> = {}) {
+function openTransport(
+  agent: string,
+  token: string,
+  extra: Partial<Parameters<typeof AgentTransport.open>[0]> = {},
+) {
   return AgentTransport.open({
     url: col.wsUrl,
     token,
@@ -68,7 +72,8 @@ function raw(send: Array<string | Buffer>): Promise<{ messages: string[]; code: 
   });
 }
 
-const hello = (agent: string, token: string): string => JSON.stringify({ type: 'hello', agent, version: 't', token });
+const hello = (agent: string, token: string): string =>
+  JSON.stringify({ type: 'hello', agent, version: 't', token });
 
 describe('ingest', () => {
   it('stores every finding exactly once, duplicates included, and acks them all', async () => {
@@ -88,7 +93,13 @@ describe('ingest', () => {
     expect(new Set(stored).size).toBe(n);
     const m = await scrape();
     const total = ['info', 'low', 'medium', 'high', 'critical']
-      .flatMap((sev) => [0, 1, 2].map((r) => sample(m, `wardwatch_findings_total{rule="test.rule-${r}",severity="${sev}",agent="agent-a"}`) ?? 0))
+      .flatMap((sev) =>
+        [0, 1, 2].map(
+          (r) =>
+            sample(m, `wardwatch_findings_total{rule="test.rule-${r}",severity="${sev}",agent="agent-a"}`) ??
+            0,
+        ),
+      )
       .reduce((a, b) => a + b, 0);
     expect(total).toBe(n);
     expect(sample(m, 'wardwatch_findings_duplicate_total{agent="agent-a"}')).toBe(100);
@@ -105,7 +116,9 @@ describe('ingest', () => {
     expect(wrongToken.reason).toMatch(/^auth/);
     expect(JSON.parse(wrongToken.messages[0] ?? '{}')).toMatchObject({ type: 'error' });
 
-    const noToken = await raw([JSON.stringify({ type: 'findings', seq: 1, findings: [makeFinding(1, 'x')] })]);
+    const noToken = await raw([
+      JSON.stringify({ type: 'findings', seq: 1, findings: [makeFinding(1, 'x')] }),
+    ]);
     expect(noToken.reason).toMatch(/^no_hello/);
     const emptyToken = await raw([hello('agent-b', '')]);
     expect(emptyToken.reason).toMatch(/^auth/);
@@ -114,7 +127,10 @@ describe('ingest', () => {
     expect(malformed.code).toBe(1008);
     expect(malformed.reason).toMatch(/^malformed_json/);
 
-    const schema = await raw([hello('agent-a', TOKENS.agentA), JSON.stringify({ type: 'findings', seq: 1, findings: [{ kind: 'finding' }] })]);
+    const schema = await raw([
+      hello('agent-a', TOKENS.agentA),
+      JSON.stringify({ type: 'findings', seq: 1, findings: [{ kind: 'finding' }] }),
+    ]);
     expect(schema.reason).toMatch(/^schema/);
 
     const oversize = await raw([hello('agent-a', TOKENS.agentA), 'x'.repeat(70 * 1024)]);
@@ -155,15 +171,31 @@ describe('ingest', () => {
       lag_seconds: 0.25,
     };
     const t = await openTransport('agent-a', TOKENS.agentA, { getStats: () => s, statsIntervalMs: 20 });
-    await waitFor(async () => sample(await scrape(), 'wardwatch_packets_total{agent="agent-a"}') === 100, 'first stats');
-    s = { ...s, packets: 150, drops: { kernel: 4, interface: 0, queue: 2 }, messages: { mqtt: { publish: 50, connect: 2 } } };
-    await waitFor(async () => sample(await scrape(), 'wardwatch_packets_total{agent="agent-a"}') === 150, 'second stats');
+    await waitFor(
+      async () => sample(await scrape(), 'wardwatch_packets_total{agent="agent-a"}') === 100,
+      'first stats',
+    );
+    s = {
+      ...s,
+      packets: 150,
+      drops: { kernel: 4, interface: 0, queue: 2 },
+      messages: { mqtt: { publish: 50, connect: 2 } },
+    };
+    await waitFor(
+      async () => sample(await scrape(), 'wardwatch_packets_total{agent="agent-a"}') === 150,
+      'second stats',
+    );
     // Agent restarted: its counters start again from small values; they are added, never subtracted.
     s = { ...s, packets: 20, drops: { kernel: 0, interface: 0, queue: 0 } };
-    await waitFor(async () => sample(await scrape(), 'wardwatch_packets_total{agent="agent-a"}') === 170, 'stats after reset');
+    await waitFor(
+      async () => sample(await scrape(), 'wardwatch_packets_total{agent="agent-a"}') === 170,
+      'stats after reset',
+    );
     const m = await scrape();
     expect(sample(m, 'wardwatch_drops_total{agent="agent-a",where="kernel"}')).toBe(4);
-    expect(sample(m, 'wardwatch_protocol_messages_total{agent="agent-a",protocol="mqtt",type="publish"}')).toBe(50);
+    expect(
+      sample(m, 'wardwatch_protocol_messages_total{agent="agent-a",protocol="mqtt",type="publish"}'),
+    ).toBe(50);
     expect(sample(m, 'wardwatch_parse_errors_total{agent="agent-a",protocol="mqtt"}')).toBe(3);
     expect(sample(m, 'wardwatch_flows{agent="agent-a"}')).toBe(7);
     expect(sample(m, 'wardwatch_ingest_lag_seconds{agent="agent-a"}')).toBe(0.25);
@@ -173,7 +205,13 @@ describe('ingest', () => {
 
   it('closes a connection that never says hello, and replaces an agent connection by a newer one', async () => {
     const d = tempDir();
-    const c = await startCollector({ listen: '127.0.0.1:0', db: ':memory:', tokensFile: writeTokens(d), helloTimeoutMs: 100, logger: quietLogger });
+    const c = await startCollector({
+      listen: '127.0.0.1:0',
+      db: ':memory:',
+      tokensFile: writeTokens(d),
+      helloTimeoutMs: 100,
+      logger: quietLogger,
+    });
     const silent = await new Promise<{ code: number; reason: string }>((resolve) => {
       const ws = new WebSocket(c.wsUrl);
       ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));
@@ -209,7 +247,9 @@ describe('ingest', () => {
         first_seen: '2026-11-28T10:00:00Z',
         last_seen: '2026-11-28T10:05:00Z',
         protocols: ['mqtt'],
-        attributes: [{ name: 'mqtt_client_id', value: 'pump-7', source: 'mqtt.client_id', seen: '2026-11-28T10:00:00Z' }],
+        attributes: [
+          { name: 'mqtt_client_id', value: 'pump-7', source: 'mqtt.client_id', seen: '2026-11-28T10:00:00Z' },
+        ],
       },
     ]);
     b.sendDevices([
@@ -220,7 +260,9 @@ describe('ingest', () => {
         first_seen: '2026-11-28T09:00:00Z',
         last_seen: '2026-11-28T10:01:00Z',
         protocols: ['hl7'],
-        attributes: [{ name: 'hl7_app', value: 'PUMPS', source: 'hl7.sending_app', seen: '2026-11-28T09:00:00Z' }],
+        attributes: [
+          { name: 'hl7_app', value: 'PUMPS', source: 'hl7.sending_app', seen: '2026-11-28T09:00:00Z' },
+        ],
       },
     ]);
     await waitFor(() => (col.store.listDevices()[0]?.agents.length ?? 0) === 2, 'both device records');

@@ -18,14 +18,58 @@ function openssl(args: string[]): void {
 
 beforeAll(() => {
   dir = tempDir('ww-tls-');
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=wardwatch test CA']);
+  openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=wardwatch test CA',
+  ]);
   writeFileSync(f('server.ext'), 'subjectAltName=IP:127.0.0.1\n');
   for (const [name, ext] of [
     ['server', ['-extfile', 'server.ext']],
     ['client', []],
   ] as const) {
-    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
-    openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', ...ext]);
+    openssl([
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      `${name}.key`,
+      '-out',
+      `${name}.csr`,
+      '-subj',
+      `/CN=${name}`,
+    ]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      ...ext,
+    ]);
   }
 });
 
@@ -71,10 +115,14 @@ describe('tls', () => {
     // The API is served over the same TLS listener.
     const h = await new Promise<number>((resolve, reject) => {
       https
-        .get(`${col.url}/healthz`, { ca, cert: readFileSync(f('client.crt')), key: readFileSync(f('client.key')) }, (res) => {
-          res.resume();
-          resolve(res.statusCode ?? 0);
-        })
+        .get(
+          `${col.url}/healthz`,
+          { ca, cert: readFileSync(f('client.crt')), key: readFileSync(f('client.key')) },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        )
         .on('error', reject);
     });
     expect(h).toBe(200);

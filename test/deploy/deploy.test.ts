@@ -27,7 +27,9 @@ interface Panel {
   targets?: Array<{ expr: string }>;
 }
 
-const dashboard = JSON.parse(readFileSync(path.join(DEPLOY, 'grafana/dashboards/wardwatch.json'), 'utf8')) as {
+const dashboard = JSON.parse(
+  readFileSync(path.join(DEPLOY, 'grafana/dashboards/wardwatch.json'), 'utf8'),
+) as {
   uid: string;
   panels: Panel[];
   templating: { list: Array<{ name: string; current?: { value: string }; query?: unknown }> };
@@ -47,7 +49,12 @@ let scrape = '';
 
 beforeAll(async () => {
   const dir = tempDir();
-  col = await startCollector({ listen: '127.0.0.1:0', db: path.join(dir, 'd.db'), tokensFile: writeTokens(dir), logger: quietLogger });
+  col = await startCollector({
+    listen: '127.0.0.1:0',
+    db: path.join(dir, 'd.db'),
+    tokensFile: writeTokens(dir),
+    logger: quietLogger,
+  });
   const t = await AgentTransport.open({
     url: col.wsUrl,
     token: TOKENS.agentA,
@@ -70,9 +77,16 @@ beforeAll(async () => {
       spool: { bytes: 0, pending: 0, dropped: 0 },
     }),
   });
-  for (let i = 0; i < 10; i++) t.send(makeFinding(i, 'agent-a', i === 0 ? { device: { ip: '10.20.40.10', name: 'pacs' } } : {}));
+  for (let i = 0; i < 10; i++)
+    t.send(makeFinding(i, 'agent-a', i === 0 ? { device: { ip: '10.20.40.10', name: 'pacs' } } : {}));
   await t.drain();
-  await waitFor(async () => (await (await fetch(`${col.url}/metrics`)).text()).includes('wardwatch_packets_total{agent="agent-a"} 10'), 'stats');
+  await waitFor(
+    async () =>
+      (await (await fetch(`${col.url}/metrics`)).text()).includes(
+        'wardwatch_packets_total{agent="agent-a"} 10',
+      ),
+    'stats',
+  );
   scrape = await (await fetch(`${col.url}/metrics`)).text();
   await t.close();
 });
@@ -107,10 +121,14 @@ describe('dashboard and alerts use real metrics', () => {
     const types = new Set([...scrape.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1] as string));
     // Counters are declared by their family name; samples of histograms carry suffixes.
     const known = (n: string): boolean =>
-      types.has(n) || n === 'up' || ['_bucket', '_sum', '_count'].some((s) => n.endsWith(s) && types.has(n.slice(0, -s.length)));
+      types.has(n) ||
+      n === 'up' ||
+      ['_bucket', '_sum', '_count'].some((s) => n.endsWith(s) && types.has(n.slice(0, -s.length)));
     const queried: Array<[string, string]> = [];
-    for (const p of dashboard.panels) for (const t of p.targets ?? []) for (const n of metricNames(t.expr)) queried.push([p.title, n]);
-    for (const g of alerts.groups) for (const r of g.rules) for (const n of metricNames(r.expr)) queried.push([r.alert, n]);
+    for (const p of dashboard.panels)
+      for (const t of p.targets ?? []) for (const n of metricNames(t.expr)) queried.push([p.title, n]);
+    for (const g of alerts.groups)
+      for (const r of g.rules) for (const n of metricNames(r.expr)) queried.push([r.alert, n]);
     expect(queried.length).toBeGreaterThan(20);
     const missing = queried.filter(([, n]) => !known(n));
     expect(missing).toEqual([]);
@@ -126,14 +144,22 @@ describe('dashboard and alerts use real metrics', () => {
       expect(p.datasource?.uid, p.title).toBe('${datasource}');
       expect(p.targets?.length, p.title).toBeGreaterThan(0);
     }
-    const ds = YAML.parse(readFileSync(path.join(DEPLOY, 'grafana/provisioning/datasources/prometheus.yml'), 'utf8')) as {
+    const ds = YAML.parse(
+      readFileSync(path.join(DEPLOY, 'grafana/provisioning/datasources/prometheus.yml'), 'utf8'),
+    ) as {
       datasources: Array<{ uid: string }>;
     };
     const tmpl = dashboard.templating.list.find((v) => v.name === 'datasource');
     expect(tmpl?.current?.value).toBe(ds.datasources[0]?.uid);
     // Health sits next to findings: the dashboard has panels for drops and parse errors as well as findings.
     const exprs = dashboard.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).join('\n');
-    for (const m of ['wardwatch_findings_total', 'wardwatch_drops_total', 'wardwatch_parse_errors_total', 'wardwatch_agent_up', 'wardwatch_protocol_messages_total']) {
+    for (const m of [
+      'wardwatch_findings_total',
+      'wardwatch_drops_total',
+      'wardwatch_parse_errors_total',
+      'wardwatch_agent_up',
+      'wardwatch_protocol_messages_total',
+    ]) {
       expect(exprs).toContain(m);
     }
   });

@@ -39,11 +39,23 @@ describe('agent transport', () => {
     t.send({ ...makeFinding(5000), severity: 'urgent' } as unknown as Finding);
     t.send({ ...makeFinding(5001), id: '' });
     await t.flush();
-    expect(t.stats()).toMatchObject({ connected: false, queued: 1000, invalid: 2, spoolPending: 1000, lastSeq: 10, ackedSeq: 0 });
+    expect(t.stats()).toMatchObject({
+      connected: false,
+      queued: 1000,
+      invalid: 2,
+      spoolPending: 1000,
+      lastSeq: 10,
+      ackedSeq: 0,
+    });
     await t.close();
 
     // Restart the agent side with the collector now up: the spool alone carries the findings.
-    const col = await startCollector({ listen: `127.0.0.1:${port}`, db: path.join(dir, 'c.db'), tokensFile: writeTokens(dir), logger: quietLogger });
+    const col = await startCollector({
+      listen: `127.0.0.1:${port}`,
+      db: path.join(dir, 'c.db'),
+      tokensFile: writeTokens(dir),
+      logger: quietLogger,
+    });
     const again = await AgentTransport.open(opts);
     await again.drain();
     expect(again.stats()).toMatchObject({ connected: true, spoolPending: 0, ackedSeq: 10 });
@@ -74,7 +86,12 @@ describe('agent transport', () => {
 
   it('keeps reconnecting with backoff after a refused token and reports not connected', async () => {
     const dir = tempDir();
-    const col = await startCollector({ listen: '127.0.0.1:0', db: ':memory:', tokensFile: writeTokens(dir), logger: quietLogger });
+    const col = await startCollector({
+      listen: '127.0.0.1:0',
+      db: ':memory:',
+      tokensFile: writeTokens(dir),
+      logger: quietLogger,
+    });
     const t = await AgentTransport.open({
       url: col.wsUrl,
       token: 'wrong-token-123',
@@ -86,7 +103,13 @@ describe('agent transport', () => {
       backoffMaxMs: 40,
     });
     t.send(makeFinding(1));
-    await waitFor(async () => /rejected_messages_total\{reason="auth"\} [3-9]/.test(await (await fetch(`${col.url}/metrics`)).text()), 'three refused attempts');
+    await waitFor(
+      async () =>
+        /rejected_messages_total\{reason="auth"\} [3-9]/.test(
+          await (await fetch(`${col.url}/metrics`)).text(),
+        ),
+      'three refused attempts',
+    );
     expect(t.stats()).toMatchObject({ connected: false, connects: 0 });
     await t.close();
     await col.close();

@@ -4,7 +4,16 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Spool } from '../../agent/transport/spool.js';
 import { startCollector, type RunningCollector } from '../../collector/main.js';
-import { TOKENS, quietLogger, spawnTs, stopChild, tempDir, waitFor, writeTokens, type Child } from '../collector/helpers.js';
+import {
+  TOKENS,
+  quietLogger,
+  spawnTs,
+  stopChild,
+  tempDir,
+  waitFor,
+  writeTokens,
+  type Child,
+} from '../collector/helpers.js';
 
 const RUN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'run-agent.ts');
 let col: RunningCollector;
@@ -12,7 +21,12 @@ let child: Child | null = null;
 
 beforeAll(async () => {
   const dir = tempDir();
-  col = await startCollector({ listen: '127.0.0.1:0', db: path.join(dir, 'ww.db'), tokensFile: writeTokens(dir), logger: quietLogger });
+  col = await startCollector({
+    listen: '127.0.0.1:0',
+    db: path.join(dir, 'ww.db'),
+    tokensFile: writeTokens(dir),
+    logger: quietLogger,
+  });
 });
 
 afterEach(async () => {
@@ -27,7 +41,14 @@ describe('agent crash', () => {
   it('resends its spool after a SIGKILL and restart: nothing lost, nothing doubled', async () => {
     const spoolDir = tempDir('ww-spool-');
     const n = 600;
-    const args = { url: col.wsUrl, token: TOKENS.agentA, agent: 'agent-a', spoolDir, batchMax: 10, windowBatches: 2 };
+    const args = {
+      url: col.wsUrl,
+      token: TOKENS.agentA,
+      agent: 'agent-a',
+      spoolDir,
+      batchMax: 10,
+      windowBatches: 2,
+    };
     child = spawnTs(RUN, [JSON.stringify({ ...args, count: n })]);
     await waitFor(() => child?.lines.some((l) => l.includes('"spooled"')) ?? false, 'findings spooled');
     await waitFor(() => col.store.countFindings() >= 100, 'some findings stored');

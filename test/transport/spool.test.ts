@@ -8,7 +8,9 @@ import { Spool } from '../../agent/transport/spool.js';
 import { makeFinding, quietLogger, tempDir } from '../collector/helpers.js';
 
 function ids(batches: Array<{ text: string }>): string[] {
-  return batches.flatMap((b) => (JSON.parse(b.text) as { findings: Array<{ id: string }> }).findings.map((f) => f.id));
+  return batches.flatMap((b) =>
+    (JSON.parse(b.text) as { findings: Array<{ id: string }> }).findings.map((f) => f.id),
+  );
 }
 
 describe('spool', () => {
@@ -63,10 +65,16 @@ describe('spool', () => {
     expect(await t.append([makeFinding(4)])).toBe(4);
     await t.close();
     const u = await Spool.open({ dir, logger: quietLogger });
-    expect(ids(await u.readAfter(0, 1 << 20))).toEqual(['agent-a-f1', 'agent-a-f2', 'agent-a-f3', 'agent-a-f4']);
+    expect(ids(await u.readAfter(0, 1 << 20))).toEqual([
+      'agent-a-f1',
+      'agent-a-f2',
+      'agent-a-f3',
+      'agent-a-f4',
+    ]);
     expect(u.stats().repaired).toBe(0);
     for (const name of readdirSync(dir).filter((n) => n.startsWith('seg-'))) {
-      for (const line of readFileSync(path.join(dir, name), 'utf8').split('\n').filter(Boolean)) JSON.parse(line);
+      for (const line of readFileSync(path.join(dir, name), 'utf8').split('\n').filter(Boolean))
+        JSON.parse(line);
     }
     await u.close();
   });
@@ -77,7 +85,8 @@ describe('spool', () => {
     const logger = pino({ level: 'warn' }, { write: (s: string) => void warnings.push(s) });
     const s = await Spool.open({ dir, maxBytes: 40_000, segmentBytes: 8_000, logger });
     const per = 5;
-    for (let i = 0; i < 60; i++) await s.append(Array.from({ length: per }, (_, k) => makeFinding(i * per + k)));
+    for (let i = 0; i < 60; i++)
+      await s.append(Array.from({ length: per }, (_, k) => makeFinding(i * per + k)));
     const st = s.stats();
     expect(st.dropped).toBeGreaterThan(0);
     expect(st.dropped % per).toBe(0);
@@ -90,7 +99,9 @@ describe('spool', () => {
     // What is left is the newest, contiguous, and together with the drops accounts for every finding.
     expect(left[left.length - 1]?.seq).toBe(60);
     expect(left.length * per + st.dropped).toBe(60 * per);
-    expect(left.map((b) => b.seq)).toEqual(Array.from({ length: left.length }, (_, k) => 61 - left.length + k));
+    expect(left.map((b) => b.seq)).toEqual(
+      Array.from({ length: left.length }, (_, k) => 61 - left.length + k),
+    );
     expect(warnings.some((w) => w.includes('byte cap'))).toBe(true);
     await s.close();
   });

@@ -37,7 +37,19 @@ describe('wire messages', () => {
       {
         type: 'devices',
         devices: [
-          { id: '00:1a:2b:3c:4d:5e', ip: '10.20.30.17', protocols: ['mqtt'], attributes: [{ name: 'mqtt_client_id', value: 'pump-7', source: 'mqtt.client_id', seen: '2026-11-28T10:00:00Z' }] },
+          {
+            id: '00:1a:2b:3c:4d:5e',
+            ip: '10.20.30.17',
+            protocols: ['mqtt'],
+            attributes: [
+              {
+                name: 'mqtt_client_id',
+                value: 'pump-7',
+                source: 'mqtt.client_id',
+                seen: '2026-11-28T10:00:00Z',
+              },
+            ],
+          },
         ],
       },
     ],
@@ -58,13 +70,25 @@ describe('wire messages', () => {
     ['seq zero', { type: 'findings', seq: 0, findings: [] }, '$.seq'],
     ['seq fraction', { type: 'findings', seq: 1.5, findings: [] }, '$.seq'],
     ['findings not array', { type: 'findings', seq: 1, findings: {} }, '$.findings'],
-    ['bad severity', { type: 'findings', seq: 1, findings: [makeFinding(1, 'a', { severity: 'urgent' as never })] }, 'severity'],
+    [
+      'bad severity',
+      { type: 'findings', seq: 1, findings: [makeFinding(1, 'a', { severity: 'urgent' as never })] },
+      'severity',
+    ],
     ['bad ts', { type: 'findings', seq: 1, findings: [makeFinding(1, 'a', { ts: 'yesterday' })] }, '.ts'],
-    ['port out of range', { type: 'findings', seq: 1, findings: [makeFinding(1, 'a', { peer: { ip: '1.2.3.4', port: 70000 } })] }, 'peer.port'],
+    [
+      'port out of range',
+      { type: 'findings', seq: 1, findings: [makeFinding(1, 'a', { peer: { ip: '1.2.3.4', port: 70000 } })] },
+      'peer.port',
+    ],
     ['stats negative', { ...stats, packets: -1 }, '$.packets'],
     ['stats drops missing', { ...stats, drops: { kernel: 0 } }, '$.drops'],
     ['stats messages nested wrong', { ...stats, messages: { mqtt: 3 } }, '$.messages.mqtt'],
-    ['device attribute without provenance', { type: 'devices', devices: [{ id: 'x', attributes: [{ name: 'n', value: 'v' }] }] }, 'source'],
+    [
+      'device attribute without provenance',
+      { type: 'devices', devices: [{ id: 'x', attributes: [{ name: 'n', value: 'v' }] }] },
+      'source',
+    ],
   ];
   it.each(bad)('refuses %s', (_name, msg, where) => {
     const r = validateMessage(msg);
@@ -88,7 +112,10 @@ describe('wire messages', () => {
   });
 
   it('never quotes the input in a refusal (a misdirected HL7 message carries patient data)', () => {
-    for (const text of ['PID|1||PAT-0000-FAKE^^^HOSP^MR||DOE^JANE', '{"type":"hello","agent":"DOE^JANE" x}']) {
+    for (const text of [
+      'PID|1||PAT-0000-FAKE^^^HOSP^MR||DOE^JANE',
+      '{"type":"hello","agent":"DOE^JANE" x}',
+    ]) {
       const r = parseAgentMessage(text);
       expect(r.ok).toBe(false);
       if (!r.ok) {
@@ -96,7 +123,11 @@ describe('wire messages', () => {
         expect(r.detail).toMatch(/^not valid JSON/);
       }
     }
-    const schema = validateMessage({ type: 'findings', seq: 1, findings: [makeFinding(1, 'a', { severity: 'DOE^JANE' as never })] });
+    const schema = validateMessage({
+      type: 'findings',
+      seq: 1,
+      findings: [makeFinding(1, 'a', { severity: 'DOE^JANE' as never })],
+    });
     expect(schema.ok || schema.detail.includes('DOE')).toBe(false);
   });
 
@@ -125,7 +156,21 @@ describe('wire messages', () => {
 
   it('never throws when fields of a valid message are replaced by arbitrary values', () => {
     const base = { type: 'findings', seq: 1, findings: [makeFinding(1)] } as Record<string, unknown>;
-    const keys = ['kind', 'id', 'ts', 'rule', 'severity', 'title', 'attack', 'proto', 'device', 'peer', 'evidence', 'count', 'agent'];
+    const keys = [
+      'kind',
+      'id',
+      'ts',
+      'rule',
+      'severity',
+      'title',
+      'attack',
+      'proto',
+      'device',
+      'peer',
+      'evidence',
+      'count',
+      'agent',
+    ];
     fc.assert(
       fc.property(fc.constantFrom(...keys), fc.jsonValue(), (k, v) => {
         const f = { ...(makeFinding(1) as unknown as Record<string, unknown>), [k]: v };
