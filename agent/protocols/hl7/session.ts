@@ -211,13 +211,16 @@ export class Hl7Session implements Analyzer {
           this.flushGarbage(dir, d, ts);
           this.abandonOversize(dir, d, ts);
           const prefix = parseBlock(bytes, pos + 1, pos + r.consumed, this.limits);
-          if (prefix.messages.length > 0) {
-            d.oversize = {
-              bytes: r.consumed,
-              parsed: r.consumed - 1,
-              messages: prefix.messages,
-              notes: prefix.notes,
-            };
+          const last = prefix.messages.pop();
+          if (last) {
+            // a big batch: the complete messages go now, only the last (maybe partial) one waits for <FS>
+            for (const m of prefix.messages) {
+              d.sawBlock = true;
+              this.handleMessage(dir, m, ts);
+            }
+            // a batch trailer or a whole last segment id is beyond the cut, not missing
+            const notes = prefix.notes.filter((n) => n !== 'bad_batch' && n !== 'bad_segment_id');
+            d.oversize = { bytes: r.consumed, parsed: r.consumed - 1, messages: [last], notes };
           } else {
             this.stats.cutBlocks++;
             this.anomaly(dir, ts, 'hl7.unterminated_message', { bytes: r.consumed });

@@ -240,6 +240,22 @@ describe('Hl7Session: anomalies and resynchronisation', () => {
     ]);
   });
 
+  it('a batch over the cap: complete messages at once, the last when the block ends', () => {
+    const msgs = Array.from({ length: 30 }, (_, i) => adt(`B${i}`));
+    const b = mllp(batch(msgs));
+    const sink = new RecordingSink();
+    const s = new Hl7Session(sink, { maxMessageBytes: 2000 });
+    s.onData(0, b.subarray(0, 2100), 1);
+    const early = sink.events().length;
+    expect(early).toBeGreaterThan(1);
+    s.onData(0, b.subarray(2100), 2);
+    const ev = sink.events();
+    expect(ev).toHaveLength(early + 1);
+    expect(ev.every((e) => e.fields.batch === true)).toBe(true);
+    expect(sink.anomalies()).toEqual(['hl7.limit_exceeded']);
+    expect(s.bufferedBytes()).toBe(0);
+  });
+
   it('a block over the cap cut by a gap is lost in the gap', () => {
     const sink = new RecordingSink();
     const s = new Hl7Session(sink, { maxMessageBytes: 1000 });
