@@ -1,7 +1,7 @@
 // deploy/: Prometheus config and alert rules pass promtool, a real scrape passes `promtool check metrics`, and every
 // metric a dashboard panel or an alert queries is one the collector exports.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -96,10 +96,14 @@ afterAll(async () => {
 });
 
 describe.skipIf(!HAVE_PROMTOOL)('promtool', () => {
-  it('accepts the scrape config (and the rule file it loads)', () => {
-    const r = promtool(['check', 'config', 'prometheus.yml']);
-    expect(r.out).toContain('SUCCESS');
-    expect(r.status).toBe(0);
+  it('accepts the scrape configs (and the rule file they load)', () => {
+    for (const file of ['prometheus.yml', 'compose-prometheus.yml'].filter((f) =>
+      existsSync(path.join(PROM, f)),
+    )) {
+      const r = promtool(['check', 'config', file]);
+      expect(r.out).toContain('SUCCESS');
+      expect(r.status, file).toBe(0);
+    }
   });
 
   it('accepts the alert rules and their unit tests pass', () => {
