@@ -34,6 +34,7 @@ function facets(d: DeviceBaseline): [string, string[]][] {
   if (d.hl7) {
     f.push(
       ['hl7 sending app', d.hl7.sending_apps.map((a) => `${a.app}${a.facility ? `^${a.facility}` : ''}`)],
+      ['hl7 receiving app', d.hl7.receiving_apps.map((a) => `${a.app}${a.facility ? `^${a.facility}` : ''}`)],
       [
         'hl7 sender seen',
         d.hl7.senders_seen.map((a) => `${a.app}${a.facility ? `^${a.facility}` : ''} from ${a.from}`),

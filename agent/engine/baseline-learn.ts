@@ -84,6 +84,7 @@ class DeviceAcc {
   readonly impls: CappedMap<Implementation>;
   readonly hl7Apps: CappedMap<Hl7App>;
   readonly hl7Senders: CappedMap<Hl7SenderSeen>;
+  readonly hl7RecvApps: CappedMap<Hl7App>;
   readonly hl7Sent: CappedMap<Feed>;
   readonly hl7Received: CappedMap<true>;
   readonly hl7Versions: CappedMap<true>;
@@ -113,6 +114,7 @@ class DeviceAcc {
     this.impls = new CappedMap(v, drop);
     this.hl7Apps = new CappedMap(v, drop);
     this.hl7Senders = new CappedMap(v, drop);
+    this.hl7RecvApps = new CappedMap(v, drop);
     this.hl7Sent = new CappedMap(v, drop);
     this.hl7Received = new CappedMap(v, drop);
     this.hl7Versions = new CappedMap(v, drop);
@@ -315,6 +317,12 @@ export class BaselineLearner {
           o.facility === undefined ? { app: o.app } : { app: o.app, facility: o.facility },
         );
         break;
+      case 'hl7_recv_app':
+        d.hasHl7 = true;
+        d.hl7RecvApps.upsert(`${o.app}|${o.facility ?? ''}`, () =>
+          o.facility === undefined ? { app: o.app } : { app: o.app, facility: o.facility },
+        );
+        break;
       case 'hl7_sender_seen':
         d.hasHl7 = true;
         d.hl7Senders.upsert(`${o.app}|${o.facility ?? ''}|${o.from}`, () =>
@@ -423,6 +431,9 @@ export class BaselineLearner {
     if (d.hasHl7) {
       out.hl7 = {
         sending_apps: [...d.hl7Apps.map.values()].sort(
+          (a, b) => sortStr(a.app, b.app) || sortStr(a.facility ?? '', b.facility ?? ''),
+        ),
+        receiving_apps: [...d.hl7RecvApps.map.values()].sort(
           (a, b) => sortStr(a.app, b.app) || sortStr(a.facility ?? '', b.facility ?? ''),
         ),
         senders_seen: [...d.hl7Senders.map.values()].sort(

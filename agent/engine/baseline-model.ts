@@ -52,6 +52,8 @@ export interface Hl7MessageType {
 
 export interface Hl7Baseline {
   sending_apps: Hl7App[];
+  /** Receiving application/facility (MSH-5/6) of the messages this device received. */
+  receiving_apps: Hl7App[];
   /** Sending app/facility pairs of the messages this device received, with the address they came from. */
   senders_seen: Hl7SenderSeen[];
   /** Message types this device sent. */

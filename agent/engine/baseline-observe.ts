@@ -13,6 +13,7 @@ export type Observation =
   | { kind: 'impl'; dev: string; class_uid: string; version: string | undefined; peer: string }
   | { kind: 'hl7_app'; dev: string; app: string; facility: string | undefined; peer: string }
   | { kind: 'hl7_sender_seen'; dev: string; app: string; facility: string | undefined; from: string }
+  | { kind: 'hl7_recv_app'; dev: string; app: string; facility: string | undefined }
   | { kind: 'hl7_sent'; dev: string; type: string; peer: string }
   | { kind: 'hl7_received'; dev: string; type: string }
   | {
@@ -118,6 +119,9 @@ export function observeEvent(ev: EventRecord, fromClient: boolean | undefined): 
         out.push({ kind: 'hl7_app', dev: src, app, facility, peer: dst });
         out.push({ kind: 'hl7_sender_seen', dev: dst, app, facility, from: src });
       }
+      const recvApp = str(f.receiving_app);
+      if (recvApp !== undefined && recvApp !== '')
+        out.push({ kind: 'hl7_recv_app', dev: dst, app: recvApp, facility: str(f.receiving_facility) });
       if (type) {
         out.push({ kind: 'hl7_sent', dev: src, type, peer: dst });
         out.push({ kind: 'hl7_received', dev: dst, type });

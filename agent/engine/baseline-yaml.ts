@@ -45,7 +45,7 @@ export function formatBaselineYaml(b: Baseline): string {
       flowItems(item.get('peers', true));
       for (const [section, lists] of [
         ['dicom', ['ae_pairs', 'implementations']],
-        ['hl7', ['sending_apps', 'senders_seen', 'sent']],
+        ['hl7', ['sending_apps', 'receiving_apps', 'senders_seen', 'sent']],
         ['mqtt', ['publishes', 'clients_seen']],
       ] as const) {
         const sec = item.get(section, true);
@@ -113,6 +113,7 @@ const DEVICE_SPEC: Spec = {
     hl7: opt({
       obj: {
         sending_apps: opt({ list: { obj: { app: req('string'), facility: opt('string') } } }),
+        receiving_apps: opt({ list: { obj: { app: req('string'), facility: opt('string') } } }),
         senders_seen: opt({
           list: { obj: { app: req('string'), facility: opt('string'), from: req('string') } },
         }),
@@ -236,6 +237,7 @@ function completeDevice(d: DeviceBaseline): DeviceBaseline {
   if (d.hl7)
     out.hl7 = {
       sending_apps: d.hl7.sending_apps ?? [],
+      receiving_apps: d.hl7.receiving_apps ?? [],
       senders_seen: d.hl7.senders_seen ?? [],
       sent: (d.hl7.sent ?? []).map((s) => ({ ...s, count: s.count ?? 0 })),
       received: d.hl7.received ?? [],

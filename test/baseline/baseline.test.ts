@@ -72,6 +72,7 @@ describe('learner', () => {
     expect(mon?.hl7?.sent).toEqual([{ type: 'ORU^R01', count: 10, median_interval_s: 60 }]);
     const engine = b.devices.find((d) => d.ip === ENGINE.ip);
     expect(engine?.hl7?.senders_seen).toEqual([{ app: 'MONITOR_B40', facility: 'ICU', from: MONITOR.ip }]);
+    expect(engine?.hl7?.receiving_apps).toEqual([{ app: 'ENGINE' }]);
     expect(engine?.hl7?.sent[0]).toEqual({ type: 'ACK^R01', count: 10 });
     const pump = b.devices.find((d) => d.ip === PUMP.ip);
     expect(pump?.mqtt?.publishes).toEqual([
@@ -429,6 +430,7 @@ describe('diff', () => {
     expect(lines).toContain('+ device 10.20.30.99');
     expect(lines).toContain('  device 10.20.30.11');
     expect(lines).toContain('  + hl7 sent: ADT^A40');
+    expect(lines).not.toContain('  + hl7 receiving app: ENGINE');
     expect(lines.some((x) => x.startsWith('  ~ hl7 ORU^R01 every (s): 60 →'))).toBe(false);
     expect(diffBaselines(b, a)).toContain('- device 10.20.30.99');
     expect(diffBaselines(b, a)).toContain('  - hl7 sent: ADT^A40');
