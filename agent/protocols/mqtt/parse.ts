@@ -29,6 +29,8 @@ export interface MqttLimits {
   maxInflight: number;
   /** Topic aliases remembered per direction (MQTT 5.0 §3.3.2.3.4). */
   maxTopicAliases: number;
+  /** Anomaly events per flow; later ones are only counted (session stats), so garbage cannot flood. */
+  maxAnomalies: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<MqttLimits> = Object.freeze({
@@ -38,6 +40,7 @@ export const DEFAULT_LIMITS: Readonly<MqttLimits> = Object.freeze({
   maxFieldChars: 1024,
   maxInflight: 1024,
   maxTopicAliases: 256,
+  maxAnomalies: 256,
 });
 
 /** 0 = not known yet (mid-session pickup), else the CONNECT protocol level. */

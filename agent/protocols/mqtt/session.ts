@@ -15,6 +15,8 @@ const PRECONFIRM_HUNT_BUDGET = 4096;
 /** Room for the fixed header on top of the largest remaining length. */
 const HEADER_ROOM = 5;
 const INITIAL_CAPACITY = 256;
+/** Consecutive bad packets after which their declared lengths are distrusted and the analyzer hunts. */
+const BAD_RUN_LIMIT = 3;
 
 /** Outstanding packet-id kinds (keys: kind << 17 | sender dir << 16 | id). */
 const KIND_PUBLISH = 0;
@@ -40,6 +42,8 @@ export interface MqttSessionStats {
   messagesLost: number;
   inflightEvicted: number;
   aliasesEvicted: number;
+  /** Anomalies beyond maxAnomalies: counted here, not emitted. */
+  anomaliesSuppressed: number;
 }
 
 interface DirState {
@@ -51,11 +55,13 @@ interface DirState {
   skip: number;
   hunting: boolean;
   huntDiscarded: number;
+  /** Consecutive bad packets. */
+  badRun: number;
   aliases: Map<number, string>;
 }
 
 function newDir(): DirState {
-  return { buf: new Uint8Array(0), len: 0, want: 0, skip: 0, hunting: false, huntDiscarded: 0, aliases: new Map() };
+  return { buf: new Uint8Array(0), len: 0, want: 0, skip: 0, hunting: false, huntDiscarded: 0, badRun: 0, aliases: new Map() };
 }
 
 export class MqttSession implements Analyzer {
@@ -70,6 +76,7 @@ export class MqttSession implements Analyzer {
     messagesLost: 0,
     inflightEvicted: 0,
     aliasesEvicted: 0,
+    anomaliesSuppressed: 0,
   };
   private readonly limits: MqttLimits;
   private readonly cap: number;
@@ -260,6 +267,7 @@ export class MqttSession implements Analyzer {
       }
       let total: number;
       if (res.kind === 'ok') {
+        d.badRun = 0;
         this.handle(dir, res.msg, ts);
         if (this.dead) return v.length;
         total = res.consumed;
@@ -281,7 +289,9 @@ export class MqttSession implements Analyzer {
         }
         const fields: EventFields = { packet_type: PACKET_NAMES[res.type] ?? String(res.type), detail: res.detail };
         this.anomaly(dir, ts, res.code, fields);
-        if (res.skip < 0) {
+        // Three bad packets in a row: the lengths are not to be trusted either; hunt for a boundary.
+        if (res.skip < 0 || ++d.badRun >= BAD_RUN_LIMIT) {
+          d.badRun = 0;
           d.hunting = true;
           d.huntDiscarded = 0;
           pos++;
@@ -605,6 +615,10 @@ export class MqttSession implements Analyzer {
     const malformed = ANOMALIES[code].malformed;
     this.stats.anomalies++;
     if (malformed) this.stats.parseErrors++;
+    if (this.stats.anomalies > this.limits.maxAnomalies) {
+      this.stats.anomaliesSuppressed++;
+      return;
+    }
     this.sink.anomaly(dir, ts, code, malformed, fields);
   }
 }

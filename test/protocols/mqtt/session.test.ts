@@ -182,6 +182,17 @@ describe('MqttSession limits', () => {
     expect(sink.events().at(-1)?.fields).toMatchObject({ topic: 'imaging/frame', payload_size: 1_000_000 });
   });
 
+  it('does not flood: a run of bad packets turns into a hunt, and anomaly events are capped per flow', () => {
+    const zeros = runChunks([[C, b.connect()], [S, b.connack()], [C, b.cat(new Uint8Array(10_000), b.publish({ topic: 'after/zeros' }), b.pingreq())]]);
+    expect(zeros.anomalies()).toEqual(['mqtt.unassigned_msg_type', 'mqtt.unassigned_msg_type', 'mqtt.unassigned_msg_type', 'mqtt.resync']);
+    expect(zeros.events().map((e) => e.fields.topic ?? e.type)).toEqual(['connect', 'connack', 'after/zeros', 'pingreq']);
+    const chunks: Array<[Direction, Uint8Array]> = [[C, b.connect()], [S, b.connack()]];
+    for (let i = 0; i < 50; i++) chunks.push([S, b.ack(4, 1000 + i)]);
+    const { sink, session } = runSteps(chunks.map(([dir, data], i) => ({ dir, ts: i, data })), { maxAnomalies: 10 });
+    expect(sink.anomalies().length).toBe(10);
+    expect(session.stats.anomaliesSuppressed).toBe(40);
+  });
+
   it('lists at most maxTopicFilters filters', () => {
     const filters: Array<[string, number]> = Array.from({ length: 10 }, (_, i) => [`t/${i}`, 0]);
     const sink = runChunks([[C, b.connect()], [S, b.connack()], [C, b.subscribe(1, filters)]], { maxTopicFilters: 3 });
