@@ -1,6 +1,6 @@
 // Formats and parses the baseline YAML (no I/O: the CLI reads and writes the files) a clinical engineer reviews and diffs (issue 4 "Baselines"); bad files fail with FILE:LINE.
-import { Document, LineCounter, isMap, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
-import type { Baseline, DeviceBaseline } from './baseline-model.js';
+import { Document, LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
+import { SOP_CLASS_NAMES, type Baseline, type DeviceBaseline } from './baseline-model.js';
 
 /** A baseline file that cannot be used; the message is `FILE:LINE: what is wrong`. */
 export class BaselineFormatError extends Error {
@@ -51,6 +51,14 @@ export function formatBaselineYaml(b: Baseline): string {
         const sec = item.get(section, true);
         if (isMap(sec)) for (const l of lists) flowItems(sec.get(l, true));
       }
+      const dicom = item.get('dicom', true);
+      const sops = isMap(dicom) ? dicom.get('sop_classes', true) : undefined;
+      if (isSeq(sops))
+        for (const uid of sops.items) {
+          const name =
+            isScalar(uid) && typeof uid.value === 'string' ? SOP_CLASS_NAMES[uid.value] : undefined;
+          if (isScalar(uid) && name) uid.comment = ` ${name}`;
+        }
       const vol = item.get('volume', true);
       if (isMap(vol)) for (const p of vol.items) if (isMap(p.value) || isSeq(p.value)) p.value.flow = true;
     });
