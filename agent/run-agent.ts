@@ -11,6 +11,7 @@ import type { Finding } from './wire/finding.js';
 import type { DeviceRecord } from './wire/messages.js';
 import { existsSync } from 'node:fs';
 import { LiveCapture, type CaptureStats } from './capture/live.js';
+import { WorkerPool } from './worker-pool.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -31,6 +32,8 @@ export interface AgentArgs extends EngineArgs {
   bufferSize?: number | undefined;
   promisc?: boolean | undefined;
   immediate?: boolean | undefined;
+  /** Live capture split over this many worker threads (symmetric flow hash in BPF). */
+  workers?: number | undefined;
 }
 
 /** Engine device records in the wire's shape (the collector merges them across agents). */
@@ -62,8 +65,11 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   if (args.interface === undefined && files.length === 0) throw new UsageError('give --pcap FILE or --interface IF');
   for (const f of files) if (!existsSync(f)) throw new UsageError(`${f}: capture file not found`);
   // Open the device before anything else, so that a missing privilege or interface is the first thing said.
+  const workers = args.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`--workers ${args.workers}: expected 1 to 64`);
+  if (workers > 1 && args.interface === undefined) throw new UsageError('--workers needs --interface (files are read by one pipeline)');
   const live =
-    args.interface !== undefined
+    args.interface !== undefined && workers === 1
       ? LiveCapture.open({
           device: args.interface,
           ...(args.bpf !== undefined ? { filter: args.bpf } : {}),
@@ -79,8 +85,10 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   const started = Date.now();
 
   let pipeline: Pipeline | null = null;
+  let pool: WorkerPool | null = null;
   let lagSeconds = 0;
   const getStats = (): AgentStats => {
+    if (pool) return pool.stats();
     const s = pipeline?.stats();
     const mem = process.memoryUsage().rss;
     const c: CaptureStats | null = live?.stats() ?? null;
@@ -121,6 +129,29 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   const onFrame = p.onFrame.bind(p);
   let exitCode = EXIT_OK;
   let interrupted = false;
+  if (args.interface !== undefined && workers > 1) {
+    pool = new WorkerPool(
+      {
+        device: args.interface,
+        count: workers,
+        agentId,
+        engine: { rules: args.rules, site: args.site, baseline: args.baseline },
+        ...(args.bpf !== undefined ? { bpf: args.bpf } : {}),
+        ...(args.snaplen !== undefined ? { snaplen: args.snaplen } : {}),
+        ...(args.bufferSize !== undefined ? { bufferSize: args.bufferSize } : {}),
+        ...(args.promisc !== undefined ? { promisc: args.promisc } : {}),
+        ...(args.immediate !== undefined ? { immediate: args.immediate } : {}),
+      },
+      (f) => {
+        transport.send(f);
+        args.onFinding?.(f);
+      },
+      log,
+    );
+    exitCode = await pool.run(args.signal);
+    transport.sendDevices(toWireDevices(pool.devices()));
+    interrupted = true;
+  }
   if (live) {
     exitCode = await captureLive(live, p, log, args.signal, (lag) => {
       lagSeconds = lag;
@@ -143,7 +174,7 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     }
   }
   p.finish();
-  if (p.engine) transport.sendDevices(toWireDevices(p.engine.devices()));
+  if (p.engine && !pool) transport.sendDevices(toWireDevices(p.engine.devices()));
   const s = p.stats();
   log.info(
     { packets: s.packets, flows: s.flows, findings: s.findings, seconds: (Date.now() - started) / 1000 },

@@ -117,6 +117,7 @@ async function main(): Promise<void> {
           .option('buffer-size', { type: 'number', describe: 'kernel capture buffer, MiB (default 32)' })
           .option('promisc', { type: 'boolean', default: true, describe: 'promiscuous mode (--no-promisc to disable)' })
           .option('immediate', { type: 'boolean', default: false, describe: 'deliver packets at once (lower latency, more CPU)' })
+          .option('workers', { type: 'number', default: 1, describe: 'capture threads, each with its share of flows (live capture)' })
           .option('spool', { type: 'string', describe: 'spool directory for unacknowledged findings' })
           .option('speed', speedOption)
           .option('log-level', { type: 'string', default: 'info' })
@@ -146,6 +147,7 @@ async function main(): Promise<void> {
             bufferSize: a['buffer-size'] !== undefined ? a['buffer-size'] * 1024 * 1024 : undefined,
             promisc: a.promisc,
             immediate: a.immediate,
+            workers: a.workers,
           }),
         ),
     )
@@ -324,7 +326,7 @@ function signalController(): AbortController {
 /** Options each command takes from WARDWATCH_<OPTION> variables (e.g. WARDWATCH_TOKEN, WARDWATCH_AGENT_ID). */
 const ENV_OPTIONS: Record<string, readonly string[]> = {
   agent: ['config', 'token', 'collector', 'agent-id', 'interface', 'site', 'rules', 'baseline', 'bpf', 'spool',
-    'snaplen', 'buffer-size', 'log-level'],
+    'snaplen', 'buffer-size', 'workers', 'log-level'],
   collector: ['config', 'listen', 'db', 'tokens', 'tls-cert', 'tls-key', 'tls-ca', 'retention-days', 'retention-max',
     'export-jsonl', 'syslog', 'log-level'],
   replay: ['rules', 'site', 'baseline'],

@@ -80,7 +80,7 @@ async function waitPort(port: number, ms = 10_000): Promise<void> {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(skipReason !== '')('live agent on lo → collector', () => {
-  it('reports wildcard MQTT and DICOM queries seen on the wire, counts messages, drops nothing', async () => {
+  it.each([1, 2])('with %i capture worker(s): reports wildcard MQTT and DICOM queries, counts messages, drops nothing', async (workers) => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ww-live-'));
     writeFileSync(path.join(dir, 'tokens'), 'agent live1 live-agent-token\nread soc live-read-token\n');
     const [mqttPort, qrPort, hl7Port] = [await freePort(), await freePort(), await freePort()];
@@ -107,10 +107,11 @@ describe.skipIf(skipReason !== '')('live agent on lo → collector', () => {
     await waitPort(qrPort);
 
     // The live agent, filtered to these ports.
-    const agent = start(process.execPath, [BIN, 'agent', '--interface', 'lo', '--immediate',
+    const agent = start(process.execPath, [BIN, 'agent', '--interface', 'lo', '--immediate', '--workers', String(workers),
+      '--log-level', 'info',
       '--bpf', `tcp port ${mqttPort} or tcp port ${qrPort} or tcp port ${hl7Port}`,
       '--collector', ws ?? '', '--token', 'live-agent-token', '--agent-id', 'live1', '--spool', path.join(dir, 'spool')]);
-    await waitForLine(agent, /agent: capturing/);
+    await waitForLine(agent, workers > 1 ? new RegExp(`(capture worker ready[^]*){${workers}}`) : /agent: capturing/);
 
     // Traffic.
     const sub = spawn('/usr/bin/mosquitto_sub', ['-h', '127.0.0.1', '-p', String(mqttPort), '-t', '#', '-C', '1', '-W', '10',

@@ -1,0 +1,153 @@
+// `--workers N`: N capture threads (agent/live-worker.ts), findings merged into one stream, stats summed.
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { CaptureStats } from './capture/live.js';
+import type { DeviceRecord } from './engine/devices.js';
+import { EXIT_BAD_INPUT, EXIT_OK } from './main.js';
+import type { WorkerInput, WorkerMessage } from './live-worker.js';
+import type { PipelineStats } from './pipeline.js';
+import type { AgentStats } from './transport/client.js';
+import type { Finding } from './wire/finding.js';
+
+interface WorkerState {
+  worker: Worker;
+  pipeline: PipelineStats | null;
+  capture: CaptureStats | null;
+  lag: number;
+  devices: DeviceRecord[];
+  done: boolean;
+}
+
+function addCounts(into: Record<string, number>, from: Record<string, number>): void {
+  for (const [k, v] of Object.entries(from)) into[k] = (into[k] ?? 0) + v;
+}
+
+export class WorkerPool {
+  private readonly states: WorkerState[] = [];
+  private failure: string | null = null;
+
+  constructor(
+    private readonly base: Omit<WorkerInput, 'index'>,
+    private readonly onFinding: (f: Finding) => void,
+    private readonly log: Logger,
+  ) {}
+
+  /** Starts the workers and resolves when the signal fires (or a worker fails), after every worker has flushed. */
+  async run(signal: AbortSignal | undefined): Promise<number> {
+    const url = new URL('./live-worker.js', import.meta.url);
+    let wake: () => void = () => {};
+    const stop = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    for (let index = 0; index < this.base.count; index++) {
+      const input: WorkerInput = { ...this.base, index };
+      const state: WorkerState = {
+        worker: new Worker(url, { workerData: input }),
+        pipeline: null,
+        capture: null,
+        lag: 0,
+        devices: [],
+        done: false,
+      };
+      state.worker.on('message', (msg: WorkerMessage) => this.onMessage(state, msg, wake));
+      state.worker.on('error', (err) => {
+        this.failure ??= `capture worker ${index}: ${err.message}`;
+        wake();
+      });
+      state.worker.on('exit', () => {
+        state.done = true;
+      });
+      this.states.push(state);
+    }
+    signal?.addEventListener('abort', () => wake());
+    if (signal?.aborted) wake();
+    await stop;
+    await Promise.all(
+      this.states.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            if (s.done) return resolve();
+            s.worker.once('exit', () => resolve());
+            s.worker.postMessage({ type: 'stop' });
+            // A worker that does not answer in time is ended; what it had is lost, and said so.
+            setTimeout(() => {
+              if (!s.done) {
+                this.log.warn('agent: a capture worker did not stop in time');
+                void s.worker.terminate();
+              }
+            }, 5000).unref();
+          }),
+      ),
+    );
+    if (this.failure) {
+      this.log.error(this.failure);
+      return EXIT_BAD_INPUT;
+    }
+    return EXIT_OK;
+  }
+
+  private onMessage(state: WorkerState, msg: WorkerMessage, wake: () => void): void {
+    switch (msg.type) {
+      case 'findings':
+        for (const f of msg.findings) this.onFinding(f);
+        break;
+      case 'stats':
+        state.pipeline = msg.pipeline;
+        state.capture = msg.capture;
+        state.lag = msg.lag;
+        break;
+      case 'devices':
+        state.devices = msg.devices;
+        break;
+      case 'error':
+        this.failure ??= msg.message;
+        wake();
+        break;
+      case 'ready':
+        this.log.info({ worker: this.states.indexOf(state), linkType: msg.linkType }, 'agent: capture worker ready');
+        break;
+      case 'done':
+        break;
+    }
+  }
+
+  devices(): DeviceRecord[] {
+    return this.states.flatMap((s) => s.devices);
+  }
+
+  /** The heartbeat of the whole agent: every worker's counters added up. */
+  stats(): AgentStats {
+    const parseErrors: Record<string, number> = {};
+    const messages: Record<string, Record<string, number>> = {};
+    const out: AgentStats = {
+      ts: new Date().toISOString(),
+      packets: 0,
+      bytes: 0,
+      drops: { kernel: 0, interface: 0, queue: 0 },
+      parse_errors: parseErrors,
+      messages,
+      flows: 0,
+      devices: 0,
+      memory: process.memoryUsage().rss,
+      lag_seconds: 0,
+    };
+    for (const s of this.states) {
+      const p = s.pipeline;
+      if (p) {
+        out.packets += p.packets;
+        out.bytes += p.bytes;
+        out.flows += p.activeFlows;
+        out.devices += p.devices;
+        addCounts(parseErrors, p.protocols.parseErrors);
+        for (const [proto, types] of Object.entries(p.protocols.messages)) addCounts((messages[proto] ??= {}), types);
+      }
+      if (s.capture) {
+        out.drops.kernel += s.capture.dropped;
+        out.drops.interface += s.capture.ifDropped;
+        out.drops.queue += s.capture.queueDropped;
+      }
+      out.lag_seconds = Math.max(out.lag_seconds, s.lag);
+    }
+    return out;
+  }
+}
