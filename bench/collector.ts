@@ -47,7 +47,7 @@ function finding(agent: string, i: number): Finding {
   };
 }
 
-function parseArgs(argv: readonly string[]): Args {
+export function parseArgs(argv: readonly string[]): Args {
   const a: Args = { agents: 100, findingsPerAgent: 500, batch: 100, devices: 10_000, scrapes: 20 };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i];

@@ -32,7 +32,7 @@ interface Args {
 }
 
 function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { file: DEFAULT_CAPTURE, packets: 1_050_000, repeat: 3, tshark: true, stages: 'abcde' };
+  const a: Args = { file: DEFAULT_CAPTURE, packets: 1_050_000, repeat: 3, tshark: true, stages: 'abcdefg' };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     const v = argv[i + 1];
@@ -48,7 +48,7 @@ function parseArgs(argv: readonly string[]): Args {
     } else if (x === '--no-tshark') a.tshark = false;
     else if (x === '--help') {
       console.log(
-        'usage: node dist/bench/run.js [FILE] [--packets N] [--repeat N] [--stages abcde] [--no-tshark]\n' +
+        'usage: node dist/bench/run.js [FILE] [--packets N] [--repeat N] [--stages abcdefg] [--no-tshark]\n' +
           `FILE defaults to ${DEFAULT_CAPTURE}, built by bench/make-capture.ts when absent.`,
       );
       process.exit(0);
@@ -408,6 +408,27 @@ async function main(): Promise<void> {
     await repeat(() => runPipeline(args.file, true), 1);
   }
   printTable(rows, notes, baseline, tshark);
+  if (want('f')) {
+    // Each analyzer alone on its own synthetic stream in 1460-byte segments.
+    const { runMqttBench } = await import('./mqtt-analyzer.js');
+    const { runDicomBench } = await import('./dicom-analyzer.js');
+    const { runHl7Bench } = await import('./hl7-analyzer.js');
+    for (const [name, r] of [
+      ['mqtt 3.1.1', runMqttBench(50, 2000, false)],
+      ['mqtt 5.0', runMqttBench(50, 2000, true)],
+      ['dicom', runDicomBench()],
+      ['hl7', runHl7Bench()],
+    ] as const) {
+      console.log(
+        `(f) ${name.padEnd(10)} analyzer: ${Math.round(r.messagesPerSecond).toLocaleString('en')} messages/s, ${r.mbPerSecond.toFixed(0)} MB/s`,
+      );
+    }
+  }
+  if (want('g')) {
+    // Findings/s through the collector and /metrics scrape time with 100 agents and 10,000 devices.
+    const { runCollectorBench, parseArgs: collectorArgs } = await import('./collector.js');
+    await runCollectorBench(collectorArgs([]));
+  }
   // Figures from a shared machine mean little without its load: print it beside them.
   console.log(
     `load average ${loadAtStart} at start, ${loadavg()[0]?.toFixed(1) ?? '?'} at end, ${cpus().length} CPUs`,
