@@ -5,7 +5,8 @@ import { LiveCapture, LiveCaptureError, type CaptureStats } from './capture/live
 import type { BaselineChecker } from './engine/baseline-types.js';
 import type { DeviceRecord } from './engine/devices.js';
 import { Pipeline, type PipelineStats } from './pipeline.js';
-import { loadEngineInputs, type EngineArgs } from './main.js';
+import { DEFAULT_RULES_DIR, loadEngineInputs, type EngineArgs } from './main.js';
+import { loadRules } from './engine/rules.js';
 import type { Finding } from './wire/finding.js';
 
 export interface WorkerInput {
@@ -27,6 +28,7 @@ export type WorkerMessage =
   | { type: 'stats'; pipeline: PipelineStats; capture: CaptureStats; lag: number }
   | { type: 'devices'; devices: DeviceRecord[] }
   | { type: 'error'; code: string; message: string }
+  | { type: 'log'; level: 'info' | 'error'; message: string }
   | { type: 'done' };
 
 /**
@@ -89,6 +91,17 @@ function main(): void {
   const sweepTimer = setInterval(() => p.advance(Date.now() * 1000), 1000);
   const statsTimer = setInterval(report, 1000);
   parentPort?.on('message', (msg: { type: string }) => {
+    if (msg.type === 'reload') {
+      try {
+        const next = loadRules(input.engine.rules ?? DEFAULT_RULES_DIR);
+        p.engine?.reload(next);
+        post({ type: 'log', level: 'info', message: `worker ${input.index}: rules reloaded (${next.rules.length})` });
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        post({ type: 'log', level: 'error', message: `worker ${input.index}: rules not reloaded, keeping the previous ones: ${why}` });
+      }
+      return;
+    }
     if (msg.type !== 'stop') return;
     clearInterval(flushTimer);
     clearInterval(sweepTimer);

@@ -4,7 +4,8 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { readCaptureFile } from './capture/file.js';
 import type { DeviceRecord as EngineDevice } from './engine/devices.js';
-import { loadEngineInputs, UsageError, EXIT_BAD_INPUT, EXIT_OK, type EngineArgs } from './main.js';
+import { DEFAULT_RULES_DIR, loadEngineInputs, UsageError, EXIT_BAD_INPUT, EXIT_OK, type EngineArgs } from './main.js';
+import { loadRules } from './engine/rules.js';
 import { Pipeline } from './pipeline.js';
 import { AgentTransport, type AgentStats } from './transport/client.js';
 import type { Finding } from './wire/finding.js';
@@ -126,6 +127,21 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     },
   );
   pipeline = p;
+  // SIGHUP reloads the rules without losing devices, windows or flows; a bad file keeps the old rules.
+  const onHangup = (): void => {
+    if (pool) {
+      pool.reloadRules();
+      return;
+    }
+    try {
+      const next = loadRules(args.rules ?? DEFAULT_RULES_DIR);
+      p.engine?.reload(next);
+      log.info({ rules: next.rules.length }, 'agent: rules reloaded');
+    } catch (err) {
+      log.error(`agent: rules not reloaded, keeping the previous ones: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  };
+  process.on('SIGHUP', onHangup);
   const onFrame = p.onFrame.bind(p);
   let exitCode = EXIT_OK;
   let interrupted = false;
@@ -187,6 +203,7 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     // Stopping: give the collector a moment to ack; what is left stays in the spool for the next start.
     await Promise.race([transport.drain(), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
   }
+  process.off('SIGHUP', onHangup);
   await transport.close();
   return exitCode;
 }

@@ -106,9 +106,18 @@ export class WorkerPool {
       case 'ready':
         this.log.info({ worker: this.states.indexOf(state), linkType: msg.linkType }, 'agent: capture worker ready');
         break;
+      case 'log':
+        if (msg.level === 'error') this.log.error(msg.message);
+        else this.log.info(msg.message);
+        break;
       case 'done':
         break;
     }
+  }
+
+  /** SIGHUP: every worker reloads the rules (each keeps its old ones if the new ones do not load). */
+  reloadRules(): void {
+    for (const s of this.states) if (!s.done) s.worker.postMessage({ type: 'reload' });
   }
 
   devices(): DeviceRecord[] {
