@@ -1,10 +1,17 @@
 // Packet time (µs since the Unix epoch) as RFC 3339 UTC text with microseconds, as events and findings carry it.
 
+// Events come many per second: the date-and-time part is formatted once per second of packet time.
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
 export function formatTs(micros: number): string {
-  const ms = Math.floor(micros / 1000);
-  const frac = Math.floor(micros - ms * 1000);
-  const iso = new Date(ms).toISOString(); // 2026-11-28T10:15:02.123Z
-  return `${iso.slice(0, 23)}${String(frac).padStart(3, '0')}Z`;
+  const second = Math.floor(micros / 1_000_000);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 19); // 2026-11-28T10:15:02
+  }
+  const frac = Math.floor(micros - second * 1_000_000);
+  return `${cachedPrefix}.${String(frac).padStart(6, '0')}Z`;
 }
 
 export function parseTs(text: string): number {
