@@ -160,3 +160,21 @@ describe('deploy/wardwatch.example.yaml', () => {
     expect(c.stderr).toMatch(/Unknown argument: bogus/);
   });
 });
+
+describe.skipIf(!existsSync('/usr/bin/systemd-analyze'))('deploy/systemd', () => {
+  it('units pass systemd-analyze verify and keep the agent unprivileged', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ww-sd-'));
+    const agent = readFileSync(path.join(DEPLOY, 'systemd/wardwatch-agent@.service'), 'utf8');
+    writeFileSync(path.join(dir, 'wardwatch-agent@eth1.service'), agent);
+    writeFileSync(path.join(dir, 'wardwatch-collector.service'), readFileSync(path.join(DEPLOY, 'systemd/wardwatch-collector.service')));
+    const r = spawnSync('/usr/bin/systemd-analyze', ['verify', '--man=no', 'wardwatch-agent@eth1.service', 'wardwatch-collector.service'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(agent).toMatch(/^AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN$/m);
+    expect(agent).not.toMatch(/^User=root/m);
+    // The token comes from the environment file, never from the command line (it would show in `ps`).
+    expect(agent).not.toMatch(/^ExecStart=.*--token/m);
+  });
+});
