@@ -565,8 +565,12 @@ export class Engine {
     if (!c.pred(s)) return;
     this.baseStats.ruleHits++;
     const def = c.def;
-    const dev = def.device === 'src' ? s.src : s.dst;
-    const peer = def.device === 'src' ? s.dst : s.src;
+    let dev = def.device === 'src' ? s.src : s.dst;
+    let peer = def.device === 'src' ? s.dst : s.src;
+    // A finding is about a hospital device: when the rule's side is an Internet host (the reply of a
+    // session that crosses the boundary), the hospital side is the device. Both directions of one session
+    // then fold into one finding. Thresholds keep the rule's side: they count per that side.
+    if (!c.threshold && dev.zone === ZONE_INTERNET && peer.zone !== ZONE_INTERNET) [dev, peer] = [peer, dev];
     if (this.isSuppressed(def.id, def.suppress, dev)) {
       this.baseStats.suppressed++;
       return;

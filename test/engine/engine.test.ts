@@ -520,3 +520,36 @@ describe('flow subjects', () => {
     expect(findings[0]?.proto).toBe('dicom');
   });
 });
+
+describe('findings across the Internet boundary', () => {
+  it('name the hospital side as the device, so both directions of a session fold into one finding', () => {
+    const rules = rulesFrom(`rules:
+  - id: hl7.internet
+    title: HL7 across the Internet boundary
+    severity: critical
+    attack: [T0882]
+    description: HL7 to or from a public address.
+    remediation: Block it.
+    match:
+      proto: hl7
+      type: message
+      any:
+        - src.zone: internet
+        - dst.zone: internet
+`);
+    const site = siteFrom('zones:\n  medical-devices: [10.20.30.0/24]\n');
+    const out = ev('hl7', 'message', { message_type: 'ORU^R01' }, { src: '10.20.30.17', dst: '203.0.113.80', sport: 42576, dport: 6661 });
+    const back = ev('hl7', 'message', { message_type: 'ACK' }, {
+      src: '203.0.113.80',
+      dst: '10.20.30.17',
+      sport: 6661,
+      dport: 42576,
+      ts: T0 + SEC,
+    });
+    const { findings } = run(rules, [out, back], { site });
+    expect(findings.map((f) => f.device.ip)).toEqual(findings.map(() => '10.20.30.17'));
+    expect(findings.every((f) => f.peer?.ip === '203.0.113.80' && f.peer.port === 6661)).toBe(true);
+    // One finding at once, and one summary at the window's end carrying both occurrences.
+    expect(findings.at(-1)?.count).toBe(2);
+  });
+});
