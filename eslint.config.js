@@ -4,7 +4,10 @@ import tseslint from 'typescript-eslint';
 
 const restrict = (groups) => ({ 'no-restricted-imports': ['error', { patterns: groups }] });
 const LEAF = { group: ['../*', '../../*'], message: 'agent/wire is a leaf: it imports nothing of ours' };
-const NO_COLLECTOR = { group: ['**/collector', '**/collector/*'], message: 'the agent never imports the collector' };
+const NO_COLLECTOR = {
+  group: ['**/collector', '**/collector/*'],
+  message: 'the agent never imports the collector',
+};
 const PURE = {
   group: ['node:fs', 'node:net', 'node:http', 'node:dgram', 'fs', 'net', 'http', 'ws'],
   message: 'pure stages do no I/O',
@@ -29,9 +32,16 @@ export default tseslint.config(
     files: ['**/*.{js,mjs,cjs}'],
     languageOptions: {
       globals: Object.fromEntries(
-        ['process', 'Buffer', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'URL'].map(
-          (g) => [g, 'readonly'],
-        ),
+        [
+          'process',
+          'Buffer',
+          'console',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'clearInterval',
+          'URL',
+        ].map((g) => [g, 'readonly']),
       ),
     },
   },
@@ -41,7 +51,12 @@ export default tseslint.config(
     rules: restrict([LEAF]),
   },
   {
-    files: ['agent/decode/**/*.ts', 'agent/reassembly/**/*.ts', 'agent/protocols/**/*.ts', 'agent/engine/**/*.ts'],
+    files: [
+      'agent/decode/**/*.ts',
+      'agent/reassembly/**/*.ts',
+      'agent/protocols/**/*.ts',
+      'agent/engine/**/*.ts',
+    ],
     rules: restrict([NO_COLLECTOR, PURE]),
   },
   {

@@ -47,7 +47,11 @@ function post(msg: WorkerMessage): void {
 
 function main(): void {
   const input = workerData as WorkerInput;
-  let inputs: { site: ReturnType<typeof loadEngineInputs>['site']; rules: ReturnType<typeof loadEngineInputs>['rules']; baseline: BaselineChecker | null };
+  let inputs: {
+    site: ReturnType<typeof loadEngineInputs>['site'];
+    rules: ReturnType<typeof loadEngineInputs>['rules'];
+    baseline: BaselineChecker | null;
+  };
   let live: LiveCapture;
   try {
     inputs = loadEngineInputs(input.engine);
@@ -95,10 +99,18 @@ function main(): void {
       try {
         const next = loadRules(input.engine.rules ?? DEFAULT_RULES_DIR);
         p.engine?.reload(next);
-        post({ type: 'log', level: 'info', message: `worker ${input.index}: rules reloaded (${next.rules.length})` });
+        post({
+          type: 'log',
+          level: 'info',
+          message: `worker ${input.index}: rules reloaded (${next.rules.length})`,
+        });
       } catch (err) {
         const why = err instanceof Error ? err.message : String(err);
-        post({ type: 'log', level: 'error', message: `worker ${input.index}: rules not reloaded, keeping the previous ones: ${why}` });
+        post({
+          type: 'log',
+          level: 'error',
+          message: `worker ${input.index}: rules not reloaded, keeping the previous ones: ${why}`,
+        });
       }
       return;
     }

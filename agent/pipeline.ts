@@ -7,7 +7,12 @@ import { Engine } from './engine/engine.js';
 import type { BaselineChecker } from './engine/baseline-types.js';
 import type { RuleSet } from './engine/rules.js';
 import type { Site } from './engine/site.js';
-import { buildPortMap, createProtocolCounters, FlowDispatcher, type ProtocolCounters } from './protocols/dispatch.js';
+import {
+  buildPortMap,
+  createProtocolCounters,
+  FlowDispatcher,
+  type ProtocolCounters,
+} from './protocols/dispatch.js';
 import { ANALYZERS } from './protocols/registry.js';
 import type { EventRecord, ProtoName } from './protocols/types.js';
 import { FlowTable } from './reassembly/flow-table.js';

@@ -4,7 +4,14 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { readCaptureFile } from './capture/file.js';
 import type { DeviceRecord as EngineDevice } from './engine/devices.js';
-import { DEFAULT_RULES_DIR, loadEngineInputs, UsageError, EXIT_BAD_INPUT, EXIT_OK, type EngineArgs } from './main.js';
+import {
+  DEFAULT_RULES_DIR,
+  loadEngineInputs,
+  UsageError,
+  EXIT_BAD_INPUT,
+  EXIT_OK,
+  type EngineArgs,
+} from './main.js';
 import { loadRules } from './engine/rules.js';
 import { Pipeline } from './pipeline.js';
 import { AgentTransport, type AgentStats } from './transport/client.js';
@@ -45,7 +52,12 @@ export function toWireDevices(devices: readonly EngineDevice[]): DeviceRecord[] 
       first_seen: d.first_seen,
       last_seen: d.last_seen,
       protocols: d.protocols,
-      attributes: d.hints.map((h) => ({ name: h.attribute, value: h.value, source: h.source, seen: h.last_seen })),
+      attributes: d.hints.map((h) => ({
+        name: h.attribute,
+        value: h.value,
+        source: h.source,
+        seen: h.last_seen,
+      })),
     };
     if (d.ips[0] !== undefined) rec.ip = d.ips[0];
     if (d.mac !== undefined) rec.mac = d.mac;
@@ -63,12 +75,15 @@ function defaultSpoolDir(agentId: string): string {
 export async function runAgent(args: AgentArgs): Promise<number> {
   const log = args.logger;
   const files = args.pcap ?? [];
-  if (args.interface === undefined && files.length === 0) throw new UsageError('give --pcap FILE or --interface IF');
+  if (args.interface === undefined && files.length === 0)
+    throw new UsageError('give --pcap FILE or --interface IF');
   for (const f of files) if (!existsSync(f)) throw new UsageError(`${f}: capture file not found`);
   // Open the device before anything else, so that a missing privilege or interface is the first thing said.
   const workers = args.workers ?? 1;
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64) throw new UsageError(`--workers ${args.workers}: expected 1 to 64`);
-  if (workers > 1 && args.interface === undefined) throw new UsageError('--workers needs --interface (files are read by one pipeline)');
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
+    throw new UsageError(`--workers ${args.workers}: expected 1 to 64`);
+  if (workers > 1 && args.interface === undefined)
+    throw new UsageError('--workers needs --interface (files are read by one pipeline)');
   const live =
     args.interface !== undefined && workers === 1
       ? LiveCapture.open({
@@ -80,7 +95,8 @@ export async function runAgent(args: AgentArgs): Promise<number> {
           ...(args.immediate !== undefined ? { immediate: args.immediate } : {}),
         })
       : null;
-  if (!/^wss?:\/\//.test(args.collector)) throw new UsageError(`--collector ${args.collector}: expected ws:// or wss:// URL`);
+  if (!/^wss?:\/\//.test(args.collector))
+    throw new UsageError(`--collector ${args.collector}: expected ws:// or wss:// URL`);
   const inputs = loadEngineInputs(args);
   const agentId = args.agentId ?? hostname();
   const started = Date.now();
@@ -138,7 +154,9 @@ export async function runAgent(args: AgentArgs): Promise<number> {
       p.engine?.reload(next);
       log.info({ rules: next.rules.length }, 'agent: rules reloaded');
     } catch (err) {
-      log.error(`agent: rules not reloaded, keeping the previous ones: ${err instanceof Error ? err.message : String(err)}`);
+      log.error(
+        `agent: rules not reloaded, keeping the previous ones: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   };
   process.on('SIGHUP', onHangup);

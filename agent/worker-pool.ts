@@ -104,7 +104,10 @@ export class WorkerPool {
         wake();
         break;
       case 'ready':
-        this.log.info({ worker: this.states.indexOf(state), linkType: msg.linkType }, 'agent: capture worker ready');
+        this.log.info(
+          { worker: this.states.indexOf(state), linkType: msg.linkType },
+          'agent: capture worker ready',
+        );
         break;
       case 'log':
         if (msg.level === 'error') this.log.error(msg.message);
@@ -148,7 +151,8 @@ export class WorkerPool {
         out.flows += p.activeFlows;
         out.devices += p.devices;
         addCounts(parseErrors, p.protocols.parseErrors);
-        for (const [proto, types] of Object.entries(p.protocols.messages)) addCounts((messages[proto] ??= {}), types);
+        for (const [proto, types] of Object.entries(p.protocols.messages))
+          addCounts((messages[proto] ??= {}), types);
       }
       if (s.capture) {
         out.drops.kernel += s.capture.dropped;

@@ -31,15 +31,31 @@ const str = (s: string): Uint8Array => {
   const b = enc.encode(s);
   return cat([Uint8Array.from([b.length >> 8, b.length & 0xff]), b]);
 };
-const packet = (first: number, body: Uint8Array): Uint8Array => cat([Uint8Array.from([first, ...varint(body.length)]), body]);
+const packet = (first: number, body: Uint8Array): Uint8Array =>
+  cat([Uint8Array.from([first, ...varint(body.length)]), body]);
 const u16 = (n: number): Uint8Array => Uint8Array.from([n >> 8, n & 0xff]);
 
 /** One connection: CONNECT/CONNACK, SUBSCRIBE, then `n` PUBLISH (QoS 0/1 mix, 40-600 byte payloads) with PUBACKs and pings. */
-export function buildFlow(n: number, v5: boolean): { client: Uint8Array; server: Uint8Array; messages: number } {
+export function buildFlow(
+  n: number,
+  v5: boolean,
+): { client: Uint8Array; server: Uint8Array; messages: number } {
   const client: Uint8Array[] = [];
   const server: Uint8Array[] = [];
   const props = v5 ? Uint8Array.from([0]) : new Uint8Array(0);
-  client.push(packet(0x10, cat([str('MQTT'), Uint8Array.from([v5 ? 5 : 4, 0xc2, 0, 30]), props, str('monitor-0042'), str('station'), str('pw')])));
+  client.push(
+    packet(
+      0x10,
+      cat([
+        str('MQTT'),
+        Uint8Array.from([v5 ? 5 : 4, 0xc2, 0, 30]),
+        props,
+        str('monitor-0042'),
+        str('station'),
+        str('pw'),
+      ]),
+    ),
+  );
   server.push(packet(0x20, cat([Uint8Array.from([0, 0]), props])));
   client.push(packet(0x82, cat([u16(1), props, str('ward/+/cmd'), Uint8Array.from([1])])));
   server.push(packet(0x90, cat([u16(1), props, Uint8Array.from([1])])));
@@ -48,7 +64,17 @@ export function buildFlow(n: number, v5: boolean): { client: Uint8Array; server:
     const qos = i % 3 === 0 ? 1 : 0;
     const payload = new Uint8Array(40 + ((i * 37) % 560)).fill(0x30 + (i % 10));
     const pprops = v5 ? Uint8Array.from([3, 0x23, 0, 1 + (i % 8)]) : new Uint8Array(0);
-    client.push(packet(0x30 | (qos << 1), cat([str(`ward/3/bed/${i % 24}/vitals`), qos ? u16((i % 65535) + 1) : new Uint8Array(0), pprops, payload])));
+    client.push(
+      packet(
+        0x30 | (qos << 1),
+        cat([
+          str(`ward/3/bed/${i % 24}/vitals`),
+          qos ? u16((i % 65535) + 1) : new Uint8Array(0),
+          pprops,
+          payload,
+        ]),
+      ),
+    );
     messages++;
     if (qos) {
       server.push(packet(0x40, u16((i % 65535) + 1)));
@@ -73,7 +99,11 @@ function time(rounds: number, feed: () => void): number {
   return Number(process.hrtime.bigint() - t0) / 1e9;
 }
 
-export function runMqttBench(rounds = 50, perFlow = 2000, v5 = false): { messagesPerSecond: number; mbPerSecond: number } {
+export function runMqttBench(
+  rounds = 50,
+  perFlow = 2000,
+  v5 = false,
+): { messagesPerSecond: number; mbPerSecond: number } {
   const { client, server, messages } = buildFlow(perFlow, v5);
   const sec = time(rounds, () => {
     const s = new MqttSession(NULL_SINK);
@@ -82,7 +112,10 @@ export function runMqttBench(rounds = 50, perFlow = 2000, v5 = false): { message
     s.onEnd(0, 3);
     s.onEnd(1, 3);
   });
-  return { messagesPerSecond: (messages * rounds) / sec, mbPerSecond: ((client.length + server.length) * rounds) / sec / 1e6 };
+  return {
+    messagesPerSecond: (messages * rounds) / sec,
+    mbPerSecond: ((client.length + server.length) * rounds) / sec / 1e6,
+  };
 }
 
 interface MqttPacketParser {
@@ -95,14 +128,21 @@ function loadMqttPacket(): ((opts: { protocolVersion: number }) => MqttPacketPar
   const dir = process.env.MQTT_PACKET_DIR;
   if (!dir) return null;
   try {
-    const mod = createRequire(`${dir}/package.json`)('mqtt-packet') as { parser: (o: { protocolVersion: number }) => MqttPacketParser };
+    const mod = createRequire(`${dir}/package.json`)('mqtt-packet') as {
+      parser: (o: { protocolVersion: number }) => MqttPacketParser;
+    };
     return mod.parser;
   } catch {
     return null;
   }
 }
 
-function runMqttPacket(make: (o: { protocolVersion: number }) => MqttPacketParser, rounds: number, perFlow: number, v5: boolean): number {
+function runMqttPacket(
+  make: (o: { protocolVersion: number }) => MqttPacketParser,
+  rounds: number,
+  perFlow: number,
+  v5: boolean,
+): number {
   const { client, server, messages } = buildFlow(perFlow, v5);
   const cb = Buffer.from(client);
   const sb = Buffer.from(server);
@@ -134,7 +174,9 @@ function probeMqttPacket(make: (o: { protocolVersion: number }) => MqttPacketPar
   const mb0 = process.memoryUsage().arrayBuffers;
   for (let i = 0; i < 200; i++) q.parse(Buffer.alloc(64 * 1024));
   const grew = (process.memoryUsage().arrayBuffers - mb0) / 1e6;
-  out.push(`200 MB declared PUBLISH: ${packets} packets after 12.5 MB fed, ~${grew.toFixed(0)} MB held waiting for the rest`);
+  out.push(
+    `200 MB declared PUBLISH: ${packets} packets after 12.5 MB fed, ~${grew.toFixed(0)} MB held waiting for the rest`,
+  );
   return out.join('; ');
 }
 
@@ -148,10 +190,14 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const mp = loadMqttPacket();
   if (mp) {
     for (const v5 of [false, true]) {
-      console.log(`mqtt-packet parser (${v5 ? '5.0' : '3.1.1'}): ${Math.round(runMqttPacket(mp, 50, 2000, v5)).toLocaleString('en')} messages/s (same stream, payloads copied into packets)`);
+      console.log(
+        `mqtt-packet parser (${v5 ? '5.0' : '3.1.1'}): ${Math.round(runMqttPacket(mp, 50, 2000, v5)).toLocaleString('en')} messages/s (same stream, payloads copied into packets)`,
+      );
     }
     console.log(`mqtt-packet on hostile framing: ${probeMqttPacket(mp)}`);
   } else {
-    console.log('mqtt-packet comparison skipped (set MQTT_PACKET_DIR to a folder with node_modules/mqtt-packet)');
+    console.log(
+      'mqtt-packet comparison skipped (set MQTT_PACKET_DIR to a folder with node_modules/mqtt-packet)',
+    );
   }
 }

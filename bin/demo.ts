@@ -23,12 +23,15 @@ export interface DemoArgs {
 }
 
 export async function runDemo(args: DemoArgs): Promise<number> {
-  if (!existsSync(DEMO_CAPTURE)) throw new Error(`${DEMO_CAPTURE}: demo capture missing from this installation`);
+  if (!existsSync(DEMO_CAPTURE))
+    throw new Error(`${DEMO_CAPTURE}: demo capture missing from this installation`);
   const dir = mkdtempSync(path.join(tmpdir(), 'wardwatch-demo-'));
   const agentToken = randomBytes(16).toString('hex');
   const readToken = randomBytes(16).toString('hex');
   const tokensFile = path.join(dir, 'tokens');
-  writeFileSync(tokensFile, `agent demo-agent ${agentToken}\nread demo-reader ${readToken}\n`, { mode: 0o600 });
+  writeFileSync(tokensFile, `agent demo-agent ${agentToken}\nread demo-reader ${readToken}\n`, {
+    mode: 0o600,
+  });
   const collector = await startCollector({
     listen: args.listen,
     db: path.join(dir, 'wardwatch.db'),
@@ -42,7 +45,9 @@ export async function runDemo(args: DemoArgs): Promise<number> {
   say(`  metrics:  ${collector.url}/metrics`);
   say(`  findings: curl -H 'Authorization: Bearer ${readToken}' ${collector.url}/api/findings`);
   say(`  devices:  curl -H 'Authorization: Bearer ${readToken}' ${collector.url}/api/devices`);
-  say(`agent demo-agent replaying ${path.relative(process.cwd(), DEMO_CAPTURE)}${args.speed ? ` at ${args.speed}x` : ''}`);
+  say(
+    `agent demo-agent replaying ${path.relative(process.cwd(), DEMO_CAPTURE)}${args.speed ? ` at ${args.speed}x` : ''}`,
+  );
 
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();

@@ -40,7 +40,9 @@ function fail(err: unknown): never {
     process.stderr.write(`wardwatch: ${(err as Error).message}\n`);
     process.exit(EXIT_BAD_INPUT);
   }
-  process.stderr.write(`wardwatch: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `wardwatch: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(70);
 }
 
@@ -55,7 +57,10 @@ function run(task: () => Promise<number> | number): void {
 
 const engineOptions = (y: Argv) =>
   y
-    .option('rules', { type: 'string', describe: 'rules directory (default: the rules shipped with wardwatch)' })
+    .option('rules', {
+      type: 'string',
+      describe: 'rules directory (default: the rules shipped with wardwatch)',
+    })
     .option('site', { type: 'string', describe: 'site file: zones, assets, extra ports (YAML)' })
     .option('baseline', { type: 'string', describe: 'approved baseline (YAML): deviations become findings' });
 
@@ -71,21 +76,41 @@ async function main(): Promise<void> {
   });
   await yargs(withEnvironment(hideBin(process.argv)))
     .scriptName('wardwatch')
-    .usage('$0 <command> [options]\n\nPassive anomaly detection for hospital medical-device networks (HL7 v2, DICOM, MQTT).')
+    .usage(
+      '$0 <command> [options]\n\nPassive anomaly detection for hospital medical-device networks (HL7 v2, DICOM, MQTT).',
+    )
     .command(
       'replay <files..>',
       'read pcap/pcapng files (gzip too) and print findings as JSON lines; summary on stderr',
       (y) =>
         engineOptions(y)
           .positional('files', { type: 'string', array: true, demandOption: true, describe: 'capture files' })
-          .option('events', { type: 'boolean', default: false, describe: 'also print every protocol event and flow' })
-          .option('flows', { type: 'boolean', default: false, describe: 'also print one line per flow when it ends' })
+          .option('events', {
+            type: 'boolean',
+            default: false,
+            describe: 'also print every protocol event and flow',
+          })
+          .option('flows', {
+            type: 'boolean',
+            default: false,
+            describe: 'also print one line per flow when it ends',
+          })
           .option('format', { choices: ['jsonl', 'pretty'] as const, default: 'jsonl' as const })
-          .option('fail-on', { choices: SEVERITIES, describe: 'exit 1 when a finding at or above this severity occurs' })
+          .option('fail-on', {
+            choices: SEVERITIES,
+            describe: 'exit 1 when a finding at or above this severity occurs',
+          })
           .option('speed', speedOption)
-          .option('agent-id', { type: 'string', default: 'replay', describe: 'agent id written into findings (and their ids)' })
+          .option('agent-id', {
+            type: 'string',
+            default: 'replay',
+            describe: 'agent id written into findings (and their ids)',
+          })
           .example('$0 replay ward3.pcap --site site.yaml', 'findings for one capture')
-          .example('$0 replay ward3.pcap --events --format pretty | less', 'every protocol message, readable'),
+          .example(
+            '$0 replay ward3.pcap --events --format pretty | less',
+            'every protocol message, readable',
+          ),
       (a) =>
         run(() =>
           runReplay({
@@ -107,24 +132,52 @@ async function main(): Promise<void> {
       'run the pipeline on a capture file (or interface) and stream findings to a collector',
       (y) =>
         engineOptions(y)
-          .option('interface', { alias: 'i', type: 'string', describe: 'capture interface (mirror/SPAN port)' })
-          .option('pcap', { type: 'string', array: true, describe: 'capture file(s) to replay instead of an interface' })
-          .option('collector', { type: 'string', demandOption: true, describe: 'collector URL, ws://HOST:PORT or wss://' })
+          .option('interface', {
+            alias: 'i',
+            type: 'string',
+            describe: 'capture interface (mirror/SPAN port)',
+          })
+          .option('pcap', {
+            type: 'string',
+            array: true,
+            describe: 'capture file(s) to replay instead of an interface',
+          })
+          .option('collector', {
+            type: 'string',
+            demandOption: true,
+            describe: 'collector URL, ws://HOST:PORT or wss://',
+          })
           .option('token', { type: 'string', describe: 'agent token (or env WARDWATCH_TOKEN)' })
           .option('agent-id', { type: 'string', describe: 'agent name (default: host name)' })
-          .option('bpf', { type: 'string', describe: 'BPF capture filter, e.g. "tcp port 104 or tcp port 2575 or tcp port 1883"' })
+          .option('bpf', {
+            type: 'string',
+            describe: 'BPF capture filter, e.g. "tcp port 104 or tcp port 2575 or tcp port 1883"',
+          })
           .option('snaplen', { type: 'number', describe: 'bytes kept per packet (default 65535)' })
           .option('buffer-size', { type: 'number', describe: 'kernel capture buffer, MiB (default 32)' })
-          .option('promisc', { type: 'boolean', default: true, describe: 'promiscuous mode (--no-promisc to disable)' })
-          .option('immediate', { type: 'boolean', default: false, describe: 'deliver packets at once (lower latency, more CPU)' })
-          .option('workers', { type: 'number', default: 1, describe: 'capture threads, each with its share of flows (live capture)' })
+          .option('promisc', {
+            type: 'boolean',
+            default: true,
+            describe: 'promiscuous mode (--no-promisc to disable)',
+          })
+          .option('immediate', {
+            type: 'boolean',
+            default: false,
+            describe: 'deliver packets at once (lower latency, more CPU)',
+          })
+          .option('workers', {
+            type: 'number',
+            default: 1,
+            describe: 'capture threads, each with its share of flows (live capture)',
+          })
           .option('spool', { type: 'string', describe: 'spool directory for unacknowledged findings' })
           .option('speed', speedOption)
           .option('log-level', { type: 'string', default: 'info' })
           .conflicts('interface', 'pcap')
           .check((a) => {
             if (!a.interface && !a.pcap) throw new Error('give --interface IF or --pcap FILE');
-            if (!a.token && !process.env.WARDWATCH_TOKEN) throw new Error('give --token T (or set WARDWATCH_TOKEN)');
+            if (!a.token && !process.env.WARDWATCH_TOKEN)
+              throw new Error('give --token T (or set WARDWATCH_TOKEN)');
             return true;
           }),
       (a) =>
@@ -173,15 +226,25 @@ async function main(): Promise<void> {
         y
           .option('listen', { type: 'string', default: '127.0.0.1:7411', describe: 'HOST:PORT to listen on' })
           .option('db', { type: 'string', default: 'wardwatch.db', describe: 'SQLite database file' })
-          .option('tokens', { type: 'string', describe: 'tokens file: lines "ROLE NAME TOKEN" (agent, read, admin)' })
+          .option('tokens', {
+            type: 'string',
+            describe: 'tokens file: lines "ROLE NAME TOKEN" (agent, read, admin)',
+          })
           .option('tls-cert', { type: 'string' })
           .option('tls-key', { type: 'string' })
           .option('tls-ca', { type: 'string', describe: 'CA for client certificates' })
-          .option('tls-client-cert', { type: 'boolean', default: false, describe: 'require client certificates' })
+          .option('tls-client-cert', {
+            type: 'boolean',
+            default: false,
+            describe: 'require client certificates',
+          })
           .option('retention-days', { type: 'number', describe: 'delete findings older than this' })
           .option('retention-max', { type: 'number', describe: 'keep at most this many findings' })
           .option('export-jsonl', { type: 'string', describe: 'append every new finding to this file' })
-          .option('syslog', { type: 'string', describe: 'send findings to syslog, udp://HOST:PORT or tcp://HOST:PORT' })
+          .option('syslog', {
+            type: 'string',
+            describe: 'send findings to syslog, udp://HOST:PORT or tcp://HOST:PORT',
+          })
           .option('cef', { type: 'boolean', default: false, describe: 'syslog body in CEF' })
           .option('log-level', { type: 'string', default: 'info' })
           .implies('tls-cert', 'tls-key'),
@@ -206,17 +269,26 @@ async function main(): Promise<void> {
             ...(a['retention-days'] !== undefined || a['retention-max'] !== undefined
               ? {
                   retention: {
-                    ...(a['retention-days'] !== undefined ? { maxAgeSeconds: a['retention-days'] * 86400 } : {}),
+                    ...(a['retention-days'] !== undefined
+                      ? { maxAgeSeconds: a['retention-days'] * 86400 }
+                      : {}),
                     ...(a['retention-max'] !== undefined ? { maxCount: a['retention-max'] } : {}),
                   },
                 }
               : {}),
             ...(a['export-jsonl'] || syslog
-              ? { export: { ...(a['export-jsonl'] ? { jsonl: a['export-jsonl'] } : {}), ...(syslog ? { syslog } : {}) } }
+              ? {
+                  export: {
+                    ...(a['export-jsonl'] ? { jsonl: a['export-jsonl'] } : {}),
+                    ...(syslog ? { syslog } : {}),
+                  },
+                }
               : {}),
             logger,
           });
-          await new Promise<void>((resolve) => signalController().signal.addEventListener('abort', () => resolve()));
+          await new Promise<void>((resolve) =>
+            signalController().signal.addEventListener('abort', () => resolve()),
+          );
           await collector.close();
           return 0;
         }),
@@ -225,18 +297,24 @@ async function main(): Promise<void> {
       y
         .command(
           'learn <files..>',
-          'learn each device\'s normal behaviour from captures into a YAML baseline',
+          "learn each device's normal behaviour from captures into a YAML baseline",
           (b) =>
             b
               .positional('files', { type: 'string', array: true, demandOption: true })
               .option('out', { type: 'string', demandOption: true, describe: 'baseline file to write' })
-              .option('site', { type: 'string', describe: 'site file (zones and asset names in the baseline)' }),
+              .option('site', {
+                type: 'string',
+                describe: 'site file (zones and asset names in the baseline)',
+              }),
           (a) => run(() => runBaselineLearn({ files: a.files as string[], out: a.out, site: a.site })),
         )
         .command(
           'diff <a> <b>',
           'print what changed between two baselines',
-          (b) => b.positional('a', { type: 'string', demandOption: true }).positional('b', { type: 'string', demandOption: true }),
+          (b) =>
+            b
+              .positional('a', { type: 'string', demandOption: true })
+              .positional('b', { type: 'string', demandOption: true }),
           (a) => run(() => runBaselineDiff(a.a, a.b)),
         )
         .demandCommand(1, 'baseline needs a subcommand: learn or diff'),
@@ -246,7 +324,8 @@ async function main(): Promise<void> {
         .command(
           'validate [dir]',
           'check every rule file; errors name file, line and field',
-          (b) => b.positional('dir', { type: 'string', describe: 'rules directory (default: shipped rules)' }),
+          (b) =>
+            b.positional('dir', { type: 'string', describe: 'rules directory (default: shipped rules)' }),
           (a) => run(() => runRulesValidate(a.dir)),
         )
         .command(
@@ -258,7 +337,10 @@ async function main(): Promise<void> {
               .positional('files', { type: 'string', array: true, demandOption: true })
               .option('site', { type: 'string' })
               .option('format', { choices: ['jsonl', 'pretty'] as const, default: 'pretty' as const }),
-          (a) => run(() => runRulesTest({ dir: a.dir, files: a.files as string[], site: a.site, format: a.format })),
+          (a) =>
+            run(() =>
+              runRulesTest({ dir: a.dir, files: a.files as string[], site: a.site, format: a.format }),
+            ),
         )
         .demandCommand(1, 'rules needs a subcommand: validate or test'),
     )
@@ -267,13 +349,23 @@ async function main(): Promise<void> {
       'start a collector and an agent on localhost replaying the bundled capture with incidents',
       (y) =>
         y
-          .option('listen', { type: 'string', default: '127.0.0.1:7411', describe: 'collector address (loopback)' })
+          .option('listen', {
+            type: 'string',
+            default: '127.0.0.1:7411',
+            describe: 'collector address (loopback)',
+          })
           .option('speed', { ...speedOption, default: 50 })
           .option('exit', { type: 'boolean', default: false, describe: 'exit once every finding is stored' })
           .option('log-level', { type: 'string', default: 'warn' }),
       (a) =>
         run(() =>
-          runDemo({ listen: a.listen, speed: a.speed, exit: a.exit, logger: makeLogger(a['log-level']), out: process.stdout }),
+          runDemo({
+            listen: a.listen,
+            speed: a.speed,
+            exit: a.exit,
+            logger: makeLogger(a['log-level']),
+            out: process.stdout,
+          }),
         ),
     )
     .option('print-config', {
@@ -287,7 +379,9 @@ async function main(): Promise<void> {
       // yargs also fills camelCase and one-letter aliases: show each option once, by its long name.
       const hidden = new Set(['_', '$0', 'print-config', 'token', 'i', 'h']);
       const shown = Object.fromEntries(Object.entries(a).filter(([k]) => !hidden.has(k) && !/[A-Z]/.test(k)));
-      process.stdout.write(`${JSON.stringify({ command: a._, ...shown, ...(a.token ? { token: '(set)' } : {}) }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ command: a._, ...shown, ...(a.token ? { token: '(set)' } : {}) }, null, 2)}\n`,
+      );
       process.exit(0);
     })
     .demandCommand(1, 'give a command; see --help')
@@ -325,10 +419,36 @@ function signalController(): AbortController {
 
 /** Options each command takes from WARDWATCH_<OPTION> variables (e.g. WARDWATCH_TOKEN, WARDWATCH_AGENT_ID). */
 const ENV_OPTIONS: Record<string, readonly string[]> = {
-  agent: ['config', 'token', 'collector', 'agent-id', 'interface', 'site', 'rules', 'baseline', 'bpf', 'spool',
-    'snaplen', 'buffer-size', 'workers', 'log-level'],
-  collector: ['config', 'listen', 'db', 'tokens', 'tls-cert', 'tls-key', 'tls-ca', 'retention-days', 'retention-max',
-    'export-jsonl', 'syslog', 'log-level'],
+  agent: [
+    'config',
+    'token',
+    'collector',
+    'agent-id',
+    'interface',
+    'site',
+    'rules',
+    'baseline',
+    'bpf',
+    'spool',
+    'snaplen',
+    'buffer-size',
+    'workers',
+    'log-level',
+  ],
+  collector: [
+    'config',
+    'listen',
+    'db',
+    'tokens',
+    'tls-cert',
+    'tls-key',
+    'tls-ca',
+    'retention-days',
+    'retention-max',
+    'export-jsonl',
+    'syslog',
+    'log-level',
+  ],
   replay: ['rules', 'site', 'baseline'],
   demo: ['listen', 'log-level'],
 };
@@ -354,7 +474,9 @@ function loadConfigFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`${file}: cannot read config file (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new UsageError(
+      `${file}: cannot read config file (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+    );
   }
   const doc = parseDocument(text, { prettyErrors: true });
   const first = doc.errors[0];
@@ -364,14 +486,23 @@ function loadConfigFile(file: string): Record<string, unknown> {
   }
   const value: unknown = doc.toJS();
   if (value === null || value === undefined) return {};
-  if (typeof value !== 'object' || Array.isArray(value)) throw new UsageError(`${file}:1: expected a mapping of option: value`);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw new UsageError(`${file}:1: expected a mapping of option: value`);
   return value as Record<string, unknown>;
 }
 
-function parseSyslog(url: string, cef: boolean): { host: string; port: number; proto: 'udp' | 'tcp'; cef: boolean } {
+function parseSyslog(
+  url: string,
+  cef: boolean,
+): { host: string; port: number; proto: 'udp' | 'tcp'; cef: boolean } {
   const m = /^(udp|tcp):\/\/([^:/]+|\[[^\]]+\]):(\d+)$/.exec(url);
   if (!m) throw new UsageError(`--syslog ${url}: expected udp://HOST:PORT or tcp://HOST:PORT`);
-  return { proto: m[1] as 'udp' | 'tcp', host: (m[2] ?? '').replace(/^\[|\]$/g, ''), port: Number(m[3]), cef };
+  return {
+    proto: m[1] as 'udp' | 'tcp',
+    host: (m[2] ?? '').replace(/^\[|\]$/g, ''),
+    port: Number(m[3]),
+    cef,
+  };
 }
 
 main().catch(fail);

@@ -129,7 +129,13 @@ export class LiveCapture {
   };
   private started = false;
   private stopped = false;
-  private lastStats: CaptureStats = { received: 0, dropped: 0, ifDropped: 0, queueDropped: 0, queueDroppedBytes: 0 };
+  private lastStats: CaptureStats = {
+    received: 0,
+    dropped: 0,
+    ifDropped: 0,
+    queueDropped: 0,
+    queueDroppedBytes: 0,
+  };
   readonly linkType: number;
 
   private constructor(

@@ -19,7 +19,9 @@ function formatFieldValue(v: unknown): string {
 export function formatPretty(rec: EventRecord | FlowRecord | Finding): string {
   switch (rec.kind) {
     case 'finding': {
-      const peer = rec.peer ? ` -> ${rec.peer.ip}${rec.peer.port !== undefined ? `:${rec.peer.port}` : ''}` : '';
+      const peer = rec.peer
+        ? ` -> ${rec.peer.ip}${rec.peer.port !== undefined ? `:${rec.peer.port}` : ''}`
+        : '';
       const count = rec.count && rec.count > 1 ? ` (x${rec.count})` : '';
       return `${rec.ts} ${rec.severity.toUpperCase().padEnd(8)} ${rec.rule} ${rec.device.ip}${peer} ${rec.title}${count}`;
     }

@@ -18,7 +18,7 @@ export function ipToString(bytes: Uint8Array): string {
   // Longest run of zero words (length >= 2) becomes "::" (RFC 5952 section 4.2).
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (words[i] !== 0) {
       i++;
       continue;

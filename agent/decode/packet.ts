@@ -80,9 +80,4 @@ export function createPacket(): Packet {
 
 /** Why a frame could not be decoded; counted per reason, never thrown. */
 export type DecodeError =
-  | 'truncated'
-  | 'bad_header'
-  | 'unsupported_link'
-  | 'bad_checksum'
-  | 'fragment_overflow'
-  | 'too_many_tags';
+  'truncated' | 'bad_header' | 'unsupported_link' | 'bad_checksum' | 'fragment_overflow' | 'too_many_tags';

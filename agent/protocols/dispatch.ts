@@ -27,7 +27,13 @@ export interface ProtocolCounters {
 }
 
 export function createProtocolCounters(specs: readonly AnalyzerSpec[]): ProtocolCounters {
-  const counters: ProtocolCounters = { messages: {}, parseErrors: {}, anomalies: {}, confirmed: {}, violations: {} };
+  const counters: ProtocolCounters = {
+    messages: {},
+    parseErrors: {},
+    anomalies: {},
+    confirmed: {},
+    violations: {},
+  };
   for (const s of specs) {
     counters.messages[s.proto] = {};
     counters.parseErrors[s.proto] = 0;
@@ -117,7 +123,9 @@ export class FlowDispatcher implements StreamConsumer {
 
   bufferedBytes(): number {
     return (
-      (this.analyzer?.bufferedBytes() ?? 0) + (this.probeBuf[0]?.length ?? 0) + (this.probeBuf[1]?.length ?? 0)
+      (this.analyzer?.bufferedBytes() ?? 0) +
+      (this.probeBuf[0]?.length ?? 0) +
+      (this.probeBuf[1]?.length ?? 0)
     );
   }
 

@@ -14,7 +14,6 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 if (!binding) console.warn('live capture tests skipped: native binding wardwatch-pcap not built');
 else if (!isRoot) console.warn('live capture tests skipped: capturing needs root or cap_net_raw');
 
-
 describe.skipIf(!binding || !isRoot)('live capture on lo', () => {
   it('lists the loopback interface', () => {
     const lo = listInterfaces().find((d) => d.name === 'lo');
@@ -86,16 +85,33 @@ describe.skipIf(!binding || !isRoot)('live capture on lo', () => {
 const BIN = path.join(REPO_ROOT, 'dist/bin/wardwatch.js');
 const HAVE_SETPRIV = existsSync('/usr/bin/setpriv');
 
-describe.skipIf(!binding || !isRoot || !HAVE_SETPRIV || !existsSync(BIN))('live capture without privilege', () => {
-  it('names the missing capability and exits 2', () => {
-    const r = spawnSync(
-      '/usr/bin/setpriv',
-      ['--reuid', '65534', '--regid', '65534', '--clear-groups', process.execPath, BIN, 'agent', '--interface', 'lo',
-        '--collector', 'ws://127.0.0.1:9', '--token', 'unused-token-1'],
-      { encoding: 'utf8' },
-    );
-    expect(r.status).toBe(2);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toMatch(/^wardwatch: --interface lo: permission denied: .*cap_net_raw/);
-  });
-});
+describe.skipIf(!binding || !isRoot || !HAVE_SETPRIV || !existsSync(BIN))(
+  'live capture without privilege',
+  () => {
+    it('names the missing capability and exits 2', () => {
+      const r = spawnSync(
+        '/usr/bin/setpriv',
+        [
+          '--reuid',
+          '65534',
+          '--regid',
+          '65534',
+          '--clear-groups',
+          process.execPath,
+          BIN,
+          'agent',
+          '--interface',
+          'lo',
+          '--collector',
+          'ws://127.0.0.1:9',
+          '--token',
+          'unused-token-1',
+        ],
+        { encoding: 'utf8' },
+      );
+      expect(r.status).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^wardwatch: --interface lo: permission denied: .*cap_net_raw/);
+    });
+  },
+);

@@ -1,6 +1,15 @@
 // The `wardwatch` executable as a user runs it: exit statuses, one-line errors naming the file, JSON lines on stdout.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,7 +20,11 @@ const DICOM_FIND = path.join(FIXTURES, 'dicom/find.pcap');
 const HL7_PCD = path.join(FIXTURES, 'hl7/hl7-pcd-back-to-back-2575.pcap');
 
 function ww(args: string[], opts: { cwd?: string } = {}): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: opts.cwd ?? REPO_ROOT, timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    cwd: opts.cwd ?? REPO_ROOT,
+    timeout: 60_000,
+  });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -28,7 +41,15 @@ function jsonLines(text: string): Array<Record<string, unknown>> {
 
 describe.skipIf(!existsSync(BIN))('wardwatch CLI', () => {
   it('prints help for every command and exits 0', () => {
-    for (const cmd of [[], ['replay'], ['agent'], ['collector'], ['baseline', 'learn'], ['rules', 'validate'], ['demo']]) {
+    for (const cmd of [
+      [],
+      ['replay'],
+      ['agent'],
+      ['collector'],
+      ['baseline', 'learn'],
+      ['rules', 'validate'],
+      ['demo'],
+    ]) {
       const r = ww([...cmd, '--help']);
       expect(r.code, `${cmd.join(' ')} --help`).toBe(0);
       expect(r.stdout).toContain('wardwatch');
@@ -75,7 +96,9 @@ describe.skipIf(!existsSync(BIN))('wardwatch CLI', () => {
     const r = ww(['replay', cut, '--events']);
     expect(r.code).toBe(2);
     const errLine = r.stderr.split('\n').find((l) => l.startsWith('wardwatch: '));
-    expect(errLine).toMatch(new RegExp(`^wardwatch: ${cut.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: packet \\d+ at byte \\d+: .+`));
+    expect(errLine).toMatch(
+      new RegExp(`^wardwatch: ${cut.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: packet \\d+ at byte \\d+: .+`),
+    );
     expect(jsonLines(r.stdout).some((l) => l.type === 'associate_rq')).toBe(true);
   });
 
@@ -106,7 +129,14 @@ describe.skipIf(!existsSync(BIN))('wardwatch CLI', () => {
     const findings = jsonLines(all.stdout).filter((l) => l.kind === 'finding');
     const r = ww(['replay', DICOM_FIND, '--site', path.join(FIXTURES, 'site.yaml'), '--fail-on', 'info']);
     expect(r.code).toBe(findings.length > 0 ? 1 : 0);
-    const none = ww(['replay', DICOM_FIND, '--site', path.join(FIXTURES, 'site.yaml'), '--fail-on', 'critical']);
+    const none = ww([
+      'replay',
+      DICOM_FIND,
+      '--site',
+      path.join(FIXTURES, 'site.yaml'),
+      '--fail-on',
+      'critical',
+    ]);
     const critical = findings.some((f) => f.severity === 'critical');
     expect(none.code).toBe(critical ? 1 : 0);
   });
@@ -114,7 +144,10 @@ describe.skipIf(!existsSync(BIN))('wardwatch CLI', () => {
   it('rules validate accepts the shipped rules and rejects a broken file with file:line', () => {
     expect(ww(['rules', 'validate']).code).toBe(0);
     const dir = tmp();
-    writeFileSync(path.join(dir, 'x.yaml'), 'rules:\n  - id: x.one\n    title: t\n    severity: catastrophic\n');
+    writeFileSync(
+      path.join(dir, 'x.yaml'),
+      'rules:\n  - id: x.one\n    title: t\n    severity: catastrophic\n',
+    );
     const r = ww(['rules', 'validate', dir]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/x\.yaml:\d+:/);
@@ -143,7 +176,9 @@ describe.skipIf(!existsSync(BIN))('wardwatch CLI', () => {
 
   it.skipIf(!HAVE_SHARED)('replays every shared capture with exit 0', () => {
     const files = ['mqtt', 'dicom', 'hl7', 'other'].flatMap((d) =>
-      readdir(path.join(SHARED_CAPTURES, d)).filter((f) => /\.pcap(ng)?$/.test(f)).map((f) => path.join(SHARED_CAPTURES, d, f)),
+      readdir(path.join(SHARED_CAPTURES, d))
+        .filter((f) => /\.pcap(ng)?$/.test(f))
+        .map((f) => path.join(SHARED_CAPTURES, d, f)),
     );
     expect(files.length).toBeGreaterThan(40);
     const r = ww(['replay', ...files]);

@@ -56,8 +56,20 @@ describe('Dockerfile', () => {
     expect(cmd[0]).toBe('node');
     const dir = mkdtempSync(path.join(tmpdir(), 'ww-hc-'));
     writeFileSync(path.join(dir, 'tokens'), 'agent a1 token-token-1\n');
-    const proc = spawn(process.execPath, [BIN, 'collector', '--listen', '127.0.0.1:0', '--db', path.join(dir, 'db'),
-      '--tokens', path.join(dir, 'tokens')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn(
+      process.execPath,
+      [
+        BIN,
+        'collector',
+        '--listen',
+        '127.0.0.1:0',
+        '--db',
+        path.join(dir, 'db'),
+        '--tokens',
+        path.join(dir, 'tokens'),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     children.push(proc);
     const port = await new Promise<number>((resolve, reject) => {
       let buf = '';
@@ -69,7 +81,8 @@ describe('Dockerfile', () => {
       proc.on('exit', () => reject(new Error(buf)));
     });
     const run = (p: number) =>
-      spawnSync(process.execPath, cmd.slice(1), { env: { ...process.env, WARDWATCH_HEALTH_PORT: String(p) } }).status;
+      spawnSync(process.execPath, cmd.slice(1), { env: { ...process.env, WARDWATCH_HEALTH_PORT: String(p) } })
+        .status;
     expect(run(port)).toBe(0);
     proc.kill('SIGTERM');
     await new Promise((r) => proc.on('exit', r));
@@ -79,7 +92,16 @@ describe('Dockerfile', () => {
 
 describe('deploy/compose.yaml', () => {
   const compose = parse(readFileSync(path.join(DEPLOY, 'compose.yaml'), 'utf8')) as {
-    services: Record<string, { command?: string[]; volumes?: string[]; network_mode?: string; cap_add?: string[]; cap_drop?: string[] }>;
+    services: Record<
+      string,
+      {
+        command?: string[];
+        volumes?: string[];
+        network_mode?: string;
+        cap_add?: string[];
+        cap_drop?: string[];
+      }
+    >;
   };
 
   it('has agent, collector, prometheus and grafana; the agent on the host network with capture capabilities only', () => {
@@ -90,7 +112,7 @@ describe('deploy/compose.yaml', () => {
     expect(agent?.cap_add?.sort()).toEqual(['NET_ADMIN', 'NET_RAW']);
   });
 
-  it('mounts files that exist (secrets and the site file are the operator\'s, and the header says so)', () => {
+  it("mounts files that exist (secrets and the site file are the operator's, and the header says so)", () => {
     const header = readFileSync(path.join(DEPLOY, 'compose.yaml'), 'utf8');
     for (const svc of Object.values(compose.services)) {
       for (const v of svc.volumes ?? []) {
@@ -108,7 +130,9 @@ describe('deploy/compose.yaml', () => {
 
   it("the services' wardwatch commands are valid command lines", () => {
     for (const name of ['collector', 'agent']) {
-      const cmd = (compose.services[name]?.command ?? []).map((a) => a.replace(/\$\{MIRROR_IF:-(\w+)\}/, '$1'));
+      const cmd = (compose.services[name]?.command ?? []).map((a) =>
+        a.replace(/\$\{MIRROR_IF:-(\w+)\}/, '$1'),
+      );
       // --print-config validates the command line (unknown or missing options fail), then prints it.
       const r = spawnSync(process.execPath, [BIN, ...cmd, '--print-config'], {
         encoding: 'utf8',
@@ -120,9 +144,13 @@ describe('deploy/compose.yaml', () => {
   });
 
   it.skipIf(!existsSync('/usr/bin/promtool'))('the compose Prometheus config passes promtool', () => {
-    const r = spawnSync('/usr/bin/promtool', ['check', 'config', path.join(DEPLOY, 'prometheus/compose-prometheus.yml')], {
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      '/usr/bin/promtool',
+      ['check', 'config', path.join(DEPLOY, 'prometheus/compose-prometheus.yml')],
+      {
+        encoding: 'utf8',
+      },
+    );
     expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 });
@@ -146,16 +174,26 @@ describe('deploy/wardwatch.example.yaml', () => {
   it('the environment overrides the file, the command line overrides both', () => {
     const file = path.join(DEPLOY, 'wardwatch.example.yaml');
     const env = { ...process.env, WARDWATCH_TOKEN: 't', WARDWATCH_AGENT_ID: 'from-env' };
-    const a = spawnSync(process.execPath, [BIN, 'agent', '--config', file, '--print-config'], { encoding: 'utf8', env });
-    expect(JSON.parse(a.stdout)['agent-id']).toBe('from-env');
-    const b = spawnSync(process.execPath, [BIN, 'agent', '--config', file, '--agent-id', 'cli', '--print-config'], {
+    const a = spawnSync(process.execPath, [BIN, 'agent', '--config', file, '--print-config'], {
       encoding: 'utf8',
       env,
     });
+    expect(JSON.parse(a.stdout)['agent-id']).toBe('from-env');
+    const b = spawnSync(
+      process.execPath,
+      [BIN, 'agent', '--config', file, '--agent-id', 'cli', '--print-config'],
+      {
+        encoding: 'utf8',
+        env,
+      },
+    );
     expect(JSON.parse(b.stdout)['agent-id']).toBe('cli');
     const bad = path.join(mkdtempSync(path.join(tmpdir(), 'ww-cfg-')), 'bad.yaml');
     writeFileSync(bad, 'interface: eth1\ncollector: ws://127.0.0.1:9\nbogus: 1\n');
-    const c = spawnSync(process.execPath, [BIN, 'agent', '--config', bad, '--print-config'], { encoding: 'utf8', env });
+    const c = spawnSync(process.execPath, [BIN, 'agent', '--config', bad, '--print-config'], {
+      encoding: 'utf8',
+      env,
+    });
     expect(c.status).toBe(2);
     expect(c.stderr).toMatch(/Unknown argument: bogus/);
   });
@@ -166,11 +204,18 @@ describe.skipIf(!existsSync('/usr/bin/systemd-analyze'))('deploy/systemd', () =>
     const dir = mkdtempSync(path.join(tmpdir(), 'ww-sd-'));
     const agent = readFileSync(path.join(DEPLOY, 'systemd/wardwatch-agent@.service'), 'utf8');
     writeFileSync(path.join(dir, 'wardwatch-agent@eth1.service'), agent);
-    writeFileSync(path.join(dir, 'wardwatch-collector.service'), readFileSync(path.join(DEPLOY, 'systemd/wardwatch-collector.service')));
-    const r = spawnSync('/usr/bin/systemd-analyze', ['verify', '--man=no', 'wardwatch-agent@eth1.service', 'wardwatch-collector.service'], {
-      cwd: dir,
-      encoding: 'utf8',
-    });
+    writeFileSync(
+      path.join(dir, 'wardwatch-collector.service'),
+      readFileSync(path.join(DEPLOY, 'systemd/wardwatch-collector.service')),
+    );
+    const r = spawnSync(
+      '/usr/bin/systemd-analyze',
+      ['verify', '--man=no', 'wardwatch-agent@eth1.service', 'wardwatch-collector.service'],
+      {
+        cwd: dir,
+        encoding: 'utf8',
+      },
+    );
     expect(r.status, r.stderr).toBe(0);
     expect(agent).toMatch(/^AmbientCapabilities=CAP_NET_RAW CAP_NET_ADMIN$/m);
     expect(agent).not.toMatch(/^User=root/m);

@@ -5,7 +5,16 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../helpers/paths.js';
 
-const ALLOWED = new Set(['MIT', 'ISC', 'Apache-2.0', 'BSD-2-Clause', 'BSD-3-Clause', '0BSD', 'BlueOak-1.0.0', 'CC0-1.0']);
+const ALLOWED = new Set([
+  'MIT',
+  'ISC',
+  'Apache-2.0',
+  'BSD-2-Clause',
+  'BSD-3-Clause',
+  '0BSD',
+  'BlueOak-1.0.0',
+  'CC0-1.0',
+]);
 
 interface LsNode {
   path?: string;
@@ -24,7 +33,11 @@ function collect(node: LsNode, out: Map<string, string>): void {
 describe('runtime dependency licences', () => {
   it('are all on the allowlist', () => {
     const tree = JSON.parse(
-      execFileSync('npm', ['ls', '--omit=dev', '--all', '--json', '--long'], { cwd: REPO_ROOT, encoding: 'utf8', maxBuffer: 64 << 20 }),
+      execFileSync('npm', ['ls', '--omit=dev', '--all', '--json', '--long'], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        maxBuffer: 64 << 20,
+      }),
     ) as LsNode;
     const found = new Map<string, string>();
     collect(tree, found);

@@ -23,7 +23,16 @@ afterEach(() => {
 function startCollector(dir: string): Promise<{ url: string; ws: string; proc: ChildProcess }> {
   const proc = spawn(
     process.execPath,
-    [BIN, 'collector', '--listen', '127.0.0.1:0', '--db', path.join(dir, 'db.sqlite'), '--tokens', path.join(dir, 'tokens')],
+    [
+      BIN,
+      'collector',
+      '--listen',
+      '127.0.0.1:0',
+      '--db',
+      path.join(dir, 'db.sqlite'),
+      '--tokens',
+      path.join(dir, 'tokens'),
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   children.push(proc);
@@ -45,8 +54,24 @@ function startCollector(dir: string): Promise<{ url: string; ws: string; proc: C
 function runAgent(ws: string, dir: string, files: string[]): Promise<number> {
   const proc = spawn(
     process.execPath,
-    [BIN, 'agent', '--pcap', ...files, '--collector', ws, '--token', 'agent-token-123', '--agent-id', 'ward3',
-      '--spool', path.join(dir, 'spool'), '--site', SITE, '--log-level', 'warn'],
+    [
+      BIN,
+      'agent',
+      '--pcap',
+      ...files,
+      '--collector',
+      ws,
+      '--token',
+      'agent-token-123',
+      '--agent-id',
+      'ward3',
+      '--spool',
+      path.join(dir, 'spool'),
+      '--site',
+      SITE,
+      '--log-level',
+      'warn',
+    ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
   children.push(proc);
@@ -57,7 +82,11 @@ describe.skipIf(!existsSync(BIN) || !CAPTURES.every((c) => existsSync(c)))('agen
   it('stores every finding replay prints, once, with the agent id', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'ww-e2e-'));
     writeFileSync(path.join(dir, 'tokens'), 'agent ward3 agent-token-123\nread soc read-token-123\n');
-    const replay = spawnSync(process.execPath, [BIN, 'replay', ...CAPTURES, '--site', SITE, '--agent-id', 'ward3'], { encoding: 'utf8' });
+    const replay = spawnSync(
+      process.execPath,
+      [BIN, 'replay', ...CAPTURES, '--site', SITE, '--agent-id', 'ward3'],
+      { encoding: 'utf8' },
+    );
     expect(replay.status).toBe(0);
     const expected = replay.stdout
       .split('\n')
@@ -70,9 +99,13 @@ describe.skipIf(!existsSync(BIN) || !CAPTURES.every((c) => existsSync(c)))('agen
     // A second run of the same agent resends nothing new: findings are stored exactly once by id.
     expect(await runAgent(ws, dir, CAPTURES)).toBe(0);
 
-    const res = await fetch(`${url}/api/findings?limit=1000`, { headers: { authorization: 'Bearer read-token-123' } });
+    const res = await fetch(`${url}/api/findings?limit=1000`, {
+      headers: { authorization: 'Bearer read-token-123' },
+    });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { findings: Array<{ id: string; rule: string; agent: string } & Record<string, unknown>> };
+    const body = (await res.json()) as {
+      findings: Array<{ id: string; rule: string; agent: string } & Record<string, unknown>>;
+    };
     // Same agent id, so the same ids: the stored findings are exactly the printed ones.
     const canon = (f: Record<string, unknown>) => JSON.stringify(sortKeys(f));
     expect(body.findings.map(canon).sort()).toEqual(expected.map(canon).sort());
@@ -82,7 +115,9 @@ describe.skipIf(!existsSync(BIN) || !CAPTURES.every((c) => existsSync(c)))('agen
     const unauth = await fetch(`${url}/api/findings`);
     expect(unauth.status).toBe(401);
     const metrics = await (await fetch(`${url}/metrics`)).text();
-    expect(metrics).toMatch(/wardwatch_protocol_messages_total\{agent="ward3",protocol="hl7",type="message"\} \d+/);
+    expect(metrics).toMatch(
+      /wardwatch_protocol_messages_total\{agent="ward3",protocol="hl7",type="message"\} \d+/,
+    );
     expect(metrics).toMatch(/wardwatch_packets_total\{agent="ward3"\} \d+/);
   });
 });

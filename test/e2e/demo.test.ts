@@ -37,11 +37,18 @@ describe.skipIf(!existsSync(BIN) || !existsSync(DEMO))('wardwatch demo', () => {
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/^wardwatch demo: collector at http:\/\/127\.0\.0\.1:\d+$/m);
     expect(r.out).toMatch(/metrics: +http:\/\/127\.0\.0\.1:\d+\/metrics/);
-    for (const rule of ['mqtt.wildcard-subscribe', 'mqtt.anonymous-accepted', 'dicom.cfind-wildcard', 'hl7.internet']) {
+    for (const rule of [
+      'mqtt.wildcard-subscribe',
+      'mqtt.anonymous-accepted',
+      'dicom.cfind-wildcard',
+      'hl7.internet',
+    ]) {
       expect(r.out, rule).toContain(` ${rule} `);
     }
     const stored = /demo: (\d+) findings stored by the collector\./.exec(r.out);
-    const lines = r.out.split('\n').filter((l) => /^\d{4}-\d\d-\d\dT.*Z (INFO|LOW|MEDIUM|HIGH|CRITICAL) /.test(l));
+    const lines = r.out
+      .split('\n')
+      .filter((l) => /^\d{4}-\d\d-\d\dT.*Z (INFO|LOW|MEDIUM|HIGH|CRITICAL) /.test(l));
     expect(Number(stored?.[1])).toBe(lines.length);
     // No patient data in what the demo shows.
     expect(r.out).not.toMatch(/DOE|JANE|SMITH/);

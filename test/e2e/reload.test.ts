@@ -22,7 +22,10 @@ function collect(p: ChildProcess): { text: () => string; waitFor: (re: RegExp) =
   });
   const waitFor = (re: RegExp): Promise<string> =>
     new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timeout waiting for ${re}: ${buf.slice(-1500)}`)), 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`timeout waiting for ${re}: ${buf.slice(-1500)}`)),
+        30_000,
+      );
       const check = (): void => {
         const m = re.exec(buf);
         if (m) {
@@ -41,14 +44,47 @@ describe.skipIf(!existsSync(BIN) || !existsSync(DEMO))('agent SIGHUP', () => {
     const rules = path.join(dir, 'rules');
     cpSync(path.join(REPO_ROOT, 'rules'), rules, { recursive: true });
     writeFileSync(path.join(dir, 'tokens'), 'agent hup1 hup-agent-token\n');
-    const collector = spawn(process.execPath, [BIN, 'collector', '--listen', '127.0.0.1:0', '--db', path.join(dir, 'db'),
-      '--tokens', path.join(dir, 'tokens')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const collector = spawn(
+      process.execPath,
+      [
+        BIN,
+        'collector',
+        '--listen',
+        '127.0.0.1:0',
+        '--db',
+        path.join(dir, 'db'),
+        '--tokens',
+        path.join(dir, 'tokens'),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     procs.push(collector);
-    const ws = (await collect(collector).waitFor(/ws:\/\/127\.0\.0\.1:\d+/));
+    const ws = await collect(collector).waitFor(/ws:\/\/127\.0\.0\.1:\d+/);
     // Slow replay so the agent is still running while we signal it.
-    const agent = spawn(process.execPath, [BIN, 'agent', '--pcap', DEMO, '--speed', '2', '--collector', ws, '--token',
-      'hup-agent-token', '--agent-id', 'hup1', '--spool', path.join(dir, 'spool'), '--rules', rules, '--site',
-      path.join(FIXTURES, 'site.yaml')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const agent = spawn(
+      process.execPath,
+      [
+        BIN,
+        'agent',
+        '--pcap',
+        DEMO,
+        '--speed',
+        '2',
+        '--collector',
+        ws,
+        '--token',
+        'hup-agent-token',
+        '--agent-id',
+        'hup1',
+        '--spool',
+        path.join(dir, 'spool'),
+        '--rules',
+        rules,
+        '--site',
+        path.join(FIXTURES, 'site.yaml'),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     procs.push(agent);
     const log = collect(agent);
     await log.waitFor(/transport: connected/);
@@ -57,7 +93,9 @@ describe.skipIf(!existsSync(BIN) || !existsSync(DEMO))('agent SIGHUP', () => {
     const good = readFileSync(mqtt, 'utf8');
     writeFileSync(mqtt, good.replace(/severity: (medium|high)/, 'severity: apocalyptic'));
     agent.kill('SIGHUP');
-    const refused = await log.waitFor(/rules not reloaded, keeping the previous ones: [^"]*mqtt\.yaml:\d+[^"]*/);
+    const refused = await log.waitFor(
+      /rules not reloaded, keeping the previous ones: [^"]*mqtt\.yaml:\d+[^"]*/,
+    );
     expect(refused).toMatch(/mqtt\.yaml:\d+: rule [a-z.-]+: field severity/);
     expect(agent.exitCode).toBeNull();
 

@@ -538,14 +538,24 @@ describe('findings across the Internet boundary', () => {
         - dst.zone: internet
 `);
     const site = siteFrom('zones:\n  medical-devices: [10.20.30.0/24]\n');
-    const out = ev('hl7', 'message', { message_type: 'ORU^R01' }, { src: '10.20.30.17', dst: '203.0.113.80', sport: 42576, dport: 6661 });
-    const back = ev('hl7', 'message', { message_type: 'ACK' }, {
-      src: '203.0.113.80',
-      dst: '10.20.30.17',
-      sport: 6661,
-      dport: 42576,
-      ts: T0 + SEC,
-    });
+    const out = ev(
+      'hl7',
+      'message',
+      { message_type: 'ORU^R01' },
+      { src: '10.20.30.17', dst: '203.0.113.80', sport: 42576, dport: 6661 },
+    );
+    const back = ev(
+      'hl7',
+      'message',
+      { message_type: 'ACK' },
+      {
+        src: '203.0.113.80',
+        dst: '10.20.30.17',
+        sport: 6661,
+        dport: 42576,
+        ts: T0 + SEC,
+      },
+    );
     const { findings } = run(rules, [out, back], { site });
     expect(findings.map((f) => f.device.ip)).toEqual(findings.map(() => '10.20.30.17'));
     expect(findings.every((f) => f.peer?.ip === '203.0.113.80' && f.peer.port === 6661)).toBe(true);

@@ -1,11 +1,13 @@
 // Protocol detection per flow: server port first, then content probes, with a bounded probe buffer and detach on violation.
 import { describe, expect, it } from 'vitest';
-import {
-  buildPortMap,
-  createProtocolCounters,
-  FlowDispatcher,
-} from '../../agent/protocols/dispatch.js';
-import type { Analyzer, AnalyzerSink, AnalyzerSpec, EventRecord, ProtoName } from '../../agent/protocols/types.js';
+import { buildPortMap, createProtocolCounters, FlowDispatcher } from '../../agent/protocols/dispatch.js';
+import type {
+  Analyzer,
+  AnalyzerSink,
+  AnalyzerSpec,
+  EventRecord,
+  ProtoName,
+} from '../../agent/protocols/types.js';
 import type { FlowInfo } from '../../agent/reassembly/types.js';
 
 const enc = new TextEncoder();

@@ -273,14 +273,28 @@ function applyProps(m: MqttPacket, p: PropsOut): void {
 }
 
 function newPacket(type: number, flags: number, hl: number, rl: number): MqttPacket {
-  return { type, flags, headerLength: hl, remainingLength: rl, layout: null, strong: false, issues: NO_ISSUES, propertyCount: 0 };
+  return {
+    type,
+    flags,
+    headerLength: hl,
+    remainingLength: rl,
+    layout: null,
+    strong: false,
+    issues: NO_ISSUES,
+    propertyCount: 0,
+  };
 }
 
 /**
  * Parse one control packet at `offset`. `version` is the flow's protocol level, or 0 when unknown:
  * then packets whose shape differs between 3.x and 5.0 are read both ways (see readEitherLayout).
  */
-export function parsePacket(bytes: Uint8Array, offset: number, limits: MqttLimits, version: MqttVersion = 0): ParseResult {
+export function parsePacket(
+  bytes: Uint8Array,
+  offset: number,
+  limits: MqttLimits,
+  version: MqttVersion = 0,
+): ParseResult {
   const avail = bytes.length - offset;
   if (avail < 2) return { kind: 'need', bytes: 2 };
   const b0 = bytes[offset] ?? 0;
@@ -297,16 +311,37 @@ export function parsePacket(bytes: Uint8Array, offset: number, limits: MqttLimit
     rl += (byte & 0x7f) * mult;
     if ((byte & 0x80) === 0) break;
     if (hl > MAX_VARINT_BYTES) {
-      return { kind: 'bad', code: 'mqtt.malformed_length', skip: -1, type, detail: 'remaining length longer than 4 bytes' };
+      return {
+        kind: 'bad',
+        code: 'mqtt.malformed_length',
+        skip: -1,
+        type,
+        detail: 'remaining length longer than 4 bytes',
+      };
     }
     mult *= 128;
   }
   const total = hl + rl;
   if (rl > limits.maxPacketSize) {
-    return { kind: 'bad', code: 'mqtt.packet_too_large', skip: total, type, detail: `remaining length ${rl}` };
+    return {
+      kind: 'bad',
+      code: 'mqtt.packet_too_large',
+      skip: total,
+      type,
+      detail: `remaining length ${rl}`,
+    };
   }
-  if (type === PacketType.RESERVED || (type === PacketType.AUTH && version !== 0 && version < ProtocolLevel.V5)) {
-    return { kind: 'bad', code: 'mqtt.unassigned_msg_type', skip: total, type, detail: `packet type ${type}` };
+  if (
+    type === PacketType.RESERVED ||
+    (type === PacketType.AUTH && version !== 0 && version < ProtocolLevel.V5)
+  ) {
+    return {
+      kind: 'bad',
+      code: 'mqtt.unassigned_msg_type',
+      skip: total,
+      type,
+      detail: `packet type ${type}`,
+    };
   }
   const m = newPacket(type, flags, hl, rl);
   const required = REQUIRED_FLAGS[type] ?? 0;
@@ -327,7 +362,8 @@ export function parsePacket(bytes: Uint8Array, offset: number, limits: MqttLimit
     return finish(null, r, m, total);
   }
   if (version === ProtocolLevel.V5 || version === 0) {
-    const res = version === 0 ? readEitherLayout(bytes, offset, total, m, limits) : readBody(r, m, limits, 'v5');
+    const res =
+      version === 0 ? readEitherLayout(bytes, offset, total, m, limits) : readBody(r, m, limits, 'v5');
     if (version === 0) return res ?? badBody(m, total, 'no MQTT 3.x or 5.0 reading fits');
     return res ?? finish(null, r, m, total);
   }
@@ -386,7 +422,13 @@ function readBody(r: Reader, m: MqttPacket, limits: MqttLimits, layout: Layout):
  * happens to parse as valid properties is very unlikely); otherwise the 3.x reading is kept, weakly,
  * as tshark does, and the flow's version stays unknown until a decisive packet arrives.
  */
-function readEitherLayout(bytes: Uint8Array, offset: number, total: number, m: MqttPacket, limits: MqttLimits): ParseResult | null {
+function readEitherLayout(
+  bytes: Uint8Array,
+  offset: number,
+  total: number,
+  m: MqttPacket,
+  limits: MqttLimits,
+): ParseResult | null {
   const start = offset + m.headerLength;
   const end = offset + total;
   const legacy = { ...m, issues: m.issues === NO_ISSUES ? NO_ISSUES : [...m.issues] };
@@ -503,7 +545,14 @@ function parseConnect(r: Reader, m: MqttPacket, limits: MqttLimits): ParseResult
   m.protocolName = name;
   m.protocolLevel = level;
   if (level !== ProtocolLevel.V31 && level !== ProtocolLevel.V311 && level !== ProtocolLevel.V5) {
-    return { kind: 'bad', code: 'mqtt.invalid_protocol', skip: m.headerLength + m.remainingLength, type: m.type, detail: `protocol level ${level}`, level };
+    return {
+      kind: 'bad',
+      code: 'mqtt.invalid_protocol',
+      skip: m.headerLength + m.remainingLength,
+      type: m.type,
+      detail: `protocol level ${level}`,
+      level,
+    };
   }
   const expected = level === ProtocolLevel.V31 ? PROTOCOL_NAME_V31 : PROTOCOL_NAME;
   if (name !== expected) addIssue(m, 'mqtt.invalid_protocol');
@@ -592,7 +641,8 @@ function parsePublish(
     if (pv.n > 0 && start + need <= pktEnd && start + need > availEnd) {
       return { kind: 'need', bytes: m.headerLength + need };
     }
-    if (version === ProtocolLevel.V5 && start + need > pktEnd) return badBody(m, total, 'property length runs past the packet end');
+    if (version === ProtocolLevel.V5 && start + need > pktEnd)
+      return badBody(m, total, 'property length runs past the packet end');
   }
   const headerEnd = Math.min(availEnd, pktEnd);
 
@@ -602,7 +652,10 @@ function parsePublish(
     const propsStart = r.pos;
     const savedIssues = m.issues;
     const savedCount = m.propertyCount;
-    const p = propVarintLen > 0 && propsStart + propVarintLen + propLen <= pktEnd ? readProperties(r, PacketType.PUBLISH, limits) : null;
+    const p =
+      propVarintLen > 0 && propsStart + propVarintLen + propLen <= pktEnd
+        ? readProperties(r, PacketType.PUBLISH, limits)
+        : null;
     const v5Fits = p !== null && !r.fail;
     if (version === ProtocolLevel.V5) {
       if (!v5Fits || p === null) return badBody(m, total, r.fail || 'bad property section');
@@ -632,7 +685,14 @@ function readTopicAndId(r: Reader, m: MqttPacket, qos: number): void {
   }
 }
 
-function publishOk(m: MqttPacket, p: PropsOut | null, headerBytes: number, total: number, layout: Layout, strong: boolean): ParseResult {
+function publishOk(
+  m: MqttPacket,
+  p: PropsOut | null,
+  headerBytes: number,
+  total: number,
+  layout: Layout,
+  strong: boolean,
+): ParseResult {
   m.layout = layout;
   m.strong = strong;
   if (p) {
@@ -662,7 +722,12 @@ function peekVarint(b: Uint8Array, pos: number, end: number): { n: number; len: 
  * a known type, the flags its type requires, a remaining length within limits. Returns the packet
  * length, -1 when implausible, -2 when the header is cut by the end of `bytes`.
  */
-export function plausibleHeader(bytes: Uint8Array, offset: number, limits: MqttLimits, version: MqttVersion = 0): number {
+export function plausibleHeader(
+  bytes: Uint8Array,
+  offset: number,
+  limits: MqttLimits,
+  version: MqttVersion = 0,
+): number {
   const b0 = bytes[offset];
   if (b0 === undefined) return -2;
   const type = b0 >> 4;

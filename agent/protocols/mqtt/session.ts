@@ -3,7 +3,14 @@ import type { Analyzer, AnalyzerSink, Direction, EventFields, FieldValue } from 
 import { PACKET_NAMES, PacketType, SENDER, SENT_BY_CLIENT, SENT_BY_SERVER } from './constants.js';
 import { ANOMALIES, type MqttAnomalyCode } from './events.js';
 import { looksLikeHttpGet, WsUnframer } from './websocket.js';
-import { DEFAULT_LIMITS, parsePacket, plausibleHeader, type MqttLimits, type MqttPacket, type MqttVersion } from './parse.js';
+import {
+  DEFAULT_LIMITS,
+  parsePacket,
+  plausibleHeader,
+  type MqttLimits,
+  type MqttPacket,
+  type MqttVersion,
+} from './parse.js';
 
 /** While hunting for a boundary, a candidate packet needing more than this many bytes is not waited for. */
 const HUNT_WAIT_CAP = 16 * 1024;
@@ -61,7 +68,16 @@ interface DirState {
 }
 
 function newDir(): DirState {
-  return { buf: new Uint8Array(0), len: 0, want: 0, skip: 0, hunting: false, huntDiscarded: 0, badRun: 0, aliases: new Map() };
+  return {
+    buf: new Uint8Array(0),
+    len: 0,
+    want: 0,
+    skip: 0,
+    hunting: false,
+    huntDiscarded: 0,
+    badRun: 0,
+    aliases: new Map(),
+  };
 }
 
 export class MqttSession implements Analyzer {
@@ -95,7 +111,8 @@ export class MqttSession implements Analyzer {
   private connackSeen = false;
   private readonly ended: [boolean, boolean] = [false, false];
   /** Client packets sent before any CONNACK: reported only if the session is refused or never acknowledged. */
-  private pendingUnintroduced: { dir: Direction; ts: number; packetType: string; count: number } | null = null;
+  private pendingUnintroduced: { dir: Direction; ts: number; packetType: string; count: number } | null =
+    null;
   private preconfirmReason = '';
   private once = new Set<MqttAnomalyCode>();
   private readonly inflight = new Map<number, number>();
@@ -118,7 +135,11 @@ export class MqttSession implements Analyzer {
   onData(dir: Direction, bytes: Uint8Array, ts: number): void {
     if (this.dead || bytes.length === 0) return;
     // MQTT over WebSocket [MQTT-6.0.0-1]: the client opens with an HTTP upgrade instead of a CONNECT.
-    if (this.ws === undefined) this.ws = dir === 0 && bytes[0] === 0x47 && (bytes.length < 4 || looksLikeHttpGet(bytes)) ? this.createWs() : null;
+    if (this.ws === undefined)
+      this.ws =
+        dir === 0 && bytes[0] === 0x47 && (bytes.length < 4 || looksLikeHttpGet(bytes))
+          ? this.createWs()
+          : null;
     if (this.ws) {
       const w = this.ws[dir];
       if (w.dead) return;
@@ -287,7 +308,10 @@ export class MqttSession implements Analyzer {
           this.learnFromConnect(knownLevel);
           this.noteConnect(dir, ts);
         }
-        const fields: EventFields = { packet_type: PACKET_NAMES[res.type] ?? String(res.type), detail: res.detail };
+        const fields: EventFields = {
+          packet_type: PACKET_NAMES[res.type] ?? String(res.type),
+          detail: res.detail,
+        };
         this.anomaly(dir, ts, res.code, fields);
         // Three bad packets in a row: the lengths are not to be trusted either; hunt for a boundary.
         if (res.skip < 0 || ++d.badRun >= BAD_RUN_LIMIT) {
@@ -374,7 +398,8 @@ export class MqttSession implements Analyzer {
     this.stats.resyncs++;
     d.hunting = false;
     // A gap that ended on a packet boundary loses nothing more: no anomaly then.
-    if (this.confirmed && d.huntDiscarded > 0) this.anomaly(dir, ts, 'mqtt.resync', { bytes: d.huntDiscarded });
+    if (this.confirmed && d.huntDiscarded > 0)
+      this.anomaly(dir, ts, 'mqtt.resync', { bytes: d.huntDiscarded });
   }
 
   private store(d: DirState, bytes: Uint8Array): void {
@@ -420,7 +445,10 @@ export class MqttSession implements Analyzer {
     const type = m.type;
     const name = PACKET_NAMES[type] ?? 'reserved';
     // Version: from CONNECT, else inferred from the first packet whose shape only one version allows.
-    if (type === PacketType.CONNECT && (m.protocolLevel === 3 || m.protocolLevel === 4 || m.protocolLevel === 5)) {
+    if (
+      type === PacketType.CONNECT &&
+      (m.protocolLevel === 3 || m.protocolLevel === 4 || m.protocolLevel === 5)
+    ) {
       this.learnFromConnect(m.protocolLevel);
     } else if (this.parseVersion === 0 && m.strong && m.layout) {
       this.parseVersion = m.layout === 'v5' ? 5 : 4;
@@ -474,7 +502,8 @@ export class MqttSession implements Analyzer {
     const other = (1 - dir) as Direction;
     switch (type) {
       case PacketType.PUBLISH:
-        if (m.qos === 1 || m.qos === 2) this.open(dir, ts, KIND_PUBLISH, dir, id, m.qos === 1 ? ST_QOS1 : ST_QOS2);
+        if (m.qos === 1 || m.qos === 2)
+          this.open(dir, ts, KIND_PUBLISH, dir, id, m.qos === 1 ? ST_QOS1 : ST_QOS2);
         return;
       case PacketType.PUBACK:
         this.close(dir, ts, KIND_PUBLISH, other, id, [ST_QOS1], 0, 'mqtt.missing_publish');
@@ -483,7 +512,16 @@ export class MqttSession implements Analyzer {
         this.close(dir, ts, KIND_PUBLISH, other, id, [ST_QOS2, ST_PUBREC], ST_PUBREC, 'mqtt.missing_publish');
         return;
       case PacketType.PUBREL:
-        this.close(dir, ts, KIND_PUBLISH, dir, id, [ST_QOS2, ST_PUBREC, ST_PUBREL], ST_PUBREL, 'mqtt.missing_publish');
+        this.close(
+          dir,
+          ts,
+          KIND_PUBLISH,
+          dir,
+          id,
+          [ST_QOS2, ST_PUBREC, ST_PUBREL],
+          ST_PUBREL,
+          'mqtt.missing_publish',
+        );
         return;
       case PacketType.PUBCOMP:
         this.close(dir, ts, KIND_PUBLISH, other, id, [ST_PUBREC, ST_PUBREL], 0, 'mqtt.missing_publish');
@@ -569,7 +607,9 @@ export class MqttSession implements Analyzer {
       case PacketType.SUBSCRIBE:
       case PacketType.UNSUBSCRIBE:
         if (m.packetId !== undefined) f.packet_id = m.packetId;
-        f.topic_filters = (m.topicFilters ?? []).map((t): FieldValue => (t.qos === undefined ? { filter: t.filter } : { filter: t.filter, qos: t.qos }));
+        f.topic_filters = (m.topicFilters ?? []).map((t): FieldValue =>
+          t.qos === undefined ? { filter: t.filter } : { filter: t.filter, qos: t.qos },
+        );
         break;
       case PacketType.SUBACK:
       case PacketType.UNSUBACK:

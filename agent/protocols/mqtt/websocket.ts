@@ -103,8 +103,16 @@ export class WsUnframer {
       }
       this.head[this.headLen++] = bytes[off++] ?? 0;
       const n = this.headLen;
-      if (n >= 4 && this.head[n - 1] === LF && this.head[n - 2] === CR && this.head[n - 3] === LF && this.head[n - 4] === CR) {
-        const ok = this.isServer ? /^HTTP\/1\.[01] 101/.test(latin1.decode(this.head.subarray(0, Math.min(n, 16)))) : looksLikeHttpGet(this.head);
+      if (
+        n >= 4 &&
+        this.head[n - 1] === LF &&
+        this.head[n - 2] === CR &&
+        this.head[n - 3] === LF &&
+        this.head[n - 4] === CR
+      ) {
+        const ok = this.isServer
+          ? /^HTTP\/1\.[01] 101/.test(latin1.decode(this.head.subarray(0, Math.min(n, 16))))
+          : looksLikeHttpGet(this.head);
         this.head = new Uint8Array(0);
         this.headLen = 0;
         if (!ok) {

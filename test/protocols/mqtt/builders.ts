@@ -27,7 +27,8 @@ export function varint(n: number): Bytes {
 }
 
 export const u16 = (n: number): Bytes => Uint8Array.from([(n >> 8) & 0xff, n & 0xff]);
-export const u32 = (n: number): Bytes => Uint8Array.from([(n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
+export const u32 = (n: number): Bytes =>
+  Uint8Array.from([(n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff]);
 export const utf8 = (s: string): Bytes => new TextEncoder().encode(s);
 export const str = (s: string): Bytes => {
   const b = utf8(s);
@@ -131,7 +132,12 @@ export function publish(o: PublishOpts = {}): Bytes {
   const qos = o.qos ?? 0;
   const flags = (o.dup ? 8 : 0) | (qos << 1) | (o.retain ? 1 : 0);
   const payload = typeof o.payload === 'string' ? utf8(o.payload) : (o.payload ?? utf8('21.5'));
-  const body = cat(str(o.topic ?? 'ward/3/spo2'), qos > 0 ? u16(o.id ?? 1) : [], o.v5 ? props(o.props) : [], payload);
+  const body = cat(
+    str(o.topic ?? 'ward/3/spo2'),
+    qos > 0 ? u16(o.id ?? 1) : [],
+    o.v5 ? props(o.props) : [],
+    payload,
+  );
   return packet(3, flags, body);
 }
 
@@ -141,7 +147,11 @@ export function ack(type: 4 | 5 | 6 | 7, id: number, o: { code?: number; props?:
   return packet(type, type === 6 ? 2 : 0, cat(u16(id), tail));
 }
 
-export function subscribe(id: number, filters: Array<[string, number]>, o: { v5?: boolean; props?: Prop[] } = {}): Bytes {
+export function subscribe(
+  id: number,
+  filters: Array<[string, number]>,
+  o: { v5?: boolean; props?: Prop[] } = {},
+): Bytes {
   const parts: Bytes[] = [u16(id)];
   if (o.v5) parts.push(props(o.props));
   for (const [f, q] of filters) parts.push(str(f), Uint8Array.from([q]));
@@ -164,7 +174,11 @@ export const pingreq = (): Bytes => packet(12, 0, new Uint8Array(0));
 export const pingresp = (): Bytes => packet(13, 0, new Uint8Array(0));
 
 export function disconnect(o: { code?: number; props?: Prop[] } = {}): Bytes {
-  return packet(14, 0, o.code === undefined ? new Uint8Array(0) : cat([o.code], o.props ? props(o.props) : []));
+  return packet(
+    14,
+    0,
+    o.code === undefined ? new Uint8Array(0) : cat([o.code], o.props ? props(o.props) : []),
+  );
 }
 
 export function auth(code: number, p: Prop[] = []): Bytes {

@@ -41,7 +41,12 @@ interface TsharkLine {
   malformed?: boolean;
 }
 
-const MALFORMED_CODES = new Set(['mqtt.malformed_packet', 'mqtt.unassigned_msg_type', 'mqtt.malformed_length', 'mqtt.invalid_protocol']);
+const MALFORMED_CODES = new Set([
+  'mqtt.malformed_packet',
+  'mqtt.unassigned_msg_type',
+  'mqtt.malformed_length',
+  'mqtt.invalid_protocol',
+]);
 const cutStr = (s: string): string => s.slice(0, DEFAULT_LIMITS.maxFieldChars);
 const endpointKey = (ip: string, port: number): string => `${ip}|${port}`;
 const flowKey = (a: string, b: string): string => [a, b].sort().join(' ');
@@ -75,7 +80,10 @@ function expectedFields(t: TsharkLine, ourVersion: unknown): Record<string, unkn
       if (sameLayout) f.payload_size = t.payload_len;
       break;
     case 8:
-      f.topic_filters = (t.topics ?? []).map((filter, i) => ({ filter: cutStr(filter), qos: t.requested_qos?.[i] }));
+      f.topic_filters = (t.topics ?? []).map((filter, i) => ({
+        filter: cutStr(filter),
+        qos: t.requested_qos?.[i],
+      }));
       break;
     case 9:
       if (sameLayout) f[v5 ? 'reason_codes' : 'return_codes'] = t.granted;
@@ -99,8 +107,13 @@ async function checkCapture(file: string, reference: string, serverPort?: number
     .filter(Boolean)
     .map((l) => JSON.parse(l) as TsharkLine);
   const events: EventRecord[] = [];
-  const onPort = (e: EventRecord): boolean => serverPort === undefined || e.src.port === serverPort || e.dst.port === serverPort;
-  const summary = await replayFiles([file], {}, { onEvent: (e) => (e.proto === 'mqtt' && onPort(e) ? events.push(e) : undefined) });
+  const onPort = (e: EventRecord): boolean =>
+    serverPort === undefined || e.src.port === serverPort || e.dst.port === serverPort;
+  const summary = await replayFiles(
+    [file],
+    {},
+    { onEvent: (e) => (e.proto === 'mqtt' && onPort(e) ? events.push(e) : undefined) },
+  );
   expect(summary.error).toBeNull();
 
   // Group both sides by connection and direction (sender endpoint).
@@ -114,7 +127,8 @@ async function checkCapture(file: string, reference: string, serverPort?: number
     const k = `${flowKey(endpointKey(t.src, t.sport), endpointKey(t.dst, t.dport))} from ${endpointKey(t.src, t.sport)}`;
     theirs.set(k, [...(theirs.get(k) ?? []), t]);
   }
-  for (const k of ours.keys()) expect(theirs.has(k), `events on a direction tshark saw no MQTT on: ${k}`).toBe(true);
+  for (const k of ours.keys())
+    expect(theirs.has(k), `events on a direction tshark saw no MQTT on: ${k}`).toBe(true);
   let compared = 0;
   for (const [k, ref] of theirs) {
     const got = ours.get(k) ?? [];
@@ -123,7 +137,10 @@ async function checkCapture(file: string, reference: string, serverPort?: number
     const good = ref.filter((t) => !t.malformed && t.msg_type !== 0);
     const bad = ref.filter((t) => t.malformed || t.msg_type === 0);
     // Message counts agree; each malformed or reserved-type packet is an anomaly (counted parse error) instead.
-    expect(evs.map((e) => e.type), k).toEqual(good.map((t) => PACKET_NAMES[t.msg_type]));
+    expect(
+      evs.map((e) => e.type),
+      k,
+    ).toEqual(good.map((t) => PACKET_NAMES[t.msg_type]));
     expect(anomalies.filter((c) => MALFORMED_CODES.has(c)).length, k).toBe(bad.length);
     good.forEach((t, i) => {
       const e = evs[i];
@@ -171,39 +188,81 @@ describe.skipIf(ours.length === 0)('conformance with tshark: fixtures/mqtt', () 
   });
 
   it('MQTT over WebSocket (8080) gives the events of the same bytes over plain TCP (1883)', async () => {
-    const legs = new Map<number, string[]>([[1883, []], [8080, []]]);
-    await replayFiles([path.join(FIXTURES, 'mqtt', 'mqtt-websocket.pcap')], {}, {
-      onEvent: (e) => {
-        if (e.proto !== 'mqtt') return;
-        const port = e.src.port === 8080 || e.dst.port === 8080 ? 8080 : 1883;
-        legs.get(port)?.push(`${e.src.port === port ? 'S' : 'C'} ${e.type} ${JSON.stringify(e.fields)}`);
+    const legs = new Map<number, string[]>([
+      [1883, []],
+      [8080, []],
+    ]);
+    await replayFiles(
+      [path.join(FIXTURES, 'mqtt', 'mqtt-websocket.pcap')],
+      {},
+      {
+        onEvent: (e) => {
+          if (e.proto !== 'mqtt') return;
+          const port = e.src.port === 8080 || e.dst.port === 8080 ? 8080 : 1883;
+          legs.get(port)?.push(`${e.src.port === port ? 'S' : 'C'} ${e.type} ${JSON.stringify(e.fields)}`);
+        },
       },
-    });
+    );
     const ws = legs.get(8080) ?? [];
     expect(ws.length).toBe(26);
     expect(ws.filter((x) => x.includes(' anomaly '))).toEqual([]);
     // Per direction the sequences agree (the bridge may interleave the two directions differently).
-    for (const side of ['C', 'S']) expect(ws.filter((x) => x.startsWith(side))).toEqual((legs.get(1883) ?? []).filter((x) => x.startsWith(side)));
+    for (const side of ['C', 'S'])
+      expect(ws.filter((x) => x.startsWith(side))).toEqual(
+        (legs.get(1883) ?? []).filter((x) => x.startsWith(side)),
+      );
   });
 });
 
 /** Partial expectations per fixture (what each was made to show), beside the tshark comparison. */
 const FIXTURE_EXPECT: Record<string, { connack: Array<[string, number]>; filters: string[] }> = {
-  'mqtt311-session.pcap': { connack: Array.from({ length: 6 }, (): [string, number] => ['return_code', 0]), filters: ['#', '$SYS/broker/uptime', 'ward/3/pump/12/state'] },
-  'mqtt5-session.pcap': { connack: [['reason_code', 0], ['reason_code', 0], ['reason_code', 0], ['return_code', 0], ['reason_code', 0]], filters: ['icu/#', '$SYS/#'] },
-  'mqtt-auth-fail.pcap': { connack: [['return_code', 5], ['reason_code', 0x87], ['reason_code', 0x87], ['return_code', 0]], filters: [] },
+  'mqtt311-session.pcap': {
+    connack: Array.from({ length: 6 }, (): [string, number] => ['return_code', 0]),
+    filters: ['#', '$SYS/broker/uptime', 'ward/3/pump/12/state'],
+  },
+  'mqtt5-session.pcap': {
+    connack: [
+      ['reason_code', 0],
+      ['reason_code', 0],
+      ['reason_code', 0],
+      ['return_code', 0],
+      ['reason_code', 0],
+    ],
+    filters: ['icu/#', '$SYS/#'],
+  },
+  'mqtt-auth-fail.pcap': {
+    connack: [
+      ['return_code', 5],
+      ['reason_code', 0x87],
+      ['reason_code', 0x87],
+      ['return_code', 0],
+    ],
+    filters: [],
+  },
 };
 
 describe.skipIf(ours.length === 0)('fixtures/mqtt expectations', () => {
   it.each(Object.keys(FIXTURE_EXPECT))('%s', async (name) => {
     const want = FIXTURE_EXPECT[name];
     const events: EventRecord[] = [];
-    await replayFiles([path.join(FIXTURES, 'mqtt', name)], {}, { onEvent: (e) => (e.proto === 'mqtt' ? events.push(e) : undefined) });
+    await replayFiles(
+      [path.join(FIXTURES, 'mqtt', name)],
+      {},
+      { onEvent: (e) => (e.proto === 'mqtt' ? events.push(e) : undefined) },
+    );
     // Real mosquitto traffic raises no anomaly.
     expect(events.filter((e) => e.type === 'anomaly').map((e) => e.fields.code)).toEqual([]);
-    const connacks = events.filter((e) => e.type === 'connack').map((e) => ('reason_code' in e.fields ? ['reason_code', e.fields.reason_code] : ['return_code', e.fields.return_code]));
+    const connacks = events
+      .filter((e) => e.type === 'connack')
+      .map((e) =>
+        'reason_code' in e.fields
+          ? ['reason_code', e.fields.reason_code]
+          : ['return_code', e.fields.return_code],
+      );
     expect(connacks).toEqual(want?.connack);
-    const filters = events.filter((e) => e.type === 'subscribe').flatMap((e) => (e.fields.topic_filters as Array<{ filter: string }>).map((t) => t.filter));
+    const filters = events
+      .filter((e) => e.type === 'subscribe')
+      .flatMap((e) => (e.fields.topic_filters as Array<{ filter: string }>).map((t) => t.filter));
     expect(filters).toEqual(want?.filters);
   });
 });
@@ -222,4 +281,3 @@ const CAPTURE_ANOMALIES: Record<string, string[]> = {
   // Seven synthetic client-only sessions: packets sent after CONNECT, never acknowledged.
   'arkime-mqtt_synthetic.pcap': Array.from({ length: 7 }, () => 'mqtt.unintroduced_message'),
 };
-

@@ -37,9 +37,13 @@ export class RecordingSink implements AnalyzerSink {
 }
 
 /** One step of a flow: data or a gap in a direction. */
-export type Step = { dir: Direction; ts: number; data: Uint8Array } | { dir: Direction; ts: number; gap: number };
+export type Step =
+  { dir: Direction; ts: number; data: Uint8Array } | { dir: Direction; ts: number; gap: number };
 
-export function runSteps(steps: readonly Step[], limits: Partial<MqttLimits> = {}): { sink: RecordingSink; session: MqttSession } {
+export function runSteps(
+  steps: readonly Step[],
+  limits: Partial<MqttLimits> = {},
+): { sink: RecordingSink; session: MqttSession } {
   const sink = new RecordingSink();
   const session = new MqttSession(sink, limits);
   for (const s of steps) {
@@ -52,7 +56,10 @@ export function runSteps(steps: readonly Step[], limits: Partial<MqttLimits> = {
 }
 
 /** Feeds whole byte strings per direction, in order. */
-export function runChunks(chunks: ReadonlyArray<[Direction, Uint8Array]>, limits: Partial<MqttLimits> = {}): RecordingSink {
+export function runChunks(
+  chunks: ReadonlyArray<[Direction, Uint8Array]>,
+  limits: Partial<MqttLimits> = {},
+): RecordingSink {
   return runSteps(
     chunks.map(([dir, data], i) => ({ dir, ts: i, data })),
     limits,

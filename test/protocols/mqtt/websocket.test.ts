@@ -6,17 +6,34 @@ import * as b from './builders.js';
 import { RecordingSink } from './helpers.js';
 
 const enc = new TextEncoder();
-const REQUEST = enc.encode('GET /mqtt HTTP/1.1\r\nHost: broker.ward\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: mqtt\r\nSec-WebSocket-Version: 13\r\n\r\n');
-const RESPONSE = enc.encode('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n');
+const REQUEST = enc.encode(
+  'GET /mqtt HTTP/1.1\r\nHost: broker.ward\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: mqtt\r\nSec-WebSocket-Version: 13\r\n\r\n',
+);
+const RESPONSE = enc.encode(
+  'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n',
+);
 
 /** One WebSocket frame [RFC 6455 §5.2]; client frames are masked. */
 function frame(payload: Uint8Array, o: { masked: boolean; opcode?: number; fin?: boolean }): Uint8Array {
   const n = payload.length;
-  const len = n < 126 ? [n] : n < 65536 ? [126, n >> 8, n & 0xff] : [127, 0, 0, 0, 0, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
-  const head = [((o.fin ?? true) ? 0x80 : 0) | (o.opcode ?? 2), (o.masked ? 0x80 : 0) | (len[0] ?? 0), ...len.slice(1)];
+  const len =
+    n < 126
+      ? [n]
+      : n < 65536
+        ? [126, n >> 8, n & 0xff]
+        : [127, 0, 0, 0, 0, (n >>> 24) & 0xff, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff];
+  const head = [
+    ((o.fin ?? true) ? 0x80 : 0) | (o.opcode ?? 2),
+    (o.masked ? 0x80 : 0) | (len[0] ?? 0),
+    ...len.slice(1),
+  ];
   if (!o.masked) return b.cat(head, payload);
   const key = [0x37, 0xfa, 0x21, 0x3d];
-  return b.cat(head, key, payload.map((x, i) => x ^ (key[i & 3] ?? 0)));
+  return b.cat(
+    head,
+    key,
+    payload.map((x, i) => x ^ (key[i & 3] ?? 0)),
+  );
 }
 
 function wsFlow(): Array<[Direction, Uint8Array]> {
@@ -57,22 +74,46 @@ describe('MQTT over WebSocket', () => {
     const sink = run(wsFlow());
     expect(sink.violations).toEqual([]);
     expect(sink.anomalies()).toEqual([]);
-    expect(sink.events().map((e) => e.type)).toEqual(['connect', 'connack', 'subscribe', 'pingreq', 'suback', 'pingresp', 'publish', 'puback', 'disconnect']);
-    expect(sink.events()[0]?.fields).toMatchObject({ client_id: 'browser-dash', username: 'viewer', password_present: true });
-    expect(sink.events().find((e) => e.type === 'publish')?.fields).toMatchObject({ topic: 'ward/3/ecg', payload_size: 70_000 });
+    expect(sink.events().map((e) => e.type)).toEqual([
+      'connect',
+      'connack',
+      'subscribe',
+      'pingreq',
+      'suback',
+      'pingresp',
+      'publish',
+      'puback',
+      'disconnect',
+    ]);
+    expect(sink.events()[0]?.fields).toMatchObject({
+      client_id: 'browser-dash',
+      username: 'viewer',
+      password_present: true,
+    });
+    expect(sink.events().find((e) => e.type === 'publish')?.fields).toMatchObject({
+      topic: 'ward/3/ecg',
+      payload_size: 70_000,
+    });
   });
 
   it('gives the same events whatever the TCP segmentation', () => {
     const expected = JSON.stringify(run(wsFlow()).out);
     let seed = 7;
-    const rnd = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     for (let i = 0; i < 20; i++) {
-      expect(JSON.stringify(run(wsFlow(), (len) => Array.from({ length: 6 }, () => Math.floor(rnd() * len)).sort((x, y) => x - y)).out)).toBe(expected);
+      expect(
+        JSON.stringify(
+          run(wsFlow(), (len) =>
+            Array.from({ length: 6 }, () => Math.floor(rnd() * len)).sort((x, y) => x - y),
+          ).out,
+        ),
+      ).toBe(expected);
     }
     // Every byte boundary of the small frames.
     const small = wsFlow().slice(0, 6);
     const exp = JSON.stringify(run(small).out);
-    for (let at = 0; at < 200; at++) expect(JSON.stringify(run(small, (len) => [Math.min(at, len)]).out)).toBe(exp);
+    for (let at = 0; at < 200; at++)
+      expect(JSON.stringify(run(small, (len) => [Math.min(at, len)]).out)).toBe(exp);
   });
 
   it('keeps its buffers small while a 70 kB PUBLISH streams through', () => {
@@ -99,13 +140,30 @@ describe('MQTT over WebSocket', () => {
     s.onData(0, pub.subarray(35_000), 3);
     for (const [dir, data] of flow.slice(7)) s.onData(dir, data, 4);
     expect(sink.anomalies()).toEqual([]);
-    expect(sink.events().map((e) => e.type)).toEqual(['connect', 'connack', 'subscribe', 'pingreq', 'suback', 'pingresp', 'publish', 'puback', 'disconnect']);
+    expect(sink.events().map((e) => e.type)).toEqual([
+      'connect',
+      'connack',
+      'subscribe',
+      'pingreq',
+      'suback',
+      'pingresp',
+      'publish',
+      'puback',
+      'disconnect',
+    ]);
   });
 
   it('gives the flow up when the upgrade is refused or the frames are not WebSocket', () => {
-    const refused = run([[0, REQUEST], [1, enc.encode('HTTP/1.1 403 Forbidden\r\n\r\n')]]);
+    const refused = run([
+      [0, REQUEST],
+      [1, enc.encode('HTTP/1.1 403 Forbidden\r\n\r\n')],
+    ]);
     expect(refused.violations.length).toBe(1);
-    const junk = run([[0, REQUEST], [1, RESPONSE], [0, frame(b.connect(), { masked: false })]]);
+    const junk = run([
+      [0, REQUEST],
+      [1, RESPONSE],
+      [0, frame(b.connect(), { masked: false })],
+    ]);
     expect(junk.violations.length).toBe(1);
     expect(junk.events()).toEqual([]);
   });
