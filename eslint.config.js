@@ -45,6 +45,12 @@ export default tseslint.config(
       ),
     },
   },
+  // CommonJS shims (the native binding's loader).
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   // Import direction (STYLE.md). Flat config replaces a rule per file, so each area lists all its groups.
   {
     files: ['agent/wire/**/*.ts'],
