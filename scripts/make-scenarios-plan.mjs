@@ -43,7 +43,7 @@ function normalParts(at = 0) {
       rec: 'n-mqtt',
       at,
       span: 590,
-      conns: MQTT(['dashboard', 'pump1', 'pump2', 'pump1', 'pump2', 'manager']),
+      conns: MQTT(['dashboard', 'pump1', 'pump2', 'pump1', 'pump2', ...Array(8).fill('manager')]),
     },
     { rec: 'n-ct-1', at: at + 10, conns: DICOM_PORTS('ct') },
     { rec: 'n-ct-2', at: at + 210, conns: DICOM_PORTS('ct') },

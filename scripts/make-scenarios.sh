@@ -140,8 +140,13 @@ normal_mqtt() {
   pump_feed 0031 50 & local d=$!
   sleep 0.05
   pump_feed 0032 50 & local e=$!
-  sleep 3
-  mosquitto_pub -h $H -p $MQTT -V mqttv311 -i pump-manager -u manager -q 1 -t ward3/pump/0031/cmd -m '{"cmd":"set_rate","ml_h":5.0}'
+  # the pump manager confirms each pump's rate every few seconds (minutes once stretched): the command
+  # subscriptions are never idle long enough for a flow table to expire them
+  for i in 1 2 3 4; do
+    sleep 1.2
+    mosquitto_pub -h $H -p $MQTT -V mqttv311 -i pump-manager -u manager -q 1 -t ward3/pump/0031/cmd -m '{"cmd":"set_rate","ml_h":5.0}'
+    mosquitto_pub -h $H -p $MQTT -V mqttv311 -i pump-manager -u manager -q 1 -t ward3/pump/0032/cmd -m '{"cmd":"set_rate","ml_h":4.0}'
+  done
   wait $d $e
   sleep 0.2
   kill $a $b $c
