@@ -1,5 +1,4 @@
 // Byte builders for HL7 v2 messages, MLLP blocks and batches (HL7 v2.x ch. 2, Appendix C), with obviously fake patient data.
-import type { AnalyzerSink, Direction, EventFields } from '../../../agent/protocols/types.js';
 
 export const VT = '\x0b';
 export const FS = '\x1c';
@@ -172,37 +171,4 @@ export function batch(messages: string[], o: { file?: boolean; count?: number } 
   return parts.join('');
 }
 
-export interface Recorded {
-  kind: 'event' | 'anomaly';
-  dir: Direction;
-  ts: number;
-  type: string;
-  fields: EventFields;
-  malformed?: boolean;
-}
-
-/** A sink that records everything, for assertions. */
-export class RecordingSink implements AnalyzerSink {
-  readonly out: Recorded[] = [];
-  confirmed = 0;
-  violations: string[] = [];
-
-  event(dir: Direction, ts: number, type: string, fields: EventFields): void {
-    this.out.push({ kind: 'event', dir, ts, type, fields });
-  }
-  anomaly(dir: Direction, ts: number, code: string, malformed: boolean, fields?: EventFields): void {
-    this.out.push({ kind: 'anomaly', dir, ts, type: code, fields: fields ?? {}, malformed });
-  }
-  confirm(): void {
-    this.confirmed++;
-  }
-  violation(reason: string): void {
-    this.violations.push(reason);
-  }
-  events(): Recorded[] {
-    return this.out.filter((r) => r.kind === 'event');
-  }
-  anomalies(): string[] {
-    return this.out.filter((r) => r.kind === 'anomaly').map((r) => r.type);
-  }
-}
+export { RecordingSink, type Recorded } from '../../helpers/sink.js';

@@ -1,40 +1,10 @@
 // Test helpers for the MQTT analyzer: a recording sink and drivers that feed a session data, gaps and chunks.
-import type { AnalyzerSink, Direction, EventFields } from '../../../agent/protocols/types.js';
+import type { Direction } from '../../../agent/protocols/types.js';
 import { MqttSession } from '../../../agent/protocols/mqtt/session.js';
 import type { MqttLimits } from '../../../agent/protocols/mqtt/parse.js';
+import { RecordingSink } from '../../helpers/sink.js';
 
-export interface Recorded {
-  kind: 'event' | 'anomaly';
-  dir: Direction;
-  ts: number;
-  type: string;
-  fields: EventFields;
-  malformed?: boolean;
-}
-
-export class RecordingSink implements AnalyzerSink {
-  readonly out: Recorded[] = [];
-  confirmed = 0;
-  violations: string[] = [];
-  event(dir: Direction, ts: number, type: string, fields: EventFields): void {
-    this.out.push({ kind: 'event', dir, ts, type, fields });
-  }
-  anomaly(dir: Direction, ts: number, code: string, malformed: boolean, fields?: EventFields): void {
-    this.out.push({ kind: 'anomaly', dir, ts, type: code, fields: fields ?? {}, malformed });
-  }
-  confirm(): void {
-    this.confirmed++;
-  }
-  violation(reason: string): void {
-    this.violations.push(reason);
-  }
-  events(): Recorded[] {
-    return this.out.filter((r) => r.kind === 'event');
-  }
-  anomalies(): string[] {
-    return this.out.filter((r) => r.kind === 'anomaly').map((r) => r.type);
-  }
-}
+export { RecordingSink, type Recorded } from '../../helpers/sink.js';
 
 /** One step of a flow: data or a gap in a direction. */
 export type Step =
