@@ -1,19 +1,10 @@
 // DICOM analyzer throughput on a synthetic association (C-ECHO, C-FIND with identifier, C-STORE of 8 KiB data sets) fed in 1460-byte segments; printed, never asserted.
 import { pathToFileURL } from 'node:url';
 import { DicomSession } from '../agent/protocols/dicom/session.js';
-import type { AnalyzerSink } from '../agent/protocols/types.js';
+import { NULL_SINK, benchAnalyzer, cat, type BenchResult, type Flow } from './analyzer-harness.js';
 
 const enc = new TextEncoder();
 
-function cat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 function be16(v: number): Uint8Array {
   return Uint8Array.of(v >> 8, v & 0xff);
 }
@@ -68,11 +59,7 @@ const ECHO = '1.2.840.10008.1.1';
 const IMPLICIT = '1.2.840.10008.1.2';
 
 /** Client and server byte streams of one association with `stores` C-STOREs, and the DIMSE message count. */
-export function buildAssociation(stores: number): {
-  client: Uint8Array;
-  server: Uint8Array;
-  messages: number;
-} {
+export function buildAssociation(stores: number): Flow {
   const ctx = (id: number, abs: string): Uint8Array =>
     item(
       0x20,
@@ -122,26 +109,12 @@ export function buildAssociation(stores: number): {
   return { client: cat(client), server: cat(server), messages: 4 + 2 * stores };
 }
 
-const NULL_SINK: AnalyzerSink = { event() {}, anomaly() {}, confirm() {}, violation() {} };
-
-export function runDicomBench(rounds = 200, stores = 50): { messagesPerSecond: number; mbPerSecond: number } {
-  const { client, server, messages } = buildAssociation(stores);
-  const seg = 1460;
-  const feed = (): void => {
-    const s = new DicomSession(NULL_SINK);
-    for (let o = 0; o < client.length; o += seg) s.onData(0, client.subarray(o, o + seg), 1);
-    for (let o = 0; o < server.length; o += seg) s.onData(1, server.subarray(o, o + seg), 1);
-    s.onEnd(0, 2);
-    s.onEnd(1, 2);
-  };
-  for (let i = 0; i < 20; i++) feed();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < rounds; i++) feed();
-  const sec = Number(process.hrtime.bigint() - t0) / 1e9;
-  return {
-    messagesPerSecond: (messages * rounds) / sec,
-    mbPerSecond: ((client.length + server.length) * rounds) / sec / 1e6,
-  };
+export function runDicomBench(rounds = 200, stores = 50): BenchResult {
+  return benchAnalyzer(buildAssociation(stores), () => new DicomSession(NULL_SINK), {
+    rounds,
+    warmup: 20,
+    ts: { client: 1, server: 1, end: 2 },
+  });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

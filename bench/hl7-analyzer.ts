@@ -1,7 +1,7 @@
 // HL7/MLLP analyzer throughput on a synthetic flow (ADT, PCD-01 ORU with 12 OBX, ORM, RGV and their ACKs) fed in 1460-byte segments; printed, never asserted.
 import { pathToFileURL } from 'node:url';
 import { Hl7Session } from '../agent/protocols/hl7/session.js';
-import type { AnalyzerSink } from '../agent/protocols/types.js';
+import { NULL_SINK, benchAnalyzer, cat, type BenchResult, type Flow } from './analyzer-harness.js';
 
 const enc = new TextEncoder();
 
@@ -15,22 +15,12 @@ function block(segments: string[]): Uint8Array {
   return out;
 }
 
-function cat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
-
 const PID = 'PID|1||PAT-0000-FAKE^^^HOSP^MR||DOE^JANE^Q||19000101|F|||1 NOWHERE ST^^FAKETOWN^ZZ^00000';
 const msh = (type: string, id: string, extra = ''): string =>
   `MSH|^~\\&|MONITOR|ICU|GATEWAY|HOSP|20260101120000||${type}|${id}|P|2.6${extra}`;
 
 /** Client and server streams of one connection with `n` messages (cycling 4 kinds) and their ACKs. */
-export function buildFlow(n: number): { client: Uint8Array; server: Uint8Array; messages: number } {
+export function buildFlow(n: number): Flow {
   const client: Uint8Array[] = [];
   const server: Uint8Array[] = [];
   const obx = Array.from(
@@ -57,26 +47,12 @@ export function buildFlow(n: number): { client: Uint8Array; server: Uint8Array; 
   return { client: cat(client), server: cat(server), messages: 2 * n };
 }
 
-const NULL_SINK: AnalyzerSink = { event() {}, anomaly() {}, confirm() {}, violation() {} };
-
-export function runHl7Bench(rounds = 100, perFlow = 400): { messagesPerSecond: number; mbPerSecond: number } {
-  const { client, server, messages } = buildFlow(perFlow);
-  const seg = 1460;
-  const feed = (): void => {
-    const s = new Hl7Session(NULL_SINK);
-    for (let o = 0; o < client.length; o += seg) s.onData(0, client.subarray(o, o + seg), 1);
-    for (let o = 0; o < server.length; o += seg) s.onData(1, server.subarray(o, o + seg), 2);
-    s.onEnd(0, 3);
-    s.onEnd(1, 3);
-  };
-  for (let i = 0; i < 10; i++) feed();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < rounds; i++) feed();
-  const sec = Number(process.hrtime.bigint() - t0) / 1e9;
-  return {
-    messagesPerSecond: (messages * rounds) / sec,
-    mbPerSecond: ((client.length + server.length) * rounds) / sec / 1e6,
-  };
+export function runHl7Bench(rounds = 100, perFlow = 400): BenchResult {
+  return benchAnalyzer(buildFlow(perFlow), () => new Hl7Session(NULL_SINK), {
+    rounds,
+    warmup: 10,
+    ts: { client: 1, server: 2, end: 3 },
+  });
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

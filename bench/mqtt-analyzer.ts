@@ -2,19 +2,17 @@
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { MqttSession } from '../agent/protocols/mqtt/session.js';
-import type { AnalyzerSink } from '../agent/protocols/types.js';
+import {
+  NULL_SINK,
+  benchAnalyzer,
+  cat,
+  segments,
+  time,
+  type BenchResult,
+  type Flow,
+} from './analyzer-harness.js';
 
 const enc = new TextEncoder();
-
-function cat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 function varint(n: number): number[] {
   const out: number[] = [];
@@ -36,10 +34,7 @@ const packet = (first: number, body: Uint8Array): Uint8Array =>
 const u16 = (n: number): Uint8Array => Uint8Array.from([n >> 8, n & 0xff]);
 
 /** One connection: CONNECT/CONNACK, SUBSCRIBE, then `n` PUBLISH (QoS 0/1 mix, 40-600 byte payloads) with PUBACKs and pings. */
-export function buildFlow(
-  n: number,
-  v5: boolean,
-): { client: Uint8Array; server: Uint8Array; messages: number } {
+export function buildFlow(n: number, v5: boolean): Flow {
   const client: Uint8Array[] = [];
   const server: Uint8Array[] = [];
   const props = v5 ? Uint8Array.from([0]) : new Uint8Array(0);
@@ -89,33 +84,12 @@ export function buildFlow(
   return { client: cat(client), server: cat(server), messages };
 }
 
-const NULL_SINK: AnalyzerSink = { event() {}, anomaly() {}, confirm() {}, violation() {} };
-const SEG = 1460;
-
-function time(rounds: number, feed: () => void): number {
-  for (let i = 0; i < 5; i++) feed();
-  const t0 = process.hrtime.bigint();
-  for (let i = 0; i < rounds; i++) feed();
-  return Number(process.hrtime.bigint() - t0) / 1e9;
-}
-
-export function runMqttBench(
-  rounds = 50,
-  perFlow = 2000,
-  v5 = false,
-): { messagesPerSecond: number; mbPerSecond: number } {
-  const { client, server, messages } = buildFlow(perFlow, v5);
-  const sec = time(rounds, () => {
-    const s = new MqttSession(NULL_SINK);
-    for (let o = 0; o < client.length; o += SEG) s.onData(0, client.subarray(o, o + SEG), 1);
-    for (let o = 0; o < server.length; o += SEG) s.onData(1, server.subarray(o, o + SEG), 2);
-    s.onEnd(0, 3);
-    s.onEnd(1, 3);
+export function runMqttBench(rounds = 50, perFlow = 2000, v5 = false): BenchResult {
+  return benchAnalyzer(buildFlow(perFlow, v5), () => new MqttSession(NULL_SINK), {
+    rounds,
+    warmup: 5,
+    ts: { client: 1, server: 2, end: 3 },
   });
-  return {
-    messagesPerSecond: (messages * rounds) / sec,
-    mbPerSecond: ((client.length + server.length) * rounds) / sec / 1e6,
-  };
 }
 
 interface MqttPacketParser {
@@ -146,12 +120,12 @@ function runMqttPacket(
   const { client, server, messages } = buildFlow(perFlow, v5);
   const cb = Buffer.from(client);
   const sb = Buffer.from(server);
-  const sec = time(rounds, () => {
+  const sec = time(rounds, 5, () => {
     for (const b of [cb, sb]) {
       const p = make({ protocolVersion: v5 ? 5 : 4 });
       p.on('packet', () => {});
       p.on('error', () => {});
-      for (let o = 0; o < b.length; o += SEG) p.parse(b.subarray(o, o + SEG));
+      segments(b, (seg) => p.parse(seg));
     }
   });
   return (messages * rounds) / sec;
