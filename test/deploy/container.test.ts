@@ -1,19 +1,17 @@
 // No container engine runs here: check the Dockerfile and compose file statically, and run what their commands run.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { BIN, startCollectorProcess, tracked } from '../helpers/processes.js';
 
 const DOCKERFILE = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
 const DEPLOY = path.join(REPO_ROOT, 'deploy');
-const BIN = path.join(REPO_ROOT, 'dist/bin/wardwatch.js');
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
-});
+const children = tracked();
+afterEach(() => children.killAll());
 
 /** Dockerfile instructions with continuation lines joined. */
 function instructions(): Array<{ op: string; args: string }> {
@@ -56,30 +54,7 @@ describe('Dockerfile', () => {
     expect(cmd[0]).toBe('node');
     const dir = mkdtempSync(path.join(tmpdir(), 'ww-hc-'));
     writeFileSync(path.join(dir, 'tokens'), 'agent a1 token-token-1\n');
-    const proc = spawn(
-      process.execPath,
-      [
-        BIN,
-        'collector',
-        '--listen',
-        '127.0.0.1:0',
-        '--db',
-        path.join(dir, 'db'),
-        '--tokens',
-        path.join(dir, 'tokens'),
-      ],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    children.push(proc);
-    const port = await new Promise<number>((resolve, reject) => {
-      let buf = '';
-      proc.stderr?.on('data', (d: Buffer) => {
-        buf += d.toString();
-        const m = /"url":"http:\/\/127\.0\.0\.1:(\d+)"/.exec(buf);
-        if (m) resolve(Number(m[1]));
-      });
-      proc.on('exit', () => reject(new Error(buf)));
-    });
+    const { port, proc } = await startCollectorProcess(dir, { tracker: children, db: 'db' });
     const run = (p: number) =>
       spawnSync(process.execPath, cmd.slice(1), { env: { ...process.env, WARDWATCH_HEALTH_PORT: String(p) } })
         .status;

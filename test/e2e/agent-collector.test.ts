@@ -1,12 +1,12 @@
 // End to end on loopback: `wardwatch collector` and `wardwatch agent --pcap` as real processes; the collector stores exactly what `replay` prints.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { FIXTURES, REPO_ROOT } from '../helpers/paths.js';
+import { FIXTURES } from '../helpers/paths.js';
+import { BIN, startCollectorProcess, tracked } from '../helpers/processes.js';
 
-const BIN = path.join(REPO_ROOT, 'dist/bin/wardwatch.js');
 const CAPTURES = [
   path.join(FIXTURES, 'hl7/hl7-pcd-back-to-back-2575.pcap'),
   path.join(FIXTURES, 'hl7/hl7-coalesced-and-split-2575.pcap'),
@@ -14,45 +14,11 @@ const CAPTURES = [
 ];
 const SITE = path.join(FIXTURES, 'site.yaml');
 
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
-});
-
-/** Starts a collector on a free loopback port and resolves its base URL from its log line. */
-function startCollector(dir: string): Promise<{ url: string; ws: string; proc: ChildProcess }> {
-  const proc = spawn(
-    process.execPath,
-    [
-      BIN,
-      'collector',
-      '--listen',
-      '127.0.0.1:0',
-      '--db',
-      path.join(dir, 'db.sqlite'),
-      '--tokens',
-      path.join(dir, 'tokens'),
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  children.push(proc);
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`collector did not start: ${buf}`)), 30_000);
-    proc.stderr?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)","ws":"(ws:\/\/127\.0\.0\.1:\d+)"/.exec(buf);
-      if (m?.[1] && m[2]) {
-        clearTimeout(timer);
-        resolve({ url: m[1], ws: m[2], proc });
-      }
-    });
-    proc.on('exit', (code) => reject(new Error(`collector exited ${code}: ${buf}`)));
-  });
-}
+const children = tracked();
+afterEach(() => children.killAll());
 
 function runAgent(ws: string, dir: string, files: string[]): Promise<number> {
-  const proc = spawn(
+  const proc = children.spawn(
     process.execPath,
     [
       BIN,
@@ -74,7 +40,6 @@ function runAgent(ws: string, dir: string, files: string[]): Promise<number> {
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
-  children.push(proc);
   return new Promise((resolve) => proc.on('exit', (code) => resolve(code ?? -1)));
 }
 
@@ -94,7 +59,7 @@ describe.skipIf(!existsSync(BIN) || !CAPTURES.every((c) => existsSync(c)))('agen
       .map((l) => JSON.parse(l) as { id: string; rule: string; agent: string } & Record<string, unknown>);
     expect(expected.length).toBeGreaterThan(0);
 
-    const { url, ws } = await startCollector(dir);
+    const { url, ws } = await startCollectorProcess(dir, { tracker: children });
     expect(await runAgent(ws, dir, CAPTURES)).toBe(0);
     // A second run of the same agent resends nothing new: findings are stored exactly once by id.
     expect(await runAgent(ws, dir, CAPTURES)).toBe(0);

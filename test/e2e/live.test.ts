@@ -1,16 +1,21 @@
 // Live end to end on the loopback interface: real dcmtk, mosquitto and MLLP traffic between 127.x addresses,
 // a live agent, a collector; the expected findings arrive, /metrics counts messages per protocol, no drops.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadPcapBinding } from '../../agent/capture/live.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import {
+  BIN,
+  freePort,
+  startCollectorProcess,
+  tracked,
+  waitForPort,
+  waitForStderr,
+} from '../helpers/processes.js';
 import { runMllpSender, startMllpReceiver } from '../tools/mllp/mllp.js';
 
-const BIN = path.join(REPO_ROOT, 'dist/bin/wardwatch.js');
 const TOOLS = [
   '/usr/sbin/mosquitto',
   '/usr/bin/mosquitto_pub',
@@ -34,56 +39,9 @@ const skipReason = !loadPcapBinding()
         : '';
 if (skipReason) console.warn(`live end-to-end test skipped: ${skipReason}`);
 
-const procs: ChildProcess[] = [];
-afterAll(() => {
-  // Stop every process this test started, by its id.
-  for (const p of procs) if (p.exitCode === null && p.pid) process.kill(p.pid, 'SIGKILL');
-});
-
-function start(cmd: string, args: string[], cwd?: string): ChildProcess {
-  const p = spawn(cmd, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-  procs.push(p);
-  return p;
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-function waitForLine(p: ChildProcess, re: RegExp, ms = 30_000): Promise<RegExpExecArray> {
-  return new Promise((resolve, reject) => {
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`timeout waiting for ${re}: ${buf.slice(-2000)}`)), ms);
-    p.stderr?.on('data', (d: Buffer) => {
-      buf += d.toString();
-      const m = re.exec(buf);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    });
-  });
-}
-
-async function waitPort(port: number, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((r) => {
-      const s = net.connect(port, '127.0.0.1', () => {
-        s.destroy();
-        r(true);
-      });
-      s.on('error', () => r(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`port ${port} never opened`);
-}
+// Stop every process this test started, by its handle.
+const procs = tracked();
+afterAll(() => procs.killAll());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -96,27 +54,14 @@ describe.skipIf(skipReason !== '')('live agent on lo → collector', () => {
       const [mqttPort, qrPort, hl7Port] = [await freePort(), await freePort(), await freePort()];
 
       // Collector.
-      const collector = start(process.execPath, [
-        BIN,
-        'collector',
-        '--listen',
-        '127.0.0.1:0',
-        '--db',
-        path.join(dir, 'db.sqlite'),
-        '--tokens',
-        path.join(dir, 'tokens'),
-      ]);
-      const [, url, ws] = await waitForLine(
-        collector,
-        /"url":"(http:\/\/127\.0\.0\.1:\d+)","ws":"(ws:\/\/127\.0\.0\.1:\d+)"/,
-      );
+      const { url, ws } = await startCollectorProcess(dir, { tracker: procs });
 
       // Peers: a broker, a DICOM query/retrieve SCP with one synthetic study, an MLLP receiver.
       writeFileSync(
         path.join(dir, 'mosquitto.conf'),
         `listener ${mqttPort} 127.0.0.1\nallow_anonymous true\n`,
       );
-      start('/usr/sbin/mosquitto', ['-c', path.join(dir, 'mosquitto.conf')]);
+      procs.spawn('/usr/sbin/mosquitto', ['-c', path.join(dir, 'mosquitto.conf')]);
       mkdirSync(path.join(dir, 'db'));
       writeFileSync(
         path.join(dir, 'dcmqrscp.cfg'),
@@ -133,13 +78,13 @@ describe.skipIf(skipReason !== '')('live agent on lo → collector', () => {
       expect(
         spawnSync('/usr/bin/dump2dcm', [path.join(dir, 'image.dump'), path.join(dir, 'image.dcm')]).status,
       ).toBe(0);
-      start('/usr/bin/dcmqrscp', ['-c', path.join(dir, 'dcmqrscp.cfg')], dir);
+      procs.spawn('/usr/bin/dcmqrscp', ['-c', path.join(dir, 'dcmqrscp.cfg')], { cwd: dir });
       const hl7 = await startMllpReceiver({ port: hl7Port });
-      await waitPort(mqttPort);
-      await waitPort(qrPort);
+      await waitForPort(mqttPort);
+      await waitForPort(qrPort);
 
       // The live agent, filtered to these ports.
-      const agent = start(process.execPath, [
+      const agent = procs.spawn(process.execPath, [
         BIN,
         'agent',
         '--interface',
@@ -152,7 +97,7 @@ describe.skipIf(skipReason !== '')('live agent on lo → collector', () => {
         '--bpf',
         `tcp port ${mqttPort} or tcp port ${qrPort} or tcp port ${hl7Port}`,
         '--collector',
-        ws ?? '',
+        ws,
         '--token',
         'live-agent-token',
         '--agent-id',
@@ -160,13 +105,13 @@ describe.skipIf(skipReason !== '')('live agent on lo → collector', () => {
         '--spool',
         path.join(dir, 'spool'),
       ]);
-      await waitForLine(
+      await waitForStderr(
         agent,
         workers > 1 ? new RegExp(`(capture worker ready[^]*){${workers}}`) : /agent: capturing/,
       );
 
       // Traffic.
-      const sub = spawn(
+      const sub = procs.spawn(
         '/usr/bin/mosquitto_sub',
         [
           '-h',
@@ -184,7 +129,6 @@ describe.skipIf(skipReason !== '')('live agent on lo → collector', () => {
         ],
         { stdio: 'ignore' },
       );
-      procs.push(sub);
       await sleep(500);
       expect(
         spawnSync('/usr/bin/mosquitto_pub', [
