@@ -6,19 +6,14 @@ import type { Finding } from '../../agent/wire/finding.js';
 import { parseListen, startCollector, type RunningCollector } from '../../collector/main.js';
 import { Store } from '../../collector/store.js';
 import { Tokens } from '../../collector/tokens.js';
-import { TOKENS, makeFinding, quietLogger, tempDir, writeTokens } from './helpers.js';
+import { startTestCollector } from '../helpers/collector.js';
+import { TOKENS, makeFinding, quietLogger, tempDir } from './helpers.js';
 
 let col: RunningCollector;
 const N = 53;
 
 beforeAll(async () => {
-  const dir = tempDir();
-  col = await startCollector({
-    listen: '127.0.0.1:0',
-    db: path.join(dir, 'ww.db'),
-    tokensFile: writeTokens(dir),
-    logger: quietLogger,
-  });
+  col = await startTestCollector();
   col.store.storeBatch(
     'agent-a',
     1,
@@ -161,13 +156,7 @@ describe('retention', () => {
       Array.from({ length: 10 }, (_, i) => makeFinding(i)),
     );
     s.close();
-    const c = await startCollector({
-      listen: '127.0.0.1:0',
-      db,
-      tokensFile: writeTokens(dir),
-      retention: { maxCount: 3 },
-      logger: quietLogger,
-    });
+    const c = await startTestCollector({ dir, db, retention: { maxCount: 3 } });
     expect(c.store.countFindings()).toBe(3);
     expect(await (await fetch(`${c.url}/metrics`)).text()).toMatch(/^wardwatch_retention_deleted_total 7$/m);
     await c.close();

@@ -4,11 +4,10 @@ import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AgentTransport } from '../../agent/transport/client.js';
 import { Exporter, formatCef, formatSyslog } from '../../collector/export.js';
-import { startCollector } from '../../collector/main.js';
 import { CollectorMetrics } from '../../collector/metrics.js';
-import { TOKENS, makeFinding, quietLogger, tempDir, waitFor, writeTokens } from './helpers.js';
+import { makeFinding, quietLogger, tempDir, waitFor } from './helpers.js';
+import { openTestAgent, startTestCollector } from '../helpers/collector.js';
 
 // RFC 5424 §6: PRI VERSION SP TIMESTAMP SP HOSTNAME SP APP-NAME SP PROCID SP MSGID SP STRUCTURED-DATA [SP MSG]
 const RFC5424 =
@@ -76,22 +75,11 @@ describe('export targets', () => {
     await new Promise<void>((r) => udp.bind(0, '127.0.0.1', () => r()));
     const dir = tempDir();
     const jsonl = path.join(dir, 'findings.jsonl');
-    const col = await startCollector({
-      listen: '127.0.0.1:0',
-      db: path.join(dir, 'e.db'),
-      tokensFile: writeTokens(dir),
+    const col = await startTestCollector({
+      dir,
       export: { jsonl, syslog: { host: '127.0.0.1', port: udp.address().port, proto: 'udp', cef: true } },
-      logger: quietLogger,
     });
-    const t = await AgentTransport.open({
-      url: col.wsUrl,
-      token: TOKENS.agentA,
-      agent: 'agent-a',
-      version: 't',
-      spoolDir: tempDir(),
-      logger: quietLogger,
-      batchDelayMs: 5,
-    });
+    const t = await openTestAgent(col.wsUrl);
     for (let i = 0; i < 20; i++) t.send(makeFinding(i));
     for (let i = 0; i < 20; i++) t.send(makeFinding(i));
     await t.drain();

@@ -1,25 +1,19 @@
 // Agent transport → collector over loopback: stored exactly once, acks, stats as metric deltas, refusals counted
 // while the collector keeps serving another agent.
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { AgentTransport } from '../../agent/transport/client.js';
 import type { StatsMessage } from '../../agent/wire/messages.js';
-import { startCollector, type RunningCollector } from '../../collector/main.js';
-import { TOKENS, makeFinding, quietLogger, tempDir, waitFor, writeTokens } from './helpers.js';
+import type { RunningCollector } from '../../collector/main.js';
+import { TOKENS, makeFinding, quietLogger, tempDir, waitFor } from './helpers.js';
+import { startTestCollector } from '../helpers/collector.js';
 
 let col: RunningCollector;
 let dir: string;
 
 beforeAll(async () => {
   dir = tempDir();
-  col = await startCollector({
-    listen: '127.0.0.1:0',
-    db: path.join(dir, 'ww.db'),
-    tokensFile: writeTokens(dir),
-    maxPayload: 64 * 1024,
-    logger: quietLogger,
-  });
+  col = await startTestCollector({ dir, maxPayload: 64 * 1024 });
 });
 
 afterAll(async () => {
@@ -204,14 +198,7 @@ describe('ingest', () => {
   });
 
   it('closes a connection that never says hello, and replaces an agent connection by a newer one', async () => {
-    const d = tempDir();
-    const c = await startCollector({
-      listen: '127.0.0.1:0',
-      db: ':memory:',
-      tokensFile: writeTokens(d),
-      helloTimeoutMs: 100,
-      logger: quietLogger,
-    });
+    const c = await startTestCollector({ db: ':memory:', helloTimeoutMs: 100 });
     const silent = await new Promise<{ code: number; reason: string }>((resolve) => {
       const ws = new WebSocket(c.wsUrl);
       ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() }));

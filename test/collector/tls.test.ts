@@ -5,9 +5,9 @@ import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { AgentTransport } from '../../agent/transport/client.js';
-import { startCollector, type RunningCollector } from '../../collector/main.js';
-import { TOKENS, makeFinding, quietLogger, tempDir, writeTokens } from './helpers.js';
+import type { RunningCollector } from '../../collector/main.js';
+import { makeFinding, tempDir } from './helpers.js';
+import { openTestAgent, startTestCollector } from '../helpers/collector.js';
 
 let dir: string;
 const f = (n: string): string => path.join(dir, n);
@@ -80,12 +80,10 @@ describe('tls', () => {
   });
 
   it('requires a client certificate signed by the CA when asked, then still the token', async () => {
-    col = await startCollector({
-      listen: '127.0.0.1:0',
+    col = await startTestCollector({
+      dir,
       db: ':memory:',
-      tokensFile: writeTokens(dir),
       tls: { cert: f('server.crt'), key: f('server.key'), ca: f('ca.crt'), requestCert: true },
-      logger: quietLogger,
     });
     expect(col.wsUrl).toMatch(/^wss:\/\/127\.0\.0\.1:\d+$/);
     const ca = readFileSync(f('ca.crt'));
@@ -97,14 +95,7 @@ describe('tls', () => {
     });
     expect(withoutCert).toBe('refused');
 
-    const t = await AgentTransport.open({
-      url: col.wsUrl,
-      token: TOKENS.agentA,
-      agent: 'agent-a',
-      version: 't',
-      spoolDir: tempDir(),
-      logger: quietLogger,
-      batchDelayMs: 5,
+    const t = await openTestAgent(col.wsUrl, {
       tls: { ca, cert: readFileSync(f('client.crt')), key: readFileSync(f('client.key')) },
     });
     for (let i = 0; i < 5; i++) t.send(makeFinding(i));

@@ -5,9 +5,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { AgentTransport } from '../../agent/transport/client.js';
-import { startCollector, type RunningCollector } from '../../collector/main.js';
-import { TOKENS, makeFinding, quietLogger, tempDir, waitFor, writeTokens } from '../collector/helpers.js';
+import type { RunningCollector } from '../../collector/main.js';
+import { makeFinding, waitFor } from '../collector/helpers.js';
+import { openTestAgent, startTestCollector } from '../helpers/collector.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const DEPLOY = path.join(REPO_ROOT, 'deploy');
@@ -48,21 +48,8 @@ let col: RunningCollector;
 let scrape = '';
 
 beforeAll(async () => {
-  const dir = tempDir();
-  col = await startCollector({
-    listen: '127.0.0.1:0',
-    db: path.join(dir, 'd.db'),
-    tokensFile: writeTokens(dir),
-    logger: quietLogger,
-  });
-  const t = await AgentTransport.open({
-    url: col.wsUrl,
-    token: TOKENS.agentA,
-    agent: 'agent-a',
-    version: 't',
-    spoolDir: tempDir(),
-    logger: quietLogger,
-    batchDelayMs: 5,
+  col = await startTestCollector();
+  const t = await openTestAgent(col.wsUrl, {
     statsIntervalMs: 20,
     getStats: () => ({
       packets: 10,

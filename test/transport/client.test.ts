@@ -1,20 +1,11 @@
 // Agent transport without a collector: send() never blocks, findings wait on disk, bad findings and overflow are
 // counted, and a collector that appears later gets everything once.
-import net from 'node:net';
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AgentTransport } from '../../agent/transport/client.js';
 import type { Finding } from '../../agent/wire/finding.js';
-import { startCollector } from '../../collector/main.js';
-import { TOKENS, makeFinding, quietLogger, tempDir, waitFor, writeTokens } from '../collector/helpers.js';
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
+import { TOKENS, makeFinding, quietLogger, tempDir, waitFor } from '../collector/helpers.js';
+import { startTestCollector } from '../helpers/collector.js';
+import { freePort } from '../helpers/processes.js';
 
 describe('agent transport', () => {
   it('queues to disk while the collector is absent and delivers once it appears', async () => {
@@ -50,12 +41,7 @@ describe('agent transport', () => {
     await t.close();
 
     // Restart the agent side with the collector now up: the spool alone carries the findings.
-    const col = await startCollector({
-      listen: `127.0.0.1:${port}`,
-      db: path.join(dir, 'c.db'),
-      tokensFile: writeTokens(dir),
-      logger: quietLogger,
-    });
+    const col = await startTestCollector({ dir, listen: `127.0.0.1:${port}` });
     const again = await AgentTransport.open(opts);
     await again.drain();
     expect(again.stats()).toMatchObject({ connected: true, spoolPending: 0, ackedSeq: 10 });
@@ -85,13 +71,7 @@ describe('agent transport', () => {
   });
 
   it('keeps reconnecting with backoff after a refused token and reports not connected', async () => {
-    const dir = tempDir();
-    const col = await startCollector({
-      listen: '127.0.0.1:0',
-      db: ':memory:',
-      tokensFile: writeTokens(dir),
-      logger: quietLogger,
-    });
+    const col = await startTestCollector({ db: ':memory:' });
     const t = await AgentTransport.open({
       url: col.wsUrl,
       token: 'wrong-token-123',

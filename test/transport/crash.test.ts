@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Spool } from '../../agent/transport/spool.js';
-import { startCollector, type RunningCollector } from '../../collector/main.js';
+import type { RunningCollector } from '../../collector/main.js';
 import {
   TOKENS,
   quietLogger,
@@ -11,22 +11,16 @@ import {
   stopChild,
   tempDir,
   waitFor,
-  writeTokens,
   type Child,
 } from '../collector/helpers.js';
+import { startTestCollector } from '../helpers/collector.js';
 
 const RUN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'run-agent.ts');
 let col: RunningCollector;
 let child: Child | null = null;
 
 beforeAll(async () => {
-  const dir = tempDir();
-  col = await startCollector({
-    listen: '127.0.0.1:0',
-    db: path.join(dir, 'ww.db'),
-    tokensFile: writeTokens(dir),
-    logger: quietLogger,
-  });
+  col = await startTestCollector();
 });
 
 afterEach(async () => {
