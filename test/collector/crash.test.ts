@@ -3,18 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AgentTransport } from '../../agent/transport/client.js';
-import {
-  TOKENS,
-  makeFinding,
-  quietLogger,
-  spawnTs,
-  stopChild,
-  tempDir,
-  waitFor,
-  writeTokens,
-  type Child,
-} from './helpers.js';
+import { openTestAgent } from '../helpers/collector.js';
+import { makeFinding, spawnTs, stopChild, tempDir, waitFor, writeTokens, type Child } from './helpers.js';
 
 const RUN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'run-collector.ts');
 let child: Child | null = null;
@@ -31,16 +21,9 @@ describe('collector crash', () => {
     child = spawnTs(RUN, [JSON.stringify({ ...opts, listen: '127.0.0.1:0' })]);
     const { wsUrl, port } = (await child.first) as { wsUrl: string; port: number };
 
-    const t = await AgentTransport.open({
-      url: wsUrl,
-      token: TOKENS.agentA,
-      agent: 'agent-a',
-      version: 't',
-      spoolDir: tempDir(),
-      logger: quietLogger,
+    const t = await openTestAgent(wsUrl, {
       batchMax: 10,
       windowBatches: 4,
-      batchDelayMs: 5,
       backoffMinMs: 20,
       backoffMaxMs: 200,
     });
