@@ -186,7 +186,8 @@ export class Pipeline {
       lastTs: this.lastTs,
       protocols: this.counters,
       findings: this.findings,
-      devices: this.engine?.devices().length ?? 0,
+      // A count, not engine.devices(): that builds (and formats) every record just to be measured.
+      devices: this.engine?.deviceCount ?? 0,
     };
   }
 }

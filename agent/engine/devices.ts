@@ -89,6 +89,20 @@ export interface DeviceStats {
   routers: number;
 }
 
+/** What observe() derives from an address, for callers that already know it (see Engine's endpoint memo). */
+export interface ObserveKeys {
+  /** site.zoneOf(ip, vlan) */
+  zone: string;
+  /** `ip:${ip}` */
+  ipKey: string;
+  /** `mac:${mac}`, when there is a MAC */
+  macKey: string | undefined;
+}
+
+export function observeKeys(ip: string, mac: string | undefined, zone: string): ObserveKeys {
+  return { zone, ipKey: `ip:${ip}`, macKey: mac ? `mac:${mac}` : undefined };
+}
+
 const MAX_HINT_TEXT = 128;
 const MAX_ROUTERS = 1024;
 
@@ -113,11 +127,12 @@ export class DeviceTable {
    * The device for a host seen at `ip` with link-layer `mac`. Internet addresses and hosts behind a
    * router MAC are keyed by IP (their frames carry the gateway's MAC), everything else by MAC.
    */
-  observe(ip: string, mac: string | undefined, ts: number, vlan = -1): Device {
+  observe(ip: string, mac: string | undefined, ts: number, vlan = -1, known?: ObserveKeys): Device {
     const m = mac && mac !== '' ? mac : undefined;
-    const zone = this.site.zoneOf(ip, vlan);
+    const zone = known ? known.zone : this.site.zoneOf(ip, vlan);
     const byIp = !m || zone === ZONE_INTERNET || this.routerMacs.has(m);
-    const key = byIp ? `ip:${ip}` : `mac:${m}`;
+    // Known keys are strings hashed once per flow side, not concatenated (and hashed) again per event.
+    const key = byIp ? (known ? known.ipKey : `ip:${ip}`) : (known?.macKey ?? `mac:${m}`);
     let d = this.byKey.get(key);
     if (d) {
       this.byKey.delete(key); // LRU: re-insert at the tail

@@ -12,6 +12,8 @@ import {
   type DeviceLimits,
   type DeviceRecord,
   type DeviceStats,
+  type ObserveKeys,
+  observeKeys,
 } from './devices.js';
 import { FindingSink, isDeniedKey, type FindingRule, type FindingStats } from './findings.js';
 import { cidrContains, parseIp } from './ip.js';
@@ -69,12 +71,39 @@ export interface EngineStats {
   devices: DeviceStats;
 }
 
+/** One evidence path, with what apply() needs worked out when the rule is compiled. */
+interface EvidencePath {
+  path: string[];
+  /** The evidence key: the path without a leading `fields.`. */
+  key: string;
+  /** `fields.x` and `connect.x` read one key of that bag directly; anything else walks the path. */
+  bag: 'fields' | 'connect' | null;
+  name: string;
+}
+
 interface CompiledRule {
   def: RuleDef;
   pred: Predicate;
-  evidence: string[][];
+  evidence: EvidencePath[];
   threshold: ThresholdState | null;
   peerInGroup: boolean;
+}
+
+/**
+ * What the engine derives from one event endpoint: its subject endpoint (zone, vendor, asset) and device
+ * keys. The dispatcher passes the same endpoint object for every event of a flow side, so this is worked
+ * out once per flow side instead of once per event. Checked against the address fields, so a reused
+ * object with other contents is never served stale.
+ */
+interface EndpointMemo {
+  ip: string;
+  port: number | undefined;
+  mac: string | undefined;
+  vlan: number;
+  ep: SubjectEndpoint;
+  keys: ObserveKeys;
+  /** "ip|port", as FlowCtx.clientKey spells it. */
+  hostPort: string;
 }
 
 interface FlowCtx {
@@ -87,6 +116,8 @@ interface FlowCtx {
   clientKey?: string;
 }
 
+/** Event types remembered per protocol in the rule dispatch memo. */
+const MAX_DISPATCH_TYPES = 256;
 const CLINICAL = new Set(['hl7', 'dicom', 'mqtt']);
 const CONNECT_KEYS = ['client_id', 'username', 'password_present', 'version', 'clean_session', 'keep_alive'];
 /** Attributes whose change on a device is worth a signal (firmware/software/interface drift). */
@@ -130,10 +161,13 @@ export class Engine {
   private readonly limits: EngineLimits;
   private byProto = new Map<string, CompiledRule[]>();
   private anyProto: CompiledRule[] = [];
+  /** proto → type → the rules that event kind meets (built on first sight, see rulesFor). */
+  private dispatch = new Map<string, Map<string, readonly CompiledRule[]>>();
   private baselineRules = new Map<string, RuleDef>();
   private readonly flowCtx = new Map<string, FlowCtx>();
   private readonly clientIds = new Map<string, string>();
   private readonly arp = new Map<string, string>();
+  private readonly memos = new WeakMap<object, EndpointMemo>();
   private readonly baseline: BaselineChecker | null;
   private readonly baseStats = {
     events: 0,
@@ -169,6 +203,7 @@ export class Engine {
     // Index by "proto|type" (or "proto|*"), so an event only meets rules that can match its kind.
     this.byProto = new Map();
     this.anyProto = [];
+    this.dispatch = new Map();
     for (const c of this.compiled) {
       if (c.def.protos.length === 0) this.anyProto.push(c);
       const types = c.def.types.length > 0 ? c.def.types : ['*'];
@@ -197,6 +232,11 @@ export class Engine {
 
   devices(): DeviceRecord[] {
     return this.table.records();
+  }
+
+  /** Devices in the table (what `devices().length` says, without building the records). */
+  get deviceCount(): number {
+    return this.table.size;
   }
 
   onFlowStart(flow: FlowInfo, tsIn: number): void {
@@ -245,32 +285,54 @@ export class Engine {
     this.baseStats.events++;
     const ctx = this.flowCtx.get(ev.flow);
     const vlan = ctx?.vlan ?? -1;
-    const src = this.deviceFor(ctx, ev.src.ip, ev.src.mac, ts, vlan);
-    const dst = this.deviceFor(ctx, ev.dst.ip, ev.dst.mac, ts, vlan);
+    const sm = this.memo(ev.src, vlan);
+    const dm = this.memo(ev.dst, vlan);
+    const src = this.deviceFor(ctx, ev.src.ip, ev.src.mac, ts, vlan, sm.keys);
+    const dst = this.deviceFor(ctx, ev.dst.ip, ev.dst.mac, ts, vlan, dm.keys);
     src.counters.events++;
     src.protocols.add(ev.proto);
     dst.protocols.add(ev.proto);
-    const subject = this.subject(ev.proto, ev.type, ts, ev.flow, vlan, ev.src, ev.dst, ev.fields);
+    const subject = this.subjectOf(ev.proto, ev.type, ts, ev.flow, sm.ep, dm.ep, ev.fields);
+    let fc = ctx;
     if (ev.proto === 'mqtt' && ev.type === 'connect') {
       const connect: Record<string, FieldValue> = {};
       for (const k of CONNECT_KEYS) {
         const v = ev.fields[k];
         if (v !== undefined) connect[k] = v;
       }
-      const clientKey = `${ev.src.ip}|${ev.src.port}`;
       if (ctx) {
         ctx.connect = connect;
-        ctx.clientKey ??= clientKey;
-      } else this.setFlowCtx(ev.flow, { vlan: -1, connect, clientKey });
+        ctx.clientKey ??= sm.hostPort;
+      } else {
+        fc = { vlan: -1, connect, clientKey: sm.hostPort };
+        this.setFlowCtx(ev.flow, fc);
+      }
     }
-    const fc = this.flowCtx.get(ev.flow);
     if (ev.proto === 'mqtt' && fc?.connect) subject.connect = fc.connect;
-    if (fc?.clientKey) subject.from_client = fc.clientKey === `${ev.src.ip}|${ev.src.port}`;
+    if (fc?.clientKey) subject.from_client = fc.clientKey === sm.hostPort;
     if (ev.src.mac) this.checkBinding(ev.src.ip, ev.src.mac, ts, 'ip');
     if (ev.dst.mac) this.checkBinding(ev.dst.ip, ev.dst.mac, ts, 'ip');
     this.signals(ev, subject, src, dst, ts);
     this.evaluate(subject);
     if (this.baseline) this.onDeviations(this.baseline.onEvent(ev));
+  }
+
+  private memo(e: EventRecord['src'], vlan: number): EndpointMemo {
+    let m = this.memos.get(e);
+    if (m === undefined || m.ip !== e.ip || m.port !== e.port || m.mac !== e.mac || m.vlan !== vlan) {
+      const ep = this.endpoint(e, vlan);
+      m = {
+        ip: e.ip,
+        port: e.port,
+        mac: e.mac,
+        vlan,
+        ep,
+        keys: observeKeys(e.ip, e.mac, ep.zone),
+        hostPort: `${e.ip}|${e.port}`,
+      };
+      this.memos.set(e, m);
+    }
+    return m;
   }
 
   onFlowEnd(rec: FlowRecord): void {
@@ -385,6 +447,7 @@ export class Engine {
     mac: string | undefined,
     ts: number,
     vlan: number,
+    known?: ObserveKeys,
   ): Device {
     if (!mac && ctx) {
       const d = ctx.client?.ips.includes(ip)
@@ -397,7 +460,7 @@ export class Engine {
         return d;
       }
     }
-    return this.table.observe(ip, mac, ts, vlan);
+    return this.table.observe(ip, mac, ts, vlan, known);
   }
 
   private setFlowCtx(id: string, ctx: FlowCtx): void {
@@ -440,8 +503,19 @@ export class Engine {
     dst: { ip: string; port?: number; mac?: string | undefined },
     fields: Record<string, FieldValue>,
   ): Subject {
-    const s = this.endpoint(src, vlan);
-    const d = this.endpoint(dst, vlan);
+    return this.subjectOf(proto, type, ts, flow, this.endpoint(src, vlan), this.endpoint(dst, vlan), fields);
+  }
+
+  /** Rules only read a subject's endpoints, so one endpoint object may serve many subjects. */
+  private subjectOf(
+    proto: string,
+    type: string,
+    ts: number,
+    flow: string | undefined,
+    s: SubjectEndpoint,
+    d: SubjectEndpoint,
+    fields: Record<string, FieldValue>,
+  ): Subject {
     const out: Subject = {
       proto,
       type,
@@ -554,11 +628,31 @@ export class Engine {
   }
 
   private evaluate(s: Subject): void {
-    const byType = this.byProto.get(`${s.proto}|${s.type}`);
-    if (byType) for (const c of byType) this.apply(c, s);
-    const anyType = this.byProto.get(`${s.proto}|*`);
-    if (anyType) for (const c of anyType) this.apply(c, s);
-    for (const c of this.anyProto) this.apply(c, s);
+    for (const c of this.rulesFor(s.proto, s.type)) this.apply(c, s);
+  }
+
+  /**
+   * The rules an event of this kind meets, in the order they always ran: "proto|type" rules, then
+   * "proto|*", then rules for any protocol. Joined once per kind (protocols and types are fixed
+   * vocabularies of the analyzers and the engine), not looked up three times per event.
+   */
+  private rulesFor(proto: string, type: string): readonly CompiledRule[] {
+    let byType = this.dispatch.get(proto);
+    if (!byType) {
+      byType = new Map();
+      this.dispatch.set(proto, byType);
+    }
+    let list = byType.get(type);
+    if (!list) {
+      list = [
+        ...(this.byProto.get(`${proto}|${type}`) ?? []),
+        ...(this.byProto.get(`${proto}|*`) ?? []),
+        ...this.anyProto,
+      ];
+      // Events fed from outside (`rules test`) could invent types without end: keep the memo bounded.
+      if (byType.size < MAX_DISPATCH_TYPES) byType.set(type, list);
+    }
+    return list;
   }
 
   private apply(c: CompiledRule, s: Subject): void {
@@ -576,17 +670,15 @@ export class Engine {
       return;
     }
     const evidence: Record<string, unknown> = {};
-    for (const p of c.evidence) {
-      if (p.some(isDeniedKey)) continue;
-      const key = p[0] === 'fields' ? p.slice(1).join('.') : p.join('.');
-      const bag = p[0] === 'fields' ? s.fields : p[0] === 'connect' ? s.connect : undefined;
-      if (bag && p.length === 2) {
-        const raw = bag[p[1] ?? ''];
-        if (raw !== undefined && raw !== null) evidence[key] = raw;
+    for (const e of c.evidence) {
+      const bag = e.bag === 'fields' ? s.fields : e.bag === 'connect' ? s.connect : undefined;
+      if (bag) {
+        const raw = bag[e.name];
+        if (raw !== undefined && raw !== null) evidence[e.key] = raw;
         continue;
       }
-      const vs = getValues(s, p);
-      if (vs.length > 0) evidence[key] = vs.length === 1 ? vs[0] : vs;
+      const vs = getValues(s, e.path);
+      if (vs.length > 0) evidence[e.key] = vs.length === 1 ? vs[0] : vs;
     }
     let count = 1;
     let dedupKey: string | undefined;
@@ -684,18 +776,25 @@ export class Engine {
  * Paths whose values become evidence: `fields.x.y` reports the whole `fields.x` (the filter list, not just
  * the flags that matched), other roots their full path; proto, type and flow are in the finding anyway.
  */
-function evidencePaths(m: RuleDef['match']): string[][] {
+function evidencePaths(m: RuleDef['match']): EvidencePath[] {
   const seen = new Set<string>();
-  const out: string[][] = [];
+  const out: EvidencePath[] = [];
   for (const p of matchPaths(m)) {
     if (['proto', 'type', 'flow'].includes(p[0] ?? '')) continue;
     const q = p[0] === 'fields' ? p.slice(0, 2) : p;
     if (q.includes('*')) continue;
     const k = q.join('.');
-    if (!seen.has(k)) {
-      seen.add(k);
-      out.push(q);
-    }
+    if (seen.has(k)) continue;
+    seen.add(k);
+    // Keys that may hold patient data or secrets never become evidence.
+    if (q.some(isDeniedKey)) continue;
+    const root = q[0];
+    out.push({
+      path: q,
+      key: root === 'fields' ? q.slice(1).join('.') : k,
+      bag: q.length === 2 && (root === 'fields' || root === 'connect') ? root : null,
+      name: q[1] ?? '',
+    });
   }
   return out;
 }

@@ -90,6 +90,68 @@ export function someValue(
   return someValue((v as Record<string, unknown>)[seg], segs, i + 1, pred, depth + 1);
 }
 
+/**
+ * The first value getValues would return (same array and `*` semantics, same order), without building
+ * the arrays: thresholds key their groups on it for every counted event.
+ */
+export function firstValue(root: unknown, segs: readonly string[]): FieldValue | undefined {
+  return firstAt(root, segs, 0);
+}
+
+function firstAt(v: unknown, segs: readonly string[], i: number): FieldValue | undefined {
+  if (i === segs.length) return firstLeaf(v, 0);
+  const seg = segs[i] as string;
+  if (!Array.isArray(v)) return firstStep(v, seg, segs, i);
+  for (const el of v) {
+    const r = firstStep(el, seg, segs, i);
+    if (r !== undefined) return r;
+  }
+  return undefined;
+}
+
+function firstStep(v: unknown, seg: string, segs: readonly string[], i: number): FieldValue | undefined {
+  if (v === null || typeof v !== 'object') return undefined;
+  if (seg === '*') {
+    for (const x of Array.isArray(v) ? v : Object.values(v)) {
+      const r = firstAt(x, segs, i + 1);
+      if (r !== undefined) return r;
+    }
+    return undefined;
+  }
+  if (!Object.prototype.hasOwnProperty.call(v, seg)) return undefined;
+  return firstAt((v as Record<string, unknown>)[seg], segs, i + 1);
+}
+
+function firstLeaf(v: unknown, depth: number): FieldValue | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (!Array.isArray(v) || depth >= 4) return v as FieldValue;
+  for (const el of v) {
+    const r = firstLeaf(el, depth + 1);
+    if (r !== undefined) return r;
+  }
+  return undefined;
+}
+
+/** someValue from the root, specialised for a path: most paths (`fields.x`, `src.zone`) have no `*`. */
+function pathTester(segs: readonly string[]): (root: unknown, pred: (x: FieldValue) => boolean) => boolean {
+  const n = segs.length;
+  if (n > 16 || segs.includes('*')) return (root, pred) => someValue(root, segs, 0, pred);
+  // A plain walk down the keys; where an array turns up, someValue takes over at the same step and depth.
+  return (root, pred) => {
+    let v = root;
+    for (let i = 0; i < n; i++) {
+      if (v === null || v === undefined || typeof v !== 'object') return false;
+      if (Array.isArray(v)) return someValue(v, segs, i, pred, i);
+      const seg = segs[i] as string;
+      if (!Object.prototype.hasOwnProperty.call(v, seg)) return false;
+      v = (v as Record<string, unknown>)[seg];
+    }
+    if (v === null || v === undefined) return false;
+    if (Array.isArray(v)) return someValue(v, segs, n, pred, n);
+    return pred(v as FieldValue);
+  };
+}
+
 const ANY = (): boolean => true;
 
 function step(v: unknown, seg: string, out: unknown[]): void {
@@ -205,18 +267,26 @@ export function compileMatch(node: MatchNode, ctx: MatchContext): Predicate {
   switch (node.kind) {
     case 'all': {
       const ps = node.items.map((i) => compileMatch(i, ctx));
-      return (s) => ps.every((p) => p(s));
+      if (ps.length === 1) return ps[0] as Predicate;
+      return (s) => {
+        for (const p of ps) if (!p(s)) return false;
+        return true;
+      };
     }
     case 'any': {
       const ps = node.items.map((i) => compileMatch(i, ctx));
-      return (s) => ps.some((p) => p(s));
+      if (ps.length === 1) return ps[0] as Predicate;
+      return (s) => {
+        for (const p of ps) if (p(s)) return true;
+        return false;
+      };
     }
     case 'not': {
       const p = compileMatch(node.item, ctx);
       return (s) => !p(s);
     }
     case 'field': {
-      const segs = node.segs;
+      const at = pathTester(node.segs);
       let existsWanted: boolean | null = null;
       const notIn: ((v: FieldValue) => boolean)[] = [];
       const positive: ((v: FieldValue) => boolean)[] = [];
@@ -230,11 +300,11 @@ export function compileMatch(node: MatchNode, ctx: MatchContext): Predicate {
           ? (positive[0] as (v: FieldValue) => boolean)
           : (v: FieldValue): boolean => positive.every((f) => f(v));
       return (s) => {
-        if (existsWanted === false) return !someValue(s, segs, 0, ANY);
-        if (existsWanted === true && !someValue(s, segs, 0, ANY)) return false;
-        for (const f of notIn) if (someValue(s, segs, 0, f)) return false;
+        if (existsWanted === false) return !at(s, ANY);
+        if (existsWanted === true && !at(s, ANY)) return false;
+        for (const f of notIn) if (at(s, f)) return false;
         if (positive.length === 0) return true;
-        return someValue(s, segs, 0, all);
+        return at(s, all);
       };
     }
   }

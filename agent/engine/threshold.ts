@@ -1,6 +1,6 @@
 // Sliding-window thresholds for rules (rules/README.md "Thresholds"): count or distinct count of a field per group key, bounded memory.
 import type { FieldValue } from '../protocols/types.js';
-import { getValues, keyOf, type Subject } from './match.js';
+import { firstValue, keyOf, type Subject } from './match.js';
 import type { ThresholdDef } from './rule-schema.js';
 
 interface Group {
@@ -17,15 +17,18 @@ export interface ThresholdResult {
   group: string;
 }
 
-function keyOfPaths(s: Subject, paths: readonly string[][]): string | null {
-  const parts: string[] = [];
-  for (const p of paths) {
-    const vs = getValues(s, p);
-    const first: FieldValue | undefined = vs[0];
-    const k = first === undefined ? '' : (keyOf(first) ?? JSON.stringify(first));
-    parts.push(k);
+function keyOfValue(first: FieldValue | undefined): string {
+  return first === undefined ? '' : (keyOf(first) ?? JSON.stringify(first));
+}
+
+/** The first value of each path, joined: the group (or distinct-value) key. */
+function keyOfPaths(s: Subject, paths: readonly string[][]): string {
+  let key = '';
+  for (let i = 0; i < paths.length; i++) {
+    if (i > 0) key += '\u0001';
+    key += keyOfValue(firstValue(s, paths[i] as string[]));
   }
-  return parts.join('\u0001');
+  return key;
 }
 
 export class ThresholdState {
@@ -38,7 +41,7 @@ export class ThresholdState {
   ) {}
 
   add(s: Subject): ThresholdResult {
-    const group = keyOfPaths(s, this.def.by) ?? '';
+    const group = keyOfPaths(s, this.def.by);
     let g = this.groups.get(group);
     if (!g) {
       if (this.groups.size >= this.maxGroups) {
@@ -53,9 +56,13 @@ export class ThresholdState {
     this.groups.set(group, g); // LRU order
     const horizon = s.ts - this.def.windowMicros;
     if (this.def.distinct) {
-      const vals = this.def.distinct.map((p) => getValues(s, p));
-      if (vals.some((v) => v.length === 0)) return { crossed: false, n: g.seen.size, group };
-      const dk = keyOfPaths(s, this.def.distinct) ?? '';
+      // Every distinct path needs a value; their first values make the key.
+      let dk = '';
+      for (let i = 0; i < this.def.distinct.length; i++) {
+        const v = firstValue(s, this.def.distinct[i] as string[]);
+        if (v === undefined) return { crossed: false, n: g.seen.size, group };
+        dk += (i > 0 ? '\u0001' : '') + keyOfValue(v);
+      }
       g.seen.delete(dk);
       g.seen.set(dk, s.ts);
       for (const [k, t] of g.seen) {

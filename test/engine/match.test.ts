@@ -1,7 +1,15 @@
 // Every operator of the rule language, field paths over arrays and objects, combinators, site lists and zones.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { getValues, globToRegExp } from '../../agent/engine/match.js';
+import {
+  compileMatch,
+  firstValue,
+  getValues,
+  globToRegExp,
+  keyOf,
+  someValue,
+  type Subject,
+} from '../../agent/engine/match.js';
 import { ev, oneRule, run, siteFrom } from './helpers.js';
 import type { EventFields } from '../../agent/protocols/types.js';
 
@@ -195,6 +203,43 @@ describe('getValues and globToRegExp', () => {
         },
       ),
       { seed: 42, numRuns: 200 },
+    );
+  });
+  it('firstValue is the first of getValues, without the arrays', () => {
+    fc.assert(
+      fc.property(
+        fc.jsonValue(),
+        fc.array(fc.constantFrom('a', 'b', '*', '0'), { maxLength: 4 }),
+        (v, segs) => {
+          const root = { fields: v };
+          const path = ['fields', ...segs];
+          expect(firstValue(root, path)).toStrictEqual(getValues(root, path)[0]);
+        },
+      ),
+      { seed: 42, numRuns: 500 },
+    );
+  });
+  it('compiled field conditions walk paths as someValue does', () => {
+    const ctx = { list: (): string[] => [], zoneOf: (): string => 'internal' };
+    fc.assert(
+      fc.property(
+        fc.jsonValue(),
+        fc.array(fc.constantFrom('a', 'b', '*', '0'), { maxLength: 4 }),
+        fc.constantFrom('1', 'x', 'true'),
+        (v, tail, want) => {
+          const root = { fields: v } as unknown as Subject;
+          const segs = ['fields', ...tail];
+          const field = (ops: { op: 'exists'; value: boolean }[] | { op: 'equals'; value: string }[]) =>
+            compileMatch({ kind: 'field', path: segs.join('.'), segs, ops, line: 1 }, ctx)(root);
+          const any = someValue(root, segs, 0, () => true);
+          expect(field([{ op: 'exists', value: true }])).toBe(any);
+          expect(field([{ op: 'exists', value: false }])).toBe(!any);
+          expect(field([{ op: 'equals', value: want }])).toBe(
+            someValue(root, segs, 0, (x) => keyOf(x) === want),
+          );
+        },
+      ),
+      { seed: 42, numRuns: 500 },
     );
   });
   it('globs with regex metacharacters match literally', () => {
