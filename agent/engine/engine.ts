@@ -29,7 +29,7 @@ import { lookupVendor } from './oui.js';
 import { matchPaths, type RuleDef, type SuppressDef } from './rule-schema.js';
 import type { RuleSet } from './rules.js';
 import { SiteIndex, ZONE_INTERNET, type AllowEntry, type Site } from './site.js';
-import { ThresholdState } from './threshold.js';
+import { ThresholdState, type ThresholdResult } from './threshold.js';
 
 export interface EngineLimits extends DeviceLimits {
   maxWindows: number;
@@ -85,6 +85,8 @@ interface CompiledRule {
   def: RuleDef;
   pred: Predicate;
   evidence: EvidencePath[];
+  /** Suppress and allow entries that apply to this rule (see exemptionsOf). */
+  exempt: Exemption[];
   threshold: ThresholdState | null;
   peerInGroup: boolean;
 }
@@ -147,6 +149,7 @@ function compileRules(rules: RuleSet, site: SiteIndex, limits: EngineLimits): Co
       def,
       pred: compileMatch(def.match, ctx),
       evidence: evidencePaths(def.match),
+      exempt: [],
       threshold: def.threshold ? new ThresholdState(def.threshold, limits.maxThresholdGroups) : null,
       peerInGroup: def.threshold?.byText.includes(`${other}.ip`) ?? false,
     });
@@ -200,6 +203,7 @@ export class Engine {
   /** Swap the rules (SIGHUP) keeping devices, open finding windows and flow state; thresholds restart. */
   reload(rules: RuleSet): void {
     this.compiled = compileRules(rules, this.site, this.limits);
+    for (const c of this.compiled) c.exempt = this.exemptionsOf(c.def);
     // Index by "proto|type" (or "proto|*"), so an event only meets rules that can match its kind.
     this.byProto = new Map();
     this.anyProto = [];
@@ -665,9 +669,19 @@ export class Engine {
     // session that crosses the boundary), the hospital side is the device. Both directions of one session
     // then fold into one finding. Thresholds keep the rule's side: they count per that side.
     if (!c.threshold && dev.zone === ZONE_INTERNET && peer.zone !== ZONE_INTERNET) [dev, peer] = [peer, dev];
-    if (this.isSuppressed(def.id, def.suppress, dev)) {
+    if (c.exempt.length > 0 && c.exempt.some((x) => exempts(x, dev))) {
       this.baseStats.suppressed++;
       return;
+    }
+    // Most hits of a threshold rule stay under it: count first, build evidence only for a crossing.
+    let count = 1;
+    let dedupKey: string | undefined;
+    let crossing: ThresholdResult | undefined;
+    if (c.threshold) {
+      crossing = c.threshold.add(s);
+      if (!crossing.crossed) return;
+      count = crossing.n;
+      dedupKey = `g|${crossing.group}`;
     }
     const evidence: Record<string, unknown> = {};
     for (const e of c.evidence) {
@@ -680,14 +694,8 @@ export class Engine {
       const vs = getValues(s, e.path);
       if (vs.length > 0) evidence[e.key] = vs.length === 1 ? vs[0] : vs;
     }
-    let count = 1;
-    let dedupKey: string | undefined;
-    if (c.threshold && def.threshold) {
-      const r = c.threshold.add(s);
-      if (!r.crossed) return;
-      count = r.n;
-      dedupKey = `g|${r.group}`;
-      evidence[def.threshold.distinct ? 'distinct_count' : 'count_in_window'] = r.n;
+    if (crossing && def.threshold) {
+      evidence[def.threshold.distinct ? 'distinct_count' : 'count_in_window'] = crossing.n;
       evidence.window_seconds = def.threshold.windowMicros / 1e6;
     }
     const rule: FindingRule = def;
@@ -714,21 +722,16 @@ export class Engine {
   }
 
   private isSuppressed(ruleId: string, own: SuppressDef[], dev: SubjectEndpoint): boolean {
-    const matches = (s: {
-      ip: SuppressDef['ip'];
-      mac: string[];
-      zone: string[];
-      asset: string[];
-    }): boolean => {
-      const ip = s.ip.length ? parseIp(dev.ip) : null;
-      if (s.ip.length && !(ip && s.ip.some((c) => cidrContains(c, ip)))) return false;
-      if (s.mac.length && !(dev.mac && s.mac.includes(dev.mac.toLowerCase()))) return false;
-      if (s.zone.length && !s.zone.includes(dev.zone)) return false;
-      if (s.asset.length && !(dev.asset && s.asset.includes(dev.asset))) return false;
-      return true;
-    };
-    if (own.some(matches)) return true;
-    return this.allow.some((a) => a.rules.some((g) => g.test(ruleId)) && matches(a.entry));
+    if (own.some((x) => exempts(x, dev))) return true;
+    return this.allow.some((a) => a.rules.some((g) => g.test(ruleId)) && exempts(a.entry, dev));
+  }
+
+  /** A rule's own suppress entries, then the site's allow entries whose globs name it (fixed per rule-set). */
+  private exemptionsOf(def: RuleDef): Exemption[] {
+    return [
+      ...def.suppress,
+      ...this.allow.filter((a) => a.rules.some((g) => g.test(def.id))).map((a) => a.entry),
+    ];
   }
 
   private onDeviations(devs: Deviation[]): void {
@@ -770,6 +773,18 @@ export class Engine {
     }
     this.onFinding(f);
   }
+}
+
+type Exemption = Pick<SuppressDef, 'ip' | 'mac' | 'zone' | 'asset'>;
+
+/** Whether a suppress or allow entry covers the device (every list it gives must hold the device). */
+function exempts(s: Exemption, dev: SubjectEndpoint): boolean {
+  const ip = s.ip.length ? parseIp(dev.ip) : null;
+  if (s.ip.length && !(ip && s.ip.some((c) => cidrContains(c, ip)))) return false;
+  if (s.mac.length && !(dev.mac && s.mac.includes(dev.mac.toLowerCase()))) return false;
+  if (s.zone.length && !s.zone.includes(dev.zone)) return false;
+  if (s.asset.length && !(dev.asset && s.asset.includes(dev.asset))) return false;
+  return true;
 }
 
 /**
