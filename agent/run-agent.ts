@@ -1,9 +1,9 @@
-// `wardwatch agent`: the pipeline on capture files (live capture comes later) with findings streamed to a collector.
+// `wardwatch agent`: capture files, a live interface or a pool of capture workers, findings streamed to a collector.
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { readCaptureFile } from './capture/file.js';
-import type { DeviceRecord as EngineDevice } from './engine/devices.js';
+import { toWireDevices } from './engine/devices.js';
 import {
   DEFAULT_RULES_DIR,
   loadEngineInputs,
@@ -44,32 +44,174 @@ export interface AgentArgs extends EngineArgs {
   workers?: number | undefined;
 }
 
-/** Engine device records in the wire's shape (the collector merges them across agents). */
-export function toWireDevices(devices: readonly EngineDevice[]): DeviceRecord[] {
-  return devices.map((d) => {
-    const rec: DeviceRecord = {
-      id: d.key,
-      first_seen: d.first_seen,
-      last_seen: d.last_seen,
-      protocols: d.protocols,
-      attributes: d.hints.map((h) => ({
-        name: h.attribute,
-        value: h.value,
-        source: h.source,
-        seen: h.last_seen,
-      })),
-    };
-    if (d.ips[0] !== undefined) rec.ip = d.ips[0];
-    if (d.mac !== undefined) rec.mac = d.mac;
-    if (d.vendor !== undefined) rec.vendor = d.vendor;
-    if (d.name !== undefined) rec.name = d.name;
-    return rec;
-  });
-}
-
 function defaultSpoolDir(agentId: string): string {
   const base = process.env.STATE_DIRECTORY ?? path.join(process.cwd(), '.wardwatch');
   return path.join(base, 'spool', agentId.replace(/[^A-Za-z0-9._-]/g, '_'));
+}
+
+/** Where the agent's packets come from: capture files, one live capture, or a pool of capture workers. */
+interface AgentSource {
+  /** Files end by themselves (then every finding is waited for); live sources run until the signal. */
+  readonly finite: boolean;
+  /** Runs until the input ends or the signal fires; resolves to the exit status. */
+  run(signal: AbortSignal | undefined): Promise<number>;
+  stats(): AgentStats;
+  devices(): DeviceRecord[];
+  reloadRules(): void;
+}
+
+/** Before the source exists (the transport may greet the collector first). */
+function idleStats(): AgentStats {
+  return {
+    ts: new Date().toISOString(),
+    packets: 0,
+    bytes: 0,
+    drops: { kernel: 0, interface: 0, queue: 0 },
+    parse_errors: {},
+    messages: {},
+    flows: 0,
+    devices: 0,
+    memory: process.memoryUsage().rss,
+    lag_seconds: 0,
+  };
+}
+
+/** Heartbeat counters of one pipeline (and its live capture, if any). */
+function pipelineStats(p: Pipeline, capture: CaptureStats | null, lagSeconds: number): AgentStats {
+  const s = p.stats();
+  return {
+    ts: new Date().toISOString(),
+    packets: s.packets,
+    bytes: s.bytes,
+    drops: {
+      kernel: capture?.dropped ?? 0,
+      interface: capture?.ifDropped ?? 0,
+      queue: capture?.queueDropped ?? 0,
+    },
+    parse_errors: s.protocols.parseErrors,
+    messages: s.protocols.messages,
+    flows: s.activeFlows,
+    devices: s.devices,
+    memory: process.memoryUsage().rss,
+    lag_seconds: lagSeconds,
+  };
+}
+
+/** The sources that run one pipeline in this thread. */
+abstract class PipelineSource implements AgentSource {
+  abstract readonly finite: boolean;
+  constructor(
+    protected readonly p: Pipeline,
+    protected readonly rulesDir: string,
+    protected readonly log: Logger,
+  ) {}
+
+  abstract run(signal: AbortSignal | undefined): Promise<number>;
+
+  stats(): AgentStats {
+    // Replaying a file, packet time is not wall time: there is no lag to report.
+    return pipelineStats(this.p, null, 0);
+  }
+
+  devices(): DeviceRecord[] {
+    return this.p.engine ? toWireDevices(this.p.engine.devices()) : [];
+  }
+
+  reloadRules(): void {
+    try {
+      const next = loadRules(this.rulesDir);
+      this.p.engine?.reload(next);
+      this.log.info({ rules: next.rules.length }, 'agent: rules reloaded');
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      this.log.error(`agent: rules not reloaded, keeping the previous ones: ${why}`);
+    }
+  }
+}
+
+class FileSource extends PipelineSource {
+  readonly finite = true;
+  constructor(
+    p: Pipeline,
+    rulesDir: string,
+    log: Logger,
+    private readonly files: readonly string[],
+    private readonly speed: number | undefined,
+  ) {
+    super(p, rulesDir, log);
+  }
+
+  async run(signal: AbortSignal | undefined): Promise<number> {
+    const onFrame = this.p.onFrame.bind(this.p);
+    let code = EXIT_OK;
+    for (const file of this.files) {
+      try {
+        await readCaptureFile(file, onFrame, {
+          ...(this.speed !== undefined ? { speed: this.speed } : {}),
+          ...(signal ? { signal } : {}),
+        });
+      } catch (err) {
+        if (signal?.aborted) break;
+        this.log.error(err instanceof Error ? err.message : String(err));
+        code = EXIT_BAD_INPUT;
+      }
+    }
+    this.p.finish();
+    return code;
+  }
+}
+
+class LiveSource extends PipelineSource {
+  readonly finite = false;
+  private lagSeconds = 0;
+  constructor(
+    p: Pipeline,
+    rulesDir: string,
+    log: Logger,
+    private readonly live: LiveCapture,
+  ) {
+    super(p, rulesDir, log);
+  }
+
+  override stats(): AgentStats {
+    return pipelineStats(this.p, this.live.stats(), this.lagSeconds);
+  }
+
+  /** Frames go through the pipeline until the signal fires; idle sweeps follow the wall clock. */
+  async run(signal: AbortSignal | undefined): Promise<number> {
+    const { p, live, log } = this;
+    let sampled = 0;
+    let failed: Error | null = null;
+    let wake: () => void = () => {};
+    const done = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    live.start(
+      (frame) => {
+        p.onFrame(frame);
+        // Sampled: a clock read per packet would cost more than the lag is worth.
+        if ((++sampled & 1023) === 1) this.lagSeconds = Math.max(0, Date.now() / 1000 - frame.ts / 1e6);
+      },
+      (err) => {
+        failed = err;
+        wake();
+      },
+    );
+    log.info({ linkType: live.linkType }, 'agent: capturing');
+    const sweep = setInterval(() => p.advance(Date.now() * 1000), 1000);
+    signal?.addEventListener('abort', () => wake());
+    if (signal?.aborted) wake();
+    await done;
+    clearInterval(sweep);
+    live.stop();
+    p.finish();
+    log.info(live.stats(), 'agent: capture stopped');
+    if (failed) {
+      log.error((failed as Error).message);
+      return EXIT_BAD_INPUT;
+    }
+    return EXIT_OK;
+  }
 }
 
 export async function runAgent(args: AgentArgs): Promise<number> {
@@ -78,51 +220,40 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   if (args.interface === undefined && files.length === 0)
     throw new UsageError('give --pcap FILE or --interface IF');
   for (const f of files) if (!existsSync(f)) throw new UsageError(`${f}: capture file not found`);
-  // Open the device before anything else, so that a missing privilege or interface is the first thing said.
   const workers = args.workers ?? 1;
-  if (!Number.isInteger(workers) || workers < 1 || workers > 64)
+  if (!Number.isInteger(workers) || workers < 1 || workers > 64) {
     throw new UsageError(`--workers ${args.workers}: expected 1 to 64`);
-  if (workers > 1 && args.interface === undefined)
+  }
+  if (workers > 1 && args.interface === undefined) {
     throw new UsageError('--workers needs --interface (files are read by one pipeline)');
+  }
+  const capture = {
+    ...(args.bpf !== undefined ? { bpf: args.bpf } : {}),
+    ...(args.snaplen !== undefined ? { snaplen: args.snaplen } : {}),
+    ...(args.bufferSize !== undefined ? { bufferSize: args.bufferSize } : {}),
+    ...(args.promisc !== undefined ? { promisc: args.promisc } : {}),
+    ...(args.immediate !== undefined ? { immediate: args.immediate } : {}),
+  };
+  // Open the device before anything else, so that a missing privilege or interface is the first thing said.
+  const { bpf, ...liveOpts } = capture;
   const live =
     args.interface !== undefined && workers === 1
       ? LiveCapture.open({
           device: args.interface,
-          ...(args.bpf !== undefined ? { filter: args.bpf } : {}),
-          ...(args.snaplen !== undefined ? { snaplen: args.snaplen } : {}),
-          ...(args.bufferSize !== undefined ? { bufferSize: args.bufferSize } : {}),
-          ...(args.promisc !== undefined ? { promisc: args.promisc } : {}),
-          ...(args.immediate !== undefined ? { immediate: args.immediate } : {}),
+          ...liveOpts,
+          ...(bpf !== undefined ? { filter: bpf } : {}),
         })
       : null;
-  if (!/^wss?:\/\//.test(args.collector))
+  if (!/^wss?:\/\//.test(args.collector)) {
     throw new UsageError(`--collector ${args.collector}: expected ws:// or wss:// URL`);
-  const inputs = loadEngineInputs(args);
+  }
   const agentId = args.agentId ?? hostname();
+  const rulesDir = args.rules ?? DEFAULT_RULES_DIR;
+  // Workers load site, rules and baseline themselves; here they are loaded (and checked) for one pipeline.
+  const inputs = workers > 1 ? null : loadEngineInputs(args);
   const started = Date.now();
 
-  let pipeline: Pipeline | null = null;
-  let pool: WorkerPool | null = null;
-  let lagSeconds = 0;
-  const getStats = (): AgentStats => {
-    if (pool) return pool.stats();
-    const s = pipeline?.stats();
-    const mem = process.memoryUsage().rss;
-    const c: CaptureStats | null = live?.stats() ?? null;
-    return {
-      ts: new Date().toISOString(),
-      packets: s?.packets ?? 0,
-      bytes: s?.bytes ?? 0,
-      drops: { kernel: c?.dropped ?? 0, interface: c?.ifDropped ?? 0, queue: c?.queueDropped ?? 0 },
-      parse_errors: s?.protocols.parseErrors ?? {},
-      messages: s?.protocols.messages ?? {},
-      flows: s?.activeFlows ?? 0,
-      devices: s?.devices ?? 0,
-      memory: mem,
-      // Replaying a file, packet time is not wall time: there is no lag to report.
-      lag_seconds: live ? lagSeconds : 0,
-    };
-  };
+  let source: AgentSource | null = null;
   const transport = await AgentTransport.open({
     url: args.collector,
     token: args.token,
@@ -130,139 +261,46 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     version: AGENT_VERSION,
     spoolDir: args.spool ?? defaultSpoolDir(agentId),
     logger: log,
-    getStats,
+    getStats: () => source?.stats() ?? idleStats(),
     statsIntervalMs: 2000,
   });
-  const p = new Pipeline(
-    { ...inputs, agentId },
-    {
-      onFinding: (f) => {
-        transport.send(f);
-        args.onFinding?.(f);
-      },
-    },
-  );
-  pipeline = p;
-  // SIGHUP reloads the rules without losing devices, windows or flows; a bad file keeps the old rules.
-  const onHangup = (): void => {
-    if (pool) {
-      pool.reloadRules();
-      return;
-    }
-    try {
-      const next = loadRules(args.rules ?? DEFAULT_RULES_DIR);
-      p.engine?.reload(next);
-      log.info({ rules: next.rules.length }, 'agent: rules reloaded');
-    } catch (err) {
-      log.error(
-        `agent: rules not reloaded, keeping the previous ones: ${err instanceof Error ? err.message : String(err)}`,
-      );
-    }
+  const onFinding = (f: Finding): void => {
+    transport.send(f);
+    args.onFinding?.(f);
   };
-  process.on('SIGHUP', onHangup);
-  const onFrame = p.onFrame.bind(p);
-  let exitCode = EXIT_OK;
-  let interrupted = false;
-  if (args.interface !== undefined && workers > 1) {
-    pool = new WorkerPool(
-      {
-        device: args.interface,
-        count: workers,
-        agentId,
-        engine: { rules: args.rules, site: args.site, baseline: args.baseline },
-        ...(args.bpf !== undefined ? { bpf: args.bpf } : {}),
-        ...(args.snaplen !== undefined ? { snaplen: args.snaplen } : {}),
-        ...(args.bufferSize !== undefined ? { bufferSize: args.bufferSize } : {}),
-        ...(args.promisc !== undefined ? { promisc: args.promisc } : {}),
-        ...(args.immediate !== undefined ? { immediate: args.immediate } : {}),
-      },
-      (f) => {
-        transport.send(f);
-        args.onFinding?.(f);
-      },
+  if (inputs === null) {
+    const engine = { rules: args.rules, site: args.site, baseline: args.baseline };
+    source = new WorkerPool(
+      { device: args.interface ?? '', count: workers, agentId, engine, ...capture },
+      onFinding,
       log,
     );
-    exitCode = await pool.run(args.signal);
-    transport.sendDevices(toWireDevices(pool.devices()));
-    interrupted = true;
+  } else {
+    const p = new Pipeline({ ...inputs, agentId }, { onFinding });
+    source = live
+      ? new LiveSource(p, rulesDir, log, live)
+      : new FileSource(p, rulesDir, log, files, args.speed);
   }
-  if (live) {
-    exitCode = await captureLive(live, p, log, args.signal, (lag) => {
-      lagSeconds = lag;
-    });
-    interrupted = true;
-  }
-  for (const file of files) {
-    try {
-      const opts: { speed?: number; signal?: AbortSignal } = {};
-      if (args.speed !== undefined) opts.speed = args.speed;
-      if (args.signal) opts.signal = args.signal;
-      await readCaptureFile(file, onFrame, opts);
-    } catch (err) {
-      if (args.signal?.aborted) {
-        interrupted = true;
-        break;
-      }
-      log.error(err instanceof Error ? err.message : String(err));
-      exitCode = EXIT_BAD_INPUT;
-    }
-  }
-  p.finish();
-  if (p.engine && !pool) transport.sendDevices(toWireDevices(p.engine.devices()));
-  const s = p.stats();
+  // SIGHUP reloads the rules without losing devices, windows or flows; a bad file keeps the old rules.
+  const active = source;
+  const onHangup = (): void => active.reloadRules();
+  process.on('SIGHUP', onHangup);
+  const exitCode = await source.run(args.signal);
+  process.off('SIGHUP', onHangup);
+  transport.sendDevices(source.devices());
+  const s = source.stats();
+  const stopped = !source.finite || args.signal?.aborted === true;
   log.info(
-    { packets: s.packets, flows: s.flows, findings: s.findings, seconds: (Date.now() - started) / 1000 },
-    interrupted ? 'agent: interrupted, findings kept in the spool' : 'agent: capture done, waiting for acks',
+    { packets: s.packets, devices: s.devices, seconds: (Date.now() - started) / 1000 },
+    stopped ? 'agent: stopping' : 'agent: capture done, waiting for acks',
   );
-  if (!interrupted) {
+  if (!stopped) {
     const onAbort = new Promise<void>((resolve) => args.signal?.addEventListener('abort', () => resolve()));
     await Promise.race([transport.drain(), onAbort]);
   } else {
     // Stopping: give the collector a moment to ack; what is left stays in the spool for the next start.
     await Promise.race([transport.drain(), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
   }
-  process.off('SIGHUP', onHangup);
   await transport.close();
   return exitCode;
-}
-
-/** Live mode: frames go through the pipeline until the signal fires; idle sweeps follow the wall clock. */
-async function captureLive(
-  live: LiveCapture,
-  p: Pipeline,
-  log: Logger,
-  signal: AbortSignal | undefined,
-  setLag: (seconds: number) => void,
-): Promise<number> {
-  let sampled = 0;
-  let failed: Error | null = null;
-  let wake: () => void = () => {};
-  const done = new Promise<void>((resolve) => {
-    wake = resolve;
-  });
-  live.start(
-    (frame) => {
-      p.onFrame(frame);
-      // Sampled: a clock read per packet would cost more than the lag is worth.
-      if ((++sampled & 1023) === 1) setLag(Math.max(0, Date.now() / 1000 - frame.ts / 1e6));
-    },
-    (err) => {
-      failed = err;
-      wake();
-    },
-  );
-  log.info({ linkType: live.linkType }, 'agent: capturing');
-  const sweep = setInterval(() => p.advance(Date.now() * 1000), 1000);
-  signal?.addEventListener('abort', () => wake());
-  if (signal?.aborted) wake();
-  await done;
-  clearInterval(sweep);
-  live.stop();
-  const st = live.stats();
-  log.info(st, 'agent: capture stopped');
-  if (failed) {
-    log.error((failed as Error).message);
-    return EXIT_BAD_INPUT;
-  }
-  return EXIT_OK;
 }

@@ -2,12 +2,13 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { CaptureStats } from './capture/live.js';
-import type { DeviceRecord } from './engine/devices.js';
+import { toWireDevices, type DeviceRecord } from './engine/devices.js';
 import { EXIT_BAD_INPUT, EXIT_OK } from './main.js';
 import type { WorkerInput, WorkerMessage } from './live-worker.js';
 import type { PipelineStats } from './pipeline.js';
 import type { AgentStats } from './transport/client.js';
 import type { Finding } from './wire/finding.js';
+import type { DeviceRecord as WireDevice } from './wire/messages.js';
 
 interface WorkerState {
   worker: Worker;
@@ -23,6 +24,9 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
 }
 
 export class WorkerPool {
+  /** Live capture runs until it is stopped. */
+  readonly finite = false;
+
   private readonly states: WorkerState[] = [];
   private failure: string | null = null;
 
@@ -123,8 +127,8 @@ export class WorkerPool {
     for (const s of this.states) if (!s.done) s.worker.postMessage({ type: 'reload' });
   }
 
-  devices(): DeviceRecord[] {
-    return this.states.flatMap((s) => s.devices);
+  devices(): WireDevice[] {
+    return toWireDevices(this.states.flatMap((s) => s.devices));
   }
 
   /** The heartbeat of the whole agent: every worker's counters added up. */

@@ -2,6 +2,7 @@
 import { formatTs } from '../wire/time.js';
 import { lookupVendor } from './oui.js';
 import { ZONE_INTERNET, type SiteIndex } from './site.js';
+import type { DeviceRecord as WireDevice } from '../wire/messages.js';
 
 export interface IdentityHint {
   attribute: string;
@@ -261,4 +262,27 @@ export class DeviceTable {
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
+}
+
+/** Engine device records in the wire's shape (the collector merges them across agents). */
+export function toWireDevices(devices: readonly DeviceRecord[]): WireDevice[] {
+  return devices.map((d) => {
+    const rec: WireDevice = {
+      id: d.key,
+      first_seen: d.first_seen,
+      last_seen: d.last_seen,
+      protocols: d.protocols,
+      attributes: d.hints.map((h) => ({
+        name: h.attribute,
+        value: h.value,
+        source: h.source,
+        seen: h.last_seen,
+      })),
+    };
+    if (d.ips[0] !== undefined) rec.ip = d.ips[0];
+    if (d.mac !== undefined) rec.mac = d.mac;
+    if (d.vendor !== undefined) rec.vendor = d.vendor;
+    if (d.name !== undefined) rec.name = d.name;
+    return rec;
+  });
 }
