@@ -1,13 +1,14 @@
 // One capture worker of `wardwatch agent --workers N`: its own libpcap handle whose BPF keeps one share of the
 // traffic (a symmetric hash of the IPv4 addresses, so both directions of a flow land here), its own pipeline.
 import { parentPort, workerData } from 'node:worker_threads';
-import { LiveCapture, LiveCaptureError, type CaptureStats } from './capture/live.js';
-import type { BaselineChecker } from './engine/baseline-types.js';
-import type { DeviceRecord } from './engine/devices.js';
-import { Pipeline, type PipelineStats } from './pipeline.js';
+import { pino } from 'pino';
+import { LiveCapture, LiveCaptureError } from './capture/live.js';
 import { DEFAULT_RULES_DIR, loadEngineInputs, type EngineArgs } from './main.js';
-import { loadRules } from './engine/rules.js';
+import { Pipeline } from './pipeline.js';
+import { LiveSource } from './sources.js';
+import type { AgentStats } from './transport/client.js';
 import type { Finding } from './wire/finding.js';
+import type { DeviceRecord } from './wire/messages.js';
 
 export interface WorkerInput {
   index: number;
@@ -20,16 +21,16 @@ export interface WorkerInput {
   immediate?: boolean;
   agentId: string;
   engine: EngineArgs;
+  logLevel: string;
 }
 
 export type WorkerMessage =
   | { type: 'ready'; linkType: number }
   | { type: 'findings'; findings: Finding[] }
-  | { type: 'stats'; pipeline: PipelineStats; capture: CaptureStats; lag: number }
+  | { type: 'stats'; stats: AgentStats }
   | { type: 'devices'; devices: DeviceRecord[] }
   | { type: 'error'; code: string; message: string }
-  | { type: 'log'; level: 'info' | 'error'; message: string }
-  | { type: 'done' };
+  | { type: 'done'; code: number };
 
 /**
  * The BPF share of worker `index` of `count`: IPv4 packets by (src + dst) mod count, which is the same for
@@ -45,16 +46,17 @@ function post(msg: WorkerMessage): void {
   parentPort?.postMessage(msg);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const input = workerData as WorkerInput;
-  let inputs: {
-    site: ReturnType<typeof loadEngineInputs>['site'];
-    rules: ReturnType<typeof loadEngineInputs>['rules'];
-    baseline: BaselineChecker | null;
-  };
+  const log = pino(
+    { level: input.logLevel, base: { pid: process.pid, worker: input.index } },
+    pino.destination(2),
+  );
+  let p: Pipeline;
   let live: LiveCapture;
+  let batch: Finding[] = [];
   try {
-    inputs = loadEngineInputs(input.engine);
+    const inputs = loadEngineInputs(input.engine);
     live = LiveCapture.open({
       device: input.device,
       filter: shareFilter(input.index, input.count, input.bpf),
@@ -63,69 +65,35 @@ function main(): void {
       ...(input.promisc !== undefined ? { promisc: input.promisc } : {}),
       ...(input.immediate !== undefined ? { immediate: input.immediate } : {}),
     });
+    p = new Pipeline({ ...inputs, agentId: input.agentId }, { onFinding: (f) => batch.push(f) });
   } catch (err) {
-    const e = err as Error & { code?: string };
+    const e = err as Error;
     post({ type: 'error', code: e instanceof LiveCaptureError ? e.code : 'ECONFIG', message: e.message });
     return;
   }
-  let batch: Finding[] = [];
-  const p = new Pipeline({ ...inputs, agentId: input.agentId }, { onFinding: (f) => batch.push(f) });
-  let lag = 0;
-  let sampled = 0;
+  const source = new LiveSource(p, input.engine.rules ?? DEFAULT_RULES_DIR, log, live);
   const flushFindings = (): void => {
     if (batch.length === 0) return;
     post({ type: 'findings', findings: batch });
     batch = [];
   };
-  const report = (): void => {
-    post({ type: 'stats', pipeline: p.stats(), capture: live.stats(), lag });
-  };
-  live.start(
-    (frame) => {
-      p.onFrame(frame);
-      if ((++sampled & 1023) === 1) lag = Math.max(0, Date.now() / 1000 - frame.ts / 1e6);
-    },
-    (err) => {
-      post({ type: 'error', code: err.code, message: err.message });
-    },
-  );
-  post({ type: 'ready', linkType: live.linkType });
   // Findings leave the worker in small batches: within a tenth of a second, never one message per packet.
   const flushTimer = setInterval(flushFindings, 100);
-  const sweepTimer = setInterval(() => p.advance(Date.now() * 1000), 1000);
-  const statsTimer = setInterval(report, 1000);
+  const statsTimer = setInterval(() => post({ type: 'stats', stats: source.stats() }), 1000);
+  const stop = new AbortController();
   parentPort?.on('message', (msg: { type: string }) => {
-    if (msg.type === 'reload') {
-      try {
-        const next = loadRules(input.engine.rules ?? DEFAULT_RULES_DIR);
-        p.engine?.reload(next);
-        post({
-          type: 'log',
-          level: 'info',
-          message: `worker ${input.index}: rules reloaded (${next.rules.length})`,
-        });
-      } catch (err) {
-        const why = err instanceof Error ? err.message : String(err);
-        post({
-          type: 'log',
-          level: 'error',
-          message: `worker ${input.index}: rules not reloaded, keeping the previous ones: ${why}`,
-        });
-      }
-      return;
-    }
-    if (msg.type !== 'stop') return;
-    clearInterval(flushTimer);
-    clearInterval(sweepTimer);
-    clearInterval(statsTimer);
-    live.stop();
-    p.finish();
-    flushFindings();
-    report();
-    if (p.engine) post({ type: 'devices', devices: p.engine.devices() });
-    post({ type: 'done' });
-    parentPort?.close();
+    if (msg.type === 'reload') source.reloadRules();
+    else if (msg.type === 'stop') stop.abort();
   });
+  post({ type: 'ready', linkType: live.linkType });
+  const code = await source.run(stop.signal);
+  clearInterval(flushTimer);
+  clearInterval(statsTimer);
+  flushFindings();
+  post({ type: 'stats', stats: source.stats() });
+  post({ type: 'devices', devices: source.devices() });
+  post({ type: 'done', code });
+  parentPort?.close();
 }
 
-if (parentPort) main();
+if (parentPort) void main();

@@ -1,22 +1,18 @@
 // `--workers N`: N capture threads (agent/live-worker.ts), findings merged into one stream, stats summed.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import type { CaptureStats } from './capture/live.js';
-import { toWireDevices, type DeviceRecord } from './engine/devices.js';
 import { EXIT_BAD_INPUT, EXIT_OK } from './main.js';
 import type { WorkerInput, WorkerMessage } from './live-worker.js';
-import type { PipelineStats } from './pipeline.js';
 import type { AgentStats } from './transport/client.js';
 import type { Finding } from './wire/finding.js';
 import type { DeviceRecord as WireDevice } from './wire/messages.js';
 
 interface WorkerState {
   worker: Worker;
-  pipeline: PipelineStats | null;
-  capture: CaptureStats | null;
-  lag: number;
-  devices: DeviceRecord[];
+  stats: AgentStats | null;
+  devices: WireDevice[];
   done: boolean;
+  code: number;
 }
 
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {
@@ -31,7 +27,7 @@ export class WorkerPool {
   private failure: string | null = null;
 
   constructor(
-    private readonly base: Omit<WorkerInput, 'index'>,
+    private readonly base: Omit<WorkerInput, 'index' | 'logLevel'>,
     private readonly onFinding: (f: Finding) => void,
     private readonly log: Logger,
   ) {}
@@ -44,14 +40,13 @@ export class WorkerPool {
       wake = resolve;
     });
     for (let index = 0; index < this.base.count; index++) {
-      const input: WorkerInput = { ...this.base, index };
+      const input: WorkerInput = { ...this.base, index, logLevel: this.log.level };
       const state: WorkerState = {
         worker: new Worker(url, { workerData: input }),
-        pipeline: null,
-        capture: null,
-        lag: 0,
+        stats: null,
         devices: [],
         done: false,
+        code: EXIT_OK,
       };
       state.worker.on('message', (msg: WorkerMessage) => this.onMessage(state, msg, wake));
       state.worker.on('error', (err) => {
@@ -87,7 +82,7 @@ export class WorkerPool {
       this.log.error(this.failure);
       return EXIT_BAD_INPUT;
     }
-    return EXIT_OK;
+    return this.states.some((s) => s.code !== EXIT_OK) ? EXIT_BAD_INPUT : EXIT_OK;
   }
 
   private onMessage(state: WorkerState, msg: WorkerMessage, wake: () => void): void {
@@ -96,9 +91,7 @@ export class WorkerPool {
         for (const f of msg.findings) this.onFinding(f);
         break;
       case 'stats':
-        state.pipeline = msg.pipeline;
-        state.capture = msg.capture;
-        state.lag = msg.lag;
+        state.stats = msg.stats;
         break;
       case 'devices':
         state.devices = msg.devices;
@@ -113,11 +106,8 @@ export class WorkerPool {
           'agent: capture worker ready',
         );
         break;
-      case 'log':
-        if (msg.level === 'error') this.log.error(msg.message);
-        else this.log.info(msg.message);
-        break;
       case 'done':
+        state.code = msg.code;
         break;
     }
   }
@@ -128,42 +118,35 @@ export class WorkerPool {
   }
 
   devices(): WireDevice[] {
-    return toWireDevices(this.states.flatMap((s) => s.devices));
+    return this.states.flatMap((s) => s.devices);
   }
 
   /** The heartbeat of the whole agent: every worker's counters added up. */
   stats(): AgentStats {
-    const parseErrors: Record<string, number> = {};
-    const messages: Record<string, Record<string, number>> = {};
     const out: AgentStats = {
       ts: new Date().toISOString(),
       packets: 0,
       bytes: 0,
       drops: { kernel: 0, interface: 0, queue: 0 },
-      parse_errors: parseErrors,
-      messages,
+      parse_errors: {},
+      messages: {},
       flows: 0,
       devices: 0,
       memory: process.memoryUsage().rss,
       lag_seconds: 0,
     };
-    for (const s of this.states) {
-      const p = s.pipeline;
-      if (p) {
-        out.packets += p.packets;
-        out.bytes += p.bytes;
-        out.flows += p.activeFlows;
-        out.devices += p.devices;
-        addCounts(parseErrors, p.protocols.parseErrors);
-        for (const [proto, types] of Object.entries(p.protocols.messages))
-          addCounts((messages[proto] ??= {}), types);
-      }
-      if (s.capture) {
-        out.drops.kernel += s.capture.dropped;
-        out.drops.interface += s.capture.ifDropped;
-        out.drops.queue += s.capture.queueDropped;
-      }
-      out.lag_seconds = Math.max(out.lag_seconds, s.lag);
+    for (const { stats: w } of this.states) {
+      if (!w) continue;
+      out.packets += w.packets;
+      out.bytes += w.bytes;
+      out.flows += w.flows;
+      out.devices += w.devices;
+      out.drops.kernel += w.drops.kernel;
+      out.drops.interface += w.drops.interface;
+      out.drops.queue += w.drops.queue;
+      addCounts(out.parse_errors, w.parse_errors);
+      for (const [proto, types] of Object.entries(w.messages)) addCounts((out.messages[proto] ??= {}), types);
+      out.lag_seconds = Math.max(out.lag_seconds, w.lag_seconds);
     }
     return out;
   }
