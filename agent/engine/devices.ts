@@ -1,5 +1,6 @@
 // Device inventory (issue 4 "Device inventory"): one record per MAC (per IP behind routers), vendor from the OUI registry, identity hints with provenance, capped with LRU eviction.
 import { formatTs } from '../wire/time.js';
+import { LruMap } from './lru.js';
 import { lookupVendor } from './oui.js';
 import { ZONE_INTERNET, type SiteIndex } from './site.js';
 import type { DeviceRecord as WireDevice } from '../wire/messages.js';
@@ -108,7 +109,8 @@ const MAX_HINT_TEXT = 128;
 const MAX_ROUTERS = 1024;
 
 export class DeviceTable {
-  private readonly byKey = new Map<string, Device>();
+  /** LRU order: at the cap the least recently seen device goes. */
+  private readonly byKey = new LruMap<string, Device>();
   private readonly routerMacs = new Set<string>();
   readonly stats: DeviceStats = {
     devices: 0,
@@ -134,10 +136,8 @@ export class DeviceTable {
     const byIp = !m || zone === ZONE_INTERNET || this.routerMacs.has(m);
     // Known keys are strings hashed once per flow side, not concatenated (and hashed) again per event.
     const key = byIp ? (known ? known.ipKey : `ip:${ip}`) : (known?.macKey ?? `mac:${m}`);
-    let d = this.byKey.get(key);
+    let d = this.byKey.use(key);
     if (d) {
-      this.byKey.delete(key); // LRU: re-insert at the tail
-      this.byKey.set(key, d);
       if (ts > d.last) d.last = ts;
       if (!d.ips.includes(ip)) this.addIp(d, ip);
       return d;
@@ -159,13 +159,7 @@ export class DeviceTable {
       counters: { flows: 0, events: 0, bytes_sent: 0, bytes_received: 0, findings: 0 },
       clinical: false,
     };
-    if (this.byKey.size >= this.limits.maxDevices) {
-      const oldest = this.byKey.keys().next();
-      if (!oldest.done) {
-        this.byKey.delete(oldest.value);
-        this.stats.evicted++;
-      }
-    }
+    if (this.byKey.size >= this.limits.maxDevices && this.byKey.evictOldest()) this.stats.evicted++;
     this.byKey.set(key, d);
     this.stats.created++;
     this.stats.devices = this.byKey.size;
@@ -231,7 +225,7 @@ export class DeviceTable {
   }
 
   get(key: string): Device | undefined {
-    return this.byKey.get(key);
+    return this.byKey.peek(key);
   }
 
   records(): DeviceRecord[] {

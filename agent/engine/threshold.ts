@@ -1,13 +1,14 @@
 // Sliding-window thresholds for rules (rules/README.md "Thresholds"): count or distinct count of a field per group key, bounded memory.
 import type { FieldValue } from '../protocols/types.js';
 import { firstValue, keyOf, type Subject } from './match.js';
+import { LruMap } from './lru.js';
 import type { ThresholdDef } from './rule-schema.js';
 
 interface Group {
   /** Count mode: timestamps of the last `count` matches, oldest first. */
-  times: number[];
+  times: number[] | null;
   /** Distinct mode: value key → last time seen, oldest first (re-inserted on each sighting). */
-  seen: Map<string, number>;
+  seen: Map<string, number> | null;
 }
 
 export interface ThresholdResult {
@@ -32,7 +33,8 @@ function keyOfPaths(s: Subject, paths: readonly string[][]): string {
 }
 
 export class ThresholdState {
-  private readonly groups = new Map<string, Group>();
+  /** Groups in LRU order: the least recently counted is dropped at the cap. */
+  private readonly groups = new LruMap<string, Group>();
   evicted = 0;
 
   constructor(
@@ -42,45 +44,42 @@ export class ThresholdState {
 
   add(s: Subject): ThresholdResult {
     const group = keyOfPaths(s, this.def.by);
-    let g = this.groups.get(group);
+    let g = this.groups.use(group);
     if (!g) {
-      if (this.groups.size >= this.maxGroups) {
-        const oldest = this.groups.keys().next();
-        if (!oldest.done) {
-          this.groups.delete(oldest.value);
-          this.evicted++;
-        }
-      }
-      g = { times: [], seen: new Map() };
-    } else this.groups.delete(group);
-    this.groups.set(group, g); // LRU order
+      if (this.groups.size >= this.maxGroups && this.groups.evictOldest()) this.evicted++;
+      // Only the mode's own structure: many groups (one per HL7 control id) are seen once.
+      g = this.def.distinct ? { times: null, seen: new Map() } : { times: [], seen: null };
+      this.groups.set(group, g);
+    }
     const horizon = s.ts - this.def.windowMicros;
     if (this.def.distinct) {
+      const seen = g.seen as Map<string, number>;
       // Every distinct path needs a value; their first values make the key.
       let dk = '';
       for (let i = 0; i < this.def.distinct.length; i++) {
         const v = firstValue(s, this.def.distinct[i] as string[]);
-        if (v === undefined) return { crossed: false, n: g.seen.size, group };
+        if (v === undefined) return { crossed: false, n: seen.size, group };
         dk += (i > 0 ? '\u0001' : '') + keyOfValue(v);
       }
-      g.seen.delete(dk);
-      g.seen.set(dk, s.ts);
-      for (const [k, t] of g.seen) {
+      seen.delete(dk);
+      seen.set(dk, s.ts);
+      for (const [k, t] of seen) {
         if (t > horizon) break;
-        g.seen.delete(k);
+        seen.delete(k);
       }
       // Only `count` distinct values matter; dropping the oldest keeps memory at the threshold.
-      while (g.seen.size > this.def.count) {
-        const first = g.seen.keys().next();
+      while (seen.size > this.def.count) {
+        const first = seen.keys().next();
         if (first.done) break;
-        g.seen.delete(first.value);
+        seen.delete(first.value);
       }
-      return { crossed: g.seen.size >= this.def.count, n: g.seen.size, group };
+      return { crossed: seen.size >= this.def.count, n: seen.size, group };
     }
-    g.times.push(s.ts);
-    while (g.times.length > 0 && (g.times[0] ?? 0) <= horizon) g.times.shift();
-    if (g.times.length > this.def.count) g.times.shift();
-    return { crossed: g.times.length >= this.def.count, n: g.times.length, group };
+    const times = g.times as number[];
+    times.push(s.ts);
+    while (times.length > 0 && (times[0] ?? 0) <= horizon) times.shift();
+    if (times.length > this.def.count) times.shift();
+    return { crossed: times.length >= this.def.count, n: times.length, group };
   }
 
   get size(): number {

@@ -1,0 +1,46 @@
+// LruMap keeps the same order as a Map used with delete + set on every use (what the engine did before).
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { LruMap } from '../../agent/engine/lru.js';
+
+describe('LruMap', () => {
+  it('evicts in the order a delete-and-reinsert Map would', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(fc.constantFrom('use', 'set', 'delete', 'evict', 'peek'), fc.integer({ min: 0, max: 9 })),
+          {
+            maxLength: 200,
+          },
+        ),
+        (ops) => {
+          const lru = new LruMap<number, number>();
+          const ref = new Map<number, number>();
+          ops.forEach(([op, k], i) => {
+            if (op === 'use') {
+              const v = ref.get(k);
+              if (v !== undefined) {
+                ref.delete(k);
+                ref.set(k, v);
+              }
+              expect(lru.use(k)).toBe(v);
+            } else if (op === 'set') {
+              ref.delete(k);
+              ref.set(k, i);
+              lru.set(k, i);
+            } else if (op === 'delete') {
+              expect(lru.delete(k)).toBe(ref.delete(k));
+            } else if (op === 'evict') {
+              const first = ref.keys().next();
+              if (!first.done) ref.delete(first.value);
+              expect(lru.evictOldest()).toBe(!first.done);
+            } else expect(lru.peek(k)).toBe(ref.get(k));
+            expect(lru.size).toBe(ref.size);
+            expect([...lru.values()]).toEqual([...ref.values()]);
+          });
+        },
+      ),
+      { seed: 42, numRuns: 300 },
+    );
+  });
+});
