@@ -122,9 +122,13 @@ export async function runReplay(args: ReplayArgs, io: Io = processIo): Promise<n
   const inputs = loadEngineInputs(args);
   const out = new LineWriter(io.stdout, args.format ?? 'jsonl');
   const findings: Finding[] = [];
-  const opts: ReplayOptions = { ...inputs, agentId: args.agentId ?? 'replay' };
-  if (args.speed !== undefined) opts.speed = args.speed;
   const progress = startProgress(args.files, io);
+  const opts: ReplayOptions = {
+    ...inputs,
+    agentId: args.agentId ?? 'replay',
+    onProgress: (i, bytes) => progress.update(i, bytes),
+  };
+  if (args.speed !== undefined) opts.speed = args.speed;
   let summary: ReplaySummary;
   try {
     summary = await replayFiles(args.files, opts, {
@@ -151,18 +155,31 @@ export async function runReplay(args: ReplayArgs, io: Io = processIo): Promise<n
   return EXIT_OK;
 }
 
-/** A one-line progress indicator on a terminal for large inputs; silent otherwise. */
-function startProgress(files: readonly string[], io: Io): { stop(): void } {
-  const total = files.reduce((n, f) => n + statSync(f).size, 0);
-  if (!io.stderr.isTTY || total < 50 * 1024 * 1024) return { stop() {} };
+/** A one-line progress indicator on a terminal for large inputs: percent read, packets/s; silent otherwise. */
+function startProgress(
+  files: readonly string[],
+  io: Io,
+): { update(fileIndex: number, bytes: number): void; stop(): void } {
+  const sizes = files.map((f) => statSync(f).size);
+  const total = sizes.reduce((a, b) => a + b, 0);
+  if (!io.stderr.isTTY || total < 50 * 1024 * 1024) return { update() {}, stop() {} };
   const started = Date.now();
-  const timer = setInterval(() => {
-    const secs = ((Date.now() - started) / 1000).toFixed(0);
-    io.stderr.write(`\rreplaying ${(total / 1e6).toFixed(0)} MB ... ${secs} s`);
-  }, 500);
+  let done = 0;
+  let last = 0;
   return {
+    update(fileIndex, bytes) {
+      const now = Date.now();
+      if (now - last < 250) return;
+      last = now;
+      done = sizes.slice(0, fileIndex).reduce((a, b) => a + b, 0) + bytes;
+      // Gzip input counts decompressed bytes: cap the figure rather than show more than 100 %.
+      const pct = Math.min(99, Math.floor((done / total) * 100));
+      const secs = (now - started) / 1000;
+      io.stderr.write(
+        `\rreplaying ${files[fileIndex] ?? ''}: ${pct}% of ${(total / 1e6).toFixed(0)} MB, ${secs.toFixed(0)} s`,
+      );
+    },
     stop() {
-      clearInterval(timer);
       io.stderr.write('\r\x1b[K');
     },
   };

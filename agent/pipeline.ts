@@ -195,6 +195,8 @@ export class Pipeline {
 export interface ReplayOptions extends PipelineOptions {
   speed?: number;
   signal?: AbortSignal;
+  /** Called after each chunk read: the file's index in `files` and its bytes read so far. */
+  onProgress?: (fileIndex: number, bytesRead: number) => void;
 }
 
 export interface ReplaySummary extends PipelineStats {
@@ -218,12 +220,14 @@ export async function replayFiles(
   const pipeline = new Pipeline(opts, out);
   const onFrame = (frame: RawFrame): void => pipeline.onFrame(frame);
   let error: string | null = null;
-  for (const file of files) {
+  for (const [index, file] of files.entries()) {
     try {
-      const readOpts: { speed?: number; signal?: AbortSignal } = {};
-      if (opts.speed !== undefined) readOpts.speed = opts.speed;
-      if (opts.signal !== undefined) readOpts.signal = opts.signal;
-      await readCaptureFile(file, onFrame, readOpts);
+      const progress = opts.onProgress;
+      await readCaptureFile(file, onFrame, {
+        ...(opts.speed !== undefined ? { speed: opts.speed } : {}),
+        ...(opts.signal !== undefined ? { signal: opts.signal } : {}),
+        ...(progress ? { onProgress: (bytes: number) => progress(index, bytes) } : {}),
+      });
     } catch (err) {
       error ??= err instanceof Error ? err.message : String(err);
     }

@@ -14,6 +14,8 @@ export interface ReadCaptureOptions {
   /** Read size; 1 MiB by default. */
   chunkBytes?: number;
   limits?: Partial<CaptureLimits>;
+  /** Called after each chunk with the capture bytes read so far (decompressed bytes for gzip input). */
+  onProgress?: (bytesRead: number) => void;
 }
 
 export interface ReadCaptureResult {
@@ -124,6 +126,7 @@ export async function readCaptureFile(
       err = parser.resume(deliver);
     }
     if (err) throw CaptureFileError.fromFormat(file, err);
+    opts.onProgress?.(fileBytes);
   };
 
   const chunkSize = opts.chunkBytes ?? DEFAULT_CHUNK;
