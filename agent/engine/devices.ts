@@ -106,6 +106,7 @@ export function observeKeys(ip: string, mac: string | undefined, zone: string): 
 }
 
 const MAX_HINT_TEXT = 128;
+const NO_VALUES: readonly string[] = Object.freeze([]);
 const MAX_ROUTERS = 1024;
 
 export class DeviceTable {
@@ -182,23 +183,26 @@ export class DeviceTable {
   }
 
   /** Record an identity hint; returns the values this attribute had before (empty when none). */
-  addHint(d: Device, attribute: string, value: string, source: string, ts: number): string[] {
+  addHint(d: Device, attribute: string, value: string, source: string, ts: number): readonly string[] {
     const v = value.length > MAX_HINT_TEXT ? value.slice(0, MAX_HINT_TEXT) : value;
-    const previous: string[] = [];
+    // Nearly every call repeats a known hint: find that without building the list of other values.
+    let others = 0;
     for (const h of d.hints) {
       if (h.attribute !== attribute) continue;
       if (h.value === v && h.source === source) {
         if (ts > h.last) h.last = ts;
-        return [];
+        return NO_VALUES;
       }
-      if (h.value !== v) previous.push(h.value);
+      if (h.value !== v) others++;
     }
     if (d.hints.length >= this.limits.maxHintsPerDevice) {
       this.stats.hintsDropped++;
-      return [];
+      return NO_VALUES;
     }
+    const previous: string[] = [];
+    if (others > 0) for (const h of d.hints) if (h.attribute === attribute && h.value !== v) previous.push(h.value);
     d.hints.push({ attribute, value: v, source, first: ts, last: ts });
-    return previous.includes(v) ? [] : previous;
+    return previous;
   }
 
   addPeer(d: Device, ip: string, port: number | undefined, proto: string): void {

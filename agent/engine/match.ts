@@ -176,14 +176,19 @@ function numberOf(v: FieldValue): number | null {
   return null;
 }
 
-export function globToRegExp(glob: string): RegExp {
+/** A glob as regular-expression source, without anchors. */
+function globSource(glob: string): string {
   let src = '';
   for (const ch of glob) {
     if (ch === '*') src += '.*';
     else if (ch === '?') src += '.';
     else src += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   }
-  return new RegExp(`^${src}$`, 's');
+  return src;
+}
+
+export function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${globSource(glob)}$`, 's');
 }
 
 function operandValues(o: Operand, ctx: MatchContext): string[] {
@@ -206,10 +211,13 @@ function compileOp(op: Op, ctx: MatchContext): (v: FieldValue) => boolean {
       };
     }
     case 'glob': {
-      const res = operandValues(op.operand, ctx).map(globToRegExp);
+      // One anchored alternation instead of a test per glob (a list such as mqtt-command-topics has six).
+      const globs = operandValues(op.operand, ctx);
+      if (globs.length === 0) return () => false;
+      const re = new RegExp(`^(?:${globs.map(globSource).join('|')})$`, 's');
       return (v) => {
         const k = keyOf(v);
-        return k !== null && res.some((r) => r.test(k));
+        return k !== null && re.test(k);
       };
     }
     case 'regex': {
