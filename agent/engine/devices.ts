@@ -200,7 +200,8 @@ export class DeviceTable {
       return NO_VALUES;
     }
     const previous: string[] = [];
-    if (others > 0) for (const h of d.hints) if (h.attribute === attribute && h.value !== v) previous.push(h.value);
+    if (others > 0)
+      for (const h of d.hints) if (h.attribute === attribute && h.value !== v) previous.push(h.value);
     d.hints.push({ attribute, value: v, source, first: ts, last: ts });
     return previous;
   }
