@@ -59,6 +59,8 @@ export interface Device {
   last: number;
   protocols: Set<string>;
   hints: Hint[];
+  /** The same hints by attribute (insertion order kept), so a hint is checked against its own kind only. */
+  hintsByAttr: Map<string, Hint[]>;
   peers: Map<string, DevicePeer>;
   counters: DeviceRecord['counters'];
   /** Has spoken HL7, DICOM or MQTT (for the first-clinical signal). */
@@ -156,6 +158,7 @@ export class DeviceTable {
       last: ts,
       protocols: new Set(),
       hints: [],
+      hintsByAttr: new Map(),
       peers: new Map(),
       counters: { flows: 0, events: 0, bytes_sent: 0, bytes_received: 0, findings: 0 },
       clinical: false,
@@ -186,23 +189,26 @@ export class DeviceTable {
   addHint(d: Device, attribute: string, value: string, source: string, ts: number): readonly string[] {
     const v = value.length > MAX_HINT_TEXT ? value.slice(0, MAX_HINT_TEXT) : value;
     // Nearly every call repeats a known hint: find that without building the list of other values.
+    const same = d.hintsByAttr.get(attribute);
     let others = 0;
-    for (const h of d.hints) {
-      if (h.attribute !== attribute) continue;
-      if (h.value === v && h.source === source) {
-        if (ts > h.last) h.last = ts;
-        return NO_VALUES;
+    if (same)
+      for (const h of same) {
+        if (h.value === v && h.source === source) {
+          if (ts > h.last) h.last = ts;
+          return NO_VALUES;
+        }
+        if (h.value !== v) others++;
       }
-      if (h.value !== v) others++;
-    }
     if (d.hints.length >= this.limits.maxHintsPerDevice) {
       this.stats.hintsDropped++;
       return NO_VALUES;
     }
     const previous: string[] = [];
-    if (others > 0)
-      for (const h of d.hints) if (h.attribute === attribute && h.value !== v) previous.push(h.value);
-    d.hints.push({ attribute, value: v, source, first: ts, last: ts });
+    if (same && others > 0) for (const h of same) if (h.value !== v) previous.push(h.value);
+    const hint: Hint = { attribute, value: v, source, first: ts, last: ts };
+    d.hints.push(hint);
+    if (same) same.push(hint);
+    else d.hintsByAttr.set(attribute, [hint]);
     return previous;
   }
 

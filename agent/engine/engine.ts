@@ -26,7 +26,7 @@ import {
   type SubjectEndpoint,
 } from './match.js';
 import { lookupVendor } from './oui.js';
-import { matchPaths, type RuleDef, type SuppressDef } from './rule-schema.js';
+import { matchPaths, type MatchNode, type RuleDef, type SuppressDef } from './rule-schema.js';
 import type { RuleSet } from './rules.js';
 import { SiteIndex, ZONE_INTERNET, type AllowEntry, type Site } from './site.js';
 import { ThresholdState, type ThresholdResult } from './threshold.js';
@@ -106,6 +106,8 @@ interface EndpointMemo {
   keys: ObserveKeys;
   /** "ip|port", as FlowCtx.clientKey spells it. */
   hostPort: string;
+  /** The address is on the Internet by the site's zones, VLAN aside (checkBinding skips those). */
+  internet: boolean;
 }
 
 interface FlowCtx {
@@ -147,7 +149,7 @@ function compileRules(rules: RuleSet, site: SiteIndex, limits: EngineLimits): Co
     const other = def.device === 'src' ? 'dst' : 'src';
     out.push({
       def,
-      pred: compileMatch(def.match, ctx),
+      pred: compileMatch(withoutIndexedConditions(def.match, def), ctx),
       evidence: evidencePaths(def.match),
       exempt: [],
       threshold: def.threshold ? new ThresholdState(def.threshold, limits.maxThresholdGroups) : null,
@@ -314,8 +316,8 @@ export class Engine {
     }
     if (ev.proto === 'mqtt' && fc?.connect) subject.connect = fc.connect;
     if (fc?.clientKey) subject.from_client = fc.clientKey === sm.hostPort;
-    if (ev.src.mac) this.checkBinding(ev.src.ip, ev.src.mac, ts, 'ip');
-    if (ev.dst.mac) this.checkBinding(ev.dst.ip, ev.dst.mac, ts, 'ip');
+    if (ev.src.mac) this.checkBinding(ev.src.ip, ev.src.mac, ts, 'ip', sm.internet);
+    if (ev.dst.mac) this.checkBinding(ev.dst.ip, ev.dst.mac, ts, 'ip', dm.internet);
     this.signals(ev, subject, src, dst, ts);
     this.evaluate(subject);
     if (this.baseline) this.onDeviations(this.baseline.onEvent(ev));
@@ -333,6 +335,7 @@ export class Engine {
         ep,
         keys: observeKeys(e.ip, e.mac, ep.zone),
         hostPort: `${e.ip}|${e.port}`,
+        internet: this.site.zoneOf(e.ip) === ZONE_INTERNET,
       };
       this.memos.set(e, m);
     }
@@ -390,8 +393,9 @@ export class Engine {
    * IP→MAC bindings from ARP and from frames of local hosts. A known address with a new MAC raises the
    * `ip_mac_changed` signal. Internet addresses and router MACs are skipped: their frames carry the gateway's MAC.
    */
-  private checkBinding(ip: string, mac: string, ts: number, via: 'arp' | 'ip'): void {
-    if (via === 'ip' && (this.table.isRouterMac(mac) || this.site.zoneOf(ip) === ZONE_INTERNET)) return;
+  private checkBinding(ip: string, mac: string, ts: number, via: 'arp' | 'ip', internet?: boolean): void {
+    if (via === 'ip' && (this.table.isRouterMac(mac) || (internet ?? this.site.zoneOf(ip) === ZONE_INTERNET)))
+      return;
     const prev = this.arp.get(ip);
     if (prev === mac) return;
     if (prev !== undefined) this.arp.delete(ip);
@@ -773,6 +777,30 @@ export class Engine {
     }
     this.onFinding(f);
   }
+}
+
+/**
+ * The rule's match without the top-level `proto` and `type` conditions that the rule index already
+ * guarantees: rules are only offered events whose proto (and type, when the rule names types) is one of
+ * the values collectValues took from those very conditions. Only a condition that is a single `equals`
+ * or `in` list is dropped (one that collectValues read whole); anything else stays and is evaluated.
+ */
+function withoutIndexedConditions(m: MatchNode, def: RuleDef): MatchNode {
+  if (m.kind !== 'all') return m;
+  const dropped = new Set<string>();
+  const items = m.items.filter((i) => {
+    if (i.kind !== 'field' || (i.path !== 'proto' && i.path !== 'type') || dropped.has(i.path)) return true;
+    // collectValues reads only the first condition on each path; later ones are plain conditions.
+    dropped.add(i.path);
+    const indexed = i.path === 'proto' ? def.protos : def.types;
+    const op = i.ops[0];
+    const exact =
+      i.ops.length === 1 &&
+      op !== undefined &&
+      (op.op === 'equals' || (op.op === 'in' && op.operand.kind === 'values'));
+    return !(exact && indexed.length > 0);
+  });
+  return { kind: 'all', items };
 }
 
 type Exemption = Pick<SuppressDef, 'ip' | 'mac' | 'zone' | 'asset'>;
