@@ -781,27 +781,32 @@ export class Engine {
 
 /**
  * The rule's match without the top-level `proto` and `type` conditions that the rule index already
- * guarantees: rules are only offered events whose proto (and type, when the rule names types) is one of
- * the values collectValues took from those very conditions. Only a condition that is a single `equals`
- * or `in` list is dropped (one that collectValues read whole); anything else stays and is evaluated.
+ * guarantees: a rule that names protocols is only offered events whose proto (and type, when it also
+ * names types) is one of the values collectValues took from those very conditions. A rule without a
+ * protocol meets every event, so its `type` condition stays. Only a condition that is a single `equals`
+ * or `in` list of short values is dropped (one that collectValues read whole, and that keyOf compares
+ * untruncated); anything else stays and is evaluated.
  */
 function withoutIndexedConditions(m: MatchNode, def: RuleDef): MatchNode {
-  if (m.kind !== 'all') return m;
-  const dropped = new Set<string>();
+  if (m.kind !== 'all' || def.protos.length === 0) return m;
+  const seen = new Set<string>();
   const items = m.items.filter((i) => {
-    if (i.kind !== 'field' || (i.path !== 'proto' && i.path !== 'type') || dropped.has(i.path)) return true;
+    if (i.kind !== 'field' || (i.path !== 'proto' && i.path !== 'type') || seen.has(i.path)) return true;
     // collectValues reads only the first condition on each path; later ones are plain conditions.
-    dropped.add(i.path);
+    seen.add(i.path);
     const indexed = i.path === 'proto' ? def.protos : def.types;
     const op = i.ops[0];
     const exact =
       i.ops.length === 1 &&
       op !== undefined &&
       (op.op === 'equals' || (op.op === 'in' && op.operand.kind === 'values'));
-    return !(exact && indexed.length > 0);
+    return !(exact && indexed.length > 0 && indexed.every((v) => v.length <= MAX_INDEXED_TEXT));
   });
   return { kind: 'all', items };
 }
+
+/** keyOf (match.ts) compares at most this many characters. */
+const MAX_INDEXED_TEXT = 1024;
 
 type Exemption = Pick<SuppressDef, 'ip' | 'mac' | 'zone' | 'asset'>;
 

@@ -28,6 +28,18 @@ function fires(
   return run(rules, [e], { site }).findings.length > 0;
 }
 
+describe('rule index', () => {
+  it('a type condition without a proto condition still filters (such rules meet every event)', () => {
+    const e = ev('mqtt', 'publish', {});
+    expect(run(oneRule('      type: start'), [e]).findings).toHaveLength(0);
+    expect(run(oneRule('      type: publish'), [e]).findings).toHaveLength(1);
+    expect(
+      run(oneRule('      proto: mqtt\n      type: { in: [connect, publish] }'), [e]).findings,
+    ).toHaveLength(1);
+    expect(run(oneRule('      proto: { in: [hl7, dicom] }'), [e]).findings).toHaveLength(0);
+  });
+});
+
 describe('operators', () => {
   it('equals (scalar shorthand and explicit), loose between numbers, strings and booleans', () => {
     expect(fires('      fields.topic: a/b', { topic: 'a/b' })).toBe(true);
