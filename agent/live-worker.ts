@@ -17,6 +17,7 @@ export interface WorkerInput {
   bpf?: string;
   snaplen?: number;
   bufferSize?: number;
+  queueBytes?: number;
   promisc?: boolean;
   immediate?: boolean;
   agentId: string;
@@ -62,6 +63,7 @@ async function main(): Promise<void> {
       filter: shareFilter(input.index, input.count, input.bpf),
       ...(input.snaplen !== undefined ? { snaplen: input.snaplen } : {}),
       ...(input.bufferSize !== undefined ? { bufferSize: input.bufferSize } : {}),
+      ...(input.queueBytes !== undefined ? { queueBytes: input.queueBytes } : {}),
       ...(input.promisc !== undefined ? { promisc: input.promisc } : {}),
       ...(input.immediate !== undefined ? { immediate: input.immediate } : {}),
     });

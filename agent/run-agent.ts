@@ -28,6 +28,7 @@ export interface AgentArgs extends EngineArgs {
   bpf?: string | undefined;
   snaplen?: number | undefined;
   bufferSize?: number | undefined;
+  queueBytes?: number | undefined;
   promisc?: boolean | undefined;
   immediate?: boolean | undefined;
   /** Live capture split over this many worker threads (symmetric flow hash in BPF). */
@@ -56,6 +57,7 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     ...(args.bpf !== undefined ? { bpf: args.bpf } : {}),
     ...(args.snaplen !== undefined ? { snaplen: args.snaplen } : {}),
     ...(args.bufferSize !== undefined ? { bufferSize: args.bufferSize } : {}),
+    ...(args.queueBytes !== undefined ? { queueBytes: args.queueBytes } : {}),
     ...(args.promisc !== undefined ? { promisc: args.promisc } : {}),
     ...(args.immediate !== undefined ? { immediate: args.immediate } : {}),
   };

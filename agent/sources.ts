@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { readCaptureFile } from './capture/file.js';
 import type { CaptureStats, LiveCapture } from './capture/live.js';
 import { toWireDevices } from './engine/devices.js';
+import { preloadVendors } from './engine/oui.js';
 import { loadRules } from './engine/rules.js';
 import { EXIT_BAD_INPUT, EXIT_OK } from './main.js';
 import type { Pipeline } from './pipeline.js';
@@ -147,6 +148,8 @@ export class LiveSource extends PipelineSource {
     const done = new Promise<void>((resolve) => {
       wake = resolve;
     });
+    // A stall on the first device (loading the 5.6 MB vendor registry) would fill the capture queue.
+    preloadVendors();
     live.start(
       (frame) => {
         p.onFrame(frame);

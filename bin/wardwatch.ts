@@ -155,6 +155,11 @@ async function main(): Promise<void> {
           })
           .option('snaplen', { type: 'number', describe: 'bytes kept per packet (default 65535)' })
           .option('buffer-size', { type: 'number', describe: 'kernel capture buffer, MiB (default 32)' })
+          .option('queue-size', {
+            type: 'number',
+            describe:
+              'queue between capture and pipeline, MiB (default 64): absorbs bursts while the pipeline is busy',
+          })
           .option('promisc', {
             type: 'boolean',
             default: true,
@@ -198,6 +203,7 @@ async function main(): Promise<void> {
             bpf: a.bpf,
             snaplen: a.snaplen,
             bufferSize: a['buffer-size'] !== undefined ? a['buffer-size'] * 1024 * 1024 : undefined,
+            queueBytes: a['queue-size'] !== undefined ? a['queue-size'] * 1024 * 1024 : undefined,
             promisc: a.promisc,
             immediate: a.immediate,
             workers: a.workers,

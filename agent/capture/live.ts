@@ -54,7 +54,7 @@ export interface LiveOptions {
   filter?: string;
   /** Deliver each packet at once instead of in kernel blocks (lower latency, more CPU). */
   immediate?: boolean;
-  /** Our two batch buffers together, bytes (default 16 MiB): the bounded queue between capture and pipeline. */
+  /** Our two batch buffers together, bytes (default 64 MiB): the bounded queue between capture and pipeline. */
   queueBytes?: number;
 }
 
@@ -157,7 +157,8 @@ export class LiveCapture {
         timeoutMs: 100,
         immediate: opts.immediate ?? false,
         ...(opts.filter ? { filter: opts.filter } : {}),
-        queueBytes: opts.queueBytes ?? 16 * 1024 * 1024,
+        // Room for about 1.5 s of a 300 Mbit/s mirror while the pipeline is busy (GC, a burst of findings).
+        queueBytes: opts.queueBytes ?? 64 * 1024 * 1024,
       });
       return new LiveCapture(binding, handle);
     } catch (err) {

@@ -13,6 +13,11 @@ function loadTable(): Record<string, string> {
   return table;
 }
 
+/** Loads the registry now: live capture calls this before it starts, so the first device costs no stall. */
+export function preloadVendors(): void {
+  loadTable();
+}
+
 /** Organisation name for "aa:bb:cc:dd:ee:ff", or undefined (unknown, or locally administered: randomised or virtual). */
 export function lookupVendor(mac: string): string | undefined {
   if (cache.has(mac)) return cache.get(mac);
