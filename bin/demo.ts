@@ -42,6 +42,7 @@ export async function runDemo(args: DemoArgs): Promise<number> {
     args.out.write(`${line}\n`);
   };
   say(`wardwatch demo: collector at ${collector.url}`);
+  say(`  page:     ${collector.url}/  (paste the read token below when it asks)`);
   say(`  metrics:  ${collector.url}/metrics`);
   say(`  findings: curl -H 'Authorization: Bearer ${readToken}' ${collector.url}/api/findings`);
   say(`  devices:  curl -H 'Authorization: Bearer ${readToken}' ${collector.url}/api/devices`);

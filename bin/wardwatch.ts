@@ -27,6 +27,18 @@ function makeLogger(level: string): Logger {
   return pino({ level, base: { pid: process.pid } }, pino.destination(2));
 }
 
+const SYSTEM_HINTS: Record<string, string> = {
+  EADDRINUSE: ' (another process listens there: choose another --listen)',
+  EADDRNOTAVAIL: ' (not an address of this host: check --listen)',
+  EACCES: ' (permission denied)',
+  EPERM: ' (operation not permitted)',
+  ENOENT: '',
+  EISDIR: '',
+  ENOTDIR: '',
+  EROFS: ' (read-only file system)',
+  ENOSPC: ' (no space left on the device)',
+};
+
 /** Errors caused by the user's input end with one line on stderr and exit 2; anything else is a bug. */
 function fail(err: unknown): never {
   const known =
@@ -38,6 +50,12 @@ function fail(err: unknown): never {
     (err instanceof Error && /^(--|[^\s:]+:\d+:|[^\s]+: )/.test(err.message) && !(err instanceof TypeError));
   if (known) {
     process.stderr.write(`wardwatch: ${(err as Error).message}\n`);
+    process.exit(EXIT_BAD_INPUT);
+  }
+  // The environment refused something (a port in use, a file not readable): say what, not a stack.
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (err instanceof Error && typeof code === 'string' && SYSTEM_HINTS[code] !== undefined) {
+    process.stderr.write(`wardwatch: ${err.message}${SYSTEM_HINTS[code]}\n`);
     process.exit(EXIT_BAD_INPUT);
   }
   process.stderr.write(

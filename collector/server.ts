@@ -43,7 +43,10 @@ export class Ingest {
   constructor(private readonly o: IngestOptions) {
     this.wss = new WebSocketServer({ server: o.server, maxPayload: o.maxPayload });
     this.wss.on('connection', (ws, req) => this.accept(ws, req.socket.remoteAddress ?? '?'));
-    this.wss.on('error', (err) => o.logger.error({ err }, 'ingest: server error'));
+    this.wss.on('error', (err: NodeJS.ErrnoException) => {
+      // A listen failure is the caller's to report (startCollector rejects with it).
+      if (err.syscall !== 'listen') o.logger.error({ err }, 'ingest: server error');
+    });
   }
 
   /** Names of the agents connected right now. */

@@ -1,5 +1,6 @@
 // The `wardwatch` executable as a user runs it: exit statuses, one-line errors naming the file, JSON lines on stdout.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import {
   copyFileSync,
   existsSync,
@@ -172,6 +173,30 @@ describe.skipIf(!existsSync(BIN))('wardwatch CLI', () => {
     const r = ww(['baseline', 'learn', DICOM_FIND, '--out', path.join(dir, 'no/such/dir/b.yaml')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^wardwatch: .*does not exist/m);
+  });
+
+  it('a collector whose port is taken says so in one line and exits 2', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = (busy.address() as net.AddressInfo).port;
+    const dir = tmp();
+    const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const p = spawn(
+        process.execPath,
+        [BIN, 'collector', '--listen', `127.0.0.1:${port}`, '--db', path.join(dir, 'db')],
+        {
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let stderr = '';
+      p.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      p.on('exit', (code) => resolve({ code, stderr }));
+    });
+    busy.close();
+    expect(r.code).toBe(2);
+    const lines = r.stderr.split('\n').filter((l) => l.startsWith('wardwatch: '));
+    expect(lines).toEqual([expect.stringMatching(/EADDRINUSE.*choose another --listen/)]);
+    expect(r.stderr).not.toMatch(/\bat \w+ \(/);
   });
 
   it.skipIf(!HAVE_SHARED)('replays every shared capture with exit 0', () => {
