@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { EXIT_BAD_INPUT, EXIT_OK } from './main.js';
 import type { WorkerInput, WorkerMessage } from './live-worker.js';
+import { idleStats } from './sources.js';
 import type { AgentStats } from './transport/client.js';
 import type { Finding } from './wire/finding.js';
 import type { DeviceRecord as WireDevice } from './wire/messages.js';
@@ -123,18 +124,7 @@ export class WorkerPool {
 
   /** The heartbeat of the whole agent: every worker's counters added up. */
   stats(): AgentStats {
-    const out: AgentStats = {
-      ts: new Date().toISOString(),
-      packets: 0,
-      bytes: 0,
-      drops: { kernel: 0, interface: 0, queue: 0 },
-      parse_errors: {},
-      messages: {},
-      flows: 0,
-      devices: 0,
-      memory: process.memoryUsage().rss,
-      lag_seconds: 0,
-    };
+    const out = idleStats();
     for (const { stats: w } of this.states) {
       if (!w) continue;
       out.packets += w.packets;

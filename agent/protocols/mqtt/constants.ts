@@ -1,4 +1,5 @@
 // MQTT protocol constants in one table: packet types, fixed-header flags, protocol levels, v5 properties, codes (MQTT 3.1, 3.1.1 OASIS §2-3, 5.0 OASIS §2-3).
+import { EVENT_TYPES } from './events.js';
 
 /** Control packet types, fixed header byte 1 bits 7-4 [MQTT 3.1.1 §2.2.1, 5.0 §2.1.2]. */
 export const PacketType = {
@@ -21,24 +22,8 @@ export const PacketType = {
 } as const;
 
 /** Event `type` names, indexed by packet type (DESIGN.md "mqtt" fields). */
-export const PACKET_NAMES: readonly string[] = [
-  'reserved',
-  'connect',
-  'connack',
-  'publish',
-  'puback',
-  'pubrec',
-  'pubrel',
-  'pubcomp',
-  'subscribe',
-  'suback',
-  'unsubscribe',
-  'unsuback',
-  'pingreq',
-  'pingresp',
-  'disconnect',
-  'auth',
-];
+// Indexed by control packet type (1..15); type 0 is reserved [MQTT-2.2.1]. The names are the event types.
+export const PACKET_NAMES: readonly string[] = ['reserved', ...EVENT_TYPES];
 
 /**
  * Required fixed-header flag nibble per type (-1 = PUBLISH, variable). PUBREL, SUBSCRIBE and UNSUBSCRIBE
