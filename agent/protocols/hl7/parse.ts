@@ -279,10 +279,31 @@ export function decodeText(
   enc: Encoding,
   maxChars: number,
 ): { text: string; truncated: boolean } {
-  const plain = plainText(bytes, a, Math.min(b, a + maxChars * 4), enc);
+  const text = decodeField(bytes, asBuffer(bytes), a, b, enc, maxChars);
+  return { text, truncated: lastTruncated };
+}
+
+/** Whether the last decodeField call cut its text (a flag instead of a result object per field). */
+let lastTruncated = false;
+
+/** A Buffer over the same memory (no copy), for latin1 slicing of ASCII text. */
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** decodeText without the result object: returns the text and sets `lastTruncated`. `buf` views `bytes`. */
+function decodeField(
+  bytes: Uint8Array,
+  buf: Buffer,
+  a: number,
+  b: number,
+  enc: Encoding,
+  maxChars: number,
+): string {
+  const plain = plainText(bytes, buf, a, Math.min(b, a + maxChars * 4), enc);
   if (plain !== null) {
-    const truncated = b > a + maxChars * 4 || plain.length > maxChars;
-    return { text: plain.length > maxChars ? plain.slice(0, maxChars) : plain, truncated };
+    lastTruncated = b > a + maxChars * 4 || plain.length > maxChars;
+    return plain.length > maxChars ? plain.slice(0, maxChars) : plain;
   }
   const out: number[] = [];
   const cap = maxChars * 4;
@@ -338,14 +359,15 @@ export function decodeText(
     text = text.slice(0, maxChars);
     truncated = true;
   }
-  return { text, truncated };
+  lastTruncated = truncated;
+  return text;
 }
 
 /**
  * The common case without an escape and with standard separators in the text: the bytes as they are
- * (ASCII straight from char codes, anything else through UTF-8). Null when decodeText must work harder.
+ * (ASCII as latin1 straight from `buf`, anything else through UTF-8). Null when decodeText must work harder.
  */
-function plainText(bytes: Uint8Array, a: number, b: number, enc: Encoding): string | null {
+function plainText(bytes: Uint8Array, buf: Buffer, a: number, b: number, enc: Encoding): string | null {
   let ascii = true;
   for (let i = a; i < b; i++) {
     const c = bytes[i] ?? 0;
@@ -355,8 +377,7 @@ function plainText(bytes: Uint8Array, a: number, b: number, enc: Encoding): stri
     if (c >= 0x80) ascii = false;
   }
   if (b <= a) return '';
-  const view = bytes.subarray(a, b);
-  return ascii ? String.fromCharCode.apply(null, view as unknown as number[]) : TEXT.decode(view);
+  return ascii ? buf.toString('latin1', a, b) : TEXT.decode(bytes.subarray(a, b));
 }
 
 /** First repetition of a field: bytes up to the repetition separator. */
@@ -419,6 +440,19 @@ const ID_OBX = segCode('OBX');
 const ID_PRT = segCode('PRT');
 const PHI_CODES: ReadonlySet<number> = new Set([...PHI_SEGMENTS].map(segCode));
 
+/** Segment id strings by code, so that each message's segment list shares them (capped). */
+const SEGMENT_IDS = new Map<number, string>();
+const MAX_SEGMENT_IDS = 1024;
+
+function segmentId(code: number): string {
+  let id = SEGMENT_IDS.get(code);
+  if (id === undefined) {
+    id = String.fromCharCode(code >> 16, (code >> 8) & 0xff, code & 0xff);
+    if (SEGMENT_IDS.size < MAX_SEGMENT_IDS) SEGMENT_IDS.set(code, id);
+  }
+  return id;
+}
+
 /**
  * Parses the content of one MLLP block bytes[start, end): one message, or a batch (FHS/BHS ... BTS/FTS) of
  * messages. Reads only MSH, MSA, OBX-18, PRT-16 and the batch trailers; every other segment contributes its id.
@@ -427,6 +461,9 @@ const PHI_CODES: ReadonlySet<number> = new Set([...PHI_SEGMENTS].map(segCode));
 export function parseBlock(bytes: Uint8Array, start: number, end: number, limits: Hl7Limits): BlockResult {
   return new BlockParser(bytes.subarray(0, end), limits).run(start, end);
 }
+
+/** Field separators remembered per segment: enough for MSH-21, OBX-18, PRT-16. */
+const MAX_CACHED_SEPARATORS = 32;
 
 /** One block's parse state: one object per block instead of a closure per helper. */
 class BlockParser {
@@ -444,11 +481,20 @@ class BlockParser {
   /** Bounds of the last field/component found (scratch, to avoid a tuple per lookup). */
   private a = 0;
   private b = 0;
+  private readonly buf: Buffer;
+  /** Field separator positions of the segment at sepSegment (scratch for field()). */
+  private readonly seps = new Int32Array(MAX_CACHED_SEPARATORS);
+  private sepSegment = -1;
+  private sepChar = -1;
+  private sepCount = 0;
+  private sepDone = true;
 
   constructor(
     private readonly view: Uint8Array,
     private readonly limits: Hl7Limits,
-  ) {}
+  ) {
+    this.buf = asBuffer(view);
+  }
 
   run(start: number, end: number): BlockResult {
     const view = this.view;
@@ -527,7 +573,7 @@ class BlockParser {
         if (!this.inBatch || !enc) this.notes.add('bad_batch');
         else {
           const declared = this.field(segStart, segEnd, enc, BTS_COUNT, false)
-            ? decodeText(view, this.a, this.b, enc, 12).text
+            ? decodeField(view, this.buf, this.a, this.b, enc, 12)
             : '';
           if (declared !== '' && Number(declared) !== this.batchCount) this.notes.add('bad_batch');
         }
@@ -559,7 +605,7 @@ class BlockParser {
       this.notes.add('missing_msh');
       return;
     }
-    this.pushSegment(m, String.fromCharCode(c0, c1, c2));
+    this.pushSegment(m, segmentId(code));
     if (PHI_CODES.has(code)) m.hasPhi = true;
     if (code === ID_MSA) this.readMsa(m, enc, segStart, segEnd);
     else if (code === ID_OBX) {
@@ -576,17 +622,48 @@ class BlockParser {
   }
 
   private text(enc: Encoding, a: number, z: number): string {
-    const r = decodeText(this.view, a, z, enc, this.limits.maxFieldChars);
-    if (r.truncated) this.notes.add('field_truncated');
-    return r.text;
+    const text = decodeField(this.view, this.buf, a, z, enc, this.limits.maxFieldChars);
+    if (lastTruncated) this.notes.add('field_truncated');
+    return text;
   }
 
-  /** Sets this.a/this.b to field n of the segment; false when absent. */
+  /**
+   * Sets this.a/this.b to field n of the segment; false when absent. Same bounds as fieldBounds, but the
+   * separator positions of the segment are found once for all its fields (up to MAX_CACHED_SEPARATORS).
+   */
   private field(s0: number, e0: number, enc: Encoding, n: number, header: boolean): boolean {
-    const f = fieldBounds(this.view, s0, e0, enc.field, n, header);
-    if (!f) return false;
-    this.a = f[0];
-    this.b = f[1];
+    const want = header ? n - 1 : n;
+    if (want < 1) return false;
+    if (want >= MAX_CACHED_SEPARATORS) {
+      const f = fieldBounds(this.view, s0, e0, enc.field, n, header);
+      if (!f) return false;
+      this.a = f[0];
+      this.b = f[1];
+      return true;
+    }
+    const seps = this.seps;
+    if (s0 !== this.sepSegment || enc.field !== this.sepChar) {
+      this.sepSegment = s0;
+      this.sepChar = enc.field;
+      const first = s0 + 3;
+      if (first < e0 && this.view[first] === enc.field) {
+        seps[0] = first;
+        this.sepCount = 1;
+        this.sepDone = false;
+      } else {
+        this.sepCount = 0;
+        this.sepDone = true;
+      }
+    }
+    // separator k (1-based) opens field k; field `want` ends at separator want + 1 or the segment end
+    while (this.sepCount <= want && !this.sepDone) {
+      const j = indexInRange(this.view, enc.field, (seps[this.sepCount - 1] ?? 0) + 1, e0);
+      if (j < 0) this.sepDone = true;
+      else seps[this.sepCount++] = j;
+    }
+    if (this.sepCount < want) return false;
+    this.a = (seps[want - 1] ?? 0) + 1;
+    this.b = this.sepCount > want ? (seps[want] ?? e0) : e0;
     return true;
   }
 
