@@ -157,7 +157,7 @@ export class FlowDispatcher implements StreamConsumer {
     const record = (dir: Direction, ts: number, type: string, fields: EventFields): void => {
       emit({
         kind: 'event',
-        ts: formatTs(ts),
+        ts: eventTs(ts),
         proto,
         type,
         src: dir === 0 ? client : server,
@@ -192,6 +192,18 @@ export class FlowDispatcher implements StreamConsumer {
       },
     };
   }
+}
+
+/** The last event time and its text: the messages of one segment share their packet's time. */
+let lastTsMicros = Number.NaN;
+let lastTsText = '';
+
+function eventTs(micros: number): string {
+  if (micros !== lastTsMicros) {
+    lastTsMicros = micros;
+    lastTsText = formatTs(micros);
+  }
+  return lastTsText;
 }
 
 function endpoint(ip: string, port: number, mac: number): { ip: string; port: number; mac?: string } {
