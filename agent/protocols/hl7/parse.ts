@@ -464,6 +464,7 @@ export function parseBlock(bytes: Uint8Array, start: number, end: number, limits
 
 /** Field separators remembered per segment: enough for MSH-21, OBX-18, PRT-16. */
 const MAX_CACHED_SEPARATORS = 32;
+const SEPARATORS = new Int32Array(MAX_CACHED_SEPARATORS);
 
 /** One block's parse state: one object per block instead of a closure per helper. */
 class BlockParser {
@@ -482,8 +483,8 @@ class BlockParser {
   private a = 0;
   private b = 0;
   private readonly buf: Buffer;
-  /** Field separator positions of the segment at sepSegment (scratch for field()). */
-  private readonly seps = new Int32Array(MAX_CACHED_SEPARATORS);
+  /** Field separator positions of the segment at sepSegment (scratch for field(), shared: parsing is synchronous). */
+  private readonly seps = SEPARATORS;
   private sepSegment = -1;
   private sepChar = -1;
   private sepCount = 0;
