@@ -9,7 +9,10 @@ describe('readCaptureFile onProgress', () => {
   it('reports rising byte counts that end at the file size', async () => {
     const file = path.join(FIXTURES, 'scenarios/normal.pcap');
     const seen: number[] = [];
-    const r = await readCaptureFile(file, () => {}, { chunkBytes: 16 * 1024, onProgress: (n) => seen.push(n) });
+    const r = await readCaptureFile(file, () => {}, {
+      chunkBytes: 16 * 1024,
+      onProgress: (n) => seen.push(n),
+    });
     expect(seen.length).toBeGreaterThan(5);
     expect(seen).toEqual([...seen].sort((a, b) => a - b));
     expect(seen.at(-1)).toBe(statSync(file).size);
