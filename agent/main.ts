@@ -250,12 +250,8 @@ export async function runRulesTest(
   args: { dir: string; files: string[]; site?: string | undefined; format?: OutputFormat },
   io: Io = processIo,
 ): Promise<number> {
-  const code = await runReplay(
+  return runReplay(
     { files: args.files, rules: args.dir, site: args.site, format: args.format ?? 'pretty' },
-    {
-      stdout: io.stdout,
-      stderr: io.stderr,
-    },
+    io,
   );
-  return code;
 }

@@ -46,6 +46,13 @@ function strList(v: FieldValue | undefined): string[] {
 }
 
 /** Packet time of an event in µs (the engine's `tsMicros`, or its ISO text). */
+/** The implementation class and version an association message announces (RQ from the SCU, AC from the SCP). */
+function pushImplementation(out: Observation[], f: EventRecord['fields'], src: string, dst: string): void {
+  const cls = str(f.implementation_class_uid);
+  if (cls)
+    out.push({ kind: 'impl', dev: src, class_uid: cls, version: str(f.implementation_version), peer: dst });
+}
+
 export function eventMicros(ev: EventRecord): number {
   return ev.tsMicros ?? parseTs(ev.ts);
 }
@@ -70,27 +77,11 @@ export function observeEvent(ev: EventRecord, fromClient: boolean | undefined): 
         out.push({ kind: 'ae_pair', dev: dst, calling, called, peer: src, role: 'server' });
         for (const uid of strList(f.abstract_syntaxes))
           out.push({ kind: 'sop_class', dev: src, value: uid, peer: dst });
-        const cls = str(f.implementation_class_uid);
-        if (cls)
-          out.push({
-            kind: 'impl',
-            dev: src,
-            class_uid: cls,
-            version: str(f.implementation_version),
-            peer: dst,
-          });
+        pushImplementation(out, f, src, dst);
         break;
       }
       case 'associate_ac': {
-        const cls = str(f.implementation_class_uid);
-        if (cls)
-          out.push({
-            kind: 'impl',
-            dev: src,
-            class_uid: cls,
-            version: str(f.implementation_version),
-            peer: dst,
-          });
+        pushImplementation(out, f, src, dst);
         break;
       }
       case 'associate_rj':
