@@ -4,10 +4,12 @@ import type { FlowInfo, FlowRecord } from '../reassembly/types.js';
 import { macToString } from '../decode/addr.js';
 import { parseTs } from '../wire/time.js';
 import type { BaselineChecker, Deviation } from './baseline-types.js';
+import type { BaselineFact } from './knowledge.js';
 import {
   DEFAULT_BASELINE_LIMITS,
   TLS_PORTS,
   hourOf,
+  generaliseTopic,
   isPrivateIp,
   type Baseline,
   type BaselineLimits,
@@ -60,6 +62,10 @@ interface DeviceIndex {
   clientIdFrom: Map<string, string[]>;
   pubs: Map<string, MqttTopic>;
   subs: Set<string>;
+  aeTitles: Set<string>;
+  sendingApps: Set<string>;
+  receivingApps: Set<string>;
+  clientIds: Set<string>;
   /** Periodic feeds of this device: key → median interval µs. */
   feeds: Map<string, number>;
 }
@@ -109,6 +115,10 @@ function indexDevice(d: DeviceBaseline): DeviceIndex {
     serverPorts: new Set(d.peers.filter((p) => p.role === 'server').map((p) => p.port)),
     aePairs: new Set((d.dicom?.ae_pairs ?? []).map((p) => `${p.calling}|${p.called}|${p.peer}|${p.role}`)),
     sopClasses: new Set(d.dicom?.sop_classes ?? []),
+    aeTitles: new Set(d.dicom?.ae_titles ?? []),
+    sendingApps: new Set((d.hl7?.sending_apps ?? []).map((a) => a.app)),
+    receivingApps: new Set((d.hl7?.receiving_apps ?? []).map((a) => a.app)),
+    clientIds: new Set(d.mqtt?.client_ids ?? []),
     commands: new Set(d.dicom?.commands ?? []),
     moveDests: new Set(d.dicom?.move_destinations ?? []),
     impls: new Set(impls.map((i) => `${i.class_uid}|${i.version ?? ''}`)),
@@ -159,6 +169,27 @@ export class BaselineCheck implements BaselineChecker {
     this.feedFactor = opts.feedFactor ?? 5;
     this.feedMinSilenceUs = (opts.feedMinSilenceS ?? 120) * 1e6;
     this.slack = { messages: 100, bytes: 65_536, rejects: 10, naks: 10, payload: 1024, ...opts.slack };
+  }
+
+  knows(ip: string, fact: BaselineFact, value: string): boolean {
+    const d = this.devices.get(ip);
+    if (!d) return false;
+    switch (fact) {
+      case 'dicom_ae':
+        return d.aeTitles.has(value);
+      case 'dicom_move_destination':
+        return d.moveDests.has(value.trim());
+      case 'hl7_sending_app':
+        return d.sendingApps.has(value);
+      case 'hl7_receiving_app':
+        return d.receivingApps.has(value);
+      case 'hl7_message_type':
+        return d.sent.has(value);
+      case 'mqtt_client_id':
+        return d.clientIds.has(value);
+      case 'mqtt_topic':
+        return d.pubs.has(generaliseTopic(value));
+    }
   }
 
   private isDevice(ip: string): boolean {

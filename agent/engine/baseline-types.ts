@@ -1,6 +1,7 @@
 // The interface between the detection engine and the per-device baseline checker (issue 4 "Baselines").
 import type { FieldValue, EventRecord } from '../protocols/types.js';
 import type { FlowInfo, FlowRecord } from '../reassembly/types.js';
+import type { BaselineFact } from './knowledge.js';
 
 /** One departure from a device's learned profile; the engine turns it into a finding via the `kind: baseline` rule of the same code. */
 export interface Deviation {
@@ -22,4 +23,6 @@ export interface BaselineChecker {
   onEvent(ev: EventRecord): Deviation[];
   onFlowEnd(rec: FlowRecord): Deviation[];
   advance(now: number): Deviation[];
+  /** Whether the approved baseline of the device at `ip` holds `value` as `fact` (rules' known_to: baseline). */
+  knows?(ip: string, fact: BaselineFact, value: string): boolean;
 }

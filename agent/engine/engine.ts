@@ -20,11 +20,13 @@ import { cidrContains, parseIp } from './ip.js';
 import {
   compileMatch,
   getValues,
+  type MatchContext,
   globToRegExp,
   type Predicate,
   type Subject,
   type SubjectEndpoint,
 } from './match.js';
+import { KNOWLEDGE, type BaselineKnowledge } from './knowledge.js';
 import { lookupVendor } from './oui.js';
 import { matchPaths, type MatchNode, type RuleDef, type SuppressDef } from './rule-schema.js';
 import type { RuleSet } from './rules.js';
@@ -135,12 +137,42 @@ function str(v: FieldValue | undefined): string | undefined {
   return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
 }
 
-/** Turns a rule-set into compiled predicates bound to a site's lists and zones. */
-function compileRules(rules: RuleSet, site: SiteIndex, limits: EngineLimits): CompiledRule[] {
+/** Turns a rule-set into compiled predicates bound to a site's lists, zones and assets and the approved baseline. */
+function compileRules(
+  rules: RuleSet,
+  site: SiteIndex,
+  limits: EngineLimits,
+  baseline: BaselineKnowledge | null,
+): CompiledRule[] {
   const lists: Record<string, string[]> = { ...rules.lists, ...(site.site?.lists ?? {}) };
-  const ctx = {
+  const listSets = new Map<string, ReadonlySet<string>>();
+  const listSet = (n: string): ReadonlySet<string> => {
+    let set = listSets.get(n);
+    if (!set) {
+      set = new Set(lists[n] ?? []);
+      listSets.set(n, set);
+    }
+    return set;
+  };
+  const ctx: MatchContext = {
     list: (n: string): readonly string[] => lists[n] ?? [],
     zoneOf: (ip: string): string => site.zoneOf(ip),
+    known: (path, sources, listName, s, value) => {
+      const k = KNOWLEDGE[path];
+      if (!k) return false;
+      for (const source of sources) {
+        if (source === 'site') {
+          const ln = listName ?? k.list;
+          if (ln !== undefined && listSet(ln).has(value)) return true;
+          if (k.site) {
+            if (k.site.of === 'any') {
+              if (site.anyAssetNames(k.site.attr, value)) return true;
+            } else if (site.asset(s[k.site.of].asset)?.[k.site.attr].includes(value)) return true;
+          }
+        } else if (k.baseline && baseline?.knows(s[k.baseline.of].ip, k.baseline.fact, value)) return true;
+      }
+      return false;
+    },
   };
   const out: CompiledRule[] = [];
   for (const def of rules.rules) {
@@ -174,6 +206,9 @@ export class Engine {
   private readonly arp = new Map<string, string>();
   private readonly memos = new WeakMap<object, EndpointMemo>();
   private readonly baseline: BaselineChecker | null;
+  private readonly baselineKnowledge: BaselineKnowledge = {
+    knows: (ip, fact, value) => this.baseline?.knows?.(ip, fact, value) ?? false,
+  };
   private readonly baseStats = {
     events: 0,
     flows: 0,
@@ -204,7 +239,12 @@ export class Engine {
 
   /** Swap the rules (SIGHUP) keeping devices, open finding windows and flow state; thresholds restart. */
   reload(rules: RuleSet): void {
-    this.compiled = compileRules(rules, this.site, this.limits);
+    this.compiled = compileRules(
+      rules,
+      this.site,
+      this.limits,
+      this.baseline?.knows ? this.baselineKnowledge : null,
+    );
     for (const c of this.compiled) c.exempt = this.exemptionsOf(c.def);
     // Index by "proto|type" (or "proto|*"), so an event only meets rules that can match its kind.
     this.byProto = new Map();

@@ -1,6 +1,7 @@
 // Compiles a rule's match tree into a predicate over a subject (event, flow or engine signal); rules/README.md "Operators".
 import type { FieldValue } from '../protocols/types.js';
 import { cidrContains, parseCidr, parseIp, type Cidr } from './ip.js';
+import type { KnowledgeSource } from './knowledge.js';
 import type { MatchNode, Op, Operand, Scalar } from './rule-schema.js';
 
 export interface SubjectEndpoint {
@@ -36,6 +37,14 @@ export type Predicate = (s: Subject) => boolean;
 export interface MatchContext {
   list(name: string): readonly string[];
   zoneOf(ip: string): string;
+  /** Whether `value` at `path` is known to any of `sources` (knowledge.ts); absent: nothing is known. */
+  known?(
+    path: string,
+    sources: readonly KnowledgeSource[],
+    list: string | null,
+    s: Subject,
+    value: string,
+  ): boolean;
 }
 
 const MAX_TEXT = 1024;
@@ -257,6 +266,9 @@ function compileOp(op: Op, ctx: MatchContext): (v: FieldValue) => boolean {
       };
     }
     case 'exists':
+    case 'known_to':
+    case 'unknown_to':
+      // known_to / unknown_to need the subject and are compiled in compileMatch.
       return () => true;
     case 'some': {
       // The element itself is the root of the nested match's paths.
@@ -298,11 +310,29 @@ export function compileMatch(node: MatchNode, ctx: MatchContext): Predicate {
       let existsWanted: boolean | null = null;
       const notIn: ((v: FieldValue) => boolean)[] = [];
       const positive: ((v: FieldValue) => boolean)[] = [];
+      const knowledge: { sources: readonly KnowledgeSource[]; list: string | null; want: boolean }[] = [];
       for (const op of node.ops) {
         if (op.op === 'exists') existsWanted = op.value;
         else if (op.op === 'not_in') notIn.push(compileOp(op, ctx));
+        else if (op.op === 'known_to' || op.op === 'unknown_to')
+          knowledge.push({ sources: op.sources, list: op.list, want: op.op === 'known_to' });
         else positive.push(compileOp(op, ctx));
       }
+      const path = node.path;
+      const known = ctx.known;
+      // known_to holds when some value is known; unknown_to when none is (like not_in, also when absent).
+      const knowledgeHolds = (s: Subject): boolean => {
+        for (const k of knowledge) {
+          const some = known
+            ? at(s, (v) => {
+                const key = keyOf(v);
+                return key !== null && known(path, k.sources, k.list, s, key);
+              })
+            : false;
+          if (some !== k.want) return false;
+        }
+        return true;
+      };
       const all =
         positive.length === 1
           ? (positive[0] as (v: FieldValue) => boolean)
@@ -311,6 +341,7 @@ export function compileMatch(node: MatchNode, ctx: MatchContext): Predicate {
         if (existsWanted === false) return !at(s, ANY);
         if (existsWanted === true && !at(s, ANY)) return false;
         for (const f of notIn) if (at(s, f)) return false;
+        if (knowledge.length > 0 && !knowledgeHolds(s)) return false;
         if (positive.length === 0) return true;
         return at(s, all);
       };

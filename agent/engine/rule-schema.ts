@@ -2,6 +2,7 @@
 import { SEVERITIES, type Severity } from '../wire/finding.js';
 import { ConfigError } from './config-error.js';
 import { parseCidr, type Cidr } from './ip.js';
+import { KNOWLEDGE, KNOWLEDGE_PATHS, KNOWLEDGE_SOURCES, type KnowledgeSource } from './knowledge.js';
 import { normalizeMac } from './site.js';
 import {
   expectBoolean,
@@ -24,6 +25,7 @@ export type Op =
   | { op: 'regex'; source: string }
   | { op: 'exists'; value: boolean }
   | { op: 'some'; match: MatchNode }
+  | { op: 'known_to' | 'unknown_to'; sources: KnowledgeSource[]; list: string | null }
   | { op: 'lt' | 'gt' | 'gte' | 'lte'; value: number };
 
 export type MatchNode =
@@ -103,6 +105,8 @@ const OPS = [
   'gte',
   'lte',
   'some',
+  'known_to',
+  'unknown_to',
 ];
 const RULE_KEYS = [
   'id',
@@ -192,7 +196,7 @@ function checkPath(path: string, file: string, line: number, field: string, rela
   return segs;
 }
 
-function parseOps(n: YNode, file: string, field: string, depth: number): Op[] {
+function parseOps(n: YNode, file: string, field: string, depth: number, path: string | null): Op[] {
   if (n.kind === 'scalar') return [{ op: 'equals', value: scalarOf(n, file, field) }];
   if (n.kind === 'seq') return [{ op: 'in', operand: parseOperand(n, file, field) }];
   const ops: Op[] = [];
@@ -242,6 +246,10 @@ function parseOps(n: YNode, file: string, field: string, depth: number): Op[] {
       case 'lte':
         ops.push({ op: e.key, value: expectNumber(e.value, file, f) });
         break;
+      case 'known_to':
+      case 'unknown_to':
+        ops.push(parseKnowledgeOp(e.key, e.value, file, f, path));
+        break;
       default:
         throw new ConfigError(
           file,
@@ -252,6 +260,50 @@ function parseOps(n: YNode, file: string, field: string, depth: number): Op[] {
   }
   if (ops.length === 0) throw new ConfigError(file, n.line, `${field}: no operator`);
   return ops;
+}
+
+/**
+ * `known_to: [site, baseline]` or `{to: [site, baseline], list: NAME}`; only on the paths KNOWLEDGE
+ * describes (a path inside `some:` is relative and has none).
+ */
+function parseKnowledgeOp(
+  op: 'known_to' | 'unknown_to',
+  n: YNode,
+  file: string,
+  field: string,
+  path: string | null,
+): Op {
+  if (path === null || !(path in KNOWLEDGE)) {
+    throw new ConfigError(
+      file,
+      n.line,
+      `${field}: ${op} is not available for ${path === null ? 'a path inside some:' : `"${path}"`} (paths: ${KNOWLEDGE_PATHS.join(', ')})`,
+    );
+  }
+  let list: string | null = null;
+  let sourcesNode: YNode = n;
+  if (n.kind === 'map') {
+    let to: YNode | null = null;
+    for (const e of n.entries) {
+      if (e.key === 'to') to = e.value;
+      else if (e.key === 'list') list = expectString(e.value, file, `${field}.list`);
+      else throw new ConfigError(file, e.line, `${field}: unknown key "${e.key}" (allowed: to, list)`);
+    }
+    if (!to) throw new ConfigError(file, n.line, `${field}: needs to: [site, baseline]`);
+    sourcesNode = to;
+  }
+  const sources = expectSeqOrScalar(sourcesNode, file, field).map((i, idx) => {
+    const v = expectString(i, file, `${field}[${idx}]`);
+    if (!(KNOWLEDGE_SOURCES as readonly string[]).includes(v))
+      throw new ConfigError(
+        file,
+        i.line,
+        `${field}[${idx}]: unknown source "${v}" (sources: site, baseline)`,
+      );
+    return v as KnowledgeSource;
+  });
+  if (sources.length === 0) throw new ConfigError(file, n.line, `${field}: name at least one source`);
+  return { op, sources, list };
 }
 
 /** `relative`: paths inside a `some:` condition, relative to one element of the field. */
@@ -270,7 +322,13 @@ export function parseMatch(n: YNode, file: string, field: string, relative = fal
       items.push({ kind: 'not', item: parseMatch(e.value, file, f, relative, depth) });
     } else {
       const segs = checkPath(e.key, file, e.line, f, relative);
-      items.push({ kind: 'field', path: e.key, segs, ops: parseOps(e.value, file, f, depth), line: e.line });
+      items.push({
+        kind: 'field',
+        path: e.key,
+        segs,
+        ops: parseOps(e.value, file, f, depth, relative ? null : e.key),
+        line: e.line,
+      });
     }
   }
   if (items.length === 0) throw new ConfigError(file, n.line, `${field}: empty match`);
@@ -561,12 +619,15 @@ export function listRefs(m: MatchNode | null): { list: string; line: number }[] 
   if (!m) return [];
   if (m.kind === 'all' || m.kind === 'any') return m.items.flatMap(listRefs);
   if (m.kind === 'not') return listRefs(m.item);
+  const line = m.line;
   return m.ops.flatMap((op) =>
     op.op === 'some'
       ? listRefs(op.match)
       : 'operand' in op && op.operand.kind === 'list'
         ? [{ list: op.operand.list, line: op.operand.line }]
-        : [],
+        : (op.op === 'known_to' || op.op === 'unknown_to') && op.list !== null
+          ? [{ list: op.list, line }]
+          : [],
   );
 }
 

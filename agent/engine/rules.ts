@@ -4,7 +4,8 @@ import type { EventRecord } from '../protocols/types.js';
 import type { Finding } from '../wire/finding.js';
 import { ConfigError } from './config-error.js';
 import { listYamlFiles, readConfigText } from './config-file.js';
-import { listRefs, parseRuleFile, type RuleDef } from './rule-schema.js';
+import { listRefs, parseRuleFile, type MatchNode, type RuleDef } from './rule-schema.js';
+import { isRole, ROLE_NAMES } from './roles.js';
 import { parseYamlTree } from './yaml-tree.js';
 import { Engine, type EngineStats } from './engine.js';
 import type { Site } from './site.js';
@@ -79,8 +80,52 @@ export function parseRuleTexts(files: { file: string; text: string }[]): {
       }
     }
   }
+  errors.push(...roleErrors(set));
   errors.sort((a, b) => (a.file === b.file ? a.line - b.line : a.file < b.file ? -1 : 1));
   return { set, errors };
+}
+
+/** Role values a rule compares `src/dst.asset_role` with, literal or through a list, must be roles of the vocabulary. */
+function roleErrors(set: RuleSet): ConfigError[] {
+  const errors: ConfigError[] = [];
+  const checkedLists = new Set<string>();
+  const walk = (r: RuleDef, n: MatchNode): void => {
+    if (n.kind === 'all' || n.kind === 'any') for (const i of n.items) walk(r, i);
+    else if (n.kind === 'not') walk(r, n.item);
+    else if (n.path.endsWith('.asset_role')) {
+      for (const op of n.ops) {
+        const values =
+          op.op === 'equals'
+            ? [String(op.value)]
+            : 'operand' in op && op.operand.kind === 'values'
+              ? op.operand.values.map(String)
+              : [];
+        for (const v of values)
+          if (!isRole(v))
+            errors.push(
+              new ConfigError(
+                r.file,
+                n.line,
+                `rule ${r.id}: field match.${n.path}: unknown role "${v}" (known roles: ${ROLE_NAMES.join(', ')})`,
+              ),
+            );
+        if ('operand' in op && op.operand.kind === 'list' && !checkedLists.has(op.operand.list)) {
+          checkedLists.add(op.operand.list);
+          for (const v of set.lists[op.operand.list] ?? [])
+            if (!isRole(v))
+              errors.push(
+                new ConfigError(
+                  r.file,
+                  op.operand.line,
+                  `rule ${r.id}: list ${op.operand.list}: unknown role "${v}" (known roles: ${ROLE_NAMES.join(', ')})`,
+                ),
+              );
+        }
+      }
+    }
+  };
+  for (const r of set.rules) if (r.match) walk(r, r.match);
+  return errors;
 }
 
 function readDir(dir: string): { file: string; text: string }[] {

@@ -11,6 +11,7 @@ import {
   type YNode,
 } from './yaml-tree.js';
 import { readConfigText } from './config-file.js';
+import { expandRoles, isRole, ROLE_NAMES } from './roles.js';
 
 export const ZONE_INTERNET = 'internet';
 export const ZONE_UNKNOWN_INTERNAL = 'unknown-internal';
@@ -147,9 +148,20 @@ export function parseSite(text: string, file: string): Site {
                   return m;
                 });
                 break;
-              case 'roles':
-                asset.roles = expectStrings(ae.value, file, f);
+              case 'roles': {
+                const given = expectStrings(ae.value, file, f);
+                const items = expectSeqOrScalar(ae.value, file, f);
+                given.forEach((r, i) => {
+                  if (!isRole(r))
+                    throw new ConfigError(
+                      file,
+                      items[i]?.line ?? ae.line,
+                      `${f}[${i}]: unknown role "${r}" (known roles: ${ROLE_NAMES.join(', ')})`,
+                    );
+                });
+                asset.roles = expandRoles(given);
                 break;
+              }
               case 'dicom_ae':
                 asset.dicomAe = expectStrings(ae.value, file, f);
                 break;
@@ -299,11 +311,17 @@ export class SiteIndex {
     return isLocalAddress(bytes) ? ZONE_UNKNOWN_INTERNAL : ZONE_INTERNET;
   }
 
-  assetOf(ip: string, mac?: string): Asset | undefined {
-    return this.assetByIp.get(ip) ?? (mac ? this.assetByMac.get(mac) : undefined);
+  asset(name: string | undefined): Asset | undefined {
+    return name === undefined ? undefined : this.assetByName.get(name);
   }
 
-  asset(name: string): Asset | undefined {
-    return this.assetByName.get(name);
+  /** Whether any asset of the site names `value` under `attr` (e.g. a C-MOVE destination AE of another host). */
+  anyAssetNames(attr: 'dicomAe' | 'hl7Apps' | 'mqttClientIds', value: string): boolean {
+    for (const a of this.site?.assets ?? []) if (a[attr].includes(value)) return true;
+    return false;
+  }
+
+  assetOf(ip: string, mac?: string): Asset | undefined {
+    return this.assetByIp.get(ip) ?? (mac ? this.assetByMac.get(mac) : undefined);
   }
 }
