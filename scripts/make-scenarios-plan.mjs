@@ -74,6 +74,40 @@ function normalParts(at = 0) {
   ];
 }
 
+/**
+ * A second normal day (normal-day2.pcap, 2026-12-01 14:00Z): the hosts and kinds of sessions of normalParts, twenty
+ * minutes, other patients, more volume: five CT stores (12 images), five viewer C-FIND + C-MOVE, four ultrasound TLS
+ * sessions, the monitor's ORU every ~62 s as in normal.pcap (20 messages), two ADT A01 and two A03 connections, two
+ * LIS ORU connections, 100 telemetry messages per pump, eight rounds of rate confirmations. Its HL7 goes to a
+ * receiver of its own (27664) that stamps the ACKs with that day.
+ */
+function normalDay2Parts() {
+  const viewer = DICOM_PORTS('viewer', [
+    { port: 27113, client: 'pacs', server: 'viewer', serverPort: 11112 },
+  ]);
+  const hl7 = (client) => [{ port: 27664, client, server: 'engine', serverPort: 6661 }];
+  const us = [{ port: 27762, client: 'us', server: 'pacs', serverPort: 2762 }];
+  return [
+    {
+      rec: 'n2-mqtt',
+      at: 0,
+      span: 1190,
+      conns: MQTT(['dashboard', 'pump1', 'pump2', 'pump1', 'pump2', ...Array(16).fill('manager')]),
+    },
+    ...[10, 250, 480, 720, 960].map((at, i) => ({ rec: `n2-ct-${i + 1}`, at, conns: DICOM_PORTS('ct') })),
+    ...[100, 330, 560, 800, 1040].map((at, i) => ({ rec: `n2-viewer-${i + 1}`, at, conns: viewer })),
+    ...[50, 400, 650, 900].map((at, i) => ({ rec: `n2-us-tls-${i + 1}`, at, conns: us })),
+    // 20 messages over 1182 s: the ~62 s period of normal.pcap's feed (10 messages over 560 s)
+    { rec: 'n2-mon1', at: 5, span: 1182, conns: hl7('monitor') },
+    { rec: 'n2-adt-1', at: 30, span: 150, conns: hl7('his') },
+    { rec: 'n2-adt-2', at: 250, span: 90, conns: hl7('his') },
+    { rec: 'n2-adt-3', at: 620, span: 150, conns: hl7('his') },
+    { rec: 'n2-adt-4', at: 860, span: 150, conns: hl7('his') },
+    { rec: 'n2-lis-1', at: 40, span: 240, conns: hl7('lis') },
+    { rec: 'n2-lis-2', at: 640, span: 300, conns: hl7('lis') },
+  ];
+}
+
 const BASE = '2026-11-28T11:00:00Z';
 const one = (out, rec, conns, extra = {}) => ({
   out: `scenarios/${out}`,
@@ -91,6 +125,7 @@ const scanServerPorts = [...scanPorts, ...Array.from({ length: 30 }, () => 104)]
 
 const captures = [
   { out: 'scenarios/normal.pcap', base: '2026-11-28T10:00:00Z', parts: normalParts() },
+  { out: 'scenarios/normal-day2.pcap', base: '2026-12-01T14:00:00Z', parts: normalDay2Parts() },
   one('dicom-unknown-scu.pcap', 'd1-unknown-scu', DICOM_PORTS('rogue')),
   one('dicom-ae-enumeration.pcap', 'd2-ae-enum', DICOM_PORTS('rogue')),
   one('dicom-abort-storm.pcap', 'd13-abort-storm', DICOM_PORTS('rogue')),

@@ -1,9 +1,12 @@
 // Small loopback actors for make-scenarios.sh: an HL7 v2 MLLP sender and receiver (HL7 v2.x ch. 2, MLLP), TCP listeners, a connect scanner.
 // All patient data here is fake (TEST^ALPHA...). Only 127.0.0.1 is ever contacted.
 // Usage:
-//   node make-scenarios-tools.mjs mllp-serve PORT [ACK_CODE]          answer every message (ACK, or ADR^A19 for QRY^A19)
+//   node make-scenarios-tools.mjs mllp-serve PORT [ACK_CODE [TS]]     answer every message (ACK, or ADR^A19 for QRY^A19);
+//        TS: MSH-7 of the answers (YYYYMMDDHHMMSS, default 20261128100001)
 //   node make-scenarios-tools.mjs mllp-send PORT KEY=VALUE...          app, fac, type, version, pid, count, gap (ms),
-//        per_conn (1: one connection per message), control (prefix), start (first number), repeat_control (1: same id)
+//        per_conn (1: one connection per message), control (prefix), start (first number), repeat_control (1: same id),
+//        ts (MSH-7/EVN-2 time, YYYYMMDDHHMMSS, default 20261128100000), patients (first fake patient number, default 0:
+//        message n is about TEST^PATIENT(patients + n % 50), id FAKE(1000 + patients + n % 50))
 //   node make-scenarios-tools.mjs listen PORT BANNER                   accept and write BANNER, then close
 //   node make-scenarios-tools.mjs scan PORT...                         connect to each 127.0.0.1:PORT in turn
 import net from 'node:net';
@@ -15,8 +18,9 @@ const VT = '\x0b';
 const END = '\x1c\x0d';
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function segmentsFor(type, n) {
-  const pid = `PID|1||FAKE${String(1000 + (n % 50)).padStart(4, '0')}^^^HOSP^MR||TEST^PATIENT${n % 50}||19700101|F`;
+function segmentsFor(type, n, ts = '20261128100000', patients = 0) {
+  const k = patients + (n % 50);
+  const pid = `PID|1||FAKE${String(1000 + k).padStart(4, '0')}^^^HOSP^MR||TEST^PATIENT${k}||19700101|F`;
   const code = type.split('^')[0];
   switch (code) {
     case 'ORU':
@@ -26,31 +30,31 @@ function segmentsFor(type, n) {
         `OBX|1|NM|8867-4^Heart rate^LN||${60 + (n % 30)}|/min|||||F`,
       ];
     case 'ADT':
-      return [`EVN|${type.split('^')[1] ?? 'A01'}|20261128100000`, pid, 'PV1|1|I|ICU^01^01'];
+      return [`EVN|${type.split('^')[1] ?? 'A01'}|${ts}`, pid, 'PV1|1|I|ICU^01^01'];
     case 'QRY':
-      return [`QRD|20261128100000|R|I|Q${n}|||10^RD|*|DEM`];
+      return [`QRD|${ts}|R|I|Q${n}|||10^RD|*|DEM`];
     case 'QBP':
       return [`QPD|IHE PDQ Query|Q${n}|@PID.5.1^T*`, 'RCP|I|50^RD'];
     case 'RGV':
       return [
         pid,
         `ORC|RE|ORD${n}`,
-        'RXG|1||20261128100000|0338-0049^Heparin^NDC|5|mL',
+        `RXG|1||${ts}|0338-0049^Heparin^NDC|5|mL`,
         'OBX|1|NM|RATE^Infusion rate||5|mL/h|||||F',
       ];
     case 'RDE':
-      return [pid, `ORC|NW|ORD${n}`, 'RXE|^^^20261128100000|0338-0049^Heparin^NDC|5||mL'];
+      return [pid, `ORC|NW|ORD${n}`, `RXE|^^^${ts}|0338-0049^Heparin^NDC|5||mL`];
     default:
       return [pid];
   }
 }
 
 function buildMessage(o, n) {
-  const ts = '20261128100000';
+  const ts = o.ts ?? '20261128100000';
   const control =
     o.repeat_control === '1' ? `${o.control ?? 'MSG'}` : `${o.control ?? 'MSG'}${String(n).padStart(5, '0')}`;
   const msh = `MSH|^~\\&|${o.app ?? 'SENDER'}|${o.fac ?? 'HOSP'}|ENGINE|HOSP|${ts}||${o.type ?? 'ORU^R01'}|${control}|${o.pid ?? 'P'}|${o.version ?? '2.6'}`;
-  return [msh, ...segmentsFor(o.type ?? 'ORU^R01', n)].join('\r') + '\r';
+  return [msh, ...segmentsFor(o.type ?? 'ORU^R01', n, ts, Number(o.patients ?? 0))].join('\r') + '\r';
 }
 
 function parseKv(list) {
@@ -86,6 +90,7 @@ function frames(sock, onMsg) {
 if (cmd === 'mllp-serve') {
   const port = Number(args[0]);
   const ackCode = args[1] ?? 'AA';
+  const ackTs = args[2] ?? '20261128100001';
   let n = 0;
   net
     .createServer((sock) => {
@@ -96,7 +101,7 @@ if (cmd === 'mllp-serve') {
         const ctrl = field(msg, 'MSH', 9);
         const [code, trig] = type.split('^');
         const head = (t) =>
-          `MSH|^~\\&|ENGINE|HOSP|${field(msg, 'MSH', 2)}|${field(msg, 'MSH', 3)}|20261128100001||${t}|ACK${n}|P|${field(msg, 'MSH', 11) || '2.6'}`;
+          `MSH|^~\\&|ENGINE|HOSP|${field(msg, 'MSH', 2)}|${field(msg, 'MSH', 3)}|${ackTs}||${t}|ACK${n}|P|${field(msg, 'MSH', 11) || '2.6'}`;
         let reply;
         if (code === 'QRY' || code === 'QBP') {
           const rt = code === 'QRY' ? 'ADR^A19' : 'RSP^K22';

@@ -2,7 +2,9 @@
 # Regenerates fixtures/scenarios/*.pcap and fixtures/demo/demo.pcap: real dcmtk, mosquitto and MLLP traffic on loopback,
 # recorded with tcpdump on lo, then rewritten to the hospital plan of fixtures/site.yaml by make-scenarios-rewrite.mjs
 # following make-scenarios-plan.mjs. Needs root (tcpdump on lo), dcmtk, mosquitto, mosquitto-clients, openssl, node.
-# Usage: scripts/make-scenarios.sh [--keep]   (--keep leaves the work directory with the raw recordings)
+# Usage: scripts/make-scenarios.sh [--keep] [--only normal-day2]
+#   --keep leaves the work directory with the raw recordings; --only normal-day2 records and writes only
+#   fixtures/scenarios/normal-day2.pcap (every other capture is left as it is).
 # Everything listens on 127.0.0.1 ports 27xxx; nothing leaves the machine. All patient data is fake.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,12 +18,24 @@ cleanup() {
   wait 2>/dev/null || true
   if [[ "${1:-}" != "--keep" ]]; then rm -rf "$W"; else echo "recordings kept in $W"; fi
 }
+ONLY=
+while (($#)); do
+  case $1 in
+    --keep) KEEP=--keep ;;
+    --only)
+      ONLY=${2:-}
+      shift
+      [[ "$ONLY" == normal-day2 ]] || { echo "make-scenarios.sh: --only knows normal-day2 only" >&2; exit 2; }
+      ;;
+    *) echo "usage: make-scenarios.sh [--keep] [--only normal-day2]" >&2; exit 2 ;;
+  esac
+  shift
+done
 trap 'cleanup "${KEEP:-}"' EXIT
-[[ "${1:-}" == "--keep" ]] && KEEP=--keep
 TOOLS="node $S/make-scenarios-tools.mjs"
 H=127.0.0.1
 PACS_PORT=27104 VIEWER_PORT=27113 FOREIGN_PORT=27114 PLAIN_SCP=27105
-MLLP=27661 MLLP_NAK=27662 MLLP_EXT=27663
+MLLP=27661 MLLP_NAK=27662 MLLP_EXT=27663 MLLP_DAY2=27664
 MQTT=27883 MQTT_AUTH=27884
 TLS=27762
 
@@ -29,12 +43,12 @@ bg() { "$@" >/dev/null 2>&1 & PIDS+=($!); }
 
 # ---- fake DICOM images: 32x32 16-bit CT slices, fake names only ----
 head -c 2048 /dev/zero > "$W/img/px.raw"
-mkimg() { # mkimg FILE PATIENT_NO STUDY SERIES INSTANCE
+mkimg() { # mkimg FILE PATIENT_NO STUDY SERIES INSTANCE [STUDY_DATE STUDY_TIME]
   cat > "$W/img/t.dump" <<EOF
 (0008,0016) UI =CTImageStorage
 (0008,0018) UI [1.2.826.0.1.3680043.10.999.$3.$4.$5]
-(0008,0020) DA [20261128]
-(0008,0030) TM [100000]
+(0008,0020) DA [${6:-20261128}]
+(0008,0030) TM [${7:-100000}]
 (0008,0050) SH [ACC$3]
 (0008,0060) CS [CT]
 (0010,0010) PN [TEST^PATIENT$2]
@@ -64,6 +78,17 @@ mkdir -p "$W/img/bulk"
 for i in $(seq 1 36); do mkimg "$W/img/bulk/b$i.dcm" 9 109 1 "$i"; done
 # new acquisitions from the CT (normal traffic and incidents)
 for i in $(seq 1 12); do mkimg "$W/img/new$i.dcm" "$((20 + i))" "$((200 + i))" 1 1; done
+# the second normal day (2026-12-01 14:00Z): patients 41-45, CT studies 401-405 of 3, 2, 3, 2, 2 images, and
+# priors from October (studies 341, 343) for patients 41 and 43, loaded into the archive unrecorded
+mkdir -p "$W/img/day2"
+day2_images=(3 2 3 2 2) day2_times=(140010 140410 140800 141200 141600)
+for p in 1 2 3 4 5; do
+  for i in $(seq 1 "${day2_images[$((p - 1))]}"); do
+    mkimg "$W/img/day2/ct$p-$i.dcm" "$((40 + p))" "$((400 + p))" 1 "$i" 20261201 "${day2_times[$((p - 1))]}"
+  done
+done
+mkimg "$W/img/day2/prior1.dcm" 41 341 1 1 20261015 093000
+mkimg "$W/img/day2/prior3.dcm" 43 343 1 1 20261020 111500
 
 # ---- servers ----
 cat > "$W/dcmqrscp.cfg" <<EOF
@@ -87,6 +112,7 @@ bg storescp -aet ANY_SCP -od "$W/foreign" "$PLAIN_SCP"
 bg $TOOLS mllp-serve "$MLLP" AA
 bg $TOOLS mllp-serve "$MLLP_NAK" AE
 bg $TOOLS mllp-serve "$MLLP_EXT" AA
+bg $TOOLS mllp-serve "$MLLP_DAY2" AA 20261201140001
 printf 'user root\nlistener %s 127.0.0.1\nallow_anonymous true\n' "$MQTT" > "$W/mq.conf"
 mosquitto_passwd -b -c "$W/pw" pump-0031 fake-pump-secret >/dev/null 2>&1
 printf 'user root\nlistener %s 127.0.0.1\nallow_anonymous false\npassword_file %s\n' "$MQTT_AUTH" "$W/pw" > "$W/mq-auth.conf"
@@ -125,11 +151,12 @@ viewer_find_move() {
 }
 us_tls() { echo 'association over TLS' | timeout 3 openssl s_client -connect $H:$TLS -quiet; }
 mllp() { $TOOLS mllp-send "$@"; }
-pump_feed() { # pump_feed ID N
-  for i in $(seq 1 "$2"); do echo "{\"rate_ml_h\":5.0,\"vtbi_ml\":$((200 - i)),\"state\":\"running\"}"; sleep 0.1; done |
+pump_feed() { # pump_feed ID N [RATE]
+  for i in $(seq 1 "$2"); do echo "{\"rate_ml_h\":${3:-5.0},\"vtbi_ml\":$((200 - i)),\"state\":\"running\"}"; sleep 0.1; done |
     mosquitto_pub -h $H -p $MQTT -V mqttv311 -i "pump-$1" -u "pump-$1" -q 1 -t "ward3/pump/$1/telemetry" -l
 }
-normal_mqtt() {
+normal_mqtt() { # normal_mqtt [TELEMETRY_PER_PUMP ROUNDS RATE_31 RATE_32]   (defaults: normal.pcap's 50, 4, 5.0/5.0 fed, 5.0/4.0 set)
+  local n=${1:-50} rounds=${2:-4} feed31=${3:-5.0} feed32=${4:-5.0} set31=${3:-5.0} set32=${4:-4.0}
   # keep-alive 5 s: once stretched to ten minutes the idle subscriptions still ping every few minutes
   mosquitto_sub -h $H -p $MQTT -V mqttv311 -k 5 -i nurse-dashboard -u dashboard -t 'ward3/pump/+/telemetry' & local a=$!
   sleep 0.2
@@ -137,20 +164,50 @@ normal_mqtt() {
   sleep 0.2
   mosquitto_sub -h $H -p $MQTT -V mqttv311 -k 5 -i pump-0032-cmd -u pump-0032 -q 1 -t ward3/pump/0032/cmd & local c=$!
   sleep 0.2
-  pump_feed 0031 50 & local d=$!
+  pump_feed 0031 "$n" "$feed31" & local d=$!
   sleep 0.05
-  pump_feed 0032 50 & local e=$!
+  pump_feed 0032 "$n" "$feed32" & local e=$!
   # the pump manager confirms each pump's rate every few seconds (minutes once stretched): the command
   # subscriptions are never idle long enough for a flow table to expire them
-  for i in 1 2 3 4; do
+  for _ in $(seq 1 "$rounds"); do
     sleep 1.2
-    mosquitto_pub -h $H -p $MQTT -V mqttv311 -i pump-manager -u manager -q 1 -t ward3/pump/0031/cmd -m '{"cmd":"set_rate","ml_h":5.0}'
-    mosquitto_pub -h $H -p $MQTT -V mqttv311 -i pump-manager -u manager -q 1 -t ward3/pump/0032/cmd -m '{"cmd":"set_rate","ml_h":4.0}'
+    mosquitto_pub -h $H -p $MQTT -V mqttv311 -i pump-manager -u manager -q 1 -t ward3/pump/0031/cmd -m "{\"cmd\":\"set_rate\",\"ml_h\":$set31}"
+    mosquitto_pub -h $H -p $MQTT -V mqttv311 -i pump-manager -u manager -q 1 -t ward3/pump/0032/cmd -m "{\"cmd\":\"set_rate\",\"ml_h\":$set32}"
   done
   wait $d $e
   sleep 0.2
   kill $a $b $c
 }
+
+# the second normal day (normal-day2.pcap): the same hosts and kinds of sessions as normal.pcap, twice as long,
+# other patients. Recorded last in a full run, so that its stores do not change what the other captures' queries find.
+viewer_find_move_day2() { # viewer_find_move_day2 PATIENT_ID STUDY_NO
+  findscu -S -aet VIEWER1 -aec PACS_MAIN -k QueryRetrieveLevel=STUDY -k PatientID="$1" -k StudyInstanceUID $H $PACS_PORT
+  movescu -S -aet VIEWER1 -aec PACS_MAIN -aem VIEWER1 -k QueryRetrieveLevel=STUDY -k StudyInstanceUID="1.2.826.0.1.3680043.10.999.$2" $H $PACS_PORT
+}
+record_day2() {
+  storescu -aet LOADER -aec PACS_MAIN $H $PACS_PORT "$W"/img/day2/prior*.dcm
+  rec n2-mqtt normal_mqtt 100 8 3.5 6.0
+  for p in 1 2 3 4 5; do rec "n2-ct-$p" ct_store "$W"/img/day2/ct$p-*.dcm; done
+  rec n2-viewer-1 viewer_find_move_day2 FAKE1041 401
+  rec n2-viewer-2 viewer_find_move_day2 FAKE1042 402
+  rec n2-viewer-3 viewer_find_move_day2 FAKE1043 343
+  rec n2-viewer-4 viewer_find_move_day2 FAKE1044 404
+  rec n2-viewer-5 viewer_find_move_day2 FAKE1045 405
+  for i in 1 2 3 4; do rec "n2-us-tls-$i" us_tls; done
+  rec n2-mon1 mllp $MLLP_DAY2 app=MONITOR_GW fac=ICU type=ORU^R01 count=20 gap=100 per_conn=1 control=PM start=5001 patients=40 ts=20261201140005
+  rec n2-adt-1 mllp $MLLP_DAY2 app=HIS fac=HOSP type=ADT^A01 count=3 gap=1000 control=ADT start=301 patients=40 version=2.5 ts=20261201140030
+  rec n2-adt-2 mllp $MLLP_DAY2 app=HIS fac=HOSP type=ADT^A03 count=2 gap=1000 control=ADTD start=311 patients=40 version=2.5 ts=20261201140410
+  rec n2-adt-3 mllp $MLLP_DAY2 app=HIS fac=HOSP type=ADT^A01 count=3 gap=1000 control=ADT start=304 patients=40 version=2.5 ts=20261201141020
+  rec n2-adt-4 mllp $MLLP_DAY2 app=HIS fac=HOSP type=ADT^A03 count=3 gap=1000 control=ADTD start=313 patients=40 version=2.5 ts=20261201141420
+  rec n2-lis-1 mllp $MLLP_DAY2 app=LIS fac=LAB type=ORU^R01 count=4 gap=1000 control=LIS start=501 patients=40 version=2.5 ts=20261201140040
+  rec n2-lis-2 mllp $MLLP_DAY2 app=LIS fac=LAB type=ORU^R01 count=5 gap=1000 control=LIS start=505 patients=40 version=2.5 ts=20261201141040
+}
+if [[ "$ONLY" == normal-day2 ]]; then
+  record_day2
+  node "$S/make-scenarios-rewrite.mjs" "$S/make-scenarios-plan.mjs" "$REC" "$ROOT/fixtures" scenarios/normal-day2.pcap
+  exit 0
+fi
 
 # normal traffic
 rec n-mqtt normal_mqtt
@@ -238,6 +295,8 @@ rec m10-external-broker mosquitto_pub -h $H -p $MQTT -V mqttv311 -i pump-0032 -u
 rec g2-new-service bash -c "$TOOLS scan 27022 27445 27389; $TOOLS scan 27022"
 rec g3-scan $TOOLS scan $(seq 27001 27060)
 rec g4-mac-change mllp $MLLP app=MONITOR_GW fac=ICU type=ORU^R01 count=2 gap=200 control=MC
+
+record_day2
 
 node "$S/make-scenarios-rewrite.mjs" "$S/make-scenarios-plan.mjs" "$REC" "$ROOT/fixtures"
 ls -l "$ROOT"/fixtures/scenarios/*.pcap "$ROOT"/fixtures/demo/*.pcap | awk '{s+=$5; print $5, $9} END {print s, "bytes in total"}'
