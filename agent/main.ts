@@ -196,6 +196,17 @@ export interface LearnArgs {
   files: string[];
   out: string;
   site?: string | undefined;
+  /** "1h", "30m", "90s" or seconds: learning time before volume and feed-stopped checks arm. */
+  minLearning?: string | undefined;
+}
+
+/** A duration option ("1h", "30m", "90s", "250ms", "2d" or seconds) in seconds; a bad one is a usage error. */
+export function parseDurationOption(option: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m || m[1] === undefined)
+    throw new UsageError(`--${option}: "${text}" is not a duration like 90s, 30m or 1h`);
+  const unit = { ms: 1e-3, s: 1, m: 60, h: 3600, d: 86400 }[m[2] ?? 's'] ?? 1;
+  return Number(m[1]) * unit;
 }
 
 /** `wardwatch baseline learn FILE... --out FILE`. */
@@ -205,15 +216,18 @@ export async function runBaselineLearn(args: LearnArgs, io: Io = processIo): Pro
   const outDir = path.dirname(path.resolve(args.out));
   if (!existsSync(outDir)) throw new UsageError(`${args.out}: directory ${outDir} does not exist`);
   const index = site ? new SiteIndex(site) : null;
-  const learner = new BaselineLearner(
-    index
+  const minLearningS =
+    args.minLearning !== undefined ? parseDurationOption('min-learning', args.minLearning) : undefined;
+  const learner = new BaselineLearner({
+    ...(index
       ? {
-          zoneOf: (ip) => index.zoneOf(ip),
-          nameOf: (ip) => index.assetOf(ip)?.name,
-          isDevice: (ip) => index.zoneOf(ip) !== 'internet',
+          zoneOf: (ip: string) => index.zoneOf(ip),
+          nameOf: (ip: string) => index.assetOf(ip)?.name,
+          isDevice: (ip: string) => index.zoneOf(ip) !== 'internet',
         }
-      : {},
-  );
+      : {}),
+    ...(minLearningS !== undefined ? { minLearningS } : {}),
+  });
   const summary = await replayFiles(args.files, { site, observers: [learner] }, {});
   if (summary.error) {
     io.stderr.write(`wardwatch: ${summary.error}\n`);
@@ -224,6 +238,10 @@ export async function runBaselineLearn(args: LearnArgs, io: Io = processIo): Pro
   io.stderr.write(
     `baseline: ${baseline.devices.length} devices learned from ${summary.packets} packets, written to ${args.out}\n`,
   );
+  if (baseline.armed && (!baseline.armed.volume || !baseline.armed.feed_stopped))
+    io.stderr.write(
+      `baseline: learned for less than ${baseline.armed.min_learning_s} s: volume and feed-stopped checks are not armed (--min-learning)\n`,
+    );
   return EXIT_OK;
 }
 

@@ -329,8 +329,22 @@ async function main(): Promise<void> {
               .option('site', {
                 type: 'string',
                 describe: 'site file (zones and asset names in the baseline)',
+              })
+              .option('min-learning', {
+                type: 'string',
+                default: '1h',
+                describe:
+                  'learning time (90s, 30m, 1h, 2d) the captures must span before volume and feed-stopped checks arm',
               }),
-          (a) => run(() => runBaselineLearn({ files: a.files as string[], out: a.out, site: a.site })),
+          (a) =>
+            run(() =>
+              runBaselineLearn({
+                files: a.files as string[],
+                out: a.out,
+                site: a.site,
+                minLearning: a.minLearning,
+              }),
+            ),
         )
         .command(
           'diff <a> <b>',

@@ -10,10 +10,12 @@ import {
   TLS_PORTS,
   hourOf,
   generaliseTopic,
+  hourOfWeek,
   isPrivateIp,
   type Baseline,
   type BaselineLimits,
   type DeviceBaseline,
+  type HourOfWeek,
   type MqttTopic,
   type Range,
 } from './baseline-model.js';
@@ -25,7 +27,14 @@ export interface BaselineCheckOptions {
   limits?: Partial<BaselineLimits>;
   /** A count is "far above" its learned hourly maximum when it exceeds factor × max + slack. */
   volumeFactor?: number;
-  slack?: Partial<{ messages: number; bytes: number; rejects: number; naks: number; payload: number }>;
+  slack?: Partial<{
+    messages: number;
+    bytes: number;
+    rejects: number;
+    naks: number;
+    payload: number;
+    retrieve: number;
+  }>;
   /** A periodic feed is stopped after this many median intervals of silence... */
   feedFactor?: number;
   /** ...and never before this many seconds (a fast feed's short pause is not an outage). */
@@ -66,6 +75,7 @@ interface DeviceIndex {
   sendingApps: Set<string>;
   receivingApps: Set<string>;
   clientIds: Set<string>;
+  week: Map<number, HourOfWeek>;
   /** Periodic feeds of this device: key → median interval µs. */
   feeds: Map<string, number>;
 }
@@ -119,6 +129,7 @@ function indexDevice(d: DeviceBaseline): DeviceIndex {
     sendingApps: new Set((d.hl7?.sending_apps ?? []).map((a) => a.app)),
     receivingApps: new Set((d.hl7?.receiving_apps ?? []).map((a) => a.app)),
     clientIds: new Set(d.mqtt?.client_ids ?? []),
+    week: new Map((d.volume.hours_of_week ?? []).map((w) => [w.hour, w])),
     commands: new Set(d.dicom?.commands ?? []),
     moveDests: new Set(d.dicom?.move_destinations ?? []),
     impls: new Set(impls.map((i) => `${i.class_uid}|${i.version ?? ''}`)),
@@ -147,9 +158,18 @@ export class BaselineCheck implements BaselineChecker {
   private readonly hours = new Map<string, HourState>();
   private nextFeedScan = 0;
   private readonly factor: number;
+  /** Baselines from before issue 9 carry no `armed`: every check runs, as it did then. */
+  private readonly armed: { volume: boolean; feed_stopped: boolean };
   private readonly feedFactor: number;
   private readonly feedMinSilenceUs: number;
-  private readonly slack: { messages: number; bytes: number; rejects: number; naks: number; payload: number };
+  private readonly slack: {
+    messages: number;
+    bytes: number;
+    rejects: number;
+    naks: number;
+    payload: number;
+    retrieve: number;
+  };
   readonly stats: CheckStats = { deviations: 0, suppressed: 0, evictedKeys: 0, evictedFlows: 0 };
 
   constructor(
@@ -165,10 +185,19 @@ export class BaselineCheck implements BaselineChecker {
         set.add(s.from);
         this.hl7AppFrom.set(k, set);
       }
+    this.armed = baseline.armed ?? { volume: true, feed_stopped: true };
     this.factor = opts.volumeFactor ?? 4;
     this.feedFactor = opts.feedFactor ?? 5;
     this.feedMinSilenceUs = (opts.feedMinSilenceS ?? 120) * 1e6;
-    this.slack = { messages: 100, bytes: 65_536, rejects: 10, naks: 10, payload: 1024, ...opts.slack };
+    this.slack = {
+      messages: 100,
+      bytes: 65_536,
+      rejects: 10,
+      naks: 10,
+      payload: 1024,
+      retrieve: 10,
+      ...opts.slack,
+    };
   }
 
   knows(ip: string, fact: BaselineFact, value: string): boolean {
@@ -256,6 +285,7 @@ export class BaselineCheck implements BaselineChecker {
     metric: 'messages' | 'bytes' | 'rejects' | 'naks',
     add: number,
   ): void {
+    if (!this.armed.volume) return;
     const s = this.hourState(d.base.ip, ts);
     s[metric] += add;
     const range: Range =
@@ -266,9 +296,11 @@ export class BaselineCheck implements BaselineChecker {
           : metric === 'rejects'
             ? d.base.volume.rejects_per_hour
             : d.base.volume.naks_per_hour;
-    // Volume is judged per time window: in an hour of the day the device was never active, nothing is expected.
-    const active = d.base.volume.active_hours;
-    const max = active.length > 0 && !active.includes(s.hour % 24) ? 0 : range.max;
+    // The same hour of the week when learning saw it; else the device's overall range (issue 9: an hour never
+    // seen while learning is not an hour in which nothing is allowed). factor × max + slack is the tolerance.
+    const seen =
+      metric === 'messages' || metric === 'bytes' ? d.week.get(hourOfWeek(s.hour))?.[metric] : undefined;
+    const max = seen ?? range.max;
     const limit = max * this.factor + this.slack[metric];
     if (s[metric] <= limit) return;
     const code =
@@ -279,7 +311,7 @@ export class BaselineCheck implements BaselineChecker {
           : 'baseline.volume-above-range';
     this.emit(out, code, ts, proto, d.base.ip, `${metric}|${s.hour}`, {
       metric: `${metric}_per_hour`,
-      value: s[metric],
+      observed: s[metric],
       learned_max: max,
       limit,
     });
@@ -417,7 +449,9 @@ export class BaselineCheck implements BaselineChecker {
         rec.flow,
       );
     }
-    if (!s && rec.bytes[1] > 0 && this.isDevice(rec.server.ip)) {
+    // A new server that only answered a host the baseline does not know (a scanner, a rogue laptop) is part of
+    // that host's incident, not a new clinical device of its own.
+    if (!s && rec.bytes[1] > 0 && this.isDevice(rec.server.ip) && this.devices.has(rec.client.ip)) {
       const ev: Record<string, FieldValue> = { peer: rec.client.ip, port: rec.server.port, role: 'server' };
       if (rec.server.mac) ev.mac = rec.server.mac;
       const peer = { ip: rec.client.ip, port: rec.client.port };
@@ -505,6 +539,21 @@ export class BaselineCheck implements BaselineChecker {
       case 'sop_class':
         if (!d.sopClasses.has(o.value)) e('baseline.new-sop-class', o.value, { sop_class: o.value }, o.peer);
         break;
+      case 'sop_proposed':
+        break;
+      case 'retrieve_subops': {
+        // Per retrieve, not per hour: a bulk pull is bulk whatever the hour (issue 9: volume that generalises).
+        const max = d.base.dicom?.max_retrieve_suboperations ?? 0;
+        const limit = max * this.factor + this.slack.retrieve;
+        if (o.value > limit)
+          e(
+            'baseline.volume-above-range',
+            `retrieve|${o.peer}`,
+            { metric: 'retrieve_suboperations', observed: o.value, learned_max: max, limit },
+            o.peer,
+          );
+        break;
+      }
       case 'command':
         if (!d.commands.has(o.value)) e('baseline.new-dicom-command', o.value, { command: o.value }, o.peer);
         break;
@@ -611,6 +660,7 @@ export class BaselineCheck implements BaselineChecker {
 
   /** A baselined periodic feed seen in this run is armed; `advance` reports it once when it falls silent. */
   private tickFeed(d: DeviceIndex, key: string, proto: string, ts: number): void {
+    if (!this.armed.feed_stopped) return;
     const medianUs = d.feeds.get(key);
     if (medianUs === undefined) return;
     const id = `${d.base.ip}|${key}`;

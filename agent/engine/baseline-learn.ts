@@ -5,13 +5,16 @@ import { macToString } from '../decode/addr.js';
 import { formatTs, parseTs } from '../wire/time.js';
 import {
   DEFAULT_BASELINE_LIMITS,
+  DEFAULT_MIN_LEARNING_S,
   cadenceOf,
   hourOf,
+  hourOfWeek,
   isPrivateIp,
   type AePair,
   type Baseline,
   type BaselineLimits,
   type DeviceBaseline,
+  type HourOfWeek,
   type Hl7App,
   type Hl7SenderSeen,
   type Implementation,
@@ -29,6 +32,8 @@ export interface BaselineLearnOptions {
   /** Which addresses are devices of the site (default: private addresses). */
   isDevice?: (ip: string) => boolean;
   limits?: Partial<BaselineLimits>;
+  /** Volume and feed-stopped checks arm only when the baseline spans at least this long (default 1 h). */
+  minLearningS?: number;
 }
 
 export interface LearnStats {
@@ -79,8 +84,10 @@ class DeviceAcc {
   readonly aeTitles: CappedMap<true>;
   readonly aePairs: CappedMap<AePair>;
   readonly sopClasses: CappedMap<true>;
+  readonly sopProposed: CappedMap<true>;
   readonly commands: CappedMap<true>;
   readonly moveDests: CappedMap<true>;
+  maxRetrieve = 0;
   readonly impls: CappedMap<Implementation>;
   readonly hl7Apps: CappedMap<Hl7App>;
   readonly hl7Senders: CappedMap<Hl7SenderSeen>;
@@ -109,6 +116,7 @@ class DeviceAcc {
     this.aeTitles = new CappedMap(v, drop);
     this.aePairs = new CappedMap(v, drop);
     this.sopClasses = new CappedMap(v, drop);
+    this.sopProposed = new CappedMap(v, drop);
     this.commands = new CappedMap(v, drop);
     this.moveDests = new CappedMap(v, drop);
     this.impls = new CappedMap(v, drop);
@@ -296,12 +304,20 @@ export class BaselineLearner {
         d.hasDicom = true;
         d.sopClasses.upsert(o.value, () => true);
         break;
+      case 'sop_proposed':
+        d.hasDicom = true;
+        d.sopProposed.upsert(o.value, () => true);
+        break;
       case 'command':
         d.hasDicom = true;
         d.commands.upsert(o.value, () => true);
         break;
       case 'move_dest':
         d.moveDests.upsert(o.value, () => true);
+        break;
+      case 'retrieve_subops':
+        d.hasDicom = true;
+        if (o.value > d.maxRetrieve) d.maxRetrieve = o.value;
         break;
       case 'impl':
         d.hasDicom = true;
@@ -393,7 +409,11 @@ export class BaselineLearner {
     devices.sort((a, b) => compareIp(a.ip, b.ip));
     const from = Number.isFinite(this.first) ? formatTs(this.first) : '';
     const to = Number.isFinite(this.last) ? formatTs(this.last) : '';
-    return { version: 1, learned_from: from, learned_to: to, devices };
+    const spanS =
+      Number.isFinite(this.first) && Number.isFinite(this.last) ? (this.last - this.first) / 1e6 : 0;
+    const min = this.opts.minLearningS ?? DEFAULT_MIN_LEARNING_S;
+    const armed = { volume: spanS >= min, feed_stopped: spanS >= min, min_learning_s: min };
+    return { version: 1, learned_from: from, learned_to: to, armed, devices };
   }
 
   private deviceResult(d: DeviceAcc): DeviceBaseline {
@@ -421,11 +441,13 @@ export class BaselineLearner {
             sortStr(a.role, b.role),
         ),
         sop_classes: keys(d.sopClasses),
+        proposed_only: keys(d.sopProposed).filter((uid) => !d.sopClasses.map.has(uid)),
         commands: keys(d.commands),
         move_destinations: keys(d.moveDests),
         implementations: [...d.impls.map.values()].sort(
           (a, b) => sortStr(a.class_uid, b.class_uid) || sortStr(a.version ?? '', b.version ?? ''),
         ),
+        ...(d.maxRetrieve > 0 ? { max_retrieve_suboperations: d.maxRetrieve } : {}),
       };
     }
     if (d.hasHl7) {
@@ -475,9 +497,18 @@ export class BaselineLearner {
   private volume(d: DeviceAcc): DeviceBaseline['volume'] {
     const hs = [...d.hours.map.values()];
     const hoursOfDay = new Set([...d.hours.map.keys()].map((h) => Number(h) % 24));
+    const week = new Map<number, HourOfWeek>();
+    for (const [h, c] of d.hours.map) {
+      const hour = hourOfWeek(Number(h));
+      const w = week.get(hour) ?? { hour, messages: 0, bytes: 0 };
+      w.messages = Math.max(w.messages, c.messages);
+      w.bytes = Math.max(w.bytes, c.bytes);
+      week.set(hour, w);
+    }
     return {
       hours: hs.length,
       active_hours: [...hoursOfDay].sort((a, b) => a - b),
+      hours_of_week: [...week.values()].sort((a, b) => a.hour - b.hour),
       messages_per_hour: rangeOf(hs.map((h) => h.messages)),
       bytes_per_hour: rangeOf(hs.map((h) => h.bytes)),
       rejects_per_hour: rangeOf(hs.map((h) => h.rejects)),

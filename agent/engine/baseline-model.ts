@@ -25,12 +25,16 @@ export interface Implementation {
 export interface DicomBaseline {
   ae_titles: string[];
   ae_pairs: AePair[];
-  /** Abstract syntaxes the device proposed (as SCU) or used in DIMSE commands it sent. */
+  /** SOP classes the device used: the affected SOP class of DIMSE requests it sent on accepted contexts. */
   sop_classes: string[];
+  /** A note for the reviewer: proposed in associations but never used (not checked). */
+  proposed_only?: string[];
   /** DIMSE commands the device sent, e.g. C-STORE-RQ. */
   commands: string[];
   move_destinations: string[];
   implementations: Implementation[];
+  /** Most images one C-MOVE/C-GET of this device retrieved: a retrieve far above it is bulk, at any hour. */
+  max_retrieve_suboperations?: number;
 }
 
 export interface Hl7App {
@@ -94,12 +98,36 @@ export interface Range {
 export interface VolumeBaseline {
   /** Whole UTC-hour buckets the device was active in (partial hours count as they were seen). */
   hours: number;
-  /** Hours of the day (UTC, 0-23) with traffic; in any other hour the learned maximum counts as 0. */
+  /** Hours of the day (UTC, 0-23) with traffic (for the reviewer). */
   active_hours: number[];
+  /** Hour of the week (UTC, 0 = Monday 00:00) → the largest hour seen then; an hour without data uses the overall range. */
+  hours_of_week?: HourOfWeek[];
   messages_per_hour: Range;
   bytes_per_hour: Range;
   rejects_per_hour: Range;
   naks_per_hour: Range;
+}
+
+export interface HourOfWeek {
+  hour: number;
+  messages: number;
+  bytes: number;
+}
+
+/** Which time-based checks a baseline arms: only one learned long enough can say what "far above" or "stopped" means. */
+export interface ArmedChecks {
+  volume: boolean;
+  feed_stopped: boolean;
+  /** The learning time these were judged against (seconds). */
+  min_learning_s: number;
+}
+
+export const DEFAULT_MIN_LEARNING_S = 3600;
+
+/** UTC hour of the week, Monday 00:00 = 0. */
+export function hourOfWeek(hourIndex: number): number {
+  const day = (Math.floor(hourIndex / 24) + 3) % 7; // 1970-01-01 was a Thursday
+  return day * 24 + (((hourIndex % 24) + 24) % 24);
 }
 
 export interface DeviceBaseline {
@@ -119,6 +147,8 @@ export interface Baseline {
   /** Packet time of the first and last observation (ISO). */
   learned_from: string;
   learned_to: string;
+  /** Absent in baselines written before issue 9: every check armed, as they were then. */
+  armed?: ArmedChecks;
   devices: DeviceBaseline[];
 }
 

@@ -8,6 +8,9 @@ export type Observation =
   | { kind: 'ae_title'; dev: string; value: string }
   | { kind: 'ae_pair'; dev: string; calling: string; called: string; peer: string; role: 'client' | 'server' }
   | { kind: 'sop_class'; dev: string; value: string; peer: string }
+  | { kind: 'sop_proposed'; dev: string; value: string }
+  /** Images one C-MOVE/C-GET of the requester (dev) retrieved so far, from the responses the archive sends it. */
+  | { kind: 'retrieve_subops'; dev: string; value: number; peer: string }
   | { kind: 'command'; dev: string; value: string; peer: string }
   | { kind: 'move_dest'; dev: string; value: string; peer: string }
   | { kind: 'impl'; dev: string; class_uid: string; version: string | undefined; peer: string }
@@ -76,7 +79,8 @@ export function observeEvent(ev: EventRecord, fromClient: boolean | undefined): 
         out.push({ kind: 'ae_pair', dev: src, calling, called, peer: dst, role: 'client' });
         out.push({ kind: 'ae_pair', dev: dst, calling, called, peer: src, role: 'server' });
         for (const uid of strList(f.abstract_syntaxes))
-          out.push({ kind: 'sop_class', dev: src, value: uid, peer: dst });
+          // Offered is not used: storescu proposes a hundred storage classes and sends one (issue 9).
+          out.push({ kind: 'sop_proposed', dev: src, value: uid });
         pushImplementation(out, f, src, dst);
         break;
       }
@@ -96,6 +100,12 @@ export function observeEvent(ev: EventRecord, fromClient: boolean | undefined): 
         if (sop && cmd?.endsWith('-RQ')) out.push({ kind: 'sop_class', dev: src, value: sop, peer: dst });
         const dest = str(f.move_destination);
         if (dest) out.push({ kind: 'move_dest', dev: src, value: dest.trim(), peer: dst });
+        if (
+          (cmd === 'C-MOVE-RSP' || cmd === 'C-GET-RSP') &&
+          typeof f.completed === 'number' &&
+          f.completed > 0
+        )
+          out.push({ kind: 'retrieve_subops', dev: dst, value: f.completed, peer: src });
         break;
       }
       default:

@@ -13,7 +13,11 @@ const HEADER = [
   ' anything outside it becomes a finding. Compare two versions with `wardwatch baseline diff A B`.',
   " peers: role is this device's role in the connection; port is the server port.",
   ' mqtt topics: numeric, uuid and hex levels are generalised to "+".',
-  ' volume: per UTC hour while learning (partial hours count as seen); median_interval_s marks a periodic feed.',
+  ' volume: per UTC hour while learning (partial hours count as seen); hours_of_week holds the largest hour seen at each',
+  ' hour of the week (0 = Monday 00:00 UTC); an hour never seen is judged against the overall range with a tolerance.',
+  ' median_interval_s marks a periodic feed. armed: the volume and feed-stopped checks run only when the baseline',
+  ' was learned for at least min_learning_s (set with `baseline learn --min-learning`); false means not judged yet.',
+  ' dicom sop_classes: used in DIMSE requests; proposed_only: offered in associations but never used (a note only).',
 ].join('\n');
 
 function describeDevice(d: DeviceBaseline): string {
@@ -60,7 +64,11 @@ export function formatBaselineYaml(b: Baseline): string {
           if (isScalar(uid) && name) uid.comment = ` ${name}`;
         }
       const vol = item.get('volume', true);
-      if (isMap(vol)) for (const p of vol.items) if (isMap(p.value) || isSeq(p.value)) p.value.flow = true;
+      if (isMap(vol))
+        for (const p of vol.items) {
+          if (isScalar(p.key) && p.key.value === 'hours_of_week') flowItems(p.value);
+          else if (isMap(p.value) || isSeq(p.value)) p.value.flow = true;
+        }
     });
   }
   return doc.toString({ lineWidth: 0 });
@@ -113,9 +121,11 @@ const DEVICE_SPEC: Spec = {
           },
         }),
         sop_classes: opt(strList),
+        proposed_only: opt(strList),
         commands: opt(strList),
         move_destinations: opt(strList),
         implementations: opt({ list: { obj: { class_uid: req('string'), version: opt('string') } } }),
+        max_retrieve_suboperations: opt('int'),
       },
     }),
     hl7: opt({
@@ -155,6 +165,7 @@ const DEVICE_SPEC: Spec = {
       obj: {
         hours: opt('int'),
         active_hours: opt({ list: 'int' }),
+        hours_of_week: opt({ list: { obj: { hour: req('int'), messages: req('int'), bytes: req('int') } } }),
         messages_per_hour: opt(range),
         bytes_per_hour: opt(range),
         rejects_per_hour: opt(range),
@@ -169,6 +180,9 @@ const TOP_SPEC: Spec = {
     version: req('int'),
     learned_from: opt('string'),
     learned_to: opt('string'),
+    armed: opt({
+      obj: { volume: req('boolean'), feed_stopped: req('boolean'), min_learning_s: opt('number') },
+    }),
     devices: req({ list: DEVICE_SPEC }),
   },
 };
@@ -227,6 +241,7 @@ function completeDevice(d: DeviceBaseline): DeviceBaseline {
     volume: {
       hours: v.hours ?? 0,
       active_hours: v.active_hours ?? [],
+      ...(v.hours_of_week ? { hours_of_week: v.hours_of_week } : {}),
       messages_per_hour: v.messages_per_hour ?? zero,
       bytes_per_hour: v.bytes_per_hour ?? zero,
       rejects_per_hour: v.rejects_per_hour ?? zero,
@@ -238,9 +253,13 @@ function completeDevice(d: DeviceBaseline): DeviceBaseline {
       ae_titles: d.dicom.ae_titles ?? [],
       ae_pairs: d.dicom.ae_pairs ?? [],
       sop_classes: d.dicom.sop_classes ?? [],
+      ...(d.dicom.proposed_only ? { proposed_only: d.dicom.proposed_only } : {}),
       commands: d.dicom.commands ?? [],
       move_destinations: d.dicom.move_destinations ?? [],
       implementations: d.dicom.implementations ?? [],
+      ...(d.dicom.max_retrieve_suboperations !== undefined
+        ? { max_retrieve_suboperations: d.dicom.max_retrieve_suboperations }
+        : {}),
     };
   if (d.hl7)
     out.hl7 = {
@@ -294,6 +313,15 @@ export function parseBaselineYaml(text: string, file: string): Baseline {
     version: 1,
     learned_from: b.learned_from ?? '',
     learned_to: b.learned_to ?? '',
+    ...(b.armed
+      ? {
+          armed: {
+            volume: b.armed.volume,
+            feed_stopped: b.armed.feed_stopped,
+            min_learning_s: b.armed.min_learning_s ?? 0,
+          },
+        }
+      : {}),
     devices: b.devices.map(completeDevice),
   };
 }

@@ -26,6 +26,7 @@ import {
   type Subject,
   type SubjectEndpoint,
 } from './match.js';
+import { IncidentFolder, type IncidentStats } from './incidents.js';
 import { KNOWLEDGE, type BaselineKnowledge } from './knowledge.js';
 import { lookupVendor } from './oui.js';
 import { matchPaths, type MatchNode, type RuleDef, type SuppressDef } from './rule-schema.js';
@@ -70,6 +71,7 @@ export interface EngineStats {
   clientIdsEvicted: number;
   arpEvicted: number;
   findings: FindingStats;
+  incidents: IncidentStats;
   devices: DeviceStats;
 }
 
@@ -195,6 +197,7 @@ export class Engine {
   private readonly site: SiteIndex;
   private readonly table: DeviceTable;
   private readonly sink: FindingSink;
+  private readonly incidents = new IncidentFolder();
   private readonly limits: EngineLimits;
   private byProto = new Map<string, CompiledRule[]>();
   private anyProto: CompiledRule[] = [];
@@ -272,6 +275,7 @@ export class Engine {
       ...this.baseStats,
       thresholdGroupsEvicted: evicted,
       findings: { ...this.sink.stats },
+      incidents: { ...this.incidents.stats },
       devices: { ...this.table.stats },
     };
   }
@@ -663,7 +667,9 @@ export class Engine {
         }
       }
     }
-    if (CLINICAL.has(ev.proto) && !src.clinical && ev.type !== 'anomaly') {
+    // A host that only answers an unlisted peer (a sweep's targets) is not reported for that: the sweeper is.
+    const answersUnlisted = subject.from_client === false && subject.dst.asset === undefined;
+    if (CLINICAL.has(ev.proto) && !src.clinical && ev.type !== 'anomaly' && !answersUnlisted) {
       src.clinical = true;
       this.evaluate({
         ...subject,
@@ -788,6 +794,7 @@ export class Engine {
         severity: 'medium',
         attack: [],
         dedupMicros: 600e6,
+        class: 'alert',
         rateLimit: { count: 100, perMicros: 60e6 },
       };
       const dev = this.endpoint(d.device, -1);
@@ -808,6 +815,7 @@ export class Engine {
   }
 
   private deliver(f: Finding): void {
+    this.incidents.mark(f);
     const d =
       this.table.get(f.device.mac ? `mac:${f.device.mac}` : `ip:${f.device.ip}`) ??
       this.table.get(`ip:${f.device.ip}`);

@@ -1,6 +1,6 @@
 // Turns rule hits into Finding records (DESIGN.md "Finding"): stable ids, one finding per rule+device+peer per window with a count, a rate limit per rule, redacted evidence.
 import { createHash } from 'node:crypto';
-import type { Endpoint, Finding, Severity } from '../wire/finding.js';
+import type { Endpoint, Finding, FindingClass, Severity } from '../wire/finding.js';
 import { formatTs } from '../wire/time.js';
 
 export interface FindingRule {
@@ -9,6 +9,7 @@ export interface FindingRule {
   severity: Severity;
   attack: string[];
   dedupMicros: number;
+  class: FindingClass;
   rateLimit: { count: number; perMicros: number };
 }
 
@@ -106,7 +107,12 @@ export class FindingSink {
   ) {}
 
   report(rule: FindingRule, occ: Occurrence): void {
-    const dk = occ.dedupKey ?? `${occ.device.ip}|${occ.device.mac ?? ''}|${occ.peer?.ip ?? ''}`;
+    // An exposure belongs to the device whatever peer showed it; an alert to the device and that peer.
+    const dk =
+      occ.dedupKey ??
+      (rule.class === 'exposure'
+        ? `${occ.device.ip}|${occ.device.mac ?? ''}`
+        : `${occ.device.ip}|${occ.device.mac ?? ''}|${occ.peer?.ip ?? ''}`);
     const key = `${rule.id}|${dk}`;
     const n = occ.count ?? 1;
     const w = this.windows.get(key);
@@ -147,6 +153,7 @@ export class FindingSink {
       evidence: redactEvidence(occ.evidence) as Record<string, unknown>,
       count: n,
       agent: this.agentId,
+      class: rule.class,
     };
     if (occ.peer) f.peer = occ.peer;
     if (occ.flow) f.flow = occ.flow;

@@ -1,5 +1,5 @@
 // The rule language's schema (rules/README.md): parses one rule file into checked definitions; every error names file, line and field.
-import { SEVERITIES, type Severity } from '../wire/finding.js';
+import { FINDING_CLASSES, SEVERITIES, type FindingClass, type Severity } from '../wire/finding.js';
 import { ConfigError } from './config-error.js';
 import { parseCidr, type Cidr } from './ip.js';
 import { KNOWLEDGE, KNOWLEDGE_PATHS, KNOWLEDGE_SOURCES, type KnowledgeSource } from './knowledge.js';
@@ -69,6 +69,8 @@ export interface RuleDef {
   suppress: SuppressDef[];
   device: 'src' | 'dst';
   dedupMicros: number;
+  /** alert: an event that pages; exposure: a standing condition of the device, reported once and kept current. */
+  class: FindingClass;
   rateLimit: { count: number; perMicros: number };
   needsSite: boolean;
   enabled: boolean;
@@ -122,6 +124,7 @@ const RULE_KEYS = [
   'suppress',
   'device',
   'dedup',
+  'class',
   'rate_limit',
   'needs_site',
   'enabled',
@@ -140,6 +143,8 @@ export const FILE_PREFIX: Record<string, string> = {
 };
 
 export const DEFAULT_DEDUP_MICROS = 600e6;
+/** An exposure is re-stated at most once an hour while it lasts (the collector keeps one record per device and rule). */
+export const EXPOSURE_DEDUP_MICROS = 3_600e6;
 export const DEFAULT_RATE = { count: 100, perMicros: 60e6 };
 
 export interface ParsedRuleFile {
@@ -478,6 +483,7 @@ function parseRule(n: YNode, file: string, idx: number, prefix: string | undefin
     suppress: [],
     device: 'src',
     dedupMicros: DEFAULT_DEDUP_MICROS,
+    class: 'alert',
     rateLimit: { ...DEFAULT_RATE },
     needsSite: false,
     enabled: true,
@@ -540,6 +546,18 @@ function parseRule(n: YNode, file: string, idx: number, prefix: string | undefin
   }
   const sup = get('suppress');
   if (sup) rule.suppress = parseSuppress(sup, file, f('suppress'));
+  const cl = get('class');
+  if (cl) {
+    const c = expectString(cl, file, f('class'));
+    if (!(FINDING_CLASSES as readonly string[]).includes(c))
+      throw new ConfigError(
+        file,
+        cl.line,
+        `${f('class')}: "${c}" is not one of ${FINDING_CLASSES.join(', ')}`,
+      );
+    rule.class = c as FindingClass;
+    if (rule.class === 'exposure') rule.dedupMicros = EXPOSURE_DEDUP_MICROS;
+  }
   const dd = get('dedup');
   if (dd) rule.dedupMicros = expectDuration(dd, file, f('dedup'));
   const rl = get('rate_limit');

@@ -3,6 +3,10 @@
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
+/** alert: an event that pages a person; exposure: a standing condition of a device, kept current (issue 9). */
+export const FINDING_CLASSES = ['alert', 'exposure'] as const;
+export type FindingClass = (typeof FINDING_CLASSES)[number];
+
 export function severityRank(s: Severity): number {
   return SEVERITIES.indexOf(s);
 }
@@ -33,4 +37,12 @@ export interface Finding {
   /** Number of occurrences folded into this finding within its window. */
   count?: number;
   agent: string;
+  /** Absent in records of older agents: read as `alert`. */
+  class?: FindingClass;
+  /**
+   * Alerts only: the id of the alert this finding belongs to. The finding that opens an incident carries its
+   * own id; repeats and further findings of the same incident (same hosts, close in time) carry the opener's,
+   * so they update one alert instead of paging again.
+   */
+  incident?: string;
 }
