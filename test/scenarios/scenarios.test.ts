@@ -44,6 +44,8 @@ async function learn(file: string): Promise<Baseline> {
     zoneOf: (ip) => index.zoneOf(ip),
     nameOf: (ip) => index.assetOf(ip)?.name,
     isDevice: (ip) => index.zoneOf(ip) !== 'internet',
+    // The normal capture is ten minutes long: arm the volume and feed-stopped checks on it anyway.
+    minLearningS: 300,
   });
   const summary = await replayFiles([path.join(DIR, file)], { site, observers: [learner] }, {});
   expect(summary.error).toBeNull();

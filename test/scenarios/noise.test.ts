@@ -1,0 +1,152 @@
+// Quiet on a normal day (issue 9): alerts a SOC would be paged for, per normal day and per attack capture.
+// "Alerts" are findings of class alert that open an incident; repeats and further findings of the same incident
+// update it, and exposures are listed apart. The figures printed here are the README's "Noise" section.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { replayFiles } from '../../agent/pipeline.js';
+import { loadRules, type RuleSet } from '../../agent/engine/rules.js';
+import { loadSite, parseSite, SiteIndex, type Site } from '../../agent/engine/site.js';
+import { BaselineLearner } from '../../agent/engine/baseline-learn.js';
+import { createBaselineChecker } from '../../agent/engine/baseline-check.js';
+import type { Baseline } from '../../agent/engine/baseline-model.js';
+import { opensIncident } from '../../agent/engine/incidents.js';
+import type { Finding } from '../../agent/wire/finding.js';
+import { FIXTURES, REPO_ROOT } from '../helpers/paths.js';
+
+interface Entry {
+  file: string;
+  scenarios: string[];
+  baseline?: string;
+  normal?: boolean;
+}
+
+const DIR = path.join(FIXTURES, 'scenarios');
+const manifest = parse(readFileSync(path.join(DIR, 'manifest.yaml'), 'utf8')) as { captures: Entry[] };
+const siteText = readFileSync(path.join(FIXTURES, 'site.yaml'), 'utf8');
+// A site written from the docs: every asset with roles, AE titles, HL7 apps and client ids, but no lists.
+const siteWithoutLists = parseSite(
+  siteText.slice(0, siteText.indexOf('\nlists:')),
+  'site-without-lists.yaml',
+);
+
+let site: Site;
+let rules: RuleSet;
+const scenariosOf = new Map<string, string[]>();
+const baselines = new Map<string, Baseline>();
+
+async function learn(file: string, s: Site): Promise<Baseline> {
+  const key = `${file}|${s.file}`;
+  const cached = baselines.get(key);
+  if (cached) return cached;
+  const index = new SiteIndex(s);
+  const learner = new BaselineLearner({
+    zoneOf: (ip) => index.zoneOf(ip),
+    nameOf: (ip) => index.assetOf(ip)?.name,
+    isDevice: (ip) => index.zoneOf(ip) !== 'internet',
+    minLearningS: 300, // normal.pcap is ten minutes long
+  });
+  const summary = await replayFiles([path.join(DIR, file)], { site: s, observers: [learner] }, {});
+  expect(summary.error).toBeNull();
+  const b = learner.result();
+  baselines.set(key, b);
+  return b;
+}
+
+async function replay(file: string, baselineFrom: string | undefined, s: Site = site): Promise<Finding[]> {
+  const index = new SiteIndex(s);
+  const baseline = baselineFrom
+    ? createBaselineChecker(await learn(baselineFrom, s), {
+        isDevice: (ip) => index.zoneOf(ip) !== 'internet',
+      })
+    : null;
+  const findings: Finding[] = [];
+  const summary = await replayFiles(
+    [path.join(DIR, file)],
+    { site: s, rules, baseline, agentId: 'noise' },
+    { onFinding: (f) => findings.push(f) },
+  );
+  expect(summary.error).toBeNull();
+  return findings;
+}
+
+const alerts = (fs: Finding[]): Finding[] => fs.filter(opensIncident);
+const exposures = (fs: Finding[]): Finding[] => fs.filter((f) => f.class === 'exposure');
+const line = (f: Finding): string =>
+  `${f.rule} (${f.severity}) ${f.device.ip}${f.peer ? ` → ${f.peer.ip}` : ''}`;
+
+beforeAll(() => {
+  site = loadSite(path.join(FIXTURES, 'site.yaml'));
+  rules = loadRules(path.join(REPO_ROOT, 'rules'));
+  for (const r of rules.rules) scenariosOf.set(r.id, r.scenarios);
+});
+
+describe('a normal day is quiet', () => {
+  it('the training day replayed with its own baseline gives 0 alerts, with or without the site lists', async () => {
+    for (const s of [site, siteWithoutLists]) {
+      const fs = await replay('normal.pcap', 'normal.pcap', s);
+      expect(alerts(fs).map(line), s.file).toEqual([]);
+    }
+  });
+
+  it('another normal day (other hour, other patients, more volume) gives at most 3 alerts', async () => {
+    for (const s of [site, siteWithoutLists]) {
+      const fs = await replay('normal-day2.pcap', 'normal.pcap', s);
+      const a = alerts(fs);
+      console.log(`normal-day2 (${s.file}): ${a.length} alerts, ${exposures(fs).length} exposures`);
+      expect(a.length, a.map(line).join(', ')).toBeLessThanOrEqual(3);
+      // Every finding is an alert, an update of one, or an exposure: nothing escapes the count.
+      for (const f of fs)
+        expect(opensIncident(f) || f.class === 'exposure' || f.incident !== f.id).toBe(true);
+    }
+  });
+});
+
+describe('one incident, one alert', () => {
+  const attacks = manifest.captures.filter((e) => !e.normal);
+  it.each(attacks.map((e) => [e.file, e] as const))(
+    '%s: at most 3 alerts, and they carry the scenario',
+    async (_file, e) => {
+      const fs = await replay(e.file, e.baseline);
+      const a = alerts(fs);
+      console.log(`${e.file}: ${a.length} alerts, ${exposures(fs).length} exposures, ${fs.length} records`);
+      expect(a.length, a.map(line).join(', ')).toBeLessThanOrEqual(3);
+      // The scenario's rule fired inside one of these alerts' incidents (or as an exposure).
+      const opened = new Set(a.map((f) => f.id));
+      for (const s of e.scenarios) {
+        const tagged = fs.filter((f) => (scenariosOf.get(f.rule) ?? []).includes(s));
+        expect(tagged.length, `${s} in ${e.file}`).toBeGreaterThan(0);
+        expect(
+          tagged.some((f) => f.class === 'exposure' || opened.has(f.incident ?? '')),
+          `${s} in ${e.file}`,
+        ).toBe(true);
+      }
+    },
+  );
+
+  it('a scan folds into one alert: targets that only answered are not new devices', async () => {
+    const fs = await replay('net-scan.pcap', 'normal.pcap');
+    expect(alerts(fs)).toHaveLength(1);
+    const incident = alerts(fs)[0]?.id;
+    expect(fs.every((f) => f.incident === incident)).toBe(true);
+    expect(fs.filter((f) => f.rule === 'baseline.new-device').map((f) => f.device.ip)).toEqual([
+      '10.20.30.99',
+    ]);
+  });
+});
+
+describe('exposures are not alerts', () => {
+  it('cleartext MQTT passwords are reported once per device as an exposure and kept current', async () => {
+    const fs = await replay('mqtt-password-guessing.pcap', undefined);
+    const ex = exposures(fs).filter((f) => f.rule === 'mqtt.cleartext-password');
+    expect(ex.length).toBeGreaterThan(0);
+    expect(new Set(ex.map((f) => f.device.ip)).size).toBe(
+      ex.filter((f) => f.evidence.repeat_of === undefined).length,
+    );
+    expect(ex.every((f) => f.incident === undefined)).toBe(true);
+    const update = ex.find((f) => f.evidence.repeat_of !== undefined);
+    expect(update?.count).toBeGreaterThan(1);
+    expect(update?.evidence.first_seen).toBeDefined();
+  });
+});
