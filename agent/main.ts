@@ -43,12 +43,15 @@ export interface EngineInputs {
   site: Site | null;
   rules: RuleSet | null;
   baseline: BaselineChecker | null;
+  learningMicros: number;
 }
 
 export interface EngineArgs {
   rules?: string | undefined;
   site?: string | undefined;
   baseline?: string | undefined;
+  /** Learning mode for devices the baseline does not know ("7d", "0" = off); see Engine learningMicros. */
+  learningPeriod?: string | undefined;
   /** false: no rules at all (events only). */
   useRules?: boolean;
 }
@@ -77,7 +80,9 @@ export function loadEngineInputs(args: EngineArgs): EngineInputs {
     const opts = index ? { isDevice: (ip: string) => index.zoneOf(ip) !== 'internet' } : {};
     baseline = createBaselineChecker(loadBaselineFile(args.baseline), opts);
   }
-  return { site, rules, baseline };
+  const learningMicros =
+    args.learningPeriod !== undefined ? parseDurationOption('learning-period', args.learningPeriod) * 1e6 : 0;
+  return { site, rules, baseline, learningMicros };
 }
 
 function checkCaptureFiles(files: readonly string[]): void {

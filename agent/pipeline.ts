@@ -41,6 +41,8 @@ export interface PipelineOptions {
   rules?: RuleSet | null;
   baseline?: BaselineChecker | null;
   agentId?: string;
+  /** Learning mode for devices the baseline does not know (µs; 0 = off). */
+  learningMicros?: number;
   /** Extra server ports per protocol (the site file's `ports:` key is merged in). */
   extraPorts?: Partial<Record<ProtoName, readonly number[]>>;
 }
@@ -101,6 +103,7 @@ export class Pipeline {
               rules: opts.rules ?? { rules: [], lists: {}, files: [] },
               baseline: opts.baseline ?? null,
               agentId: opts.agentId ?? 'replay',
+              learningMicros: opts.learningMicros ?? 0,
             },
             onFinding,
           )

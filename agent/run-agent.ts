@@ -75,6 +75,8 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     throw new UsageError(`--collector ${args.collector}: expected ws:// or wss:// URL`);
   }
   const agentId = args.agentId ?? hostname();
+  // A live sensor meets devices for the first time; a capture file is evidence to report in full.
+  args = { ...args, learningPeriod: args.learningPeriod ?? (args.interface ? '7d' : '0') };
   const rulesDir = args.rules ?? DEFAULT_RULES_DIR;
   // Workers load site, rules and baseline themselves; here they are loaded (and checked) for one pipeline.
   const inputs = workers > 1 ? null : loadEngineInputs(args);
@@ -96,7 +98,12 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     args.onFinding?.(f);
   };
   if (inputs === null) {
-    const engine = { rules: args.rules, site: args.site, baseline: args.baseline };
+    const engine = {
+      rules: args.rules,
+      site: args.site,
+      baseline: args.baseline,
+      learningPeriod: args.learningPeriod,
+    };
     source = new WorkerPool(
       { device: args.interface ?? '', count: workers, agentId, engine, ...capture },
       onFinding,

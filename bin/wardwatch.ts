@@ -195,6 +195,11 @@ async function main(): Promise<void> {
           })
           .option('spool', { type: 'string', describe: 'spool directory for unacknowledged findings' })
           .option('speed', speedOption)
+          .option('learning-period', {
+            type: 'string',
+            describe:
+              'learning mode: a device the baseline does not know learns this long (90s, 12h, 7d; 0 = off): its deviations are learned and only high and critical rules alert (default 7d with --interface, 0 with --pcap)',
+          })
           .option('log-level', { type: 'string', default: 'info' })
           .conflicts('interface', 'pcap')
           .check((a) => {
@@ -215,6 +220,7 @@ async function main(): Promise<void> {
             rules: a.rules,
             site: a.site,
             baseline: a.baseline,
+            learningPeriod: a['learning-period'],
             speed: a.speed,
             logger: makeLogger(a['log-level']),
             signal: signalController().signal,

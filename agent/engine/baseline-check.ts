@@ -200,6 +200,10 @@ export class BaselineCheck implements BaselineChecker {
     };
   }
 
+  hasDevice(ip: string): boolean {
+    return this.devices.has(ip);
+  }
+
   knows(ip: string, fact: BaselineFact, value: string): boolean {
     const d = this.devices.get(ip);
     if (!d) return false;

@@ -37,6 +37,8 @@ export interface DeviceRecord {
   hints: IdentityHint[];
   peers: DevicePeer[];
   counters: { flows: number; events: number; bytes_sent: number; bytes_received: number; findings: number };
+  baseline_state?: 'learning' | 'enforced';
+  baseline_since?: string;
 }
 
 interface Hint {
@@ -288,6 +290,8 @@ export function toWireDevices(devices: readonly DeviceRecord[]): WireDevice[] {
     if (d.mac !== undefined) rec.mac = d.mac;
     if (d.vendor !== undefined) rec.vendor = d.vendor;
     if (d.name !== undefined) rec.name = d.name;
+    if (d.baseline_state !== undefined) rec.baseline_state = d.baseline_state;
+    if (d.baseline_since !== undefined) rec.baseline_since = d.baseline_since;
     return rec;
   });
 }

@@ -2,7 +2,8 @@
 import type { EventRecord, FieldValue } from '../protocols/types.js';
 import type { FlowInfo, FlowRecord } from '../reassembly/types.js';
 import { ipv4ToString, macToString } from '../decode/addr.js';
-import type { Endpoint, Finding } from '../wire/finding.js';
+import { severityRank, type Endpoint, type Finding } from '../wire/finding.js';
+import { formatTs } from '../wire/time.js';
 import { parseTs } from '../wire/time.js';
 import type { BaselineChecker, Deviation } from './baseline-types.js';
 import {
@@ -57,6 +58,12 @@ export interface EngineConfig {
   baseline: BaselineChecker | null;
   agentId: string;
   limits?: Partial<EngineLimits>;
+  /**
+   * Learning mode (issue 9): a device the approved baseline does not know is learning for this long after it
+   * was first seen; its deviations are learned instead of reported and only high and critical rules alert.
+   * 0 (the default, and replay's) turns it off.
+   */
+  learningMicros?: number;
 }
 
 export interface EngineStats {
@@ -66,6 +73,8 @@ export interface EngineStats {
   deviations: number;
   ruleHits: number;
   suppressed: number;
+  /** Findings held back because their device was learning (deviations, and rules below high). */
+  learning: number;
   thresholdGroupsEvicted: number;
   flowContextsEvicted: number;
   clientIdsEvicted: number;
@@ -126,6 +135,7 @@ interface FlowCtx {
 
 /** Event types remembered per protocol in the rule dispatch memo. */
 const MAX_DISPATCH_TYPES = 256;
+const HIGH = severityRank('high');
 const CLINICAL = new Set(['hl7', 'dicom', 'mqtt']);
 const CONNECT_KEYS = ['client_id', 'username', 'password_present', 'version', 'clean_session', 'keep_alive'];
 /** Attributes whose change on a device is worth a signal (firmware/software/interface drift). */
@@ -219,11 +229,13 @@ export class Engine {
     deviations: 0,
     ruleHits: 0,
     suppressed: 0,
+    learning: 0,
     flowContextsEvicted: 0,
     clientIdsEvicted: 0,
     arpEvicted: 0,
   };
   private compiled: CompiledRule[] = [];
+  private readonly learningMicros: number;
   private readonly allow: { entry: AllowEntry; rules: RegExp[] }[];
   private now = 0;
 
@@ -236,6 +248,7 @@ export class Engine {
     this.table = new DeviceTable(this.site, this.limits);
     this.sink = new FindingSink(cfg.agentId, (f) => this.deliver(f), this.limits.maxWindows);
     this.baseline = cfg.baseline;
+    this.learningMicros = cfg.learningMicros ?? 0;
     this.allow = (cfg.site?.allow ?? []).map((entry) => ({ entry, rules: entry.rules.map(globToRegExp) }));
     this.reload(cfg.rules);
   }
@@ -281,7 +294,30 @@ export class Engine {
   }
 
   devices(): DeviceRecord[] {
-    return this.table.records();
+    const records = this.table.records();
+    if (this.learningMicros > 0)
+      for (const r of records) {
+        const d = this.table.get(r.key);
+        if (!d) continue;
+        const st = this.learningState(d);
+        r.baseline_state = st.learning ? 'learning' : 'enforced';
+        r.baseline_since = formatTs(st.since);
+      }
+    return records;
+  }
+
+  /** A device the approved baseline knows is enforced; another learns for learningMicros after it was first seen. */
+  private learningState(d: Device): { learning: boolean; since: number } {
+    if (d.ips.some((ip) => this.baseline?.hasDevice?.(ip) === true))
+      return { learning: false, since: d.first };
+    const end = d.first + this.learningMicros;
+    return this.now < end ? { learning: true, since: d.first } : { learning: false, since: end };
+  }
+
+  private isLearning(e: { ip: string; mac?: string | undefined }): boolean {
+    if (this.learningMicros <= 0) return false;
+    const d = (e.mac ? this.table.get(`mac:${e.mac}`) : undefined) ?? this.table.get(`ip:${e.ip}`);
+    return d !== undefined && this.learningState(d).learning;
   }
 
   /** Devices in the table (what `devices().length` says, without building the records). */
@@ -723,6 +759,10 @@ export class Engine {
       this.baseStats.suppressed++;
       return;
     }
+    if (severityRank(def.severity) < HIGH && this.isLearning(dev)) {
+      this.baseStats.learning++;
+      return;
+    }
     // Most hits of a threshold rule stay under it: count first, build evidence only for a crossing.
     let count = 1;
     let dedupKey: string | undefined;
@@ -798,6 +838,11 @@ export class Engine {
         rateLimit: { count: 100, perMicros: 60e6 },
       };
       const dev = this.endpoint(d.device, -1);
+      // While the device learns, the checker has recorded the value as seen: it is learned, not reported.
+      if (this.isLearning(d.device)) {
+        this.baseStats.learning++;
+        continue;
+      }
       if (this.isSuppressed(rule.id, def?.suppress ?? [], dev)) {
         this.baseStats.suppressed++;
         continue;

@@ -92,6 +92,10 @@ export interface DeviceRecord {
   last_seen?: string;
   protocols?: string[];
   attributes?: DeviceAttribute[];
+  /** learning: deviations are learned, only high and critical rules alert (issue 9); enforced: everything alerts. */
+  baseline_state?: 'learning' | 'enforced';
+  /** Since when the device is in that state. */
+  baseline_since?: string;
 }
 
 export interface DevicesMessage {
