@@ -1,4 +1,5 @@
 // The agent's commands (replay, baseline, rules, agent): the only agent file that reads argv-derived options and the filesystem for config.
+import { opensIncident } from './engine/incidents.js';
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -107,7 +108,9 @@ export function formatSummary(label: string, s: ReplaySummary, findings: readonl
     `${label}: ${s.files} file${s.files === 1 ? '' : 's'}, ${s.packets} packets, ${s.bytes} bytes, ${s.flows} flows, ` +
     `${s.decodeErrors} decode errors, ${s.gaps} reassembly gaps (${s.gapBytes} bytes), ` +
     `messages: ${messages}, ${parseErrors} parse errors, ` +
-    `findings: ${findings.length}${sev ? ` (${sev})` : ''}, ${s.seconds.toFixed(3)} s, ${pps} packets/s`
+    `findings: ${findings.length}${sev ? ` (${sev})` : ''}, ` +
+    `alerts: ${findings.filter(opensIncident).length}, exposures: ${findings.filter((f) => f.class === 'exposure').length}, ` +
+    `${s.seconds.toFixed(3)} s, ${pps} packets/s`
   );
 }
 

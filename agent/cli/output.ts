@@ -23,7 +23,14 @@ export function formatPretty(rec: EventRecord | FlowRecord | Finding): string {
         ? ` -> ${rec.peer.ip}${rec.peer.port !== undefined ? `:${rec.peer.port}` : ''}`
         : '';
       const count = rec.count && rec.count > 1 ? ` (x${rec.count})` : '';
-      return `${rec.ts} ${rec.severity.toUpperCase().padEnd(8)} ${rec.rule} ${rec.device.ip}${peer} ${rec.title}${count}`;
+      // What a SOC reads first: a new alert, an update of one (same incident), or a standing exposure.
+      const kind =
+        rec.class === 'exposure'
+          ? 'exposure '
+          : rec.incident !== undefined && rec.incident !== rec.id
+            ? `update of ${rec.incident.slice(0, 8)} `
+            : '';
+      return `${rec.ts} ${rec.severity.toUpperCase().padEnd(8)} ${kind}${rec.rule} ${rec.device.ip}${peer} ${rec.title}${count}`;
     }
     case 'event': {
       const fields = Object.entries(rec.fields)

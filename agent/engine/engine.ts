@@ -207,7 +207,7 @@ export class Engine {
   private readonly site: SiteIndex;
   private readonly table: DeviceTable;
   private readonly sink: FindingSink;
-  private readonly incidents = new IncidentFolder();
+  private readonly incidents = new IncidentFolder((f) => this.onFinding(f));
   private readonly limits: EngineLimits;
   private byProto = new Map<string, CompiledRule[]>();
   private anyProto: CompiledRule[] = [];
@@ -516,6 +516,7 @@ export class Engine {
   /** End of input: close every open finding window (summaries for repeats). */
   flush(): void {
     this.sink.flush();
+    this.incidents.flush();
   }
 
   /** A missing or broken timestamp takes the latest packet time, so records and ids stay well-formed. */
@@ -526,6 +527,7 @@ export class Engine {
   private tick(ts: number): void {
     if (ts > this.now) this.now = ts;
     this.sink.advance(this.now);
+    this.incidents.advance(this.now);
   }
 
   /** Without a MAC on the record, the device the flow started with (same IP) stands for the host. */

@@ -1,6 +1,7 @@
 // One incident, one alert (issue 9): alerts that share a host and follow each other closely are one incident.
 import { severityRank, type Finding, type Severity } from '../wire/finding.js';
-import { parseTs } from '../wire/time.js';
+import { formatTs, parseTs } from '../wire/time.js';
+import { findingId } from './findings.js';
 
 export interface IncidentLimits {
   /** An incident stays open while its findings come less than this far apart (packet time, µs). */
@@ -27,7 +28,12 @@ export interface IncidentStats {
   folded: number;
   /** Incidents closed early because too many were open. */
   evicted: number;
+  /** Incident summaries emitted (an incident of two or more findings, when it closes). */
+  summaries: number;
 }
+
+/** Distinct values an incident keeps for its summary; beyond it only the count grows. */
+const MAX_KEPT = 16;
 
 interface Incident {
   id: string;
@@ -35,6 +41,14 @@ interface Incident {
   start: number;
   last: number;
   severity: Severity;
+  opener: Finding;
+  findings: number;
+  rules: Set<string>;
+  /** Hosts involved besides the opener's device (scan targets, peers), counted up to a bound. */
+  targets: Set<string>;
+  ports: Set<number>;
+  /** Largest distinct count a threshold finding of the incident reported (hosts or ports a scan reached). */
+  distinctMax: number;
 }
 
 /**
@@ -48,10 +62,33 @@ export class IncidentFolder {
   private readonly byHost = new Map<string, Incident>();
   private readonly open = new Set<Incident>();
   private readonly incidentOf = new Map<string, string>();
-  readonly stats: IncidentStats = { opened: 0, folded: 0, evicted: 0 };
+  readonly stats: IncidentStats = { opened: 0, folded: 0, evicted: 0, summaries: 0 };
+  private nextCheck = Number.POSITIVE_INFINITY;
 
-  constructor(limits: Partial<IncidentLimits> = {}) {
+  /** `emit` receives each incident's summary when the incident closes (a record that updates the alert). */
+  constructor(
+    private readonly emit: (f: Finding) => void = () => undefined,
+    limits: Partial<IncidentLimits> = {},
+  ) {
     this.lim = { ...DEFAULT_INCIDENT_LIMITS, ...limits };
+  }
+
+  /** Packet time moved on: close incidents that went quiet (their summaries are emitted). */
+  advance(now: number): void {
+    if (now < this.nextCheck) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (const inc of [...this.open]) {
+      const end = Math.min(inc.last + this.lim.quietMicros, inc.start + this.lim.maxMicros);
+      if (end <= now) this.close(inc);
+      else if (end < next) next = end;
+    }
+    this.nextCheck = next;
+  }
+
+  /** End of input: close every incident. */
+  flush(): void {
+    for (const inc of [...this.open]) this.close(inc);
+    this.nextCheck = Number.POSITIVE_INFINITY;
   }
 
   get openCount(): number {
@@ -66,14 +103,14 @@ export class IncidentFolder {
     if (viaRepeat !== undefined) {
       f.incident = viaRepeat;
       this.stats.folded++;
-      this.touch(f, ts);
+      const inc = this.openById(viaRepeat);
+      if (inc) this.join(inc, f, ts, true);
       return;
     }
     const inc = this.find(f, ts);
     if (inc) {
       f.incident = inc.id;
-      if (ts > inc.last) inc.last = ts;
-      if (severityRank(f.severity) > severityRank(inc.severity)) inc.severity = f.severity;
+      this.join(inc, f, ts);
       this.stats.folded++;
     } else {
       f.incident = f.id;
@@ -83,9 +120,28 @@ export class IncidentFolder {
     this.remember(f.id, f.incident);
   }
 
-  private touch(f: Finding, ts: number): void {
-    const inc = this.byHost.get(f.device.ip);
-    if (inc && inc.id === f.incident && ts > inc.last) inc.last = ts;
+  private openById(id: string): Incident | undefined {
+    for (const inc of this.open) if (inc.id === id) return inc;
+    return undefined;
+  }
+
+  private join(inc: Incident, f: Finding, ts: number, repeat = false): void {
+    if (ts > inc.last) inc.last = ts;
+    if (severityRank(f.severity) > severityRank(inc.severity)) inc.severity = f.severity;
+    // A repeat summary's count includes the occurrence its first finding already brought.
+    inc.findings += repeat ? Math.max(0, (f.count ?? 1) - 1) : (f.count ?? 1);
+    if (inc.rules.size < MAX_KEPT) inc.rules.add(f.rule);
+    this.addTargets(inc, f);
+  }
+
+  private addTargets(inc: Incident, f: Finding): void {
+    const d = f.evidence.distinct_count;
+    if (typeof d === 'number' && d > inc.distinctMax) inc.distinctMax = d;
+    for (const e of [f.device, f.peer]) {
+      if (!e || e.ip === inc.opener.device.ip) continue;
+      if (inc.targets.size < 4096) inc.targets.add(e.ip);
+      if (e.port !== undefined && inc.ports.size < MAX_KEPT) inc.ports.add(e.port);
+    }
   }
 
   private find(f: Finding, ts: number): Incident | undefined {
@@ -111,8 +167,23 @@ export class IncidentFolder {
       }
     }
     const hosts = f.peer ? [f.device.ip, f.peer.ip] : [f.device.ip];
-    const inc: Incident = { id: f.id, hosts, start: ts, last: ts, severity: f.severity };
+    const inc: Incident = {
+      id: f.id,
+      hosts,
+      start: ts,
+      last: ts,
+      severity: f.severity,
+      opener: f,
+      findings: f.count ?? 1,
+      rules: new Set([f.rule]),
+      targets: new Set(),
+      ports: new Set(),
+      distinctMax: 0,
+    };
+    this.addTargets(inc, f);
     this.open.add(inc);
+    const end = ts + this.lim.quietMicros;
+    if (end < this.nextCheck) this.nextCheck = end;
     for (const h of hosts) {
       const prev = this.byHost.get(h);
       // A host already in another open incident stays there: the newer incident is reached through its other host.
@@ -121,8 +192,30 @@ export class IncidentFolder {
   }
 
   private close(inc: Incident): void {
-    this.open.delete(inc);
+    if (!this.open.delete(inc)) return;
     for (const h of inc.hosts) if (this.byHost.get(h) === inc) this.byHost.delete(h);
+    // One rule against one peer is already told by that rule's own repeat summary.
+    if (inc.rules.size < 2 && inc.targets.size < 2) return;
+    // The alert, updated: what the incident amounted to (rules, targets, ports, first and last time).
+    const o = inc.opener;
+    const summary: Finding = {
+      ...o,
+      id: findingId([o.id, 'incident']),
+      ts: formatTs(inc.last),
+      severity: inc.severity,
+      count: inc.findings,
+      incident: o.id,
+      evidence: {
+        incident_rules: [...inc.rules].sort(),
+        peers: inc.targets.size,
+        ...(inc.distinctMax > 0 ? { distinct_max: inc.distinctMax } : {}),
+        ports: [...inc.ports].sort((a, b) => a - b),
+        first_seen: formatTs(inc.start),
+        last_seen: formatTs(inc.last),
+      },
+    };
+    this.stats.summaries++;
+    this.emit(summary);
   }
 
   private remember(id: string, incident: string): void {
@@ -132,6 +225,11 @@ export class IncidentFolder {
     }
     this.incidentOf.set(id, incident);
   }
+}
+
+/** The record an incident leaves when it closes (it updates the opening alert with what the incident amounted to). */
+export function isIncidentSummary(f: Finding): boolean {
+  return f.evidence.incident_rules !== undefined;
 }
 
 /** An alert that opened an incident: what a SOC counts as one alert (the rest update it). */

@@ -3,6 +3,7 @@ import type { EventRecord, EventFields, ProtoName } from '../../agent/protocols/
 import type { FlowInfo, FlowRecord } from '../../agent/reassembly/types.js';
 import { parseRuleTexts, type RuleSet } from '../../agent/engine/rules.js';
 import { Engine, type EngineLimits } from '../../agent/engine/engine.js';
+import { isIncidentSummary } from '../../agent/engine/incidents.js';
 import { parseSite, type Site } from '../../agent/engine/site.js';
 import type { Finding } from '../../agent/wire/finding.js';
 import { formatTs } from '../../agent/wire/time.js';
@@ -110,7 +111,14 @@ export function siteFrom(text: string): Site {
 export function run(
   rules: RuleSet,
   events: EventRecord[],
-  opts: { site?: Site | null; agentId?: string; limits?: Partial<EngineLimits>; flush?: boolean } = {},
+  opts: {
+    site?: Site | null;
+    agentId?: string;
+    limits?: Partial<EngineLimits>;
+    flush?: boolean;
+    /** Keep the records incidents leave when they close (test/engine/incidents.test.ts); off: per-rule findings only. */
+    incidents?: boolean;
+  } = {},
 ): { findings: Finding[]; engine: Engine } {
   const findings: Finding[] = [];
   const engine = new Engine(
@@ -125,7 +133,7 @@ export function run(
   );
   for (const e of events) engine.onEvent(e);
   if (opts.flush !== false) engine.flush();
-  return { findings, engine };
+  return { findings: opts.incidents ? findings : findings.filter((f) => !isIncidentSummary(f)), engine };
 }
 
 /** A one-rule file around a match block (YAML text, indented by the caller to 6 spaces). */

@@ -5,6 +5,7 @@ import { parseRuleTexts } from '../../agent/engine/rules.js';
 import { createBaselineChecker } from '../../agent/engine/baseline-check.js';
 import type { Baseline, DeviceBaseline } from '../../agent/engine/baseline-model.js';
 import type { Finding } from '../../agent/wire/finding.js';
+import { isIncidentSummary } from '../../agent/engine/incidents.js';
 import type { EventRecord } from '../../agent/protocols/types.js';
 import { ev, rulesFrom, siteFrom } from './helpers.js';
 
@@ -79,7 +80,7 @@ function findingsOf(events: EventRecord[], opts: { site?: string; baseline?: Bas
   );
   for (const e of events) engine.onEvent(e);
   engine.flush();
-  return out.filter((f) => f.rule.startsWith('t.'));
+  return out.filter((f) => f.rule.startsWith('t.') && !isIncidentSummary(f));
 }
 
 const assoc = (calling: string, src: string): EventRecord =>

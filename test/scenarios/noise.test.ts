@@ -11,7 +11,7 @@ import { loadSite, parseSite, SiteIndex, type Site } from '../../agent/engine/si
 import { BaselineLearner } from '../../agent/engine/baseline-learn.js';
 import { createBaselineChecker } from '../../agent/engine/baseline-check.js';
 import type { Baseline } from '../../agent/engine/baseline-model.js';
-import { opensIncident } from '../../agent/engine/incidents.js';
+import { isIncidentSummary, opensIncident } from '../../agent/engine/incidents.js';
 import type { Finding } from '../../agent/wire/finding.js';
 import { FIXTURES, REPO_ROOT } from '../helpers/paths.js';
 
@@ -130,9 +130,16 @@ describe('one incident, one alert', () => {
     expect(alerts(fs)).toHaveLength(1);
     const incident = alerts(fs)[0]?.id;
     expect(fs.every((f) => f.incident === incident)).toBe(true);
-    expect(fs.filter((f) => f.rule === 'baseline.new-device').map((f) => f.device.ip)).toEqual([
-      '10.20.30.99',
-    ]);
+    const newDevices = fs.filter((f) => f.rule === 'baseline.new-device' && !isIncidentSummary(f));
+    expect(newDevices.map((f) => f.device.ip)).toEqual(['10.20.30.99']);
+    // The incident's closing record updates the alert with what the scan amounted to.
+    const summary = fs.find(isIncidentSummary);
+    expect(summary?.incident).toBe(incident);
+    expect(summary?.evidence.incident_rules).toEqual(
+      expect.arrayContaining(['network.host-scan', 'network.port-scan']),
+    );
+    expect(summary?.evidence.distinct_max).toBeGreaterThanOrEqual(20);
+    expect(summary?.severity).toBe('high');
   });
 });
 
