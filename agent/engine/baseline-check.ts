@@ -200,8 +200,11 @@ export class BaselineCheck implements BaselineChecker {
     };
   }
 
-  hasDevice(ip: string): boolean {
-    return this.devices.has(ip);
+  deviceState(ip: string): { state: 'learning' | 'enforced'; since: number } | undefined {
+    const d = this.devices.get(ip);
+    if (!d) return undefined;
+    const since = d.base.since !== undefined ? parseTs(d.base.since) : Number.NaN;
+    return { state: d.base.state ?? 'enforced', since: Number.isFinite(since) ? since : 0 };
   }
 
   knows(ip: string, fact: BaselineFact, value: string): boolean {

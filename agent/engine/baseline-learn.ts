@@ -79,6 +79,8 @@ interface HourCounts {
 }
 
 class DeviceAcc {
+  /** Packet time the device was first counted (µs). */
+  firstSeen = Number.POSITIVE_INFINITY;
   readonly macs: CappedMap<true>;
   readonly peers: CappedMap<PeerEntry>;
   readonly aeTitles: CappedMap<true>;
@@ -203,6 +205,7 @@ export class BaselineLearner {
 
   private hour(d: DeviceAcc, ts: number): HourCounts | undefined {
     if (!Number.isFinite(ts)) return undefined;
+    if (ts < d.firstSeen) d.firstSeen = ts;
     return d.hours.upsert(String(hourOf(ts)), () => ({ messages: 0, bytes: 0, rejects: 0, naks: 0 }));
   }
 
@@ -422,6 +425,9 @@ export class BaselineLearner {
     const name = this.opts.nameOf?.(d.ip);
     const zone = this.opts.zoneOf?.(d.ip);
     const out: Omit<DeviceBaseline, 'volume'> = {
+      // A learned record is a proposal: a reviewer approves it by setting state: enforced.
+      state: 'learning',
+      ...(Number.isFinite(d.firstSeen) ? { since: formatTs(d.firstSeen) } : {}),
       ip: d.ip,
       ...(name === undefined ? {} : { name }),
       ...(zone === undefined ? {} : { zone }),

@@ -131,6 +131,13 @@ export function hourOfWeek(hourIndex: number): number {
 }
 
 export interface DeviceBaseline {
+  /**
+   * learning: learned, not yet approved; with the agent's learning mode the device keeps learning until
+   * `since` + the learning period. enforced (or absent, in older files): every deviation is reported.
+   */
+  state?: 'learning' | 'enforced';
+  /** When the device was first seen (learning) or approved (enforced). */
+  since?: string;
   ip: string;
   macs: string[];
   name?: string;

@@ -25,6 +25,6 @@ export interface BaselineChecker {
   advance(now: number): Deviation[];
   /** Whether the approved baseline of the device at `ip` holds `value` as `fact` (rules' known_to: baseline). */
   knows?(ip: string, fact: BaselineFact, value: string): boolean;
-  /** Whether the approved baseline has a record of the device at `ip` (it is then enforced, not learning). */
-  hasDevice?(ip: string): boolean;
+  /** The baseline's record of the device at `ip`: its state and since when (µs), or undefined when it has none. */
+  deviceState?(ip: string): { state: 'learning' | 'enforced'; since: number } | undefined;
 }

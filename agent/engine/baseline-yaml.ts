@@ -18,6 +18,8 @@ const HEADER = [
   ' median_interval_s marks a periodic feed. armed: the volume and feed-stopped checks run only when the baseline',
   ' was learned for at least min_learning_s (set with `baseline learn --min-learning`); false means not judged yet.',
   ' dicom sop_classes: used in DIMSE requests; proposed_only: offered in associations but never used (a note only).',
+  ' state: learning (as learned, since first seen) or enforced: set enforced when you approve a device; an agent in',
+  ' learning mode keeps a learning device learning until since + --learning-period.',
 ].join('\n');
 
 function describeDevice(d: DeviceBaseline): string {
@@ -92,6 +94,8 @@ const range: Spec = { obj: { min: req('number'), max: req('number') } };
 
 const DEVICE_SPEC: Spec = {
   obj: {
+    state: opt({ enum: ['learning', 'enforced'] }),
+    since: opt('string'),
     ip: req('string'),
     macs: opt(strList),
     name: opt('string'),

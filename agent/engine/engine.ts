@@ -306,12 +306,19 @@ export class Engine {
     return records;
   }
 
-  /** A device the approved baseline knows is enforced; another learns for learningMicros after it was first seen. */
+  /**
+   * A device the baseline has as enforced is enforced; one it has as learning learns from its `since`, and one it
+   * does not know from when this agent first saw it, each for learningMicros.
+   */
   private learningState(d: Device): { learning: boolean; since: number } {
-    if (d.ips.some((ip) => this.baseline?.hasDevice?.(ip) === true))
-      return { learning: false, since: d.first };
-    const end = d.first + this.learningMicros;
-    return this.now < end ? { learning: true, since: d.first } : { learning: false, since: end };
+    let start = d.first;
+    for (const ip of d.ips) {
+      const st = this.baseline?.deviceState?.(ip);
+      if (st?.state === 'enforced') return { learning: false, since: st.since };
+      if (st) start = st.since;
+    }
+    const end = start + this.learningMicros;
+    return this.now < end ? { learning: true, since: start } : { learning: false, since: end };
   }
 
   private isLearning(e: { ip: string; mac?: string | undefined }): boolean {
