@@ -10,6 +10,7 @@ import { CollectorMetrics } from './metrics.js';
 import { Ingest } from './server.js';
 import { Store, type RetentionOptions } from './store.js';
 import { Tokens } from './tokens.js';
+import { UserError } from '../agent/wire/errors.js';
 
 export const COLLECTOR_VERSION = '0.1.0';
 
@@ -44,7 +45,7 @@ export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen) ?? /^()()(\d+)$/.exec(listen);
   const port = Number(m?.[3]);
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`--listen ${listen}: expected HOST:PORT`);
+    throw new UserError(`--listen ${listen}: expected HOST:PORT`);
   }
   return { host: m[1] || m[2] || '0.0.0.0', port };
 }
