@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { UserError } from '../agent/wire/errors.js';
 import { formatPretty } from '../agent/cli/output.js';
 import { runAgent } from '../agent/run-agent.js';
 import { startCollector } from '../collector/main.js';
@@ -24,7 +25,7 @@ export interface DemoArgs {
 
 export async function runDemo(args: DemoArgs): Promise<number> {
   if (!existsSync(DEMO_CAPTURE))
-    throw new Error(`${DEMO_CAPTURE}: demo capture missing from this installation`);
+    throw new UserError(`${DEMO_CAPTURE}: demo capture missing from this installation`);
   const dir = mkdtempSync(path.join(tmpdir(), 'wardwatch-demo-'));
   const agentToken = randomBytes(16).toString('hex');
   const readToken = randomBytes(16).toString('hex');
