@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { isMap, isScalar, LineCounter, parseDocument } from 'yaml';
 import type { Options } from 'yargs';
 import { UserError } from '../agent/wire/errors.js';
-import { COMMAND_OPTIONS, ENV_COMMANDS, GLOBAL, optionOrigins } from './options.js';
+import { COMMAND_OPTIONS, ENV_COMMANDS, GLOBAL, optionOrigins, parseFlag } from './options.js';
 
 /** WARDWATCH_* variables that are not options: read by the container healthcheck and the test suite. */
 const NOT_OPTIONS = new Set(['WARDWATCH_HEALTH_PORT', 'WARDWATCH_TSHARK']);
@@ -181,6 +181,13 @@ export function applyEnvironment(args: readonly string[], env: NodeJS.ProcessEnv
     const spec = options[option] ?? {};
     if (value === '' || givenOnCommandLine(args, option, spec)) continue;
     optionOrigins.set(option, variable);
+    if (spec.type === 'boolean') {
+      // yargs reads any word after --flag= as true: a misspelt "flase" must not switch something on.
+      const on = parseFlag(value);
+      if (on === null) throw new UserError(`--${option} ${value}: expected true or false (from ${variable})`);
+      extra.push(on ? `--${option}` : `--no-${option}`);
+      continue;
+    }
     // Several files (--pcap a b) are written as on a command line, separated by spaces.
     const values = spec.array === true ? value.split(/\s+/).filter((v) => v !== '') : [value];
     extra.push(...values.map((v) => `--${option}=${v}`));
@@ -229,6 +236,13 @@ export function loadConfigFile(file: string, args: readonly string[]): Record<st
     }
     if (!givenOnCommandLine(args, key, spec) && !optionOrigins.has(key))
       optionOrigins.set(key, `${file}:${line}`);
+    if (spec.type === 'boolean') {
+      // yargs takes any word for a boolean as true: "maybe" must not switch something on.
+      const on = parseFlag(values[key]);
+      if (on === null) throw new UserError(`${file}:${line}: ${key}: expected true or false`);
+      out[key] = on;
+      continue;
+    }
     out[key] = values[key];
   }
   return out;

@@ -66,15 +66,22 @@ function oneOf<const T extends string>(option: string, choices: readonly T[]) {
   };
 }
 
-/** Booleans from the environment or a file arrive as text; "maybe" is a mistake, not false. */
+/** The words a boolean may be written as in the environment or a file; null when it is none of them. */
+export function parseFlag(value: unknown): boolean | null {
+  if (typeof value === 'boolean') return value;
+  const word = String(value).toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(word)) return true;
+  if (['false', '0', 'no', 'off'].includes(word)) return false;
+  return null;
+}
+
+/** Booleans from a file can arrive as text; "maybe" is a mistake, not false. */
 const flag =
   (option: string) =>
   (value: unknown): boolean => {
-    if (typeof value === 'boolean') return value;
-    const text = String(value).toLowerCase();
-    if (['true', '1', 'yes', 'on'].includes(text)) return true;
-    if (['false', '0', 'no', 'off'].includes(text)) return false;
-    throw bad(option, value, 'true or false');
+    const on = parseFlag(value);
+    if (on === null) throw bad(option, value, 'true or false');
+    return on;
   };
 
 const text =
