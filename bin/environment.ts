@@ -134,7 +134,7 @@ export function unknownOption(
  * option (yargs' strict mode says only "Unknown argument").
  */
 export function checkOptionNames(args: readonly string[], command: string | null): void {
-  // An unknown or incomplete command ("frobnicate", "baseline") is yargs' to report.
+  // An unknown command was reported by checkCommand; an incomplete one ("baseline") is yargs' to report.
   if (command !== null && !Object.hasOwn(COMMAND_OPTIONS, command)) return;
   const known = optionsOf(command);
   const forms = new Set(Object.entries(known).flatMap(([n, s]) => spellings(n, s)));
