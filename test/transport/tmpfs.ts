@@ -41,7 +41,7 @@ export function mountTmpfs(size: string): Tmpfs | string {
     const why = `cannot mount a tmpfs (needs root and mount permission): ${
       e instanceof Error ? e.message.split('\n')[0] : String(e)
     }`;
-    if (IN_CI) throw new Error(`${why}; in CI this test must run`);
+    if (IN_CI) throw new Error(`${why}; in CI this test must run`, { cause: e });
     return why;
   }
   let mounted = true;
