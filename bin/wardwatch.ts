@@ -199,8 +199,8 @@ async function main(): Promise<void> {
             describe: 'spool cap, MiB (default 64); what happens beyond it: --spool-full',
           })
           .option('spool-full', {
+            // Checked by runAgent rather than yargs `choices`, whose error spans several lines.
             type: 'string',
-            choices: ['drop-oldest', 'stop-reading'],
             describe:
               'full spool: drop the oldest unacked findings (default, counted) or stop reading a capture file until acks free room',
           })
