@@ -562,7 +562,7 @@ export class AgentTransport {
           this.pump();
           // Acks free spool space: findings waiting in memory for it can go now.
           if (this.spoolState === 'full') void this.flushPending();
-        });
+        }, this.spoolBug);
       } else {
         this.refusal = m.reason;
         this.log.warn({ reason: m.reason.slice(0, 200) }, 'transport: collector reported an error');
@@ -614,11 +614,16 @@ export class AgentTransport {
       this.strikes.set(seq, n);
       if (n >= this.o.refusalsBeforeQuarantine) {
         this.strikes.delete(seq);
-        void this.spool.quarantine(seq, 'refused').then(() => this.checkDrained());
+        void this.spool.quarantine(seq, 'refused').then(() => this.checkDrained(), this.spoolBug);
       }
     }
     if (!elsewhere && inFlight > 0) this.carefulUntil = Math.max(this.carefulUntil, this.sentUpTo);
   }
+
+  /** The spool reports disk trouble as values; anything thrown is a bug, logged rather than left unhandled. */
+  private readonly spoolBug = (e: unknown): void => {
+    this.log.error({ err: e }, 'transport: spool operation failed');
+  };
 
   /** Full-jitter-on-top-of-half exponential backoff: spreads agents out after a collector restart. */
   private backoff(): number {
