@@ -21,10 +21,14 @@ afterAll(() => {
   tmpfs?.unmount();
 });
 
-function agent(args: string[]): Promise<{ code: number | null; stderr: string }> {
+function agent(
+  args: string[],
+  as: { uid?: number; gid?: number } = {},
+): Promise<{ code: number | null; stderr: string }> {
   const proc = children.add(
     spawn(process.execPath, [BIN, 'agent', '--pcap', DEMO, '--token', 'agent-token-123', ...args], {
       stdio: ['ignore', 'ignore', 'pipe'],
+      ...as,
     }),
   );
   let stderr = '';
@@ -50,6 +54,24 @@ describe.skipIf(skipWhy !== null)('agent on an unusable spool', () => {
       fs.readWrite();
     }
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'exits 2 with one line when the spool directory is not writable by its user',
+    async () => {
+      const dir = path.join(fs.dir, 'root-only');
+      mkdirSync(dir, { mode: 0o755 });
+      const port = await freePort();
+      // As "nobody": the directory belongs to root, so writing in it is EACCES (root itself would bypass the mode).
+      const r = await agent(['--collector', `ws://127.0.0.1:${port}`, '--spool', dir], {
+        uid: 65534,
+        gid: 65534,
+      });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(
+        `wardwatch: --spool ${dir}: spool directory not writable (EACCES: permission denied)\n`,
+      );
+    },
+  );
 
   it('exits 2 with one line on a spool cap below 1 MiB or an unknown full policy', async () => {
     const port = await freePort();

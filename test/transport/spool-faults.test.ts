@@ -1,7 +1,7 @@
 // The spool on a real 256 KiB tmpfs the test mounts: a disk that fills up before the cap, one that turns read-only
 // mid-run and one that is read-only from the start. Nothing may throw, every finding is either stored or counted,
 // and no record torn by a short write is ever indexed.
-import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { AgentTransport } from '../../agent/transport/client.js';
@@ -93,6 +93,29 @@ describe.skipIf(skipWhy !== null)('spool on a 256 KiB tmpfs', () => {
     await s.ack(stored);
     expect(await s.append([bigFinding(9999)])).toEqual({ ok: true, seq: stored + 1 });
     await s.close();
+  });
+
+  it('an ack on a disk with no free block is still written (in place), and the spool goes on', async () => {
+    const dir = freshDir(fs);
+    const s = await Spool.open({ dir, logger: quietLogger });
+    for (let i = 0; i < 5; i++) expect((await s.append([makeFinding(i)])).ok).toBe(true);
+    await s.ack(1);
+    // Fill every remaining block of the tmpfs: the next ack cannot create its temporary file.
+    const filler = path.join(fs.dir, 'filler');
+    let full = false;
+    try {
+      writeFileSync(filler, Buffer.alloc(1024 * 1024));
+    } catch (e) {
+      full = (e as NodeJS.ErrnoException).code === 'ENOSPC';
+    }
+    expect(full).toBe(true);
+    await s.ack(4);
+    expect(s.stats()).toMatchObject({ ackedSeq: 4, pending: 1 });
+    await s.close();
+    rmSync(filler);
+    const again = await Spool.open({ dir, logger: quietLogger });
+    expect(again.stats()).toMatchObject({ ackedSeq: 4, pending: 1, lastSeq: 5 });
+    await again.close();
   });
 
   it('a disk turning read-only mid-run: appends report EROFS, acks do not reject, writing resumes after', async () => {
