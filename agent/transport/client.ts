@@ -89,6 +89,8 @@ export interface TransportStats {
   spoolFailing: string | null;
   /** Findings not delivered at close because the spool could not take them. */
   undelivered: number;
+  /** Findings dropped because a full disk could not take even one of them alone (drop-oldest). */
+  unfit: number;
   lastSeq: number;
   ackedSeq: number;
 }
@@ -130,6 +132,9 @@ export class AgentTransport {
   private devicesDropped = 0;
   private refused = 0;
   private undelivered = 0;
+  private unfit = 0;
+  /** Byte budget of the next batch: the message cap, halved while a full disk refuses batches that large. */
+  private batchBytes = Number.MAX_SAFE_INTEGER;
   private devices: DeviceRecord[] | null = null;
   private drainWaiters: Array<() => void> = [];
   /** The spool said full (stop-reading) or failed: findings wait in memory and the source is held back. */
@@ -169,6 +174,7 @@ export class AgentTransport {
     o.maxMessageBytes = Math.max(4096, Math.min(o.maxMessageBytes, Math.floor(o.spoolMaxBytes / 4)));
     o.batchMax = Math.max(1, Math.min(o.batchMax, WIRE_LIMITS.maxFindingsPerBatch));
     this.o = o;
+    this.batchBytes = o.maxMessageBytes;
     this.log = opts.logger;
   }
 
@@ -377,6 +383,7 @@ export class AgentTransport {
       spoolRepaired: s.repaired,
       spoolFailing: s.failing,
       undelivered: this.undelivered,
+      unfit: this.unfit,
       lastSeq: s.lastSeq,
       ackedSeq: s.ackedSeq,
     };
@@ -388,7 +395,9 @@ export class AgentTransport {
    */
   private lostFindings(): number {
     const s = this.spool.stats();
-    return s.dropped + s.quarantined + this.memoryDropped + this.oversizeDropped + this.undelivered;
+    return (
+      s.dropped + s.quarantined + this.memoryDropped + this.oversizeDropped + this.undelivered + this.unfit
+    );
   }
 
   private scheduleFlush(delay: number): void {
@@ -404,9 +413,9 @@ export class AgentTransport {
     }, delay);
   }
 
-  /** Next batch from the head of the queue: at most batchMax findings and maxMessageBytes of text. */
+  /** Next batch from the head of the queue: at most batchMax findings and `batchBytes` of text. */
   private takeBatch(): Queued[] {
-    const limit = this.o.maxMessageBytes - ENVELOPE_BYTES;
+    const limit = Math.min(this.batchBytes, this.o.maxMessageBytes - ENVELOPE_BYTES);
     let n = 0;
     let bytes = 0;
     while (n < this.pending.length && n < this.o.batchMax) {
@@ -433,13 +442,30 @@ export class AgentTransport {
           const r = await this.spool.appendJson(batch.map((q) => q.json));
           if (r.ok) {
             this.setSpoolState('ok');
+            this.batchBytes = Math.min(this.batchBytes * 2, this.o.maxMessageBytes);
             this.pump();
             continue;
           }
+          if (r.why === 'full' && this.spool.stats().pendingBatches === 0) {
+            // Full with nothing of ours left to drop or to wait for (no ack will come): the disk is too small for
+            // this batch. Smaller batches first; a single finding that still does not fit is dropped under
+            // drop-oldest (counted), and waits under stop-reading, as that policy promises.
+            if (batch.length > 1) {
+              this.batchBytes = Math.max(1, Math.floor(batch.reduce((a, q) => a + q.bytes, 0) / 2));
+              this.requeue(batch);
+              continue;
+            }
+            if (this.o.spoolFull === 'drop-oldest') {
+              this.unfit++;
+              this.log.warn(
+                { spool: this.spool.dir, bytes: batch[0]?.bytes, dropped: this.unfit },
+                'transport: spool disk too full for even one finding, dropped',
+              );
+              continue;
+            }
+          }
           // Not stored: back at the head of the queue (whose caps may now drop the oldest), retried later.
-          this.pending.unshift(...batch);
-          for (const q of batch) this.pendingBytes += q.bytes;
-          this.capPending();
+          this.requeue(batch);
           this.setSpoolState(r.why === 'full' ? 'full' : 'failing');
           this.retryFlushLater();
           break;
@@ -454,6 +480,13 @@ export class AgentTransport {
       }
     })();
     return this.flushing;
+  }
+
+  /** A batch the spool did not take goes back to the head of the queue, whose caps may now drop the oldest. */
+  private requeue(batch: Queued[]): void {
+    this.pending.unshift(...batch);
+    for (const q of batch) this.pendingBytes += q.bytes;
+    this.capPending();
   }
 
   private setSpoolState(s: 'ok' | 'full' | 'failing'): void {

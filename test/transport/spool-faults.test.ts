@@ -162,6 +162,63 @@ describe.skipIf(skipWhy !== null)('spool on a 256 KiB tmpfs', () => {
     );
   });
 
+  it('a disk with less room than one batch: batches shrink to fit, a finding that cannot fit alone is dropped', async () => {
+    const dir = freshDir(fs);
+    // Leave about 24 KiB of the tmpfs free: less than one batch of 100 findings of ~1 KB.
+    const filler = path.join(fs.dir, 'filler');
+    writeFileSync(filler, Buffer.alloc(256 * 1024 - 24 * 1024 - 12 * 4096));
+    const t = await AgentTransport.open({
+      url: `ws://127.0.0.1:${await freePort()}`,
+      token: TOKENS.agentA,
+      agent: 'agent-a',
+      version: 't',
+      spoolDir: dir,
+      logger: quietLogger,
+      batchMax: 500,
+      batchDelayMs: 10_000,
+      backoffMinMs: 1000,
+    });
+    try {
+      for (let i = 0; i < 100; i++) t.send(bigFinding(i));
+      await t.flush();
+      const st = t.stats();
+      expect(st.spoolPending).toBeGreaterThan(0);
+      expect(st.spoolPending).toBeLessThan(100);
+      expect(st.spoolPending + st.spoolDropped + st.unfit).toBe(100);
+    } finally {
+      await t.close();
+    }
+
+    // Now an empty spool on a disk with no block left: not even one finding fits and nothing in the spool could
+    // be dropped or acked to make room. Each finding is dropped and counted; nothing waits forever.
+    rmSync(dir, { recursive: true });
+    for (let k = 0; ; k++) {
+      try {
+        writeFileSync(path.join(fs.dir, `filler-${k}`), Buffer.alloc(4096));
+      } catch {
+        break;
+      }
+    }
+    const u = await AgentTransport.open({
+      url: `ws://127.0.0.1:${await freePort()}`,
+      token: TOKENS.agentA,
+      agent: 'agent-a',
+      version: 't',
+      spoolDir: dir,
+      logger: quietLogger,
+      batchDelayMs: 10_000,
+      backoffMinMs: 1000,
+    });
+    try {
+      for (let i = 0; i < 3; i++) u.send(bigFinding(i));
+      await u.flush();
+      await u.drain();
+      expect(u.stats()).toMatchObject({ unfit: 3, spoolPending: 0, lastSeq: 0 });
+    } finally {
+      await u.close();
+    }
+  });
+
   it('the transport on a full disk with the collector away: drops counted, reported to /metrics, the rest delivered', async () => {
     const dir = freshDir(fs);
     const port = await freePort();
