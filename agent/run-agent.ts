@@ -4,10 +4,11 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { LiveCapture } from './capture/live.js';
-import { DEFAULT_RULES_DIR, loadEngineInputs, UsageError, type EngineArgs } from './main.js';
+import { DEFAULT_RULES_DIR, EXIT_BAD_INPUT, loadEngineInputs, UsageError, type EngineArgs } from './main.js';
 import { Pipeline } from './pipeline.js';
 import { FileSource, idleStats, LiveSource, type AgentSource } from './sources.js';
 import { AgentTransport } from './transport/client.js';
+import { SPOOL_FULL_POLICIES, SpoolUnusableError, type SpoolFullPolicy } from './transport/spool.js';
 import type { Finding } from './wire/finding.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -20,6 +21,10 @@ export interface AgentArgs extends EngineArgs {
   token: string;
   agentId?: string | undefined;
   spool?: string | undefined;
+  /** Spool cap, bytes (default 64 MiB). */
+  spoolBytes?: number | undefined;
+  /** What a full spool does (default drop-oldest). */
+  spoolFull?: string | undefined;
   speed?: number | undefined;
   logger: Logger;
   /** Called for each finding as it is produced (the demo prints them). */
@@ -74,6 +79,15 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   if (!/^wss?:\/\//.test(args.collector)) {
     throw new UsageError(`--collector ${args.collector}: expected ws:// or wss:// URL`);
   }
+  const spoolFull = (args.spoolFull ?? 'drop-oldest') as SpoolFullPolicy;
+  if (!SPOOL_FULL_POLICIES.includes(spoolFull)) {
+    throw new UsageError(`--spool-full ${args.spoolFull}: expected ${SPOOL_FULL_POLICIES.join(' or ')}`);
+  }
+  const spoolBytes = args.spoolBytes ?? 64 * 1024 * 1024;
+  // Below 4 MiB a 1 MiB message would not fit with room to spare (the transport shrinks its cap to a quarter).
+  if (!Number.isFinite(spoolBytes) || spoolBytes < 1024 * 1024) {
+    throw new UsageError(`--spool-size ${spoolBytes / 1024 / 1024}: expected at least 1 (MiB)`);
+  }
   const agentId = args.agentId ?? hostname();
   // A live sensor meets devices for the first time; a capture file is evidence to report in full.
   args = { ...args, learningPeriod: args.learningPeriod ?? (args.interface ? '7d' : '0') };
@@ -83,16 +97,35 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   const started = Date.now();
 
   let source: AgentSource | null = null;
-  const transport = await AgentTransport.open({
-    url: args.collector,
-    token: args.token,
-    agent: agentId,
-    version: AGENT_VERSION,
-    spoolDir: args.spool ?? defaultSpoolDir(agentId),
-    logger: log,
-    getStats: () => source?.stats() ?? idleStats(),
-    statsIntervalMs: 2000,
+  const spoolDir = args.spool ?? defaultSpoolDir(agentId);
+  let transport: AgentTransport;
+  try {
+    transport = await AgentTransport.open({
+      url: args.collector,
+      token: args.token,
+      agent: agentId,
+      version: AGENT_VERSION,
+      spoolDir,
+      spoolMaxBytes: spoolBytes,
+      spoolFull,
+      logger: log,
+      getStats: () => source?.stats() ?? idleStats(),
+      statsIntervalMs: 2000,
+    });
+  } catch (err) {
+    // Findings would be lost uncounted: refuse to start, on one line, before reading any packet.
+    if (err instanceof SpoolUnusableError) throw new UsageError(`--spool ${err.message}`);
+    throw err;
+  }
+  // A full spool under stop-reading holds the capture file back; SIGINT/SIGTERM still ends the wait.
+  const aborted = new Promise<void>((resolve) => {
+    if (args.signal?.aborted) resolve();
+    args.signal?.addEventListener('abort', () => resolve(), { once: true });
   });
+  const gate = (): Promise<void> | null => {
+    const held = transport.room();
+    return held ? Promise.race([held, aborted]) : null;
+  };
   const onFinding = (f: Finding): void => {
     transport.send(f);
     args.onFinding?.(f);
@@ -113,7 +146,7 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     const p = new Pipeline({ ...inputs, agentId }, { onFinding });
     source = live
       ? new LiveSource(p, rulesDir, log, live)
-      : new FileSource(p, rulesDir, log, files, args.speed);
+      : new FileSource(p, rulesDir, log, files, args.speed, gate);
   }
   // SIGHUP reloads the rules without losing devices, windows or flows; a bad file keeps the old rules.
   const active = source;
@@ -136,5 +169,13 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     await Promise.race([transport.drain(), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
   }
   await transport.close();
+  const t = transport.stats();
+  if (t.undelivered > 0 && t.spoolFailing !== null) {
+    // The spool broke during the run (it was writable at start): say so on one line, as for bad input.
+    process.stderr.write(
+      `wardwatch: --spool ${spoolDir}: became unwritable (${t.spoolFailing}); ${t.undelivered} findings not delivered\n`,
+    );
+    return EXIT_BAD_INPUT;
+  }
   return exitCode;
 }

@@ -99,6 +99,8 @@ export class FileSource extends PipelineSource {
     log: Pick<Logger, 'info' | 'error'>,
     private readonly files: readonly string[],
     private readonly speed: number | undefined,
+    /** Holds reading back while the transport cannot take more findings (`--spool-full stop-reading`). */
+    private readonly gate?: () => Promise<void> | null,
   ) {
     super(p, rulesDir, log);
   }
@@ -111,6 +113,7 @@ export class FileSource extends PipelineSource {
         await readCaptureFile(file, onFrame, {
           ...(this.speed !== undefined ? { speed: this.speed } : {}),
           ...(signal ? { signal } : {}),
+          ...(this.gate ? { gate: this.gate } : {}),
         });
       } catch (err) {
         if (signal?.aborted) break;

@@ -194,6 +194,16 @@ async function main(): Promise<void> {
             describe: 'capture threads, each with its share of flows (live capture)',
           })
           .option('spool', { type: 'string', describe: 'spool directory for unacknowledged findings' })
+          .option('spool-size', {
+            type: 'number',
+            describe: 'spool cap, MiB (default 64); what happens beyond it: --spool-full',
+          })
+          .option('spool-full', {
+            // Checked by runAgent rather than yargs `choices`, whose error spans several lines.
+            type: 'string',
+            describe:
+              'full spool: drop the oldest unacked findings (default, counted) or stop reading a capture file until acks free room',
+          })
           .option('speed', speedOption)
           .option('learning-period', {
             type: 'string',
@@ -217,6 +227,8 @@ async function main(): Promise<void> {
             token: a.token ?? process.env.WARDWATCH_TOKEN ?? '',
             agentId: a['agent-id'],
             spool: a.spool,
+            spoolBytes: a['spool-size'] !== undefined ? a['spool-size'] * 1024 * 1024 : undefined,
+            spoolFull: a['spool-full'],
             rules: a.rules,
             site: a.site,
             baseline: a.baseline,
@@ -474,6 +486,8 @@ const ENV_OPTIONS: Record<string, readonly string[]> = {
     'baseline',
     'bpf',
     'spool',
+    'spool-size',
+    'spool-full',
     'snaplen',
     'buffer-size',
     'workers',
