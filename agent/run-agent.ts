@@ -4,7 +4,17 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { LiveCapture } from './capture/live.js';
-import { DEFAULT_RULES_DIR, EXIT_BAD_INPUT, loadEngineInputs, UsageError, type EngineArgs } from './main.js';
+import { BaselineLearner } from './engine/baseline-learn.js';
+import { formatBaselineYaml } from './engine/baseline-yaml.js';
+import { SiteIndex, type Site } from './engine/site.js';
+import {
+  DEFAULT_RULES_DIR,
+  EXIT_BAD_INPUT,
+  loadEngineInputs,
+  UsageError,
+  writeFileAtomic,
+  type EngineArgs,
+} from './main.js';
 import { Pipeline } from './pipeline.js';
 import { FileSource, idleStats, LiveSource, type AgentSource } from './sources.js';
 import { AgentTransport } from './transport/client.js';
@@ -38,6 +48,23 @@ export interface AgentArgs extends EngineArgs {
   immediate?: boolean | undefined;
   /** Live capture split over this many worker threads (symmetric flow hash in BPF). */
   workers?: number | undefined;
+  /** Where the agent writes what it learned (a baseline YAML for review), hourly and at the end. */
+  learnedBaseline?: string | undefined;
+}
+
+/** Device records reach the collector while the agent runs, not only when it stops. */
+const DEVICE_INTERVAL_MS = 5 * 60_000;
+const LEARNED_INTERVAL_MS = 60 * 60_000;
+
+/** The learner behind --learned-baseline: zones and asset names from the site, as `baseline learn` does. */
+function newLearner(site: Site | null): BaselineLearner {
+  if (!site) return new BaselineLearner();
+  const index = new SiteIndex(site);
+  return new BaselineLearner({
+    zoneOf: (ip) => index.zoneOf(ip),
+    nameOf: (ip) => index.assetOf(ip)?.name,
+    isDevice: (ip) => index.zoneOf(ip) !== 'internet',
+  });
 }
 
 function defaultSpoolDir(agentId: string): string {
@@ -94,6 +121,21 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   const rulesDir = args.rules ?? DEFAULT_RULES_DIR;
   // Workers load site, rules and baseline themselves; here they are loaded (and checked) for one pipeline.
   const inputs = workers > 1 ? null : loadEngineInputs(args);
+  if (args.learnedBaseline !== undefined) {
+    if (workers > 1) throw new UsageError('--learned-baseline needs one pipeline (--workers 1)');
+    const dir = path.dirname(path.resolve(args.learnedBaseline));
+    if (!existsSync(dir))
+      throw new UsageError(`--learned-baseline ${args.learnedBaseline}: directory ${dir} does not exist`);
+  }
+  const learner = inputs !== null && args.learnedBaseline !== undefined ? newLearner(inputs.site) : null;
+  const writeLearned = (): void => {
+    if (!learner || args.learnedBaseline === undefined) return;
+    try {
+      writeFileAtomic(args.learnedBaseline, formatBaselineYaml(learner.result()));
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'agent: could not write the learned baseline');
+    }
+  };
   const started = Date.now();
 
   let source: AgentSource | null = null;
@@ -143,7 +185,7 @@ export async function runAgent(args: AgentArgs): Promise<number> {
       log,
     );
   } else {
-    const p = new Pipeline({ ...inputs, agentId }, { onFinding });
+    const p = new Pipeline({ ...inputs, agentId, observers: learner ? [learner] : [] }, { onFinding });
     source = live
       ? new LiveSource(p, rulesDir, log, live)
       : new FileSource(p, rulesDir, log, files, args.speed, gate);
@@ -152,9 +194,16 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   const active = source;
   const onHangup = (): void => active.reloadRules();
   process.on('SIGHUP', onHangup);
+  const timers = [
+    setInterval(() => transport.sendDevices(active.devices()), DEVICE_INTERVAL_MS),
+    ...(learner ? [setInterval(writeLearned, LEARNED_INTERVAL_MS)] : []),
+  ];
+  for (const t of timers) t.unref();
   const exitCode = await source.run(args.signal);
+  for (const t of timers) clearInterval(t);
   process.off('SIGHUP', onHangup);
   transport.sendDevices(source.devices());
+  writeLearned();
   const s = source.stats();
   const stopped = !source.finite || args.signal?.aborted === true;
   log.info(

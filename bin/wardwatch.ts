@@ -205,6 +205,11 @@ async function main(): Promise<void> {
               'full spool: drop the oldest unacked findings (default, counted) or stop reading a capture file until acks free room',
           })
           .option('speed', speedOption)
+          .option('learned-baseline', {
+            type: 'string',
+            describe:
+              'write what the agent learned as a baseline YAML for review (hourly and at the end; approve devices by setting state: enforced)',
+          })
           .option('learning-period', {
             type: 'string',
             describe:
@@ -233,6 +238,7 @@ async function main(): Promise<void> {
             site: a.site,
             baseline: a.baseline,
             learningPeriod: a['learning-period'],
+            learnedBaseline: a['learned-baseline'],
             speed: a.speed,
             logger: makeLogger(a['log-level']),
             signal: signalController().signal,
