@@ -1,7 +1,7 @@
 // Agent ⇄ collector WebSocket messages and their validators (DESIGN.md "Agent ⇄ collector", "Finding").
 // A leaf: imports nothing of ours outside wire/. Validators are hand-written (no ajv): they are a few
 // dozen lines, run on every message at ingest, and give bounded reason codes the collector counts.
-import { SEVERITIES, type Endpoint, type Finding } from './finding.js';
+import { FINDING_CLASSES, SEVERITIES, type Endpoint, type Finding } from './finding.js';
 import { parseTs } from './time.js';
 
 /** Bumped only on an incompatible change; unknown fields are ignored so additions need no bump. */
@@ -221,6 +221,8 @@ function checkFinding(v: unknown, path: string): Finding {
   obj(o.evidence, `${path}.evidence`);
   if (o.count !== undefined) integer(o, 'count', path, 0, Number.MAX_SAFE_INTEGER);
   nonEmpty(o, 'agent', path, 128);
+  if (o.class !== undefined && !(FINDING_CLASSES as readonly unknown[]).includes(o.class))
+    fail(`${path}.class`, 'expected "alert" or "exposure"');
   return o as unknown as Finding;
 }
 
