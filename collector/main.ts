@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { Exporter, type ExportOptions } from './export.js';
 import { createHttpHandler } from './http.js';
+import type { IngestLimits } from './limits.js';
 import { CollectorMetrics } from './metrics.js';
 import { Ingest } from './server.js';
 import { Store, type RetentionOptions } from './store.js';
@@ -27,6 +28,8 @@ export interface CollectorOptions {
   export?: ExportOptions;
   logger: Logger;
   helloTimeoutMs?: number;
+  /** Ingest caps, per-agent rate limit and flush interval (collector/limits.ts DEFAULT_LIMITS). */
+  limits?: Partial<IngestLimits>;
 }
 
 export interface RunningCollector {
@@ -55,7 +58,10 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const tokens = opts.tokensFile ? Tokens.load(opts.tokensFile) : Tokens.parse('', '(none)');
   if (!opts.tokensFile) logger.warn('collector: no tokens file, every agent and API call will be refused');
   const store = new Store(opts.db);
-  const metrics = new CollectorMetrics(() => store.countDevices());
+  const metrics = new CollectorMetrics(
+    () => store.countDevices(),
+    () => store.exposureCounts(),
+  );
   for (const a of tokens.agentNames()) metrics.declareAgent(a);
   const exporter = opts.export ? new Exporter(opts.export, logger, metrics, COLLECTOR_VERSION) : null;
 
@@ -90,6 +96,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     version: COLLECTOR_VERSION,
     maxPayload: opts.maxPayload ?? 16 * 1024 * 1024,
     ...(opts.helloTimeoutMs !== undefined ? { helloTimeoutMs: opts.helloTimeoutMs } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
     ...(exporter ? { onFresh: (f) => exporter.write(f) } : {}),
   });
 

@@ -1,0 +1,183 @@
+// Collector-side caps and plausibility checks on what agents send (issue 11): evidence size and depth, sane
+// timestamps and counters, per-agent message rate. Pure functions and small classes; the ingest counts each outcome.
+import type { Finding } from '../agent/wire/finding.js';
+import type { DeviceRecord, StatsMessage } from '../agent/wire/messages.js';
+import { parseTs } from '../agent/wire/time.js';
+
+export interface IngestLimits {
+  /** Largest serialized evidence of one finding, bytes; beyond it the evidence is replaced by a marker. */
+  maxEvidenceBytes: number;
+  /** Deepest nesting of evidence (an object or array is one level); beyond it the evidence is replaced. */
+  maxEvidenceDepth: number;
+  /** Largest serialized finding after the evidence cap; beyond it long fields are shortened. */
+  maxFindingBytes: number;
+  /** Devices one agent may add to the inventory; further new devices are refused (counted). */
+  maxDevicesPerAgent: number;
+  /** Stats and devices messages per second per agent (token bucket rate) ... */
+  messagesPerSecond: number;
+  /** ... and the bucket's size (a burst after connecting: stats, devices in chunks). */
+  messageBurst: number;
+  /** Stats and device records are written in one transaction this often, ms. */
+  flushIntervalMs: number;
+  /** Device records waiting for the next flush, per agent; beyond it a devices message is dropped (counted). */
+  maxPendingDevices: number;
+}
+
+export const DEFAULT_LIMITS: IngestLimits = {
+  maxEvidenceBytes: 16 * 1024,
+  maxEvidenceDepth: 8,
+  maxFindingBytes: 64 * 1024,
+  maxDevicesPerAgent: 10_000,
+  messagesPerSecond: 20,
+  messageBurst: 200,
+  flushIntervalMs: 1000,
+  maxPendingDevices: 100_000,
+};
+
+/** Earliest plausible time of anything an agent reports (µs): 2000-01-01T00:00:00Z. */
+export const MIN_TS_US = Date.UTC(2000, 0, 1) * 1000;
+/** How far ahead of the collector's clock a time may be (µs): one day. */
+export const MAX_FUTURE_US = 86_400 * 1_000_000;
+/** Largest counter accepted: integers above it lose precision as doubles. */
+export const MAX_COUNTER = Number.MAX_SAFE_INTEGER;
+
+/** True when `text` is an RFC 3339 UTC time between 2000 and one day after `nowMs`. */
+export function saneTs(text: string, nowMs: number): boolean {
+  const us = parseTs(text);
+  return Number.isFinite(us) && us >= MIN_TS_US && us <= nowMs * 1000 + MAX_FUTURE_US;
+}
+
+/** Every counter of a stats message is finite and ≤ 2^53 − 1 (the wire schema already requires ≥ 0). */
+export function saneStats(s: Omit<StatsMessage, 'type'>): boolean {
+  const ok = (n: number): boolean => Number.isFinite(n) && n <= MAX_COUNTER;
+  if (![s.packets, s.bytes, s.flows, s.devices, s.memory, s.lag_seconds].every(ok)) return false;
+  if (![s.drops.kernel, s.drops.interface, s.drops.queue].every(ok)) return false;
+  if (s.spool && ![s.spool.bytes, s.spool.pending, s.spool.dropped].every(ok)) return false;
+  if (!Object.values(s.parse_errors).every(ok)) return false;
+  for (const types of Object.values(s.messages)) if (!Object.values(types).every(ok)) return false;
+  return true;
+}
+
+/** Every time of a device record is sane (first/last seen, each attribute's sighting). */
+export function saneDevice(d: DeviceRecord, nowMs: number): boolean {
+  if (d.first_seen !== undefined && !saneTs(d.first_seen, nowMs)) return false;
+  if (d.last_seen !== undefined && !saneTs(d.last_seen, nowMs)) return false;
+  return (d.attributes ?? []).every((a) => saneTs(a.seen, nowMs));
+}
+
+export type Truncation = 'evidence' | 'finding';
+
+/**
+ * Deepest nesting of `v`, walked without recursion (JSON.stringify recurses and throws on deep input); stops as
+ * soon as `limit` is exceeded or more than `maxNodes` values were visited (returns Infinity for "unknown").
+ */
+export function jsonDepth(v: unknown, limit: number, maxNodes = 50_000): number {
+  const stack: Array<[unknown, number]> = [[v, 0]];
+  let deepest = 0;
+  let nodes = 0;
+  while (stack.length > 0) {
+    const [x, d] = stack.pop() as [unknown, number];
+    if (++nodes > maxNodes) return Number.POSITIVE_INFINITY;
+    if (typeof x !== 'object' || x === null) continue;
+    const depth = d + 1;
+    if (depth > deepest) deepest = depth;
+    if (deepest > limit) return deepest;
+    for (const c of Array.isArray(x) ? x : Object.values(x as Record<string, unknown>)) {
+      if (typeof c === 'object' && c !== null) stack.push([c, depth]);
+    }
+  }
+  return deepest;
+}
+
+/** Serialized size in bytes, or null when the value cannot be serialized (too deep for the stack). */
+function jsonBytes(v: unknown): number | null {
+  try {
+    return Buffer.byteLength(JSON.stringify(v) ?? '');
+  } catch {
+    return null;
+  }
+}
+
+/** An exposure's `first_seen`/`last_seen` survive a truncation so its time range stays right. */
+function keptTimes(e: Record<string, unknown>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ['first_seen', 'last_seen']) {
+    const v = e[k];
+    if (typeof v === 'string' && v.length <= 64) out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Applies the evidence and finding caps: an evidence too deep or too large becomes
+ * `{"_truncated": true, "reason": "depth"|"size", "bytes": N}`; a finding still too large has its long strings
+ * and attack list shortened. Returns the finding to store (a copy when changed) and what was cut.
+ */
+export function capFinding(
+  f: Finding,
+  limits: Pick<IngestLimits, 'maxEvidenceBytes' | 'maxEvidenceDepth' | 'maxFindingBytes'>,
+): { finding: Finding; cut: Truncation[] } {
+  const cut: Truncation[] = [];
+  let out = f;
+  const depth = jsonDepth(f.evidence, limits.maxEvidenceDepth);
+  // Past the node budget the depth is unknown: serializing may still overflow the stack, which jsonBytes catches.
+  const tooDeep = depth > limits.maxEvidenceDepth && depth !== Number.POSITIVE_INFINITY;
+  const bytes = tooDeep ? null : jsonBytes(f.evidence);
+  if (tooDeep || bytes === null || bytes > limits.maxEvidenceBytes) {
+    out = {
+      ...f,
+      evidence: {
+        _truncated: true,
+        reason: bytes === null ? 'depth' : 'size',
+        ...(bytes !== null ? { bytes } : {}),
+        ...keptTimes(f.evidence),
+      },
+    };
+    cut.push('evidence');
+  }
+  if ((jsonBytes(out) ?? Number.POSITIVE_INFINITY) > limits.maxFindingBytes) {
+    const short = (s: string | undefined, n: number): string | undefined =>
+      s === undefined ? undefined : s.length > n ? `${s.slice(0, n)}…` : s;
+    const ep = (e: Finding['device']): Finding['device'] => {
+      const r: Finding['device'] = { ip: e.ip.slice(0, 64) };
+      if (e.port !== undefined) r.port = e.port;
+      for (const k of ['mac', 'vendor', 'name'] as const) {
+        const v = short(e[k], 128);
+        if (v !== undefined) r[k] = v;
+      }
+      return r;
+    };
+    const g: Finding = {
+      ...out,
+      title: short(out.title, 512) ?? '',
+      attack: out.attack.slice(0, 16).map((a) => short(a, 32) ?? ''),
+      device: ep(out.device),
+    };
+    if (out.peer) g.peer = ep(out.peer);
+    if (out.flow !== undefined) g.flow = short(out.flow, 256) ?? '';
+    out = g;
+    cut.push('finding');
+  }
+  return { finding: out, cut };
+}
+
+/** Token bucket: `rate` tokens a second up to `burst`; `take` spends one when there is one. */
+export class TokenBucket {
+  private tokens: number;
+  private last: number;
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    now = Date.now(),
+  ) {
+    this.tokens = burst;
+    this.last = now;
+  }
+  take(now = Date.now()): boolean {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
