@@ -206,7 +206,12 @@ export class Store {
     // FULL: an ack promises the batch survives a power cut, not only a process kill.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
-    this.migrate();
+    try {
+      this.migrate();
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
     this.insertFinding = this.db.prepare(
       `INSERT OR IGNORE INTO findings (id, ts_us, received_us, rule, severity, agent, device_ip, device_mac, device_name, class, json)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
