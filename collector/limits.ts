@@ -19,8 +19,10 @@ export interface IngestLimits {
   messageBurst: number;
   /** Stats and device records are written in one transaction this often, ms. */
   flushIntervalMs: number;
-  /** Device records waiting for the next flush, per agent; beyond it a devices message is dropped (counted). */
+  /** Distinct devices waiting for a flush, per agent; records of further devices are dropped (counted). */
   maxPendingDevices: number;
+  /** Device records written per flush; the rest wait for the next one, 50 ms later (keeps each write short). */
+  maxDevicesPerFlush: number;
 }
 
 export const DEFAULT_LIMITS: IngestLimits = {
@@ -31,7 +33,8 @@ export const DEFAULT_LIMITS: IngestLimits = {
   messagesPerSecond: 20,
   messageBurst: 200,
   flushIntervalMs: 1000,
-  maxPendingDevices: 100_000,
+  maxPendingDevices: 20_000,
+  maxDevicesPerFlush: 2_000,
 };
 
 /** Earliest plausible time of anything an agent reports (µs): 2000-01-01T00:00:00Z. */

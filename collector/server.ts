@@ -25,7 +25,7 @@ import {
   type IngestLimits,
 } from './limits.js';
 import type { CollectorMetrics, RejectMetricReason } from './metrics.js';
-import type { Store } from './store.js';
+import { mergeDevice, type Store } from './store.js';
 import type { Tokens } from './tokens.js';
 
 export interface IngestOptions {
@@ -72,8 +72,10 @@ export class Ingest {
   private readonly buckets = new Map<string, TokenBucket>();
   /** Latest stats per agent since the last flush: they are cumulative, so the latest carries everything. */
   private pendingStats = new Map<string, Cumulative>();
-  private pendingDevices = new Map<string, DeviceRecord[]>();
+  /** Device records per agent waiting for a flush, merged in memory by id (a resent chunk adds nothing). */
+  private pendingDevices = new Map<string, Map<string, DeviceRecord>>();
   private readonly flushTimer: NodeJS.Timeout;
+  private flushSoon: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: IngestOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
@@ -191,23 +193,31 @@ export class Ingest {
           return;
         }
         case 'devices': {
-          const pending = this.pendingDevices.get(agent) ?? [];
-          if (
-            !this.bucket(agent).take() ||
-            pending.length + m.devices.length > this.limits.maxPendingDevices
-          ) {
+          if (!this.bucket(agent).take()) {
             metrics.rateLimit(agent, 'devices');
             return;
           }
+          let pending = this.pendingDevices.get(agent);
+          if (!pending) {
+            pending = new Map();
+            this.pendingDevices.set(agent, pending);
+          }
           const now = Date.now();
           let bad = 0;
+          let full = false;
           for (const d of m.devices) {
-            if (saneDevice(d, now)) pending.push(d);
-            else bad++;
+            if (!saneDevice(d, now)) {
+              bad++;
+              continue;
+            }
+            const prev = pending.get(d.id);
+            if (prev) pending.set(d.id, mergeDevice(prev, d));
+            else if (pending.size < this.limits.maxPendingDevices) pending.set(d.id, d);
+            else full = true;
           }
+          if (full) metrics.rateLimit(agent, 'devices');
           if (bad > 0)
             note('timestamp', `${bad} device records with times before 2000 or more than a day ahead`, bad);
-          this.pendingDevices.set(agent, pending);
           metrics.seen(agent);
           return;
         }
@@ -268,14 +278,32 @@ export class Ingest {
     return { agent, ws, seq: m.seq, findings: kept };
   }
 
-  /** Writes the coalesced stats and pending device records in one transaction, then updates their metrics. */
+  /**
+   * Writes the coalesced stats and up to maxDevicesPerFlush pending device records in one transaction, then updates
+   * their metrics; device records left over are written by another flush 50 ms later.
+   */
   private flush(): void {
+    if (this.flushSoon) {
+      clearTimeout(this.flushSoon);
+      this.flushSoon = null;
+    }
     if (this.pendingStats.size === 0 && this.pendingDevices.size === 0) return;
     const { store, metrics, logger } = this.o;
     const stats = this.pendingStats;
-    const devices = this.pendingDevices;
     this.pendingStats = new Map();
-    this.pendingDevices = new Map();
+    const devices = new Map<string, DeviceRecord[]>();
+    let budget = this.limits.maxDevicesPerFlush;
+    for (const [agent, pending] of this.pendingDevices) {
+      const take: DeviceRecord[] = [];
+      for (const [id, d] of pending) {
+        if (budget <= 0) break;
+        take.push(d);
+        pending.delete(id);
+        budget--;
+      }
+      if (take.length > 0) devices.set(agent, take);
+      if (pending.size === 0) this.pendingDevices.delete(agent);
+    }
     try {
       const merged = store.flushPending(stats, devices, this.limits.maxDevicesPerAgent);
       for (const [agent, r] of merged) {
@@ -290,6 +318,10 @@ export class Ingest {
       logger.error({ err: (err as Error).message }, 'ingest: writing stats and devices failed');
     }
     for (const [agent, s] of stats) metrics.stats(agent, s);
+    if (this.pendingDevices.size > 0 && !this.closing) {
+      this.flushSoon = setTimeout(() => this.flush(), 50);
+      this.flushSoon.unref();
+    }
   }
 
   /** Batches arriving in the same turn of the event loop share one transaction; acks go out after its commit. */
@@ -335,7 +367,9 @@ export class Ingest {
   close(): Promise<void> {
     this.commit();
     clearInterval(this.flushTimer);
-    this.flush();
+    // Everything pending is written before the store closes, however many flushes that takes.
+    while (this.pendingStats.size > 0 || this.pendingDevices.size > 0) this.flush();
+    if (this.flushSoon) clearTimeout(this.flushSoon);
     this.closing = true;
     for (const ws of this.wss.clients) ws.close(1001, 'collector shutting down');
     return new Promise((resolve) => {

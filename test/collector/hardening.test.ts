@@ -1,13 +1,15 @@
 // Issue 11, collector side ("Nothing lost, nothing wedged"): findings bound to the authenticated agent and keyed by
 // (agent, id); evidence caps; implausible times and counters refused one by one; a per-agent device cap; bounded
 // protocol × type labels; a stats flood from one agent rate-limited while another agent is served.
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { Finding } from '../../agent/wire/finding.js';
 import type { DeviceRecord, StatsMessage } from '../../agent/wire/messages.js';
 import type { RunningCollector } from '../../collector/main.js';
+import { Store } from '../../collector/store.js';
 import { openTestAgent, startTestCollector } from '../helpers/collector.js';
-import { TOKENS, makeFinding, waitFor } from './helpers.js';
+import { TOKENS, makeFinding, tempDir, waitFor } from './helpers.js';
 
 /** Value of one sample of a scrape, undefined when absent. */
 function sample(text: string, series: string): number | undefined {
@@ -304,6 +306,36 @@ describe('devices', () => {
     expect(col.store.listDevices().some((d) => d.id === device(999).id)).toBe(false);
     a.close();
     b.close();
+  });
+});
+
+describe('device writes', () => {
+  it('writes a large inventory in bounded flushes, merges a resent chunk in memory, and loses nothing at close', async () => {
+    const dir = tempDir();
+    const c = await startTestCollector({
+      dir,
+      limits: { flushIntervalMs: 60_000, maxDevicesPerFlush: 10, maxPendingDevices: 100 },
+    });
+    const a = await RawAgent.open(c.wsUrl, 'agent-a', TOKENS.agentA);
+    const chunk = Array.from({ length: 35 }, (_, i) => device(i));
+    a.send({ type: 'devices', devices: chunk });
+    a.send({ type: 'devices', devices: chunk.map((d) => ({ ...d, vendor: 'Example Medical' })) });
+    // 120 distinct devices against room for 100 pending: 20 dropped, the message counted as rate-limited.
+    a.send({ type: 'devices', devices: Array.from({ length: 85 }, (_, i) => device(1000 + i)) });
+    await waitFor(
+      async () =>
+        sample(await scrape(c), 'wardwatch_rate_limited_total{agent="agent-a",type="devices"}') === 1,
+      'pending cap',
+    );
+    expect(c.store.countDevices()).toBe(0);
+    // The interval is a minute: only close() flushes, in chunks of 10.
+    a.close();
+    await c.close();
+    const s = new Store(path.join(dir, 'ww.db'));
+    expect(s.countDevices()).toBe(100);
+    expect(s.agentDeviceCount('agent-a')).toBe(100);
+    expect(s.listDevices().find((d) => d.id === device(0).id)?.vendor).toBe('Example Medical');
+    s.close();
   });
 });
 
