@@ -177,10 +177,14 @@ export class TokenBucket {
     this.last = now;
   }
   take(now = Date.now()): boolean {
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
-    this.last = now;
-    if (this.tokens < 1) return false;
+    if (!this.peek(now)) return false;
     this.tokens -= 1;
     return true;
+  }
+  /** True when a token is there (refilled to `now`), without spending it. */
+  peek(now = Date.now()): boolean {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate);
+    this.last = now;
+    return this.tokens >= 1;
   }
 }

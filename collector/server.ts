@@ -150,6 +150,21 @@ export class Ingest {
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (refused) return;
       if (isBinary) return refuse('binary', 'binary frames are not part of the protocol');
+      // Over its rate, an agent's messages other than findings are dropped before parsing (parsing is most of their
+      // cost). A findings message necessarily holds the key "findings"; anything else here is stats or devices
+      // (told apart for the label by the agents' compact JSON; a stats message also has a "devices" count).
+      if (agent !== null && !this.bucket(agent).peek()) {
+        const buf = rawToBuffer(data);
+        if (buf.indexOf('"findings"') === -1) {
+          metrics.rateLimit(agent, buf.indexOf('"type":"devices"') === -1 ? 'stats' : 'devices');
+          // And its socket is not read until a token is due: the flood meets TCP back-pressure instead of our CPU.
+          if (!ws.isPaused) {
+            ws.pause();
+            setTimeout(() => ws.resume(), Math.max(10, 1000 / this.limits.messagesPerSecond)).unref();
+          }
+          return;
+        }
+      }
       const r = parseAgentMessage(rawToString(data));
       if (!r.ok) return refuse(r.reason, r.detail);
       const m = r.value;
@@ -382,6 +397,12 @@ export class Ingest {
       });
     });
   }
+}
+
+function rawToBuffer(d: RawData): Buffer {
+  if (Buffer.isBuffer(d)) return d;
+  if (Array.isArray(d)) return Buffer.concat(d);
+  return Buffer.from(d);
 }
 
 function rawToString(d: RawData): string {

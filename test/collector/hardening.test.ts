@@ -348,10 +348,9 @@ describe('one agent flooding stats', () => {
     const innocent = await openTestAgent(c.wsUrl, { batchMax: 20 });
     const started = Date.now();
     let sent = 0;
-    let flooding = true;
     const flood = (async () => {
-      // Several thousand messages a second for about three seconds, yielding to the event loop between bursts.
-      while (flooding && Date.now() - started < 3000) {
+      // About 10,000 messages a second for two seconds, yielding to the event loop between bursts.
+      while (Date.now() - started < 2000) {
         for (let i = 0; i < 100; i++) flooder.send(stats({ packets: ++sent }));
         await new Promise((r) => setTimeout(r, 10));
       }
@@ -359,7 +358,7 @@ describe('one agent flooding stats', () => {
     let healthy = 0;
     let unhealthy = 0;
     const health = (async () => {
-      while (Date.now() - started < 3000) {
+      while (Date.now() - started < 2000) {
         const r = await fetch(`${c.url}/healthz`);
         if (r.status === 200) healthy++;
         else unhealthy++;
@@ -372,36 +371,27 @@ describe('one agent flooding stats', () => {
     }
     await innocent.drain();
     await Promise.all([flood, health]);
-    flooding = false;
-    const elapsed = (Date.now() - started) / 1000;
     expect(innocent.stats().ackedSeq).toBe(innocent.stats().lastSeq);
     expect(c.store.findingIds().filter((id) => id.startsWith('agent-a-')).length).toBe(n);
     expect(innocent.stats().connects).toBe(1);
     expect(healthy).toBeGreaterThan(0);
     expect(unhealthy).toBe(0);
-    // Everything the socket delivered was either accepted (at most burst + rate × elapsed) or rate-limited.
-    await waitFor(
-      async () =>
-        (sample(await scrape(c), 'wardwatch_rate_limited_total{agent="agent-b",type="stats"}') ?? 0) > 0,
-      'rate-limited count',
-    );
-    const settle = async (): Promise<number> => {
-      let last = -1;
-      for (;;) {
-        const v = sample(await scrape(c), 'wardwatch_rate_limited_total{agent="agent-b",type="stats"}') ?? 0;
-        if (v === last) return v;
-        last = v;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    };
-    const limited = await settle();
+    // The flooder's own findings still get through, after its stats (one TCP stream: when this batch is acked,
+    // every stats message sent before it has been read and either accepted or counted as rate-limited).
+    await flooder.sendBatch(1, [makeFinding(1, 'agent-b')]);
+    const elapsed = (Date.now() - started) / 1000;
+    const limited =
+      sample(await scrape(c), 'wardwatch_rate_limited_total{agent="agent-b",type="stats"}') ?? 0;
     expect(sent).toBeGreaterThan(3000);
     expect(limited).toBeLessThanOrEqual(sent);
-    expect(limited).toBeGreaterThanOrEqual(sent - (50 + 20 * (elapsed + 5)));
+    // A token bucket of 50 refilled at 20/s accepts at most 50 + 20 × elapsed; everything else was counted.
+    expect(limited).toBeGreaterThanOrEqual(sent - (50 + 20 * elapsed + 1));
     // The latest accepted stats carry the cumulative totals: the packets counter is one of the values sent.
-    const packets = sample(await scrape(c), 'wardwatch_packets_total{agent="agent-b"}') ?? 0;
-    expect(packets).toBeGreaterThan(0);
-    expect(packets).toBeLessThanOrEqual(sent);
+    await waitFor(
+      async () => (sample(await scrape(c), 'wardwatch_packets_total{agent="agent-b"}') ?? 0) > 0,
+      'flooder stats',
+    );
+    expect(sample(await scrape(c), 'wardwatch_packets_total{agent="agent-b"}')).toBeLessThanOrEqual(sent);
     expect(flooder.closed).toBeNull();
     await innocent.close();
     flooder.close();
