@@ -233,6 +233,7 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
   return (req, res) => {
     handle(req, res).catch((e: unknown) => {
       if (e instanceof HttpError) {
+        o.metrics.httpRefusal(e.status);
         // Client mistakes: one line, no stack, the path without its query (never a body).
         if (e.status === 400 || e.status === 413)
           o.logger.warn(

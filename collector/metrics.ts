@@ -28,6 +28,8 @@ export const DROP_PLACES = ['kernel', 'interface', 'queue', 'spool'] as const;
 export const RATE_LIMITED_TYPES = ['stats', 'devices'] as const;
 export type RateLimitedType = (typeof RATE_LIMITED_TYPES)[number];
 export const TRUNCATIONS: readonly Truncation[] = ['evidence', 'finding'];
+/** HTTP statuses counted as refusals (a bounded label). */
+export const HTTP_REFUSALS = [400, 401, 403, 404, 405, 413] as const;
 const FOLDED_LABELS = ['rule', 'protocol', 'type', 'device'] as const;
 type FoldedLabel = (typeof FOLDED_LABELS)[number];
 
@@ -79,6 +81,7 @@ export class CollectorMetrics {
   private readonly truncated: Counter<'what'>;
   private readonly devicesRefused: Counter<'agent'>;
   private readonly folded: Counter<'label'>;
+  private readonly httpRefused: Counter<'status'>;
   private readonly rules = new LabelGuard(() => this.folded.inc({ label: 'rule' }));
   private readonly deviceNames = new LabelGuard(() => this.folded.inc({ label: 'device' }));
   private readonly deviceFindings: Counter<'device' | 'severity'>;
@@ -248,6 +251,13 @@ export class CollectorMetrics {
       registers: reg,
     });
     for (const label of FOLDED_LABELS) this.folded.inc({ label }, 0);
+    this.httpRefused = new Counter({
+      name: 'wardwatch_http_refused_total',
+      help: "HTTP requests refused as the client's mistake (400 malformed, 401/403 auth, 404, 405, 413 body too large), by status.",
+      labelNames: ['status'],
+      registers: reg,
+    });
+    for (const status of HTTP_REFUSALS) this.httpRefused.inc({ status: String(status) }, 0);
     new Gauge({
       name: 'wardwatch_exposures_open',
       help: 'Exposures (standing conditions of devices) currently stored, by severity; open until retention removes them.',
@@ -257,6 +267,11 @@ export class CollectorMetrics {
         for (const [severity, n] of Object.entries(exposureCounts())) this.set({ severity }, n);
       },
     });
+  }
+
+  httpRefusal(status: number): void {
+    if ((HTTP_REFUSALS as readonly number[]).includes(status))
+      this.httpRefused.inc({ status: String(status) });
   }
 
   rateLimit(agent: string, type: RateLimitedType): void {

@@ -111,4 +111,13 @@ describe('hostile HTTP requests', () => {
     }
     expect(logLines.some((l) => l.includes('"level":50'))).toBe(false);
   });
+
+  it('counts each refusal by status', async () => {
+    const m = await (await fetch(`${col.url}/metrics`)).text();
+    // Two 413s; deep JSON twice and malformed %-encoding three times.
+    expect(m).toMatch(/^wardwatch_http_refused_total\{status="413"\} 2$/m);
+    expect(m).toMatch(/^wardwatch_http_refused_total\{status="400"\} 5$/m);
+    expect(m).toMatch(/^wardwatch_http_refused_total\{status="401"\} 0$/m);
+    expect(m).not.toContain('status="500"');
+  });
 });
