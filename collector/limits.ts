@@ -68,7 +68,100 @@ export function saneDevice(d: DeviceRecord, nowMs: number): boolean {
   return (d.attributes ?? []).every((a) => saneTs(a.seen, nowMs));
 }
 
-export type Truncation = 'evidence' | 'finding';
+export type Truncation = 'evidence' | 'finding' | 'device';
+
+/** Fields a newer agent may add beside the known ones are kept when small and shallow, else dropped (counted). */
+const MAX_EXTRA_FIELDS = 16;
+const MAX_EXTRA_DEPTH = 4;
+const MAX_EXTRA_BYTES = 1024;
+
+/**
+ * Copies the known keys of `o` and the unknown ones that are small and shallow (the wire schema ignores unknown
+ * fields, so without this a field nested 20,000 deep would reach JSON.stringify and fail a shared commit).
+ * Returns the copy and whether anything was dropped.
+ */
+function pick<T extends object>(o: T, known: readonly string[]): { value: T; dropped: boolean } {
+  const out: Record<string, unknown> = {};
+  let dropped = false;
+  let extras = 0;
+  for (const [k, v] of Object.entries(o)) {
+    if (known.includes(k)) {
+      out[k] = v;
+    } else if (
+      ++extras <= MAX_EXTRA_FIELDS &&
+      jsonDepth(v, MAX_EXTRA_DEPTH) <= MAX_EXTRA_DEPTH &&
+      (jsonBytes(v) ?? Number.POSITIVE_INFINITY) <= MAX_EXTRA_BYTES
+    ) {
+      out[k] = v;
+    } else {
+      dropped = true;
+    }
+  }
+  return { value: out as T, dropped };
+}
+
+const ENDPOINT_KEYS = ['ip', 'port', 'mac', 'vendor', 'name'];
+const FINDING_KEYS = [
+  'kind',
+  'id',
+  'ts',
+  'rule',
+  'severity',
+  'title',
+  'attack',
+  'proto',
+  'device',
+  'peer',
+  'flow',
+  'evidence',
+  'count',
+  'agent',
+  'class',
+];
+const DEVICE_KEYS = [
+  'id',
+  'ip',
+  'mac',
+  'vendor',
+  'name',
+  'first_seen',
+  'last_seen',
+  'protocols',
+  'attributes',
+];
+const ATTRIBUTE_KEYS = ['name', 'value', 'source', 'seen'];
+
+/** A device record with only what is safe to store (see pick); `cut` when something was dropped. */
+export function cleanDevice(d: DeviceRecord): { device: DeviceRecord; cut: boolean } {
+  const r = pick(d, DEVICE_KEYS);
+  let cut = r.dropped;
+  if (d.attributes) {
+    r.value.attributes = d.attributes.map((a) => {
+      const x = pick(a, ATTRIBUTE_KEYS);
+      cut ||= x.dropped;
+      return x.value;
+    });
+  }
+  return { device: r.value, cut };
+}
+
+/** The known fields of a stats message only (it is stored whole; unknown fields there have no use). */
+export function cleanStats(s: Omit<StatsMessage, 'type'>): Omit<StatsMessage, 'type'> {
+  const out: Omit<StatsMessage, 'type'> = {
+    packets: s.packets,
+    bytes: s.bytes,
+    drops: { kernel: s.drops.kernel, interface: s.drops.interface, queue: s.drops.queue },
+    parse_errors: s.parse_errors,
+    messages: s.messages,
+    flows: s.flows,
+    devices: s.devices,
+    memory: s.memory,
+    lag_seconds: s.lag_seconds,
+  };
+  if (s.ts !== undefined) out.ts = s.ts;
+  if (s.spool) out.spool = { bytes: s.spool.bytes, pending: s.spool.pending, dropped: s.spool.dropped };
+  return out;
+}
 
 /**
  * Deepest nesting of `v`, walked without recursion (JSON.stringify recurses and throws on deep input); stops as
@@ -121,7 +214,17 @@ export function capFinding(
   limits: Pick<IngestLimits, 'maxEvidenceBytes' | 'maxEvidenceDepth' | 'maxFindingBytes'>,
 ): { finding: Finding; cut: Truncation[] } {
   const cut: Truncation[] = [];
+  // Unknown fields (top level and in endpoints) are kept only when small and shallow.
+  const top = pick(f, FINDING_KEYS);
+  const device = pick(f.device, ENDPOINT_KEYS);
+  const peer = f.peer ? pick(f.peer, ENDPOINT_KEYS) : null;
   let out = f;
+  if (top.dropped || device.dropped || peer?.dropped) {
+    out = { ...top.value, device: device.value };
+    if (peer) out.peer = peer.value;
+    cut.push('finding');
+  }
+  f = out;
   const depth = jsonDepth(f.evidence, limits.maxEvidenceDepth);
   // Past the node budget the depth is unknown: serializing may still overflow the stack, which jsonBytes catches.
   const tooDeep = depth > limits.maxEvidenceDepth && depth !== Number.POSITIVE_INFINITY;
@@ -158,8 +261,11 @@ export function capFinding(
     };
     if (out.peer) g.peer = ep(out.peer);
     if (out.flow !== undefined) g.flow = short(out.flow, 256) ?? '';
-    out = g;
-    cut.push('finding');
+    // Whatever else makes it this large (extra fields) goes.
+    const only: Record<string, unknown> = {};
+    for (const k of FINDING_KEYS) if (k in g) only[k] = (g as unknown as Record<string, unknown>)[k];
+    out = only as unknown as Finding;
+    if (!cut.includes('finding')) cut.push('finding');
   }
   return { finding: out, cut };
 }

@@ -27,7 +27,7 @@ export const DROP_PLACES = ['kernel', 'interface', 'queue', 'spool'] as const;
 /** Message kinds a per-agent rate limit may drop. */
 export const RATE_LIMITED_TYPES = ['stats', 'devices'] as const;
 export type RateLimitedType = (typeof RATE_LIMITED_TYPES)[number];
-export const TRUNCATIONS: readonly Truncation[] = ['evidence', 'finding'];
+export const TRUNCATIONS: readonly Truncation[] = ['evidence', 'finding', 'device'];
 /** HTTP statuses counted as refusals (a bounded label). */
 export const HTTP_REFUSALS = [400, 401, 403, 404, 405, 413] as const;
 const FOLDED_LABELS = ['rule', 'protocol', 'type', 'device'] as const;
@@ -233,7 +233,7 @@ export class CollectorMetrics {
     });
     this.truncated = new Counter({
       name: 'wardwatch_truncated_total',
-      help: 'Findings stored cut to size: evidence replaced by a marker (too large or too deep), or long fields shortened.',
+      help: "Records stored cut to size: evidence replaced by a marker (too large or too deep), a finding's long or unknown fields, a device record's unknown fields.",
       labelNames: ['what'],
       registers: reg,
     });

@@ -19,6 +19,8 @@ import {
   DEFAULT_LIMITS,
   TokenBucket,
   capFinding,
+  cleanDevice,
+  cleanStats,
   saneDevice,
   saneStats,
   saneTs,
@@ -199,7 +201,7 @@ export class Ingest {
             metrics.rateLimit(agent, 'stats');
             return;
           }
-          const { type: _t, ...s } = m;
+          const s = cleanStats(m);
           if (!saneStats(s)) return note('counter', 'a stats counter is not finite or above 2^53');
           if (s.ts !== undefined && !saneTs(s.ts, Date.now()))
             return note('timestamp', 'stats ts before 2000 or more than a day ahead of the collector');
@@ -220,17 +222,22 @@ export class Ingest {
           const now = Date.now();
           let bad = 0;
           let full = false;
-          for (const d of m.devices) {
-            if (!saneDevice(d, now)) {
+          let cut = 0;
+          for (const raw of m.devices) {
+            if (!saneDevice(raw, now)) {
               bad++;
               continue;
             }
+            const c = cleanDevice(raw);
+            if (c.cut) cut++;
+            const d = c.device;
             const prev = pending.get(d.id);
             if (prev) pending.set(d.id, mergeDevice(prev, d));
             else if (pending.size < this.limits.maxPendingDevices) pending.set(d.id, d);
             else full = true;
           }
           if (full) metrics.rateLimit(agent, 'devices');
+          for (let i = 0; i < cut; i++) metrics.truncate('device');
           if (bad > 0)
             note('timestamp', `${bad} device records with times before 2000 or more than a day ahead`, bad);
           metrics.seen(agent);

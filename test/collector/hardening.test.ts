@@ -202,6 +202,67 @@ describe('evidence caps', () => {
   });
 });
 
+describe('unknown fields', () => {
+  it('drops unknown fields nested 20,000 deep in a finding, an endpoint, stats or a device record; keeps small ones', async () => {
+    const c = await startTestCollector({ db: ':memory:', limits: { flushIntervalMs: 20 } });
+    const a = await RawAgent.open(c.wsUrl, 'agent-a', TOKENS.agentA);
+    const b = await RawAgent.open(c.wsUrl, 'agent-b', TOKENS.agentB);
+    const deepText = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const withDeep = (v: unknown, key: string): string =>
+      JSON.stringify(v).replace(`"${key}":"@DEEP@"`, `"${key}":${deepText}`);
+    a.send(
+      withDeep(
+        {
+          type: 'findings',
+          seq: 1,
+          findings: [makeFinding(1, 'agent-a', { future: '@DEEP@', small: { x: 1 } } as Partial<Finding>)],
+        },
+        'future',
+      ),
+    );
+    b.send({ type: 'findings', seq: 1, findings: [makeFinding(1, 'agent-b')] });
+    a.send(
+      withDeep(
+        {
+          type: 'findings',
+          seq: 2,
+          findings: [
+            makeFinding(2, 'agent-a', { device: { ip: '10.0.0.2', extra: '@DEEP@' } as Finding['device'] }),
+          ],
+        },
+        'extra',
+      ),
+    );
+    a.send(withDeep({ ...stats({ packets: 4 }), future: '@DEEP@' }, 'future'));
+    a.send(withDeep({ type: 'devices', devices: [{ ...device(7), future: '@DEEP@' }] }, 'future'));
+    await waitFor(
+      () => (a.acked(1) && a.acked(2) && b.acked(1)) || a.closed !== null || b.closed !== null,
+      'acks',
+    );
+    expect([a.closed, b.closed]).toEqual([null, null]);
+    await waitFor(() => c.store.countDevices() === 1, 'device');
+    await waitFor(
+      async () => sample(await scrape(c), 'wardwatch_packets_total{agent="agent-a"}') === 4,
+      'stats',
+    );
+    const stored = c.store.queryFindings({ agent: 'agent-a', limit: 10 }).findings as unknown as Array<
+      Record<string, unknown>
+    >;
+    expect(stored.map((f) => f.id).sort()).toEqual(['agent-a-f1', 'agent-a-f2']);
+    const f1 = stored.find((f) => f.id === 'agent-a-f1');
+    expect(f1?.future).toBeUndefined();
+    expect(f1?.small).toEqual({ x: 1 });
+    expect(stored.find((f) => f.id === 'agent-a-f2')?.device).toEqual({ ip: '10.0.0.2' });
+    expect(c.store.listDevices()[0]).not.toHaveProperty('future');
+    const m = await scrape(c);
+    expect(sample(m, 'wardwatch_truncated_total{what="finding"}')).toBe(2);
+    expect(sample(m, 'wardwatch_truncated_total{what="device"}')).toBe(1);
+    a.close();
+    b.close();
+    await c.close();
+  });
+});
+
 describe('implausible times and counters', () => {
   it('refuses findings dated year 0 or 9999, stats with such a ts or a 1e308 counter, and such device records', async () => {
     const c = await startTestCollector({ db: ':memory:', limits: { flushIntervalMs: 20 } });
