@@ -13,7 +13,7 @@ import {
 } from '../agent/wire/finding.js';
 import type { DeviceAttribute, DeviceRecord, StatsMessage } from '../agent/wire/messages.js';
 import { formatTs, parseTs } from '../agent/wire/time.js';
-import { MAX_FUTURE_US, MIN_TS_US } from './limits.js';
+import { DEFAULT_LIMITS, MAX_FUTURE_US, MIN_TS_US, capFinding } from './limits.js';
 
 export interface RetentionOptions {
   /** Findings received longer ago than this are deleted. */
@@ -269,6 +269,15 @@ export class Store {
         const hw = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'findings'").get() as
           { seq: number } | undefined;
         this.db.exec('DROP TABLE findings; ALTER TABLE findings_v1 RENAME TO findings;');
+        // Version 0 stored evidence of any size (issue 11: 15 MiB rows made /api/findings fail): cap them now.
+        const big = this.db
+          .prepare('SELECT seq, json FROM findings WHERE length(json) > ?')
+          .all(DEFAULT_LIMITS.maxEvidenceBytes) as Array<{ seq: number; json: string }>;
+        const put = this.db.prepare('UPDATE findings SET json = ? WHERE seq = ?');
+        for (const r of big) {
+          const c = capFinding(JSON.parse(r.json) as Finding, DEFAULT_LIMITS);
+          if (c.cut.length > 0) put.run(JSON.stringify(c.finding), r.seq);
+        }
         if (hw)
           this.db.prepare("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'findings'").run(hw.seq);
       } else {

@@ -67,6 +67,9 @@ function writeV0(file: string): void {
       JSON.stringify(f),
     );
   }
+  // The first release stored evidence of any size.
+  const huge = makeFinding(5, 'agent-a', { evidence: { blob: 'x'.repeat(2 * 1024 * 1024) } });
+  db.prepare('UPDATE findings SET json = ? WHERE id = ?').run(JSON.stringify(huge), huge.id);
   // Retention had deleted the newest two: the next seq must still be above 12.
   db.exec('DELETE FROM findings WHERE seq > 10');
   db.prepare('INSERT INTO devices (id, json, agents) VALUES (?, ?, ?)').run(
@@ -90,6 +93,8 @@ describe('store migration', () => {
     expect(s.queryFindings({ limit: 100 }).findings.length).toBe(10);
     expect(s.listAgents(new Set())[0]).toMatchObject({ name: 'agent-a', last_seq: 7 });
     expect(s.agentDeviceCount('agent-a')).toBe(1);
+    const f5 = s.queryFindings({ limit: 100 }).findings.find((f) => f.id === 'agent-a-f5');
+    expect(f5?.evidence).toMatchObject({ _truncated: true, reason: 'size' });
     expect(s.agentDeviceCount('agent-b')).toBe(1);
     // Ids are unique per agent now: agent-b may store agent-a's ids, agent-a's own resend is a duplicate.
     expect(s.storeBatch('agent-b', 1, [makeFinding(0, 'agent-b', { id: 'agent-a-f0' })]).length).toBe(1);
