@@ -19,7 +19,7 @@ export interface IngestLimits {
   messageBurst: number;
   /** Stats and device records are written in one transaction this often, ms. */
   flushIntervalMs: number;
-  /** Distinct devices waiting for a flush, per agent; records of further devices are dropped (counted). */
+  /** Distinct devices waiting for a flush, per agent (at least maxDevicesPerAgent); further ones are dropped (counted). */
   maxPendingDevices: number;
   /** Device records written per flush; the rest wait for the next one, 50 ms later (keeps each write short). */
   maxDevicesPerFlush: number;

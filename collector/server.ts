@@ -233,7 +233,8 @@ export class Ingest {
             const d = c.device;
             const prev = pending.get(d.id);
             if (prev) pending.set(d.id, mergeDevice(prev, d));
-            else if (pending.size < this.limits.maxPendingDevices) pending.set(d.id, d);
+            else if (pending.size < Math.max(this.limits.maxPendingDevices, this.limits.maxDevicesPerAgent))
+              pending.set(d.id, d);
             else full = true;
           }
           if (full) metrics.rateLimit(agent, 'devices');
