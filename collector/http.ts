@@ -14,6 +14,8 @@ export interface HttpOptions {
   tokens: Tokens;
   logger: Logger;
   connected: () => Set<string>;
+  /** Called before each /metrics scrape (the ingest applies stats it has not flushed yet). */
+  beforeScrape?: () => void;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -153,6 +155,7 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
     const p = url.pathname;
     const method = req.method ?? 'GET';
     if (p === '/metrics' && method === 'GET') {
+      o.beforeScrape?.();
       const body = await o.metrics.metrics();
       res.writeHead(200, { 'content-type': o.metrics.contentType });
       res.end(body);

@@ -123,6 +123,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     tokens,
     logger,
     connected: () => ingest?.connected() ?? new Set(),
+    beforeScrape: () => ingest?.applyPendingStats(),
   });
   const tls = opts.tls;
   const server = tls

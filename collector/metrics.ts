@@ -246,7 +246,7 @@ export class CollectorMetrics {
     });
     this.folded = new Counter({
       name: 'wardwatch_label_values_folded_total',
-      help: 'Label values replaced by "other" (outside the known set, bad characters, or beyond the cap), by label.',
+      help: 'Counts put under "other" because a label value was outside the known set, had bad characters or was beyond the cap (findings for rule and device, stats entries for protocol and type), by label.',
       labelNames: ['label'],
       registers: reg,
     });
@@ -286,18 +286,18 @@ export class CollectorMetrics {
     if (n > 0) this.devicesRefused.inc({ agent }, n);
   }
 
-  /** A protocol label: one of the known protocols, else "other". */
-  private protocolLabel(p: string): string {
-    if (isKnownProtocol(p)) return p;
-    this.fold('protocol');
-    return 'other';
-  }
-
-  /** A message type label: one of the protocol's known types, else "other". */
-  private typeLabel(p: string, t: string): string {
-    if (isKnownProtocol(p) && KNOWN_MESSAGE_TYPES[p].includes(t)) return t;
-    this.fold('type');
-    return 'other';
+  /**
+   * Protocol and type labels from the known sets, else "other"; a non-zero increment under "other" is counted
+   * as a fold (so applying the same cumulative stats twice counts nothing twice).
+   */
+  private statsLabels(p: string, t: string | null, inc: number): { protocol: string; type: string } {
+    if (!isKnownProtocol(p)) {
+      if (inc > 0) this.fold('protocol');
+      return { protocol: 'other', type: 'other' };
+    }
+    if (t === null || KNOWN_MESSAGE_TYPES[p].includes(t)) return { protocol: p, type: t ?? '' };
+    if (inc > 0) this.fold('type');
+    return { protocol: p, type: 'other' };
   }
 
   private fold(label: FoldedLabel): void {
@@ -359,12 +359,13 @@ export class CollectorMetrics {
     if (s.spool) this.drops.inc({ agent, where: 'spool' }, d(s.spool.dropped, prev?.spool?.dropped));
     else this.drops.inc({ agent, where: 'spool' }, 0);
     for (const [p, n] of Object.entries(s.parse_errors)) {
-      this.parseErrors.inc({ agent, protocol: this.protocolLabel(p) }, d(n, prev?.parse_errors[p]));
+      const inc = d(n, prev?.parse_errors[p]);
+      this.parseErrors.inc({ agent, protocol: this.statsLabels(p, null, inc).protocol }, inc);
     }
     for (const [p, types] of Object.entries(s.messages)) {
-      const protocol = this.protocolLabel(p);
       for (const [t, n] of Object.entries(types)) {
-        this.messages.inc({ agent, protocol, type: this.typeLabel(p, t) }, d(n, prev?.messages[p]?.[t]));
+        const inc = d(n, prev?.messages[p]?.[t]);
+        this.messages.inc({ agent, ...this.statsLabels(p, t, inc) }, inc);
       }
     }
     this.flows.set({ agent }, s.flows);

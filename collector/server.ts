@@ -302,6 +302,14 @@ export class Ingest {
   }
 
   /**
+   * Brings the metrics up to the latest stats not yet flushed, so a scrape never lags the last heartbeat (the
+   * database write waits for the flush). Applying the same cumulative stats twice adds nothing.
+   */
+  applyPendingStats(): void {
+    for (const [agent, s] of this.pendingStats) this.o.metrics.stats(agent, s);
+  }
+
+  /**
    * Writes the coalesced stats and up to maxDevicesPerFlush pending device records in one transaction, then updates
    * their metrics; device records left over are written by another flush 50 ms later.
    */
