@@ -271,6 +271,8 @@ pre{margin:0;white-space:pre-wrap;font-size:12px}
 <h2>Findings</h2>
 <table><thead><tr><th>time</th><th>severity</th><th>rule</th><th>title</th><th>device</th><th>peer</th><th>agent</th></tr></thead><tbody id="f"></tbody></table>
 <button id="more" hidden>More</button>
+<h2>Exposures</h2>
+<table><thead><tr><th>last seen</th><th>severity</th><th>rule</th><th>title</th><th>device</th><th>peer</th><th>count</th><th>first seen</th><th>agent</th></tr></thead><tbody id="x"></tbody></table>
 <h2>Baselines</h2>
 <table><thead><tr><th>device</th><th>approved by</th><th>approved at</th><th>learned</th><th>approved</th></tr></thead><tbody id="b"></tbody></table>
 <script>
@@ -282,8 +284,9 @@ async function api(path){const r=await fetch(path,{headers:{authorization:'Beare
 async function findings(more){const q='/api/findings?limit=100'+(more&&next?'&cursor='+encodeURIComponent(next):'');const j=await api(q);if(!more)$('f').textContent='';
 for(const f of j.findings){const tr=document.createElement('tr');cell(tr,f.ts);cell(tr,f.severity,f.severity);cell(tr,f.rule);cell(tr,f.title);cell(tr,(f.device.name||'')+' '+f.device.ip);cell(tr,f.peer?f.peer.ip+(f.peer.port?':'+f.peer.port:''):'');cell(tr,f.agent);$('f').appendChild(tr)}
 next=j.next;$('more').hidden=!next}
+async function exposures(){const j=await api('/api/exposures?limit=200');$('x').textContent='';for(const e of j.exposures){const tr=document.createElement('tr');cell(tr,e.last_seen);cell(tr,e.severity,e.severity);cell(tr,e.rule);cell(tr,e.title);cell(tr,(e.device.name||'')+' '+e.device.ip);cell(tr,e.peer?e.peer.ip:'');cell(tr,e.count);cell(tr,e.first_seen);cell(tr,e.agent);$('x').appendChild(tr)}}
 async function baselines(){const j=await api('/api/baselines');$('b').textContent='';for(const b of j.baselines){const tr=document.createElement('tr');cell(tr,b.device);cell(tr,b.approved_by);cell(tr,b.approved_at);pre(tr,b.learned);pre(tr,b.approved);$('b').appendChild(tr)}}
-async function load(){sessionStorage.setItem('ww-token',$('tok').value);$('msg').textContent='';try{await findings(false);await baselines()}catch(e){$('msg').textContent=e.message}}
+async function load(){sessionStorage.setItem('ww-token',$('tok').value);$('msg').textContent='';try{await findings(false);await exposures();await baselines()}catch(e){$('msg').textContent=e.message}}
 $('go').onclick=load;$('more').onclick=()=>findings(true).catch(e=>$('msg').textContent=e.message);if($('tok').value)load();
 </script></body></html>
 `;
