@@ -117,6 +117,7 @@ const FINDING_KEYS = [
   'count',
   'agent',
   'class',
+  'incident',
 ];
 const DEVICE_KEYS = [
   'id',

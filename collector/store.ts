@@ -197,6 +197,7 @@ export class Store {
   private readonly upsertAgentSeq: Database.Statement;
   private readonly upsertExposure: Database.Statement;
   private readonly putStats: Database.Statement;
+  private readonly findingJson: Database.Statement;
   /** Devices each agent added, cached from agent_devices. */
   private readonly deviceCounts = new Map<string, number>();
 
@@ -233,6 +234,7 @@ export class Store {
          count = min(exposures.count + excluded.count, 9007199254740991),
          updated_us = excluded.updated_us`,
     );
+    this.findingJson = this.db.prepare('SELECT json FROM findings WHERE agent = ? AND id = ?');
     this.putStats = this.db.prepare(
       `INSERT INTO agents (name, first_seen, last_seen, stats) VALUES (?, ?, ?, ?)
        ON CONFLICT(name) DO UPDATE SET last_seen = excluded.last_seen, stats = excluded.stats`,
@@ -354,6 +356,14 @@ export class Store {
     };
     const first = at('first_seen');
     const last = Math.max(first, at('last_seen'));
+    // The engine's summary of a window (evidence.repeat_of = the window's first report) counts the whole window,
+    // the first report included: only what came after that report is added.
+    let count = f.count ?? 1;
+    const of = f.evidence.repeat_of;
+    if (typeof of === 'string') {
+      const row = this.findingJson.get(agent, of) as { json: string } | undefined;
+      if (row) count = Math.max(0, count - ((JSON.parse(row.json) as Finding).count ?? 1));
+    }
     this.upsertExposure.run(
       agent,
       f.rule,
@@ -364,7 +374,7 @@ export class Store {
       severityRank(f.severity),
       first,
       last,
-      f.count ?? 1,
+      count,
       nowUs,
       json,
     );

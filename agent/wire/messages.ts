@@ -223,6 +223,7 @@ function checkFinding(v: unknown, path: string): Finding {
   nonEmpty(o, 'agent', path, 128);
   if (o.class !== undefined && !(FINDING_CLASSES as readonly unknown[]).includes(o.class))
     fail(`${path}.class`, 'expected "alert" or "exposure"');
+  if (o.incident !== undefined) nonEmpty(o, 'incident', path, WIRE_LIMITS.maxIdLength);
   return o as unknown as Finding;
 }
 

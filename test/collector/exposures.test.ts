@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../agent/wire/finding.js';
 import type { RunningCollector } from '../../collector/main.js';
-import type { Exposure, StoredDevice } from '../../collector/store.js';
+import { Store, type Exposure, type StoredDevice } from '../../collector/store.js';
 import { openTestAgent, startTestCollector } from '../helpers/collector.js';
 import { TOKENS, makeFinding, waitFor } from './helpers.js';
 
@@ -142,6 +142,28 @@ describe('exposures', () => {
       0,
     );
     expect(total).toBe(5);
+  });
+
+  it("counts an engine summary (evidence.repeat_of) without counting its window's first report twice", () => {
+    const s = new Store(':memory:');
+    const first = exposure('w1', { count: 1, rule: 'mqtt.anonymous-login', peer: undefined });
+    // The engine's window summary: count is the whole window (first report included).
+    const summary = exposure(
+      'w1-summary',
+      { count: 5, rule: 'mqtt.anonymous-login', peer: undefined },
+      {
+        first_seen: first.ts,
+        last_seen: '2026-11-28T10:59:00.000000Z',
+        repeat_of: 'w1',
+      },
+    );
+    s.storeBatch('agent-a', 1, [first]);
+    s.storeBatch('agent-a', 2, [summary, summary]);
+    // The next hour's restatement counts from one again.
+    s.storeBatch('agent-a', 3, [exposure('w2', { count: 1, rule: 'mqtt.anonymous-login', peer: undefined })]);
+    const [e] = s.queryExposures({ rule: 'mqtt.anonymous-login' }).exposures;
+    expect(e).toMatchObject({ count: 6, first_seen: first.ts, last_seen: '2026-11-28T10:59:00.000000Z' });
+    s.close();
   });
 
   it('retention by age closes exposures not reported within the period', () => {

@@ -36,7 +36,10 @@ describe('wire messages', () => {
       {
         type: 'findings',
         seq: 2,
-        findings: [makeFinding(1, 'a', { class: 'alert' }), makeFinding(2, 'a', { class: 'exposure' })],
+        findings: [
+          makeFinding(1, 'a', { class: 'alert', incident: 'a-f1' }),
+          makeFinding(2, 'a', { class: 'exposure' }),
+        ],
       },
     ],
     ['stats', stats],
@@ -84,6 +87,11 @@ describe('wire messages', () => {
       'severity',
     ],
     ['bad ts', { type: 'findings', seq: 1, findings: [makeFinding(1, 'a', { ts: 'yesterday' })] }, '.ts'],
+    [
+      'empty incident',
+      { type: 'findings', seq: 1, findings: [makeFinding(1, 'a', { incident: '' })] },
+      '.incident',
+    ],
     [
       'unknown class',
       { type: 'findings', seq: 1, findings: [makeFinding(1, 'a', { class: 'incident' as never })] },
