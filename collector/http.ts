@@ -126,7 +126,8 @@ function exposureQuery(p: URLSearchParams): ExposureQuery {
 }
 
 function findingQuery(p: URLSearchParams): FindingQuery {
-  const q: FindingQuery = {};
+  // Alerts unless asked otherwise: exposures are standing conditions, listed by /api/exposures.
+  const q: FindingQuery = { class: 'alert' };
   const limit = limitParam(p);
   if (limit !== undefined) q.limit = limit;
   const sev = severityParam(p);

@@ -33,7 +33,7 @@ export interface FindingQuery {
   /** Matches device IP, MAC or name. */
   device?: string;
   agent?: string;
-  /** Which findings: alerts (default), exposure reports, or all. */
+  /** Which findings: alerts, exposure reports, or all (the default here; the HTTP API defaults to alerts). */
   class?: FindingClass | 'all';
 }
 
@@ -417,7 +417,7 @@ export class Store {
       where.push('(device_ip = ? OR device_mac = ? OR device_name = ?)');
       args.push(q.device, q.device, q.device);
     }
-    const cls = q.class ?? 'alert';
+    const cls = q.class ?? 'all';
     if (cls !== 'all') {
       where.push('class = ?');
       args.push(cls);
