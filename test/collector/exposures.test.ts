@@ -9,18 +9,26 @@ import { TOKENS, makeFinding, waitFor } from './helpers.js';
 
 let col: RunningCollector;
 
-function exposure(id: string, over: Partial<Finding> = {}, ev: Record<string, unknown> = {}): Finding {
-  return makeFinding(0, 'agent-a', {
+/** An exposure report of pump-7; `peer: null` leaves the peer out. */
+function exposure(
+  id: string,
+  over: Omit<Partial<Finding>, 'peer'> & { peer?: Finding['peer'] | null } = {},
+  ev: Record<string, unknown> = {},
+): Finding {
+  const { peer = { ip: '10.20.60.2', port: 1883 }, ...rest } = over;
+  const f = makeFinding(0, 'agent-a', {
     id,
     class: 'exposure',
     rule: 'mqtt.cleartext-password',
     severity: 'high',
     title: 'MQTT password in cleartext',
     device: { ip: '10.20.30.17', mac: '00:1a:2b:3c:4d:5e', name: 'pump-7' },
-    peer: { ip: '10.20.60.2', port: 1883 },
     evidence: { username_present: true, ...ev },
-    ...over,
+    ...rest,
   });
+  if (peer === null) delete f.peer;
+  else f.peer = peer;
+  return f;
 }
 
 async function get<T>(p: string): Promise<T> {
@@ -44,7 +52,7 @@ beforeAll(async () => {
   );
   // Another peer of the same device and rule is another exposure; so is another agent's (below).
   t.send(exposure('x3', { peer: { ip: '10.20.60.3', port: 1883 }, severity: 'medium' }));
-  t.send(exposure('x4', { rule: 'mqtt.anonymous-login', severity: 'critical', peer: undefined }));
+  t.send(exposure('x4', { rule: 'mqtt.anonymous-login', severity: 'critical', peer: null }));
   for (let i = 0; i < 5; i++) t.send(makeFinding(i));
   await t.drain();
   await t.close();
@@ -146,11 +154,11 @@ describe('exposures', () => {
 
   it("counts an engine summary (evidence.repeat_of) without counting its window's first report twice", () => {
     const s = new Store(':memory:');
-    const first = exposure('w1', { count: 1, rule: 'mqtt.anonymous-login', peer: undefined });
+    const first = exposure('w1', { count: 1, rule: 'mqtt.anonymous-login', peer: null });
     // The engine's window summary: count is the whole window (first report included).
     const summary = exposure(
       'w1-summary',
-      { count: 5, rule: 'mqtt.anonymous-login', peer: undefined },
+      { count: 5, rule: 'mqtt.anonymous-login', peer: null },
       {
         first_seen: first.ts,
         last_seen: '2026-11-28T10:59:00.000000Z',
@@ -160,7 +168,7 @@ describe('exposures', () => {
     s.storeBatch('agent-a', 1, [first]);
     s.storeBatch('agent-a', 2, [summary, summary]);
     // The next hour's restatement counts from one again.
-    s.storeBatch('agent-a', 3, [exposure('w2', { count: 1, rule: 'mqtt.anonymous-login', peer: undefined })]);
+    s.storeBatch('agent-a', 3, [exposure('w2', { count: 1, rule: 'mqtt.anonymous-login', peer: null })]);
     const [e] = s.queryExposures({ rule: 'mqtt.anonymous-login' }).exposures;
     expect(e).toMatchObject({ count: 6, first_seen: first.ts, last_seen: '2026-11-28T10:59:00.000000Z' });
     s.close();
