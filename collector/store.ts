@@ -369,7 +369,9 @@ export class Store {
       f.rule,
       f.device.ip,
       f.device.mac ?? '',
-      f.peer?.ip ?? '',
+      // An exposure is the device's (the engine keys it by device and rule): whichever peer showed it in a given
+      // hour must not split it into several rows.
+      '',
       f.device.name ?? null,
       severityRank(f.severity),
       first,

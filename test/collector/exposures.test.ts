@@ -1,4 +1,4 @@
-// Exposures (issue 9): standing conditions reported once then updated; stored per (agent, device, rule, peer) with
+// Exposures (issue 9): standing conditions reported once then updated; stored per (agent, device, rule) with
 // widened times and summed counts, each report id once; kept out of the alert list and alert metrics.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../agent/wire/finding.js';
@@ -50,7 +50,7 @@ beforeAll(async () => {
   t.send(
     exposure('x2', { count: 5 }, { first_seen: '2026-11-28T10:30:00Z', last_seen: '2026-11-29T09:00:00Z' }),
   );
-  // Another peer of the same device and rule is another exposure; so is another agent's (below).
+  // Another peer of the same device and rule is the same exposure (it is the device's); another agent's is not (below).
   t.send(exposure('x3', { peer: { ip: '10.20.60.3', port: 1883 }, severity: 'medium' }));
   t.send(exposure('x4', { rule: 'mqtt.anonymous-login', severity: 'critical', peer: null }));
   for (let i = 0; i < 5; i++) t.send(makeFinding(i));
@@ -68,33 +68,32 @@ afterAll(async () => {
 });
 
 describe('exposures', () => {
-  it('aggregates reports per (agent, device, rule, peer): widest time range, counts summed once per id', async () => {
+  it('aggregates reports per (agent, device, rule) whatever the peer: widest time range, counts summed once per id', async () => {
     const body = await get<{ exposures: Exposure[]; next: string | null }>(
       '/api/exposures?agent=agent-a&rule=mqtt.cleartext-password',
     );
-    const byPeer = Object.fromEntries(body.exposures.map((e) => [e.peer?.ip, e]));
-    expect(body.exposures.length).toBe(2);
-    expect(byPeer['10.20.60.2']).toMatchObject({
+    expect(body.exposures.length).toBe(1);
+    // x3 (another peer, reported at 10:00 without a window) is folded in; the latest report (x2) gives severity.
+    expect(body.exposures[0]).toMatchObject({
       agent: 'agent-a',
       rule: 'mqtt.cleartext-password',
       severity: 'high',
       first_seen: '2026-11-28T10:00:00.000000Z',
       last_seen: '2026-11-29T09:00:00.000000Z',
-      count: 8,
+      count: 9,
       finding: 'x2',
       device: { ip: '10.20.30.17', name: 'pump-7' },
     });
-    expect(byPeer['10.20.60.3']).toMatchObject({ count: 1, severity: 'medium' });
   });
 
   it('lists exposures with filters and paging, and keeps them out of /api/findings unless asked', async () => {
     const all = await get<{ exposures: Exposure[] }>('/api/exposures');
-    expect(all.exposures.length).toBe(4);
+    expect(all.exposures.length).toBe(3);
     expect(
       (await get<{ exposures: Exposure[] }>('/api/exposures?severity=critical')).exposures.map((e) => e.rule),
     ).toEqual(['mqtt.anonymous-login']);
     expect((await get<{ exposures: Exposure[] }>('/api/exposures?agent=agent-b')).exposures.length).toBe(1);
-    expect((await get<{ exposures: Exposure[] }>('/api/exposures?device=pump-7')).exposures.length).toBe(4);
+    expect((await get<{ exposures: Exposure[] }>('/api/exposures?device=pump-7')).exposures.length).toBe(3);
     expect((await get<{ exposures: Exposure[] }>('/api/exposures?device=10.9.9.9')).exposures.length).toBe(0);
     const seen: Exposure[] = [];
     let cursor: string | null = null;
@@ -105,8 +104,8 @@ describe('exposures', () => {
       seen.push(...page.exposures);
       cursor = page.next;
     } while (cursor !== null && seen.length < 10);
-    expect(seen.length).toBe(4);
-    expect(new Set(seen.map((e) => `${e.agent}/${e.rule}/${e.peer?.ip}`)).size).toBe(4);
+    expect(seen.length).toBe(3);
+    expect(new Set(seen.map((e) => `${e.agent}/${e.rule}`)).size).toBe(3);
 
     const alerts = await get<{ findings: Finding[] }>('/api/findings?limit=1000');
     expect(alerts.findings.length).toBe(5);
@@ -132,7 +131,7 @@ describe('exposures', () => {
     await t.close();
     const { devices } = await get<{ devices: StoredDevice[] }>('/api/devices');
     const pump = devices.find((d) => d.id === '00:1a:2b:3c:4d:5e');
-    expect(pump?.exposures?.length).toBe(4);
+    expect(pump?.exposures?.length).toBe(3);
     expect(pump?.exposures_truncated).toBeUndefined();
     expect(devices.find((d) => d.id === '10.20.30.99')?.exposures).toEqual([]);
   });
@@ -140,7 +139,7 @@ describe('exposures', () => {
   it('exports wardwatch_exposures_open and counts only alerts as findings', async () => {
     const m = await (await fetch(`${col.url}/metrics`)).text();
     expect(m).toMatch(/^wardwatch_exposures_open\{severity="high"\} 2$/m);
-    expect(m).toMatch(/^wardwatch_exposures_open\{severity="medium"\} 1$/m);
+    expect(m).toMatch(/^wardwatch_exposures_open\{severity="medium"\} 0$/m);
     expect(m).toMatch(/^wardwatch_exposures_open\{severity="critical"\} 1$/m);
     expect(m).toMatch(/^wardwatch_exposures_open\{severity="info"\} 0$/m);
     expect(m).not.toMatch(/wardwatch_findings_total\{rule="mqtt\./);
