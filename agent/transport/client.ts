@@ -589,6 +589,9 @@ export class AgentTransport {
         if (this.devices) this.writeDevices();
         this.pump();
       } else if (m.type === 'ack') {
+        // An ack means the collector took what came before: an earlier "refused, connection kept" reason no
+        // longer explains a later close.
+        this.refusal = null;
         void this.spool.ack(m.seq).then(() => {
           this.strikes.delete(m.seq);
           this.checkDrained();
