@@ -96,7 +96,13 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     args.onFinding?.(f);
   };
   if (inputs === null) {
-    const engine = { rules: args.rules, site: args.site, baseline: args.baseline };
+    const engine = {
+      rules: args.rules,
+      site: args.site,
+      baseline: args.baseline,
+      flowMemoryMiB: args.flowMemoryMiB,
+      maxFlows: args.maxFlows,
+    };
     source = new WorkerPool(
       { device: args.interface ?? '', count: workers, agentId, engine, ...capture },
       onFinding,
