@@ -132,7 +132,7 @@ export function formatSummary(label: string, s: ReplaySummary, findings: readonl
     // Every cap's counter, so that a capture that hit one says so.
     `flow evictions: cap ${ev.cap}, budget ${ev.budget}, embryonic timeout ${ev.embryonic_timeout}, ` +
     `idle timeout ${ev.idle_timeout}, ` +
-    `peak flow memory ${(s.flowMemoryPeak / 1048576).toFixed(1)} MiB, ` +
+    `peak ${s.flowPeak} flows at once (${(s.flowMemoryPeak / 1048576).toFixed(1)} MiB estimated), ` +
     `${s.fragmentDrops} fragment drops, ${s.deviceEvictions} device evictions, ` +
     `${s.seconds.toFixed(3)} s, ${pps} packets/s`
   );

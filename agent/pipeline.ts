@@ -74,6 +74,8 @@ export interface PipelineStats {
   /** The flow table's memory estimate now and at its peak, bytes. */
   flowMemory: number;
   flowMemoryPeak: number;
+  /** The most flows live at once. */
+  flowPeak: number;
   /** Incomplete IP datagrams given up: timed out, or pushed out by the fragment caps. */
   fragmentDrops: number;
   /** Devices dropped from the engine's inventory at its cap (least recently seen first). */
@@ -223,6 +225,7 @@ export class Pipeline {
       },
       flowMemory: f.memory.bytes,
       flowMemoryPeak: f.memory.peak,
+      flowPeak: f.peakActive,
       fragmentDrops: d.fragmentsEvicted + d.fragmentOverflows,
       deviceEvictions: this.engine?.stats.devices.evicted ?? 0,
     };

@@ -74,6 +74,8 @@ export interface FlowTableStats {
   /** Frames without IP (ARP, LLDP, ...) are not flows. */
   nonIp: number;
   active: number;
+  /** The most flows live at once. */
+  peakActive: number;
   /** Live TCP flows that have neither completed a handshake nor carried payload. */
   embryonic: number;
   started: number;
@@ -279,6 +281,7 @@ export class FlowTable {
       packets: 0,
       nonIp: 0,
       active: 0,
+      peakActive: 0,
       embryonic: 0,
       started: 0,
       ended: { fin: 0, rst: 0, timeout: 0, evicted: 0, eof: 0 },
@@ -625,7 +628,7 @@ export class FlowTable {
     f.hnext = this.byHash.get(hash) ?? null;
     this.byHash.set(hash, f);
     this.count++;
-    this.stats.active++;
+    if (++this.stats.active > this.stats.peakActive) this.stats.peakActive = this.stats.active;
     this.stats.started++;
     if (f.proto === TRANSPORT_TCP) {
       this.stats.embryonic++;

@@ -86,7 +86,7 @@ describe('SYN flood', () => {
     expect(code).toBe(0);
     // The cap is reached at 30 s, before any flow is 40 s old: every flow beyond it evicts one.
     expect(err.text()).toMatch(
-      /flow evictions: cap 20000, budget 0, embryonic timeout 0, idle timeout 0, peak flow memory [\d.]+ MiB, 0 fragment drops, \d+ device evictions/,
+      /flow evictions: cap 20000, budget 0, embryonic timeout 0, idle timeout 0, peak 30000 flows at once \([\d.]+ MiB estimated\), 0 fragment drops, \d+ device evictions/,
     );
     expect(err.text()).toMatch(/^replay: 1 file, 50000 packets, \d+ bytes, 50000 flows/m);
   });
