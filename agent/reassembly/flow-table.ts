@@ -51,8 +51,8 @@ export const DEFAULT_FLOW_LIMITS: Readonly<FlowLimits> = {
   // 128 MiB leaves room within the agent unit's MemoryMax=512M for the engine, queues and the runtime.
   memoryBudget: 128 * 1024 * 1024,
   // Measured with bench/flow-memory.ts (heap after GC per flow, shipped rules): see README "Limits and caps".
-  flowBytes: 1024,
-  activeFlowBytes: 5120,
+  flowBytes: 1792,
+  activeFlowBytes: 4608,
   tcpTimeout: 300e6,
   // Longer than the last gap of Linux's SYN retransmissions (32 s, tcp_syn_retries=6): one unanswered
   // connection attempt stays one flow.
