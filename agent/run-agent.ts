@@ -178,6 +178,8 @@ export async function runAgent(args: AgentArgs): Promise<number> {
       site: args.site,
       baseline: args.baseline,
       learningPeriod: args.learningPeriod,
+      flowMemoryMiB: args.flowMemoryMiB,
+      maxFlows: args.maxFlows,
     };
     source = new WorkerPool(
       { device: args.interface ?? '', count: workers, agentId, engine, ...capture },

@@ -56,6 +56,14 @@ export function pipelineStats(p: Pipeline, capture: CaptureStats | null, lagSeco
     devices: s.devices,
     memory: process.memoryUsage().rss,
     lag_seconds: lagSeconds,
+    evictions: {
+      flow_cap: s.flowEvictions.cap,
+      flow_budget: s.flowEvictions.budget,
+      flow_embryonic_timeout: s.flowEvictions.embryonic_timeout,
+      flow_idle_timeout: s.flowEvictions.idle_timeout,
+      fragment: s.fragmentDrops,
+      device: s.deviceEvictions,
+    },
   };
 }
 

@@ -82,6 +82,16 @@ const engineOptions = (y: Argv) =>
     .option('site', { type: 'string', describe: 'site file: zones, assets, extra ports (YAML)' })
     .option('baseline', { type: 'string', describe: 'approved baseline (YAML): deviations become findings' });
 
+/** Flow table limits, for the commands that run a pipeline (replay, agent). */
+const flowOptions = <T>(y: Argv<T>) =>
+  y
+    .option('flow-memory', {
+      type: 'number',
+      describe:
+        'MiB of flow state (estimated) before flows are evicted, embryonic ones first (default 128; per worker)',
+    })
+    .option('max-flows', { type: 'number', describe: 'flows tracked at once (default 100000; per worker)' });
+
 const speedOption = {
   type: 'number' as const,
   describe: 'replay pace: 1 = capture pace, 10 = ten times faster (default: as fast as possible)',
@@ -101,7 +111,7 @@ async function main(): Promise<void> {
       'replay <files..>',
       'read pcap/pcapng files (gzip too) and print findings as JSON lines; summary on stderr',
       (y) =>
-        engineOptions(y)
+        flowOptions(engineOptions(y))
           .positional('files', { type: 'string', array: true, demandOption: true, describe: 'capture files' })
           .option('events', {
             type: 'boolean',
@@ -142,6 +152,8 @@ async function main(): Promise<void> {
             failOn: a['fail-on'] as Severity | undefined,
             speed: a.speed,
             agentId: a['agent-id'],
+            flowMemoryMiB: a['flow-memory'],
+            maxFlows: a['max-flows'],
           }),
         ),
     )
@@ -149,7 +161,7 @@ async function main(): Promise<void> {
       'agent',
       'run the pipeline on a capture file (or interface) and stream findings to a collector',
       (y) =>
-        engineOptions(y)
+        flowOptions(engineOptions(y))
           .option('interface', {
             alias: 'i',
             type: 'string',
@@ -249,6 +261,8 @@ async function main(): Promise<void> {
             promisc: a.promisc,
             immediate: a.immediate,
             workers: a.workers,
+            flowMemoryMiB: a['flow-memory'],
+            maxFlows: a['max-flows'],
           }),
         ),
     )
@@ -497,6 +511,8 @@ const ENV_OPTIONS: Record<string, readonly string[]> = {
     'snaplen',
     'buffer-size',
     'workers',
+    'flow-memory',
+    'max-flows',
     'log-level',
   ],
   collector: [
@@ -513,7 +529,7 @@ const ENV_OPTIONS: Record<string, readonly string[]> = {
     'syslog',
     'log-level',
   ],
-  replay: ['rules', 'site', 'baseline'],
+  replay: ['rules', 'site', 'baseline', 'flow-memory', 'max-flows'],
   demo: ['listen', 'log-level'],
 };
 

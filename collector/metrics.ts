@@ -33,6 +33,16 @@ export const HTTP_REFUSALS = [400, 401, 403, 404, 405, 413] as const;
 const FOLDED_LABELS = ['rule', 'protocol', 'type', 'device'] as const;
 type FoldedLabel = (typeof FOLDED_LABELS)[number];
 
+/** What agents report as evicted (the `what` label); anything else an agent sends is ignored. */
+export const EVICTION_KINDS = [
+  'flow_cap',
+  'flow_budget',
+  'flow_embryonic_timeout',
+  'flow_idle_timeout',
+  'fragment',
+  'device',
+] as const;
+
 /** Distinct values any one label may take; beyond it values fold into "other" so a bad agent cannot explode series. */
 const MAX_LABEL_VALUES = 200;
 const LABEL_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -63,6 +73,7 @@ export class CollectorMetrics {
   private readonly packets: Counter<'agent'>;
   private readonly bytes: Counter<'agent'>;
   private readonly drops: Counter<'agent' | 'where'>;
+  private readonly evictions: Counter<'agent' | 'what'>;
   private readonly parseErrors: Counter<'agent' | 'protocol'>;
   private readonly messages: Counter<'agent' | 'protocol' | 'type'>;
   private readonly flows: Gauge<'agent'>;
@@ -137,6 +148,12 @@ export class CollectorMetrics {
       name: 'wardwatch_drops_total',
       help: 'Packets or findings lost before analysis or delivery, by where (kernel, interface, queue, spool).',
       labelNames: ['agent', 'where'],
+      registers: reg,
+    });
+    this.evictions = new Counter({
+      name: 'wardwatch_evictions_total',
+      help: 'What the agent dropped at a cap or timeout: flows (cap, memory budget, embryonic and idle timeouts), IP fragments, devices.',
+      labelNames: ['agent', 'what'],
       registers: reg,
     });
     this.parseErrors = new Counter({
@@ -358,6 +375,12 @@ export class CollectorMetrics {
     }
     if (s.spool) this.drops.inc({ agent, where: 'spool' }, d(s.spool.dropped, prev?.spool?.dropped));
     else this.drops.inc({ agent, where: 'spool' }, 0);
+    if (s.evictions) {
+      for (const what of EVICTION_KINDS) {
+        const n = s.evictions[what];
+        if (n !== undefined) this.evictions.inc({ agent, what }, d(n, prev?.evictions?.[what]));
+      }
+    }
     for (const [p, n] of Object.entries(s.parse_errors)) {
       const inc = d(n, prev?.parse_errors[p]);
       this.parseErrors.inc({ agent, protocol: this.statsLabels(p, null, inc).protocol }, inc);

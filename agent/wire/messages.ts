@@ -69,6 +69,11 @@ export interface StatsMessage {
   /** How far behind packet time the agent's processing is, seconds. */
   lag_seconds: number;
   spool?: SpoolCounts;
+  /**
+   * What the agent's caps pushed out, by cause: flow_cap, flow_budget, flow_embryonic_timeout,
+   * flow_idle_timeout, fragment, device. Optional: older agents do not send it.
+   */
+  evictions?: Record<string, number>;
 }
 
 /** One attribute of a device's identity with its provenance (DESIGN.md "Device identity"). */
@@ -282,6 +287,7 @@ function checkMessage(v: unknown): WireMessage {
         const s = obj(o.spool, '$.spool');
         for (const k of ['bytes', 'pending', 'dropped']) count(s, k, '$.spool');
       }
+      if (o.evictions !== undefined) countMap(o.evictions, '$.evictions');
       break;
     }
     case 'devices': {
