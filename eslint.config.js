@@ -12,6 +12,24 @@ const PURE = {
   group: ['node:fs', 'node:net', 'node:http', 'node:dgram', 'fs', 'net', 'http', 'ws'],
   message: 'pure stages do no I/O',
 };
+/** The pipeline's stage order (README "Architecture"): a stage imports only stages upstream of it and wire/. */
+const DOWNSTREAM = (...stages) => ({
+  group: stages.flatMap((st) =>
+    ['../', '../../'].flatMap((up) => [`${up}${st}`, `${up}${st}.js`, `${up}${st}/*`]),
+  ),
+  message: `stages import only upstream stages: ${stages.join(', ')} ${stages.length === 1 ? 'is' : 'are'} downstream`,
+});
+// Downstream of every pure stage: delivery, the CLI and the composition root (capture is upstream: it feeds decode).
+const AGENT_EDGES = [
+  'transport',
+  'cli',
+  'pipeline',
+  'sources',
+  'run-agent',
+  'main',
+  'worker-pool',
+  'live-worker',
+];
 const WIRE_ONLY = {
   group: ['../agent/*', '!../agent/wire', '!../agent/wire/*'],
   message: 'the collector imports agent/wire and nothing else of the agent',
@@ -57,13 +75,20 @@ export default tseslint.config(
     rules: restrict([LEAF]),
   },
   {
-    files: [
-      'agent/decode/**/*.ts',
-      'agent/reassembly/**/*.ts',
-      'agent/protocols/**/*.ts',
-      'agent/engine/**/*.ts',
-    ],
-    rules: restrict([NO_COLLECTOR, PURE]),
+    files: ['agent/decode/**/*.ts'],
+    rules: restrict([NO_COLLECTOR, PURE, DOWNSTREAM('reassembly', 'protocols', 'engine', ...AGENT_EDGES)]),
+  },
+  {
+    files: ['agent/reassembly/**/*.ts'],
+    rules: restrict([NO_COLLECTOR, PURE, DOWNSTREAM('protocols', 'engine', ...AGENT_EDGES)]),
+  },
+  {
+    files: ['agent/protocols/**/*.ts'],
+    rules: restrict([NO_COLLECTOR, PURE, DOWNSTREAM('engine', ...AGENT_EDGES)]),
+  },
+  {
+    files: ['agent/engine/**/*.ts'],
+    rules: restrict([NO_COLLECTOR, PURE, DOWNSTREAM(...AGENT_EDGES)]),
   },
   {
     files: ['agent/**/*.ts'],

@@ -13,6 +13,7 @@ import { formatBaselineYaml, parseBaselineYaml } from './engine/baseline-yaml.js
 import { loadRules, validateRulesDir, type RuleSet } from './engine/rules.js';
 import { loadSite, SiteIndex, type Site } from './engine/site.js';
 import { replayFiles, type ReplayOptions, type ReplaySummary } from './pipeline.js';
+import type { FlowLimits } from './reassembly/flow-table.js';
 import { UserError } from './wire/errors.js';
 import { SEVERITIES, severityRank, type Finding, type Severity } from './wire/finding.js';
 
@@ -46,6 +47,8 @@ export interface EngineInputs {
   rules: RuleSet | null;
   baseline: BaselineChecker | null;
   learningMicros: number;
+  /** Flow table limits from --flow-memory / --max-flows (defaults when absent). */
+  flowLimits?: Partial<FlowLimits>;
 }
 
 export interface EngineArgs {
@@ -56,6 +59,28 @@ export interface EngineArgs {
   learningPeriod?: string | undefined;
   /** false: no rules at all (events only). */
   useRules?: boolean;
+  /** --flow-memory: MiB the flow table's estimate may reach before flows are evicted. */
+  flowMemoryMiB?: number | undefined;
+  /** --max-flows: flows tracked at once. */
+  maxFlows?: number | undefined;
+}
+
+/** Flow table limits from the command line; each bad value is a usage error naming its option. */
+export function flowLimitsOf(args: EngineArgs): Partial<FlowLimits> {
+  const limits: Partial<FlowLimits> = {};
+  if (args.flowMemoryMiB !== undefined) {
+    const mib = args.flowMemoryMiB;
+    // Below 1 MiB a single flow's reassembly cap would not fit.
+    if (!Number.isFinite(mib) || mib < 1)
+      throw new UsageError(`--flow-memory ${mib}: expected MiB, at least 1`);
+    limits.memoryBudget = mib * 1024 * 1024;
+  }
+  if (args.maxFlows !== undefined) {
+    const n = args.maxFlows;
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--max-flows ${n}: expected a positive integer`);
+    limits.maxFlows = n;
+  }
+  return limits;
 }
 
 export function loadBaselineFile(file: string): Baseline {
@@ -84,7 +109,7 @@ export function loadEngineInputs(args: EngineArgs): EngineInputs {
   }
   const learningMicros =
     args.learningPeriod !== undefined ? parseDurationOption('learning-period', args.learningPeriod) * 1e6 : 0;
-  return { site, rules, baseline, learningMicros };
+  return { site, rules, baseline, learningMicros, flowLimits: flowLimitsOf(args) };
 }
 
 function checkCaptureFiles(files: readonly string[]): void {
@@ -105,12 +130,18 @@ export function formatSummary(label: string, s: ReplaySummary, findings: readonl
     .map(([proto, types]) => `${proto} ${Object.values(types).reduce((a, b) => a + b, 0)}`)
     .join(', ');
   const parseErrors = Object.values(s.protocols.parseErrors).reduce((a, b) => a + b, 0);
+  const ev = s.flowEvictions;
   return (
     `${label}: ${s.files} file${s.files === 1 ? '' : 's'}, ${s.packets} packets, ${s.bytes} bytes, ${s.flows} flows, ` +
     `${s.decodeErrors} decode errors, ${s.gaps} reassembly gaps (${s.gapBytes} bytes), ` +
     `messages: ${messages}, ${parseErrors} parse errors, ` +
     `findings: ${findings.length}${sev ? ` (${sev})` : ''}, ` +
     `alerts: ${findings.filter(opensIncident).length}, exposures: ${findings.filter((f) => f.class === 'exposure').length}, ` +
+    // Every cap's counter, so that a capture that hit one says so.
+    `flow evictions: cap ${ev.cap}, budget ${ev.budget}, embryonic timeout ${ev.embryonic_timeout}, ` +
+    `idle timeout ${ev.idle_timeout}, ` +
+    `peak ${s.flowPeak} flows at once (${(s.flowMemoryPeak / 1048576).toFixed(1)} MiB estimated), ` +
+    `${s.fragmentDrops} fragment drops, ${s.deviceEvictions} device evictions, ` +
     `${s.seconds.toFixed(3)} s, ${pps} packets/s`
   );
 }

@@ -8,6 +8,7 @@ import type { BaselineChecker } from './engine/baseline-types.js';
 import type { RuleSet } from './engine/rules.js';
 import type { Site } from './engine/site.js';
 import {
+  analyzerByPort,
   buildPortMap,
   createProtocolCounters,
   FlowDispatcher,
@@ -15,8 +16,8 @@ import {
 } from './protocols/dispatch.js';
 import { ANALYZERS } from './protocols/registry.js';
 import type { EventRecord, ProtoName } from './protocols/types.js';
-import { FlowTable } from './reassembly/flow-table.js';
-import type { FlowInfo, FlowRecord } from './reassembly/types.js';
+import { FlowTable, type FlowLimits } from './reassembly/flow-table.js';
+import type { ConsumerFactory, FlowInfo, FlowRecord } from './reassembly/types.js';
 import type { Finding } from './wire/finding.js';
 
 export interface PipelineOutput {
@@ -45,6 +46,16 @@ export interface PipelineOptions {
   learningMicros?: number;
   /** Extra server ports per protocol (the site file's `ports:` key is merged in). */
   extraPorts?: Partial<Record<ProtoName, readonly number[]>>;
+  /** Flow table caps and timeouts (`--flow-memory` sets memoryBudget). */
+  flowLimits?: Partial<FlowLimits>;
+}
+
+/** Flows ended before their time, by cause; idle_timeout covers every flow but embryonic ones. */
+export interface FlowEvictions {
+  cap: number;
+  budget: number;
+  embryonic_timeout: number;
+  idle_timeout: number;
 }
 
 export interface PipelineStats {
@@ -61,6 +72,16 @@ export interface PipelineStats {
   protocols: ProtocolCounters;
   findings: number;
   devices: number;
+  flowEvictions: FlowEvictions;
+  /** The flow table's memory estimate now and at its peak, bytes. */
+  flowMemory: number;
+  flowMemoryPeak: number;
+  /** The most flows live at once. */
+  flowPeak: number;
+  /** Incomplete IP datagrams given up: timed out, or pushed out by the fragment caps. */
+  fragmentDrops: number;
+  /** Devices dropped from the engine's inventory at its cap (least recently seen first). */
+  deviceEvictions: number;
 }
 
 const NOT_ERRORS = new Set(['ok', 'fragment_pending', 'other']);
@@ -116,18 +137,26 @@ export class Pipeline {
       out.onEvent?.(ev);
     };
     const counters = this.counters;
-    this.flows = new FlowTable({
-      onFlowStart: (flow) => {
-        this.flowCount++;
-        for (const o of observers) o.onFlowStart(flow, flow.startTs);
-        if (flow.transport !== 'tcp') return null;
-        return new FlowDispatcher(flow, ANALYZERS, portMap, onEvent, counters);
+    // One factory for every flow: a dispatcher (and its analyzer) is made only when payload arrives.
+    const dispatcher: ConsumerFactory = (flow) =>
+      new FlowDispatcher(flow, ANALYZERS, portMap, onEvent, counters);
+    this.flows = new FlowTable(
+      {
+        onFlowStart: (flow) => {
+          this.flowCount++;
+          for (const o of observers) o.onFlowStart(flow, flow.startTs);
+          if (flow.transport !== 'tcp') return null;
+          // The protocol its port names is known now, for the flow record, even if no payload ever comes.
+          flow.app = analyzerByPort(portMap, flow)?.proto ?? null;
+          return dispatcher;
+        },
+        onFlowEnd: (_flow, rec) => {
+          for (const o of observers) o.onFlowEnd(rec);
+          out.onFlow?.(rec);
+        },
       },
-      onFlowEnd: (_flow, rec) => {
-        for (const o of observers) o.onFlowEnd(rec);
-        out.onFlow?.(rec);
-      },
-    });
+      opts.flowLimits,
+    );
   }
 
   /** One captured frame. Never throws on frame content. */
@@ -191,6 +220,17 @@ export class Pipeline {
       findings: this.findings,
       // A count, not engine.devices(): that builds (and formats) every record just to be measured.
       devices: this.engine?.deviceCount ?? 0,
+      flowEvictions: {
+        cap: f.evictions.cap,
+        budget: f.evictions.budget,
+        embryonic_timeout: f.timeouts.embryonic,
+        idle_timeout: f.timeouts.idle,
+      },
+      flowMemory: f.memory.bytes,
+      flowMemoryPeak: f.memory.peak,
+      flowPeak: f.peakActive,
+      fragmentDrops: d.fragmentsEvicted + d.fragmentOverflows,
+      deviceEvictions: this.engine?.stats.devices.evicted ?? 0,
     };
   }
 }

@@ -4,10 +4,21 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { LiveCapture } from './capture/live.js';
-import { DEFAULT_RULES_DIR, loadEngineInputs, UsageError, type EngineArgs } from './main.js';
+import { BaselineLearner } from './engine/baseline-learn.js';
+import { formatBaselineYaml } from './engine/baseline-yaml.js';
+import { SiteIndex, type Site } from './engine/site.js';
+import {
+  DEFAULT_RULES_DIR,
+  EXIT_BAD_INPUT,
+  loadEngineInputs,
+  UsageError,
+  writeFileAtomic,
+  type EngineArgs,
+} from './main.js';
 import { Pipeline } from './pipeline.js';
 import { FileSource, idleStats, LiveSource, type AgentSource } from './sources.js';
 import { AgentTransport } from './transport/client.js';
+import { SPOOL_FULL_POLICIES, SpoolUnusableError, type SpoolFullPolicy } from './transport/spool.js';
 import type { Finding } from './wire/finding.js';
 import { WorkerPool } from './worker-pool.js';
 
@@ -20,6 +31,10 @@ export interface AgentArgs extends EngineArgs {
   token: string;
   agentId?: string | undefined;
   spool?: string | undefined;
+  /** Spool cap, bytes (default 64 MiB). */
+  spoolBytes?: number | undefined;
+  /** What a full spool does (default drop-oldest). */
+  spoolFull?: string | undefined;
   speed?: number | undefined;
   logger: Logger;
   /** Called for each finding as it is produced (the demo prints them). */
@@ -33,6 +48,23 @@ export interface AgentArgs extends EngineArgs {
   immediate?: boolean | undefined;
   /** Live capture split over this many worker threads (symmetric flow hash in BPF). */
   workers?: number | undefined;
+  /** Where the agent writes what it learned (a baseline YAML for review), hourly and at the end. */
+  learnedBaseline?: string | undefined;
+}
+
+/** Device records reach the collector while the agent runs, not only when it stops. */
+const DEVICE_INTERVAL_MS = 5 * 60_000;
+const LEARNED_INTERVAL_MS = 60 * 60_000;
+
+/** The learner behind --learned-baseline: zones and asset names from the site, as `baseline learn` does. */
+function newLearner(site: Site | null): BaselineLearner {
+  if (!site) return new BaselineLearner();
+  const index = new SiteIndex(site);
+  return new BaselineLearner({
+    zoneOf: (ip) => index.zoneOf(ip),
+    nameOf: (ip) => index.assetOf(ip)?.name,
+    isDevice: (ip) => index.zoneOf(ip) !== 'internet',
+  });
 }
 
 function defaultSpoolDir(agentId: string): string {
@@ -74,25 +106,68 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   if (!/^wss?:\/\//.test(args.collector)) {
     throw new UsageError(`--collector ${args.collector}: expected ws:// or wss:// URL`);
   }
+  const spoolFull = (args.spoolFull ?? 'drop-oldest') as SpoolFullPolicy;
+  if (!SPOOL_FULL_POLICIES.includes(spoolFull)) {
+    throw new UsageError(`--spool-full ${args.spoolFull}: expected ${SPOOL_FULL_POLICIES.join(' or ')}`);
+  }
+  const spoolBytes = args.spoolBytes ?? 64 * 1024 * 1024;
+  // Below 4 MiB a 1 MiB message would not fit with room to spare (the transport shrinks its cap to a quarter).
+  if (!Number.isFinite(spoolBytes) || spoolBytes < 1024 * 1024) {
+    throw new UsageError(`--spool-size ${spoolBytes / 1024 / 1024}: expected at least 1 (MiB)`);
+  }
   const agentId = args.agentId ?? hostname();
   // A live sensor meets devices for the first time; a capture file is evidence to report in full.
   args = { ...args, learningPeriod: args.learningPeriod ?? (args.interface ? '7d' : '0') };
   const rulesDir = args.rules ?? DEFAULT_RULES_DIR;
   // Workers load site, rules and baseline themselves; here they are loaded (and checked) for one pipeline.
   const inputs = workers > 1 ? null : loadEngineInputs(args);
+  if (args.learnedBaseline !== undefined) {
+    if (workers > 1) throw new UsageError('--learned-baseline needs one pipeline (--workers 1)');
+    const dir = path.dirname(path.resolve(args.learnedBaseline));
+    if (!existsSync(dir))
+      throw new UsageError(`--learned-baseline ${args.learnedBaseline}: directory ${dir} does not exist`);
+  }
+  const learner = inputs !== null && args.learnedBaseline !== undefined ? newLearner(inputs.site) : null;
+  const writeLearned = (): void => {
+    if (!learner || args.learnedBaseline === undefined) return;
+    try {
+      writeFileAtomic(args.learnedBaseline, formatBaselineYaml(learner.result()));
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'agent: could not write the learned baseline');
+    }
+  };
   const started = Date.now();
 
   let source: AgentSource | null = null;
-  const transport = await AgentTransport.open({
-    url: args.collector,
-    token: args.token,
-    agent: agentId,
-    version: AGENT_VERSION,
-    spoolDir: args.spool ?? defaultSpoolDir(agentId),
-    logger: log,
-    getStats: () => source?.stats() ?? idleStats(),
-    statsIntervalMs: 2000,
+  const spoolDir = args.spool ?? defaultSpoolDir(agentId);
+  let transport: AgentTransport;
+  try {
+    transport = await AgentTransport.open({
+      url: args.collector,
+      token: args.token,
+      agent: agentId,
+      version: AGENT_VERSION,
+      spoolDir,
+      spoolMaxBytes: spoolBytes,
+      spoolFull,
+      logger: log,
+      getStats: () => source?.stats() ?? idleStats(),
+      statsIntervalMs: 2000,
+    });
+  } catch (err) {
+    // Findings would be lost uncounted: refuse to start, on one line, before reading any packet.
+    if (err instanceof SpoolUnusableError) throw new UsageError(`--spool ${err.message}`);
+    throw err;
+  }
+  // A full spool under stop-reading holds the capture file back; SIGINT/SIGTERM still ends the wait.
+  const aborted = new Promise<void>((resolve) => {
+    if (args.signal?.aborted) resolve();
+    args.signal?.addEventListener('abort', () => resolve(), { once: true });
   });
+  const gate = (): Promise<void> | null => {
+    const held = transport.room();
+    return held ? Promise.race([held, aborted]) : null;
+  };
   const onFinding = (f: Finding): void => {
     transport.send(f);
     args.onFinding?.(f);
@@ -103,6 +178,8 @@ export async function runAgent(args: AgentArgs): Promise<number> {
       site: args.site,
       baseline: args.baseline,
       learningPeriod: args.learningPeriod,
+      flowMemoryMiB: args.flowMemoryMiB,
+      maxFlows: args.maxFlows,
     };
     source = new WorkerPool(
       { device: args.interface ?? '', count: workers, agentId, engine, ...capture },
@@ -110,18 +187,25 @@ export async function runAgent(args: AgentArgs): Promise<number> {
       log,
     );
   } else {
-    const p = new Pipeline({ ...inputs, agentId }, { onFinding });
+    const p = new Pipeline({ ...inputs, agentId, observers: learner ? [learner] : [] }, { onFinding });
     source = live
       ? new LiveSource(p, rulesDir, log, live)
-      : new FileSource(p, rulesDir, log, files, args.speed);
+      : new FileSource(p, rulesDir, log, files, args.speed, gate);
   }
   // SIGHUP reloads the rules without losing devices, windows or flows; a bad file keeps the old rules.
   const active = source;
   const onHangup = (): void => active.reloadRules();
   process.on('SIGHUP', onHangup);
+  const timers = [
+    setInterval(() => transport.sendDevices(active.devices()), DEVICE_INTERVAL_MS),
+    ...(learner ? [setInterval(writeLearned, LEARNED_INTERVAL_MS)] : []),
+  ];
+  for (const t of timers) t.unref();
   const exitCode = await source.run(args.signal);
+  for (const t of timers) clearInterval(t);
   process.off('SIGHUP', onHangup);
   transport.sendDevices(source.devices());
+  writeLearned();
   const s = source.stats();
   const stopped = !source.finite || args.signal?.aborted === true;
   log.info(
@@ -136,5 +220,13 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     await Promise.race([transport.drain(), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
   }
   await transport.close();
+  const t = transport.stats();
+  if (t.undelivered > 0 && t.spoolFailing !== null) {
+    // The spool broke during the run (it was writable at start): say so on one line, as for bad input.
+    process.stderr.write(
+      `wardwatch: --spool ${spoolDir}: became unwritable (${t.spoolFailing}); ${t.undelivered} findings not delivered\n`,
+    );
+    return EXIT_BAD_INPUT;
+  }
   return exitCode;
 }

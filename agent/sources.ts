@@ -56,6 +56,14 @@ export function pipelineStats(p: Pipeline, capture: CaptureStats | null, lagSeco
     devices: s.devices,
     memory: process.memoryUsage().rss,
     lag_seconds: lagSeconds,
+    evictions: {
+      flow_cap: s.flowEvictions.cap,
+      flow_budget: s.flowEvictions.budget,
+      flow_embryonic_timeout: s.flowEvictions.embryonic_timeout,
+      flow_idle_timeout: s.flowEvictions.idle_timeout,
+      fragment: s.fragmentDrops,
+      device: s.deviceEvictions,
+    },
   };
 }
 
@@ -99,6 +107,8 @@ export class FileSource extends PipelineSource {
     log: Pick<Logger, 'info' | 'error'>,
     private readonly files: readonly string[],
     private readonly speed: number | undefined,
+    /** Holds reading back while the transport cannot take more findings (`--spool-full stop-reading`). */
+    private readonly gate?: () => Promise<void> | null,
   ) {
     super(p, rulesDir, log);
   }
@@ -111,6 +121,7 @@ export class FileSource extends PipelineSource {
         await readCaptureFile(file, onFrame, {
           ...(this.speed !== undefined ? { speed: this.speed } : {}),
           ...(signal ? { signal } : {}),
+          ...(this.gate ? { gate: this.gate } : {}),
         });
       } catch (err) {
         if (signal?.aborted) break;

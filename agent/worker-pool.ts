@@ -137,6 +137,7 @@ export class WorkerPool {
       addCounts(out.parse_errors, w.parse_errors);
       for (const [proto, types] of Object.entries(w.messages)) addCounts((out.messages[proto] ??= {}), types);
       out.lag_seconds = Math.max(out.lag_seconds, w.lag_seconds);
+      if (w.evictions) addCounts((out.evictions ??= {}), w.evictions);
     }
     return out;
   }

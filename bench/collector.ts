@@ -1,9 +1,11 @@
 // Collector throughput: findings/s stored through the WebSocket ingest (100 agents), one agent through the spooled
-// transport, and /metrics scrape time with 100 agents and 10,000 devices; printed, never asserted.
+// transport, /metrics scrape time with 100 agents and 10,000 devices, and (`--flood`) /healthz and another agent's
+// ack latency while one agent floods stats; printed, never asserted.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import WebSocket from 'ws';
 import { AgentTransport } from '../agent/transport/client.js';
@@ -18,6 +20,12 @@ interface Args {
   batch: number;
   devices: number;
   scrapes: number;
+  /** Seconds of the stats flood (0: skip that part). */
+  flood: number;
+  /** Only the flood part. */
+  floodOnly: boolean;
+  /** Stats messages a second the flooding agent aims at (0: as fast as the socket takes them). */
+  floodRate: number;
 }
 
 const SEVS: Severity[] = ['info', 'low', 'medium', 'high', 'critical'];
@@ -48,18 +56,32 @@ function finding(agent: string, i: number): Finding {
 }
 
 export function parseArgs(argv: readonly string[]): Args {
-  const a: Args = { agents: 100, findingsPerAgent: 500, batch: 100, devices: 10_000, scrapes: 20 };
+  const a: Args = {
+    agents: 100,
+    findingsPerAgent: 500,
+    batch: 100,
+    devices: 10_000,
+    scrapes: 20,
+    flood: 5,
+    floodOnly: false,
+    floodRate: 0,
+  };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i];
     const v = Number(argv[i + 1]);
-    if (k === '--agents') a.agents = v;
+    if (k === '--flood-only') {
+      a.floodOnly = true;
+      i--;
+    } else if (k === '--flood') a.flood = v;
+    else if (k === '--flood-rate') a.floodRate = v;
+    else if (k === '--agents') a.agents = v;
     else if (k === '--findings') a.findingsPerAgent = v;
     else if (k === '--batch') a.batch = v;
     else if (k === '--devices') a.devices = v;
     else if (k === '--scrapes') a.scrapes = v;
     else {
       console.log(
-        'usage: node dist/bench/collector.js [--agents 100] [--findings 500] [--batch 100] [--devices 10000] [--scrapes 20]',
+        'usage: node dist/bench/collector.js [--agents 100] [--findings 500] [--batch 100] [--devices 10000] [--scrapes 20] [--flood SECONDS] [--flood-rate N] [--flood-only]',
       );
       process.exit(k === '--help' ? 0 : 2);
     }
@@ -152,7 +174,109 @@ function devicesFor(agentIndex: number, agents: number, total: number): DeviceRe
   return out;
 }
 
+function quantile(xs: number[], p: number): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))] ?? Number.NaN;
+}
+
+function openRaw(url: string, agent: string, token: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { maxPayload: 1 << 20 });
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', agent, version: 'bench', token })));
+    ws.on('message', (d) => {
+      if (d.toString().includes('"welcome"')) resolve(ws);
+    });
+    ws.on('error', reject);
+  });
+}
+
+/**
+ * One agent floods stats messages as fast as its socket takes them for `seconds` while another agent sends batches
+ * of 10 findings one at a time (ack latency) and a client polls /healthz (latency); run once quiet, once flooding.
+ */
+export async function runFloodBench(seconds: number, floodRate = 0): Promise<void> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ww-bench-flood-'));
+  const tokens = path.join(dir, 'tokens');
+  writeFileSync(tokens, 'agent flooder token-flooder\nagent innocent token-innocent\n');
+  const col = await startCollector({
+    listen: '127.0.0.1:0',
+    db: path.join(dir, 'bench.db'),
+    tokensFile: tokens,
+    logger: pino({ level: 'silent' }),
+  });
+  try {
+    const innocent = await openRaw(col.wsUrl, 'innocent', 'token-innocent');
+    let seq = 0;
+    let n = 0;
+    const acks = new Map<number, () => void>();
+    innocent.on('message', (d) => {
+      const m = JSON.parse(d.toString()) as { type: string; seq?: number };
+      if (m.type === 'ack' && m.seq !== undefined) acks.get(m.seq)?.();
+    });
+    const measure = async (label: string, flood: boolean): Promise<void> => {
+      // The flooding agent runs on its own thread so its sending does not slow this one's measurements.
+      const flooder = flood
+        ? new Worker(new URL(import.meta.url), {
+            workerData: { role: 'flooder', url: col.wsUrl, rate: floodRate },
+          })
+        : null;
+      if (flooder) await new Promise((r) => flooder.once('message', r));
+      const floodDone = flooder
+        ? new Promise<number>((resolve) =>
+            flooder.on('message', (m: { sent?: number }) => resolve(m.sent ?? 0)),
+          )
+        : Promise.resolve(0);
+      const ackMs: number[] = [];
+      const healthMs: number[] = [];
+      const end = Date.now() + seconds * 1000;
+      const t0 = Date.now();
+      const acking = (async () => {
+        while (Date.now() < end) {
+          const s = ++seq;
+          const findings = Array.from({ length: 10 }, () => finding('innocent', n++));
+          const start = process.hrtime.bigint();
+          await new Promise<void>((resolve) => {
+            acks.set(s, resolve);
+            innocent.send(JSON.stringify({ type: 'findings', seq: s, findings }));
+          });
+          acks.delete(s);
+          ackMs.push(Number(process.hrtime.bigint() - start) / 1e6);
+        }
+      })();
+      const health = (async () => {
+        while (Date.now() < end) {
+          const start = process.hrtime.bigint();
+          await (await fetch(`${col.url}/healthz`)).text();
+          healthMs.push(Number(process.hrtime.bigint() - start) / 1e6);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      await Promise.all([acking, health]);
+      flooder?.postMessage('stop');
+      const sent = await floodDone;
+      const secs = (Date.now() - t0) / 1000;
+      await flooder?.terminate();
+      const f = (x: number): string => x.toFixed(1);
+      console.log(
+        `${label}: ${flood ? `${sent} stats messages sent (${Math.round(sent / secs)}/s); ` : ''}` +
+          `/healthz p50 ${f(quantile(healthMs, 0.5))} ms p99 ${f(quantile(healthMs, 0.99))} ms (${healthMs.length}); ` +
+          `other agent's ack p50 ${f(quantile(ackMs, 0.5))} ms p99 ${f(quantile(ackMs, 0.99))} ms (${ackMs.length} batches of 10)`,
+      );
+    };
+    await measure('quiet', false);
+    await measure(`one agent flooding stats for ${seconds} s`, true);
+    const m = await (await fetch(`${col.url}/metrics`)).text();
+    const limited = /^wardwatch_rate_limited_total\{agent="flooder",type="stats"\} (\d+)/m.exec(m)?.[1];
+    console.log(`rate-limited stats messages of the flooding agent: ${limited ?? 'n/a (no such metric)'}`);
+    innocent.close();
+  } finally {
+    await col.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function runCollectorBench(a: Args): Promise<void> {
+  if (a.floodOnly) return runFloodBench(a.flood, a.floodRate);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ww-bench-'));
   const names = Array.from({ length: a.agents }, (_, i) => `agent-${String(i).padStart(3, '0')}`);
   const tokens = path.join(dir, 'tokens');
@@ -259,8 +383,34 @@ export async function runCollectorBench(a: Args): Promise<void> {
     await col.close();
     rmSync(dir, { recursive: true, force: true });
   }
+  if (a.flood > 0) await runFloodBench(a.flood, a.floodRate);
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/** The flooding agent's thread: stats messages at `rate` a second (or as fast as the socket drains) until told to stop. */
+async function floodWorker(url: string, rate: number): Promise<void> {
+  const ws = await openRaw(url, 'flooder', 'token-flooder');
+  let stop = false;
+  let sent = 0;
+  parentPort?.on('message', () => (stop = true));
+  parentPort?.postMessage({ ready: true });
+  const t0 = Date.now();
+  while (!stop) {
+    const due = rate > 0 ? Math.floor(((Date.now() - t0) / 1000) * rate) : Number.POSITIVE_INFINITY;
+    while (sent < due && ws.bufferedAmount < 1 << 20) ws.send(statsMessage(++sent));
+    await new Promise((r) => setTimeout(r, rate > 0 ? 5 : 0));
+  }
+  parentPort?.postMessage({ sent });
+  ws.close();
+}
+
+const role = (workerData as { role?: string } | null)?.role;
+if (!isMainThread && role === 'flooder') {
+  const w = workerData as { url: string; rate: number };
+  await floodWorker(w.url, w.rate);
+} else if (
+  isMainThread &&
+  process.argv[1] !== undefined &&
+  import.meta.url === pathToFileURL(process.argv[1]).href
+) {
   await runCollectorBench(parseArgs(process.argv.slice(2)));
 }

@@ -3,6 +3,7 @@
 // adding an option is one entry here (plus its use in the command's handler) and nothing can be silently ignored.
 import type { Options } from 'yargs';
 import { parseDurationOption } from '../agent/main.js';
+import { SPOOL_FULL_POLICIES } from '../agent/transport/spool.js';
 import { UserError } from '../agent/wire/errors.js';
 import { SEVERITIES } from '../agent/wire/finding.js';
 import { parseListen } from '../collector/main.js';
@@ -35,6 +36,14 @@ const positive =
   (value: unknown): number => {
     const n = toNumber(value);
     if (!(n > 0) || !Number.isFinite(n)) throw bad(option, value, 'a number above 0');
+    return n;
+  };
+
+const atLeast =
+  (option: string, min: number, unit: string) =>
+  (value: unknown): number => {
+    const n = toNumber(value);
+    if (!(n >= min) || !Number.isFinite(n)) throw bad(option, value, `${unit}, at least ${min}`);
     return n;
   };
 
@@ -142,11 +151,25 @@ const ENGINE = {
   baseline: { type: 'string', describe: 'approved baseline (YAML): deviations become findings' },
 } as const satisfies Record<string, Options>;
 
+/** Flow table limits, for the commands that run a pipeline (replay, agent). */
+const FLOWS = {
+  'flow-memory': {
+    coerce: atLeast('flow-memory', 1, 'MiB'),
+    describe:
+      'MiB of flow state (estimated) before flows are evicted, embryonic ones first (default 128; per worker)',
+  },
+  'max-flows': {
+    coerce: whole('max-flows', 1),
+    describe: 'flows tracked at once (default 100000; per worker)',
+  },
+} as const satisfies Record<string, Options>;
+
 const SPEED_DESCRIPTION =
   'replay pace: 1 = capture pace, 10 = ten times faster (default: as fast as possible)';
 
 export const REPLAY = {
   ...ENGINE,
+  ...FLOWS,
   events: { type: 'boolean', default: false, describe: 'also print every protocol event and flow' },
   flows: { type: 'boolean', default: false, describe: 'also print one line per flow when it ends' },
   format: {
@@ -170,6 +193,7 @@ export const REPLAY = {
 
 export const AGENT = {
   ...ENGINE,
+  ...FLOWS,
   interface: { alias: 'i', type: 'string', describe: 'capture interface (mirror/SPAN port)' },
   pcap: { type: 'string', array: true, describe: 'capture file(s) to replay instead of an interface' },
   collector: {
@@ -212,7 +236,22 @@ export const AGENT = {
     describe:
       'spool directory for unacknowledged findings (default $STATE_DIRECTORY/spool/ID or ./.wardwatch/spool/ID)',
   },
+  'spool-size': {
+    coerce: atLeast('spool-size', 1, 'MiB'),
+    describe: 'spool cap, MiB (default 64); what happens beyond it: --spool-full',
+  },
+  'spool-full': {
+    choices: SPOOL_FULL_POLICIES,
+    coerce: oneOf('spool-full', SPOOL_FULL_POLICIES),
+    describe:
+      'full spool: drop the oldest unacked findings (default, counted) or stop reading a capture file until acks free room',
+  },
   speed: { coerce: positive('speed'), describe: `with --pcap, ${SPEED_DESCRIPTION}` },
+  'learned-baseline': {
+    type: 'string',
+    describe:
+      'write what the agent learned as a baseline YAML for review (hourly and at the end; approve devices by setting state: enforced)',
+  },
   'learning-period': {
     coerce: duration('learning-period'),
     describe:

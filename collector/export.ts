@@ -1,11 +1,12 @@
 // SIEM export of newly stored findings: JSON lines to a file, syslog RFC 5424 over UDP or TCP (RFC 5426, RFC 6587
-// octet counting) with the finding as JSON or as a CEF body (ArcSight CEF rev. 25).
+// octet counting) with the finding as JSON or as a CEF body (ArcSight CEF rev. 25). Every record carries the finding's
+// class (`alert` or `exposure`; exposure reports go out too, marked, so a SIEM can page on alerts only).
 import dgram from 'node:dgram';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import type { Logger } from 'pino';
-import type { Finding, Severity } from '../agent/wire/finding.js';
+import { findingClass, type Finding, type Severity } from '../agent/wire/finding.js';
 import { parseTs } from '../agent/wire/time.js';
 import type { CollectorMetrics } from './metrics.js';
 
@@ -73,12 +74,19 @@ export function formatCef(f: Finding, version = '0.1.0'): string {
     ['cs3', f.flow],
     ['cn1Label', 'count'],
     ['cn1', f.count],
+    ['cs4Label', 'class'],
+    ['cs4', findingClass(f)],
   ];
   const body = ext
     .filter((e): e is [string, string | number] => e[1] !== undefined && e[1] !== '')
     .map(([k, v]) => `${k}=${cefValue(String(v))}`)
     .join(' ');
   return `CEF:0|wardwatch|wardwatch|${cefHeader(version)}|${cefHeader(f.rule)}|${cefHeader(f.title)}|${CEF_SEVERITY[f.severity]}|${body}`;
+}
+
+/** The finding as one JSON line's object: `class` always present (absent on the wire means alert). */
+export function exportRecord(f: Finding): Finding {
+  return { ...f, class: findingClass(f) };
 }
 
 /** One RFC 5424 message: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG`; MSG is JSON or CEF. */
@@ -88,8 +96,8 @@ export function formatSyslog(
 ): string {
   const pri = FACILITY * 8 + SYSLOG_SEVERITY[f.severity];
   const host = headerField(opts.hostname ?? os.hostname(), 255);
-  const sd = `[${SD_ID} id="${sdValue(f.id)}" rule="${sdValue(f.rule)}" severity="${f.severity}" agent="${sdValue(f.agent)}"]`;
-  const msg = opts.cef ? formatCef(f, opts.version) : JSON.stringify(f);
+  const sd = `[${SD_ID} id="${sdValue(f.id)}" rule="${sdValue(f.rule)}" severity="${f.severity}" agent="${sdValue(f.agent)}" class="${findingClass(f)}"]`;
+  const msg = opts.cef ? formatCef(f, opts.version) : JSON.stringify(exportRecord(f));
   return `<${pri}>1 ${f.ts} ${host} wardwatch ${process.pid} ${headerField(f.rule, 32)} ${sd} ${msg}`;
 }
 
@@ -148,7 +156,7 @@ export class Exporter {
 
   write(findings: readonly Finding[]): void {
     for (const f of findings) {
-      if (this.jsonl) this.jsonl.write(`${JSON.stringify(f)}\n`);
+      if (this.jsonl) this.jsonl.write(`${JSON.stringify(exportRecord(f))}\n`);
       const s = this.o.syslog;
       if (!s) continue;
       const text = formatSyslog(f, { cef: s.cef ?? false, version: this.version });

@@ -2,9 +2,10 @@
 // and a small findings/baselines page (DESIGN.md "CLI" collector, "Metrics").
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { SEVERITIES, type Severity } from '../agent/wire/finding.js';
+import { FINDING_CLASSES, SEVERITIES, type Severity } from '../agent/wire/finding.js';
+import { jsonDepth } from './limits.js';
 import type { CollectorMetrics } from './metrics.js';
-import { BadQueryError, type FindingQuery, type Store } from './store.js';
+import { BadQueryError, type ExposureQuery, type FindingQuery, type Store } from './store.js';
 import type { Credential, Tokens } from './tokens.js';
 
 export interface HttpOptions {
@@ -13,9 +14,15 @@ export interface HttpOptions {
   tokens: Tokens;
   logger: Logger;
   connected: () => Set<string>;
+  /** Called before each /metrics scrape (the ingest applies stats it has not flushed yet). */
+  beforeScrape?: () => void;
 }
 
 const MAX_BODY = 1024 * 1024;
+/** A body over MAX_BODY is read and discarded up to this much so the client sees the 413; past it the socket is cut. */
+const MAX_DISCARD = 64 * 1024 * 1024;
+/** Deepest JSON body accepted (serializing deeper values overflows the stack). */
+const MAX_BODY_DEPTH = 64;
 
 class HttpError extends Error {
   constructor(
@@ -42,42 +49,94 @@ function authorise(req: IncomingMessage, tokens: Tokens, need: 'read' | 'admin')
   return c;
 }
 
+/**
+ * Reads a JSON body of at most MAX_BODY bytes. A larger one is a 413, answered after the body was read (and
+ * discarded) so the client gets the status instead of a reset; too deep or not JSON is a 400.
+ */
 function readBody(req: IncomingMessage): Promise<unknown> {
   return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length'] ?? 0);
     const chunks: Buffer[] = [];
     let size = 0;
+    let over = Number.isFinite(declared) && declared > MAX_BODY;
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > MAX_BODY) {
-        reject(new HttpError(413, 'body too large'));
-        req.destroy();
+      if (size > MAX_BODY) over = true;
+      if (over) {
+        chunks.length = 0;
+        if (size > MAX_DISCARD) {
+          reject(new HttpError(413, `body over ${MAX_BODY} bytes`));
+          req.destroy();
+        }
         return;
       }
       chunks.push(c);
     });
     req.on('end', () => {
+      if (over) return reject(new HttpError(413, `body over ${MAX_BODY} bytes`));
+      let v: unknown;
       try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
+        v = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
       } catch {
-        reject(new HttpError(400, 'body is not JSON'));
+        return reject(new HttpError(400, 'body is not JSON'));
       }
+      if (jsonDepth(v, MAX_BODY_DEPTH) > MAX_BODY_DEPTH)
+        return reject(new HttpError(400, `body nested deeper than ${MAX_BODY_DEPTH}`));
+      resolve(v);
     });
     req.on('error', reject);
   });
 }
 
-function findingQuery(p: URLSearchParams): FindingQuery {
-  const q: FindingQuery = {};
-  const limit = p.get('limit');
-  if (limit !== null) {
-    const n = Number(limit);
-    if (!Number.isInteger(n) || n < 1) throw new HttpError(400, 'limit must be a positive integer');
-    q.limit = n;
+/** decodeURIComponent that answers 400 on malformed %-encoding instead of throwing a URIError. */
+function decodePart(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpError(400, 'malformed %-encoding in the path');
   }
+}
+
+function limitParam(p: URLSearchParams): number | undefined {
+  const limit = p.get('limit');
+  if (limit === null) return undefined;
+  const n = Number(limit);
+  if (!Number.isInteger(n) || n < 1) throw new HttpError(400, 'limit must be a positive integer');
+  return n;
+}
+
+function severityParam(p: URLSearchParams): Severity | undefined {
   const sev = p.get('severity');
-  if (sev !== null) {
-    if (!(SEVERITIES as readonly string[]).includes(sev)) throw new HttpError(400, `unknown severity ${sev}`);
-    q.severity = sev as Severity;
+  if (sev === null) return undefined;
+  if (!(SEVERITIES as readonly string[]).includes(sev)) throw new HttpError(400, 'unknown severity');
+  return sev as Severity;
+}
+
+function exposureQuery(p: URLSearchParams): ExposureQuery {
+  const q: ExposureQuery = {};
+  const limit = limitParam(p);
+  if (limit !== undefined) q.limit = limit;
+  const sev = severityParam(p);
+  if (sev !== undefined) q.severity = sev;
+  for (const k of ['cursor', 'rule', 'device', 'agent'] as const) {
+    const v = p.get(k);
+    if (v !== null && v !== '') q[k] = v;
+  }
+  return q;
+}
+
+function findingQuery(p: URLSearchParams): FindingQuery {
+  // Alerts unless asked otherwise: exposures are standing conditions, listed by /api/exposures.
+  const q: FindingQuery = { class: 'alert' };
+  const limit = limitParam(p);
+  if (limit !== undefined) q.limit = limit;
+  const sev = severityParam(p);
+  if (sev !== undefined) q.severity = sev;
+  const cls = p.get('class');
+  if (cls !== null) {
+    if (cls !== 'all' && !(FINDING_CLASSES as readonly string[]).includes(cls))
+      throw new HttpError(400, 'class must be alert, exposure or all');
+    q.class = cls as 'alert' | 'exposure' | 'all';
   }
   for (const k of ['cursor', 'since', 'until', 'rule', 'device', 'agent'] as const) {
     const v = p.get(k);
@@ -88,10 +147,16 @@ function findingQuery(p: URLSearchParams): FindingQuery {
 
 export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? '/', 'http://collector');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://collector');
+    } catch {
+      throw new HttpError(400, 'malformed request target');
+    }
     const p = url.pathname;
     const method = req.method ?? 'GET';
     if (p === '/metrics' && method === 'GET') {
+      o.beforeScrape?.();
       const body = await o.metrics.metrics();
       res.writeHead(200, { 'content-type': o.metrics.contentType });
       res.end(body);
@@ -114,9 +179,15 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
     if (!p.startsWith('/api/')) throw new HttpError(404, 'not found');
     if (method === 'GET') {
       authorise(req, o.tokens, 'read');
-      if (p === '/api/findings') {
+      if (p === '/api/findings' || p === '/api/exposures') {
         try {
-          sendJson(res, 200, o.store.queryFindings(findingQuery(url.searchParams)));
+          sendJson(
+            res,
+            200,
+            p === '/api/findings'
+              ? o.store.queryFindings(findingQuery(url.searchParams))
+              : o.store.queryExposures(exposureQuery(url.searchParams)),
+          );
         } catch (e) {
           if (e instanceof BadQueryError) throw new HttpError(400, e.message);
           throw e;
@@ -140,7 +211,7 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
       }
       const b = /^\/api\/baselines\/([^/]+)$/.exec(p);
       if (b && b[1] !== undefined) {
-        const row = o.store.getBaseline(decodeURIComponent(b[1]));
+        const row = o.store.getBaseline(decodePart(b[1]));
         if (!row) throw new HttpError(404, 'no baseline for that device');
         sendJson(res, 200, row);
         return;
@@ -151,7 +222,7 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
       const cred = authorise(req, o.tokens, 'admin');
       const b = /^\/api\/baselines\/([^/]+)(\/learned)?$/.exec(p);
       if (!b || b[1] === undefined) throw new HttpError(404, 'not found');
-      const device = decodeURIComponent(b[1]);
+      const device = decodePart(b[1]);
       const body = await readBody(req);
       if (typeof body !== 'object' || body === null)
         throw new HttpError(400, 'baseline must be a JSON object');
@@ -166,7 +237,15 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
   return (req, res) => {
     handle(req, res).catch((e: unknown) => {
       if (e instanceof HttpError) {
+        o.metrics.httpRefusal(e.status);
+        // Client mistakes: one line, no stack, the path without its query (never a body).
+        if (e.status === 400 || e.status === 413)
+          o.logger.warn(
+            { method: req.method, path: (req.url ?? '').split('?')[0]?.slice(0, 200), status: e.status },
+            `http: ${e.message}`,
+          );
         const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+        if (e.status === 413) headers.connection = 'close';
         if (e.status === 401) headers['www-authenticate'] = 'Bearer realm="wardwatch"';
         if (!res.headersSent) res.writeHead(e.status, headers);
         res.end(JSON.stringify({ error: e.message }));
@@ -193,6 +272,8 @@ pre{margin:0;white-space:pre-wrap;font-size:12px}
 <h2>Findings</h2>
 <table><thead><tr><th>time</th><th>severity</th><th>rule</th><th>title</th><th>device</th><th>peer</th><th>agent</th></tr></thead><tbody id="f"></tbody></table>
 <button id="more" hidden>More</button>
+<h2>Exposures</h2>
+<table><thead><tr><th>last seen</th><th>severity</th><th>rule</th><th>title</th><th>device</th><th>peer</th><th>count</th><th>first seen</th><th>agent</th></tr></thead><tbody id="x"></tbody></table>
 <h2>Baselines</h2>
 <table><thead><tr><th>device</th><th>approved by</th><th>approved at</th><th>learned</th><th>approved</th></tr></thead><tbody id="b"></tbody></table>
 <script>
@@ -204,8 +285,9 @@ async function api(path){const r=await fetch(path,{headers:{authorization:'Beare
 async function findings(more){const q='/api/findings?limit=100'+(more&&next?'&cursor='+encodeURIComponent(next):'');const j=await api(q);if(!more)$('f').textContent='';
 for(const f of j.findings){const tr=document.createElement('tr');cell(tr,f.ts);cell(tr,f.severity,f.severity);cell(tr,f.rule);cell(tr,f.title);cell(tr,(f.device.name||'')+' '+f.device.ip);cell(tr,f.peer?f.peer.ip+(f.peer.port?':'+f.peer.port:''):'');cell(tr,f.agent);$('f').appendChild(tr)}
 next=j.next;$('more').hidden=!next}
+async function exposures(){const j=await api('/api/exposures?limit=200');$('x').textContent='';for(const e of j.exposures){const tr=document.createElement('tr');cell(tr,e.last_seen);cell(tr,e.severity,e.severity);cell(tr,e.rule);cell(tr,e.title);cell(tr,(e.device.name||'')+' '+e.device.ip);cell(tr,e.peer?e.peer.ip:'');cell(tr,e.count);cell(tr,e.first_seen);cell(tr,e.agent);$('x').appendChild(tr)}}
 async function baselines(){const j=await api('/api/baselines');$('b').textContent='';for(const b of j.baselines){const tr=document.createElement('tr');cell(tr,b.device);cell(tr,b.approved_by);cell(tr,b.approved_at);pre(tr,b.learned);pre(tr,b.approved);$('b').appendChild(tr)}}
-async function load(){sessionStorage.setItem('ww-token',$('tok').value);$('msg').textContent='';try{await findings(false);await baselines()}catch(e){$('msg').textContent=e.message}}
+async function load(){sessionStorage.setItem('ww-token',$('tok').value);$('msg').textContent='';try{await findings(false);await exposures();await baselines()}catch(e){$('msg').textContent=e.message}}
 $('go').onclick=load;$('more').onclick=()=>findings(true).catch(e=>$('msg').textContent=e.message);if($('tok').value)load();
 </script></body></html>
 `;

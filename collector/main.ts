@@ -2,10 +2,11 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Exporter, type ExportOptions } from './export.js';
 import { createHttpHandler } from './http.js';
+import type { IngestLimits } from './limits.js';
 import { CollectorMetrics } from './metrics.js';
 import { Ingest } from './server.js';
 import { Store, type RetentionOptions } from './store.js';
@@ -28,6 +29,8 @@ export interface CollectorOptions {
   export?: ExportOptions;
   logger: Logger;
   helloTimeoutMs?: number;
+  /** Ingest caps, per-agent rate limit and flush interval (collector/limits.ts DEFAULT_LIMITS). */
+  limits?: Partial<IngestLimits>;
 }
 
 export interface RunningCollector {
@@ -50,13 +53,67 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: m[1] || m[2] || '0.0.0.0', port };
 }
 
+/** Log lines about refused connections: at most one per code every 10 s (a port scan must not flood the log). */
+const EXPLAIN_INTERVAL_MS = 10_000;
+
+/**
+ * Connections refused before HTTP (issue 11: an agent saw only "code 1006"): a plain HTTP request on the TLS port
+ * gets a plain-text 400 naming the fix; a TLS handshake on the plain port, a failed handshake or a malformed
+ * request is logged in one line with its reason (the client cannot read a reply in another protocol).
+ */
+function explainRefusedConnections(server: http.Server | https.Server, tls: boolean, logger: Logger): void {
+  const last = new Map<string, number>();
+  const log = (code: string, peer: string | undefined, msg: string): void => {
+    const now = Date.now();
+    if ((last.get(code) ?? -Infinity) + EXPLAIN_INTERVAL_MS > now) return;
+    last.set(code, now);
+    logger.warn({ peer, code }, msg);
+  };
+  if (tls) {
+    server.on('tlsClientError', (err: Error & { code?: string }, sock: Socket) => {
+      const code = err.code ?? 'unknown';
+      if (code === 'ERR_SSL_HTTP_REQUEST') {
+        log(code, sock.remoteAddress, 'collector: plain HTTP on the TLS port (the agent should use wss://)');
+        // The TLS socket's underlying TCP socket (undocumented; when absent the client only sees the close).
+        const raw = (sock as Socket & { _parent?: Socket })._parent;
+        if (raw?.writable)
+          raw.end(
+            'HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-type: text/plain\r\n\r\n' +
+              'this collector speaks TLS: use wss:// (agents) or https:// (API)\n',
+          );
+        return;
+      }
+      log(code, sock.remoteAddress, `collector: TLS handshake failed: ${err.message.slice(0, 200)}`);
+    });
+  }
+  server.on('clientError', (err: Error & { code?: string; rawPacket?: Buffer }, sock: Socket) => {
+    const code = err.code ?? 'unknown';
+    if (code === 'ECONNRESET' || !sock.writable) return;
+    if (!tls && err.rawPacket?.[0] === 0x16) {
+      log(
+        'tls_on_plain',
+        sock.remoteAddress,
+        'collector: TLS handshake on the plain port (the agent uses wss://, the collector has no --tls-cert)',
+      );
+      sock.destroy();
+      return;
+    }
+    log(code, sock.remoteAddress, `collector: malformed HTTP request (${code})`);
+    const status = code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    sock.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
+  });
+}
+
 export async function startCollector(opts: CollectorOptions): Promise<RunningCollector> {
   const { host, port } = parseListen(opts.listen);
   const logger = opts.logger;
   const tokens = opts.tokensFile ? Tokens.load(opts.tokensFile) : Tokens.parse('', '(none)');
   if (!opts.tokensFile) logger.warn('collector: no tokens file, every agent and API call will be refused');
   const store = new Store(opts.db);
-  const metrics = new CollectorMetrics(() => store.countDevices());
+  const metrics = new CollectorMetrics(
+    () => store.countDevices(),
+    () => store.exposureCounts(),
+  );
   for (const a of tokens.agentNames()) metrics.declareAgent(a);
   const exporter = opts.export ? new Exporter(opts.export, logger, metrics, COLLECTOR_VERSION) : null;
 
@@ -67,6 +124,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     tokens,
     logger,
     connected: () => ingest?.connected() ?? new Set(),
+    beforeScrape: () => ingest?.applyPendingStats(),
   });
   const tls = opts.tls;
   const server = tls
@@ -82,6 +140,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
         handler,
       )
     : http.createServer(handler);
+  explainRefusedConnections(server, Boolean(tls), logger);
   ingest = new Ingest({
     server,
     store,
@@ -91,6 +150,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     version: COLLECTOR_VERSION,
     maxPayload: opts.maxPayload ?? 16 * 1024 * 1024,
     ...(opts.helloTimeoutMs !== undefined ? { helloTimeoutMs: opts.helloTimeoutMs } : {}),
+    ...(opts.limits ? { limits: opts.limits } : {}),
     ...(exporter ? { onFresh: (f) => exporter.write(f) } : {}),
   });
 

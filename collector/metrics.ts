@@ -1,8 +1,10 @@
 // Collector Prometheus metrics (DESIGN.md "Metrics"): prom-client registry with default process metrics; agents'
 // cumulative stats become counter deltas; every label is bounded (agent, protocol, rule, severity, type, reason).
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { Finding } from '../agent/wire/finding.js';
+import { SEVERITIES, findingClass, type Finding, type Severity } from '../agent/wire/finding.js';
 import type { StatsMessage } from '../agent/wire/messages.js';
+import { KNOWN_MESSAGE_TYPES, isKnownProtocol } from '../agent/wire/protocols.js';
+import type { Truncation } from './limits.js';
 
 /** Why an incoming message or connection was refused (the values of the `reason` label). */
 export const REJECT_REASONS = [
@@ -13,10 +15,33 @@ export const REJECT_REASONS = [
   'no_hello',
   'binary',
   'hello_timeout',
+  // One finding, stats or devices record refused while the rest of the connection's traffic goes on:
+  'agent_mismatch',
+  'timestamp',
+  'counter',
+  'unstorable',
 ] as const;
 export type RejectMetricReason = (typeof REJECT_REASONS)[number];
 
 export const DROP_PLACES = ['kernel', 'interface', 'queue', 'spool'] as const;
+/** Message kinds a per-agent rate limit may drop. */
+export const RATE_LIMITED_TYPES = ['stats', 'devices'] as const;
+export type RateLimitedType = (typeof RATE_LIMITED_TYPES)[number];
+export const TRUNCATIONS: readonly Truncation[] = ['evidence', 'finding', 'device'];
+/** HTTP statuses counted as refusals (a bounded label). */
+export const HTTP_REFUSALS = [400, 401, 403, 404, 405, 413] as const;
+const FOLDED_LABELS = ['rule', 'protocol', 'type', 'device'] as const;
+type FoldedLabel = (typeof FOLDED_LABELS)[number];
+
+/** What agents report as evicted (the `what` label); anything else an agent sends is ignored. */
+export const EVICTION_KINDS = [
+  'flow_cap',
+  'flow_budget',
+  'flow_embryonic_timeout',
+  'flow_idle_timeout',
+  'fragment',
+  'device',
+] as const;
 
 /** Distinct values any one label may take; beyond it values fold into "other" so a bad agent cannot explode series. */
 const MAX_LABEL_VALUES = 200;
@@ -27,11 +52,11 @@ const ADDRESS_LIKE =
 
 class LabelGuard {
   private readonly seen = new Set<string>();
-  folded = 0;
+  constructor(private readonly onFold: () => void = () => undefined) {}
   bound(v: string): string {
     if (this.seen.has(v)) return v;
     if (!LABEL_RE.test(v) || this.seen.size >= MAX_LABEL_VALUES) {
-      this.folded++;
+      this.onFold();
       return 'other';
     }
     this.seen.add(v);
@@ -48,6 +73,7 @@ export class CollectorMetrics {
   private readonly packets: Counter<'agent'>;
   private readonly bytes: Counter<'agent'>;
   private readonly drops: Counter<'agent' | 'where'>;
+  private readonly evictions: Counter<'agent' | 'what'>;
   private readonly parseErrors: Counter<'agent' | 'protocol'>;
   private readonly messages: Counter<'agent' | 'protocol' | 'type'>;
   private readonly flows: Gauge<'agent'>;
@@ -62,14 +88,21 @@ export class CollectorMetrics {
   private readonly connections: Counter<'agent'>;
   private readonly exportErrors: Counter<'target'>;
   private readonly retentionDeleted: Counter;
-  private readonly rules = new LabelGuard();
-  private readonly protocols = new LabelGuard();
-  private readonly types = new LabelGuard();
-  private readonly deviceNames = new LabelGuard();
+  private readonly rateLimited: Counter<'agent' | 'type'>;
+  private readonly truncated: Counter<'what'>;
+  private readonly devicesRefused: Counter<'agent'>;
+  private readonly folded: Counter<'label'>;
+  private readonly httpRefused: Counter<'status'>;
+  private readonly rules = new LabelGuard(() => this.folded.inc({ label: 'rule' }));
+  private readonly deviceNames = new LabelGuard(() => this.folded.inc({ label: 'device' }));
   private readonly deviceFindings: Counter<'device' | 'severity'>;
   private readonly last = new Map<string, Cumulative>();
 
-  constructor(devicesCount: () => number) {
+  constructor(
+    devicesCount: () => number,
+    exposureCounts: () => Record<Severity, number> = () =>
+      Object.fromEntries(SEVERITIES.map((x) => [x, 0])) as Record<Severity, number>,
+  ) {
     const r = this.registry;
     collectDefaultMetrics({ register: r });
     // Legacy gauges named like counters (promtool flags them); the same values exist without the suffix.
@@ -83,13 +116,13 @@ export class CollectorMetrics {
     const reg = [r];
     this.findings = new Counter({
       name: 'wardwatch_findings_total',
-      help: 'Findings stored (first arrival of each id), by rule, severity and agent.',
+      help: 'Alert findings stored (first arrival of each agent and id), by rule, severity and agent; exposures not included.',
       labelNames: ['rule', 'severity', 'agent'],
       registers: reg,
     });
     this.deviceFindings = new Counter({
       name: 'wardwatch_device_findings_total',
-      help: 'Findings by device asset name from the site file ("unnamed" otherwise; never an address) and severity.',
+      help: 'Alert findings by device asset name from the site file ("unnamed" otherwise; never an address) and severity.',
       labelNames: ['device', 'severity'],
       registers: reg,
     });
@@ -117,6 +150,12 @@ export class CollectorMetrics {
       labelNames: ['agent', 'where'],
       registers: reg,
     });
+    this.evictions = new Counter({
+      name: 'wardwatch_evictions_total',
+      help: 'What the agent dropped at a cap or timeout: flows (cap, memory budget, embryonic and idle timeouts), IP fragments, devices.',
+      labelNames: ['agent', 'what'],
+      registers: reg,
+    });
     this.parseErrors = new Counter({
       name: 'wardwatch_parse_errors_total',
       help: 'Malformed protocol messages, by protocol.',
@@ -125,7 +164,7 @@ export class CollectorMetrics {
     });
     this.messages = new Counter({
       name: 'wardwatch_protocol_messages_total',
-      help: 'Protocol messages seen, by protocol and message type.',
+      help: 'Protocol messages seen, by protocol and message type (types outside the protocol\'s known set are "other").',
       labelNames: ['agent', 'protocol', 'type'],
       registers: reg,
     });
@@ -203,6 +242,83 @@ export class CollectorMetrics {
       help: 'Findings deleted by retention.',
       registers: reg,
     });
+    this.rateLimited = new Counter({
+      name: 'wardwatch_rate_limited_total',
+      help: 'Stats or devices messages dropped because their agent exceeded its message rate.',
+      labelNames: ['agent', 'type'],
+      registers: reg,
+    });
+    this.truncated = new Counter({
+      name: 'wardwatch_truncated_total',
+      help: "Records stored cut to size: evidence replaced by a marker (too large or too deep), a finding's long or unknown fields, a device record's unknown fields.",
+      labelNames: ['what'],
+      registers: reg,
+    });
+    for (const what of TRUNCATIONS) this.truncated.inc({ what }, 0);
+    this.devicesRefused = new Counter({
+      name: 'wardwatch_devices_refused_total',
+      help: 'New device records refused because their agent reached its device cap.',
+      labelNames: ['agent'],
+      registers: reg,
+    });
+    this.folded = new Counter({
+      name: 'wardwatch_label_values_folded_total',
+      help: 'Counts put under "other" because a label value was outside the known set, had bad characters or was beyond the cap (findings for rule and device, stats entries for protocol and type), by label.',
+      labelNames: ['label'],
+      registers: reg,
+    });
+    for (const label of FOLDED_LABELS) this.folded.inc({ label }, 0);
+    this.httpRefused = new Counter({
+      name: 'wardwatch_http_refused_total',
+      help: "HTTP requests refused as the client's mistake (400 malformed, 401/403 auth, 404, 405, 413 body too large), by status.",
+      labelNames: ['status'],
+      registers: reg,
+    });
+    for (const status of HTTP_REFUSALS) this.httpRefused.inc({ status: String(status) }, 0);
+    new Gauge({
+      name: 'wardwatch_exposures_open',
+      help: 'Exposures (standing conditions of devices) currently stored, by severity; open until retention removes them.',
+      labelNames: ['severity'],
+      registers: reg,
+      collect() {
+        for (const [severity, n] of Object.entries(exposureCounts())) this.set({ severity }, n);
+      },
+    });
+  }
+
+  httpRefusal(status: number): void {
+    if ((HTTP_REFUSALS as readonly number[]).includes(status))
+      this.httpRefused.inc({ status: String(status) });
+  }
+
+  rateLimit(agent: string, type: RateLimitedType): void {
+    this.rateLimited.inc({ agent, type });
+  }
+
+  truncate(what: Truncation): void {
+    this.truncated.inc({ what });
+  }
+
+  devicesRefusedBy(agent: string, n: number): void {
+    if (n > 0) this.devicesRefused.inc({ agent }, n);
+  }
+
+  /**
+   * Protocol and type labels from the known sets, else "other"; a non-zero increment under "other" is counted
+   * as a fold (so applying the same cumulative stats twice counts nothing twice).
+   */
+  private statsLabels(p: string, t: string | null, inc: number): { protocol: string; type: string } {
+    if (!isKnownProtocol(p)) {
+      if (inc > 0) this.fold('protocol');
+      return { protocol: 'other', type: 'other' };
+    }
+    if (t === null || KNOWN_MESSAGE_TYPES[p].includes(t)) return { protocol: p, type: t ?? '' };
+    if (inc > 0) this.fold('type');
+    return { protocol: p, type: 'other' };
+  }
+
+  private fold(label: FoldedLabel): void {
+    this.folded.inc({ label });
   }
 
   /** Only an asset name the site file gave (e.g. "pacs") may label a series: never an address. */
@@ -211,8 +327,8 @@ export class CollectorMetrics {
     return this.deviceNames.bound(name);
   }
 
-  reject(reason: RejectMetricReason): void {
-    this.rejected.inc({ reason });
+  reject(reason: RejectMetricReason, n = 1): void {
+    this.rejected.inc({ reason }, n);
   }
 
   exportError(target: 'jsonl' | 'syslog'): void {
@@ -240,6 +356,7 @@ export class CollectorMetrics {
 
   stored(agent: string, fresh: readonly Finding[], received: number): void {
     for (const f of fresh) {
+      if (findingClass(f) !== 'alert') continue;
       this.findings.inc({ rule: this.rules.bound(f.rule), severity: f.severity, agent });
       this.deviceFindings.inc({ device: this.deviceLabel(f.device.name), severity: f.severity });
     }
@@ -258,13 +375,20 @@ export class CollectorMetrics {
     }
     if (s.spool) this.drops.inc({ agent, where: 'spool' }, d(s.spool.dropped, prev?.spool?.dropped));
     else this.drops.inc({ agent, where: 'spool' }, 0);
+    if (s.evictions) {
+      for (const what of EVICTION_KINDS) {
+        const n = s.evictions[what];
+        if (n !== undefined) this.evictions.inc({ agent, what }, d(n, prev?.evictions?.[what]));
+      }
+    }
     for (const [p, n] of Object.entries(s.parse_errors)) {
-      this.parseErrors.inc({ agent, protocol: this.protocols.bound(p) }, d(n, prev?.parse_errors[p]));
+      const inc = d(n, prev?.parse_errors[p]);
+      this.parseErrors.inc({ agent, protocol: this.statsLabels(p, null, inc).protocol }, inc);
     }
     for (const [p, types] of Object.entries(s.messages)) {
-      const protocol = this.protocols.bound(p);
       for (const [t, n] of Object.entries(types)) {
-        this.messages.inc({ agent, protocol, type: this.types.bound(t) }, d(n, prev?.messages[p]?.[t]));
+        const inc = d(n, prev?.messages[p]?.[t]);
+        this.messages.inc({ agent, ...this.statsLabels(p, t, inc) }, inc);
       }
     }
     this.flows.set({ agent }, s.flows);

@@ -1,12 +1,33 @@
 // WebSocket ingest of agent messages (DESIGN.md "Agent ⇄ collector"): hello with a per-agent token, every message
-// validated against the wire schema; a bad message is refused, counted and its connection closed, the collector lives on.
+// validated against the wire schema; a message that breaks the schema is refused, counted and its connection closed,
+// the collector lives on. Past the schema (issue 11): every finding, stats and devices message is bound to the
+// authenticated agent; implausible times and counters are refused one by one (counted, an `error` message to the
+// agent, the connection kept); evidence is capped; stats and devices are coalesced and written in one periodic
+// transaction under a per-agent token bucket, so one flooding agent cannot stall the others' acks or /healthz.
 import type { Server as HttpServer } from 'node:http';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Finding } from '../agent/wire/finding.js';
-import { WIRE_PROTOCOL, parseAgentMessage } from '../agent/wire/messages.js';
+import {
+  WIRE_PROTOCOL,
+  parseAgentMessage,
+  type DeviceRecord,
+  type FindingsMessage,
+  type StatsMessage,
+} from '../agent/wire/messages.js';
+import {
+  DEFAULT_LIMITS,
+  TokenBucket,
+  capFinding,
+  cleanDevice,
+  cleanStats,
+  saneDevice,
+  saneStats,
+  saneTs,
+  type IngestLimits,
+} from './limits.js';
 import type { CollectorMetrics, RejectMetricReason } from './metrics.js';
-import type { Store } from './store.js';
+import { mergeDevice, type Store } from './store.js';
 import type { Tokens } from './tokens.js';
 
 export interface IngestOptions {
@@ -18,6 +39,8 @@ export interface IngestOptions {
   version: string;
   maxPayload: number;
   helloTimeoutMs?: number;
+  /** Caps, rate limit and flush interval; defaults in DEFAULT_LIMITS. */
+  limits?: Partial<IngestLimits>;
   /** Called with the findings a batch stored for the first time (after commit). */
   onFresh?: (findings: Finding[]) => void;
 }
@@ -29,6 +52,14 @@ interface PendingBatch {
   findings: Finding[];
 }
 
+type Cumulative = Omit<StatsMessage, 'type'>;
+
+/** A reason to refuse one finding or message without closing the connection. */
+type SoftReason = Extract<RejectMetricReason, 'agent_mismatch' | 'timestamp' | 'counter' | 'unstorable'>;
+
+/** The same soft refusal is logged and reported to the agent at most once per this many ms per connection. */
+const NOTE_INTERVAL_MS = 10_000;
+
 /** RFC 6455 close codes used. */
 const CLOSE_POLICY = 1008;
 const CLOSE_ERROR = 1011;
@@ -39,8 +70,19 @@ export class Ingest {
   private readonly agents = new Map<string, WebSocket>();
   private pending: PendingBatch[] = [];
   private closing = false;
+  private readonly limits: IngestLimits;
+  private readonly buckets = new Map<string, TokenBucket>();
+  /** Latest stats per agent since the last flush: they are cumulative, so the latest carries everything. */
+  private pendingStats = new Map<string, Cumulative>();
+  /** Device records per agent waiting for a flush, merged in memory by id (a resent chunk adds nothing). */
+  private pendingDevices = new Map<string, Map<string, DeviceRecord>>();
+  private readonly flushTimer: NodeJS.Timeout;
+  private flushSoon: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: IngestOptions) {
+    this.limits = { ...DEFAULT_LIMITS, ...o.limits };
+    this.flushTimer = setInterval(() => this.flush(), this.limits.flushIntervalMs);
+    this.flushTimer.unref();
     this.wss = new WebSocketServer({ server: o.server, maxPayload: o.maxPayload });
     this.wss.on('connection', (ws, req) => this.accept(ws, req.socket.remoteAddress ?? '?'));
     this.wss.on('error', (err: NodeJS.ErrnoException) => {
@@ -75,6 +117,19 @@ export class Ingest {
       }
     };
 
+    // Soft refusals: counted every time; logged and reported to the agent (an `error` message, the connection
+    // stays open) at most once per reason every NOTE_INTERVAL_MS, so a flood of bad records cannot flood the log.
+    const noted = new Map<SoftReason, number>();
+    const note = (reason: SoftReason, detail: string, n = 1): void => {
+      metrics.reject(reason, n);
+      const now = Date.now();
+      if ((noted.get(reason) ?? -Infinity) + NOTE_INTERVAL_MS > now) return;
+      noted.set(reason, now);
+      logger.warn({ peer, agent, reason, detail, count: n }, 'ingest: refused, connection kept');
+      if (ws.readyState === ws.OPEN)
+        ws.send(JSON.stringify({ type: 'error', reason: `${reason}: ${detail}`.slice(0, 500) }));
+    };
+
     ws.on('error', (err: Error & { code?: string }) => {
       if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
         refused = true;
@@ -97,6 +152,21 @@ export class Ingest {
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (refused) return;
       if (isBinary) return refuse('binary', 'binary frames are not part of the protocol');
+      // Over its rate, an agent's messages other than findings are dropped before parsing (parsing is most of their
+      // cost). A findings message necessarily holds the key "findings"; anything else here is stats or devices
+      // (told apart for the label by the agents' compact JSON; a stats message also has a "devices" count).
+      if (agent !== null && !this.bucket(agent).peek()) {
+        const buf = rawToBuffer(data);
+        if (buf.indexOf('"findings"') === -1) {
+          metrics.rateLimit(agent, buf.indexOf('"type":"devices"') === -1 ? 'stats' : 'devices');
+          // And its socket is not read until a token is due: the flood meets TCP back-pressure instead of our CPU.
+          if (!ws.isPaused) {
+            ws.pause();
+            setTimeout(() => ws.resume(), Math.max(10, 1000 / this.limits.messagesPerSecond)).unref();
+          }
+          return;
+        }
+      }
       const r = parseAgentMessage(rawToString(data));
       if (!r.ok) return refuse(r.reason, r.detail);
       const m = r.value;
@@ -116,24 +186,173 @@ export class Ingest {
         logger.info({ agent, version: m.version, peer }, 'ingest: agent connected');
         return;
       }
+      // Stats and devices carry no agent field today; one that does must name the authenticated agent.
+      const claimed = (m as { agent?: unknown }).agent;
+      if (m.type !== 'hello' && claimed !== undefined && claimed !== agent)
+        return note('agent_mismatch', `${m.type} message names another agent`);
       switch (m.type) {
         case 'hello':
           return refuse('schema', 'hello after welcome');
         case 'findings':
-          this.enqueue({ agent, ws, seq: m.seq, findings: m.findings });
+          this.enqueue(this.checkFindings(agent, ws, m, note));
           return;
         case 'stats': {
-          const { type: _t, ...s } = m;
-          store.recordStats(agent, s);
-          metrics.stats(agent, s);
-          return;
-        }
-        case 'devices':
-          store.mergeDevices(agent, m.devices);
+          if (!this.bucket(agent).take()) {
+            metrics.rateLimit(agent, 'stats');
+            return;
+          }
+          const s = cleanStats(m);
+          if (!saneStats(s)) return note('counter', 'a stats counter is not finite or above 2^53');
+          if (s.ts !== undefined && !saneTs(s.ts, Date.now()))
+            return note('timestamp', 'stats ts before 2000 or more than a day ahead of the collector');
+          this.pendingStats.set(agent, s);
           metrics.seen(agent);
           return;
+        }
+        case 'devices': {
+          if (!this.bucket(agent).take()) {
+            metrics.rateLimit(agent, 'devices');
+            return;
+          }
+          let pending = this.pendingDevices.get(agent);
+          if (!pending) {
+            pending = new Map();
+            this.pendingDevices.set(agent, pending);
+          }
+          const now = Date.now();
+          let bad = 0;
+          let full = false;
+          let cut = 0;
+          for (const raw of m.devices) {
+            if (!saneDevice(raw, now)) {
+              bad++;
+              continue;
+            }
+            const c = cleanDevice(raw);
+            if (c.cut) cut++;
+            const d = c.device;
+            const prev = pending.get(d.id);
+            if (prev) pending.set(d.id, mergeDevice(prev, d));
+            else if (pending.size < Math.max(this.limits.maxPendingDevices, this.limits.maxDevicesPerAgent))
+              pending.set(d.id, d);
+            else full = true;
+          }
+          if (full) metrics.rateLimit(agent, 'devices');
+          for (let i = 0; i < cut; i++) metrics.truncate('device');
+          if (bad > 0)
+            note('timestamp', `${bad} device records with times before 2000 or more than a day ahead`, bad);
+          metrics.seen(agent);
+          return;
+        }
       }
     });
+  }
+
+  private bucket(agent: string): TokenBucket {
+    let b = this.buckets.get(agent);
+    if (!b) {
+      b = new TokenBucket(this.limits.messagesPerSecond, this.limits.messageBurst);
+      this.buckets.set(agent, b);
+    }
+    return b;
+  }
+
+  /**
+   * Keeps the findings of a batch that belong to the agent and have a sane time, evidence capped; the batch is
+   * acked whatever was refused (a refused finding would be refused again: resending it would wedge the agent).
+   */
+  private checkFindings(
+    agent: string,
+    ws: WebSocket,
+    m: FindingsMessage,
+    note: (reason: SoftReason, detail: string, n?: number) => void,
+  ): PendingBatch {
+    const { metrics } = this.o;
+    const now = Date.now();
+    const kept: Finding[] = [];
+    let forged = 0;
+    let badTs = 0;
+    let unstorable = 0;
+    for (const f of m.findings) {
+      if (f.agent !== agent) {
+        forged++;
+        continue;
+      }
+      if (!saneTs(f.ts, now)) {
+        badTs++;
+        continue;
+      }
+      try {
+        const c = capFinding(f, this.limits);
+        for (const what of c.cut) metrics.truncate(what);
+        kept.push(c.finding);
+      } catch {
+        unstorable++;
+      }
+    }
+    if (forged > 0) note('agent_mismatch', `${forged} findings name another agent`, forged);
+    if (badTs > 0)
+      note(
+        'timestamp',
+        `${badTs} findings with ts before 2000 or more than a day ahead of the collector`,
+        badTs,
+      );
+    if (unstorable > 0) note('unstorable', `${unstorable} findings could not be stored`, unstorable);
+    return { agent, ws, seq: m.seq, findings: kept };
+  }
+
+  /**
+   * Brings the metrics up to the latest stats not yet flushed, so a scrape never lags the last heartbeat (the
+   * database write waits for the flush). Applying the same cumulative stats twice adds nothing.
+   */
+  applyPendingStats(): void {
+    for (const [agent, s] of this.pendingStats) this.o.metrics.stats(agent, s);
+  }
+
+  /**
+   * Writes the coalesced stats and up to maxDevicesPerFlush pending device records in one transaction, then updates
+   * their metrics; device records left over are written by another flush 50 ms later.
+   */
+  private flush(): void {
+    if (this.flushSoon) {
+      clearTimeout(this.flushSoon);
+      this.flushSoon = null;
+    }
+    if (this.pendingStats.size === 0 && this.pendingDevices.size === 0) return;
+    const { store, metrics, logger } = this.o;
+    const stats = this.pendingStats;
+    this.pendingStats = new Map();
+    const devices = new Map<string, DeviceRecord[]>();
+    let budget = this.limits.maxDevicesPerFlush;
+    for (const [agent, pending] of this.pendingDevices) {
+      const take: DeviceRecord[] = [];
+      for (const [id, d] of pending) {
+        if (budget <= 0) break;
+        take.push(d);
+        pending.delete(id);
+        budget--;
+      }
+      if (take.length > 0) devices.set(agent, take);
+      if (pending.size === 0) this.pendingDevices.delete(agent);
+    }
+    try {
+      const merged = store.flushPending(stats, devices, this.limits.maxDevicesPerAgent);
+      for (const [agent, r] of merged) {
+        if (r.refused === 0) continue;
+        metrics.devicesRefusedBy(agent, r.refused);
+        logger.warn(
+          { agent, refused: r.refused, cap: this.limits.maxDevicesPerAgent },
+          'ingest: agent at its device cap, new devices refused',
+        );
+      }
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'ingest: writing stats and devices failed');
+    }
+    for (const [agent, s] of stats) metrics.stats(agent, s);
+    if (this.pendingDevices.size > 0 && !this.closing) {
+      this.flushSoon = setTimeout(() => this.flush(), 50);
+      this.flushSoon.unref();
+    }
   }
 
   /** Batches arriving in the same turn of the event loop share one transaction; acks go out after its commit. */
@@ -154,8 +373,17 @@ export class Ingest {
       fresh = store.storeBatches(batches);
     } catch (err) {
       // No ack: the agents keep their batches and resend after reconnecting.
-      logger.error({ err, batches: batches.length }, 'ingest: storing batches failed');
-      for (const b of batches) b.ws.close(CLOSE_ERROR, 'store failure');
+      logger.error(
+        { err: (err as Error).message, batches: batches.length },
+        'ingest: storing batches failed',
+      );
+      for (const b of batches) {
+        if (b.ws.readyState !== b.ws.OPEN) continue;
+        b.ws.send(
+          JSON.stringify({ type: 'error', reason: 'store_failure: the collector could not write; resend' }),
+        );
+        b.ws.close(CLOSE_ERROR, 'store failure');
+      }
       return;
     }
     for (const [i, b] of batches.entries()) {
@@ -169,6 +397,10 @@ export class Ingest {
 
   close(): Promise<void> {
     this.commit();
+    clearInterval(this.flushTimer);
+    // Everything pending is written before the store closes, however many flushes that takes.
+    while (this.pendingStats.size > 0 || this.pendingDevices.size > 0) this.flush();
+    if (this.flushSoon) clearTimeout(this.flushSoon);
     this.closing = true;
     for (const ws of this.wss.clients) ws.close(1001, 'collector shutting down');
     return new Promise((resolve) => {
@@ -181,6 +413,12 @@ export class Ingest {
       });
     });
   }
+}
+
+function rawToBuffer(d: RawData): Buffer {
+  if (Buffer.isBuffer(d)) return d;
+  if (Array.isArray(d)) return Buffer.concat(d);
+  return Buffer.from(d);
 }
 
 function rawToString(d: RawData): string {

@@ -1,9 +1,19 @@
-// Collector storage in SQLite (better-sqlite3, WAL): findings exactly once by id, agents with their last stats,
-// devices merged across agents, baselines, retention by age and count (DESIGN.md "Agent ⇄ collector").
+// Collector storage in SQLite (better-sqlite3, WAL): findings exactly once by (agent, id), exposures aggregated per
+// (agent, device, rule, peer), agents with their last stats, devices merged across agents (capped per agent),
+// baselines, retention by age and count (DESIGN.md "Agent ⇄ collector"). Schema version in PRAGMA user_version.
 import Database from 'better-sqlite3';
-import { severityRank, type Finding, type Severity } from '../agent/wire/finding.js';
+import {
+  SEVERITIES,
+  findingClass,
+  severityRank,
+  type Endpoint,
+  type Finding,
+  type FindingClass,
+  type Severity,
+} from '../agent/wire/finding.js';
 import type { DeviceAttribute, DeviceRecord, StatsMessage } from '../agent/wire/messages.js';
-import { parseTs } from '../agent/wire/time.js';
+import { formatTs, parseTs } from '../agent/wire/time.js';
+import { DEFAULT_LIMITS, MAX_FUTURE_US, MIN_TS_US, capFinding } from './limits.js';
 
 export interface RetentionOptions {
   /** Findings received longer ago than this are deleted. */
@@ -23,6 +33,38 @@ export interface FindingQuery {
   /** Matches device IP, MAC or name. */
   device?: string;
   agent?: string;
+  /** Which findings: alerts, exposure reports, or all (the default here; the HTTP API defaults to alerts). */
+  class?: FindingClass | 'all';
+}
+
+export interface ExposureQuery {
+  limit?: number;
+  cursor?: string;
+  /** Minimum severity. */
+  severity?: Severity;
+  rule?: string;
+  /** Matches device IP, MAC or name. */
+  device?: string;
+  agent?: string;
+}
+
+/** A standing condition of a device, aggregated over its exposure findings. */
+export interface Exposure {
+  agent: string;
+  rule: string;
+  severity: Severity;
+  title: string;
+  proto: string;
+  device: Endpoint;
+  peer?: Endpoint;
+  first_seen: string;
+  last_seen: string;
+  /** Occurrences: the sum of the counts of every exposure finding stored (each id once). */
+  count: number;
+  /** Evidence of the latest report. */
+  evidence: Record<string, unknown>;
+  /** Id of the latest report. */
+  finding: string;
 }
 
 export interface AgentRow {
@@ -37,6 +79,17 @@ export interface AgentRow {
 
 export interface StoredDevice extends DeviceRecord {
   agents: string[];
+  /** The device's exposures, newest first, at most MAX_DEVICE_EXPOSURES. */
+  exposures?: Exposure[];
+  /** Present and true when the device has more exposures than listed. */
+  exposures_truncated?: boolean;
+}
+
+export interface DeviceMergeResult {
+  /** Records merged (new devices and updates). */
+  merged: number;
+  /** New devices refused because the agent reached its device cap. */
+  refused: number;
 }
 
 export interface BaselineRow {
@@ -49,6 +102,10 @@ export interface BaselineRow {
 }
 
 const MAX_LIMIT = 1000;
+/** Exposures listed inside each device of /api/devices. */
+export const MAX_DEVICE_EXPOSURES = 20;
+/** Schema version this code writes (PRAGMA user_version); 0 is the first release (findings unique by id). */
+export const SCHEMA_VERSION = 1;
 /** Attributes kept per device: beyond it the oldest-seen are evicted. */
 const MAX_ATTRIBUTES = 256;
 
@@ -68,10 +125,81 @@ function decodeCursor(c: string): { tsUs: number; seq: number } | null {
 
 export class BadQueryError extends Error {}
 
+const FINDINGS_TABLE = (name: string): string => `
+  CREATE TABLE ${name} (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    ts_us INTEGER NOT NULL,
+    received_us INTEGER NOT NULL,
+    rule TEXT NOT NULL,
+    severity INTEGER NOT NULL,
+    agent TEXT NOT NULL,
+    device_ip TEXT,
+    device_mac TEXT,
+    device_name TEXT,
+    class TEXT NOT NULL DEFAULT 'alert',
+    json TEXT NOT NULL,
+    UNIQUE (agent, id)
+  )`;
+
+const SCHEMA_V1 = `
+  CREATE INDEX IF NOT EXISTS findings_ts ON findings (ts_us, seq);
+  CREATE INDEX IF NOT EXISTS findings_received ON findings (received_us);
+  CREATE TABLE IF NOT EXISTS agents (
+    name TEXT PRIMARY KEY,
+    version TEXT,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    stats TEXT
+  );
+  CREATE TABLE IF NOT EXISTS devices (
+    id TEXT PRIMARY KEY,
+    json TEXT NOT NULL,
+    agents TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS agent_devices (
+    agent TEXT NOT NULL,
+    device TEXT NOT NULL,
+    PRIMARY KEY (agent, device)
+  ) WITHOUT ROWID;
+  CREATE TABLE IF NOT EXISTS baselines (
+    device TEXT PRIMARY KEY,
+    learned TEXT,
+    approved TEXT,
+    approved_by TEXT,
+    approved_at TEXT,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE IF NOT EXISTS exposures (
+    agent TEXT NOT NULL,
+    rule TEXT NOT NULL,
+    device_ip TEXT NOT NULL,
+    device_mac TEXT NOT NULL,
+    peer_ip TEXT NOT NULL,
+    device_name TEXT,
+    severity INTEGER NOT NULL,
+    first_us INTEGER NOT NULL,
+    last_us INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    updated_us INTEGER NOT NULL,
+    json TEXT NOT NULL,
+    PRIMARY KEY (agent, rule, device_ip, device_mac, peer_ip)
+  );
+  CREATE INDEX IF NOT EXISTS exposures_last ON exposures (last_us);
+  CREATE INDEX IF NOT EXISTS exposures_ip ON exposures (device_ip);
+  CREATE INDEX IF NOT EXISTS exposures_mac ON exposures (device_mac);
+`;
+
 export class Store {
   readonly db: Database.Database;
   private readonly insertFinding: Database.Statement;
   private readonly upsertAgentSeq: Database.Statement;
+  private readonly upsertExposure: Database.Statement;
+  private readonly putStats: Database.Statement;
+  private readonly findingJson: Database.Statement;
+  /** Devices each agent added, cached from agent_devices. */
+  private readonly deviceCounts = new Map<string, number>();
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -79,74 +207,120 @@ export class Store {
     // FULL: an ack promises the batch survives a power cut, not only a process kill.
     this.db.pragma('synchronous = FULL');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS findings (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        id TEXT NOT NULL UNIQUE,
-        ts_us INTEGER NOT NULL,
-        received_us INTEGER NOT NULL,
-        rule TEXT NOT NULL,
-        severity INTEGER NOT NULL,
-        agent TEXT NOT NULL,
-        device_ip TEXT,
-        device_mac TEXT,
-        device_name TEXT,
-        json TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS findings_ts ON findings (ts_us, seq);
-      CREATE INDEX IF NOT EXISTS findings_received ON findings (received_us);
-      CREATE TABLE IF NOT EXISTS agents (
-        name TEXT PRIMARY KEY,
-        version TEXT,
-        first_seen TEXT NOT NULL,
-        last_seen TEXT NOT NULL,
-        last_seq INTEGER NOT NULL DEFAULT 0,
-        stats TEXT
-      );
-      CREATE TABLE IF NOT EXISTS devices (
-        id TEXT PRIMARY KEY,
-        json TEXT NOT NULL,
-        agents TEXT NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS baselines (
-        device TEXT PRIMARY KEY,
-        learned TEXT,
-        approved TEXT,
-        approved_by TEXT,
-        approved_at TEXT,
-        updated_at TEXT NOT NULL
-      );
-    `);
+    try {
+      this.migrate();
+    } catch (e) {
+      this.db.close();
+      throw e;
+    }
     this.insertFinding = this.db.prepare(
-      `INSERT OR IGNORE INTO findings (id, ts_us, received_us, rule, severity, agent, device_ip, device_mac, device_name, json)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO findings (id, ts_us, received_us, rule, severity, agent, device_ip, device_mac, device_name, class, json)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.upsertAgentSeq = this.db.prepare(
       `INSERT INTO agents (name, first_seen, last_seen, last_seq) VALUES (?, ?, ?, ?)
        ON CONFLICT(name) DO UPDATE SET last_seen = excluded.last_seen, last_seq = excluded.last_seq`,
     );
+    // Times widen, counts add up; severity, name and the last report follow the latest sighting.
+    this.upsertExposure = this.db.prepare(
+      `INSERT INTO exposures (agent, rule, device_ip, device_mac, peer_ip, device_name, severity, first_us, last_us, count, updated_us, json)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (agent, rule, device_ip, device_mac, peer_ip) DO UPDATE SET
+         severity = CASE WHEN excluded.last_us >= exposures.last_us THEN excluded.severity ELSE exposures.severity END,
+         device_name = CASE WHEN excluded.last_us >= exposures.last_us THEN excluded.device_name ELSE exposures.device_name END,
+         json = CASE WHEN excluded.last_us >= exposures.last_us THEN excluded.json ELSE exposures.json END,
+         first_us = min(exposures.first_us, excluded.first_us),
+         last_us = max(exposures.last_us, excluded.last_us),
+         count = min(exposures.count + excluded.count, 9007199254740991),
+         updated_us = excluded.updated_us`,
+    );
+    this.findingJson = this.db.prepare('SELECT json FROM findings WHERE agent = ? AND id = ?');
+    this.putStats = this.db.prepare(
+      `INSERT INTO agents (name, first_seen, last_seen, stats) VALUES (?, ?, ?, ?)
+       ON CONFLICT(name) DO UPDATE SET last_seen = excluded.last_seen, stats = excluded.stats`,
+    );
   }
 
   /**
-   * Stores a batch in one transaction and returns the findings that were new (duplicates by id are skipped).
-   * When this returns, the transaction is committed: the caller may ack.
+   * Creates the schema, or brings a database of an older version up to SCHEMA_VERSION in one transaction.
+   * Version 0 (the first release) kept finding ids unique across agents: the findings table is rebuilt with
+   * UNIQUE (agent, id), every row and the AUTOINCREMENT high-water mark kept; agent_devices is filled from devices.
+   */
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) {
+      throw new Error(
+        `database schema version ${version} is newer than this collector understands (${SCHEMA_VERSION})`,
+      );
+    }
+    if (version === SCHEMA_VERSION) {
+      this.db.exec(SCHEMA_V1);
+      return;
+    }
+    const hasFindings =
+      this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'findings'").get() !==
+      undefined;
+    this.db.transaction(() => {
+      if (hasFindings) {
+        this.db.exec(FINDINGS_TABLE('findings_v1'));
+        this.db.exec(
+          `INSERT INTO findings_v1 (seq, id, ts_us, received_us, rule, severity, agent, device_ip, device_mac, device_name, class, json)
+           SELECT seq, id, ts_us, received_us, rule, severity, agent, device_ip, device_mac, device_name, 'alert', json
+           FROM findings`,
+        );
+        const hw = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'findings'").get() as
+          { seq: number } | undefined;
+        this.db.exec('DROP TABLE findings; ALTER TABLE findings_v1 RENAME TO findings;');
+        // Version 0 stored evidence of any size (issue 11: 15 MiB rows made /api/findings fail): cap them now.
+        const big = this.db
+          .prepare('SELECT seq, json FROM findings WHERE length(json) > ?')
+          .all(DEFAULT_LIMITS.maxEvidenceBytes) as Array<{ seq: number; json: string }>;
+        const put = this.db.prepare('UPDATE findings SET json = ? WHERE seq = ?');
+        for (const r of big) {
+          const c = capFinding(JSON.parse(r.json) as Finding, DEFAULT_LIMITS);
+          if (c.cut.length > 0) put.run(JSON.stringify(c.finding), r.seq);
+        }
+        if (hw)
+          this.db.prepare("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'findings'").run(hw.seq);
+      } else {
+        this.db.exec(FINDINGS_TABLE('findings'));
+      }
+      this.db.exec(SCHEMA_V1);
+      this.db.exec(
+        `INSERT OR IGNORE INTO agent_devices (agent, device)
+         SELECT j.value, d.id FROM devices d, json_each(d.agents) j`,
+      );
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    })();
+  }
+
+  /**
+   * Stores a batch in one transaction and returns the findings that were new (duplicates by (agent, id) are
+   * skipped). When this returns, the transaction is committed: the caller may ack.
    */
   storeBatch(agent: string, seq: number, findings: readonly Finding[]): Finding[] {
     return this.storeBatches([{ agent, seq, findings }])[0] ?? [];
   }
 
-  /** Several agents' batches in one transaction (group commit: one fsync for all); new findings per batch. */
+  /**
+   * Several agents' batches in one transaction (group commit: one fsync for all); new findings per batch.
+   * Findings are keyed by (agent, id) with `agent` the batch's (authenticated) agent, so no agent can shadow
+   * another's ids. The caller has checked and capped each finding; serializing happens before the transaction.
+   */
   storeBatches(
     batches: ReadonlyArray<{ agent: string; seq: number; findings: readonly Finding[] }>,
   ): Finding[][] {
     const out: Finding[][] = [];
     const now = Date.now() * 1000;
     const iso = nowIso();
+    const rows = batches.map((b) => b.findings.map((f) => JSON.stringify(f)));
     const tx = this.db.transaction(() => {
-      for (const b of batches) {
+      for (const [bi, b] of batches.entries()) {
         const fresh: Finding[] = [];
-        for (const f of b.findings) {
+        for (const [fi, f] of b.findings.entries()) {
           const tsUs = parseTs(f.ts);
+          const cls = findingClass(f);
+          const json = rows[bi]?.[fi] ?? JSON.stringify(f);
           const r = this.insertFinding.run(
             f.id,
             Number.isFinite(tsUs) ? tsUs : now,
@@ -157,9 +331,12 @@ export class Store {
             f.device.ip,
             f.device.mac ?? null,
             f.device.name ?? null,
-            JSON.stringify(f),
+            cls,
+            json,
           );
-          if (r.changes > 0) fresh.push(f);
+          if (r.changes === 0) continue;
+          fresh.push(f);
+          if (cls === 'exposure') this.addExposure(b.agent, f, Number.isFinite(tsUs) ? tsUs : now, now, json);
         }
         this.upsertAgentSeq.run(b.agent, iso, iso, b.seq);
         out.push(fresh);
@@ -167,6 +344,42 @@ export class Store {
     });
     tx();
     return out;
+  }
+
+  /** Folds one newly stored exposure finding into its exposure. */
+  private addExposure(agent: string, f: Finding, tsUs: number, nowUs: number, json: string): void {
+    // Evidence times outside the plausible range fall back to the finding's own time.
+    const at = (k: string): number => {
+      const v = f.evidence[k];
+      const us = typeof v === 'string' ? parseTs(v) : Number.NaN;
+      return Number.isFinite(us) && us >= MIN_TS_US && us <= nowUs + MAX_FUTURE_US ? us : tsUs;
+    };
+    const first = at('first_seen');
+    const last = Math.max(first, at('last_seen'));
+    // The engine's summary of a window (evidence.repeat_of = the window's first report) counts the whole window,
+    // the first report included: only what came after that report is added.
+    let count = f.count ?? 1;
+    const of = f.evidence.repeat_of;
+    if (typeof of === 'string') {
+      const row = this.findingJson.get(agent, of) as { json: string } | undefined;
+      if (row) count = Math.max(0, count - ((JSON.parse(row.json) as Finding).count ?? 1));
+    }
+    this.upsertExposure.run(
+      agent,
+      f.rule,
+      f.device.ip,
+      f.device.mac ?? '',
+      // An exposure is the device's (the engine keys it by device and rule): whichever peer showed it in a given
+      // hour must not split it into several rows.
+      '',
+      f.device.name ?? null,
+      severityRank(f.severity),
+      first,
+      last,
+      count,
+      nowUs,
+      json,
+    );
   }
 
   queryFindings(q: FindingQuery): { findings: Finding[]; next: string | null } {
@@ -206,6 +419,11 @@ export class Store {
       where.push('(device_ip = ? OR device_mac = ? OR device_name = ?)');
       args.push(q.device, q.device, q.device);
     }
+    const cls = q.class ?? 'all';
+    if (cls !== 'all') {
+      where.push('class = ?');
+      args.push(cls);
+    }
     const sql = `SELECT seq, ts_us, json FROM findings ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                  ORDER BY ts_us DESC, seq DESC LIMIT ?`;
     const rows = this.db.prepare(sql).all(...args, limit + 1) as Array<{
@@ -219,6 +437,60 @@ export class Store {
       findings: page.map((r) => JSON.parse(r.json) as Finding),
       next: rows.length > limit && last ? encodeCursor(last.ts_us, last.seq) : null,
     };
+  }
+
+  /** Exposures newest sighting first, filtered and paged like findings. */
+  queryExposures(q: ExposureQuery): { exposures: Exposure[]; next: string | null } {
+    const limit = Math.max(1, Math.min(MAX_LIMIT, Math.floor(q.limit ?? 100)));
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (q.cursor !== undefined) {
+      const c = decodeCursor(q.cursor);
+      if (!c) throw new BadQueryError('bad cursor');
+      where.push('(last_us < ? OR (last_us = ? AND rowid < ?))');
+      args.push(c.tsUs, c.tsUs, c.seq);
+    }
+    if (q.severity !== undefined) {
+      where.push('severity >= ?');
+      args.push(severityRank(q.severity));
+    }
+    if (q.rule !== undefined) {
+      where.push('rule = ?');
+      args.push(q.rule);
+    }
+    if (q.agent !== undefined) {
+      where.push('agent = ?');
+      args.push(q.agent);
+    }
+    if (q.device !== undefined) {
+      where.push('(device_ip = ? OR device_mac = ? OR device_name = ?)');
+      args.push(q.device, q.device, q.device);
+    }
+    const sql = `SELECT rowid, * FROM exposures ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+                 ORDER BY last_us DESC, rowid DESC LIMIT ?`;
+    const rows = this.db.prepare(sql).all(...args, limit + 1) as ExposureRow[];
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      exposures: page.map(toExposure),
+      next: rows.length > limit && last ? encodeCursor(last.last_us, last.rowid) : null,
+    };
+  }
+
+  /** Exposures stored, by severity (every severity present, 0 when none). */
+  exposureCounts(): Record<Severity, number> {
+    const out = Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+    const rows = this.db
+      .prepare('SELECT severity, COUNT(*) AS n FROM exposures GROUP BY severity')
+      .all() as Array<{
+      severity: number;
+      n: number;
+    }>;
+    for (const r of rows) {
+      const sev = SEVERITIES[r.severity];
+      if (sev !== undefined) out[sev] = r.n;
+    }
+    return out;
   }
 
   countFindings(): number {
@@ -243,13 +515,30 @@ export class Store {
   }
 
   recordStats(agent: string, stats: Omit<StatsMessage, 'type'>): void {
+    this.flushPending(new Map([[agent, stats]]), new Map(), Number.POSITIVE_INFINITY);
+  }
+
+  /**
+   * Writes the latest stats of each agent and merges pending device records, all in one transaction (one fsync
+   * for everything that arrived since the last flush). Returns the device merge outcome per agent.
+   */
+  flushPending(
+    stats: ReadonlyMap<string, Omit<StatsMessage, 'type'>>,
+    devices: ReadonlyMap<string, readonly DeviceRecord[]>,
+    maxDevicesPerAgent: number,
+  ): Map<string, DeviceMergeResult> {
+    const out = new Map<string, DeviceMergeResult>();
     const iso = nowIso();
-    this.db
-      .prepare(
-        `INSERT INTO agents (name, first_seen, last_seen, stats) VALUES (?, ?, ?, ?)
-         ON CONFLICT(name) DO UPDATE SET last_seen = excluded.last_seen, stats = excluded.stats`,
-      )
-      .run(agent, iso, iso, JSON.stringify(stats));
+    try {
+      this.db.transaction(() => {
+        for (const [agent, s] of stats) this.putStats.run(agent, iso, iso, JSON.stringify(s));
+        for (const [agent, d] of devices) out.set(agent, this.mergeDevicesIn(agent, d, maxDevicesPerAgent));
+      })();
+    } catch (e) {
+      this.deviceCounts.clear();
+      throw e;
+    }
+    return out;
   }
 
   listAgents(connected: ReadonlySet<string>): AgentRow[] {
@@ -268,32 +557,93 @@ export class Store {
     }));
   }
 
-  /** Merges an agent's device records into the inventory: union of attributes and protocols, widest seen range. */
-  mergeDevices(agent: string, devices: readonly DeviceRecord[]): void {
+  /**
+   * Merges an agent's device records into the inventory: union of attributes and protocols, widest seen range.
+   * Records accumulate across messages (a device absent from a later message is kept), so an agent may send its
+   * inventory in several chunks. An agent adds at most `maxPerAgent` devices; further new ones are refused.
+   */
+  mergeDevices(
+    agent: string,
+    devices: readonly DeviceRecord[],
+    maxPerAgent = Number.POSITIVE_INFINITY,
+  ): DeviceMergeResult {
+    return this.db.transaction(() => this.mergeDevicesIn(agent, devices, maxPerAgent))();
+  }
+
+  /** Devices an agent has added to the inventory. */
+  agentDeviceCount(agent: string): number {
+    let n = this.deviceCounts.get(agent);
+    if (n === undefined) {
+      n = (
+        this.db.prepare('SELECT COUNT(*) AS n FROM agent_devices WHERE agent = ?').get(agent) as { n: number }
+      ).n;
+      this.deviceCounts.set(agent, n);
+    }
+    return n;
+  }
+
+  private mergeDevicesIn(
+    agent: string,
+    devices: readonly DeviceRecord[],
+    maxPerAgent: number,
+  ): DeviceMergeResult {
     const get = this.db.prepare('SELECT json, agents FROM devices WHERE id = ?');
     const put = this.db.prepare('INSERT OR REPLACE INTO devices (id, json, agents) VALUES (?, ?, ?)');
-    const tx = this.db.transaction(() => {
+    const known = this.db.prepare('SELECT 1 FROM agent_devices WHERE agent = ? AND device = ?');
+    const link = this.db.prepare('INSERT INTO agent_devices (agent, device) VALUES (?, ?)');
+    let count = this.agentDeviceCount(agent);
+    const r: DeviceMergeResult = { merged: 0, refused: 0 };
+    try {
       for (const d of devices) {
+        if (known.get(agent, d.id) === undefined) {
+          if (count >= maxPerAgent) {
+            r.refused++;
+            continue;
+          }
+          link.run(agent, d.id);
+          count++;
+        }
         const row = get.get(d.id) as { json: string; agents: string } | undefined;
         const old = row ? (JSON.parse(row.json) as DeviceRecord) : null;
         const merged = old ? mergeDevice(old, d) : normaliseDevice(d);
         const agents = new Set<string>(row ? (JSON.parse(row.agents) as string[]) : []);
         agents.add(agent);
         put.run(d.id, JSON.stringify(merged), JSON.stringify([...agents].sort()));
+        r.merged++;
       }
-    });
-    tx();
+    } finally {
+      // A rolled-back transaction leaves the cache wrong: read the count again next time.
+      this.deviceCounts.delete(agent);
+    }
+    this.deviceCounts.set(agent, count);
+    return r;
   }
 
+  /** Devices by id, each with its exposures (matched by IP or MAC, newest first, at most MAX_DEVICE_EXPOSURES). */
   listDevices(limit = 10_000): StoredDevice[] {
     const rows = this.db.prepare('SELECT json, agents FROM devices ORDER BY id LIMIT ?').all(limit) as Array<{
       json: string;
       agents: string;
     }>;
-    return rows.map((r) => ({
-      ...(JSON.parse(r.json) as DeviceRecord),
-      agents: JSON.parse(r.agents) as string[],
-    }));
+    const byDevice = this.db.prepare(
+      `SELECT rowid, * FROM exposures WHERE device_ip = ? OR (device_mac = ? AND device_mac != '')
+       ORDER BY last_us DESC, rowid DESC LIMIT ?`,
+    );
+    const anyExposure = this.db.prepare('SELECT 1 FROM exposures LIMIT 1').get() !== undefined;
+    return rows.map((r) => {
+      const d: StoredDevice = {
+        ...(JSON.parse(r.json) as DeviceRecord),
+        agents: JSON.parse(r.agents) as string[],
+      };
+      if (anyExposure) {
+        const ex = byDevice.all(d.ip ?? d.id, d.mac ?? d.id, MAX_DEVICE_EXPOSURES + 1) as ExposureRow[];
+        d.exposures = ex.slice(0, MAX_DEVICE_EXPOSURES).map(toExposure);
+        if (ex.length > MAX_DEVICE_EXPOSURES) d.exposures_truncated = true;
+      } else {
+        d.exposures = [];
+      }
+      return d;
+    });
   }
 
   countDevices(): number {
@@ -342,6 +692,10 @@ export class Store {
       n += this.db
         .prepare('DELETE FROM findings WHERE received_us < ?')
         .run((nowMs - r.maxAgeSeconds * 1000) * 1000).changes;
+      // An exposure not reported again within the retention period is closed: it goes too.
+      this.db
+        .prepare('DELETE FROM exposures WHERE updated_us < ?')
+        .run((nowMs - r.maxAgeSeconds * 1000) * 1000);
     }
     if (r.maxCount !== undefined) {
       n += this.db
@@ -356,6 +710,36 @@ export class Store {
   close(): void {
     this.db.close();
   }
+}
+
+interface ExposureRow {
+  rowid: number;
+  agent: string;
+  rule: string;
+  severity: number;
+  first_us: number;
+  last_us: number;
+  count: number;
+  json: string;
+}
+
+function toExposure(r: ExposureRow): Exposure {
+  const f = JSON.parse(r.json) as Finding;
+  const e: Exposure = {
+    agent: r.agent,
+    rule: r.rule,
+    severity: SEVERITIES[r.severity] ?? f.severity,
+    title: f.title,
+    proto: f.proto,
+    device: f.device,
+    first_seen: formatTs(r.first_us),
+    last_seen: formatTs(r.last_us),
+    count: r.count,
+    evidence: f.evidence,
+    finding: f.id,
+  };
+  if (f.peer) e.peer = f.peer;
+  return e;
 }
 
 function normaliseDevice(d: DeviceRecord): DeviceRecord {

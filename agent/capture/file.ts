@@ -17,6 +17,8 @@ export interface ReadCaptureOptions {
   limits?: Partial<CaptureLimits>;
   /** Called after each chunk with the capture bytes read so far (decompressed bytes for gzip input). */
   onProgress?: (bytesRead: number) => void;
+  /** Called after each chunk; a promise it returns is awaited before the next chunk (the agent's full spool). */
+  gate?: () => Promise<void> | null;
 }
 
 export interface ReadCaptureResult {
@@ -128,6 +130,8 @@ export async function readCaptureFile(
     }
     if (err) throw CaptureFileError.fromFormat(file, err);
     opts.onProgress?.(fileBytes);
+    const held = opts.gate?.();
+    if (held) await held;
   };
 
   const chunkSize = opts.chunkBytes ?? DEFAULT_CHUNK;

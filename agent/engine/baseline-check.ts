@@ -21,20 +21,23 @@ import {
 } from './baseline-model.js';
 import { eventMicros, isHl7Ack, observeEvent, type Observation } from './baseline-observe.js';
 
+/** What is always allowed above factor × the learned maximum, per measure. */
+export interface Slack {
+  messages: number;
+  bytes: number;
+  rejects: number;
+  naks: number;
+  payload: number;
+  retrieve: number;
+}
+
 export interface BaselineCheckOptions {
   /** Which addresses are devices of the site (default: private addresses). */
   isDevice?: (ip: string) => boolean;
   limits?: Partial<BaselineLimits>;
   /** A count is "far above" its learned hourly maximum when it exceeds factor × max + slack. */
   volumeFactor?: number;
-  slack?: Partial<{
-    messages: number;
-    bytes: number;
-    rejects: number;
-    naks: number;
-    payload: number;
-    retrieve: number;
-  }>;
+  slack?: Partial<Slack>;
   /** A periodic feed is stopped after this many median intervals of silence... */
   feedFactor?: number;
   /** ...and never before this many seconds (a fast feed's short pause is not an outage). */
@@ -162,14 +165,7 @@ export class BaselineCheck implements BaselineChecker {
   private readonly armed: { volume: boolean; feed_stopped: boolean };
   private readonly feedFactor: number;
   private readonly feedMinSilenceUs: number;
-  private readonly slack: {
-    messages: number;
-    bytes: number;
-    rejects: number;
-    naks: number;
-    payload: number;
-    retrieve: number;
-  };
+  private readonly slack: Slack;
   readonly stats: CheckStats = { deviations: 0, suppressed: 0, evictedKeys: 0, evictedFlows: 0 };
 
   constructor(

@@ -126,9 +126,13 @@ interface EndpointMemo {
 interface FlowCtx {
   vlan: number;
   connect?: Record<string, FieldValue>;
-  /** The flow's endpoints as devices, so events and the flow end (which may lack MACs) count on the same records. */
-  client?: Device;
-  server?: Device;
+  /**
+   * The flow's endpoints' device-table keys, so events and the flow end (which may lack MACs) count on the same
+   * records. Keys, not the records: a context must not keep a device the table evicted alive (issue 11: under a
+   * scan that was 1.3 kB per flow).
+   */
+  clientDevice?: string;
+  serverDevice?: string;
   /** "ip|port" of the flow's client (from the flow start, else from an MQTT CONNECT's sender). */
   clientKey?: string;
 }
@@ -347,8 +351,8 @@ export class Engine {
     this.table.addPeer(s, flow.clientIp, undefined, proto);
     this.setFlowCtx(flow.id, {
       vlan: flow.vlan,
-      client: c,
-      server: s,
+      clientDevice: c.key,
+      serverDevice: s.key,
       clientKey: `${flow.clientIp}|${flow.clientPort}`,
     });
     if (cmac) this.checkBinding(flow.clientIp, cmac, ts, 'ip');
@@ -547,11 +551,12 @@ export class Engine {
     known?: ObserveKeys,
   ): Device {
     if (!mac && ctx) {
-      const d = ctx.client?.ips.includes(ip)
-        ? ctx.client
-        : ctx.server?.ips.includes(ip)
-          ? ctx.server
+      const c = ctx.clientDevice !== undefined ? this.table.get(ctx.clientDevice) : undefined;
+      const s =
+        c?.ips.includes(ip) !== true && ctx.serverDevice !== undefined
+          ? this.table.get(ctx.serverDevice)
           : undefined;
+      const d = c?.ips.includes(ip) ? c : s?.ips.includes(ip) ? s : undefined;
       if (d) {
         if (ts > d.last) d.last = ts;
         return d;

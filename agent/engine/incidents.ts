@@ -52,13 +52,14 @@ interface Incident {
 }
 
 /**
- * Marks each alert with the incident it belongs to. An incident is opened by an alert and joined by later
- * alerts that involve one of its opener's hosts (device or peer) while it is open; a repeat summary joins the
- * incident of the finding it repeats. Exposures are not incidents and pass untouched.
+ * Marks each alert with the incident it belongs to. An incident is opened by an alert; its actor is that alert's
+ * device. Later alerts whose device or peer is the actor join it while it is open (the actor's other findings, and
+ * the hosts answering it: sweep targets, the PACS it probed); a repeat summary joins the incident of the finding it
+ * repeats. Exposures are not incidents and pass untouched.
  */
 export class IncidentFolder {
   private readonly lim: IncidentLimits;
-  /** host → open incidents that involve it (an incident appears under each of its opener's hosts). */
+  /** actor host → its open incident. */
   private readonly byHost = new Map<string, Incident>();
   private readonly open = new Set<Incident>();
   private readonly incidentOf = new Map<string, string>();
@@ -166,7 +167,9 @@ export class IncidentFolder {
         this.stats.evicted++;
       }
     }
-    const hosts = f.peer ? [f.device.ip, f.peer.ip] : [f.device.ip];
+    // The actor is the opener's device only: joining through its peer too would chain every host that talks
+    // to a hub (a broker, the PACS) into one incident and hide a second, unrelated actor.
+    const hosts = [f.device.ip];
     const inc: Incident = {
       id: f.id,
       hosts,

@@ -61,9 +61,15 @@ export function buildPortMap(
   return map;
 }
 
+/** The analyzer a flow gets by its server port (else its client port), or undefined. */
+export function analyzerByPort(portMap: PortMap, flow: FlowInfo): AnalyzerSpec | undefined {
+  return portMap.get(flow.serverPort) ?? portMap.get(flow.clientPort);
+}
+
 /**
- * One per TCP flow. Chooses an analyzer (server-port match first, else a content probe on either
- * direction's first bytes), feeds it, and detaches it on violation.
+ * One per TCP flow that carries payload (the flow table makes it on the first payload or FIN). Chooses an
+ * analyzer (server-port match first, else a content probe on either direction's first bytes), feeds it,
+ * and detaches it on violation.
  */
 export class FlowDispatcher implements StreamConsumer {
   private analyzer: Analyzer | null = null;
@@ -79,8 +85,8 @@ export class FlowDispatcher implements StreamConsumer {
     private readonly emit: (ev: EventRecord) => void,
     private readonly counters: ProtocolCounters,
   ) {
-    const byPort = portMap.get(flow.serverPort) ?? portMap.get(flow.clientPort);
-    if (byPort) this.attach(byPort);
+    const byPort = analyzerByPort(portMap, flow);
+    if (byPort) this.attach(byPort, true);
   }
 
   onData(dir: Direction, bytes: Uint8Array, ts: number): void {
@@ -140,19 +146,23 @@ export class FlowDispatcher implements StreamConsumer {
     return next;
   }
 
-  private attach(spec: AnalyzerSpec): Analyzer {
+  /** `byPort`: the flow's protocol was known from its first packet, so its events name the endpoints as then known. */
+  private attach(spec: AnalyzerSpec, byPort = false): Analyzer {
     this.spec = spec;
     this.flow.app = spec.proto;
-    const analyzer = spec.create(this.createSink(spec.proto));
+    const analyzer = spec.create(this.createSink(spec.proto, byPort));
     this.analyzer = analyzer;
     return analyzer;
   }
 
-  private createSink(proto: ProtoName): AnalyzerSink {
+  private createSink(proto: ProtoName, byPort: boolean): AnalyzerSink {
     const flow = this.flow;
     const counters = this.counters;
-    const client = endpoint(flow.clientIp, flow.clientPort, flow.clientMac);
-    const server = endpoint(flow.serverIp, flow.serverPort, flow.serverMac);
+    // Attached by port, the analyzer used to be made with the flow, when only the first sender's MAC was
+    // known; it is made later now (on the first payload) but its events still say what they always said.
+    const macAt = byPort ? flow.macAtStart?.bind(flow) : undefined;
+    const client = endpoint(flow.clientIp, flow.clientPort, macAt ? macAt(0) : flow.clientMac);
+    const server = endpoint(flow.serverIp, flow.serverPort, macAt ? macAt(1) : flow.serverMac);
     const emit = this.emit;
     const record = (dir: Direction, ts: number, type: string, fields: EventFields): void => {
       emit({

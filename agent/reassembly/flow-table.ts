@@ -1,15 +1,37 @@
-// Bidirectional flow table keyed by VLAN + 5-tuple: client/server sides, idle timeouts in packet time, FIN/RST, a cap with LRU eviction (RFC 9293 §3.5–3.6 for closing).
+// Bidirectional flow table keyed by VLAN + 5-tuple: client/server sides, idle timeouts in packet time, FIN/RST, a cap and a byte budget with eviction (RFC 9293 §3.5–3.6 for closing).
 import type { Packet } from '../decode/packet.js';
-import { ipToString, macToString } from '../decode/addr.js';
+import { ipToString, ipv4ToString, macToString } from '../decode/addr.js';
 import { formatTs } from '../wire/time.js';
 import { TcpStream, createReassemblyStats, type HoldBudget, type ReassemblyStats } from './tcp-stream.js';
-import type { FlowEndReason, FlowHandlers, FlowInfo, FlowRecord, StreamConsumer } from './types.js';
+import type {
+  ConsumerFactory,
+  FlowEndReason,
+  FlowHandlers,
+  FlowInfo,
+  FlowRecord,
+  StreamConsumer,
+} from './types.js';
 
 export interface FlowLimits {
-  /** Concurrent flows (closed flows lingering for stray packets included); the longest idle is evicted. */
+  /** Concurrent flows (closed flows lingering for stray packets included); embryonic flows go first, then the longest idle. */
   maxFlows: number;
+  /**
+   * Bytes the flows may hold by the table's estimate (`flowBytes` each, `activeFlowBytes` more once a flow
+   * carries payload, plus what its reassembly and analyzers buffer). Over it, flows are evicted like at
+   * `maxFlows`. Infinity turns it off.
+   */
+  memoryBudget: number;
+  /** Estimated bytes of a flow that has carried no payload: the table's own record and the engine's context. */
+  flowBytes: number;
+  /** Estimated bytes added when payload arrives: reassembly state, protocol dispatch and an analyzer. */
+  activeFlowBytes: number;
   /** Idle timeouts in µs of packet time. */
   tcpTimeout: number;
+  /**
+   * TCP flows that have neither completed a handshake nor carried payload (SYN floods, scans of silent
+   * addresses): reaped sooner than established ones, and evicted first.
+   */
+  tcpEmbryonicTimeout: number;
   /** After a FIN from one side, or while holes remain after both FINs. */
   tcpClosingTimeout: number;
   /** How long a closed TCP flow (FIN both ways or RST) absorbs stray ACKs and retransmissions. */
@@ -26,7 +48,15 @@ export interface FlowLimits {
 
 export const DEFAULT_FLOW_LIMITS: Readonly<FlowLimits> = {
   maxFlows: 100_000,
+  // 128 MiB leaves room within the agent unit's MemoryMax=512M for the engine, queues and the runtime.
+  memoryBudget: 128 * 1024 * 1024,
+  // Measured with bench/flow-memory.ts (heap after GC per flow, shipped rules): see README "Limits and caps".
+  flowBytes: 1792,
+  activeFlowBytes: 4608,
   tcpTimeout: 300e6,
+  // Longer than the last gap of Linux's SYN retransmissions (32 s, tcp_syn_retries=6): one unanswered
+  // connection attempt stays one flow.
+  tcpEmbryonicTimeout: 40e6,
   tcpClosingTimeout: 30e6,
   tcpClosedLinger: 10e6,
   udpTimeout: 60e6,
@@ -44,10 +74,20 @@ export interface FlowTableStats {
   /** Frames without IP (ARP, LLDP, ...) are not flows. */
   nonIp: number;
   active: number;
+  /** The most flows live at once. */
+  peakActive: number;
+  /** Live TCP flows that have neither completed a handshake nor carried payload. */
+  embryonic: number;
   started: number;
   ended: Record<FlowEndReason, number>;
-  /** Flows ended early because the table was full (also in ended.evicted). */
+  /** Flows ended early because the table was full or over its byte budget (also in ended.evicted). */
   evicted: number;
+  /** The same by cause: the flow count cap, the byte budget. */
+  evictions: { cap: number; budget: number };
+  /** Flows ended by their idle timeout (also in ended.timeout): embryonic TCP flows, and all others. */
+  timeouts: { embryonic: number; idle: number };
+  /** The table's memory estimate now, its peak, and the budget it is kept under. */
+  memory: { bytes: number; peak: number; budget: number };
   /** Stray packets absorbed by closed flows (final ACKs, retransmitted FIN/RST). */
   afterClose: number;
   /** A new SYN on a live flow with another ISN: the old one ended (as a timeout) and a new one began. */
@@ -64,7 +104,8 @@ const L_CLOSING = 1;
 const L_CLOSED = 2;
 const L_UDP = 3;
 const L_OTHER = 4;
-const N_LISTS = 5;
+const L_EMBRYONIC = 5;
+const N_LISTS = 6;
 
 const FIN = 0x01;
 const SYN = 0x02;
@@ -77,54 +118,134 @@ const RST_WINDOW = 1 << 20;
 const TRANSPORT_TCP = 6;
 const TRANSPORT_UDP = 17;
 
+// Flow.bits: booleans and small enums packed into one small integer, so a flow is a few words smaller.
+const B_V6 = 1;
+const B_CLIENT_IS_A = 2;
+const B_FIN0 = 4;
+const B_FIN1 = 8;
+const B_SEEN0 = 16;
+const B_SEEN1 = 32;
+const B_ISN0 = 64; // isn0 holds the SYN sequence number of direction 0
+const B_ISN1 = 128;
+const B_BY_SHIFT = 8; // two bits: index into CLIENT_BY
+const B_SYNSEQ = 1024; // synSeq holds the client's ISN (the flow began with a SYN or SYN-ACK)
+const B_FIRST_FROM_CLIENT = 2048;
+const CLIENT_BY: readonly FlowRecord['client_by'][] = ['first', 'port', 'syn'];
+
+const EMPTY = new Uint8Array(0);
+// Scratch addresses for formatting and hashing IPv4 flows, whose addresses are kept as numbers only.
+const SCRATCH_C = new Uint8Array(4);
+const SCRATCH_S = new Uint8Array(4);
+
+/**
+ * One flow. Kept small because a scan creates one per probe: addresses of IPv4 flows are numbers (text is
+ * made on demand), flags share one integer, and the consumer, the reassembly streams and their budget exist
+ * only once payload arrives (`consumer` holds the factory until then).
+ */
 class Flow implements FlowInfo {
-  id = '';
-  transport: FlowRecord['transport'] = 'other';
+  app: string | null = null;
   vlan = -1;
-  clientIp = '';
-  serverIp = '';
   clientPort = 0;
   serverPort = 0;
   clientMac = -1;
   serverMac = -1;
   startTs = 0;
-  app: string | null = null;
+  lastSeen = 0;
 
-  // Key, canonical order: side A is the lower (address, port).
+  // Key, canonical order: side A is the lower (address, port). IPv4 addresses as int32 (small integers in V8).
   hash = 0;
   proto = 0;
-  isV6 = false;
   a4 = 0;
   b4 = 0;
-  aAddr: Uint8Array = EMPTY;
-  bAddr: Uint8Array = EMPTY;
+  /** IPv6 addresses; null for IPv4 flows. */
+  a6: Uint8Array | null = null;
+  b6: Uint8Array | null = null;
   aPort = 0;
   bPort = 0;
-  clientIsA = true;
-  clientBy: FlowRecord['client_by'] = 'first';
-  /** The client's SYN sequence number, -1 when the flow began without one. */
-  synSeq = -1;
+  bits = 0;
+  /** SYN sequence numbers per direction (int32), valid when B_ISN0 / B_ISN1 are set. */
+  isn0 = 0;
+  isn1 = 0;
+  /** The client's ISN (int32) when B_SYNSEQ is set: a SYN with another one is a new connection. */
+  synSeq = 0;
+  /** Source MAC of the packet that began the flow (-1 unknown). */
+  startMac = -1;
 
-  lastSeen = 0;
   pkts0 = 0;
   pkts1 = 0;
   bytes0 = 0;
   bytes1 = 0;
-  fin0 = false;
-  fin1 = false;
-  consumer: StreamConsumer | null = null;
+  private cachedId: string | null = null;
+  consumer: StreamConsumer | ConsumerFactory | null = null;
   s0: TcpStream | null = null;
   s1: TcpStream | null = null;
   budget: HoldBudget | null = null;
+  /** Bytes this flow adds to the table's memory estimate. */
+  mem = 0;
 
   // Hash chain and LRU links.
   hnext: Flow | null = null;
   prev: Flow | null = null;
   next: Flow | null = null;
   list = -1;
-}
 
-const EMPTY = new Uint8Array(0);
+  get transport(): FlowRecord['transport'] {
+    const p = this.proto;
+    return p === TRANSPORT_TCP ? 'tcp' : p === TRANSPORT_UDP ? 'udp' : p === 1 || p === 58 ? 'icmp' : 'other';
+  }
+
+  get clientIsA(): boolean {
+    return (this.bits & B_CLIENT_IS_A) !== 0;
+  }
+
+  get clientBy(): FlowRecord['client_by'] {
+    return CLIENT_BY[(this.bits >> B_BY_SHIFT) & 3] ?? 'first';
+  }
+
+  macAtStart(side: 0 | 1): number {
+    return ((this.bits & B_FIRST_FROM_CLIENT) !== 0) === (side === 0) ? this.startMac : -1;
+  }
+
+  get clientIp(): string {
+    return this.addrText(this.clientIsA);
+  }
+
+  get serverIp(): string {
+    return this.addrText(!this.clientIsA);
+  }
+
+  /** Made on first use (the engine asks at flow start) and kept: events and the record reuse the string. */
+  get id(): string {
+    if (this.cachedId === null) {
+      const cA = this.clientIsA;
+      this.cachedId = makeFlowId(
+        this.vlan,
+        this.proto,
+        this.addrBytes(cA, SCRATCH_C),
+        this.clientPort,
+        this.addrBytes(!cA, SCRATCH_S),
+        this.serverPort,
+        this.startTs,
+      );
+    }
+    return this.cachedId;
+  }
+
+  private addrText(sideA: boolean): string {
+    if (this.a6 !== null) return ipToString((sideA ? this.a6 : this.b6) ?? EMPTY);
+    return ipv4ToString(sideA ? this.a4 : this.b4);
+  }
+
+  private addrBytes(sideA: boolean, scratch: Uint8Array): Uint8Array {
+    if (this.a6 !== null) return (sideA ? this.a6 : this.b6) ?? EMPTY;
+    const n = sideA ? this.a4 : this.b4;
+    scratch[0] = n >>> 24;
+    scratch[1] = (n >>> 16) & 255;
+    scratch[2] = (n >>> 8) & 255;
+    scratch[3] = n & 255;
+    return scratch;
+  }
+}
 
 export class FlowTable {
   readonly stats: FlowTableStats;
@@ -145,16 +266,29 @@ export class FlowTable {
     this.limits = { ...DEFAULT_FLOW_LIMITS, ...limits };
     const l = this.limits;
     if (!(l.maxFlows >= 1)) throw new Error('FlowTable: maxFlows must be at least 1');
-    this.timeouts = [l.tcpTimeout, l.tcpClosingTimeout, l.tcpClosedLinger, l.udpTimeout, l.otherTimeout];
+    if (!(l.memoryBudget > 0)) throw new Error('FlowTable: memoryBudget must be positive');
+    this.timeouts = [
+      l.tcpTimeout,
+      l.tcpClosingTimeout,
+      l.tcpClosedLinger,
+      l.udpTimeout,
+      l.otherTimeout,
+      l.tcpEmbryonicTimeout,
+    ];
     this.serverPortSet = new Set([...WELL_KNOWN_SERVER_PORTS, ...l.serverPorts]);
     this.globalBudget = { held: 0, cap: l.globalReassemblyCap };
     this.stats = {
       packets: 0,
       nonIp: 0,
       active: 0,
+      peakActive: 0,
+      embryonic: 0,
       started: 0,
       ended: { fin: 0, rst: 0, timeout: 0, evicted: 0, eof: 0 },
       evicted: 0,
+      evictions: { cap: 0, budget: 0 },
+      timeouts: { embryonic: 0, idle: 0 },
+      memory: { bytes: 0, peak: 0, budget: l.memoryBudget },
       afterClose: 0,
       portReuse: 0,
       rstIgnored: 0,
@@ -232,9 +366,12 @@ export class FlowTable {
     this.touch(flow, ts);
 
     if (proto === TRANSPORT_TCP) this.onTcp(flow, pkt, dir, ts);
-    else if (proto === TRANSPORT_UDP) {
-      const c = flow.consumer;
-      if (c !== null && pkt.payload.length > 0) c.onData(dir, pkt.payload, ts);
+    else if (proto === TRANSPORT_UDP && pkt.payload.length > 0) {
+      const c = this.consumerOf(flow);
+      if (c !== null) {
+        c.onData(dir, pkt.payload, ts);
+        this.account(flow);
+      }
     }
   }
 
@@ -259,13 +396,38 @@ export class FlowTable {
 
   private onTcp(flow: Flow, pkt: Packet, dir: 0 | 1, ts: number): void {
     const flags = pkt.tcpFlags;
-    const s = dir === 0 ? flow.s0 : flow.s1;
+    const len = pkt.payload.length;
+    if (flow.list === L_EMBRYONIC) {
+      // Established once payload flows, or both sides spoke and a packet without SYN acknowledges (the
+      // handshake's third packet, or any two-way traffic picked up mid-stream).
+      const bits = (flow.bits |= dir === 0 ? B_SEEN0 : B_SEEN1);
+      const both = B_SEEN0 | B_SEEN1;
+      if (len > 0 || ((bits & both) === both && (flags & (SYN | ACK)) === ACK)) {
+        this.stats.embryonic--;
+        this.moveTo(flow, L_TCP);
+      }
+    }
+    let s = dir === 0 ? flow.s0 : flow.s1;
     // A RST's payload (a diagnostic text at most) is not stream data.
-    if (s !== null && (flags & RST) === 0 && (pkt.payload.length > 0 || (flags & (SYN | FIN)) !== 0)) {
-      s.onSegment(pkt.seq, flags, pkt.payload, ts);
+    if ((flags & RST) === 0) {
+      if (s === null && flow.consumer !== null && (len > 0 || (flags & FIN) !== 0)) {
+        s = this.openStream(flow, dir, ts);
+      }
+      if (s !== null) {
+        if (len > 0 || (flags & (SYN | FIN)) !== 0) s.onSegment(pkt.seq, flags, pkt.payload, ts);
+        if (len > 0) this.account(flow);
+      } else if ((flags & SYN) !== 0) {
+        // No stream yet: keep the first SYN's sequence number, replayed to the stream when payload comes.
+        const isnBit = dir === 0 ? B_ISN0 : B_ISN1;
+        if ((flow.bits & isnBit) === 0) {
+          flow.bits |= isnBit;
+          if (dir === 0) flow.isn0 = pkt.seq | 0;
+          else flow.isn1 = pkt.seq | 0;
+        }
+      }
     }
     if ((flags & RST) !== 0) {
-      if (s !== null && !s.isNear(pkt.seq, RST_WINDOW)) {
+      if (flow.consumer !== null && !this.rstNear(flow, s, dir, pkt.seq)) {
         this.stats.rstIgnored++;
         return;
       }
@@ -273,9 +435,9 @@ export class FlowTable {
       return;
     }
     if ((flags & FIN) !== 0) {
-      if (dir === 0) flow.fin0 = true;
-      else flow.fin1 = true;
-      if (flow.fin0 && flow.fin1) {
+      if (dir === 0) flow.bits |= B_FIN0;
+      else flow.bits |= B_FIN1;
+      if ((flow.bits & (B_FIN0 | B_FIN1)) === (B_FIN0 | B_FIN1)) {
         // Closed once both streams are complete; holes left wait for the closing timeout.
         const done = (flow.s0 === null || flow.s0.isComplete) && (flow.s1 === null || flow.s1.isComplete);
         if (done) {
@@ -284,11 +446,68 @@ export class FlowTable {
         }
       }
       if (flow.list === L_TCP) this.moveTo(flow, L_CLOSING);
-    } else if (flow.fin0 && flow.fin1 && pkt.payload.length > 0) {
+    } else if ((flow.bits & (B_FIN0 | B_FIN1)) === (B_FIN0 | B_FIN1) && len > 0) {
       // Late data filled the last hole after both FINs.
       const done = (flow.s0 === null || flow.s0.isComplete) && (flow.s1 === null || flow.s1.isComplete);
       if (done) this.close(flow, 'fin', ts);
     }
+  }
+
+  /**
+   * Whether a RST in direction `dir` is near the sequence number that direction expects: its stream's
+   * position, or right after its SYN while no stream exists yet (any RST before the direction started).
+   */
+  private rstNear(flow: Flow, s: TcpStream | null, dir: 0 | 1, seq: number): boolean {
+    if (s !== null) return s.isNear(seq, RST_WINDOW);
+    if ((flow.bits & (dir === 0 ? B_ISN0 : B_ISN1)) === 0) return true;
+    const next = ((dir === 0 ? flow.isn0 : flow.isn1) + 1) | 0;
+    const d = ((seq >>> 0) - (next >>> 0)) | 0;
+    return d >= -RST_WINDOW && d <= RST_WINDOW;
+  }
+
+  /** The flow's consumer, made by its factory on first need (the first payload or FIN). */
+  private consumerOf(f: Flow): StreamConsumer | null {
+    const c = f.consumer;
+    if (typeof c !== 'function') return c;
+    const made = c(f);
+    f.consumer = made;
+    return made;
+  }
+
+  /** This direction's reassembly stream, created on its first payload or FIN; a SYN seen before is replayed. */
+  private openStream(f: Flow, dir: 0 | 1, ts: number): TcpStream | null {
+    const c = this.consumerOf(f);
+    if (c === null) return null;
+    f.budget ??= { held: 0, cap: this.limits.flowReassemblyCap };
+    const s = new TcpStream(dir, c, f.budget, this.globalBudget, this.stats.reassembly);
+    if (dir === 0) f.s0 = s;
+    else f.s1 = s;
+    if ((f.bits & (dir === 0 ? B_ISN0 : B_ISN1)) !== 0) {
+      s.onSegment(dir === 0 ? f.isn0 : f.isn1, SYN, EMPTY, ts);
+    }
+    return s;
+  }
+
+  /**
+   * Brings the flow's share of the memory estimate up to date: the base, more once it carries payload, its
+   * held out-of-order bytes and what its consumer buffers. Over the budget, other flows are evicted.
+   */
+  private account(f: Flow): void {
+    const l = this.limits;
+    let bytes = l.flowBytes;
+    const c = f.consumer;
+    if (c !== null && typeof c !== 'function') {
+      bytes += l.activeFlowBytes + (f.budget?.held ?? 0) + (c.bufferedBytes?.() ?? 0);
+    }
+    this.charge(f, bytes);
+    if (this.stats.memory.bytes > l.memoryBudget) this.enforceBudget(f);
+  }
+
+  private charge(f: Flow, bytes: number): void {
+    const m = this.stats.memory;
+    m.bytes += bytes - f.mem;
+    f.mem = bytes;
+    if (m.bytes > m.peak) m.peak = m.bytes;
   }
 
   /** FIN both ways or RST: the flow ends now and lingers to absorb stray packets. */
@@ -304,7 +523,7 @@ export class FlowTable {
   private checkStale(flow: Flow, pkt: Packet, srcIsA: boolean, ts: number): boolean {
     const timeout = this.timeouts[flow.list] ?? 0;
     if (ts - flow.lastSeen > timeout) {
-      if (flow.list !== L_CLOSED) this.endFlow(flow, 'timeout', flow.lastSeen + timeout);
+      if (flow.list !== L_CLOSED) this.timeOut(flow, timeout);
       this.remove(flow);
       return true;
     }
@@ -315,7 +534,10 @@ export class FlowTable {
     }
     // A SYN with another ISN on a live flow: a new connection on the same tuple, the old one was abandoned.
     const fromClient = srcIsA === flow.clientIsA;
-    if ((fromClient || flow.clientBy !== 'syn') && pkt.seq >>> 0 !== flow.synSeq) {
+    if (
+      (fromClient || flow.clientBy !== 'syn') &&
+      ((flow.bits & B_SYNSEQ) === 0 || (pkt.seq | 0) !== flow.synSeq)
+    ) {
       this.stats.portReuse++;
       this.endFlow(flow, 'timeout', ts);
       this.remove(flow);
@@ -334,15 +556,15 @@ export class FlowTable {
         f.bPort === bPort &&
         f.proto === pkt.proto &&
         f.vlan === pkt.vlan &&
-        f.isV6 === v6
+        (f.bits & B_V6) === (v6 ? B_V6 : 0)
       ) {
         if (!v6) {
-          const a4 = (srcIsA ? pkt.src4 : pkt.dst4) >>> 0;
-          const b4 = (srcIsA ? pkt.dst4 : pkt.src4) >>> 0;
+          const a4 = (srcIsA ? pkt.src4 : pkt.dst4) | 0;
+          const b4 = (srcIsA ? pkt.dst4 : pkt.src4) | 0;
           if (f.a4 === a4 && f.b4 === b4) return f;
         } else if (
-          equalBytes(f.aAddr, srcIsA ? pkt.src : pkt.dst) &&
-          equalBytes(f.bAddr, srcIsA ? pkt.dst : pkt.src)
+          equalBytes(f.a6 ?? EMPTY, srcIsA ? pkt.src : pkt.dst) &&
+          equalBytes(f.b6 ?? EMPTY, srcIsA ? pkt.dst : pkt.src)
         ) {
           return f;
         }
@@ -353,76 +575,72 @@ export class FlowTable {
   }
 
   private create(hash: number, pkt: Packet, srcIsA: boolean, sp: number, dp: number, v6: boolean): Flow {
-    if (this.count >= this.limits.maxFlows) this.evictOne(pkt.ts);
+    if (this.count >= this.limits.maxFlows) this.evictOne(pkt.ts, 'cap', null);
     const f = new Flow();
     f.hash = hash;
     f.proto = pkt.proto;
-    f.isV6 = v6;
     f.vlan = pkt.vlan;
     f.aPort = srcIsA ? sp : dp;
     f.bPort = srcIsA ? dp : sp;
-    f.aAddr = (srcIsA ? pkt.src : pkt.dst).slice();
-    f.bAddr = (srcIsA ? pkt.dst : pkt.src).slice();
-    if (!v6) {
-      f.a4 = (srcIsA ? pkt.src4 : pkt.dst4) >>> 0;
-      f.b4 = (srcIsA ? pkt.dst4 : pkt.src4) >>> 0;
+    let bits = 0;
+    if (v6) {
+      bits |= B_V6;
+      f.a6 = (srcIsA ? pkt.src : pkt.dst).slice();
+      f.b6 = (srcIsA ? pkt.dst : pkt.src).slice();
+    } else {
+      f.a4 = (srcIsA ? pkt.src4 : pkt.dst4) | 0;
+      f.b4 = (srcIsA ? pkt.dst4 : pkt.src4) | 0;
     }
-    f.transport =
-      pkt.proto === TRANSPORT_TCP
-        ? 'tcp'
-        : pkt.proto === TRANSPORT_UDP
-          ? 'udp'
-          : pkt.proto === 1 || pkt.proto === 58
-            ? 'icmp'
-            : 'other';
 
     // Which side is the client: the SYN sender, else a port heuristic, else the first sender.
     let srcIsClient = true;
     const flags = pkt.tcpFlags;
+    let by: FlowRecord['client_by'];
     if (pkt.proto === TRANSPORT_TCP && (flags & (SYN | RST)) === SYN) {
       srcIsClient = (flags & ACK) === 0;
-      f.clientBy = 'syn';
+      by = 'syn';
       // From a SYN-ACK the client's ISN is the acknowledged number minus one.
-      f.synSeq = srcIsClient ? pkt.seq >>> 0 : (pkt.ack - 1) >>> 0;
+      f.synSeq = srcIsClient ? pkt.seq | 0 : (pkt.ack - 1) | 0;
+      bits |= B_SYNSEQ;
     } else {
       const byPort = this.serverSideByPort(sp, dp);
       if (byPort !== 0) {
         srcIsClient = byPort === 2; // the destination port is the server's
-        f.clientBy = 'port';
-      } else f.clientBy = 'first';
+        by = 'port';
+      } else by = 'first';
     }
-    this.stats.clientBy[f.clientBy]++;
-    f.clientIsA = srcIsClient === srcIsA;
-    const cAddr = f.clientIsA ? f.aAddr : f.bAddr;
-    const sAddr = f.clientIsA ? f.bAddr : f.aAddr;
-    f.clientIp = ipToString(cAddr);
-    f.serverIp = ipToString(sAddr);
-    f.clientPort = f.clientIsA ? f.aPort : f.bPort;
-    f.serverPort = f.clientIsA ? f.bPort : f.aPort;
+    this.stats.clientBy[by]++;
+    bits |= CLIENT_BY.indexOf(by) << B_BY_SHIFT;
+    const clientIsA = srcIsClient === srcIsA;
+    if (clientIsA) bits |= B_CLIENT_IS_A;
+    if (srcIsClient) bits |= B_FIRST_FROM_CLIENT;
+    f.bits = bits;
+    f.clientPort = clientIsA ? f.aPort : f.bPort;
+    f.serverPort = clientIsA ? f.bPort : f.aPort;
     // Only the sender's MAC: a destination MAC may be a router's, the server's own comes with its first packet.
     if (srcIsClient) f.clientMac = pkt.srcMac;
     else f.serverMac = pkt.srcMac;
+    f.startMac = pkt.srcMac;
     f.startTs = pkt.ts;
     f.lastSeen = pkt.ts;
-    f.id = makeFlowId(f.vlan, f.proto, cAddr, f.clientPort, sAddr, f.serverPort, f.startTs);
 
     // Chain in front: the newest flow of a reused tuple is found first.
     f.hnext = this.byHash.get(hash) ?? null;
     this.byHash.set(hash, f);
     this.count++;
-    this.stats.active++;
+    if (++this.stats.active > this.stats.peakActive) this.stats.peakActive = this.stats.active;
     this.stats.started++;
-    this.append(f, f.proto === TRANSPORT_TCP ? L_TCP : f.proto === TRANSPORT_UDP ? L_UDP : L_OTHER);
+    if (f.proto === TRANSPORT_TCP) {
+      this.stats.embryonic++;
+      this.append(f, L_EMBRYONIC);
+    } else this.append(f, f.proto === TRANSPORT_UDP ? L_UDP : L_OTHER);
 
-    const consumer = this.handlers.onFlowStart(f);
-    f.consumer = consumer;
-    if (consumer !== null && f.proto === TRANSPORT_TCP) {
-      const budget: HoldBudget = { held: 0, cap: this.limits.flowReassemblyCap };
-      f.budget = budget;
-      const rs = this.stats.reassembly;
-      f.s0 = new TcpStream(0, consumer, budget, this.globalBudget, rs);
-      f.s1 = new TcpStream(1, consumer, budget, this.globalBudget, rs);
+    // A factory is kept until payload arrives: most flows of a scan never need their consumer.
+    f.consumer = this.handlers.onFlowStart(f);
+    if (f.consumer !== null && typeof f.consumer !== 'function' && f.proto === TRANSPORT_TCP) {
+      f.budget = { held: 0, cap: this.limits.flowReassemblyCap };
     }
+    this.account(f);
     return f;
   }
 
@@ -438,14 +656,12 @@ export class FlowTable {
 
   private endFlow(f: Flow, reason: FlowEndReason, ts: number): void {
     const c = f.consumer;
-    if (c !== null) {
-      if (f.s0 !== null && f.s1 !== null) {
-        f.s0.finish(ts);
-        f.s1.finish(ts);
-      } else {
-        c.onEnd(0, ts);
-        c.onEnd(1, ts);
-      }
+    if (c !== null && typeof c !== 'function') {
+      // A direction that never carried payload has no stream: its consumer only hears the end.
+      if (f.s0 !== null) f.s0.finish(ts);
+      else c.onEnd(0, ts);
+      if (f.s1 !== null) f.s1.finish(ts);
+      else c.onEnd(1, ts);
     }
     const gaps = (f.s0?.gaps ?? 0) + (f.s1?.gaps ?? 0);
     const gapBytes = (f.s0?.gapBytes ?? 0) + (f.s1?.gapBytes ?? 0);
@@ -472,12 +688,21 @@ export class FlowTable {
     this.stats.ended[reason]++;
     if (reason === 'evicted') this.stats.evicted++;
     this.stats.active--;
+    if (f.list === L_EMBRYONIC) this.stats.embryonic--;
     // Drop references so a lingering closed flow holds no buffers or analyzer state.
     f.consumer = null;
     f.s0 = null;
     f.s1 = null;
     f.budget = null;
+    this.charge(f, this.limits.flowBytes);
     this.handlers.onFlowEnd(f, record);
+  }
+
+  /** Idle timeout of a live flow, counted by kind. */
+  private timeOut(f: Flow, timeout: number): void {
+    if (f.list === L_EMBRYONIC) this.stats.timeouts.embryonic++;
+    else this.stats.timeouts.idle++;
+    this.endFlow(f, 'timeout', f.lastSeen + timeout);
   }
 
   private expire(now: number): void {
@@ -486,28 +711,46 @@ export class FlowTable {
       let f = this.heads[l] ?? null;
       while (f !== null && now - f.lastSeen > timeout) {
         const next = f.next;
-        if (l !== L_CLOSED) this.endFlow(f, 'timeout', f.lastSeen + timeout);
+        if (l !== L_CLOSED) this.timeOut(f, timeout);
         this.remove(f);
         f = next;
       }
     }
   }
 
-  /** Frees one slot: a lingering closed flow first, else the live flow idle the longest. */
-  private evictOne(ts: number): void {
-    let victim = this.heads[L_CLOSED] ?? null;
+  /** Evicts flows (never `keep`, the flow being processed) until the estimate is within the budget. */
+  private enforceBudget(keep: Flow): void {
+    const m = this.stats.memory;
+    while (m.bytes > this.limits.memoryBudget) {
+      if (!this.evictOne(keep.lastSeen, 'budget', keep)) return;
+    }
+  }
+
+  /**
+   * Frees one slot: a lingering closed flow first, then the oldest embryonic flow, else the live flow idle
+   * the longest. Returns false when there was nothing to evict but `keep`.
+   */
+  private evictOne(ts: number, why: 'cap' | 'budget', keep: Flow | null): boolean {
+    let victim = this.headOf(L_CLOSED, keep) ?? this.headOf(L_EMBRYONIC, keep);
     if (victim === null) {
       for (let l = 0; l < N_LISTS; l++) {
-        const h = this.heads[l] ?? null;
+        const h = this.headOf(l, keep);
         if (h !== null && (victim === null || h.lastSeen < victim.lastSeen)) victim = h;
       }
     }
-    if (victim === null) return;
+    if (victim === null) return false;
     if (victim.list !== L_CLOSED) {
       // A forced end: held out-of-order data is reported as gaps like any other end.
+      this.stats.evictions[why]++;
       this.endFlow(victim, 'evicted', ts);
     }
     this.remove(victim);
+    return true;
+  }
+
+  private headOf(list: number, keep: Flow | null): Flow | null {
+    const h = this.heads[list] ?? null;
+    return h !== null && h === keep ? h.next : h;
   }
 
   private touch(f: Flow, ts: number): void {
@@ -559,6 +802,7 @@ export class FlowTable {
     }
     f.hnext = null;
     this.count--;
+    this.charge(f, 0);
   }
 }
 

@@ -37,7 +37,16 @@ export interface StreamConsumer {
   /** `len` bytes missing in direction `dir` (never silently glued over). */
   onGap(dir: 0 | 1, len: number, ts: number): void;
   onEnd(dir: 0 | 1, ts: number): void;
+  /** Bytes it buffers now (partial messages, probe bytes): counted in the flow table's memory estimate. */
+  bufferedBytes?(): number;
 }
+
+/**
+ * Makes a flow's consumer when the flow first needs one (its first payload or FIN). Returned by
+ * onFlowStart instead of a consumer, it saves the consumer's memory on the many flows that never carry
+ * payload (scans, SYN floods). One function can serve every flow.
+ */
+export type ConsumerFactory = (flow: FlowInfo) => StreamConsumer | null;
 
 /** What the flow table exposes of a live flow to its consumers. */
 export interface FlowInfo {
@@ -51,13 +60,15 @@ export interface FlowInfo {
   readonly clientMac: number; // -1 unknown
   readonly serverMac: number;
   readonly startTs: number; // µs
+  /** The client's (0) or server's (1) MAC as known when the flow began: only the first sender's, else -1. */
+  macAtStart?(side: 0 | 1): number;
   /** Set by the protocol dispatcher once detected. */
   app: string | null;
 }
 
 export interface FlowHandlers {
-  /** A new flow (first packet). Return its consumer, or null to only count it. */
-  onFlowStart(flow: FlowInfo): StreamConsumer | null;
+  /** A new flow (first packet). Return its consumer, a factory to make it when payload comes, or null to only count it. */
+  onFlowStart(flow: FlowInfo): StreamConsumer | ConsumerFactory | null;
   /** The flow ended (FIN/RST both ways, idle timeout, eviction, end of capture). */
   onFlowEnd(flow: FlowInfo, record: FlowRecord): void;
 }

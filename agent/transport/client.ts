@@ -1,16 +1,25 @@
 // Agent side of the agent ⇄ collector WebSocket (DESIGN.md "Agent ⇄ collector"): hello/welcome, spooled
 // finding batches with per-agent sequence numbers, cumulative acks, jittered reconnect, stats heartbeats.
+// Every message is capped in bytes (findings batches and device chunks alike), every outgoing message is checked
+// against the wire schema first, and a batch the collector keeps refusing is quarantined so it blocks nothing.
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { Finding } from '../wire/finding.js';
 import {
+  WIRE_LIMITS,
   WIRE_PROTOCOL,
   parseCollectorMessage,
   validateFinding,
+  validateMessage,
   type DeviceRecord,
   type StatsMessage,
 } from '../wire/messages.js';
-import { Spool } from './spool.js';
+import { Spool, type QuarantineReason, type SpoolFullPolicy } from './spool.js';
+
+/** Default cap on one agent → collector message: far below the collector's 16 MiB frame limit. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024;
+/** Room in a message for everything around its items (`{"type":"findings","seq":…,"findings":[…]}`). */
+const ENVELOPE_BYTES = 128;
 
 /** What the pipeline reports in each heartbeat (cumulative since start); the transport adds its spool. */
 export type AgentStats = Omit<StatsMessage, 'type' | 'spool'>;
@@ -24,13 +33,23 @@ export interface TransportOptions {
   spoolDir: string;
   logger: Logger;
   spoolMaxBytes?: number;
+  /** When the spool is full: drop its oldest batches, or keep findings in memory and hold back the source. */
+  spoolFull?: SpoolFullPolicy;
   segmentBytes?: number;
+  /** Largest message sent to the collector, bytes; batches and device tables are split below it. */
+  maxMessageBytes?: number;
+  /** Refusals of the same batch, sent alone, before it is quarantined. */
+  refusalsBeforeQuarantine?: number;
+  /** Wait before retrying a spool that was full or failing. */
+  spoolRetryMs?: number;
   /** Findings per batch (one spool line, one wire message). */
   batchMax?: number;
   /** How long a partial batch waits for company. */
   batchDelayMs?: number;
   /** Findings held in memory before they reach the spool; beyond it the oldest are dropped and counted. */
   maxPendingInMemory?: number;
+  /** The same cap in bytes of serialised findings. */
+  maxPendingBytes?: number;
   /** Stop writing to the socket while its buffer holds more than this. */
   highWaterBytes?: number;
   /** Batches sent and not yet acked. */
@@ -52,16 +71,41 @@ export interface TransportStats {
   invalid: number;
   /** Findings dropped before reaching the spool because the in-memory queue was full. */
   memoryDropped: number;
+  /** Findings over the message cap whose evidence was replaced by a note of its size. */
+  trimmed: number;
+  /** Findings over the message cap even without evidence: dropped. */
+  oversizeDropped: number;
+  /** Device records cut (strings, protocols, attributes) to fit the schema and the message cap; dropped. */
+  devicesTrimmed: number;
+  devicesDropped: number;
+  /** Messages the collector refused (error reply or policy close after welcome). */
+  refused: number;
   spoolBytes: number;
   spoolPending: number;
   spoolDropped: number;
+  spoolQuarantined: number;
+  spoolRepaired: number;
+  /** The spool's current write error (EROFS, EACCES...), or null. */
+  spoolFailing: string | null;
+  /** Findings not delivered at close because the spool could not take them. */
+  undelivered: number;
+  /** Findings dropped because a full disk could not take even one of them alone (drop-oldest). */
+  unfit: number;
   lastSeq: number;
   ackedSeq: number;
 }
 
+/** A finding serialised once: its size decides which batch it goes in. */
+interface Queued {
+  json: string;
+  bytes: number;
+}
+
+type Options = Required<Omit<TransportOptions, 'getStats' | 'tls'>> &
+  Pick<TransportOptions, 'getStats' | 'tls'>;
+
 export class AgentTransport {
-  private readonly o: Required<Omit<TransportOptions, 'getStats' | 'tls'>> &
-    Pick<TransportOptions, 'getStats' | 'tls'>;
+  private readonly o: Options;
   private readonly log: Logger;
   private ws: WebSocket | null = null;
   private ready = false;
@@ -73,7 +117,8 @@ export class AgentTransport {
   private statsTimer: NodeJS.Timeout | null = null;
   private flushTimer: NodeJS.Timeout | null = null;
   private pumpTimer: NodeJS.Timeout | null = null;
-  private pending: Finding[] = [];
+  private pending: Queued[] = [];
+  private pendingBytes = 0;
   private flushing: Promise<void> | null = null;
   private pumping = false;
   private pumpAgain = false;
@@ -81,19 +126,42 @@ export class AgentTransport {
   private queued = 0;
   private invalid = 0;
   private memoryDropped = 0;
+  private trimmed = 0;
+  private oversizeDropped = 0;
+  private devicesTrimmed = 0;
+  private devicesDropped = 0;
+  private refused = 0;
+  private undelivered = 0;
+  private unfit = 0;
+  /** Byte budget of the next batch: the message cap, halved while a full disk refuses batches that large. */
+  private batchBytes = Number.MAX_SAFE_INTEGER;
   private devices: DeviceRecord[] | null = null;
   private drainWaiters: Array<() => void> = [];
+  /** The spool said full (stop-reading) or failed: findings wait in memory and the source is held back. */
+  private spoolState: 'ok' | 'full' | 'failing' = 'ok';
+  private spoolRetries = 0;
+  private roomWaiters: Array<() => void> = [];
+  /** The collector's last error reply on this connection (it precedes the policy close). */
+  private refusal: string | null = null;
+  /** After a refusal, batches go one at a time until everything in flight then is acked or quarantined. */
+  private carefulUntil = 0;
+  private readonly strikes = new Map<number, number>();
 
   private constructor(
     opts: TransportOptions,
     private readonly spool: Spool,
   ) {
-    this.o = {
+    const o: Options = {
       spoolMaxBytes: 64 * 1024 * 1024,
+      spoolFull: 'drop-oldest',
       segmentBytes: 4 * 1024 * 1024,
+      maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+      refusalsBeforeQuarantine: 2,
+      spoolRetryMs: 1000,
       batchMax: 500,
       batchDelayMs: 200,
       maxPendingInMemory: 100_000,
+      maxPendingBytes: 64 * 1024 * 1024,
       highWaterBytes: 1024 * 1024,
       windowBatches: 32,
       backoffMinMs: 500,
@@ -102,14 +170,23 @@ export class AgentTransport {
       statsIntervalMs: 10_000,
       ...opts,
     };
+    // A batch must fit in the spool with room to spare, or a full spool could never take it.
+    o.maxMessageBytes = Math.max(4096, Math.min(o.maxMessageBytes, Math.floor(o.spoolMaxBytes / 4)));
+    o.batchMax = Math.max(1, Math.min(o.batchMax, WIRE_LIMITS.maxFindingsPerBatch));
+    this.o = o;
+    this.batchBytes = o.maxMessageBytes;
     this.log = opts.logger;
   }
 
-  /** Opens the spool (resending what a previous run left unacked) and starts connecting. */
+  /**
+   * Opens the spool (resending what a previous run left unacked) and starts connecting. Rejects with
+   * SpoolUnusableError when the spool directory cannot be written.
+   */
   static async open(opts: TransportOptions): Promise<AgentTransport> {
     const spool = await Spool.open({
       dir: opts.spoolDir,
       maxBytes: opts.spoolMaxBytes ?? 64 * 1024 * 1024,
+      whenFull: opts.spoolFull ?? 'drop-oldest',
       segmentBytes: opts.segmentBytes ?? 4 * 1024 * 1024,
       logger: opts.logger,
     });
@@ -142,27 +219,79 @@ export class AgentTransport {
       }
       return;
     }
+    const q = this.fitFinding(f);
+    if (!q) return;
     this.queued++;
-    this.pending.push(f);
-    if (this.pending.length > this.o.maxPendingInMemory) {
-      const n = this.pending.length - this.o.maxPendingInMemory;
-      this.pending.splice(0, n);
-      this.memoryDropped += n;
-      if (this.memoryDropped === n || this.memoryDropped % 10_000 < n) {
-        this.log.warn(
-          { dropped: this.memoryDropped },
-          'transport: in-memory queue full, oldest findings dropped',
-        );
-      }
-    }
+    this.pending.push(q);
+    this.pendingBytes += q.bytes;
+    this.capPending();
     if (this.pending.length >= this.o.batchMax) this.scheduleFlush(0);
     else this.scheduleFlush(this.o.batchDelayMs);
   }
 
-  /** Latest device inventory; sent now if connected, and again after every reconnect. */
+  /**
+   * A finding that alone would not fit in a message loses its evidence (replaced by its size); one that still does
+   * not fit (only possible with strings full of escapes) is dropped. Both counted.
+   */
+  private fitFinding(f: Finding): Queued | null {
+    const limit = this.o.maxMessageBytes - ENVELOPE_BYTES;
+    let json = JSON.stringify(f);
+    let bytes = Buffer.byteLength(json);
+    if (bytes <= limit) return { json, bytes };
+    json = JSON.stringify({ ...f, evidence: { trimmed: true, evidence_bytes: bytes } });
+    bytes = Buffer.byteLength(json);
+    if (bytes <= limit) {
+      this.trimmed++;
+      if (this.trimmed === 1 || this.trimmed % 1000 === 0)
+        this.log.warn(
+          { rule: f.rule, limit, trimmed: this.trimmed },
+          'transport: finding over the message cap, evidence trimmed',
+        );
+      return { json, bytes };
+    }
+    this.oversizeDropped++;
+    this.log.warn(
+      { rule: f.rule, bytes, limit, dropped: this.oversizeDropped },
+      'transport: finding over the message cap even without evidence, dropped',
+    );
+    return null;
+  }
+
+  /** The in-memory queue's caps (count and bytes): the oldest go first, counted. */
+  private capPending(): void {
+    let n = 0;
+    while (
+      n < this.pending.length &&
+      (this.pending.length - n > this.o.maxPendingInMemory || this.pendingBytes > this.o.maxPendingBytes)
+    ) {
+      this.pendingBytes -= this.pending[n]?.bytes ?? 0;
+      n++;
+    }
+    if (n === 0) return;
+    this.pending.splice(0, n);
+    this.memoryDropped += n;
+    if (this.memoryDropped === n || this.memoryDropped % 10_000 < n) {
+      this.log.warn(
+        { dropped: this.memoryDropped },
+        'transport: in-memory queue full, oldest findings dropped',
+      );
+    }
+  }
+
+  /** Latest device inventory; sent now if connected, and again after every reconnect, in chunks under the cap. */
   sendDevices(devices: DeviceRecord[]): void {
     this.devices = devices;
-    if (this.ready) this.write(JSON.stringify({ type: 'devices', devices }));
+    if (this.ready) this.writeDevices();
+  }
+
+  /**
+   * Resolves when the source may go on: at once unless the spool is full under `stop-reading` and findings pile
+   * up in memory. A failing spool does not hold the source back (it might never recover): memory caps apply.
+   */
+  room(): Promise<void> | null {
+    if (this.spoolState !== 'full' || this.closing) return null;
+    if (this.pending.length < this.o.batchMax * 4) return null;
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
   /** Writes queued findings to the spool now; resolves once they are fsynced (safe against a crash, not yet acked). */
@@ -174,7 +303,10 @@ export class AgentTransport {
     await this.flushPending();
   }
 
-  /** Resolves once every finding passed to send() so far is acked by the collector. */
+  /**
+   * Resolves once every finding passed to send() so far is acked by the collector, or once nothing more can be
+   * done because the spool cannot be written (stats().spoolFailing then names why).
+   */
   drain(): Promise<void> {
     this.scheduleFlush(0);
     return new Promise((resolve) => {
@@ -196,7 +328,18 @@ export class AgentTransport {
     ]) {
       if (t) clearTimeout(t);
     }
+    this.wakeRoom();
     await this.flushPending();
+    // What the spool would not take is lost with this process: counted, so the last heartbeat reports it.
+    if (this.pending.length > 0) {
+      this.undelivered += this.pending.length;
+      this.log.error(
+        { findings: this.pending.length, spool: this.spool.dir, why: this.spool.stats().failing ?? 'full' },
+        'transport: findings the spool could not take are lost',
+      );
+      this.pending = [];
+      this.pendingBytes = 0;
+    }
     // A last heartbeat so the collector's counters include everything this run processed.
     this.sendStats();
     const ws = this.ws;
@@ -228,15 +371,38 @@ export class AgentTransport {
       queued: this.queued,
       invalid: this.invalid,
       memoryDropped: this.memoryDropped,
+      trimmed: this.trimmed,
+      oversizeDropped: this.oversizeDropped,
+      devicesTrimmed: this.devicesTrimmed,
+      devicesDropped: this.devicesDropped,
+      refused: this.refused,
       spoolBytes: s.bytes,
       spoolPending: s.pending + this.pending.length,
       spoolDropped: s.dropped,
+      spoolQuarantined: s.quarantined,
+      spoolRepaired: s.repaired,
+      spoolFailing: s.failing,
+      undelivered: this.undelivered,
+      unfit: this.unfit,
       lastSeq: s.lastSeq,
       ackedSeq: s.ackedSeq,
     };
   }
 
+  /**
+   * Findings that will never reach the collector, for `wardwatch_drops_total{where="spool"}`: dropped from the
+   * spool or the memory queue, quarantined, too large, or left over when the spool failed.
+   */
+  private lostFindings(): number {
+    const s = this.spool.stats();
+    return (
+      s.dropped + s.quarantined + this.memoryDropped + this.oversizeDropped + this.undelivered + this.unfit
+    );
+  }
+
   private scheduleFlush(delay: number): void {
+    // While the spool is full or failing, its retry timer (or an ack) decides when to try again, not each send().
+    if (this.spoolState !== 'ok' && this.flushTimer) return;
     if (this.flushTimer) {
       if (delay > 0) return;
       clearTimeout(this.flushTimer);
@@ -247,31 +413,123 @@ export class AgentTransport {
     }, delay);
   }
 
+  /** Next batch from the head of the queue: at most batchMax findings and `batchBytes` of text. */
+  private takeBatch(): Queued[] {
+    const limit = Math.min(this.batchBytes, this.o.maxMessageBytes - ENVELOPE_BYTES);
+    let n = 0;
+    let bytes = 0;
+    while (n < this.pending.length && n < this.o.batchMax) {
+      const q = this.pending[n] as Queued;
+      if (n > 0 && bytes + q.bytes + 1 > limit) break;
+      bytes += q.bytes + 1;
+      n++;
+    }
+    const batch = this.pending.splice(0, n);
+    for (const q of batch) this.pendingBytes -= q.bytes;
+    return batch;
+  }
+
   private flushPending(): Promise<void> {
     if (this.flushing)
-      return this.flushing.then(() => (this.pending.length > 0 ? this.flushPending() : undefined));
+      return this.flushing.then(() =>
+        this.pending.length > 0 && this.spoolState === 'ok' ? this.flushPending() : undefined,
+      );
     if (this.pending.length === 0) return Promise.resolve();
     this.flushing = (async () => {
       try {
         while (this.pending.length > 0) {
-          const batch = this.pending.splice(0, this.o.batchMax);
-          await this.spool.append(batch);
-          this.pump();
+          const batch = this.takeBatch();
+          const r = await this.spool.appendJson(batch.map((q) => q.json));
+          if (r.ok) {
+            this.setSpoolState('ok');
+            this.batchBytes = Math.min(this.batchBytes * 2, this.o.maxMessageBytes);
+            this.pump();
+            continue;
+          }
+          if (r.why === 'full' && this.spool.stats().pendingBatches === 0) {
+            // Full with nothing of ours left to drop or to wait for (no ack will come): the disk is too small for
+            // this batch. Smaller batches first; a single finding that still does not fit is dropped under
+            // drop-oldest (counted), and waits under stop-reading, as that policy promises.
+            if (batch.length > 1) {
+              this.batchBytes = Math.max(1, Math.floor(batch.reduce((a, q) => a + q.bytes, 0) / 2));
+              this.requeue(batch);
+              continue;
+            }
+            if (this.o.spoolFull === 'drop-oldest') {
+              this.unfit++;
+              this.log.warn(
+                { spool: this.spool.dir, bytes: batch[0]?.bytes, dropped: this.unfit },
+                'transport: spool disk too full for even one finding, dropped',
+              );
+              continue;
+            }
+          }
+          // Not stored: back at the head of the queue (whose caps may now drop the oldest), retried later.
+          this.requeue(batch);
+          this.setSpoolState(r.why === 'full' ? 'full' : 'failing');
+          this.retryFlushLater();
+          break;
         }
       } catch (e) {
+        // The spool reports failures as values; this is a bug, but it must not take the agent down.
         this.log.error({ err: e }, 'transport: spool write failed');
       } finally {
         this.flushing = null;
+        this.wakeRoom();
         this.checkDrained();
       }
     })();
     return this.flushing;
   }
 
+  /** A batch the spool did not take goes back to the head of the queue, whose caps may now drop the oldest. */
+  private requeue(batch: Queued[]): void {
+    this.pending.unshift(...batch);
+    for (const q of batch) this.pendingBytes += q.bytes;
+    this.capPending();
+  }
+
+  private setSpoolState(s: 'ok' | 'full' | 'failing'): void {
+    if (s === this.spoolState) return;
+    if (s === 'ok') {
+      this.spoolRetries = 0;
+      this.log.info({ was: this.spoolState }, 'transport: spool takes findings again');
+    } else if (s === 'full') {
+      this.log.warn(
+        { spool: this.spool.dir, pending: this.pending.length },
+        'transport: spool full (stop-reading): findings wait in memory until the collector acks',
+      );
+    }
+    this.spoolState = s;
+  }
+
+  /** A full spool frees up on acks (pump calls flush then); a failing one is retried with a growing delay. */
+  private retryFlushLater(): void {
+    if (this.closing) return;
+    const delay = Math.min(30_000, this.o.spoolRetryMs * 2 ** Math.min(this.spoolRetries++, 5));
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      void this.flushPending();
+    }, delay);
+    this.flushTimer.unref();
+  }
+
+  private wakeRoom(): void {
+    if (this.roomWaiters.length === 0) return;
+    if (!this.closing && this.spoolState === 'full' && this.pending.length >= this.o.batchMax * 4) return;
+    const w = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const r of w) r();
+  }
+
   private checkDrained(): void {
     if (this.drainWaiters.length === 0) return;
-    if (this.pending.length > 0 || this.flushing) return;
-    if (this.spool.ackedSeq < this.spool.lastSeq) return;
+    if (this.flushing) return;
+    const spooledDone = this.spool.ackedSeq >= this.spool.lastSeq;
+    // Findings the spool cannot take do not keep a finite run waiting forever; close() counts them.
+    const stuck = this.pending.length > 0 && this.spoolState === 'failing';
+    if (!spooledDone || (this.pending.length > 0 && !stuck)) return;
     const w = this.drainWaiters;
     this.drainWaiters = [];
     for (const r of w) r();
@@ -289,6 +547,7 @@ export class AgentTransport {
       ...(tls.rejectUnauthorized !== undefined ? { rejectUnauthorized: tls.rejectUnauthorized } : {}),
     });
     this.ws = ws;
+    this.refusal = null;
     ws.on('open', () => {
       const hello = {
         type: 'hello',
@@ -327,15 +586,22 @@ export class AgentTransport {
           'transport: connected',
         );
         this.sendStats();
-        if (this.devices) this.write(JSON.stringify({ type: 'devices', devices: this.devices }));
+        if (this.devices) this.writeDevices();
         this.pump();
       } else if (m.type === 'ack') {
+        // An ack means the collector took what came before: an earlier "refused, connection kept" reason no
+        // longer explains a later close.
+        this.refusal = null;
         void this.spool.ack(m.seq).then(() => {
+          this.strikes.delete(m.seq);
           this.checkDrained();
           this.pump();
-        });
+          // Acks free spool space: findings waiting in memory for it can go now.
+          if (this.spoolState === 'full') void this.flushPending();
+        }, this.spoolBug);
       } else {
-        this.log.warn({ reason: m.reason }, 'transport: collector reported an error');
+        this.refusal = m.reason;
+        this.log.warn({ reason: m.reason.slice(0, 200) }, 'transport: collector reported an error');
       }
     });
     ws.on('error', (err) => {
@@ -348,6 +614,8 @@ export class AgentTransport {
       this.ready = false;
       this.ws = null;
       if (this.closing) return;
+      // 1008 policy (the collector refused a message) or 1009 too big, after welcome: maybe one of our batches.
+      if (wasReady && (code === 1008 || code === 1009)) this.onRefused(code);
       // One warning per outage (and every refusal); the retries in between go to debug.
       const firstFailure = this.attempt === 0;
       const delay = this.backoff();
@@ -364,6 +632,35 @@ export class AgentTransport {
     });
   }
 
+  /**
+   * The collector closed on a message it refused. With several batches in flight it cannot be told which, so the
+   * next connections send one batch at a time; a batch refused while alone in flight, `refusalsBeforeQuarantine`
+   * times, is quarantined. A refusal naming a field outside a findings batch is not held against any batch.
+   */
+  private onRefused(code: number): void {
+    this.refused++;
+    const reason = this.refusal ?? (code === 1009 ? 'oversize' : 'policy');
+    const acked = this.spool.ackedSeq;
+    const inFlight = this.sentUpTo - acked;
+    const elsewhere =
+      /\$\.(?!findings|seq\b)/.test(reason) || /^(auth|no_hello|hello_timeout)\b/.test(reason);
+    if (!elsewhere && inFlight === 1 && this.carefulUntil > acked) {
+      const seq = acked + 1;
+      const n = (this.strikes.get(seq) ?? 0) + 1;
+      this.strikes.set(seq, n);
+      if (n >= this.o.refusalsBeforeQuarantine) {
+        this.strikes.delete(seq);
+        void this.spool.quarantine(seq, 'refused').then(() => this.checkDrained(), this.spoolBug);
+      }
+    }
+    if (!elsewhere && inFlight > 0) this.carefulUntil = Math.max(this.carefulUntil, this.sentUpTo);
+  }
+
+  /** The spool reports disk trouble as values; anything thrown is a bug, logged rather than left unhandled. */
+  private readonly spoolBug = (e: unknown): void => {
+    this.log.error({ err: e }, 'transport: spool operation failed');
+  };
+
   /** Full-jitter-on-top-of-half exponential backoff: spreads agents out after a collector restart. */
   private backoff(): number {
     const base = Math.min(this.o.backoffMaxMs, this.o.backoffMinMs * 2 ** Math.min(this.attempt, 30));
@@ -376,6 +673,93 @@ export class AgentTransport {
     if (ws && this.ready && ws.readyState === WebSocket.OPEN) ws.send(text);
   }
 
+  /** The device table in `devices` messages under the cap; the collector merges each record by its id. */
+  private writeDevices(): void {
+    for (const text of this.deviceChunks(this.devices ?? [])) this.write(text);
+  }
+
+  /** Splits device records into messages of at most maxMessageBytes, fitting each record to schema and cap. */
+  deviceChunks(devices: readonly DeviceRecord[]): string[] {
+    const limit = this.o.maxMessageBytes - ENVELOPE_BYTES;
+    const out: string[] = [];
+    let parts: string[] = [];
+    let bytes = 0;
+    const emit = (): void => {
+      if (parts.length > 0) out.push(`{"type":"devices","devices":[${parts.join(',')}]}`);
+      parts = [];
+      bytes = 0;
+    };
+    for (const d of devices) {
+      const json = this.fitDevice(d, limit);
+      if (json === null) continue;
+      const n = Buffer.byteLength(json) + 1;
+      if (parts.length > 0 && (bytes + n > limit || parts.length >= WIRE_LIMITS.maxDevicesPerMessage)) emit();
+      parts.push(json);
+      bytes += n;
+    }
+    emit();
+    return out;
+  }
+
+  /**
+   * One device record as JSON that the collector accepts and that fits in a message: long strings cut, protocols
+   * and attributes capped (newest attributes kept), then attributes halved until it fits. Counted when cut;
+   * dropped (and counted) when even that cannot make it valid, e.g. an id over the wire's length.
+   */
+  private fitDevice(d: DeviceRecord, limit: number): string | null {
+    const max = WIRE_LIMITS.maxString;
+    let cut = false;
+    const clip = (s: string, n: number): string => {
+      if (s.length <= n) return s;
+      cut = true;
+      return s.slice(0, n);
+    };
+    const rec: DeviceRecord = { ...d };
+    for (const k of ['ip', 'mac', 'vendor', 'name'] as const) {
+      const v = rec[k];
+      if (v !== undefined) rec[k] = clip(v, max);
+    }
+    if (rec.protocols && rec.protocols.length > 64) {
+      rec.protocols = rec.protocols.slice(0, 64);
+      cut = true;
+    }
+    if (rec.attributes) {
+      let attrs = rec.attributes;
+      if (attrs.length > 1024) {
+        attrs = [...attrs].sort((a, b) => (a.seen < b.seen ? 1 : a.seen > b.seen ? -1 : 0)).slice(0, 1024);
+        cut = true;
+      }
+      rec.attributes = attrs.map((a) => ({
+        name: clip(a.name, 128),
+        value: clip(a.value, max),
+        source: clip(a.source, 128),
+        seen: a.seen,
+      }));
+    }
+    let json = JSON.stringify(rec);
+    while (Buffer.byteLength(json) > limit && rec.attributes && rec.attributes.length > 0) {
+      rec.attributes = rec.attributes.slice(0, Math.floor(rec.attributes.length / 2));
+      json = JSON.stringify(rec);
+      cut = true;
+    }
+    const v = validateMessage({ type: 'devices', devices: [rec] });
+    if (!v.ok || Buffer.byteLength(json) > limit) {
+      this.devicesDropped++;
+      if (this.devicesDropped === 1 || this.devicesDropped % 1000 === 0)
+        this.log.warn(
+          { detail: v.ok ? 'over the message cap' : v.detail, dropped: this.devicesDropped },
+          'transport: device record cannot be sent, dropped',
+        );
+      return null;
+    }
+    if (cut) {
+      this.devicesTrimmed++;
+      if (this.devicesTrimmed === 1 || this.devicesTrimmed % 1000 === 0)
+        this.log.warn({ trimmed: this.devicesTrimmed }, 'transport: device record cut to the wire limits');
+    }
+    return json;
+  }
+
   private sendStats(): void {
     if (!this.ready || !this.o.getStats) return;
     let s: AgentStats;
@@ -386,20 +770,28 @@ export class AgentTransport {
       return;
     }
     const sp = this.spool.stats();
-    this.write(
-      JSON.stringify({
-        ...s,
-        type: 'stats',
-        spool: {
-          bytes: sp.bytes,
-          pending: sp.pending + this.pending.length,
-          dropped: sp.dropped + this.memoryDropped,
-        },
-      }),
-    );
+    const msg = {
+      ...s,
+      type: 'stats',
+      spool: {
+        bytes: sp.bytes,
+        pending: sp.pending + this.pending.length,
+        dropped: this.lostFindings(),
+      },
+    };
+    // A heartbeat the collector would refuse would close the connection with batches in flight: never sent.
+    const v = validateMessage(msg);
+    if (!v.ok) {
+      this.log.warn({ detail: v.detail }, 'transport: stats do not match the wire schema, not sent');
+      return;
+    }
+    this.write(JSON.stringify(msg));
   }
 
-  /** Sends unacked batches from the spool while the socket buffer and the ack window allow. */
+  /**
+   * Sends unacked batches from the spool while the socket buffer and the ack window allow. Each batch is checked
+   * first (its CRC, the wire schema, the message cap): one that fails is quarantined here, never sent.
+   */
   private pump(): void {
     if (this.pumping) {
       // A loop is mid-await (maybe for a connection that just died): it runs us again when it ends.
@@ -412,9 +804,11 @@ export class AgentTransport {
       try {
         const ws = this.ws;
         while (ws && ws === this.ws && this.ready && ws.readyState === WebSocket.OPEN) {
-          if (this.sentUpTo < this.spool.ackedSeq) this.sentUpTo = this.spool.ackedSeq;
+          const acked = this.spool.ackedSeq;
+          if (this.sentUpTo < acked) this.sentUpTo = acked;
           if (this.sentUpTo >= this.spool.lastSeq) break;
-          if (this.sentUpTo - this.spool.ackedSeq >= this.o.windowBatches) break;
+          const window = this.carefulUntil > acked ? 1 : this.o.windowBatches;
+          if (this.sentUpTo - acked >= window) break;
           if (ws.bufferedAmount >= this.o.highWaterBytes) {
             // ws has no client-side drain event: look again shortly.
             if (!this.pumpTimer) {
@@ -425,27 +819,49 @@ export class AgentTransport {
             }
             break;
           }
-          const room = this.o.windowBatches - (this.sentUpTo - this.spool.ackedSeq);
+          const room = window - (this.sentUpTo - acked);
           const batches = await this.spool.readAfter(
             this.sentUpTo,
             Math.max(this.o.highWaterBytes, 64 * 1024),
           );
           if (batches.length === 0) break;
-          for (const b of batches.slice(0, room)) {
-            if (ws !== this.ws || ws.readyState !== WebSocket.OPEN) break;
+          let sent = 0;
+          for (const b of batches) {
+            if (sent >= room || ws !== this.ws || ws.readyState !== WebSocket.OPEN) break;
+            const bad = this.checkBatch(b);
+            if (bad) {
+              await this.spool.quarantine(b.seq, bad);
+              this.sentUpTo = Math.max(this.sentUpTo, b.seq);
+              continue;
+            }
             ws.send(b.text);
             this.sentUpTo = b.seq;
+            sent++;
           }
         }
       } catch (e) {
         this.log.error({ err: e }, 'transport: reading the spool failed');
       } finally {
         this.pumping = false;
+        this.checkDrained();
         if (this.pumpAgain) {
           this.pumpAgain = false;
           this.pump();
         }
       }
     })();
+  }
+
+  /**
+   * Why a stored batch must not be sent, or null. Its findings were checked against the schema before they were
+   * stored and the CRC proves the bytes unchanged, so a full parse here would only repeat the collector's work; what
+   * is left to check is the record's identity. A batch the collector still refuses is caught by onRefused.
+   */
+  private checkBatch(b: { seq: number; text: string; intact: boolean }): QuarantineReason | null {
+    if (!b.intact) return 'corrupt';
+    // The collector's limit is far above ours: batches written under an older, larger cap still go.
+    if (Buffer.byteLength(b.text) > 16 * 1024 * 1024 - 1024) return 'oversize';
+    if (!b.text.startsWith(`{"type":"findings","seq":${b.seq},`)) return 'invalid';
+    return null;
   }
 }

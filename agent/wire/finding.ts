@@ -3,12 +3,22 @@
 export const SEVERITIES = ['info', 'low', 'medium', 'high', 'critical'] as const;
 export type Severity = (typeof SEVERITIES)[number];
 
-/** alert: an event that pages a person; exposure: a standing condition of a device, kept current (issue 9). */
+export function severityRank(s: Severity): number {
+  return SEVERITIES.indexOf(s);
+}
+
+/**
+ * alert: an event that pages a person; exposure: a standing condition of a device, kept current (issue 9): a
+ * cleartext MQTT password, an anonymous login, cleartext PHI across zones, reported once, then updated with new
+ * ids carrying `count` (occurrences since the previous report) and evidence `first_seen`/`last_seen`.
+ * Absent means `alert`, so agents that predate the field keep working.
+ */
 export const FINDING_CLASSES = ['alert', 'exposure'] as const;
 export type FindingClass = (typeof FINDING_CLASSES)[number];
 
-export function severityRank(s: Severity): number {
-  return SEVERITIES.indexOf(s);
+/** The class of a finding, `alert` when the field is absent. */
+export function findingClass(f: { class?: FindingClass }): FindingClass {
+  return f.class ?? 'alert';
 }
 
 export interface Endpoint {
@@ -34,7 +44,7 @@ export interface Finding {
   flow?: string;
   /** Matched fields only; never patient values. */
   evidence: Record<string, unknown>;
-  /** Number of occurrences folded into this finding within its window. */
+  /** Number of occurrences folded into this finding within its window (for an exposure: since its last report). */
   count?: number;
   agent: string;
   /** Absent in records of older agents: read as `alert`. */

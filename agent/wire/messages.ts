@@ -1,7 +1,7 @@
 // Agent ⇄ collector WebSocket messages and their validators (DESIGN.md "Agent ⇄ collector", "Finding").
 // A leaf: imports nothing of ours outside wire/. Validators are hand-written (no ajv): they are a few
 // dozen lines, run on every message at ingest, and give bounded reason codes the collector counts.
-import { SEVERITIES, type Endpoint, type Finding } from './finding.js';
+import { FINDING_CLASSES, SEVERITIES, type Endpoint, type Finding } from './finding.js';
 import { parseTs } from './time.js';
 
 /** Bumped only on an incompatible change; unknown fields are ignored so additions need no bump. */
@@ -69,6 +69,11 @@ export interface StatsMessage {
   /** How far behind packet time the agent's processing is, seconds. */
   lag_seconds: number;
   spool?: SpoolCounts;
+  /**
+   * What the agent's caps pushed out, by cause: flow_cap, flow_budget, flow_embryonic_timeout,
+   * flow_idle_timeout, fragment, device. Optional: older agents do not send it.
+   */
+  evictions?: Record<string, number>;
 }
 
 /** One attribute of a device's identity with its provenance (DESIGN.md "Device identity"). */
@@ -221,6 +226,9 @@ function checkFinding(v: unknown, path: string): Finding {
   obj(o.evidence, `${path}.evidence`);
   if (o.count !== undefined) integer(o, 'count', path, 0, Number.MAX_SAFE_INTEGER);
   nonEmpty(o, 'agent', path, 128);
+  if (o.class !== undefined && !(FINDING_CLASSES as readonly unknown[]).includes(o.class))
+    fail(`${path}.class`, 'expected "alert" or "exposure"');
+  if (o.incident !== undefined) nonEmpty(o, 'incident', path, WIRE_LIMITS.maxIdLength);
   return o as unknown as Finding;
 }
 
@@ -279,6 +287,7 @@ function checkMessage(v: unknown): WireMessage {
         const s = obj(o.spool, '$.spool');
         for (const k of ['bytes', 'pending', 'dropped']) count(s, k, '$.spool');
       }
+      if (o.evictions !== undefined) countMap(o.evictions, '$.evictions');
       break;
     }
     case 'devices': {

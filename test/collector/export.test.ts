@@ -24,7 +24,9 @@ describe('syslog and CEF formatting', () => {
     expect(m?.[4]).toBe('wardwatch');
     expect(m?.[6]).toBe('dicom.c-move-unknown');
     expect(m?.[7]).toContain(`id="${f.id}"`);
-    expect(JSON.parse(m?.[8] ?? '')).toEqual(f);
+    // The JSON body is the finding with its class spelled out (absent on the wire means alert).
+    expect(JSON.parse(m?.[8] ?? '')).toEqual({ ...f, class: 'alert' });
+    expect(m?.[7]).toContain('class="alert"');
     expect(Number(RFC5424.exec(formatSyslog({ ...f, severity: 'info' }, { hostname: 'h' }))?.[1])).toBe(
       4 * 8 + 6,
     );
@@ -62,8 +64,17 @@ describe('syslog and CEF formatting', () => {
     expect(cef).toContain('cs3=a\\=b\\nc');
     expect(cef).toContain(`externalId=${f.id}`);
     expect(cef).not.toContain('\n');
+    expect(cef).toContain('cs4Label=class cs4=alert');
     const sys = formatSyslog(f, { cef: true, hostname: 'h' });
     expect(RFC5424.exec(sys)?.[8]).toBe(cef);
+  });
+
+  it('marks exposures in CEF, in the structured data and in the JSON body', () => {
+    const f = makeFinding(3, 'agent-a', { class: 'exposure', rule: 'mqtt.cleartext-password' });
+    expect(formatCef(f)).toContain('cs4Label=class cs4=exposure');
+    const m = RFC5424.exec(formatSyslog(f, { hostname: 'h' }));
+    expect(m?.[7]).toContain('class="exposure"');
+    expect(JSON.parse(m?.[8] ?? '{}')).toMatchObject({ id: f.id, class: 'exposure' });
   });
 });
 
@@ -82,17 +93,23 @@ describe('export targets', () => {
     const t = await openTestAgent(col.wsUrl);
     for (let i = 0; i < 20; i++) t.send(makeFinding(i));
     for (let i = 0; i < 20; i++) t.send(makeFinding(i));
+    // Exposure reports go out too, marked.
+    t.send(makeFinding(20, 'agent-a', { class: 'exposure' }));
     await t.drain();
-    await waitFor(() => got.length >= 20, 'syslog datagrams');
+    await waitFor(() => got.length >= 21, 'syslog datagrams');
     await t.close();
     await col.close();
     udp.close();
-    expect(got.length).toBe(20);
+    expect(got.length).toBe(21);
     expect(got.every((m) => RFC5424.test(m) && m.includes('CEF:0|wardwatch|'))).toBe(true);
+    expect(got.filter((m) => m.includes('cs4=exposure')).length).toBe(1);
     const lines = readFileSync(jsonl, 'utf8').trim().split('\n');
-    expect(lines.map((l) => (JSON.parse(l) as { id: string }).id).sort()).toEqual(
-      Array.from({ length: 20 }, (_, i) => `agent-a-f${i}`).sort(),
+    const records = lines.map((l) => JSON.parse(l) as { id: string; class: string });
+    expect(records.map((r) => r.id).sort()).toEqual(
+      Array.from({ length: 21 }, (_, i) => `agent-a-f${i}`).sort(),
     );
+    expect(records.filter((r) => r.class === 'exposure').map((r) => r.id)).toEqual(['agent-a-f20']);
+    expect(records.filter((r) => r.class === 'alert').length).toBe(20);
   });
 
   it('frames syslog over TCP with octet counting (RFC 6587)', async () => {

@@ -1,11 +1,13 @@
 // TLS ingest: wss with a private CA, and client-certificate verification when the collector asks for it.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import type { RunningCollector } from '../../collector/main.js';
+import pino from 'pino';
 import { makeFinding, tempDir } from './helpers.js';
 import { openTestAgent, startTestCollector } from '../helpers/collector.js';
 
@@ -117,5 +119,41 @@ describe('tls', () => {
         .on('error', reject);
     });
     expect(h).toBe(200);
+  });
+
+  it('says why a connection in the wrong protocol is refused: plain HTTP on the TLS port, TLS on the plain port', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'warn' }, { write: (x: string) => void lines.push(x) });
+    const tlsCol = await startTestCollector({
+      dir,
+      db: ':memory:',
+      logger,
+      tls: { cert: f('server.crt'), key: f('server.key') },
+    });
+    const port = Number(new URL(tlsCol.url).port);
+    const plainAnswer = await new Promise<[number, string]>((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port, path: '/healthz' }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => (body += d.toString()));
+          res.on('end', () => resolve([res.statusCode ?? 0, body]));
+        })
+        .on('error', reject);
+    });
+    expect(plainAnswer[0]).toBe(400);
+    expect(plainAnswer[1]).toMatch(/speaks TLS: use wss:\/\//);
+    await tlsCol.close();
+
+    const plainCol = await startTestCollector({ dir, db: ':memory:', logger });
+    const tlsToPlain = await new Promise<string>((resolve) => {
+      const ws = new WebSocket(plainCol.wsUrl.replace(/^ws:/, 'wss:'), { rejectUnauthorized: false });
+      ws.on('open', () => resolve('open'));
+      ws.on('error', () => resolve('refused'));
+    });
+    expect(tlsToPlain).toBe('refused');
+    await plainCol.close();
+    const msgs = lines.map((l) => String((JSON.parse(l) as { msg: string }).msg));
+    expect(msgs).toContain('collector: plain HTTP on the TLS port (the agent should use wss://)');
+    expect(msgs.some((m) => m.startsWith('collector: TLS handshake on the plain port'))).toBe(true);
   });
 });

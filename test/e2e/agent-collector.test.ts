@@ -1,6 +1,7 @@
 // End to end on loopback: `wardwatch collector` and `wardwatch agent --pcap` as real processes; the collector stores exactly what `replay` prints.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { parseBaselineYaml } from '../../agent/engine/baseline-yaml.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,7 +18,7 @@ const SITE = path.join(FIXTURES, 'site.yaml');
 const children = tracked();
 afterEach(() => children.killAll());
 
-function runAgent(ws: string, dir: string, files: string[]): Promise<number> {
+function runAgent(ws: string, dir: string, files: string[], extra: string[] = []): Promise<number> {
   const proc = children.spawn(
     process.execPath,
     [
@@ -37,6 +38,7 @@ function runAgent(ws: string, dir: string, files: string[]): Promise<number> {
       SITE,
       '--log-level',
       'warn',
+      ...extra,
     ],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   );
@@ -84,6 +86,26 @@ describe.skipIf(!existsSync(BIN) || !CAPTURES.every((c) => existsSync(c)))('agen
       /wardwatch_protocol_messages_total\{agent="ward3",protocol="hl7",type="message"\} \d+/,
     );
     expect(metrics).toMatch(/wardwatch_packets_total\{agent="ward3"\} \d+/);
+  });
+
+  it('writes what it learned as a baseline for review (--learned-baseline), every device marked learning', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ww-e2e-'));
+    writeFileSync(path.join(dir, 'tokens'), 'agent ward3 agent-token-123\n');
+    const { ws } = await startCollectorProcess(dir, { tracker: children });
+    const out = path.join(dir, 'learned.yaml');
+    expect(await runAgent(ws, dir, CAPTURES, ['--learned-baseline', out])).toBe(0);
+    const learned = parseBaselineYaml(readFileSync(out, 'utf8'), out);
+    expect(learned.devices.length).toBeGreaterThan(0);
+    expect(learned.devices.every((d) => d.state === 'learning' && typeof d.since === 'string')).toBe(true);
+    // The agent learned the same as `baseline learn` on the same captures.
+    const learn = spawnSync(
+      process.execPath,
+      [BIN, 'baseline', 'learn', ...CAPTURES, '--site', SITE, '--out', path.join(dir, 'cli.yaml')],
+      { encoding: 'utf8' },
+    );
+    expect(learn.status).toBe(0);
+    const cli = parseBaselineYaml(readFileSync(path.join(dir, 'cli.yaml'), 'utf8'), 'cli.yaml');
+    expect(learned.devices.map((d) => d.ip)).toEqual(cli.devices.map((d) => d.ip));
   });
 });
 

@@ -96,6 +96,10 @@ describe.skipIf(skipReason !== '')('live agent on lo → collector', () => {
         'info',
         '--bpf',
         `tcp port ${mqttPort} or tcp port ${qrPort} or tcp port ${hl7Port}`,
+        // Every host here is new to the agent: without this, learning mode (the live default) holds back the
+        // medium findings this test expects. Learning itself is tested in test/engine/learning.test.ts.
+        '--learning-period',
+        '0',
         '--collector',
         ws,
         '--token',

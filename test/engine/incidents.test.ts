@@ -32,7 +32,7 @@ function finding(
 }
 
 describe('IncidentFolder', () => {
-  it('folds alerts that share a host within the quiet time, and opens a new incident after it', () => {
+  it('folds alerts that involve the actor within the quiet time, and opens a new incident after it', () => {
     const summaries: Finding[] = [];
     const folder = new IncidentFolder((f) => summaries.push(f));
     const a = finding('r.sweep', '10.0.0.99', '10.0.0.1', T0);
@@ -58,6 +58,15 @@ describe('IncidentFolder', () => {
     ]);
     expect(s && isIncidentSummary(s)).toBe(true);
     expect(s && opensIncident(s)).toBe(false);
+  });
+
+  it('does not chain two actors through a hub they both talk to (the broker, the PACS)', () => {
+    const folder = new IncidentFolder();
+    const dashboard = finding('r.wildcard', '10.0.0.30', '10.0.0.2', T0);
+    const laptop = finding('r.unlisted', '10.0.0.99', '10.0.0.2', T0 + SEC);
+    folder.mark(dashboard);
+    folder.mark(laptop);
+    expect([opensIncident(dashboard), opensIncident(laptop)]).toEqual([true, true]);
   });
 
   it('leaves exposures alone and attaches a repeat summary to the incident of what it repeats', () => {

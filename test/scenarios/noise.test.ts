@@ -4,26 +4,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { replayFiles } from '../../agent/pipeline.js';
 import { loadRules, type RuleSet } from '../../agent/engine/rules.js';
-import { loadSite, parseSite, SiteIndex, type Site } from '../../agent/engine/site.js';
-import { BaselineLearner } from '../../agent/engine/baseline-learn.js';
-import { createBaselineChecker } from '../../agent/engine/baseline-check.js';
-import type { Baseline } from '../../agent/engine/baseline-model.js';
+import { loadSite, parseSite, type Site } from '../../agent/engine/site.js';
 import { isIncidentSummary, opensIncident } from '../../agent/engine/incidents.js';
 import type { Finding } from '../../agent/wire/finding.js';
 import { FIXTURES, REPO_ROOT } from '../helpers/paths.js';
+import { Baselines, manifest } from './helpers.js';
 
-interface Entry {
-  file: string;
-  scenarios: string[];
-  baseline?: string;
-  normal?: boolean;
-}
-
-const DIR = path.join(FIXTURES, 'scenarios');
-const manifest = parse(readFileSync(path.join(DIR, 'manifest.yaml'), 'utf8')) as { captures: Entry[] };
 const siteText = readFileSync(path.join(FIXTURES, 'site.yaml'), 'utf8');
 // A site written from the docs: every asset with roles, AE titles, HL7 apps and client ids, but no lists.
 const siteWithoutLists = parseSite(
@@ -34,42 +21,10 @@ const siteWithoutLists = parseSite(
 let site: Site;
 let rules: RuleSet;
 const scenariosOf = new Map<string, string[]>();
-const baselines = new Map<string, Baseline>();
+const baselines = new Baselines();
 
-async function learn(file: string, s: Site): Promise<Baseline> {
-  const key = `${file}|${s.file}`;
-  const cached = baselines.get(key);
-  if (cached) return cached;
-  const index = new SiteIndex(s);
-  const learner = new BaselineLearner({
-    zoneOf: (ip) => index.zoneOf(ip),
-    nameOf: (ip) => index.assetOf(ip)?.name,
-    isDevice: (ip) => index.zoneOf(ip) !== 'internet',
-    minLearningS: 300, // normal.pcap is ten minutes long
-  });
-  const summary = await replayFiles([path.join(DIR, file)], { site: s, observers: [learner] }, {});
-  expect(summary.error).toBeNull();
-  const b = learner.result();
-  baselines.set(key, b);
-  return b;
-}
-
-async function replay(file: string, baselineFrom: string | undefined, s: Site = site): Promise<Finding[]> {
-  const index = new SiteIndex(s);
-  const baseline = baselineFrom
-    ? createBaselineChecker(await learn(baselineFrom, s), {
-        isDevice: (ip) => index.zoneOf(ip) !== 'internet',
-      })
-    : null;
-  const findings: Finding[] = [];
-  const summary = await replayFiles(
-    [path.join(DIR, file)],
-    { site: s, rules, baseline, agentId: 'noise' },
-    { onFinding: (f) => findings.push(f) },
-  );
-  expect(summary.error).toBeNull();
-  return findings;
-}
+const replay = (file: string, baselineFrom: string | undefined, s: Site = site): Promise<Finding[]> =>
+  baselines.replay(file, baselineFrom, s, rules, 'noise');
 
 const alerts = (fs: Finding[]): Finding[] => fs.filter(opensIncident);
 const exposures = (fs: Finding[]): Finding[] => fs.filter((f) => f.class === 'exposure');

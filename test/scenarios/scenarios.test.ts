@@ -1,28 +1,15 @@
 // Replays every scenario capture of fixtures/scenarios/manifest.yaml with the shipped rules, the example site and (where
 // the manifest says so) a baseline learned from normal traffic; each SCENARIOS.md id must be reported (issue 4).
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { replayFiles } from '../../agent/pipeline.js';
 import { loadRules, type RuleSet } from '../../agent/engine/rules.js';
-import { loadSite, SiteIndex, type Site } from '../../agent/engine/site.js';
-import { BaselineLearner } from '../../agent/engine/baseline-learn.js';
-import { createBaselineChecker } from '../../agent/engine/baseline-check.js';
+import { loadSite, type Site } from '../../agent/engine/site.js';
 import type { Baseline } from '../../agent/engine/baseline-model.js';
 import { formatBaselineYaml, parseBaselineYaml } from '../../agent/engine/baseline-yaml.js';
 import { severityRank, type Finding } from '../../agent/wire/finding.js';
 import { FIXTURES, REPO_ROOT } from '../helpers/paths.js';
+import { Baselines, manifest, type Entry } from './helpers.js';
 
-interface Entry {
-  file: string;
-  scenarios: string[];
-  baseline?: string;
-  normal?: boolean;
-}
-
-const DIR = path.join(FIXTURES, 'scenarios');
-const manifest = parse(readFileSync(path.join(DIR, 'manifest.yaml'), 'utf8')) as { captures: Entry[] };
 const ALL_IDS = [
   ...Array.from({ length: 13 }, (_, i) => `D${i + 1}`),
   ...Array.from({ length: 12 }, (_, i) => `H${i + 1}`),
@@ -31,54 +18,20 @@ const ALL_IDS = [
 ];
 
 let site: Site;
-let index: SiteIndex;
 let rules: RuleSet;
 const scenariosOf = new Map<string, string[]>();
-const baselines = new Map<string, Baseline>();
+const baselines = new Baselines();
 const results = new Map<string, Finding[]>();
 
-async function learn(file: string): Promise<Baseline> {
-  const cached = baselines.get(file);
-  if (cached) return cached;
-  const learner = new BaselineLearner({
-    zoneOf: (ip) => index.zoneOf(ip),
-    nameOf: (ip) => index.assetOf(ip)?.name,
-    isDevice: (ip) => index.zoneOf(ip) !== 'internet',
-    // The normal capture is ten minutes long: arm the volume and feed-stopped checks on it anyway.
-    minLearningS: 300,
-  });
-  const summary = await replayFiles([path.join(DIR, file)], { site, observers: [learner] }, {});
-  expect(summary.error).toBeNull();
-  const b = learner.result();
-  baselines.set(file, b);
-  return b;
-}
-
-async function replay(entry: Entry, withBaseline: boolean): Promise<Finding[]> {
-  const findings: Finding[] = [];
-  const baseline =
-    withBaseline && entry.baseline
-      ? createBaselineChecker(await learn(entry.baseline), {
-          isDevice: (ip) => index.zoneOf(ip) !== 'internet',
-        })
-      : null;
-  const summary = await replayFiles(
-    [path.join(DIR, entry.file)],
-    { site, rules, baseline, agentId: 'test' },
-    {
-      onFinding: (f) => findings.push(f),
-    },
-  );
-  expect(summary.error).toBeNull();
-  return findings;
-}
+const learn = (file: string): Promise<Baseline> => baselines.learn(file, site);
+const replay = (entry: Entry, withBaseline: boolean): Promise<Finding[]> =>
+  baselines.replay(entry.file, withBaseline ? entry.baseline : undefined, site, rules, 'test');
 
 const describeLine = (f: Finding): string =>
   `${f.rule} (${f.severity}) ${f.device.ip}${f.peer ? ` → ${f.peer.ip}` : ''}`;
 
 beforeAll(async () => {
   site = loadSite(path.join(FIXTURES, 'site.yaml'));
-  index = new SiteIndex(site);
   rules = loadRules(path.join(REPO_ROOT, 'rules'));
   for (const r of rules.rules) scenariosOf.set(r.id, r.scenarios);
   for (const e of manifest.captures) results.set(e.file, await replay(e, true));

@@ -70,6 +70,46 @@ describe('agent transport', () => {
     await t.close();
   });
 
+  it('under --spool-full stop-reading holds the source back instead of dropping, and loses nothing', async () => {
+    const port = await freePort();
+    const t = await AgentTransport.open({
+      url: `ws://127.0.0.1:${port}`,
+      token: TOKENS.agentA,
+      agent: 'agent-a',
+      version: 't',
+      spoolDir: tempDir('ww-spool-'),
+      logger: quietLogger,
+      spoolMaxBytes: 64 * 1024,
+      spoolFull: 'stop-reading',
+      batchMax: 10,
+      batchDelayMs: 1,
+      spoolRetryMs: 20,
+      backoffMinMs: 20,
+      backoffMaxMs: 100,
+    });
+    // A source that asks for room after each chunk, as FileSource does through readCaptureFile's gate.
+    let n = 0;
+    while (t.room() === null && n < 5000) {
+      for (let k = 0; k < 10; k++) t.send(makeFinding(n++));
+      await t.flush();
+    }
+    const held = t.room();
+    expect(held).not.toBeNull();
+    expect(n).toBeLessThan(5000);
+    expect(t.stats()).toMatchObject({ spoolDropped: 0, memoryDropped: 0, queued: n });
+    const col = await startTestCollector({ listen: `127.0.0.1:${port}` });
+    try {
+      await held;
+      for (let k = 0; k < 10; k++) t.send(makeFinding(n++));
+      await t.drain();
+      expect(t.stats()).toMatchObject({ spoolDropped: 0, memoryDropped: 0, spoolPending: 0 });
+      expect(col.store.countFindings()).toBe(n);
+      await t.close();
+    } finally {
+      await col.close();
+    }
+  });
+
   it('keeps reconnecting with backoff after a refused token and reports not connected', async () => {
     const col = await startTestCollector({ db: ':memory:' });
     const t = await AgentTransport.open({

@@ -34,7 +34,8 @@ afterAll(async () => {
 describe('agent crash', () => {
   it('resends its spool after a SIGKILL and restart: nothing lost, nothing doubled', async () => {
     const spoolDir = tempDir('ww-spool-');
-    const n = 600;
+    // Enough that the kill lands mid-stream: 600 could all be acked within one 10 ms poll.
+    const n = 6000;
     const args = {
       url: col.wsUrl,
       token: TOKENS.agentA,

@@ -31,6 +31,17 @@ describe('wire messages', () => {
     ['welcome', { type: 'welcome', version: '0.1.0' }],
     ['findings', { type: 'findings', seq: 1, findings: [makeFinding(1), makeFinding(2)] }],
     ['empty findings', { type: 'findings', seq: 7, findings: [] }],
+    [
+      'findings with a class',
+      {
+        type: 'findings',
+        seq: 2,
+        findings: [
+          makeFinding(1, 'a', { class: 'alert', incident: 'a-f1' }),
+          makeFinding(2, 'a', { class: 'exposure' }),
+        ],
+      },
+    ],
     ['stats', stats],
     [
       'devices',
@@ -76,6 +87,16 @@ describe('wire messages', () => {
       'severity',
     ],
     ['bad ts', { type: 'findings', seq: 1, findings: [makeFinding(1, 'a', { ts: 'yesterday' })] }, '.ts'],
+    [
+      'empty incident',
+      { type: 'findings', seq: 1, findings: [makeFinding(1, 'a', { incident: '' })] },
+      '.incident',
+    ],
+    [
+      'unknown class',
+      { type: 'findings', seq: 1, findings: [makeFinding(1, 'a', { class: 'incident' as never })] },
+      '.class',
+    ],
     [
       'port out of range',
       { type: 'findings', seq: 1, findings: [makeFinding(1, 'a', { peer: { ip: '1.2.3.4', port: 70000 } })] },
@@ -170,6 +191,7 @@ describe('wire messages', () => {
       'evidence',
       'count',
       'agent',
+      'class',
     ];
     fc.assert(
       fc.property(fc.constantFrom(...keys), fc.jsonValue(), (k, v) => {
