@@ -148,7 +148,7 @@ export interface IncidentRow {
   opener: Finding;
   severity: Severity;
   findings: number;
-  /** Occurrences: the sum of the alerts' counts. */
+  /** Occurrences: the sum of the alerts' counts (a closing summary restates them: not counted). */
   occurrences: number;
   first_seen: string;
   last_seen: string;
@@ -1032,7 +1032,7 @@ export class Store {
     }
     const grouped = `
       SELECT f.agent AS agent, coalesce(f.incident, f.id) AS inc, max(f.severity) AS sev, count(*) AS n,
-        sum(coalesce(json_extract(f.json, '$.count'), 1)) AS occ, min(f.ts_us) AS first_us, max(f.ts_us) AS last_us,
+        sum(CASE WHEN json_extract(f.json, '$.evidence.incident_rules') IS NULL THEN coalesce(json_extract(f.json, '$.count'), 1) ELSE 0 END) AS occ, min(f.ts_us) AS first_us, max(f.ts_us) AS last_us,
         group_concat(DISTINCT f.rule) AS rules, max(f.seq) AS last_seq
       FROM findings f LEFT JOIN triage t ON t.agent = f.agent AND t.incident = coalesce(f.incident, f.id)
       WHERE ${where.join(' AND ')}

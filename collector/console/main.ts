@@ -274,7 +274,7 @@ async function alertsView(): Promise<void> {
     body.append(
       h(
         'tr',
-        { class: 'row', data: { incident: i.incident, rule: f.rule } },
+        { class: 'row', data: { incident: i.incident, rules: i.rules.join(' ') } },
         h('td', {}, box),
         h('td', {}, i.last_seen),
         h('td', {}, sev(i.severity)),
@@ -444,7 +444,8 @@ async function findingView(): Promise<void> {
   const inc = d.incident;
   const members = inc?.findings ?? [f];
   const summary = members.find((m) => m.evidence.incident_rules !== undefined);
-  const occurrences = members.reduce((n, m) => n + (m.count ?? 1), 0);
+  // A closing summary restates the incident's alerts: counting it too would double them.
+  const occurrences = members.filter((m) => m !== summary).reduce((n, m) => n + (m.count ?? 1), 0);
   const times = members.map((m) => m.ts).sort();
 
   const note = h('textarea', { id: 'comment', placeholder: 'comment (kept in the audit trail)' });
@@ -510,7 +511,8 @@ async function findingView(): Promise<void> {
           ['time', f.ts],
           ['agent', f.agent],
           ['id', f.id],
-          ['repeat count', String(occurrences)],
+          ['repeat count', String(f.count ?? 1)],
+          ['occurrences in the incident', inc ? String(occurrences) : undefined],
           ['first seen', times[0]],
           ['last seen', times[times.length - 1]],
           [
