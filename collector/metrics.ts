@@ -260,7 +260,7 @@ export class CollectorMetrics {
     for (const label of FOLDED_LABELS) this.folded.inc({ label }, 0);
     this.httpRefused = new Counter({
       name: 'wardwatch_http_refused_total',
-      help: "HTTP requests refused as the client's mistake (400 malformed, 401/403 auth, 404, 405, 413 body too large), by status.",
+      help: "HTTP requests refused as the client's mistake (400 malformed, 401/403 auth, 404, 405, 409 conflicting triage change or ambiguous id, 413 body too large), by status.",
       labelNames: ['status'],
       registers: reg,
     });
