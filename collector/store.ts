@@ -464,6 +464,7 @@ export class Store {
           );
           if (r.changes === 0) continue;
           fresh.push(f);
+          if (cls === 'alert') this.reopenIfResolved(b.agent, f, iso);
           if (cls === 'exposure') this.addExposure(b.agent, f, Number.isFinite(tsUs) ? tsUs : now, now, json);
         }
         this.upsertAgentSeq.run(b.agent, iso, iso, b.seq);
@@ -472,6 +473,29 @@ export class Store {
     });
     tx();
     return out;
+  }
+
+  /**
+   * A new alert in an incident someone resolved means the activity went on: the incident is open again, audited as
+   * done by "wardwatch". A closing summary restates the incident (not new activity) and a false-positive verdict
+   * stands: neither reopens.
+   */
+  private reopenIfResolved(agent: string, f: Finding, iso: string): void {
+    if (f.evidence.incident_rules !== undefined) return;
+    const incident = f.incident ?? f.id;
+    const t = this.db
+      .prepare('SELECT status FROM triage WHERE agent = ? AND incident = ?')
+      .get(agent, incident) as { status: TriageStatus } | undefined;
+    if (t?.status !== 'resolved') return;
+    const comment = `new alert ${f.id} (${f.rule}) after it was resolved`;
+    this.db
+      .prepare('UPDATE triage SET status = ?, by = ?, at = ?, comment = ? WHERE agent = ? AND incident = ?')
+      .run('open', 'wardwatch', iso, comment, agent, incident);
+    this.db
+      .prepare(
+        'INSERT INTO audit (at, by, agent, incident, from_status, to_status, comment) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(iso, 'wardwatch', agent, incident, 'resolved', 'open', comment);
   }
 
   /** Folds one newly stored exposure finding into its exposure. */

@@ -484,6 +484,30 @@ describe('status workflow and audit', () => {
   });
 });
 
+describe('reopening', () => {
+  it('reopens a resolved incident when a new alert of it arrives, not for a closing summary or a false positive', () => {
+    const s = new Store(':memory:');
+    const [opener, update] = findings();
+    s.storeBatch('agent-a', 1, [opener as Finding]);
+    s.storeBatch('agent-b', 1, [{ ...(opener as Finding), agent: 'agent-b' }]);
+    s.setStatus([{ agent: 'agent-a', id: 'i1' }], 'resolved', 'soc', 'done');
+    s.setStatus([{ agent: 'agent-b', id: 'i1' }], 'false-positive', 'soc', 'lab');
+    s.storeBatch('agent-a', 2, [findings()[2] as Finding]);
+    expect(s.triageOf('agent-a', 'i1').status).toBe('resolved');
+    s.storeBatch('agent-a', 3, [update as Finding]);
+    s.storeBatch('agent-b', 2, [{ ...(update as Finding), agent: 'agent-b' }]);
+    expect(s.triageOf('agent-a', 'i1')).toMatchObject({ status: 'open', by: 'wardwatch' });
+    expect(s.triageOf('agent-b', 'i1').status).toBe('false-positive');
+    expect(s.listAudit({ agent: 'agent-a' }).audit[0]).toMatchObject({
+      by: 'wardwatch',
+      from: 'resolved',
+      to: 'open',
+      comment: 'new alert i1-u1 (dicom.unknown-calling-ae) after it was resolved',
+    });
+    s.close();
+  });
+});
+
 describe('rules and devices', () => {
   it('lists the rules agents announced, with who announced them', async () => {
     const r = await json<{ rules: Array<RuleInfo & { agents: string[] }> }>(getApi('/api/rules'));
