@@ -276,16 +276,13 @@ export class CollectorMetrics {
     });
     // Fed by the triage status, so "is anything critical unacknowledged?" is a gauge's value, not a counter's first
     // increment (which a new series never shows: issue 10). One per incident, by its highest severity.
-    let counts: ReturnType<typeof alertCounts> | null = null;
     new Gauge({
       name: 'wardwatch_alerts_open',
       help: 'Alert incidents neither resolved nor marked false-positive (open or acknowledged), by their highest severity.',
       labelNames: ['severity'],
       registers: reg,
       collect() {
-        // Both gauges come from one query per scrape: this one is collected first (registration order).
-        counts = alertCounts();
-        for (const [severity, n] of Object.entries(counts.open)) this.set({ severity }, n);
+        for (const [severity, n] of Object.entries(alertCounts().open)) this.set({ severity }, n);
       },
     });
     new Gauge({
@@ -294,9 +291,7 @@ export class CollectorMetrics {
       labelNames: ['severity'],
       registers: reg,
       collect() {
-        const c = counts ?? alertCounts();
-        counts = null;
-        for (const [severity, n] of Object.entries(c.unacknowledged)) this.set({ severity }, n);
+        for (const [severity, n] of Object.entries(alertCounts().unacknowledged)) this.set({ severity }, n);
       },
     });
   }
