@@ -43,6 +43,7 @@ function params(): URLSearchParams {
 function go(p: URLSearchParams): void {
   const qs = p.toString();
   window.history.pushState(null, '', qs ? `?${qs}` : window.location.pathname);
+  say('');
   void render();
 }
 
@@ -56,8 +57,11 @@ function link(p: URLSearchParams, ...children: Child[]): HTMLAnchorElement {
   return a;
 }
 
-function say(text: string): void {
-  byId('msg').textContent = text;
+/** A line under the header: an error (red) or, with ok, the outcome of an action. Cleared on every move. */
+function say(text: string, ok = false): void {
+  const m = byId('msg');
+  m.textContent = text;
+  m.className = ok ? 'ok' : '';
 }
 
 function sev(s: string): HTMLSpanElement {
@@ -276,7 +280,7 @@ async function alertsView(): Promise<void> {
         'tr',
         { class: 'row', data: { incident: i.incident, rules: i.rules.join(' ') } },
         h('td', {}, box),
-        h('td', {}, i.last_seen),
+        h('td', { class: 'ts' }, i.last_seen),
         h('td', {}, sev(i.severity)),
         h('td', {}, i.rules.join(', ')),
         h('td', {}, link(detail, f.title)),
@@ -320,7 +324,7 @@ async function alertsView(): Promise<void> {
         .then((r) => {
           say('');
           byId('msg').textContent = '';
-          void render().then(() => say(`${r.changed.length} incident(s) now ${to}.`));
+          void render().then(() => say(`${r.changed.length} incident(s) now ${to}.`, true));
         })
         .catch((e: unknown) => say(e instanceof Error ? e.message : String(e)));
     });
@@ -463,7 +467,7 @@ async function findingView(): Promise<void> {
           comment: note.value,
         })
         .then(() => render())
-        .then(() => say(`Now ${to}.`))
+        .then(() => say(`Now ${to}.`, true))
         .catch((e: unknown) => say(e instanceof Error ? e.message : String(e)));
     });
     return b;
@@ -481,7 +485,7 @@ async function findingView(): Promise<void> {
       h(
         'tr',
         { class: m.id === f.id ? 'row current' : 'row' },
-        h('td', {}, m.ts),
+        h('td', { class: 'ts' }, m.ts),
         h('td', {}, kind),
         h('td', {}, sev(m.severity)),
         h('td', {}, m.rule),
@@ -630,13 +634,13 @@ async function exposuresView(): Promise<void> {
       h(
         'tr',
         { class: 'row' },
-        h('td', {}, e.last_seen),
+        h('td', { class: 'ts' }, e.last_seen),
         h('td', {}, sev(e.severity)),
         h('td', {}, e.rule),
         h('td', {}, link(new URLSearchParams({ view: 'finding', id: e.finding, agent: e.agent }), e.title)),
         h('td', {}, endpoint(e.device)),
         h('td', {}, String(e.count)),
-        h('td', {}, e.first_seen),
+        h('td', { class: 'ts' }, e.first_seen),
         h('td', {}, e.agent),
       ),
     );
@@ -694,7 +698,7 @@ function auditRow(a: AuditEntry): HTMLTableRowElement {
   return h(
     'tr',
     {},
-    h('td', {}, a.at),
+    h('td', { class: 'ts' }, a.at),
     h('td', {}, a.by),
     h('td', {}, a.from),
     h('td', {}, a.to),
