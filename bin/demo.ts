@@ -29,10 +29,14 @@ export async function runDemo(args: DemoArgs): Promise<number> {
   const dir = mkdtempSync(path.join(tmpdir(), 'wardwatch-demo-'));
   const agentToken = randomBytes(16).toString('hex');
   const readToken = randomBytes(16).toString('hex');
+  // The console's demo sign-in: an admin token made for this run only, so triage (acknowledge, resolve) works too.
+  const adminToken = randomBytes(16).toString('hex');
   const tokensFile = path.join(dir, 'tokens');
-  writeFileSync(tokensFile, `agent demo-agent ${agentToken}\nread demo-reader ${readToken}\n`, {
-    mode: 0o600,
-  });
+  writeFileSync(
+    tokensFile,
+    `agent demo-agent ${agentToken}\nread demo-reader ${readToken}\nadmin demo-admin ${adminToken}\n`,
+    { mode: 0o600 },
+  );
   const collector = await startCollector({
     listen: args.listen,
     db: path.join(dir, 'wardwatch.db'),
@@ -43,7 +47,8 @@ export async function runDemo(args: DemoArgs): Promise<number> {
     args.out.write(`${line}\n`);
   };
   say(`wardwatch demo: collector at ${collector.url}`);
-  say(`  page:     ${collector.url}/  (paste the read token below when it asks)`);
+  say(`  console:  ${collector.url}/`);
+  say(`            sign in with the demo token ${adminToken} (admin of this run only)`);
   say(`  metrics:  ${collector.url}/metrics`);
   say(`  findings: curl -H 'Authorization: Bearer ${readToken}' ${collector.url}/api/findings`);
   say(`  devices:  curl -H 'Authorization: Bearer ${readToken}' ${collector.url}/api/devices`);

@@ -113,8 +113,12 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const metrics = new CollectorMetrics(
     () => store.countDevices(),
     () => store.exposureCounts(),
+    () => store.alertCounts(),
   );
   for (const a of tokens.agentNames()) metrics.declareAgent(a);
+  // A restarted collector shows every alert series it knew at 0 from its first scrape (counters restart at 0, which
+  // Prometheus reads as a reset, never as an increase), so the next finding of any of them is an increase.
+  for (const s of store.alertSeries()) metrics.declareSeries(s.rule, s.severity, s.agent);
   const exporter = opts.export ? new Exporter(opts.export, logger, metrics, COLLECTOR_VERSION) : null;
 
   let ingest: Ingest | null = null;
@@ -125,6 +129,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     logger,
     connected: () => ingest?.connected() ?? new Set(),
     beforeScrape: () => ingest?.applyPendingStats(),
+    secure: Boolean(opts.tls),
   });
   const tls = opts.tls;
   const server = tls

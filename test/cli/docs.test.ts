@@ -56,7 +56,9 @@ describe('docs/', () => {
     expect(readme).not.toMatch(/DESIGN\.md|SCENARIOS\.md/);
     const sources: Array<[string, string]> = [
       [REPO_ROOT, readme],
-      ...readdirSync(DOCS).map((f): [string, string] => [DOCS, read(f)]),
+      ...readdirSync(DOCS)
+        .filter((f) => f.endsWith('.md'))
+        .map((f): [string, string] => [DOCS, read(f)]),
     ];
     let links = 0;
     for (const [base, text] of sources) {
