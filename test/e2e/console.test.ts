@@ -1,7 +1,8 @@
 // The console in a real browser (issue 10): Debian's chromium driven by playwright-core against a collector fed by a
 // real agent replaying scenario captures, plus one crafted finding whose packet-borne strings are HTML. Sign in,
 // filter, open a finding's evidence, acknowledge and resolve with a comment, exposures, text-only rendering.
-// Screenshots go to docs/screenshots/ (the README shows them).
+// Screenshots go to a temporary folder, or to docs/screenshots/ (the README shows them) when
+// WARDWATCH_SCREENSHOTS=1, so that a test run does not rewrite tracked files.
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,7 +23,9 @@ const CAPTURES = ['dicom-ae-enumeration', 'mqtt-anonymous', 'dicom-cleartext-cre
   path.join(FIXTURES, 'scenarios', `${n}.pcap`),
 );
 const SITE = path.join(FIXTURES, 'site.yaml');
-const SHOTS = path.join(REPO_ROOT, 'docs/screenshots');
+const SHOTS = process.env.WARDWATCH_SCREENSHOTS
+  ? path.join(REPO_ROOT, 'docs/screenshots')
+  : mkdtempSync(path.join(tmpdir(), 'ww-shots-'));
 const HOSTILE = '<img src=x onerror=alert(1)>';
 const READY = (view: string): string => `body[data-ready="${view}"]`;
 
