@@ -6,8 +6,8 @@ import type { Options } from 'yargs';
 import { UserError } from '../agent/wire/errors.js';
 import { COMMAND_OPTIONS, ENV_COMMANDS, GLOBAL, optionOrigins, parseFlag } from './options.js';
 
-/** WARDWATCH_* variables that are not options: read by the container healthcheck and the test suite. */
-const NOT_OPTIONS = new Set(['WARDWATCH_HEALTH_PORT', 'WARDWATCH_TSHARK']);
+/** WARDWATCH_* variables that are not options: read by the container healthcheck and by tests. */
+const NOT_OPTIONS = new Set(['WARDWATCH_HEALTH_PORT', 'WARDWATCH_TSHARK', 'WARDWATCH_SCREENSHOTS']);
 
 const SUBCOMMANDS = new Set(['baseline', 'rules']);
 

@@ -43,7 +43,7 @@ const atLeast =
   (option: string, min: number, unit: string) =>
   (value: unknown): number => {
     const n = toNumber(value);
-    if (!(n >= min) || !Number.isFinite(n)) throw bad(option, value, `${unit}, at least ${min}`);
+    if (!(n >= min) || !Number.isFinite(n)) throw bad(option, value, `at least ${min} (${unit})`);
     return n;
   };
 
@@ -67,10 +67,15 @@ const duration =
     return text;
   };
 
+/** "a or b", "a, b or c". */
+function alternatives(choices: readonly string[]): string {
+  return choices.length < 2 ? (choices[0] ?? '') : `${choices.slice(0, -1).join(', ')} or ${choices.at(-1)}`;
+}
+
 function oneOf<const T extends string>(option: string, choices: readonly T[]) {
   return (value: unknown): T => {
     const found = choices.find((c) => c === value);
-    if (found === undefined) throw bad(option, value, `one of ${choices.join(', ')}`);
+    if (found === undefined) throw bad(option, value, alternatives(choices));
     return found;
   };
 }
