@@ -7,7 +7,12 @@ import { UserError } from '../agent/wire/errors.js';
 import { COMMAND_OPTIONS, ENV_COMMANDS, GLOBAL, optionOrigins, parseFlag } from './options.js';
 
 /** WARDWATCH_* variables that are not options: read by the container healthcheck and by tests. */
-const NOT_OPTIONS = new Set(['WARDWATCH_HEALTH_PORT', 'WARDWATCH_TSHARK', 'WARDWATCH_SCREENSHOTS']);
+const NOT_OPTIONS = new Set([
+  'WARDWATCH_HEALTH_PORT',
+  'WARDWATCH_TSHARK',
+  'WARDWATCH_SCREENSHOTS',
+  'WARDWATCH_CI',
+]);
 
 const SUBCOMMANDS = new Set(['baseline', 'rules']);
 
