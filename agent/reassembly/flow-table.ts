@@ -1,6 +1,7 @@
 // Bidirectional flow table keyed by VLAN + 5-tuple: client/server sides, idle timeouts in packet time, FIN/RST, a cap and a byte budget with eviction (RFC 9293 §3.5–3.6 for closing).
 import type { Packet } from '../decode/packet.js';
 import { ipToString, ipv4ToString, macToString } from '../decode/addr.js';
+import { communityIdOrdered } from '../wire/community-id.js';
 import { formatTs } from '../wire/time.js';
 import { TcpStream, createReassemblyStats, type HoldBudget, type ReassemblyStats } from './tcp-stream.js';
 import type {
@@ -176,6 +177,8 @@ class Flow implements FlowInfo {
   bytes0 = 0;
   bytes1 = 0;
   private cachedId: string | null = null;
+  /** '' once made for a flow without a Community ID (ICMP). */
+  private cachedCommunityId: string | null = null;
   consumer: StreamConsumer | ConsumerFactory | null = null;
   s0: TcpStream | null = null;
   s1: TcpStream | null = null;
@@ -229,6 +232,26 @@ class Flow implements FlowInfo {
       );
     }
     return this.cachedId;
+  }
+
+  /**
+   * Community ID v1 (seed 0), made on first use and kept: side A is already the lower (address, port), the
+   * specification's order, so no comparison is needed. Only records that are printed and findings ask.
+   */
+  get communityId(): string | undefined {
+    let c = this.cachedCommunityId;
+    if (c === null) {
+      c =
+        communityIdOrdered(
+          this.proto,
+          this.addrBytes(true, SCRATCH_C),
+          this.addrBytes(false, SCRATCH_S),
+          this.aPort,
+          this.bPort,
+        ) ?? '';
+      this.cachedCommunityId = c;
+    }
+    return c === '' ? undefined : c;
   }
 
   private addrText(sideA: boolean): string {
@@ -668,6 +691,10 @@ export class FlowTable {
     const record: FlowRecord = {
       kind: 'flow',
       flow: f.id,
+      // A getter: the hash is made only if the record is printed or a finding names the flow.
+      get community_id(): string | undefined {
+        return f.communityId;
+      },
       transport: f.transport,
       app: f.app,
       vlan: f.vlan < 0 ? null : f.vlan,
