@@ -20,6 +20,7 @@ import { runAgent } from '../agent/run-agent.js';
 import { LiveCaptureError, listInterfaces } from '../agent/capture/live.js';
 import { SEVERITIES, type Severity } from '../agent/wire/finding.js';
 import { startCollector } from '../collector/main.js';
+import { EXPORT_FORMATS, parseSyslogUrl, type SyslogTarget } from '../collector/export.js';
 import { runDemo } from './demo.js';
 
 function makeLogger(level: string): Logger {
@@ -303,17 +304,24 @@ async function main(): Promise<void> {
           .option('retention-days', { type: 'number', describe: 'delete findings older than this' })
           .option('retention-max', { type: 'number', describe: 'keep at most this many findings' })
           .option('export-jsonl', { type: 'string', describe: 'append every new finding to this file' })
+          .option('export-format', {
+            choices: EXPORT_FORMATS,
+            default: 'jsonl' as const,
+            describe: 'JSON records (file and syslog body): ours, Elastic Common Schema or OCSF',
+          })
           .option('syslog', {
             type: 'string',
-            describe: 'send findings to syslog, udp://HOST:PORT or tcp://HOST:PORT',
+            describe:
+              'send findings to syslog, udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (RFC 5425)',
           })
+          .option('syslog-ca', { type: 'string', describe: 'CA (PEM) of the tls:// syslog server' })
           .option('cef', { type: 'boolean', default: false, describe: 'syslog body in CEF' })
           .option('log-level', { type: 'string', default: 'info' })
           .implies('tls-cert', 'tls-key'),
       (a) =>
         run(async () => {
           const logger = makeLogger(a['log-level']);
-          const syslog = a.syslog ? parseSyslog(a.syslog, a.cef) : undefined;
+          const syslog = a.syslog ? parseSyslog(a.syslog, a.cef, a['syslog-ca']) : undefined;
           const collector = await startCollector({
             listen: a.listen,
             db: a.db,
@@ -342,6 +350,7 @@ async function main(): Promise<void> {
               ? {
                   export: {
                     ...(a['export-jsonl'] ? { jsonl: a['export-jsonl'] } : {}),
+                    format: a['export-format'],
                     ...(syslog ? { syslog } : {}),
                   },
                 }
@@ -526,7 +535,9 @@ const ENV_OPTIONS: Record<string, readonly string[]> = {
     'retention-days',
     'retention-max',
     'export-jsonl',
+    'export-format',
     'syslog',
+    'syslog-ca',
     'log-level',
   ],
   replay: ['rules', 'site', 'baseline', 'flow-memory', 'max-flows'],
@@ -571,18 +582,12 @@ function loadConfigFile(file: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-function parseSyslog(
-  url: string,
-  cef: boolean,
-): { host: string; port: number; proto: 'udp' | 'tcp'; cef: boolean } {
-  const m = /^(udp|tcp):\/\/([^:/]+|\[[^\]]+\]):(\d+)$/.exec(url);
-  if (!m) throw new UsageError(`--syslog ${url}: expected udp://HOST:PORT or tcp://HOST:PORT`);
-  return {
-    proto: m[1] as 'udp' | 'tcp',
-    host: (m[2] ?? '').replace(/^\[|\]$/g, ''),
-    port: Number(m[3]),
-    cef,
-  };
+function parseSyslog(url: string, cef: boolean, ca: string | undefined): SyslogTarget {
+  const t = parseSyslogUrl(url);
+  if (!t)
+    throw new UsageError(`--syslog ${url}: expected udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT`);
+  if (ca !== undefined && t.proto !== 'tls') throw new UsageError(`--syslog-ca needs a tls:// --syslog`);
+  return { ...t, cef, ...(ca !== undefined ? { ca } : {}) };
 }
 
 main().catch(fail);
