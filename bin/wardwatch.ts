@@ -587,6 +587,15 @@ function parseSyslog(url: string, cef: boolean, ca: string | undefined): SyslogT
   if (!t)
     throw new UsageError(`--syslog ${url}: expected udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT`);
   if (ca !== undefined && t.proto !== 'tls') throw new UsageError(`--syslog-ca needs a tls:// --syslog`);
+  if (ca !== undefined) {
+    try {
+      readFileSync(ca);
+    } catch (err) {
+      throw new UsageError(
+        `--syslog-ca ${ca}: cannot read (${(err as NodeJS.ErrnoException).code ?? 'error'})`,
+      );
+    }
+  }
   return { ...t, cef, ...(ca !== undefined ? { ca } : {}) };
 }
 

@@ -11,7 +11,8 @@ import { loadRules } from '../../agent/engine/rules.js';
 import { loadSite } from '../../agent/engine/site.js';
 import type { Finding } from '../../agent/wire/finding.js';
 import { FIXTURES, REPO_ROOT } from '../helpers/paths.js';
-import { makeFinding } from './helpers.js';
+import { makeFinding, tempDir, waitFor } from './helpers.js';
+import { openTestAgent, startTestCollector } from '../helpers/collector.js';
 import { validate, type Schema } from './json-schema-lite.js';
 
 const SCHEMAS = path.join(REPO_ROOT, 'collector', 'schemas');
@@ -211,6 +212,44 @@ describe('OCSF Detection Finding', () => {
     const body = formatSyslog(f, { hostname: 'h', format: 'ocsf' }).split('] ').slice(1).join('] ');
     expect(JSON.parse(body)).toEqual(toOcsf(f));
   });
+});
+
+describe('collector --export-format', () => {
+  it.each(['ecs', 'ocsf'] as const)(
+    'writes each newly stored finding once as %s to the JSON lines file',
+    async (format) => {
+      const dir = tempDir();
+      const jsonl = path.join(dir, 'findings.jsonl');
+      const col = await startTestCollector({ dir, export: { jsonl, format } });
+      const t = await openTestAgent(col.wsUrl);
+      const sent = Array.from({ length: 5 }, (_, i) =>
+        makeFinding(i, 'agent-a', {
+          community_id: CID,
+          device: { ip: `10.20.30.${i + 1}`, name: `pump-0${i}` },
+        }),
+      );
+      for (const f of [...sent, ...sent]) t.send(f);
+      await t.drain();
+      const lines = (): string[] => {
+        try {
+          return readFileSync(jsonl, 'utf8')
+            .split('\n')
+            .filter((l) => l !== '');
+        } catch {
+          return [];
+        }
+      };
+      await waitFor(() => lines().length >= 5, 'five export lines');
+      await t.close();
+      await col.close();
+      const records = lines().map((l) => JSON.parse(l) as Record<string, unknown>);
+      const schema = format === 'ecs' ? ecsSchema : ocsfSchema;
+      for (const r of records) expect(validate(schema, r)).toEqual([]);
+      const expected = sent.map((f) => (format === 'ecs' ? toEcs(f) : toOcsf(f)));
+      expect(records).toEqual(expect.arrayContaining(expected));
+      expect(records.length).toBe(5);
+    },
+  );
 });
 
 /** CEF extension `key=value` pairs (values end where the next unescaped ` key=` starts). */
