@@ -688,30 +688,7 @@ export class FlowTable {
     }
     const gaps = (f.s0?.gaps ?? 0) + (f.s1?.gaps ?? 0);
     const gapBytes = (f.s0?.gapBytes ?? 0) + (f.s1?.gapBytes ?? 0);
-    const record: FlowRecord = {
-      kind: 'flow',
-      flow: f.id,
-      // A getter: the hash is made only if the record is printed or a finding names the flow.
-      get community_id(): string | undefined {
-        return f.communityId;
-      },
-      transport: f.transport,
-      app: f.app,
-      vlan: f.vlan < 0 ? null : f.vlan,
-      client: endpoint(f.clientIp, f.clientPort, f.clientMac),
-      server: endpoint(f.serverIp, f.serverPort, f.serverMac),
-      client_by: f.clientBy,
-      start: formatTs(f.startTs),
-      end: formatTs(f.lastSeen),
-      // Bytes are frame bytes as captured on the wire (Packet.frameLen), link header included.
-      packets: [f.pkts0, f.pkts1],
-      bytes: [f.bytes0, f.bytes1],
-      gaps,
-      gap_bytes: gapBytes,
-      end_reason: reason,
-      startMicros: f.startTs,
-      endMicros: f.lastSeen,
-    };
+    const record = new FlowEndRecord(f, reason, gaps, gapBytes);
     this.stats.ended[reason]++;
     if (reason === 'evicted') this.stats.evicted++;
     this.stats.active--;
@@ -830,6 +807,81 @@ export class FlowTable {
     f.hnext = null;
     this.count--;
     this.charge(f, 0);
+  }
+}
+
+/**
+ * A flow's end record. Its Community ID is a getter on the prototype, made from the flow only when read (a
+ * finding names the flow, or the record is printed: `toJSON` puts it after `flow`), so the records nobody prints
+ * cost no hash; an accessor on a plain object would instead make every record slower to build and to print.
+ */
+class FlowEndRecord implements FlowRecord {
+  readonly kind = 'flow';
+  readonly #source: Flow;
+  readonly flow: string;
+  readonly transport: FlowRecord['transport'];
+  readonly app: string | null;
+  readonly vlan: number | null;
+  readonly client: FlowRecord['client'];
+  readonly server: FlowRecord['server'];
+  readonly client_by: FlowRecord['client_by'];
+  readonly start: string;
+  readonly end: string;
+  readonly packets: [number, number];
+  readonly bytes: [number, number];
+  readonly gaps: number;
+  readonly gap_bytes: number;
+  readonly end_reason: FlowEndReason;
+  readonly startMicros: number;
+  readonly endMicros: number;
+
+  constructor(f: Flow, reason: FlowEndReason, gaps: number, gapBytes: number) {
+    this.#source = f;
+    this.flow = f.id;
+    this.transport = f.transport;
+    this.app = f.app;
+    this.vlan = f.vlan < 0 ? null : f.vlan;
+    this.client = endpoint(f.clientIp, f.clientPort, f.clientMac);
+    this.server = endpoint(f.serverIp, f.serverPort, f.serverMac);
+    this.client_by = f.clientBy;
+    this.start = formatTs(f.startTs);
+    this.end = formatTs(f.lastSeen);
+    // Bytes are frame bytes as captured on the wire (Packet.frameLen), link header included.
+    this.packets = [f.pkts0, f.pkts1];
+    this.bytes = [f.bytes0, f.bytes1];
+    this.gaps = gaps;
+    this.gap_bytes = gapBytes;
+    this.end_reason = reason;
+    this.startMicros = f.startTs;
+    this.endMicros = f.lastSeen;
+  }
+
+  get community_id(): string | undefined {
+    return this.#source.communityId;
+  }
+
+  /** The printed record: DESIGN.md's fields in their order, `community_id` after `flow`. */
+  toJSON(): Omit<FlowRecord, 'community_id'> & { community_id: string | undefined } {
+    return {
+      kind: this.kind,
+      flow: this.flow,
+      community_id: this.community_id,
+      transport: this.transport,
+      app: this.app,
+      vlan: this.vlan,
+      client: this.client,
+      server: this.server,
+      client_by: this.client_by,
+      start: this.start,
+      end: this.end,
+      packets: this.packets,
+      bytes: this.bytes,
+      gaps: this.gaps,
+      gap_bytes: this.gap_bytes,
+      end_reason: this.end_reason,
+      startMicros: this.startMicros,
+      endMicros: this.endMicros,
+    };
   }
 }
 

@@ -13,7 +13,7 @@ export interface FlowRecord {
   flow: string;
   /**
    * Community ID v1 of the flow's 5-tuple (seed 0), the id Zeek, Suricata and Wireshark give the same flow.
-   * Made when first read (a getter on records the flow table makes), so unprinted records cost nothing.
+   * Made when first read (a getter on the records the flow table makes), so unprinted records cost no hash.
    */
   readonly community_id?: string | undefined;
   transport: 'tcp' | 'udp' | 'icmp' | 'other';

@@ -186,8 +186,9 @@ describe('Community ID on flows, events and findings of our captures', () => {
     await replayFiles([path.join(DIR, 'spec-ipv6.pcap')], {}, { onFlow: (r) => recs.push(r) });
     const r = recs[0];
     expect(r).toBeDefined();
-    const d = Object.getOwnPropertyDescriptor(r, 'community_id');
-    expect(typeof d?.get).toBe('function');
+    // Not an own property: a getter on the record's prototype, so building the record made no hash.
+    expect(Object.getOwnPropertyDescriptor(r, 'community_id')).toBeUndefined();
+    expect(Object.keys(r ?? {})).not.toContain('community_id');
     expect(r?.community_id).toBe('1:/qFaeAR+gFe1KYjMzVDsMv+wgU4=');
     expect(JSON.parse(JSON.stringify(r)) as { community_id: string }).toMatchObject({
       community_id: '1:/qFaeAR+gFe1KYjMzVDsMv+wgU4=',
