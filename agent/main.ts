@@ -14,15 +14,16 @@ import { loadRules, validateRulesDir, type RuleSet } from './engine/rules.js';
 import { loadSite, SiteIndex, type Site } from './engine/site.js';
 import { replayFiles, type ReplayOptions, type ReplaySummary } from './pipeline.js';
 import type { FlowLimits } from './reassembly/flow-table.js';
+import { UserError } from './wire/errors.js';
 import { SEVERITIES, severityRank, type Finding, type Severity } from './wire/finding.js';
 
-/** Exit statuses (DESIGN.md): 0 ok, 1 findings at or above --fail-on, 2 bad input or usage. */
+/** Exit statuses (docs/cli.md): 0 ok, 1 findings at or above --fail-on, 2 bad input or usage. */
 export const EXIT_OK = 0;
 export const EXIT_FINDINGS = 1;
 export const EXIT_BAD_INPUT = 2;
 
-/** A start-up problem with the user's input: printed as one line, exit status 2. */
-export class UsageError extends Error {
+/** A start-up problem with the user's input: printed as one line, exit status 2 (bin/ maps every UserError so). */
+export class UsageError extends UserError {
   override name = 'UsageError';
 }
 

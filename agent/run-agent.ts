@@ -17,9 +17,11 @@ import {
 } from './main.js';
 import { Pipeline } from './pipeline.js';
 import { FileSource, idleStats, LiveSource, type AgentSource } from './sources.js';
+import { loadRules } from './engine/rules.js';
 import { AgentTransport } from './transport/client.js';
 import { SPOOL_FULL_POLICIES, SpoolUnusableError, type SpoolFullPolicy } from './transport/spool.js';
 import type { Finding } from './wire/finding.js';
+import type { RuleInfo } from './wire/messages.js';
 import { WorkerPool } from './worker-pool.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -137,6 +139,19 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     }
   };
   const started = Date.now();
+  // Announced in the hello: the collector describes findings with it and pre-creates their metric series (issue 10).
+  const ruleSet = inputs !== null ? inputs.rules : loadRules(rulesDir);
+  const ruleInfo: RuleInfo[] = (ruleSet?.rules ?? [])
+    .filter((r) => r.enabled)
+    .map((r) => ({
+      id: r.id,
+      title: r.title,
+      severity: r.severity,
+      attack: r.attack,
+      description: r.description,
+      remediation: r.remediation,
+      class: r.class,
+    }));
 
   let source: AgentSource | null = null;
   const spoolDir = args.spool ?? defaultSpoolDir(agentId);
@@ -153,6 +168,7 @@ export async function runAgent(args: AgentArgs): Promise<number> {
       logger: log,
       getStats: () => source?.stats() ?? idleStats(),
       statsIntervalMs: 2000,
+      rules: ruleInfo,
     });
   } catch (err) {
     // Findings would be lost uncounted: refuse to start, on one line, before reading any packet.

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
+import { UserError } from '../agent/wire/errors.js';
 import { formatPretty } from '../agent/cli/output.js';
 import { runAgent } from '../agent/run-agent.js';
 import { startCollector } from '../collector/main.js';
@@ -24,14 +25,18 @@ export interface DemoArgs {
 
 export async function runDemo(args: DemoArgs): Promise<number> {
   if (!existsSync(DEMO_CAPTURE))
-    throw new Error(`${DEMO_CAPTURE}: demo capture missing from this installation`);
+    throw new UserError(`${DEMO_CAPTURE}: demo capture missing from this installation`);
   const dir = mkdtempSync(path.join(tmpdir(), 'wardwatch-demo-'));
   const agentToken = randomBytes(16).toString('hex');
   const readToken = randomBytes(16).toString('hex');
+  // The console's demo sign-in: an admin token made for this run only, so triage (acknowledge, resolve) works too.
+  const adminToken = randomBytes(16).toString('hex');
   const tokensFile = path.join(dir, 'tokens');
-  writeFileSync(tokensFile, `agent demo-agent ${agentToken}\nread demo-reader ${readToken}\n`, {
-    mode: 0o600,
-  });
+  writeFileSync(
+    tokensFile,
+    `agent demo-agent ${agentToken}\nread demo-reader ${readToken}\nadmin demo-admin ${adminToken}\n`,
+    { mode: 0o600 },
+  );
   const collector = await startCollector({
     listen: args.listen,
     db: path.join(dir, 'wardwatch.db'),
@@ -42,7 +47,8 @@ export async function runDemo(args: DemoArgs): Promise<number> {
     args.out.write(`${line}\n`);
   };
   say(`wardwatch demo: collector at ${collector.url}`);
-  say(`  page:     ${collector.url}/  (paste the read token below when it asks)`);
+  say(`  console:  ${collector.url}/`);
+  say(`            sign in with the demo token ${adminToken} (admin of this run only)`);
   say(`  metrics:  ${collector.url}/metrics`);
   say(`  findings: curl -H 'Authorization: Bearer ${readToken}' ${collector.url}/api/findings`);
   say(`  devices:  curl -H 'Authorization: Bearer ${readToken}' ${collector.url}/api/devices`);

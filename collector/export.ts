@@ -14,7 +14,6 @@ import { formatRecord, type ExportFormat } from './export-schemas.js';
 import type { CollectorMetrics } from './metrics.js';
 
 export { formatCef } from './export-cef.js';
-export { EXPORT_FORMATS, type ExportFormat } from './export-schemas.js';
 
 export interface SyslogTarget {
   host: string;
@@ -31,14 +30,6 @@ export interface ExportOptions {
   /** Shape of the JSON records (JSON lines file and syslog JSON bodies): ours (default), ECS or OCSF. */
   format?: ExportFormat;
   syslog?: SyslogTarget;
-}
-
-/** `udp://HOST:PORT`, `tcp://HOST:PORT` or `tls://HOST:PORT` (IPv6 hosts in brackets); null when malformed. */
-export function parseSyslogUrl(url: string): Pick<SyslogTarget, 'host' | 'port' | 'proto'> | null {
-  const m = /^(udp|tcp|tls):\/\/([^:/[\]]+|\[[^\]]+\]):(\d{1,5})$/.exec(url);
-  const port = Number(m?.[3]);
-  if (!m || !(port >= 1 && port <= 65535)) return null;
-  return { proto: m[1] as SyslogTarget['proto'], host: (m[2] ?? '').replace(/^\[|\]$/g, ''), port };
 }
 
 /** Syslog facility 4 (security/authorization) per RFC 5424 §6.2.1. */

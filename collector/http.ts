@@ -1,11 +1,34 @@
-// Collector HTTP: open /metrics and /healthz, the JSON API under /api/ (read token for GET, admin token for writes)
-// and a small findings/baselines page (DESIGN.md "CLI" collector, "Metrics").
+// Collector HTTP: open /metrics and /healthz, the JSON API under /api/ (read role for GET, admin role for writes,
+// by bearer token or by the console's session cookie with a CSRF token) and the console's static files (issue 10).
+import { existsSync, readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { FINDING_CLASSES, SEVERITIES, type Severity } from '../agent/wire/finding.js';
+import { FINDING_CLASSES, SEVERITIES, type Finding, type Severity } from '../agent/wire/finding.js';
 import { jsonDepth } from './limits.js';
 import type { CollectorMetrics } from './metrics.js';
-import { BadQueryError, type ExposureQuery, type FindingQuery, type Store } from './store.js';
+import {
+  SESSION_COOKIE,
+  SESSION_TTL_MS,
+  Sessions,
+  cookieValue,
+  sameSecret,
+  type Session,
+} from './session.js';
+import {
+  BadQueryError,
+  INCIDENT_SORTS,
+  TRIAGE_STATUSES,
+  TransitionError,
+  type ExposureQuery,
+  type FindingQuery,
+  type IncidentQuery,
+  type IncidentSort,
+  type Store,
+  type StoredDevice,
+  type TriageStatus,
+} from './store.js';
 import type { Credential, Tokens } from './tokens.js';
 
 export interface HttpOptions {
@@ -16,6 +39,47 @@ export interface HttpOptions {
   connected: () => Set<string>;
   /** Called before each /metrics scrape (the ingest applies stats it has not flushed yet). */
   beforeScrape?: () => void;
+  /** Served over TLS: the session cookie gets `Secure`. */
+  secure?: boolean;
+  /** Where the built console is (default: found next to this module or in dist/). */
+  consoleDir?: string;
+}
+
+/**
+ * Every response: no MIME sniffing, no framing (clickjacking), no inline script or style (the console has none), no
+ * third-party origin of any kind (nothing comes from a CDN), no referrer leaking a deep link's filters.
+ */
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; " +
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+};
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+/**
+ * The console as built by `npm run build` (tsc output plus the copied HTML and CSS): next to this module when it runs
+ * from dist/, in dist/ when the sources run directly (tests).
+ */
+export function findConsoleDir(): string | null {
+  for (const d of [path.join(HERE, 'console'), path.join(HERE, '..', 'dist', 'collector', 'console')])
+    if (existsSync(path.join(d, 'main.js')) && existsSync(path.join(d, 'index.html'))) return d;
+  return null;
+}
+
+const STATIC_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
+
+/** Longest filter value quoted back in an error. */
+const QUOTE_MAX = 64;
+function quote(v: string): string {
+  return JSON.stringify(v.length > QUOTE_MAX ? `${v.slice(0, QUOTE_MAX)}…` : v);
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -39,14 +103,53 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function authorise(req: IncomingMessage, tokens: Tokens, need: 'read' | 'admin'): Credential {
-  const h = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(\S+)$/i.exec(h);
-  if (!m || m[1] === undefined) throw new HttpError(401, 'missing bearer token');
-  const c = tokens.lookup(m[1]);
-  if (!c || c.role === 'agent') throw new HttpError(401, 'unknown token');
-  if (need === 'admin' && c.role !== 'admin') throw new HttpError(403, 'admin token required');
-  return c;
+interface Auth {
+  cred: Credential;
+  session: Session | null;
+}
+
+/** The origin this request was addressed to, as a browser would write it in `Origin`. */
+function ownOrigin(req: IncomingMessage, secure: boolean): string {
+  return `${secure ? 'https' : 'http'}://${req.headers.host ?? ''}`;
+}
+
+/**
+ * A bearer token (scripts, curl) or the console's session cookie. Writes need the admin role; a write made with the
+ * cookie also needs the session's CSRF token in `x-csrf-token` and, when the browser sends one, a same-origin
+ * `Origin` (SameSite=Strict already keeps the cookie off cross-site requests; these hold if a sibling site or an old
+ * browser does not).
+ */
+function authorise(
+  req: IncomingMessage,
+  tokens: Tokens,
+  sessions: Sessions,
+  need: 'read' | 'admin',
+  secure: boolean,
+): Auth {
+  const h = req.headers.authorization;
+  let auth: Auth;
+  if (h !== undefined) {
+    const m = /^Bearer\s+(\S+)$/i.exec(h);
+    if (!m || m[1] === undefined) throw new HttpError(401, 'missing bearer token');
+    const c = tokens.lookup(m[1]);
+    if (!c || c.role === 'agent') throw new HttpError(401, 'unknown token');
+    auth = { cred: c, session: null };
+  } else {
+    const id = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    const s = id === null ? null : sessions.get(id);
+    if (!s) throw new HttpError(401, id === null ? 'missing bearer token or session' : 'session expired');
+    auth = { cred: s.cred, session: s };
+  }
+  if (need === 'admin' && auth.cred.role !== 'admin') throw new HttpError(403, 'admin role required');
+  if (auth.session && req.method !== 'GET' && req.method !== 'HEAD') {
+    const origin = req.headers.origin;
+    if (origin !== undefined && origin !== ownOrigin(req, secure))
+      throw new HttpError(403, 'cross-origin write refused');
+    const csrf = req.headers['x-csrf-token'];
+    if (typeof csrf !== 'string' || !sameSecret(csrf, auth.session.csrf))
+      throw new HttpError(403, 'missing or wrong x-csrf-token');
+  }
+  return auth;
 }
 
 /**
@@ -107,12 +210,96 @@ function limitParam(p: URLSearchParams): number | undefined {
 
 function severityParam(p: URLSearchParams): Severity | undefined {
   const sev = p.get('severity');
-  if (sev === null) return undefined;
-  if (!(SEVERITIES as readonly string[]).includes(sev)) throw new HttpError(400, 'unknown severity');
+  if (sev === null || sev === '') return undefined;
+  if (!(SEVERITIES as readonly string[]).includes(sev))
+    throw new HttpError(400, `unknown severity ${quote(sev)} (expected ${SEVERITIES.join(', ')})`);
   return sev as Severity;
 }
 
+/** Refuses a query parameter the route does not know, naming it (a typo must not silently widen a filter). */
+function onlyParams(p: URLSearchParams, allowed: readonly string[]): void {
+  for (const k of p.keys())
+    if (!allowed.includes(k))
+      throw new HttpError(400, `unknown parameter ${quote(k)} (expected ${allowed.join(', ')})`);
+}
+
+function statusParam(v: string): TriageStatus {
+  if (!(TRIAGE_STATUSES as readonly string[]).includes(v))
+    throw new HttpError(400, `unknown status ${quote(v)} (expected ${TRIAGE_STATUSES.join(', ')})`);
+  return v as TriageStatus;
+}
+
+const INCIDENT_PARAMS = [
+  'limit',
+  'offset',
+  'since',
+  'until',
+  'severity',
+  'rule',
+  'device',
+  'agent',
+  'zone',
+  'status',
+  'q',
+  'sort',
+  'order',
+] as const;
+
+function incidentQuery(p: URLSearchParams): IncidentQuery {
+  onlyParams(p, INCIDENT_PARAMS);
+  const q: IncidentQuery = {};
+  const limit = limitParam(p);
+  if (limit !== undefined) q.limit = limit;
+  const offset = p.get('offset');
+  if (offset !== null && offset !== '') {
+    const n = Number(offset);
+    if (!Number.isInteger(n) || n < 0) throw new HttpError(400, `bad offset ${quote(offset)}`);
+    q.offset = n;
+  }
+  const sev = severityParam(p);
+  if (sev !== undefined) q.severity = sev;
+  for (const k of ['since', 'until', 'rule', 'device', 'agent', 'zone', 'q'] as const) {
+    const v = p.get(k);
+    if (v !== null && v !== '') q[k] = v;
+  }
+  const status = p.get('status');
+  if (status !== null && status !== '') q.status = status.split(',').map(statusParam);
+  const sort = p.get('sort');
+  if (sort !== null && sort !== '') {
+    if (!(INCIDENT_SORTS as readonly string[]).includes(sort))
+      throw new HttpError(400, `unknown sort ${quote(sort)} (expected ${INCIDENT_SORTS.join(', ')})`);
+    q.sort = sort as IncidentSort;
+  }
+  const order = p.get('order');
+  if (order !== null && order !== '') {
+    if (order !== 'asc' && order !== 'desc')
+      throw new HttpError(400, `unknown order ${quote(order)} (expected asc, desc)`);
+    q.order = order;
+  }
+  return q;
+}
+
+/** A JSON object body's string field, bounded. */
+function bodyString(body: Record<string, unknown>, key: string, max: number, required: boolean): string {
+  const v = body[key];
+  if (v === undefined && !required) return '';
+  if (typeof v !== 'string' || v.length > max)
+    throw new HttpError(400, `${key} must be a string of at most ${max} characters`);
+  return v;
+}
+
+function bodyObject(v: unknown): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new HttpError(400, 'body must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+/** Largest comment stored with a status change, and most alerts changed by one request. */
+const MAX_COMMENT = 2000;
+const MAX_BULK = 1000;
+
 function exposureQuery(p: URLSearchParams): ExposureQuery {
+  onlyParams(p, ['limit', 'cursor', 'severity', 'rule', 'device', 'agent']);
   const q: ExposureQuery = {};
   const limit = limitParam(p);
   if (limit !== undefined) q.limit = limit;
@@ -126,6 +313,7 @@ function exposureQuery(p: URLSearchParams): ExposureQuery {
 }
 
 function findingQuery(p: URLSearchParams): FindingQuery {
+  onlyParams(p, ['limit', 'cursor', 'since', 'until', 'severity', 'rule', 'device', 'agent', 'class']);
   // Alerts unless asked otherwise: exposures are standing conditions, listed by /api/exposures.
   const q: FindingQuery = { class: 'alert' };
   const limit = limitParam(p);
@@ -135,7 +323,7 @@ function findingQuery(p: URLSearchParams): FindingQuery {
   const cls = p.get('class');
   if (cls !== null) {
     if (cls !== 'all' && !(FINDING_CLASSES as readonly string[]).includes(cls))
-      throw new HttpError(400, 'class must be alert, exposure or all');
+      throw new HttpError(400, `unknown class ${quote(cls)}: class must be alert, exposure or all`);
     q.class = cls as 'alert' | 'exposure' | 'all';
   }
   for (const k of ['cursor', 'since', 'until', 'rule', 'device', 'agent'] as const) {
@@ -145,8 +333,190 @@ function findingQuery(p: URLSearchParams): FindingQuery {
   return q;
 }
 
+/** A finding's device or peer as the inventory knows it (by MAC first: IPs move), or null. */
+function deviceCard(store: Store, e: { ip: string; mac?: string } | undefined): StoredDevice | null {
+  if (!e) return null;
+  return (e.mac !== undefined ? store.getDevice(e.mac) : null) ?? store.getDevice(e.ip);
+}
+
 export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const sessions = new Sessions();
+  const secure = o.secure ?? false;
+  const consoleDir = o.consoleDir ?? findConsoleDir();
+
+  const serveStatic = (res: ServerResponse, file: string): void => {
+    if (consoleDir === null) {
+      res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('the console is not built: run npm run build\n');
+      return;
+    }
+    let body: Buffer;
+    try {
+      body = readFileSync(path.join(consoleDir, file));
+    } catch {
+      throw new HttpError(404, 'not found');
+    }
+    res.writeHead(200, {
+      'content-type': STATIC_TYPES[path.extname(file)] ?? 'application/octet-stream',
+      'cache-control': 'no-cache',
+    });
+    res.end(body);
+  };
+
+  const get = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
+    const p = url.pathname;
+    const q = url.searchParams;
+    if (p === '/api/session') {
+      const a = authorise(req, o.tokens, sessions, 'read', secure);
+      if (!a.session) throw new HttpError(400, 'no session: bearer tokens need none');
+      sendJson(res, 200, { name: a.cred.name, role: a.cred.role, csrf: a.session.csrf });
+      return;
+    }
+    authorise(req, o.tokens, sessions, 'read', secure);
+    if (p === '/api/findings' || p === '/api/exposures') {
+      sendJson(
+        res,
+        200,
+        p === '/api/findings'
+          ? o.store.queryFindings(findingQuery(q))
+          : o.store.queryExposures(exposureQuery(q)),
+      );
+      return;
+    }
+    if (p === '/api/incidents') {
+      sendJson(res, 200, o.store.queryIncidents(incidentQuery(q)));
+      return;
+    }
+    const f = /^\/api\/findings\/([^/]+)$/.exec(p);
+    if (f && f[1] !== undefined) {
+      onlyParams(q, ['agent']);
+      const id = decodePart(f[1]);
+      const agent = q.get('agent') ?? undefined;
+      const found = o.store.getFindings(id, agent);
+      if (found.length === 0) throw new HttpError(404, 'no such finding');
+      if (found.length > 1)
+        throw new HttpError(409, `finding id ${quote(id)} exists for several agents: add ?agent=`);
+      const finding = found[0] as Finding;
+      const key = finding.class === 'exposure' ? null : o.store.incidentOf(finding.agent, finding.id);
+      sendJson(res, 200, {
+        finding,
+        rule: o.store.getRule(finding.rule),
+        device: deviceCard(o.store, finding.device),
+        peer: deviceCard(o.store, finding.peer),
+        incident:
+          key === null
+            ? null
+            : {
+                agent: finding.agent,
+                incident: key,
+                ...o.store.triageOf(finding.agent, key),
+                findings: o.store.incidentFindings(finding.agent, key),
+                audit: o.store.listAudit({ agent: finding.agent, incident: key }).audit,
+              },
+      });
+      return;
+    }
+    if (p === '/api/rules') {
+      onlyParams(q, []);
+      sendJson(res, 200, { rules: o.store.listRules() });
+      return;
+    }
+    const r = /^\/api\/rules\/([^/]+)$/.exec(p);
+    if (r && r[1] !== undefined) {
+      const rule = o.store.getRule(decodePart(r[1]));
+      if (!rule) throw new HttpError(404, 'no agent announced that rule');
+      sendJson(res, 200, rule);
+      return;
+    }
+    if (p === '/api/audit') {
+      onlyParams(q, ['limit', 'before', 'agent', 'incident']);
+      const aq: { limit?: number; before?: number; agent?: string; incident?: string } = {};
+      const limit = limitParam(q);
+      if (limit !== undefined) aq.limit = limit;
+      const before = q.get('before');
+      if (before !== null && before !== '') {
+        const n = Number(before);
+        if (!Number.isInteger(n) || n < 0) throw new HttpError(400, `bad before ${quote(before)}`);
+        aq.before = n;
+      }
+      for (const k of ['agent', 'incident'] as const) {
+        const v = q.get(k);
+        if (v !== null && v !== '') aq[k] = v;
+      }
+      sendJson(res, 200, o.store.listAudit(aq));
+      return;
+    }
+    if (p === '/api/devices') {
+      onlyParams(q, ['limit']);
+      const limit = limitParam(q) ?? 10_000;
+      sendJson(res, 200, { devices: o.store.listDevices(limit) });
+      return;
+    }
+    const d = /^\/api\/devices\/([^/]+)$/.exec(p);
+    if (d && d[1] !== undefined) {
+      const dev = o.store.getDevice(decodePart(d[1]));
+      if (!dev) throw new HttpError(404, 'no such device');
+      sendJson(res, 200, dev);
+      return;
+    }
+    if (p === '/api/agents') {
+      sendJson(res, 200, { agents: o.store.listAgents(o.connected()) });
+      return;
+    }
+    if (p === '/api/baselines') {
+      sendJson(res, 200, { baselines: o.store.listBaselines() });
+      return;
+    }
+    const b = /^\/api\/baselines\/([^/]+)$/.exec(p);
+    if (b && b[1] !== undefined) {
+      const row = o.store.getBaseline(decodePart(b[1]));
+      if (!row) throw new HttpError(404, 'no baseline for that device');
+      sendJson(res, 200, row);
+      return;
+    }
+    throw new HttpError(404, 'not found');
+  };
+
+  /** Status changes of alerts (their incidents): admin role, all or nothing, each change audited. */
+  const changeStatus = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    auth: Auth,
+    one: string | null,
+  ): Promise<void> => {
+    const body = bodyObject(await readBody(req));
+    const status = statusParam(bodyString(body, 'status', 32, true));
+    const comment = bodyString(body, 'comment', MAX_COMMENT, false);
+    let items: Array<{ agent: string; id: string }>;
+    if (one !== null) {
+      const agent = bodyString(body, 'agent', 128, false);
+      const found = o.store.getFindings(one, agent === '' ? undefined : agent);
+      if (found.length === 0) throw new HttpError(404, 'no such finding');
+      if (found.length > 1)
+        throw new HttpError(409, `finding id ${quote(one)} exists for several agents: give agent`);
+      items = [{ agent: (found[0] as Finding).agent, id: one }];
+    } else {
+      const raw = body.items;
+      if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_BULK)
+        throw new HttpError(400, `items must be an array of 1 to ${MAX_BULK} {agent, id}`);
+      items = raw.map((it) => {
+        const x = bodyObject(it);
+        return { agent: bodyString(x, 'agent', 128, true), id: bodyString(x, 'id', 256, true) };
+      });
+    }
+    try {
+      const r = o.store.setStatus(items, status, auth.cred.name, comment);
+      o.logger.info({ by: auth.cred.name, status, changed: r.changed.length }, 'http: triage status changed');
+      sendJson(res, 200, { status, changed: r.changed, unchanged: r.unchanged });
+    } catch (e) {
+      if (e instanceof TransitionError) throw new HttpError(409, e.message);
+      if (e instanceof BadQueryError) throw new HttpError(404, e.message);
+      throw e;
+    }
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
     let url: URL;
     try {
       url = new URL(req.url ?? '/', 'http://collector');
@@ -167,70 +537,61 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
       sendJson(res, 200, { status: 'ok' });
       return;
     }
-    if ((p === '/' || p === '/index.html') && method === 'GET') {
-      res.writeHead(200, {
-        'content-type': 'text/html; charset=utf-8',
-        'content-security-policy':
-          "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'",
-      });
-      res.end(PAGE);
-      return;
-    }
+    // The console is one page: its views are in the query string, so deep links all load index.html.
+    if ((p === '/' || p === '/index.html') && method === 'GET') return serveStatic(res, 'index.html');
+    const asset = /^\/console\/([a-z0-9-]+\.(?:js|css))$/.exec(p);
+    if (asset && asset[1] !== undefined && method === 'GET') return serveStatic(res, asset[1]);
     if (!p.startsWith('/api/')) throw new HttpError(404, 'not found');
-    if (method === 'GET') {
-      authorise(req, o.tokens, 'read');
-      if (p === '/api/findings' || p === '/api/exposures') {
-        try {
-          sendJson(
-            res,
-            200,
-            p === '/api/findings'
-              ? o.store.queryFindings(findingQuery(url.searchParams))
-              : o.store.queryExposures(exposureQuery(url.searchParams)),
-          );
-        } catch (e) {
-          if (e instanceof BadQueryError) throw new HttpError(400, e.message);
-          throw e;
-        }
+    try {
+      if (method === 'GET') return get(req, res, url);
+      if (p === '/api/session' && method === 'POST') {
+        // Signing in: same-origin only (no login CSRF), a read or admin token for a cookie the page cannot read.
+        const origin = req.headers.origin;
+        if (origin !== undefined && origin !== ownOrigin(req, secure))
+          throw new HttpError(403, 'cross-origin sign-in refused');
+        const body = bodyObject(await readBody(req));
+        const c = o.tokens.lookup(bodyString(body, 'token', 512, true));
+        if (!c || c.role === 'agent') throw new HttpError(401, 'unknown token');
+        const s = sessions.create(c);
+        res.setHeader(
+          'set-cookie',
+          `${SESSION_COOKIE}=${s.id}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${SESSION_TTL_MS / 1000}${secure ? '; Secure' : ''}`,
+        );
+        o.logger.info({ name: c.name, role: c.role }, 'http: console session opened');
+        sendJson(res, 200, { name: c.name, role: c.role, csrf: s.csrf });
         return;
       }
-      if (p === '/api/devices') {
-        const limit = Number(url.searchParams.get('limit') ?? 10_000);
-        sendJson(res, 200, {
-          devices: o.store.listDevices(Number.isInteger(limit) && limit > 0 ? limit : 10_000),
-        });
+      if (p === '/api/session' && method === 'DELETE') {
+        const a = authorise(req, o.tokens, sessions, 'read', secure);
+        if (a.session) sessions.delete(a.session.id);
+        res.setHeader('set-cookie', `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0`);
+        sendJson(res, 200, { signed_out: true });
         return;
       }
-      if (p === '/api/agents') {
-        sendJson(res, 200, { agents: o.store.listAgents(o.connected()) });
+      if (method === 'POST') {
+        const auth = authorise(req, o.tokens, sessions, 'admin', secure);
+        if (p === '/api/findings/status') return await changeStatus(req, res, auth, null);
+        const st = /^\/api\/findings\/([^/]+)\/status$/.exec(p);
+        if (st && st[1] !== undefined) return await changeStatus(req, res, auth, decodePart(st[1]));
+        throw new HttpError(404, 'not found');
+      }
+      if (method === 'PUT') {
+        const auth = authorise(req, o.tokens, sessions, 'admin', secure);
+        const b = /^\/api\/baselines\/([^/]+)(\/learned)?$/.exec(p);
+        if (!b || b[1] === undefined) throw new HttpError(404, 'not found');
+        const device = decodePart(b[1]);
+        const body = await readBody(req);
+        if (typeof body !== 'object' || body === null)
+          throw new HttpError(400, 'baseline must be a JSON object');
+        if (b[2]) o.store.putLearnedBaseline(device, body);
+        else o.store.approveBaseline(device, body, auth.cred.name);
+        o.logger.info({ device, by: auth.cred.name, learned: Boolean(b[2]) }, 'http: baseline updated');
+        sendJson(res, 200, o.store.getBaseline(device));
         return;
       }
-      if (p === '/api/baselines') {
-        sendJson(res, 200, { baselines: o.store.listBaselines() });
-        return;
-      }
-      const b = /^\/api\/baselines\/([^/]+)$/.exec(p);
-      if (b && b[1] !== undefined) {
-        const row = o.store.getBaseline(decodePart(b[1]));
-        if (!row) throw new HttpError(404, 'no baseline for that device');
-        sendJson(res, 200, row);
-        return;
-      }
-      throw new HttpError(404, 'not found');
-    }
-    if (method === 'PUT') {
-      const cred = authorise(req, o.tokens, 'admin');
-      const b = /^\/api\/baselines\/([^/]+)(\/learned)?$/.exec(p);
-      if (!b || b[1] === undefined) throw new HttpError(404, 'not found');
-      const device = decodePart(b[1]);
-      const body = await readBody(req);
-      if (typeof body !== 'object' || body === null)
-        throw new HttpError(400, 'baseline must be a JSON object');
-      if (b[2]) o.store.putLearnedBaseline(device, body);
-      else o.store.approveBaseline(device, body, cred.name);
-      o.logger.info({ device, by: cred.name, learned: Boolean(b[2]) }, 'http: baseline updated');
-      sendJson(res, 200, o.store.getBaseline(device));
-      return;
+    } catch (e) {
+      if (e instanceof BadQueryError) throw new HttpError(400, e.message);
+      throw e;
     }
     throw new HttpError(405, 'method not allowed');
   };
@@ -257,37 +618,3 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
     });
   };
 }
-
-/** The page keeps the read token in sessionStorage only and renders with textContent (no HTML injection). */
-const PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>wardwatch</title>
-<style>
-body{font:14px system-ui,sans-serif;margin:1.5em;color:#222}
-table{border-collapse:collapse;width:100%;margin-bottom:2em}td,th{border-bottom:1px solid #ddd;padding:4px 6px;text-align:left;vertical-align:top}
-.critical{color:#fff;background:#a00}.high{color:#a00}.medium{color:#a60}.low{color:#555}.info{color:#888}
-pre{margin:0;white-space:pre-wrap;font-size:12px}
-</style></head><body>
-<h1>wardwatch</h1>
-<p><label>Read token <input id="tok" type="password" size="40"></label> <button id="go">Load</button> <span id="msg"></span></p>
-<h2>Findings</h2>
-<table><thead><tr><th>time</th><th>severity</th><th>rule</th><th>title</th><th>device</th><th>peer</th><th>agent</th></tr></thead><tbody id="f"></tbody></table>
-<button id="more" hidden>More</button>
-<h2>Exposures</h2>
-<table><thead><tr><th>last seen</th><th>severity</th><th>rule</th><th>title</th><th>device</th><th>peer</th><th>count</th><th>first seen</th><th>agent</th></tr></thead><tbody id="x"></tbody></table>
-<h2>Baselines</h2>
-<table><thead><tr><th>device</th><th>approved by</th><th>approved at</th><th>learned</th><th>approved</th></tr></thead><tbody id="b"></tbody></table>
-<script>
-const $=(id)=>document.getElementById(id);let next=null;
-$('tok').value=sessionStorage.getItem('ww-token')||'';
-function cell(tr,text,cls){const td=document.createElement('td');if(cls)td.className=cls;td.textContent=text==null?'':String(text);tr.appendChild(td);return td}
-function pre(tr,v){const td=document.createElement('td');const p=document.createElement('pre');p.textContent=v==null?'':JSON.stringify(v,null,1);td.appendChild(p);tr.appendChild(td)}
-async function api(path){const r=await fetch(path,{headers:{authorization:'Bearer '+$('tok').value}});if(!r.ok)throw new Error(path+': '+r.status);return r.json()}
-async function findings(more){const q='/api/findings?limit=100'+(more&&next?'&cursor='+encodeURIComponent(next):'');const j=await api(q);if(!more)$('f').textContent='';
-for(const f of j.findings){const tr=document.createElement('tr');cell(tr,f.ts);cell(tr,f.severity,f.severity);cell(tr,f.rule);cell(tr,f.title);cell(tr,(f.device.name||'')+' '+f.device.ip);cell(tr,f.peer?f.peer.ip+(f.peer.port?':'+f.peer.port:''):'');cell(tr,f.agent);$('f').appendChild(tr)}
-next=j.next;$('more').hidden=!next}
-async function exposures(){const j=await api('/api/exposures?limit=200');$('x').textContent='';for(const e of j.exposures){const tr=document.createElement('tr');cell(tr,e.last_seen);cell(tr,e.severity,e.severity);cell(tr,e.rule);cell(tr,e.title);cell(tr,(e.device.name||'')+' '+e.device.ip);cell(tr,e.peer?e.peer.ip:'');cell(tr,e.count);cell(tr,e.first_seen);cell(tr,e.agent);$('x').appendChild(tr)}}
-async function baselines(){const j=await api('/api/baselines');$('b').textContent='';for(const b of j.baselines){const tr=document.createElement('tr');cell(tr,b.device);cell(tr,b.approved_by);cell(tr,b.approved_at);pre(tr,b.learned);pre(tr,b.approved);$('b').appendChild(tr)}}
-async function load(){sessionStorage.setItem('ww-token',$('tok').value);$('msg').textContent='';try{await findings(false);await exposures();await baselines()}catch(e){$('msg').textContent=e.message}}
-$('go').onclick=load;$('more').onclick=()=>findings(true).catch(e=>$('msg').textContent=e.message);if($('tok').value)load();
-</script></body></html>
-`;

@@ -11,6 +11,7 @@ import { CollectorMetrics } from './metrics.js';
 import { Ingest } from './server.js';
 import { Store, type RetentionOptions } from './store.js';
 import { Tokens } from './tokens.js';
+import { UserError } from '../agent/wire/errors.js';
 
 export const COLLECTOR_VERSION = '0.1.0';
 
@@ -47,7 +48,7 @@ export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen) ?? /^()()(\d+)$/.exec(listen);
   const port = Number(m?.[3]);
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`--listen ${listen}: expected HOST:PORT`);
+    throw new UserError(`--listen ${listen}: expected HOST:PORT`);
   }
   return { host: m[1] || m[2] || '0.0.0.0', port };
 }
@@ -112,8 +113,12 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const metrics = new CollectorMetrics(
     () => store.countDevices(),
     () => store.exposureCounts(),
+    () => store.alertCounts(),
   );
   for (const a of tokens.agentNames()) metrics.declareAgent(a);
+  // A restarted collector shows every alert series it knew at 0 from its first scrape (counters restart at 0, which
+  // Prometheus reads as a reset, never as an increase), so the next finding of any of them is an increase.
+  for (const s of store.alertSeries()) metrics.declareSeries(s.rule, s.severity, s.agent);
   const exporter = opts.export ? new Exporter(opts.export, logger, metrics, COLLECTOR_VERSION) : null;
 
   let ingest: Ingest | null = null;
@@ -124,6 +129,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     logger,
     connected: () => ingest?.connected() ?? new Set(),
     beforeScrape: () => ingest?.applyPendingStats(),
+    secure: Boolean(opts.tls),
   });
   const tls = opts.tls;
   const server = tls

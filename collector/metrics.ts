@@ -2,7 +2,7 @@
 // cumulative stats become counter deltas; every label is bounded (agent, protocol, rule, severity, type, reason).
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { SEVERITIES, findingClass, type Finding, type Severity } from '../agent/wire/finding.js';
-import type { StatsMessage } from '../agent/wire/messages.js';
+import type { RuleInfo, StatsMessage } from '../agent/wire/messages.js';
 import { KNOWN_MESSAGE_TYPES, isKnownProtocol } from '../agent/wire/protocols.js';
 import type { Truncation } from './limits.js';
 
@@ -29,7 +29,7 @@ export const RATE_LIMITED_TYPES = ['stats', 'devices'] as const;
 export type RateLimitedType = (typeof RATE_LIMITED_TYPES)[number];
 export const TRUNCATIONS: readonly Truncation[] = ['evidence', 'finding', 'device'];
 /** HTTP statuses counted as refusals (a bounded label). */
-export const HTTP_REFUSALS = [400, 401, 403, 404, 405, 413] as const;
+export const HTTP_REFUSALS = [400, 401, 403, 404, 405, 409, 413] as const;
 const FOLDED_LABELS = ['rule', 'protocol', 'type', 'device'] as const;
 type FoldedLabel = (typeof FOLDED_LABELS)[number];
 
@@ -66,6 +66,10 @@ class LabelGuard {
 
 type Cumulative = Omit<StatsMessage, 'type'>;
 
+function zeroBySeverity(): Record<Severity, number> {
+  return Object.fromEntries(SEVERITIES.map((x) => [x, 0])) as Record<Severity, number>;
+}
+
 export class CollectorMetrics {
   readonly registry = new Registry();
   private readonly findings: Counter<'rule' | 'severity' | 'agent'>;
@@ -100,8 +104,11 @@ export class CollectorMetrics {
 
   constructor(
     devicesCount: () => number,
-    exposureCounts: () => Record<Severity, number> = () =>
-      Object.fromEntries(SEVERITIES.map((x) => [x, 0])) as Record<Severity, number>,
+    exposureCounts: () => Record<Severity, number> = zeroBySeverity,
+    alertCounts: () => { open: Record<Severity, number>; unacknowledged: Record<Severity, number> } = () => ({
+      open: zeroBySeverity(),
+      unacknowledged: zeroBySeverity(),
+    }),
   ) {
     const r = this.registry;
     collectDefaultMetrics({ register: r });
@@ -270,7 +277,7 @@ export class CollectorMetrics {
     for (const label of FOLDED_LABELS) this.folded.inc({ label }, 0);
     this.httpRefused = new Counter({
       name: 'wardwatch_http_refused_total',
-      help: "HTTP requests refused as the client's mistake (400 malformed, 401/403 auth, 404, 405, 413 body too large), by status.",
+      help: "HTTP requests refused as the client's mistake (400 malformed, 401/403 auth, 404, 405, 409 conflicting triage change or ambiguous id, 413 body too large), by status.",
       labelNames: ['status'],
       registers: reg,
     });
@@ -284,6 +291,43 @@ export class CollectorMetrics {
         for (const [severity, n] of Object.entries(exposureCounts())) this.set({ severity }, n);
       },
     });
+    // Fed by the triage status, so "is anything critical unacknowledged?" is a gauge's value, not a counter's first
+    // increment (which a new series never shows: issue 10). One per incident, by its highest severity.
+    new Gauge({
+      name: 'wardwatch_alerts_open',
+      help: 'Alert incidents neither resolved nor marked false-positive (open or acknowledged), by their highest severity.',
+      labelNames: ['severity'],
+      registers: reg,
+      collect() {
+        for (const [severity, n] of Object.entries(alertCounts().open)) this.set({ severity }, n);
+      },
+    });
+    new Gauge({
+      name: 'wardwatch_alerts_unacknowledged',
+      help: 'Alert incidents nobody has acknowledged, resolved or marked false-positive yet, by their highest severity.',
+      labelNames: ['severity'],
+      registers: reg,
+      collect() {
+        for (const [severity, n] of Object.entries(alertCounts().unacknowledged)) this.set({ severity }, n);
+      },
+    });
+  }
+
+  /**
+   * Creates the alert counter series of an agent's announced rules at 0 (issue 10): Prometheus then sees the first
+   * finding as an increase from 0 instead of a new series whose first sample is already 1. Exposure rules are not
+   * counted by wardwatch_findings_total.
+   */
+  declareRules(agent: string, rules: readonly RuleInfo[]): void {
+    for (const r of rules) {
+      if ((r.class ?? 'alert') !== 'alert') continue;
+      this.declareSeries(r.id, r.severity, agent);
+    }
+  }
+
+  /** One alert counter series at 0 (a no-op when it already counts). */
+  declareSeries(rule: string, severity: Severity, agent: string): void {
+    this.findings.inc({ rule: this.rules.bound(rule), severity, agent }, 0);
   }
 
   httpRefusal(status: number): void {

@@ -180,6 +180,16 @@ export class Ingest {
         if (prev) prev.close(CLOSE_REPLACED, 'replaced by a newer connection');
         this.agents.set(agent, ws);
         store.recordHello(agent, m.version);
+        // Rules announced (issue 10): their metadata describes findings in the console, and their counter series
+        // exist at 0 before the first finding. A failure here must not refuse the agent.
+        if (m.rules !== undefined && m.rules.length > 0) {
+          try {
+            store.putRules(agent, m.rules);
+          } catch (err) {
+            logger.error({ agent, err: (err as Error).message }, 'ingest: storing announced rules failed');
+          }
+          metrics.declareRules(agent, m.rules);
+        }
         const row = store.listAgents(new Set()).find((a) => a.name === agent);
         metrics.connected(agent, row?.stats ?? undefined);
         ws.send(JSON.stringify({ type: 'welcome', version: this.o.version, proto: WIRE_PROTOCOL }));

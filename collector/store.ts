@@ -11,7 +11,7 @@ import {
   type FindingClass,
   type Severity,
 } from '../agent/wire/finding.js';
-import type { DeviceAttribute, DeviceRecord, StatsMessage } from '../agent/wire/messages.js';
+import type { DeviceAttribute, DeviceRecord, RuleInfo, StatsMessage } from '../agent/wire/messages.js';
 import { formatTs, parseTs } from '../agent/wire/time.js';
 import { DEFAULT_LIMITS, MAX_FUTURE_US, MIN_TS_US, capFinding } from './limits.js';
 
@@ -101,11 +101,93 @@ export interface BaselineRow {
   updated_at: string;
 }
 
+/** Triage states of an alert (kept per incident: an incident's updates share its opener's status). */
+export const TRIAGE_STATUSES = ['open', 'acknowledged', 'resolved', 'false-positive'] as const;
+export type TriageStatus = (typeof TRIAGE_STATUSES)[number];
+
+/**
+ * Allowed moves: open → acknowledged → resolved | false-positive (open may skip acknowledging), and back to open
+ * from anywhere (a resolved incident that turns out not to be). Moving to the current status is a no-op.
+ */
+const TRANSITIONS: Record<TriageStatus, readonly TriageStatus[]> = {
+  open: ['acknowledged', 'resolved', 'false-positive'],
+  acknowledged: ['resolved', 'false-positive', 'open'],
+  resolved: ['open'],
+  'false-positive': ['open'],
+};
+
+export class TransitionError extends Error {}
+
+export const INCIDENT_SORTS = ['time', 'severity', 'rule', 'findings'] as const;
+export type IncidentSort = (typeof INCIDENT_SORTS)[number];
+
+export interface IncidentQuery {
+  limit?: number;
+  offset?: number;
+  since?: string;
+  until?: string;
+  /** Minimum severity of the findings counted. */
+  severity?: Severity;
+  rule?: string;
+  device?: string;
+  agent?: string;
+  /** A zone named in the findings' evidence (src.zone, dst.zone or zone). */
+  zone?: string;
+  status?: TriageStatus[];
+  /** Free text, case-insensitive, in the rule id or the title. */
+  q?: string;
+  sort?: IncidentSort;
+  order?: 'asc' | 'desc';
+}
+
+/** One incident (or a lone alert): its opener, how many alerts it holds and its triage state. */
+export interface IncidentRow {
+  agent: string;
+  incident: string;
+  /** The alert that opened it (the latest alert of the incident when the opener is gone by retention). */
+  opener: Finding;
+  severity: Severity;
+  findings: number;
+  /** Occurrences: the sum of the alerts' counts (a closing summary restates them: not counted). */
+  occurrences: number;
+  first_seen: string;
+  last_seen: string;
+  rules: string[];
+  status: TriageStatus;
+  status_by: string | null;
+  status_at: string | null;
+  comment: string;
+}
+
+export interface TriageState {
+  status: TriageStatus;
+  by: string | null;
+  at: string | null;
+  comment: string;
+}
+
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  by: string;
+  agent: string;
+  incident: string;
+  from: TriageStatus;
+  to: TriageStatus;
+  comment: string;
+}
+
+export interface StoredRule extends RuleInfo {
+  /** Agents that announced this rule. */
+  agents: string[];
+  updated_at: string;
+}
+
 const MAX_LIMIT = 1000;
 /** Exposures listed inside each device of /api/devices. */
 export const MAX_DEVICE_EXPOSURES = 20;
 /** Schema version this code writes (PRAGMA user_version); 0 is the first release (findings unique by id). */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 /** Attributes kept per device: beyond it the oldest-seen are evicted. */
 const MAX_ATTRIBUTES = 256;
 
@@ -141,6 +223,36 @@ const FINDINGS_TABLE = (name: string): string => `
     json TEXT NOT NULL,
     UNIQUE (agent, id)
   )`;
+
+/** Version 2 (issue 10): triage status per incident, its audit trail, and the rules agents announce. */
+const SCHEMA_V2 = `
+  CREATE INDEX IF NOT EXISTS findings_incident ON findings (agent, incident);
+  CREATE TABLE IF NOT EXISTS triage (
+    agent TEXT NOT NULL,
+    incident TEXT NOT NULL,
+    status TEXT NOT NULL,
+    by TEXT NOT NULL,
+    at TEXT NOT NULL,
+    comment TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (agent, incident)
+  );
+  CREATE TABLE IF NOT EXISTS audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    by TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    incident TEXT NOT NULL,
+    from_status TEXT NOT NULL,
+    to_status TEXT NOT NULL,
+    comment TEXT NOT NULL DEFAULT ''
+  );
+  CREATE TABLE IF NOT EXISTS rules (
+    id TEXT PRIMARY KEY,
+    json TEXT NOT NULL,
+    agents TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+`;
 
 const SCHEMA_V1 = `
   CREATE INDEX IF NOT EXISTS findings_ts ON findings (ts_us, seq);
@@ -214,8 +326,8 @@ export class Store {
       throw e;
     }
     this.insertFinding = this.db.prepare(
-      `INSERT OR IGNORE INTO findings (id, ts_us, received_us, rule, severity, agent, device_ip, device_mac, device_name, class, json)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO findings (id, ts_us, received_us, rule, severity, agent, device_ip, device_mac, device_name, class, json, incident)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.upsertAgentSeq = this.db.prepare(
       `INSERT INTO agents (name, first_seen, last_seen, last_seq) VALUES (?, ?, ?, ?)
@@ -243,8 +355,6 @@ export class Store {
 
   /**
    * Creates the schema, or brings a database of an older version up to SCHEMA_VERSION in one transaction.
-   * Version 0 (the first release) kept finding ids unique across agents: the findings table is rebuilt with
-   * UNIQUE (agent, id), every row and the AUTOINCREMENT high-water mark kept; agent_devices is filled from devices.
    */
   private migrate(): void {
     const version = this.db.pragma('user_version', { simple: true }) as number;
@@ -255,43 +365,60 @@ export class Store {
     }
     if (version === SCHEMA_VERSION) {
       this.db.exec(SCHEMA_V1);
+      this.db.exec(SCHEMA_V2);
       return;
     }
     const hasFindings =
       this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'findings'").get() !==
       undefined;
     this.db.transaction(() => {
-      if (hasFindings) {
-        this.db.exec(FINDINGS_TABLE('findings_v1'));
-        this.db.exec(
-          `INSERT INTO findings_v1 (seq, id, ts_us, received_us, rule, severity, agent, device_ip, device_mac, device_name, class, json)
-           SELECT seq, id, ts_us, received_us, rule, severity, agent, device_ip, device_mac, device_name, 'alert', json
-           FROM findings`,
-        );
-        const hw = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'findings'").get() as
-          { seq: number } | undefined;
-        this.db.exec('DROP TABLE findings; ALTER TABLE findings_v1 RENAME TO findings;');
-        // Version 0 stored evidence of any size (issue 11: 15 MiB rows made /api/findings fail): cap them now.
-        const big = this.db
-          .prepare('SELECT seq, json FROM findings WHERE length(json) > ?')
-          .all(DEFAULT_LIMITS.maxEvidenceBytes) as Array<{ seq: number; json: string }>;
-        const put = this.db.prepare('UPDATE findings SET json = ? WHERE seq = ?');
-        for (const r of big) {
-          const c = capFinding(JSON.parse(r.json) as Finding, DEFAULT_LIMITS);
-          if (c.cut.length > 0) put.run(JSON.stringify(c.finding), r.seq);
-        }
-        if (hw)
-          this.db.prepare("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'findings'").run(hw.seq);
-      } else {
-        this.db.exec(FINDINGS_TABLE('findings'));
-      }
-      this.db.exec(SCHEMA_V1);
+      if (version < 1) this.migrateToV1(hasFindings);
+      // Version 2: the incident id gets a column, so incidents group and filter in SQL (their triage status is kept
+      // per incident); earlier rows take it from their JSON.
+      this.db.exec('ALTER TABLE findings ADD COLUMN incident TEXT');
       this.db.exec(
-        `INSERT OR IGNORE INTO agent_devices (agent, device)
-         SELECT j.value, d.id FROM devices d, json_each(d.agents) j`,
+        `UPDATE findings SET incident = json_extract(json, '$.incident')
+         WHERE class = 'alert' AND json_extract(json, '$.incident') IS NOT NULL`,
       );
+      this.db.exec(SCHEMA_V2);
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     })();
+  }
+
+  /**
+   * Version 0 (the first release) kept finding ids unique across agents: the findings table is rebuilt with
+   * UNIQUE (agent, id), every row and the AUTOINCREMENT high-water mark kept; agent_devices is filled from devices.
+   */
+  private migrateToV1(hasFindings: boolean): void {
+    if (hasFindings) {
+      this.db.exec(FINDINGS_TABLE('findings_v1'));
+      this.db.exec(
+        `INSERT INTO findings_v1 (seq, id, ts_us, received_us, rule, severity, agent, device_ip, device_mac, device_name, class, json)
+         SELECT seq, id, ts_us, received_us, rule, severity, agent, device_ip, device_mac, device_name, 'alert', json
+         FROM findings`,
+      );
+      const hw = this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'findings'").get() as
+        { seq: number } | undefined;
+      this.db.exec('DROP TABLE findings; ALTER TABLE findings_v1 RENAME TO findings;');
+      // Version 0 stored evidence of any size (issue 11: 15 MiB rows made /api/findings fail): cap them now.
+      const big = this.db
+        .prepare('SELECT seq, json FROM findings WHERE length(json) > ?')
+        .all(DEFAULT_LIMITS.maxEvidenceBytes) as Array<{ seq: number; json: string }>;
+      const put = this.db.prepare('UPDATE findings SET json = ? WHERE seq = ?');
+      for (const r of big) {
+        const c = capFinding(JSON.parse(r.json) as Finding, DEFAULT_LIMITS);
+        if (c.cut.length > 0) put.run(JSON.stringify(c.finding), r.seq);
+      }
+      if (hw)
+        this.db.prepare("UPDATE sqlite_sequence SET seq = max(seq, ?) WHERE name = 'findings'").run(hw.seq);
+    } else {
+      this.db.exec(FINDINGS_TABLE('findings'));
+    }
+    this.db.exec(SCHEMA_V1);
+    this.db.exec(
+      `INSERT OR IGNORE INTO agent_devices (agent, device)
+       SELECT j.value, d.id FROM devices d, json_each(d.agents) j`,
+    );
   }
 
   /**
@@ -333,9 +460,11 @@ export class Store {
             f.device.name ?? null,
             cls,
             json,
+            cls === 'alert' ? (f.incident ?? null) : null,
           );
           if (r.changes === 0) continue;
           fresh.push(f);
+          if (cls === 'alert') this.reopenIfResolved(b.agent, f, iso);
           if (cls === 'exposure') this.addExposure(b.agent, f, Number.isFinite(tsUs) ? tsUs : now, now, json);
         }
         this.upsertAgentSeq.run(b.agent, iso, iso, b.seq);
@@ -344,6 +473,29 @@ export class Store {
     });
     tx();
     return out;
+  }
+
+  /**
+   * A new alert in an incident someone resolved means the activity went on: the incident is open again, audited as
+   * done by "wardwatch". A closing summary restates the incident (not new activity) and a false-positive verdict
+   * stands: neither reopens.
+   */
+  private reopenIfResolved(agent: string, f: Finding, iso: string): void {
+    if (f.evidence.incident_rules !== undefined) return;
+    const incident = f.incident ?? f.id;
+    const t = this.db
+      .prepare('SELECT status FROM triage WHERE agent = ? AND incident = ?')
+      .get(agent, incident) as { status: TriageStatus } | undefined;
+    if (t?.status !== 'resolved') return;
+    const comment = `new alert ${f.id} (${f.rule}) after it was resolved`;
+    this.db
+      .prepare('UPDATE triage SET status = ?, by = ?, at = ?, comment = ? WHERE agent = ? AND incident = ?')
+      .run('open', 'wardwatch', iso, comment, agent, incident);
+    this.db
+      .prepare(
+        'INSERT INTO audit (at, by, agent, incident, from_status, to_status, comment) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      )
+      .run(iso, 'wardwatch', agent, incident, 'resolved', 'open', comment);
   }
 
   /** Folds one newly stored exposure finding into its exposure. */
@@ -621,7 +773,13 @@ export class Store {
 
   /** Devices by id, each with its exposures (matched by IP or MAC, newest first, at most MAX_DEVICE_EXPOSURES). */
   listDevices(limit = 10_000): StoredDevice[] {
-    const rows = this.db.prepare('SELECT json, agents FROM devices ORDER BY id LIMIT ?').all(limit) as Array<{
+    return this.devicesWhere('', [], limit);
+  }
+
+  private devicesWhere(where: string, args: string[], limit: number): StoredDevice[] {
+    const rows = this.db
+      .prepare(`SELECT json, agents FROM devices ${where} ORDER BY id LIMIT ?`)
+      .all(...args, limit) as Array<{
       json: string;
       agents: string;
     }>;
@@ -644,6 +802,349 @@ export class Store {
       }
       return d;
     });
+  }
+
+  /** Rules an agent announced in its hello: the latest announcement of a rule id wins, its agents accumulate. */
+  putRules(agent: string, rules: readonly RuleInfo[]): void {
+    const get = this.db.prepare('SELECT agents FROM rules WHERE id = ?');
+    const put = this.db.prepare(
+      'INSERT OR REPLACE INTO rules (id, json, agents, updated_at) VALUES (?, ?, ?, ?)',
+    );
+    const iso = nowIso();
+    this.db.transaction(() => {
+      for (const r of rules) {
+        const row = get.get(r.id) as { agents: string } | undefined;
+        const agents = new Set<string>(row ? (JSON.parse(row.agents) as string[]) : []);
+        agents.add(agent);
+        const info: RuleInfo = {
+          id: r.id,
+          title: r.title,
+          severity: r.severity,
+          attack: r.attack,
+          description: r.description,
+          remediation: r.remediation,
+          ...(r.class !== undefined ? { class: r.class } : {}),
+        };
+        put.run(r.id, JSON.stringify(info), JSON.stringify([...agents].sort()), iso);
+      }
+    })();
+  }
+
+  listRules(): StoredRule[] {
+    const rows = this.db.prepare('SELECT * FROM rules ORDER BY id').all() as Array<{
+      json: string;
+      agents: string;
+      updated_at: string;
+    }>;
+    return rows.map((r) => ({
+      ...(JSON.parse(r.json) as RuleInfo),
+      agents: JSON.parse(r.agents) as string[],
+      updated_at: r.updated_at,
+    }));
+  }
+
+  getRule(id: string): StoredRule | null {
+    return this.listRules().find((r) => r.id === id) ?? null;
+  }
+
+  /**
+   * The (rule, severity, agent) series the alert counters must show from the start: every rule an agent announced
+   * (with its severity) and every combination of the alerts stored, so a restarted collector exposes them at 0.
+   */
+  alertSeries(): Array<{ rule: string; severity: Severity; agent: string }> {
+    const out = new Map<string, { rule: string; severity: Severity; agent: string }>();
+    const add = (rule: string, severity: Severity, agent: string): void => {
+      out.set(`${rule}\u0000${severity}\u0000${agent}`, { rule, severity, agent });
+    };
+    for (const r of this.listRules())
+      if ((r.class ?? 'alert') === 'alert') for (const a of r.agents) add(r.id, r.severity, a);
+    const rows = this.db
+      .prepare("SELECT DISTINCT rule, severity, agent FROM findings WHERE class = 'alert'")
+      .all() as Array<{ rule: string; severity: number; agent: string }>;
+    for (const r of rows) {
+      const sev = SEVERITIES[r.severity];
+      if (sev !== undefined) add(r.rule, sev, r.agent);
+    }
+    return [...out.values()];
+  }
+
+  /** Findings with this id (one per agent that produced it), or only the given agent's. */
+  getFindings(id: string, agent?: string): Finding[] {
+    const rows = (
+      agent === undefined
+        ? this.db.prepare('SELECT json FROM findings WHERE id = ? ORDER BY agent').all(id)
+        : this.db.prepare('SELECT json FROM findings WHERE id = ? AND agent = ?').all(id, agent)
+    ) as Array<{ json: string }>;
+    return rows.map((r) => JSON.parse(r.json) as Finding);
+  }
+
+  /** Every alert of an incident, oldest first: the opener, its updates and a closing summary. */
+  incidentFindings(agent: string, incident: string): Finding[] {
+    const rows = this.db
+      .prepare(
+        `SELECT json FROM findings WHERE agent = ? AND class = 'alert' AND coalesce(incident, id) = ?
+         ORDER BY ts_us, seq LIMIT ?`,
+      )
+      .all(agent, incident, MAX_LIMIT) as Array<{ json: string }>;
+    return rows.map((r) => JSON.parse(r.json) as Finding);
+  }
+
+  triageOf(agent: string, incident: string): TriageState {
+    const t = this.db
+      .prepare('SELECT * FROM triage WHERE agent = ? AND incident = ?')
+      .get(agent, incident) as { status: TriageStatus; by: string; at: string; comment: string } | undefined;
+    return t
+      ? { status: t.status, by: t.by, at: t.at, comment: t.comment }
+      : { status: 'open', by: null, at: null, comment: '' };
+  }
+
+  /** The incident key of an alert (its own id when it opened one or belongs to none); null for unknown or exposures. */
+  incidentOf(agent: string, id: string): string | null {
+    const r = this.db
+      .prepare(
+        "SELECT coalesce(incident, id) AS k FROM findings WHERE agent = ? AND id = ? AND class = 'alert'",
+      )
+      .get(agent, id) as { k: string } | undefined;
+    return r?.k ?? null;
+  }
+
+  /**
+   * Moves the incidents of the given alerts to `to`, in one transaction: all or nothing. Each change is audited
+   * (who, when, from, to, comment); an incident already in `to` is left alone. Throws TransitionError naming the
+   * first move the workflow does not allow, BadQueryError for an alert that is not stored.
+   */
+  setStatus(
+    items: ReadonlyArray<{ agent: string; id: string }>,
+    to: TriageStatus,
+    by: string,
+    comment: string,
+  ): { changed: Array<{ agent: string; incident: string; from: TriageStatus }>; unchanged: number } {
+    const put = this.db.prepare(
+      `INSERT INTO triage (agent, incident, status, by, at, comment) VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (agent, incident) DO UPDATE SET status = excluded.status, by = excluded.by, at = excluded.at,
+         comment = excluded.comment`,
+    );
+    const audit = this.db.prepare(
+      'INSERT INTO audit (at, by, agent, incident, from_status, to_status, comment) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    return this.db.transaction(() => {
+      const iso = nowIso();
+      const seen = new Set<string>();
+      const changed: Array<{ agent: string; incident: string; from: TriageStatus }> = [];
+      let unchanged = 0;
+      for (const it of items) {
+        const incident = this.incidentOf(it.agent, it.id);
+        if (incident === null) throw new BadQueryError(`no alert ${it.id} of agent ${it.agent}`);
+        const key = `${it.agent}\u0000${incident}`;
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const from = this.triageOf(it.agent, incident).status;
+        if (from === to) {
+          unchanged++;
+          continue;
+        }
+        if (!TRANSITIONS[from].includes(to))
+          throw new TransitionError(
+            `incident ${incident} of agent ${it.agent} is ${from}: cannot move to ${to}`,
+          );
+        put.run(it.agent, incident, to, by, iso, comment);
+        audit.run(iso, by, it.agent, incident, from, to, comment);
+        changed.push({ agent: it.agent, incident, from });
+      }
+      return { changed, unchanged };
+    })();
+  }
+
+  /** Status changes, newest first; `before` pages (the seq of the last entry seen). */
+  listAudit(q: { limit?: number; before?: number; agent?: string; incident?: string }): {
+    audit: AuditEntry[];
+    next: number | null;
+  } {
+    const limit = Math.max(1, Math.min(MAX_LIMIT, Math.floor(q.limit ?? 100)));
+    const where: string[] = [];
+    const args: Array<string | number> = [];
+    if (q.before !== undefined) {
+      where.push('seq < ?');
+      args.push(q.before);
+    }
+    if (q.agent !== undefined) {
+      where.push('agent = ?');
+      args.push(q.agent);
+    }
+    if (q.incident !== undefined) {
+      where.push('incident = ?');
+      args.push(q.incident);
+    }
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`,
+      )
+      .all(...args, limit + 1) as Array<{
+      seq: number;
+      at: string;
+      by: string;
+      agent: string;
+      incident: string;
+      from_status: TriageStatus;
+      to_status: TriageStatus;
+      comment: string;
+    }>;
+    const page = rows.slice(0, limit);
+    return {
+      audit: page.map((r) => ({
+        seq: r.seq,
+        at: r.at,
+        by: r.by,
+        agent: r.agent,
+        incident: r.incident,
+        from: r.from_status,
+        to: r.to_status,
+        comment: r.comment,
+      })),
+      next: rows.length > limit ? (page[page.length - 1]?.seq ?? null) : null,
+    };
+  }
+
+  /** Incidents (alerts grouped by their incident; a lone alert is its own), filtered, sorted and paged by offset. */
+  queryIncidents(q: IncidentQuery): { incidents: IncidentRow[]; total: number } {
+    const limit = Math.max(1, Math.min(MAX_LIMIT, Math.floor(q.limit ?? 50)));
+    const offset = Math.max(0, Math.floor(q.offset ?? 0));
+    const where: string[] = ["f.class = 'alert'"];
+    const args: Array<string | number> = [];
+    for (const [key, op] of [
+      ['since', '>='],
+      ['until', '<'],
+    ] as const) {
+      const v = q[key];
+      if (v === undefined) continue;
+      const us = parseTs(v);
+      if (Number.isNaN(us)) throw new BadQueryError(`bad ${key}: expected an RFC 3339 UTC time`);
+      where.push(`f.ts_us ${op} ?`);
+      args.push(us);
+    }
+    if (q.severity !== undefined) {
+      where.push('f.severity >= ?');
+      args.push(severityRank(q.severity));
+    }
+    if (q.rule !== undefined) {
+      where.push('f.rule = ?');
+      args.push(q.rule);
+    }
+    if (q.agent !== undefined) {
+      where.push('f.agent = ?');
+      args.push(q.agent);
+    }
+    if (q.device !== undefined) {
+      where.push('(f.device_ip = ? OR f.device_mac = ? OR f.device_name = ?)');
+      args.push(q.device, q.device, q.device);
+    }
+    if (q.zone !== undefined) {
+      where.push(
+        `(json_extract(f.json, '$.evidence."src.zone"') = ? OR json_extract(f.json, '$.evidence."dst.zone"') = ?
+          OR json_extract(f.json, '$.evidence.zone') = ?)`,
+      );
+      args.push(q.zone, q.zone, q.zone);
+    }
+    if (q.q !== undefined && q.q !== '') {
+      const like = `%${q.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      where.push("(f.rule LIKE ? ESCAPE '\\' OR json_extract(f.json, '$.title') LIKE ? ESCAPE '\\')");
+      args.push(like, like);
+    }
+    if (q.status !== undefined && q.status.length > 0) {
+      where.push(`coalesce(t.status, 'open') IN (${q.status.map(() => '?').join(', ')})`);
+      args.push(...q.status);
+    }
+    const grouped = `
+      SELECT f.agent AS agent, coalesce(f.incident, f.id) AS inc, max(f.severity) AS sev, count(*) AS n,
+        sum(CASE WHEN json_extract(f.json, '$.evidence.incident_rules') IS NULL THEN coalesce(json_extract(f.json, '$.count'), 1) ELSE 0 END) AS occ, min(f.ts_us) AS first_us, max(f.ts_us) AS last_us,
+        group_concat(DISTINCT f.rule) AS rules, max(f.seq) AS last_seq
+      FROM findings f LEFT JOIN triage t ON t.agent = f.agent AND t.incident = coalesce(f.incident, f.id)
+      WHERE ${where.join(' AND ')}
+      GROUP BY f.agent, inc`;
+    const dir = q.order === 'asc' ? 'ASC' : 'DESC';
+    const order = {
+      time: `last_us ${dir}, last_seq ${dir}`,
+      severity: `sev ${dir}, last_us DESC, last_seq DESC`,
+      rule: `rules ${dir}, last_us DESC, last_seq DESC`,
+      findings: `n ${dir}, last_us DESC, last_seq DESC`,
+    }[q.sort ?? 'time'];
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM (${grouped})`).get(...args) as { n: number }).n;
+    const rows = this.db
+      .prepare(`${grouped} ORDER BY ${order} LIMIT ? OFFSET ?`)
+      .all(...args, limit, offset) as Array<{
+      agent: string;
+      inc: string;
+      sev: number;
+      n: number;
+      occ: number;
+      first_us: number;
+      last_us: number;
+      rules: string;
+      last_seq: number;
+    }>;
+    const opener = this.db.prepare(
+      "SELECT json FROM findings WHERE agent = ? AND id = ? AND class = 'alert'",
+    );
+    const bySeq = this.db.prepare('SELECT json FROM findings WHERE seq = ?');
+    const incidents = rows.map((r): IncidentRow => {
+      const o = (opener.get(r.agent, r.inc) ?? bySeq.get(r.last_seq)) as { json: string };
+      const t = this.triageOf(r.agent, r.inc);
+      return {
+        agent: r.agent,
+        incident: r.inc,
+        opener: JSON.parse(o.json) as Finding,
+        severity: SEVERITIES[r.sev] ?? 'info',
+        findings: r.n,
+        occurrences: r.occ,
+        first_seen: formatTs(r.first_us),
+        last_seen: formatTs(r.last_us),
+        rules: r.rules.split(',').sort(),
+        status: t.status,
+        status_by: t.by,
+        status_at: t.at,
+        comment: t.comment,
+      };
+    });
+    return { incidents, total };
+  }
+
+  /**
+   * Incidents not resolved and not false-positive (`open`), and of those the ones nobody acknowledged
+   * (`unacknowledged`), by the incident's highest severity; every severity present.
+   */
+  alertCounts(): { open: Record<Severity, number>; unacknowledged: Record<Severity, number> } {
+    const zero = (): Record<Severity, number> =>
+      Object.fromEntries(SEVERITIES.map((s) => [s, 0])) as Record<Severity, number>;
+    const open = zero();
+    const unack = zero();
+    const rows = this.db
+      .prepare(
+        `SELECT sev, status, count(*) AS n FROM (
+           SELECT max(f.severity) AS sev, coalesce(t.status, 'open') AS status
+           FROM findings f LEFT JOIN triage t ON t.agent = f.agent AND t.incident = coalesce(f.incident, f.id)
+           WHERE f.class = 'alert' GROUP BY f.agent, coalesce(f.incident, f.id))
+         WHERE status IN ('open', 'acknowledged') GROUP BY sev, status`,
+      )
+      .all() as Array<{ sev: number; status: TriageStatus; n: number }>;
+    for (const r of rows) {
+      const sev = SEVERITIES[r.sev];
+      if (sev === undefined) continue;
+      open[sev] += r.n;
+      if (r.status === 'open') unack[sev] += r.n;
+    }
+    return { open, unacknowledged: unack };
+  }
+
+  /** One device by its id, IP or MAC, with its exposures; null when unknown. */
+  getDevice(key: string): StoredDevice | null {
+    const row = this.db
+      .prepare(
+        `SELECT id FROM devices WHERE id = ? OR json_extract(json, '$.ip') = ? OR json_extract(json, '$.mac') = ?
+         ORDER BY (id = ?) DESC LIMIT 1`,
+      )
+      .get(key, key, key, key) as { id: string } | undefined;
+    if (!row) return null;
+    return this.devicesWhere('WHERE id = ?', [row.id], 1)[0] ?? null;
   }
 
   countDevices(): number {

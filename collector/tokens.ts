@@ -1,6 +1,7 @@
 // Tokens file (DESIGN.md "CLI", collector): one credential a line, `ROLE NAME TOKEN`, roles agent/read/admin, `#` comments.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { UserError } from '../agent/wire/errors.js';
 
 export const ROLES = ['agent', 'read', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -27,18 +28,18 @@ export class Tokens {
       const where = `${file}:${i + 1}`;
       const parts = line.split(/\s+/);
       if (parts.length !== 3)
-        throw new Error(`${where}: expected "ROLE NAME TOKEN", got ${parts.length} fields`);
+        throw new UserError(`${where}: expected "ROLE NAME TOKEN", got ${parts.length} fields`);
       const [role, name, token] = parts as [string, string, string];
       if (!(ROLES as readonly string[]).includes(role)) {
-        throw new Error(`${where}: unknown role "${role}" (expected agent, read or admin)`);
+        throw new UserError(`${where}: unknown role "${role}" (expected agent, read or admin)`);
       }
       if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(name))
-        throw new Error(`${where}: bad name (letters, digits, _ . : - only, ≤ 64)`);
-      if (token.length < 8) throw new Error(`${where}: token shorter than 8 characters`);
+        throw new UserError(`${where}: bad name (letters, digits, _ . : - only, ≤ 64)`);
+      if (token.length < 8) throw new UserError(`${where}: token shorter than 8 characters`);
       const d = digest(token);
-      if (t.byDigest.has(d)) throw new Error(`${where}: token already used on another line`);
+      if (t.byDigest.has(d)) throw new UserError(`${where}: token already used on another line`);
       if (role === 'agent') {
-        if (agents.has(name)) throw new Error(`${where}: agent "${name}" has two tokens`);
+        if (agents.has(name)) throw new UserError(`${where}: agent "${name}" has two tokens`);
         agents.add(name);
       }
       t.byDigest.set(d, { role: role as Role, name });
@@ -51,7 +52,7 @@ export class Tokens {
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
-      throw new Error(`${file}: cannot read tokens file: ${(e as Error).message}`, { cause: e });
+      throw new UserError(`${file}: cannot read tokens file: ${(e as Error).message}`, { cause: e });
     }
     return Tokens.parse(text, file);
   }

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
 import { CaptureParser, type CaptureFormat, type CaptureLimits, type FrameCallback } from './reader.js';
 import type { CaptureFormatError, RawFrame } from './types.js';
+import { UserError } from '../wire/errors.js';
 
 export interface ReadCaptureOptions {
   /** Replay pace: 1 = capture pace, 10 = ten times faster; absent = as fast as possible. */
@@ -35,7 +36,7 @@ export interface ReadCaptureResult {
  * `FILE: packet N at byte B: reason` for format faults (B counts decompressed bytes for gzip input),
  * `FILE: cannot read: reason` for I/O faults.
  */
-export class CaptureFileError extends Error {
+export class CaptureFileError extends UserError {
   constructor(
     readonly file: string,
     readonly reason: string,

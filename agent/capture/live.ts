@@ -1,6 +1,7 @@
 // Live capture through our libpcap binding (native/pcap): batches of frames with kernel timestamps, drop counters.
 import { createRequire } from 'node:module';
 import type { RawFrame } from './types.js';
+import { UserError } from '../wire/errors.js';
 
 /** What the native binding exports (native/pcap/src/binding.c). */
 interface PcapBinding {
@@ -59,7 +60,7 @@ export interface LiveOptions {
 }
 
 /** A live-capture problem the user can fix; `code` says which (ENODEV, EPERM, EBPF, ENOBINDING, ...). */
-export class LiveCaptureError extends Error {
+export class LiveCaptureError extends UserError {
   constructor(
     readonly code: string,
     message: string,

@@ -159,7 +159,7 @@ export interface Baseline {
   devices: DeviceBaseline[];
 }
 
-/** Every deviation code the checker can emit, with the SCENARIOS.md ids each one serves (rules/baseline.yaml maps them). */
+/** Every deviation code the checker can emit, with the docs/scenarios.md ids each one serves (rules/baseline.yaml maps them). */
 export const BASELINE_CODES: Readonly<Record<string, { title: string; scenarios: readonly string[] }>> = {
   'baseline.new-device': { title: 'New device on the network', scenarios: ['G1'] },
   'baseline.new-peer': { title: 'Device talks to a new peer', scenarios: ['G2', 'D5', 'D8', 'H6', 'M10'] },

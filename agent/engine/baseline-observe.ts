@@ -1,4 +1,4 @@
-// Turns protocol events (DESIGN.md "Protocol event" fields) into per-device observations shared by the baseline learner and checker.
+// Turns protocol events (docs/events.md fields) into per-device observations shared by the baseline learner and checker.
 import type { EventRecord, FieldValue } from '../protocols/types.js';
 import { parseTs } from '../wire/time.js';
 import { NAK_CODES, generaliseTopic } from './baseline-model.js';

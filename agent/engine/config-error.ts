@@ -1,6 +1,7 @@
-// Start-up configuration errors (site file, rule files): the message is `FILE:LINE: message` (DESIGN.md "Exit status" 2).
+// Start-up configuration errors (site file, rule files): the message is `FILE:LINE: message` (docs/cli.md, exit status 2).
+import { UserError } from '../wire/errors.js';
 
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   constructor(
     readonly file: string,
     readonly line: number,
@@ -12,7 +13,7 @@ export class ConfigError extends Error {
 }
 
 /** Several errors found in one pass (`validateRules`); `message` lists them one a line. */
-export class ConfigErrors extends Error {
+export class ConfigErrors extends UserError {
   constructor(readonly errors: ConfigError[]) {
     super(errors.map((e) => e.message).join('\n'));
     this.name = 'ConfigErrors';

@@ -12,7 +12,8 @@ export const ROLES: Readonly<Record<string, { meaning: string; implies?: readonl
     implies: ['hl7-result-sender', 'hl7-order-placer', 'hl7-adt-source'],
   },
   'hl7-sender': {
-    meaning: 'any HL7 sender (DESIGN.md): allowed every message kind; prefer the specific roles below',
+    meaning:
+      'any HL7 sender (the design card name): allowed every message kind; prefer the specific roles below',
     implies: ['hl7-result-sender', 'hl7-order-placer', 'hl7-adt-source'],
   },
   'hl7-result-sender': { meaning: 'sends observation results (ORU)' },

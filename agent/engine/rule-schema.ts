@@ -463,7 +463,7 @@ function parseRule(n: YNode, file: string, idx: number, prefix: string | undefin
       throw new ConfigError(
         file,
         scNode?.line ?? n.line,
-        `${f('scenarios')}: "${s}" is not a scenario id of SCENARIOS.md`,
+        `${f('scenarios')}: "${s}" is not a scenario id of docs/scenarios.md`,
       );
   const rule: RuleDef = {
     id,

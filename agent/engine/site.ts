@@ -1,4 +1,4 @@
-// The site model (DESIGN.md "Site file"): zones by CIDR and VLAN, named assets, extra ports, named lists and allow entries; zone lookup.
+// The site model (docs/site-file.md): zones by CIDR and VLAN, named assets, extra ports, named lists and allow entries; zone lookup.
 import { ConfigError } from './config-error.js';
 import { parseCidr, parseIp, cidrContains, isLocalAddress, type Cidr } from './ip.js';
 import {

@@ -12,6 +12,7 @@ import {
   validateFinding,
   validateMessage,
   type DeviceRecord,
+  type RuleInfo,
   type StatsMessage,
 } from '../wire/messages.js';
 import { Spool, type QuarantineReason, type SpoolFullPolicy } from './spool.js';
@@ -59,6 +60,8 @@ export interface TransportOptions {
   helloTimeoutMs?: number;
   statsIntervalMs?: number;
   getStats?: () => AgentStats;
+  /** Metadata of the rules the agent runs, announced in every hello (the collector describes findings with it). */
+  rules?: RuleInfo[];
   tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean };
 }
 
@@ -168,6 +171,7 @@ export class AgentTransport {
       backoffMaxMs: 30_000,
       helloTimeoutMs: 10_000,
       statsIntervalMs: 10_000,
+      rules: [],
       ...opts,
     };
     // A batch must fit in the spool with room to spare, or a full spool could never take it.
@@ -555,6 +559,7 @@ export class AgentTransport {
         version: this.o.version,
         token: this.o.token,
         proto: WIRE_PROTOCOL,
+        ...(this.o.rules.length > 0 ? { rules: this.o.rules } : {}),
       };
       ws.send(JSON.stringify(hello));
       this.helloTimer = setTimeout(() => {

@@ -1,7 +1,14 @@
 // Agent ⇄ collector WebSocket messages and their validators (DESIGN.md "Agent ⇄ collector", "Finding").
 // A leaf: imports nothing of ours outside wire/. Validators are hand-written (no ajv): they are a few
 // dozen lines, run on every message at ingest, and give bounded reason codes the collector counts.
-import { FINDING_CLASSES, SEVERITIES, type Endpoint, type Finding } from './finding.js';
+import {
+  FINDING_CLASSES,
+  SEVERITIES,
+  type Endpoint,
+  type Finding,
+  type FindingClass,
+  type Severity,
+} from './finding.js';
 import { parseTs } from './time.js';
 
 /** Bumped only on an incompatible change; unknown fields are ignored so additions need no bump. */
@@ -14,6 +21,7 @@ export const WIRE_LIMITS = {
   maxString: 4096,
   maxIdLength: 256,
   maxLabelKeys: 256,
+  maxRulesPerHello: 2000,
 } as const;
 
 export interface HelloMessage {
@@ -23,6 +31,22 @@ export interface HelloMessage {
   token: string;
   /** Wire protocol version the agent speaks; absent means 1. */
   proto?: number;
+  /**
+   * The rules the agent runs (issue 10): the collector names, describes and pre-creates metric series for them.
+   * Optional and ignored by older collectors (unknown fields are), so neither side needs the other's version.
+   */
+  rules?: RuleInfo[];
+}
+
+/** What a collector needs to know of a rule: no match logic, only what a person triaging its findings reads. */
+export interface RuleInfo {
+  id: string;
+  title: string;
+  severity: Severity;
+  attack: string[];
+  description: string;
+  remediation: string;
+  class?: FindingClass;
 }
 
 export interface WelcomeMessage {
@@ -254,6 +278,23 @@ function checkDevice(v: unknown, path: string): void {
   }
 }
 
+function checkRules(v: unknown, path: string): void {
+  if (!Array.isArray(v)) fail(path, 'expected an array');
+  if (v.length > WIRE_LIMITS.maxRulesPerHello) fail(path, `more than ${WIRE_LIMITS.maxRulesPerHello} rules`);
+  for (const [i, r] of v.entries()) {
+    const p = `${path}[${i}]`;
+    const o = obj(r, p);
+    nonEmpty(o, 'id', p, 128);
+    str(o, 'title', p);
+    if (!(SEVERITIES as readonly unknown[]).includes(o.severity)) fail(`${p}.severity`, 'unknown severity');
+    strArray(o, 'attack', p, 64);
+    str(o, 'description', p);
+    str(o, 'remediation', p);
+    if (o.class !== undefined && !(FINDING_CLASSES as readonly unknown[]).includes(o.class))
+      fail(`${p}.class`, 'expected "alert" or "exposure"');
+  }
+}
+
 function checkMessage(v: unknown): WireMessage {
   const o = obj(v, '$');
   switch (o.type) {
@@ -262,6 +303,7 @@ function checkMessage(v: unknown): WireMessage {
       str(o, 'version', '$', 64);
       str(o, 'token', '$', 512);
       if (o.proto !== undefined) integer(o, 'proto', '$', 1, 1000);
+      if (o.rules !== undefined) checkRules(o.rules, '$.rules');
       break;
     case 'welcome':
       str(o, 'version', '$', 64);

@@ -1,4 +1,4 @@
-// Hand-built flows and events (DESIGN.md field names) that drive the baseline learner and checker in tests.
+// Hand-built flows and events (docs/events.md field names) that drive the baseline learner and checker in tests.
 import type { EventFields, EventRecord, ProtoName } from '../../agent/protocols/types.js';
 import type { FlowInfo, FlowRecord } from '../../agent/reassembly/types.js';
 import type { BaselineChecker, Deviation } from '../../agent/engine/baseline-types.js';

@@ -170,7 +170,7 @@ describe('deploy/wardwatch.example.yaml', () => {
       env,
     });
     expect(c.status).toBe(2);
-    expect(c.stderr).toMatch(/Unknown argument: bogus/);
+    expect(c.stderr).toMatch(/bad\.yaml:3: bogus: not an option of agent/);
   });
 });
 

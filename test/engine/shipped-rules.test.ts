@@ -32,7 +32,7 @@ describe('shipped rules', () => {
     expect(v.rules).toBeGreaterThan(100);
   });
 
-  it('cover every scenario of SCENARIOS.md with at least one rule or baseline code', () => {
+  it('cover every scenario of docs/scenarios.md with at least one rule or baseline code', () => {
     const set = SET;
     const covered = new Set(set.rules.flatMap((r) => r.scenarios));
     expect(ALL_SCENARIOS.filter((s) => !covered.has(s))).toEqual([]);
@@ -48,7 +48,7 @@ describe('shipped rules', () => {
     const noAttack = set.rules
       .filter((r) => r.scenarios.length > 0 && r.attack.length === 0)
       .map((r) => r.id);
-    // H12 (config drift) has no ATT&CK match in SCENARIOS.md.
+    // H12 (config drift) has no ATT&CK match in docs/scenarios.md.
     expect(noAttack.every((id) => /version|processing-id/.test(id))).toBe(true);
   });
 

@@ -1,5 +1,5 @@
 // Replays every scenario capture of fixtures/scenarios/manifest.yaml with the shipped rules, the example site and (where
-// the manifest says so) a baseline learned from normal traffic; each SCENARIOS.md id must be reported (issue 4).
+// the manifest says so) a baseline learned from normal traffic; each docs/scenarios.md id must be reported (issue 4).
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadRules, type RuleSet } from '../../agent/engine/rules.js';
@@ -38,7 +38,7 @@ beforeAll(async () => {
 }, 60_000);
 
 describe('scenario captures', () => {
-  it('the manifest covers every scenario of SCENARIOS.md', () => {
+  it('the manifest covers every scenario of docs/scenarios.md', () => {
     const covered = new Set(manifest.captures.flatMap((e) => e.scenarios));
     expect(ALL_IDS.filter((id) => !covered.has(id))).toEqual([]);
   });

@@ -1,4 +1,4 @@
-// Wire validators (DESIGN.md "Agent ⇄ collector", "Finding"): accept every well-formed message, refuse each broken one.
+// Wire validators (docs/wire.md, docs/findings.md): accept every well-formed message, refuse each broken one.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {

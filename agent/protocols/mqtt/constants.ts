@@ -21,7 +21,7 @@ export const PacketType = {
   AUTH: 15, // 5.0 only; reserved in 3.x
 } as const;
 
-/** Event `type` names, indexed by packet type (DESIGN.md "mqtt" fields). */
+/** Event `type` names, indexed by packet type (docs/events.md "mqtt" fields). */
 // Indexed by control packet type (1..15); type 0 is reserved [MQTT-2.2.1]. The names are the event types.
 export const PACKET_NAMES: readonly string[] = ['reserved', ...EVENT_TYPES];
 

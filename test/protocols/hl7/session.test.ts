@@ -32,7 +32,7 @@ function run(
 }
 
 describe('Hl7Session: events', () => {
-  it('one message event per message with the DESIGN.md fields, and confirm()', () => {
+  it('one message event per message with the docs/events.md fields, and confirm()', () => {
     const { sink, s } = run([[0, mllp(adt('C1'))]]);
     expect(sink.confirmed).toBe(1);
     expect(sink.events()).toHaveLength(1);

@@ -105,7 +105,7 @@ const events = (r: Recorded[]): Array<[Direction, string, Record<string, unknown
   r.filter((x) => x.kind === 'event').map((x) => [x.dir, x.type, x.fields]);
 
 describe('MqttSession events', () => {
-  it('emits the DESIGN.md fields for a 3.1.1 session, without anomalies', () => {
+  it('emits the docs/events.md fields for a 3.1.1 session, without anomalies', () => {
     const sink = runChunks(session311());
     expect(sink.anomalies()).toEqual([]);
     expect(sink.confirmed).toBe(1);
