@@ -6,6 +6,7 @@ import { parseDurationOption } from '../agent/main.js';
 import { SPOOL_FULL_POLICIES } from '../agent/transport/spool.js';
 import { UserError } from '../agent/wire/errors.js';
 import { SEVERITIES } from '../agent/wire/finding.js';
+import { EXPORT_FORMATS } from '../collector/export-schemas.js';
 import { parseListen } from '../collector/main.js';
 
 /**
@@ -129,11 +130,11 @@ const listenAddress =
 
 const syslogUrl = (value: unknown): string => {
   const s = text('syslog')(value);
-  if (!SYSLOG_URL.test(s)) throw bad('syslog', s, 'udp://HOST:PORT or tcp://HOST:PORT');
+  if (!SYSLOG_URL.test(s)) throw bad('syslog', s, 'udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT');
   return s;
 };
 
-export const SYSLOG_URL = /^(udp|tcp):\/\/([^:/]+|\[[^\]]+\]):(\d+)$/;
+export const SYSLOG_URL = /^(udp|tcp|tls):\/\/([^:/]+|\[[^\]]+\]):(\d+)$/;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 const FORMATS = ['jsonl', 'pretty'] as const;
@@ -289,10 +290,17 @@ export const COLLECTOR = {
   'retention-days': { coerce: positive('retention-days'), describe: 'delete findings older than this' },
   'retention-max': { coerce: whole('retention-max', 1), describe: 'keep at most this many findings' },
   'export-jsonl': { type: 'string', describe: 'append every new finding to this file' },
+  'export-format': {
+    choices: EXPORT_FORMATS,
+    default: 'jsonl',
+    coerce: oneOf('export-format', EXPORT_FORMATS),
+    describe: 'JSON records (file and syslog body): ours, Elastic Common Schema or OCSF Detection Finding',
+  },
   syslog: {
     coerce: syslogUrl,
-    describe: 'send findings to syslog, udp://HOST:PORT or tcp://HOST:PORT',
+    describe: 'send findings to syslog, udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT (RFC 5425)',
   },
+  'syslog-ca': { type: 'string', describe: 'CA (PEM) the tls:// syslog server certificate must chain to' },
   cef: { type: 'boolean', default: false, coerce: flag('cef'), describe: 'syslog body in CEF' },
   'log-level': logLevel('info'),
 } as const satisfies Record<string, Options>;

@@ -17,6 +17,7 @@ import {
 import { runAgent } from '../agent/run-agent.js';
 import { listInterfaces } from '../agent/capture/live.js';
 import { UserError } from '../agent/wire/errors.js';
+import type { SyslogTarget } from '../collector/export.js';
 import { startCollector, type CollectorOptions } from '../collector/main.js';
 import { runDemo } from './demo.js';
 import {
@@ -219,7 +220,7 @@ function collectorCommand(y: Argv): Argv {
         // Files are checked before anything starts, so a typo is the first and only thing said.
         if (a.db !== ':memory:') requireDirectoryOf('db', a.db);
         if (a['export-jsonl'] !== undefined) requireDirectoryOf('export-jsonl', a['export-jsonl']);
-        for (const option of ['tokens', 'tls-cert', 'tls-key', 'tls-ca'] as const) {
+        for (const option of ['tokens', 'tls-cert', 'tls-key', 'tls-ca', 'syslog-ca'] as const) {
           const file = a[option];
           if (file !== undefined) requireFile(option, file);
         }
@@ -237,10 +238,13 @@ function collectorCommand(y: Argv): Argv {
             ...(a['retention-days'] !== undefined ? { maxAgeSeconds: a['retention-days'] * 86400 } : {}),
             ...(a['retention-max'] !== undefined ? { maxCount: a['retention-max'] } : {}),
           };
-        const syslog = a.syslog !== undefined ? parseSyslog(a.syslog, a.cef) : undefined;
+        const syslog = a.syslog !== undefined ? parseSyslog(a.syslog, a.cef, a['syslog-ca']) : undefined;
+        if (a['syslog-ca'] !== undefined && syslog?.proto !== 'tls')
+          throw new UserError('collector: --syslog-ca needs a tls:// --syslog');
         if (a['export-jsonl'] !== undefined || syslog)
           options.export = {
             ...(a['export-jsonl'] !== undefined ? { jsonl: a['export-jsonl'] } : {}),
+            format: a['export-format'],
             ...(syslog ? { syslog } : {}),
           };
         const collector = await startCollector(options);
@@ -407,17 +411,16 @@ function signalController(): AbortController {
   return controller;
 }
 
-function parseSyslog(
-  url: string,
-  cef: boolean,
-): { host: string; port: number; proto: 'udp' | 'tcp'; cef: boolean } {
+function parseSyslog(url: string, cef: boolean, ca: string | undefined): SyslogTarget {
   const m = SYSLOG_URL.exec(url);
-  if (!m) throw new UserError(`--syslog ${url}: expected udp://HOST:PORT or tcp://HOST:PORT`);
+  if (!m)
+    throw new UserError(`--syslog ${url}: expected udp://HOST:PORT, tcp://HOST:PORT or tls://HOST:PORT`);
   return {
-    proto: m[1] as 'udp' | 'tcp',
+    proto: m[1] as SyslogTarget['proto'],
     host: (m[2] ?? '').replace(/^\[|\]$/g, ''),
     port: Number(m[3]),
     cef,
+    ...(ca !== undefined ? { ca } : {}),
   };
 }
 

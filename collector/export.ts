@@ -1,48 +1,43 @@
-// SIEM export of newly stored findings: JSON lines to a file, syslog RFC 5424 over UDP or TCP (RFC 5426, RFC 6587
-// octet counting) with the finding as JSON or as a CEF body (ArcSight CEF rev. 25). Every record carries the finding's
+// SIEM export of newly stored findings: JSON lines to a file, syslog RFC 5424 over UDP (RFC 5426), TCP (RFC 6587
+// octet counting) or TLS (RFC 5425, octet counting), with the finding as JSON or as a CEF body (export-cef.ts). The
+// JSON is our own finding, ECS or OCSF (export-schemas.ts, `--export-format`). Every record carries the finding's
 // class (`alert` or `exposure`; exposure reports go out too, marked, so a SIEM can page on alerts only).
 import dgram from 'node:dgram';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
+import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { findingClass, type Finding, type Severity } from '../agent/wire/finding.js';
-import { parseTs } from '../agent/wire/time.js';
+import { formatCef } from './export-cef.js';
+import { formatRecord, type ExportFormat } from './export-schemas.js';
 import type { CollectorMetrics } from './metrics.js';
+
+export { formatCef } from './export-cef.js';
 
 export interface SyslogTarget {
   host: string;
   port: number;
-  proto: 'udp' | 'tcp';
+  /** `tls`: RFC 5425, the server's certificate checked against `ca` (else the system's CAs) and its name. */
+  proto: 'udp' | 'tcp' | 'tls';
   cef?: boolean;
+  /** PEM file of the CA(s) that sign the syslog server's certificate (`--syslog-ca`). */
+  ca?: string;
 }
 
 export interface ExportOptions {
   jsonl?: string;
+  /** Shape of the JSON records (JSON lines file and syslog JSON bodies): ours (default), ECS or OCSF. */
+  format?: ExportFormat;
   syslog?: SyslogTarget;
 }
 
 /** Syslog facility 4 (security/authorization) per RFC 5424 §6.2.1. */
 const FACILITY = 4;
 const SYSLOG_SEVERITY: Record<Severity, number> = { critical: 2, high: 3, medium: 4, low: 5, info: 6 };
-const CEF_SEVERITY: Record<Severity, number> = { info: 1, low: 3, medium: 5, high: 8, critical: 10 };
 /** RFC 5612 documentation enterprise number: stands in until wardwatch has its own PEN. */
 const SD_ID = 'wardwatch@32473';
 const MAX_QUEUE = 10_000;
-
-function cefHeader(s: string): string {
-  return s
-    .replace(/\\/g, '\\\\')
-    .replace(/\|/g, '\\|')
-    .replace(/[\r\n]+/g, ' ');
-}
-
-function cefValue(s: string): string {
-  return s
-    .replace(/\\/g, '\\\\')
-    .replace(/=/g, '\\=')
-    .replace(/\r?\n|\r/g, '\\n');
-}
 
 function sdValue(s: string): string {
   return s.replace(/[\\"\]]/g, (c) => `\\${c}`);
@@ -54,36 +49,6 @@ function headerField(s: string, max: number): string {
   return v === '' ? '-' : v;
 }
 
-export function formatCef(f: Finding, version = '0.1.0'): string {
-  const ext: Array<[string, string | number | undefined]> = [
-    ['rt', Number.isNaN(parseTs(f.ts)) ? undefined : Math.floor(parseTs(f.ts) / 1000)],
-    ['externalId', f.id],
-    ['msg', f.title],
-    ['app', f.proto],
-    ['src', f.device.ip],
-    ['smac', f.device.mac],
-    ['spt', f.device.port],
-    ['dst', f.peer?.ip],
-    ['dpt', f.peer?.port],
-    ['dmac', f.peer?.mac],
-    ['cs1Label', 'attack'],
-    ['cs1', f.attack.join(',')],
-    ['cs2Label', 'agent'],
-    ['cs2', f.agent],
-    ['cs3Label', 'flow'],
-    ['cs3', f.flow],
-    ['cn1Label', 'count'],
-    ['cn1', f.count],
-    ['cs4Label', 'class'],
-    ['cs4', findingClass(f)],
-  ];
-  const body = ext
-    .filter((e): e is [string, string | number] => e[1] !== undefined && e[1] !== '')
-    .map(([k, v]) => `${k}=${cefValue(String(v))}`)
-    .join(' ');
-  return `CEF:0|wardwatch|wardwatch|${cefHeader(version)}|${cefHeader(f.rule)}|${cefHeader(f.title)}|${CEF_SEVERITY[f.severity]}|${body}`;
-}
-
 /** The finding as one JSON line's object: `class` always present (absent on the wire means alert). */
 export function exportRecord(f: Finding): Finding {
   return { ...f, class: findingClass(f) };
@@ -92,12 +57,14 @@ export function exportRecord(f: Finding): Finding {
 /** One RFC 5424 message: `<PRI>1 TIMESTAMP HOST APP PROCID MSGID [SD] MSG`; MSG is JSON or CEF. */
 export function formatSyslog(
   f: Finding,
-  opts: { cef?: boolean; hostname?: string; version?: string } = {},
+  opts: { cef?: boolean; hostname?: string; version?: string; format?: ExportFormat } = {},
 ): string {
   const pri = FACILITY * 8 + SYSLOG_SEVERITY[f.severity];
   const host = headerField(opts.hostname ?? os.hostname(), 255);
   const sd = `[${SD_ID} id="${sdValue(f.id)}" rule="${sdValue(f.rule)}" severity="${f.severity}" agent="${sdValue(f.agent)}" class="${findingClass(f)}"]`;
-  const msg = opts.cef ? formatCef(f, opts.version) : JSON.stringify(exportRecord(f));
+  const msg = opts.cef
+    ? formatCef(f, opts.version)
+    : JSON.stringify(formatRecord(f, opts.format ?? 'jsonl', opts.version));
   return `<${pri}>1 ${f.ts} ${host} wardwatch ${process.pid} ${headerField(f.rule, 32)} ${sd} ${msg}`;
 }
 
@@ -106,6 +73,7 @@ export class Exporter {
   private jsonl: WriteStream | null = null;
   private udp: dgram.Socket | null = null;
   private tcp: net.Socket | null = null;
+  private readonly ca: Buffer | undefined;
   private tcpReady = false;
   private tcpQueue: string[] = [];
   private tcpRetry: NodeJS.Timeout | null = null;
@@ -124,11 +92,13 @@ export class Exporter {
         this.jsonl = null;
       });
     }
+    // Read once at start: a CA file that cannot be read is an error now, not at the first finding.
+    this.ca = o.syslog?.ca !== undefined ? readFileSync(o.syslog.ca) : undefined;
     if (o.syslog?.proto === 'udp') {
       this.udp = dgram.createSocket(o.syslog.host.includes(':') ? 'udp6' : 'udp4');
       this.udp.on('error', (err) => logger.warn({ err: err.message }, 'export: syslog UDP error'));
       this.udp.unref();
-    } else if (o.syslog?.proto === 'tcp') {
+    } else if (o.syslog?.proto === 'tcp' || o.syslog?.proto === 'tls') {
       this.connectTcp();
     }
   }
@@ -136,15 +106,28 @@ export class Exporter {
   private connectTcp(): void {
     const s = this.o.syslog;
     if (!s || this.closed) return;
-    const sock = net.connect({ host: s.host, port: s.port });
+    const secure = s.proto === 'tls';
+    // RFC 5425 §5.2: the client checks the server's certificate chain and its name (an IP address is checked
+    // against the certificate's IP SANs, so no SNI is sent for one).
+    const sock = secure
+      ? tls.connect({
+          host: s.host,
+          port: s.port,
+          ...(this.ca !== undefined ? { ca: this.ca } : {}),
+          ...(net.isIP(s.host) === 0 ? { servername: s.host } : {}),
+          minVersion: 'TLSv1.2',
+        })
+      : net.connect({ host: s.host, port: s.port });
     this.tcp = sock;
-    sock.on('connect', () => {
+    sock.on(secure ? 'secureConnect' : 'connect', () => {
       this.tcpReady = true;
       const q = this.tcpQueue;
       this.tcpQueue = [];
       for (const m of q) sock.write(m);
     });
-    sock.on('error', (err) => this.logger.warn({ err: err.message }, 'export: syslog TCP error'));
+    sock.on('error', (err) =>
+      this.logger.warn({ err: err.message }, `export: syslog ${secure ? 'TLS' : 'TCP'} error`),
+    );
     sock.on('close', () => {
       this.tcpReady = false;
       this.tcp = null;
@@ -156,16 +139,17 @@ export class Exporter {
 
   write(findings: readonly Finding[]): void {
     for (const f of findings) {
-      if (this.jsonl) this.jsonl.write(`${JSON.stringify(exportRecord(f))}\n`);
+      const format = this.o.format ?? 'jsonl';
+      if (this.jsonl) this.jsonl.write(`${JSON.stringify(formatRecord(f, format, this.version))}\n`);
       const s = this.o.syslog;
       if (!s) continue;
-      const text = formatSyslog(f, { cef: s.cef ?? false, version: this.version });
+      const text = formatSyslog(f, { cef: s.cef ?? false, version: this.version, format });
       if (this.udp) {
         this.udp.send(Buffer.from(text), s.port, s.host, (err) => {
           if (err) this.metrics.exportError('syslog');
         });
       } else {
-        // RFC 6587 §3.4.1 octet counting: the length prefix counts bytes, not characters.
+        // RFC 6587 §3.4.1 and RFC 5425 §4.3 octet counting: the length prefix counts bytes, not characters.
         const framed = `${Buffer.byteLength(text)} ${text}`;
         if (this.tcp && this.tcpReady && this.tcp.writableLength < 4 * 1024 * 1024) this.tcp.write(framed);
         else if (this.tcpQueue.length < MAX_QUEUE) this.tcpQueue.push(framed);

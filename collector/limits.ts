@@ -113,6 +113,7 @@ const FINDING_KEYS = [
   'device',
   'peer',
   'flow',
+  'community_id',
   'evidence',
   'count',
   'agent',

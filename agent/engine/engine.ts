@@ -219,6 +219,13 @@ export class Engine {
   private dispatch = new Map<string, Map<string, readonly CompiledRule[]>>();
   private baselineRules = new Map<string, RuleDef>();
   private readonly flowCtx = new Map<string, FlowCtx>();
+  /**
+   * The flow whose start, event or end is being evaluated, and what knows its Community ID (the flow, or a
+   * record of it): a finding that names the flow gets the id, made only then (see communityIdOf).
+   */
+  private curFlow: string | undefined = undefined;
+  private curFlowInfo: FlowInfo | null = null;
+  private curFlowRecord: { readonly community_id?: string | undefined } | null = null;
   private readonly clientIds = new Map<string, string>();
   private readonly arp = new Map<string, string>();
   private readonly memos = new WeakMap<object, EndpointMemo>();
@@ -340,6 +347,9 @@ export class Engine {
     const ts = this.timeOf(tsIn);
     this.tick(ts);
     this.baseStats.flows++;
+    this.curFlow = flow.id;
+    this.curFlowInfo = flow;
+    this.curFlowRecord = null;
     const cmac = flow.clientMac >= 0 ? macToString(flow.clientMac) : undefined;
     const smac = flow.serverMac >= 0 ? macToString(flow.serverMac) : undefined;
     const c = this.table.observe(flow.clientIp, cmac, ts, flow.vlan);
@@ -380,6 +390,9 @@ export class Engine {
     const ts = this.timeOf(ev.tsMicros ?? parseTs(ev.ts));
     this.tick(ts);
     this.baseStats.events++;
+    this.curFlow = ev.flow;
+    this.curFlowInfo = null;
+    this.curFlowRecord = ev;
     const ctx = this.flowCtx.get(ev.flow);
     const vlan = ctx?.vlan ?? -1;
     const sm = this.memo(ev.src, vlan);
@@ -437,6 +450,9 @@ export class Engine {
     const ts = this.timeOf(rec.endMicros ?? parseTs(rec.end));
     const start = rec.startMicros ?? parseTs(rec.start);
     this.tick(ts);
+    this.curFlow = rec.flow;
+    this.curFlowInfo = null;
+    this.curFlowRecord = rec;
     const vlan = rec.vlan ?? -1;
     const ctx = this.flowCtx.get(rec.flow);
     const c = this.deviceFor(ctx, rec.client.ip, rec.client.mac, ts, vlan);
@@ -811,7 +827,11 @@ export class Engine {
       count,
     };
     if (!c.threshold || c.peerInGroup) occ.peer = this.enrich(peer, true);
-    if (s.flow !== undefined && (!c.threshold || c.peerInGroup)) occ.flow = s.flow;
+    if (s.flow !== undefined && (!c.threshold || c.peerInGroup)) {
+      occ.flow = s.flow;
+      const cid = this.communityIdOf(s.flow);
+      if (cid !== undefined) occ.community_id = cid;
+    }
     if (dedupKey !== undefined) occ.dedupKey = dedupKey;
     this.sink.report(rule, occ);
   }
@@ -868,9 +888,19 @@ export class Engine {
         evidence: d.evidence,
       };
       if (d.peer) occ.peer = this.enrich(this.endpoint(d.peer, -1), true);
-      if (d.flow !== undefined) occ.flow = d.flow;
+      if (d.flow !== undefined) {
+        occ.flow = d.flow;
+        const cid = this.communityIdOf(d.flow);
+        if (cid !== undefined) occ.community_id = cid;
+      }
       this.sink.report(rule, occ);
     }
+  }
+
+  /** The Community ID of the flow being evaluated when `flow` is that flow (findings name no other). */
+  private communityIdOf(flow: string): string | undefined {
+    if (flow !== this.curFlow) return undefined;
+    return this.curFlowRecord !== null ? this.curFlowRecord.community_id : this.curFlowInfo?.communityId;
   }
 
   private deliver(f: Finding): void {

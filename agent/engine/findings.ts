@@ -19,6 +19,8 @@ export interface Occurrence {
   device: Endpoint;
   peer?: Endpoint;
   flow?: string;
+  /** Community ID v1 of that flow. */
+  community_id?: string;
   evidence: Record<string, unknown>;
   /** What makes two occurrences "the same finding" besides the rule (default device ip/mac + peer ip). */
   dedupKey?: string;
@@ -157,6 +159,7 @@ export class FindingSink {
     };
     if (occ.peer) f.peer = occ.peer;
     if (occ.flow) f.flow = occ.flow;
+    if (occ.community_id !== undefined) f.community_id = occ.community_id;
     if (this.windows.size >= this.maxWindows) {
       const oldest = this.windows.values().next();
       if (!oldest.done) {

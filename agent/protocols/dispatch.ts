@@ -173,6 +173,7 @@ export class FlowDispatcher implements StreamConsumer {
         src: dir === 0 ? client : server,
         dst: dir === 0 ? server : client,
         flow: flow.id,
+        community_id: flow.communityId,
         fields,
         tsMicros: ts,
       });

@@ -66,6 +66,8 @@ export interface EventRecord {
   src: EventEndpoint;
   dst: EventEndpoint;
   flow: string;
+  /** Community ID v1 of the flow (seed 0). */
+  community_id?: string | undefined;
   fields: EventFields;
   /** Packet time in µs, for the engine; not serialised. */
   tsMicros?: number;

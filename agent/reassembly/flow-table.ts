@@ -1,6 +1,7 @@
 // Bidirectional flow table keyed by VLAN + 5-tuple: client/server sides, idle timeouts in packet time, FIN/RST, a cap and a byte budget with eviction (RFC 9293 §3.5–3.6 for closing).
 import type { Packet } from '../decode/packet.js';
 import { ipToString, ipv4ToString, macToString } from '../decode/addr.js';
+import { communityIdOrdered } from '../wire/community-id.js';
 import { formatTs } from '../wire/time.js';
 import { TcpStream, createReassemblyStats, type HoldBudget, type ReassemblyStats } from './tcp-stream.js';
 import type {
@@ -176,6 +177,8 @@ class Flow implements FlowInfo {
   bytes0 = 0;
   bytes1 = 0;
   private cachedId: string | null = null;
+  /** '' once made for a flow without a Community ID (ICMP). */
+  private cachedCommunityId: string | null = null;
   consumer: StreamConsumer | ConsumerFactory | null = null;
   s0: TcpStream | null = null;
   s1: TcpStream | null = null;
@@ -229,6 +232,26 @@ class Flow implements FlowInfo {
       );
     }
     return this.cachedId;
+  }
+
+  /**
+   * Community ID v1 (seed 0), made on first use and kept: side A is already the lower (address, port), the
+   * specification's order, so no comparison is needed. Only records that are printed and findings ask.
+   */
+  get communityId(): string | undefined {
+    let c = this.cachedCommunityId;
+    if (c === null) {
+      c =
+        communityIdOrdered(
+          this.proto,
+          this.addrBytes(true, SCRATCH_C),
+          this.addrBytes(false, SCRATCH_S),
+          this.aPort,
+          this.bPort,
+        ) ?? '';
+      this.cachedCommunityId = c;
+    }
+    return c === '' ? undefined : c;
   }
 
   private addrText(sideA: boolean): string {
@@ -665,26 +688,7 @@ export class FlowTable {
     }
     const gaps = (f.s0?.gaps ?? 0) + (f.s1?.gaps ?? 0);
     const gapBytes = (f.s0?.gapBytes ?? 0) + (f.s1?.gapBytes ?? 0);
-    const record: FlowRecord = {
-      kind: 'flow',
-      flow: f.id,
-      transport: f.transport,
-      app: f.app,
-      vlan: f.vlan < 0 ? null : f.vlan,
-      client: endpoint(f.clientIp, f.clientPort, f.clientMac),
-      server: endpoint(f.serverIp, f.serverPort, f.serverMac),
-      client_by: f.clientBy,
-      start: formatTs(f.startTs),
-      end: formatTs(f.lastSeen),
-      // Bytes are frame bytes as captured on the wire (Packet.frameLen), link header included.
-      packets: [f.pkts0, f.pkts1],
-      bytes: [f.bytes0, f.bytes1],
-      gaps,
-      gap_bytes: gapBytes,
-      end_reason: reason,
-      startMicros: f.startTs,
-      endMicros: f.lastSeen,
-    };
+    const record = new FlowEndRecord(f, reason, gaps, gapBytes);
     this.stats.ended[reason]++;
     if (reason === 'evicted') this.stats.evicted++;
     this.stats.active--;
@@ -803,6 +807,81 @@ export class FlowTable {
     f.hnext = null;
     this.count--;
     this.charge(f, 0);
+  }
+}
+
+/**
+ * A flow's end record. Its Community ID is a getter on the prototype, made from the flow only when read (a
+ * finding names the flow, or the record is printed: `toJSON` puts it after `flow`), so the records nobody prints
+ * cost no hash; an accessor on a plain object would instead make every record slower to build and to print.
+ */
+class FlowEndRecord implements FlowRecord {
+  readonly kind = 'flow';
+  readonly #source: Flow;
+  readonly flow: string;
+  readonly transport: FlowRecord['transport'];
+  readonly app: string | null;
+  readonly vlan: number | null;
+  readonly client: FlowRecord['client'];
+  readonly server: FlowRecord['server'];
+  readonly client_by: FlowRecord['client_by'];
+  readonly start: string;
+  readonly end: string;
+  readonly packets: [number, number];
+  readonly bytes: [number, number];
+  readonly gaps: number;
+  readonly gap_bytes: number;
+  readonly end_reason: FlowEndReason;
+  readonly startMicros: number;
+  readonly endMicros: number;
+
+  constructor(f: Flow, reason: FlowEndReason, gaps: number, gapBytes: number) {
+    this.#source = f;
+    this.flow = f.id;
+    this.transport = f.transport;
+    this.app = f.app;
+    this.vlan = f.vlan < 0 ? null : f.vlan;
+    this.client = endpoint(f.clientIp, f.clientPort, f.clientMac);
+    this.server = endpoint(f.serverIp, f.serverPort, f.serverMac);
+    this.client_by = f.clientBy;
+    this.start = formatTs(f.startTs);
+    this.end = formatTs(f.lastSeen);
+    // Bytes are frame bytes as captured on the wire (Packet.frameLen), link header included.
+    this.packets = [f.pkts0, f.pkts1];
+    this.bytes = [f.bytes0, f.bytes1];
+    this.gaps = gaps;
+    this.gap_bytes = gapBytes;
+    this.end_reason = reason;
+    this.startMicros = f.startTs;
+    this.endMicros = f.lastSeen;
+  }
+
+  get community_id(): string | undefined {
+    return this.#source.communityId;
+  }
+
+  /** The printed record: DESIGN.md's fields in their order, `community_id` after `flow`. */
+  toJSON(): Omit<FlowRecord, 'community_id'> & { community_id: string | undefined } {
+    return {
+      kind: this.kind,
+      flow: this.flow,
+      community_id: this.community_id,
+      transport: this.transport,
+      app: this.app,
+      vlan: this.vlan,
+      client: this.client,
+      server: this.server,
+      client_by: this.client_by,
+      start: this.start,
+      end: this.end,
+      packets: this.packets,
+      bytes: this.bytes,
+      gaps: this.gaps,
+      gap_bytes: this.gap_bytes,
+      end_reason: this.end_reason,
+      startMicros: this.startMicros,
+      endMicros: this.endMicros,
+    };
   }
 }
 

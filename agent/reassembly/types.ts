@@ -11,6 +11,11 @@ export type FlowEndReason = 'fin' | 'rst' | 'timeout' | 'evicted' | 'eof';
 export interface FlowRecord {
   kind: 'flow';
   flow: string;
+  /**
+   * Community ID v1 of the flow's 5-tuple (seed 0), the id Zeek, Suricata and Wireshark give the same flow.
+   * Made when first read (a getter on the records the flow table makes), so unprinted records cost no hash.
+   */
+  readonly community_id?: string | undefined;
   transport: 'tcp' | 'udp' | 'icmp' | 'other';
   /** Application protocol detected (hl7, dicom, mqtt) or null. */
   app: string | null;
@@ -51,6 +56,8 @@ export type ConsumerFactory = (flow: FlowInfo) => StreamConsumer | null;
 /** What the flow table exposes of a live flow to its consumers. */
 export interface FlowInfo {
   readonly id: string;
+  /** Community ID v1 of the flow (seed 0), made on first use and kept; undefined for ICMP. */
+  readonly communityId?: string | undefined;
   readonly transport: FlowRecord['transport'];
   readonly vlan: number; // -1 untagged
   readonly clientIp: string;

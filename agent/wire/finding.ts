@@ -42,6 +42,12 @@ export interface Finding {
   device: Endpoint;
   peer?: Endpoint;
   flow?: string;
+  /**
+   * Community ID v1 (https://github.com/corelight/community-id-spec, seed 0) of the flow, present when `flow`
+   * is: the id Zeek, Suricata, Arkime and Wireshark give the same connection. Incident summaries keep their
+   * opener's. Absent in records of older agents.
+   */
+  community_id?: string;
   /** Matched fields only; never patient values. */
   evidence: Record<string, unknown>;
   /** Number of occurrences folded into this finding within its window (for an exposure: since its last report). */

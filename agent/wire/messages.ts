@@ -247,6 +247,7 @@ function checkFinding(v: unknown, path: string): Finding {
   checkEndpoint(o.device, `${path}.device`);
   if (o.peer !== undefined) checkEndpoint(o.peer, `${path}.peer`);
   optStr(o, 'flow', path);
+  optStr(o, 'community_id', path);
   obj(o.evidence, `${path}.evidence`);
   if (o.count !== undefined) integer(o, 'count', path, 0, Number.MAX_SAFE_INTEGER);
   nonEmpty(o, 'agent', path, 128);

@@ -61,7 +61,7 @@ describe('syslog and CEF formatting', () => {
     ]);
     expect(cef).toContain('src=10.20.30.17');
     expect(cef).toContain('dst=10.20.60.2 dpt=1883');
-    expect(cef).toContain('cs3=a\\=b\\nc');
+    expect(cef).toContain('flexString2Label=flow flexString2=a\\=b\\nc');
     expect(cef).toContain(`externalId=${f.id}`);
     expect(cef).not.toContain('\n');
     expect(cef).toContain('cs4Label=class cs4=alert');
