@@ -22,6 +22,7 @@ import {
   type PeerEntry,
   type Range,
 } from './baseline-model.js';
+import { lookupVendor } from './oui.js';
 import { eventMicros, isHl7Ack, observeEvent, type Observation } from './baseline-observe.js';
 
 export interface BaselineLearnOptions {
@@ -143,6 +144,15 @@ const sortStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 function rangeOf(values: number[]): Range {
   if (values.length === 0) return { min: 0, max: 0 };
   return { min: Math.min(...values), max: Math.max(...values) };
+}
+
+/** The OUI vendor of the first MAC that has one, as `{vendor}` to spread into a record. */
+function vendorOf(macs: readonly string[]): { vendor?: string } {
+  for (const m of macs) {
+    const v = lookupVendor(m);
+    if (v) return { vendor: v };
+  }
+  return {};
 }
 
 /** Numeric-aware ordering of IPv4 text so that 10.0.0.9 sorts before 10.0.0.10. */
@@ -432,6 +442,8 @@ export class BaselineLearner {
       ...(name === undefined ? {} : { name }),
       ...(zone === undefined ? {} : { zone }),
       macs: keys(d.macs),
+      // For the reviewer: who made the interface (IEEE OUI); not checked.
+      ...vendorOf(keys(d.macs)),
       peers: [...d.peers.map.values()].sort(
         (a, b) => compareIp(a.address, b.address) || a.port - b.port || sortStr(a.role, b.role),
       ),

@@ -140,6 +140,8 @@ export interface DeviceBaseline {
   since?: string;
   ip: string;
   macs: string[];
+  /** IEEE OUI vendor of the MAC (for the reviewer; not checked). */
+  vendor?: string;
   name?: string;
   zone?: string;
   peers: PeerEntry[];

@@ -26,6 +26,7 @@ const HEADER = [
 function describeDevice(d: DeviceBaseline): string {
   const parts = [d.ip];
   if (d.name) parts.push(`"${d.name}"`);
+  if (d.vendor) parts.push(d.vendor);
   if (d.zone) parts.push(`zone ${d.zone}`);
   const protos = (['dicom', 'hl7', 'mqtt'] as const).filter((p) => d[p] !== undefined);
   if (protos.length > 0) parts.push(protos.join('+'));
@@ -99,6 +100,7 @@ const DEVICE_SPEC: Spec = {
     since: opt('string'),
     ip: req('string'),
     macs: opt(strList),
+    vendor: opt('string'),
     name: opt('string'),
     zone: opt('string'),
     peers: opt({

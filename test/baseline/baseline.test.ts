@@ -405,7 +405,9 @@ describe('yaml', () => {
     expect(parseBaselineYaml(text, 'b.yaml')).toEqual(b);
     expect(text).toMatch(/^# wardwatch device baseline/);
     expect(text).toContain('- 1.2.840.10008.5.1.4.1.1.2 # CT Image Storage');
-    expect(text).toContain('# ── device 10.20.40.10 · "pacs" · zone imaging · dicom · AE PACS_MAIN');
+    expect(text).toContain(
+      '# ── device 10.20.40.10 · "pacs" · Cisco Systems, Inc · zone imaging · dicom · AE PACS_MAIN',
+    );
     expect(text).toContain(
       '- { address: 10.20.40.21, zone: imaging, port: 104, protocol: dicom, role: server }',
     );

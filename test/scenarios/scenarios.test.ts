@@ -92,6 +92,9 @@ describe('scenario captures', () => {
     const pacs = b.devices.find((d) => d.ip === '10.20.40.10');
     expect(pacs?.zone).toBe('imaging');
     expect(pacs?.dicom?.ae_titles).toContain('PACS_MAIN');
+    // The OUI vendor is written for the reviewer (issue 10 item 2: a Siemens CT must say Siemens).
+    expect(b.devices.find((d) => d.ip === '10.20.40.21')?.vendor).toMatch(/^Siemens/);
+    expect(pacs?.vendor).toMatch(/^Super Micro/);
     const monitor = b.devices.find((d) => d.ip === '10.20.30.17');
     expect(monitor?.hl7?.sent.find((t) => t.type === 'ORU^R01')?.median_interval_s).toBeGreaterThan(30);
   });
