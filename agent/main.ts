@@ -130,11 +130,13 @@ export function formatSummary(label: string, s: ReplaySummary, findings: readonl
     .map(([proto, types]) => `${proto} ${Object.values(types).reduce((a, b) => a + b, 0)}`)
     .join(', ');
   const parseErrors = Object.values(s.protocols.parseErrors).reduce((a, b) => a + b, 0);
+  const analyzerErrors = Object.values(s.protocols.analyzerErrors).reduce((a, b) => a + b, 0);
   const ev = s.flowEvictions;
   return (
     `${label}: ${s.files} file${s.files === 1 ? '' : 's'}, ${s.packets} packets, ${s.bytes} bytes, ${s.flows} flows, ` +
     `${s.decodeErrors} decode errors, ${s.gaps} reassembly gaps (${s.gapBytes} bytes), ` +
     `messages: ${messages}, ${parseErrors} parse errors, ` +
+    `${analyzerErrors} analyzer errors, ${s.engineErrors} engine errors, ` +
     `findings: ${findings.length}${sev ? ` (${sev})` : ''}, ` +
     `alerts: ${findings.filter(opensIncident).length}, exposures: ${findings.filter((f) => f.class === 'exposure').length}, ` +
     // Every cap's counter, so that a capture that hit one says so.

@@ -82,6 +82,8 @@ export interface PipelineStats {
   fragmentDrops: number;
   /** Devices dropped from the engine's inventory at its cap (least recently seen first). */
   deviceEvictions: number;
+  /** Events the engine (or another observer) threw on, skipped. */
+  engineErrors: number;
 }
 
 const NOT_ERRORS = new Set(['ok', 'fragment_pending', 'other']);
@@ -99,6 +101,8 @@ export class Pipeline {
   private packets = 0;
   private bytes = 0;
   private flowCount = 0;
+  /** Events an observer (the engine, a learner) threw on: counted and skipped. */
+  private engineErrors = 0;
   private findings = 0;
   private firstTs = -1;
   private lastTs = 0;
@@ -133,7 +137,14 @@ export class Pipeline {
     const observers: PipelineObserver[] = [...(engine ? [engine] : []), ...(opts.observers ?? [])];
     this.observers = observers;
     const onEvent = (ev: EventRecord): void => {
-      for (const o of observers) o.onEvent(ev);
+      for (const o of observers) {
+        // The engine or a learner failing on one event must not take the analyzer (or the capture) down with it.
+        try {
+          o.onEvent(ev);
+        } catch {
+          this.engineErrors++;
+        }
+      }
       out.onEvent?.(ev);
     };
     const counters = this.counters;
@@ -231,6 +242,7 @@ export class Pipeline {
       flowPeak: f.peakActive,
       fragmentDrops: d.fragmentsEvicted + d.fragmentOverflows,
       deviceEvictions: this.engine?.stats.devices.evicted ?? 0,
+      engineErrors: this.engineErrors,
     };
   }
 }

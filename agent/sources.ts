@@ -51,6 +51,7 @@ export function pipelineStats(p: Pipeline, capture: CaptureStats | null, lagSeco
       queue: capture?.queueDropped ?? 0,
     },
     parse_errors: s.protocols.parseErrors,
+    analyzer_errors: { ...s.protocols.analyzerErrors, engine: s.engineErrors },
     messages: s.protocols.messages,
     flows: s.activeFlows,
     devices: s.devices,

@@ -135,6 +135,7 @@ export class WorkerPool {
       out.drops.interface += w.drops.interface;
       out.drops.queue += w.drops.queue;
       addCounts(out.parse_errors, w.parse_errors);
+      if (w.analyzer_errors) addCounts((out.analyzer_errors ??= {}), w.analyzer_errors);
       for (const [proto, types] of Object.entries(w.messages)) addCounts((out.messages[proto] ??= {}), types);
       out.lag_seconds = Math.max(out.lag_seconds, w.lag_seconds);
       if (w.evictions) addCounts((out.evictions ??= {}), w.evictions);

@@ -79,6 +79,7 @@ export class CollectorMetrics {
   private readonly drops: Counter<'agent' | 'where'>;
   private readonly evictions: Counter<'agent' | 'what'>;
   private readonly parseErrors: Counter<'agent' | 'protocol'>;
+  private readonly analyzerErrors: Counter<'agent' | 'protocol'>;
   private readonly messages: Counter<'agent' | 'protocol' | 'type'>;
   private readonly flows: Gauge<'agent'>;
   private readonly agentDevices: Gauge<'agent'>;
@@ -161,6 +162,12 @@ export class CollectorMetrics {
       name: 'wardwatch_evictions_total',
       help: 'What the agent dropped at a cap or timeout: flows (cap, memory budget, embryonic and idle timeouts), IP fragments, devices.',
       labelNames: ['agent', 'what'],
+      registers: reg,
+    });
+    this.analyzerErrors = new Counter({
+      name: 'wardwatch_analyzer_errors_total',
+      help: 'Analyzers that threw and were detached from their flow, by protocol; protocol "engine": events the engine threw on. Each is a bug to report.',
+      labelNames: ['agent', 'protocol'],
       registers: reg,
     });
     this.parseErrors = new Counter({
@@ -424,6 +431,11 @@ export class CollectorMetrics {
         const n = s.evictions[what];
         if (n !== undefined) this.evictions.inc({ agent, what }, d(n, prev?.evictions?.[what]));
       }
+    }
+    for (const [p, n] of Object.entries(s.analyzer_errors ?? {})) {
+      const inc = d(n, prev?.analyzer_errors?.[p]);
+      const protocol = p === 'engine' ? 'engine' : this.statsLabels(p, null, inc).protocol;
+      this.analyzerErrors.inc({ agent, protocol }, inc);
     }
     for (const [p, n] of Object.entries(s.parse_errors)) {
       const inc = d(n, prev?.parse_errors[p]);

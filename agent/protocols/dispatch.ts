@@ -24,6 +24,8 @@ export interface ProtocolCounters {
   anomalies: Record<string, number>;
   confirmed: Record<string, number>;
   violations: Record<string, number>;
+  /** Analyzers that threw and were detached from their flow (a bug, never hostile input's fault alone). */
+  analyzerErrors: Record<string, number>;
 }
 
 export function createProtocolCounters(specs: readonly AnalyzerSpec[]): ProtocolCounters {
@@ -33,12 +35,14 @@ export function createProtocolCounters(specs: readonly AnalyzerSpec[]): Protocol
     anomalies: {},
     confirmed: {},
     violations: {},
+    analyzerErrors: {},
   };
   for (const s of specs) {
     counters.messages[s.proto] = {};
     counters.parseErrors[s.proto] = 0;
     counters.confirmed[s.proto] = 0;
     counters.violations[s.proto] = 0;
+    counters.analyzerErrors[s.proto] = 0;
   }
   return counters;
 }
@@ -91,7 +95,11 @@ export class FlowDispatcher implements StreamConsumer {
 
   onData(dir: Direction, bytes: Uint8Array, ts: number): void {
     if (this.analyzer) {
-      this.analyzer.onData(dir, bytes, ts);
+      try {
+        this.analyzer.onData(dir, bytes, ts);
+      } catch {
+        this.fail();
+      }
       return;
     }
     if (!this.undecided || bytes.length === 0) return;
@@ -105,8 +113,12 @@ export class FlowDispatcher implements StreamConsumer {
         this.probeBuf[0] = this.probeBuf[1] = null;
         // The analyzer gets this direction's earlier bytes and then the whole chunk (the probe buffer is
         // capped, the chunk is not). The other direction's earlier bytes came before the analyzer existed.
-        if (before) analyzer.onData(dir, before, ts);
-        analyzer.onData(dir, bytes, ts);
+        try {
+          if (before) analyzer.onData(dir, before, ts);
+          analyzer.onData(dir, bytes, ts);
+        } catch {
+          this.fail();
+        }
         return;
       }
       if (verdict === 'need_more') needMore = true;
@@ -119,12 +131,34 @@ export class FlowDispatcher implements StreamConsumer {
   }
 
   onGap(dir: Direction, len: number, ts: number): void {
-    if (this.analyzer) this.analyzer.onGap(dir, len, ts);
-    else this.probeBuf[dir] = null;
+    if (!this.analyzer) {
+      this.probeBuf[dir] = null;
+      return;
+    }
+    try {
+      this.analyzer.onGap(dir, len, ts);
+    } catch {
+      this.fail();
+    }
   }
 
   onEnd(dir: Direction, ts: number): void {
-    this.analyzer?.onEnd(dir, ts);
+    try {
+      this.analyzer?.onEnd(dir, ts);
+    } catch {
+      this.fail();
+    }
+  }
+
+  /**
+   * An analyzer threw (issue 12: one exception used to abort the rest of a capture, and would crash a live
+   * agent): it is detached from this flow and counted; the capture and every other flow go on.
+   */
+  private fail(): void {
+    const proto = this.spec?.proto;
+    if (proto) this.counters.analyzerErrors[proto] = (this.counters.analyzerErrors[proto] ?? 0) + 1;
+    this.analyzer = null;
+    this.undecided = false;
   }
 
   bufferedBytes(): number {

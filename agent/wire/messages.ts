@@ -84,6 +84,8 @@ export interface StatsMessage {
   drops: DropCounts;
   /** protocol → malformed messages. */
   parse_errors: Record<string, number>;
+  /** protocol → analyzers that threw and were detached from their flow; `engine` → events the engine threw on. */
+  analyzer_errors?: Record<string, number>;
   /** protocol → message type → count. */
   messages: Record<string, Record<string, number>>;
   flows: number;
@@ -323,6 +325,7 @@ function checkMessage(v: unknown): WireMessage {
       const d = obj(o.drops, '$.drops');
       for (const k of ['kernel', 'interface', 'queue']) count(d, k, '$.drops');
       countMap(o.parse_errors, '$.parse_errors');
+      if (o.analyzer_errors !== undefined) countMap(o.analyzer_errors, '$.analyzer_errors');
       const m = obj(o.messages, '$.messages');
       if (Object.keys(m).length > WIRE_LIMITS.maxLabelKeys) fail('$.messages', 'too many protocols');
       for (const [p, types] of Object.entries(m)) countMap(types, `$.messages.${p}`);

@@ -29,6 +29,7 @@ function fakeSpec(proto: ProtoName, ports: number[], magic: string): AnalyzerSpe
       return {
         onData(dir, bytes, ts) {
           const text = new TextDecoder().decode(bytes);
+          if (text.includes('THROW')) throw new Error('analyzer bug');
           if (text.includes('BAD')) sink.violation('not this protocol');
           else sink.event(dir, ts, 'chunk', { len: bytes.length });
         },
@@ -69,6 +70,18 @@ function setup(serverPort: number, extra: Partial<Record<ProtoName, number[]>> =
 }
 
 describe('FlowDispatcher', () => {
+  it('detaches an analyzer that throws and counts it; the flow (and the capture) go on without it', () => {
+    const { d, events, counters } = setup(1883);
+    d.onData(0, enc.encode('MQTT one'), 1);
+    expect(() => d.onData(0, enc.encode('THROW'), 2)).not.toThrow();
+    expect(counters.analyzerErrors.mqtt).toBe(1);
+    // Detached: later data of this flow reaches no analyzer and throws nothing.
+    expect(() => d.onData(0, enc.encode('MQTT three THROW'), 3)).not.toThrow();
+    expect(() => d.onEnd(0, 4)).not.toThrow();
+    expect(events.map((e) => e.fields.len)).toEqual([8]);
+    expect(counters.analyzerErrors.mqtt).toBe(1);
+  });
+
   it('attaches by server port before any data', () => {
     const { f, mqtt } = setup(1883);
     expect(f.app).toBe('mqtt');
