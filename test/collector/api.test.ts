@@ -199,8 +199,10 @@ describe('tokens file and listen address', () => {
   it('parses listen addresses', () => {
     expect(parseListen('127.0.0.1:0')).toEqual({ host: '127.0.0.1', port: 0 });
     expect(parseListen('[::1]:9000')).toEqual({ host: '::1', port: 9000 });
-    expect(parseListen(':8080')).toEqual({ host: '0.0.0.0', port: 8080 });
-    expect(parseListen('8080')).toEqual({ host: '0.0.0.0', port: 8080 });
+    // Issue 13: without an address the collector listens on loopback only.
+    expect(parseListen(':8080')).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(parseListen('8080')).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(parseListen('0.0.0.0:8080')).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(() => parseListen('host:99999')).toThrow('--listen');
   });
 });

@@ -180,8 +180,9 @@ async function startTlsCollector(
     path.join(certs, 'collector.key'),
     ...extra,
   ]);
-  const [, port] = await stderrLog(proc).waitFor(/"url":"https:\/\/127\.0\.0\.1:(\d+)"/);
-  return { port: Number(port) };
+  const log = stderrLog(proc);
+  const [, port] = await log.waitFor(/"url":"https:\/\/127\.0\.0\.1:(\d+)"/);
+  return { port: Number(port), log: () => log.text() };
 }
 
 function countFindings(port: number, ca: Buffer): Promise<number> {
@@ -212,7 +213,7 @@ describe.skipIf(!existsSync(BIN) || !existsSync('/usr/bin/openssl'))(
       const dir = tempDir();
       const certs = path.join(dir, 'certs');
       makeCerts(certs, 'ward3', 'ward9');
-      const { port } = await startTlsCollector(dir, certs, [
+      const { port, log } = await startTlsCollector(dir, certs, [
         '--tls-ca',
         path.join(certs, 'ca.crt'),
         '--tls-client-cert',
@@ -234,7 +235,7 @@ describe.skipIf(!existsSync(BIN) || !existsSync('/usr/bin/openssl'))(
 
       // Another CA: the collector's certificate does not verify.
       const other = path.join(dir, 'other');
-      makeCerts(other);
+      makeCerts(other, 'ward3');
       const wrongCa = await exited(
         spawnAgent(wss, path.join(dir, 'x'), [
           ...pcapArgs(),
@@ -262,6 +263,28 @@ describe.skipIf(!existsSync(BIN) || !existsSync('/usr/bin/openssl'))(
       expect(noCert.said).toEqual([
         `wardwatch: --collector ${wss}: HTTP 403: no client certificate (the agent needs --tls-cert and --tls-key)`,
       ]);
+
+      // A certificate from another CA: the collector logs the TLS reason in one line, the agent prints it.
+      const foreign = await exited(
+        spawnAgent(wss, path.join(dir, 'w'), [
+          ...pcapArgs(),
+          '--tls-ca',
+          path.join(certs, 'ca.crt'),
+          '--tls-cert',
+          path.join(other, 'agent-ward3.crt'),
+          '--tls-key',
+          path.join(other, 'agent-ward3.key'),
+        ]),
+      );
+      expect(foreign.code, foreign.stderr).toBe(2);
+      const refusedLine = /"msg":"ingest: client certificate refused: ([A-Z_]+)"/.exec(log());
+      expect(refusedLine, log()).not.toBeNull();
+      expect(foreign.said).toEqual([
+        `wardwatch: --collector ${wss}: HTTP 403: client certificate refused: ${refusedLine?.[1]}`,
+      ]);
+      expect(log()).toContain(
+        '"msg":"ingest: no client certificate (the agent needs --tls-cert and --tls-key)"',
+      );
 
       // A certificate of another agent: its CN is not the agent id of the hello.
       const otherCn = await exited(
