@@ -159,12 +159,12 @@ describe.skipIf(!existsSync(BIN) || !CAPTURES.every((c) => existsSync(c)))('agen
   });
 });
 
-/** A TLS collector process; resolves its port from the startup line. */
+/** A TLS collector process; resolves its port from the startup line, and its stderr so far. */
 async function startTlsCollector(
   dir: string,
   certs: string,
   extra: string[] = [],
-): Promise<{ port: number }> {
+): Promise<{ port: number; log: () => string }> {
   const proc = children.spawn(process.execPath, [
     BIN,
     'collector',
