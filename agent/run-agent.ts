@@ -1,5 +1,5 @@
 // `wardwatch agent`: capture files, a live interface or a pool of capture workers, findings streamed to a collector.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
@@ -25,6 +25,15 @@ import type { RuleInfo } from './wire/messages.js';
 import { WorkerPool } from './worker-pool.js';
 
 export const AGENT_VERSION = '0.1.0';
+
+/**
+ * Exit status when findings are left unacknowledged in the spool: `--pcap` ran out of --ack-timeout, or SIGINT or
+ * SIGTERM stopped the agent before the collector acknowledged everything. They are sent at the next start.
+ */
+export const EXIT_UNDELIVERED = 3;
+
+/** Default of --ack-timeout: how long `agent --pcap` waits for the collector's acks once the files are read. */
+export const DEFAULT_ACK_TIMEOUT_S = 60;
 
 export interface AgentArgs extends EngineArgs {
   pcap?: string[] | undefined;
@@ -52,6 +61,45 @@ export interface AgentArgs extends EngineArgs {
   workers?: number | undefined;
   /** Where the agent writes what it learned (a baseline YAML for review), hourly and at the end. */
   learnedBaseline?: string | undefined;
+  /** With --pcap: seconds to wait for acks once every file is read (default 60). */
+  ackTimeoutS?: number | undefined;
+  /** CA (PEM file) the collector's certificate must chain to (wss://). */
+  tlsCa?: string | undefined;
+  /** Client certificate and key (PEM files) for a collector that requires one (--tls-client-cert). */
+  tlsCert?: string | undefined;
+  tlsKey?: string | undefined;
+}
+
+/** The agent id when none is given: the host name, plus the interface when live (two agents on one host differ). */
+export function defaultAgentId(iface: string | undefined): string {
+  return iface !== undefined ? `${hostname()}-${iface}` : hostname();
+}
+
+/** Reads a PEM file named by an option, or says on one line what is wrong with it. */
+function readPem(option: string, file: string): Buffer {
+  if (!existsSync(file)) throw new UsageError(`--${option} ${file}: file not found`);
+  if (statSync(file).isDirectory()) throw new UsageError(`--${option} ${file}: is a directory`);
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    throw new UsageError(`--${option} ${file}: ${(err as Error).message}`);
+  }
+}
+
+function tlsOptions(args: AgentArgs): { ca?: Buffer; cert?: Buffer; key?: Buffer } | undefined {
+  const { tlsCa, tlsCert, tlsKey } = args;
+  if (tlsCa === undefined && tlsCert === undefined && tlsKey === undefined) return undefined;
+  if (!args.collector.startsWith('wss://')) {
+    const option = tlsCa !== undefined ? 'tls-ca' : tlsCert !== undefined ? 'tls-cert' : 'tls-key';
+    throw new UsageError(`--${option} needs a wss:// --collector (got ${args.collector})`);
+  }
+  if ((tlsCert === undefined) !== (tlsKey === undefined))
+    throw new UsageError('agent: --tls-cert and --tls-key go together');
+  return {
+    ...(tlsCa !== undefined ? { ca: readPem('tls-ca', tlsCa) } : {}),
+    ...(tlsCert !== undefined ? { cert: readPem('tls-cert', tlsCert) } : {}),
+    ...(tlsKey !== undefined ? { key: readPem('tls-key', tlsKey) } : {}),
+  };
 }
 
 /** Device records reach the collector while the agent runs, not only when it stops. */
@@ -117,7 +165,11 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   if (!Number.isFinite(spoolBytes) || spoolBytes < 1024 * 1024) {
     throw new UsageError(`--spool-size ${spoolBytes / 1024 / 1024}: expected at least 1 (MiB)`);
   }
-  const agentId = args.agentId ?? hostname();
+  const tls = tlsOptions(args);
+  const ackTimeoutS = args.ackTimeoutS ?? DEFAULT_ACK_TIMEOUT_S;
+  if (!(ackTimeoutS > 0) || !Number.isFinite(ackTimeoutS))
+    throw new UsageError(`--ack-timeout ${args.ackTimeoutS}: expected a number of seconds above 0`);
+  const agentId = args.agentId ?? defaultAgentId(args.interface);
   // A live sensor meets devices for the first time; a capture file is evidence to report in full.
   args = { ...args, learningPeriod: args.learningPeriod ?? (args.interface ? '7d' : '0') };
   const rulesDir = args.rules ?? DEFAULT_RULES_DIR;
@@ -155,6 +207,10 @@ export async function runAgent(args: AgentArgs): Promise<number> {
 
   let source: AgentSource | null = null;
   const spoolDir = args.spool ?? defaultSpoolDir(agentId);
+  // A permanent refusal (bad token or role, id in use, TLS verification) stops the agent like a signal, then exit 2.
+  let refusedFor: string | null = null;
+  const refusal = new AbortController();
+  const signal = args.signal ? AbortSignal.any([args.signal, refusal.signal]) : refusal.signal;
   let transport: AgentTransport;
   try {
     transport = await AgentTransport.open({
@@ -169,6 +225,11 @@ export async function runAgent(args: AgentArgs): Promise<number> {
       getStats: () => source?.stats() ?? idleStats(),
       statsIntervalMs: 2000,
       rules: ruleInfo,
+      ...(tls ? { tls } : {}),
+      onPermanentFailure: (reason) => {
+        refusedFor = reason;
+        refusal.abort();
+      },
     });
   } catch (err) {
     // Findings would be lost uncounted: refuse to start, on one line, before reading any packet.
@@ -177,8 +238,8 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   }
   // A full spool under stop-reading holds the capture file back; SIGINT/SIGTERM still ends the wait.
   const aborted = new Promise<void>((resolve) => {
-    if (args.signal?.aborted) resolve();
-    args.signal?.addEventListener('abort', () => resolve(), { once: true });
+    if (signal.aborted) resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
   });
   const gate = (): Promise<void> | null => {
     const held = transport.room();
@@ -217,32 +278,56 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     ...(learner ? [setInterval(writeLearned, LEARNED_INTERVAL_MS)] : []),
   ];
   for (const t of timers) t.unref();
-  const exitCode = await source.run(args.signal);
+  const exitCode = await source.run(signal);
   for (const t of timers) clearInterval(t);
   process.off('SIGHUP', onHangup);
   transport.sendDevices(source.devices());
   writeLearned();
   const s = source.stats();
-  const stopped = !source.finite || args.signal?.aborted === true;
+  const stopped = !source.finite || signal.aborted;
   log.info(
     { packets: s.packets, devices: s.devices, seconds: (Date.now() - started) / 1000 },
     stopped ? 'agent: stopping' : 'agent: capture done, waiting for acks',
   );
+  let timedOut = false;
   if (!stopped) {
-    const onAbort = new Promise<void>((resolve) => args.signal?.addEventListener('abort', () => resolve()));
-    await Promise.race([transport.drain(), onAbort]);
-  } else {
+    // Bounded: a collector that never answers must not keep a finite run waiting forever.
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(() => {
+        timedOut = true;
+        resolve();
+      }, ackTimeoutS * 1000);
+    });
+    await Promise.race([transport.drain(), aborted, deadline]);
+    clearTimeout(timer);
+  } else if (refusedFor === null) {
     // Stopping: give the collector a moment to ack; what is left stays in the spool for the next start.
     await Promise.race([transport.drain(), new Promise((resolve) => setTimeout(resolve, 3000).unref())]);
   }
   await transport.close();
   const t = transport.stats();
+  if (refusedFor !== null) {
+    const where = /^(TLS|HTTP)\b/.test(refusedFor) ? `--collector ${args.collector}: ` : '';
+    process.stderr.write(`wardwatch: ${where}${refusedFor}\n`);
+    return EXIT_BAD_INPUT;
+  }
   if (t.undelivered > 0 && t.spoolFailing !== null) {
     // The spool broke during the run (it was writable at start): say so on one line, as for bad input.
     process.stderr.write(
       `wardwatch: --spool ${spoolDir}: became unwritable (${t.spoolFailing}); ${t.undelivered} findings not delivered\n`,
     );
     return EXIT_BAD_INPUT;
+  }
+  if (t.spoolPending > 0) {
+    const why =
+      timedOut && !stopped
+        ? `the collector did not acknowledge ${t.spoolPending} findings within ${ackTimeoutS}s (--ack-timeout)`
+        : `stopped with ${t.spoolPending} findings not acknowledged by the collector`;
+    process.stderr.write(
+      `wardwatch: ${why}; they stay in the spool ${spoolDir} and are sent at the next start\n`,
+    );
+    return EXIT_UNDELIVERED;
   }
   return exitCode;
 }

@@ -208,7 +208,25 @@ export const AGENT = {
     describe: 'collector URL, ws://HOST:PORT or wss://HOST:PORT',
   },
   token: { type: 'string', describe: 'agent token (better from WARDWATCH_TOKEN: it then never shows in ps)' },
-  'agent-id': { type: 'string', describe: 'agent name (default: host name)' },
+  'agent-id': {
+    type: 'string',
+    describe: 'agent name, as in the tokens file (default: HOST-INTERFACE live, HOST with --pcap)',
+  },
+  'tls-ca': {
+    type: 'string',
+    describe: "CA (PEM) the collector's certificate must chain to (wss://; default: the system CAs)",
+  },
+  'tls-cert': {
+    type: 'string',
+    describe:
+      'client certificate (PEM, CN = agent id) for a collector with --tls-client-cert; needs --tls-key',
+  },
+  'tls-key': { type: 'string', describe: 'private key (PEM) of --tls-cert' },
+  'ack-timeout': {
+    coerce: positive('ack-timeout'),
+    describe:
+      'with --pcap, seconds to wait for the collector to acknowledge every finding (default 60); then exit 3, findings kept in the spool',
+  },
   bpf: {
     type: 'string',
     describe: 'BPF capture filter, e.g. "tcp port 104 or tcp port 2575 or tcp port 1883"',
@@ -270,7 +288,7 @@ export const COLLECTOR = {
   listen: {
     default: '127.0.0.1:7411',
     coerce: listenAddress('listen'),
-    describe: 'HOST:PORT to listen on',
+    describe: 'HOST:PORT to listen on (a port alone listens on 127.0.0.1; 0.0.0.0:7411 for every address)',
   },
   db: {
     type: 'string',
@@ -285,7 +303,8 @@ export const COLLECTOR = {
     type: 'boolean',
     default: false,
     coerce: flag('tls-client-cert'),
-    describe: 'require client certificates',
+    describe:
+      'require agents (wss) to present a certificate chaining to --tls-ca whose CN is their agent id; a refusal is logged with its TLS reason and answered 403 (the API and /healthz still take tokens only)',
   },
   'retention-days': { coerce: positive('retention-days'), describe: 'delete findings older than this' },
   'retention-max': { coerce: whole('retention-max', 1), describe: 'keep at most this many findings' },

@@ -182,6 +182,10 @@ function agentCommand(y: Argv): Argv {
           workers: a.workers,
           flowMemoryMiB: a['flow-memory'],
           maxFlows: a['max-flows'],
+          ackTimeoutS: a['ack-timeout'],
+          tlsCa: a['tls-ca'],
+          tlsCert: a['tls-cert'],
+          tlsKey: a['tls-key'],
         }),
       ),
   );

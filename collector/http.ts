@@ -313,7 +313,18 @@ function exposureQuery(p: URLSearchParams): ExposureQuery {
 }
 
 function findingQuery(p: URLSearchParams): FindingQuery {
-  onlyParams(p, ['limit', 'cursor', 'since', 'until', 'severity', 'rule', 'device', 'agent', 'class']);
+  onlyParams(p, [
+    'limit',
+    'cursor',
+    'since',
+    'until',
+    'severity',
+    'rule',
+    'device',
+    'host',
+    'agent',
+    'class',
+  ]);
   // Alerts unless asked otherwise: exposures are standing conditions, listed by /api/exposures.
   const q: FindingQuery = { class: 'alert' };
   const limit = limitParam(p);
@@ -326,7 +337,7 @@ function findingQuery(p: URLSearchParams): FindingQuery {
       throw new HttpError(400, `unknown class ${quote(cls)}: class must be alert, exposure or all`);
     q.class = cls as 'alert' | 'exposure' | 'all';
   }
-  for (const k of ['cursor', 'since', 'until', 'rule', 'device', 'agent'] as const) {
+  for (const k of ['cursor', 'since', 'until', 'rule', 'device', 'host', 'agent'] as const) {
     const v = p.get(k);
     if (v !== null && v !== '') q[k] = v;
   }

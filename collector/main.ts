@@ -1,5 +1,5 @@
 // Collector composition root: HTTP(S) server with ws ingest, store, metrics, API and export (DESIGN.md "CLI" collector).
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -29,6 +29,8 @@ export interface CollectorOptions {
   export?: ExportOptions;
   logger: Logger;
   helloTimeoutMs?: number;
+  /** A connection silent this long no longer holds its agent id against a new connection (default 60 s). */
+  staleAfterMs?: number;
   /** Ingest caps, per-agent rate limit and flush interval (collector/limits.ts DEFAULT_LIMITS). */
   limits?: Partial<IngestLimits>;
 }
@@ -50,7 +52,24 @@ export function parseListen(listen: string): { host: string; port: number } {
   if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new UserError(`--listen ${listen}: expected HOST:PORT`);
   }
-  return { host: m[1] || m[2] || '0.0.0.0', port };
+  // A port alone listens on loopback only: listening on the network is a choice made by naming an address.
+  return { host: m[1] || m[2] || '127.0.0.1', port };
+}
+
+/** Tokens are secrets: a file other users can read gets a warning naming the fix (it still works). */
+function warnIfShared(file: string, logger: Logger): void {
+  let mode: number;
+  try {
+    mode = statSync(file).mode;
+  } catch {
+    return; // Tokens.load names the problem.
+  }
+  if ((mode & 0o077) === 0) return;
+  const octal = (mode & 0o777).toString(8).padStart(4, '0');
+  logger.warn(
+    { file, mode: octal },
+    `collector: tokens file ${file} is readable by ${mode & 0o007 ? 'other users' : 'its group'} (mode ${octal}): chmod 600 ${file}`,
+  );
 }
 
 /** Log lines about refused connections: at most one per code every 10 s (a port scan must not flood the log). */
@@ -109,6 +128,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const logger = opts.logger;
   const tokens = opts.tokensFile ? Tokens.load(opts.tokensFile) : Tokens.parse('', '(none)');
   if (!opts.tokensFile) logger.warn('collector: no tokens file, every agent and API call will be refused');
+  else warnIfShared(opts.tokensFile, logger);
   const store = new Store(opts.db);
   const metrics = new CollectorMetrics(
     () => store.countDevices(),
@@ -138,9 +158,11 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
           cert: readFileSync(tls.cert),
           key: readFileSync(tls.key),
           ...(tls.ca ? { ca: readFileSync(tls.ca) } : {}),
-          // Client certificates are verified when asked for; the token is still required on top.
+          // Client certificates are asked for and verified, but refused by the agents' WebSocket upgrade (with the
+          // TLS reason logged and answered as a 403), not by the handshake: the API and /healthz stay reachable with
+          // tokens only, and a refused agent learns why instead of seeing a reset. The token is required on top.
           requestCert: tls.requestCert ?? false,
-          rejectUnauthorized: tls.requestCert ?? false,
+          rejectUnauthorized: false,
         },
         handler,
       )
@@ -155,8 +177,10 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     version: COLLECTOR_VERSION,
     maxPayload: opts.maxPayload ?? 16 * 1024 * 1024,
     ...(opts.helloTimeoutMs !== undefined ? { helloTimeoutMs: opts.helloTimeoutMs } : {}),
+    ...(opts.staleAfterMs !== undefined ? { staleAfterMs: opts.staleAfterMs } : {}),
     ...(opts.limits ? { limits: opts.limits } : {}),
     ...(exporter ? { onFresh: (f) => exporter.write(f) } : {}),
+    ...(tls?.requestCert ? { clientCert: true } : {}),
   });
 
   let retentionTimer: NodeJS.Timeout | null = null;

@@ -15,6 +15,8 @@ export const REJECT_REASONS = [
   'no_hello',
   'binary',
   'hello_timeout',
+  // A second live connection with an agent id already connected (refused, the first one stays):
+  'id_in_use',
   // One finding, stats or devices record refused while the rest of the connection's traffic goes on:
   'agent_mismatch',
   'timestamp',

@@ -4,7 +4,8 @@
 // authenticated agent; implausible times and counters are refused one by one (counted, an `error` message to the
 // agent, the connection kept); evidence is capped; stats and devices are coalesced and written in one periodic
 // transaction under a per-agent token bucket, so one flooding agent cannot stall the others' acks or /healthz.
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Finding } from '../agent/wire/finding.js';
@@ -43,6 +44,20 @@ export interface IngestOptions {
   limits?: Partial<IngestLimits>;
   /** Called with the findings a batch stored for the first time (after commit). */
   onFresh?: (findings: Finding[]) => void;
+  /**
+   * Agents must present a client certificate that chains to the collector's CA (--tls-client-cert), and its
+   * common name must be the agent id of their hello. A refused certificate gets HTTP 403 naming the TLS reason.
+   */
+  clientCert?: boolean;
+  /** A connection not heard from for this long no longer holds its agent id against a new one (default 60 s). */
+  staleAfterMs?: number;
+}
+
+/** The live connection of an agent id: where from, and when it last sent anything. */
+interface Live {
+  ws: WebSocket;
+  peer: string;
+  lastSeen: number;
 }
 
 interface PendingBatch {
@@ -63,11 +78,13 @@ const NOTE_INTERVAL_MS = 10_000;
 /** RFC 6455 close codes used. */
 const CLOSE_POLICY = 1008;
 const CLOSE_ERROR = 1011;
+/** The agent id is already connected (a second agent with the same id, or a copy of the first). */
+const CLOSE_ID_IN_USE = 4001;
 const CLOSE_REPLACED = 4000;
 
 export class Ingest {
   private readonly wss: WebSocketServer;
-  private readonly agents = new Map<string, WebSocket>();
+  private readonly agents = new Map<string, Live>();
   private pending: PendingBatch[] = [];
   private closing = false;
   private readonly limits: IngestLimits;
@@ -83,8 +100,14 @@ export class Ingest {
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
     this.flushTimer = setInterval(() => this.flush(), this.limits.flushIntervalMs);
     this.flushTimer.unref();
-    this.wss = new WebSocketServer({ server: o.server, maxPayload: o.maxPayload });
-    this.wss.on('connection', (ws, req) => this.accept(ws, req.socket.remoteAddress ?? '?'));
+    this.wss = new WebSocketServer({
+      server: o.server,
+      maxPayload: o.maxPayload,
+      ...(o.clientCert ? { verifyClient: (info, cb) => this.verifyCertificate(info.req, cb) } : {}),
+    });
+    this.wss.on('connection', (ws, req) =>
+      this.accept(ws, req.socket.remoteAddress ?? '?', o.clientCert ? certificateName(req) : null),
+    );
     this.wss.on('error', (err: NodeJS.ErrnoException) => {
       // A listen failure is the caller's to report (startCollector rejects with it).
       if (err.syscall !== 'listen') o.logger.error({ err }, 'ingest: server error');
@@ -96,7 +119,31 @@ export class Ingest {
     return new Set(this.agents.keys());
   }
 
-  private accept(ws: WebSocket, peer: string): void {
+  /**
+   * With --tls-client-cert the TLS layer asks for a certificate but lets the handshake finish (the API and /healthz
+   * stay reachable with tokens); an agent's upgrade is refused here, with the TLS reason in the log and in the 403.
+   */
+  private verifyCertificate(
+    req: IncomingMessage,
+    cb: (ok: boolean, code?: number, message?: string) => void,
+  ): void {
+    const sock = req.socket as TLSSocket;
+    if (sock.authorized) return cb(true);
+    const why = String(sock.authorizationError ?? 'unknown');
+    // Without a certificate OpenSSL still reports a verification code; the empty peer certificate says what happened.
+    const none = Object.keys(sock.getPeerCertificate()).length === 0;
+    const reason = none
+      ? 'no client certificate (the agent needs --tls-cert and --tls-key)'
+      : `client certificate refused: ${why}`;
+    this.o.metrics.reject('auth');
+    this.o.logger.warn(
+      { peer: sock.remoteAddress, code: why, subject: certificateName(req) },
+      `ingest: ${reason}`,
+    );
+    cb(false, 403, reason);
+  }
+
+  private accept(ws: WebSocket, peer: string, certName: string | null): void {
     const { store, metrics, tokens, logger } = this.o;
     let agent: string | null = null;
     let refused = false;
@@ -142,7 +189,7 @@ export class Ingest {
 
     ws.on('close', () => {
       clearTimeout(helloTimer);
-      if (agent && this.agents.get(agent) === ws) {
+      if (agent && this.agents.get(agent)?.ws === ws) {
         this.agents.delete(agent);
         metrics.disconnected(agent);
         logger.info({ agent }, 'ingest: agent disconnected');
@@ -151,6 +198,10 @@ export class Ingest {
 
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (refused) return;
+      if (agent !== null) {
+        const live = this.agents.get(agent);
+        if (live?.ws === ws) live.lastSeen = Date.now();
+      }
       if (isBinary) return refuse('binary', 'binary frames are not part of the protocol');
       // Over its rate, an agent's messages other than findings are dropped before parsing (parsing is most of their
       // cost). A findings message necessarily holds the key "findings"; anything else here is stats or devices
@@ -172,13 +223,48 @@ export class Ingest {
       const m = r.value;
       if (agent === null) {
         if (m.type !== 'hello') return refuse('no_hello', `first message was ${m.type}`);
-        if (!tokens.checkAgent(m.agent, m.token))
-          return refuse('auth', `bad token for agent ${m.agent.slice(0, 64)}`);
+        const name = m.agent.slice(0, 64);
+        if (!tokens.checkAgent(m.agent, m.token)) {
+          const c = tokens.lookup(m.token);
+          const why =
+            c === null
+              ? `bad token for agent ${name} (not in the tokens file)`
+              : c.role !== 'agent'
+                ? `the token of agent ${name} has role ${c.role}, not agent`
+                : `the token given by agent ${name} belongs to another agent id`;
+          return refuse('auth', why);
+        }
+        if (certName !== null && certName !== m.agent)
+          return refuse('auth', `client certificate CN ${certName.slice(0, 64)} is not agent id ${name}`);
+        const now = Date.now();
+        const prev = this.agents.get(m.agent);
+        if (
+          prev &&
+          prev.ws.readyState === prev.ws.OPEN &&
+          now - prev.lastSeen < (this.o.staleAfterMs ?? 60_000)
+        ) {
+          // Two agents with one id would overwrite each other's devices and sequence numbers: the first one stays.
+          // Refused without a note in 'refuse' style: the reason says who holds the id.
+          if (refused) return;
+          refused = true;
+          metrics.reject('id_in_use');
+          const detail = `agent id ${name} is already connected from ${prev.peer}`;
+          logger.warn(
+            { peer, agent: name, holder: prev.peer },
+            `ingest: ${detail}, second connection refused`,
+          );
+          ws.send(JSON.stringify({ type: 'error', reason: `id_in_use: ${detail}` }));
+          ws.close(CLOSE_ID_IN_USE, 'agent id in use');
+          return;
+        }
         clearTimeout(helloTimer);
         agent = m.agent;
-        const prev = this.agents.get(agent);
-        if (prev) prev.close(CLOSE_REPLACED, 'replaced by a newer connection');
-        this.agents.set(agent, ws);
+        // A connection silent for longer than staleAfterMs (a half-open socket after a network cut) gives way.
+        if (prev) {
+          logger.warn({ agent, peer, was: prev.peer }, 'ingest: stale connection of this agent replaced');
+          prev.ws.close(CLOSE_REPLACED, 'replaced by a newer connection');
+        }
+        this.agents.set(agent, { ws, peer, lastSeen: now });
         store.recordHello(agent, m.version);
         // Rules announced (issue 10): their metadata describes findings in the console, and their counter series
         // exist at 0 before the first finding. A failure here must not refuse the agent.
@@ -423,6 +509,14 @@ export class Ingest {
       });
     });
   }
+}
+
+/** The common name of a TLS client's certificate, or null (no TLS, no certificate, no CN). */
+function certificateName(req: IncomingMessage): string | null {
+  const sock = req.socket as Partial<TLSSocket>;
+  if (typeof sock.getPeerCertificate !== 'function') return null;
+  const cn = sock.getPeerCertificate().subject?.CN;
+  return typeof cn === 'string' && cn !== '' ? cn : null;
 }
 
 function rawToBuffer(d: RawData): Buffer {

@@ -32,6 +32,8 @@ export interface FindingQuery {
   rule?: string;
   /** Matches device IP, MAC or name. */
   device?: string;
+  /** Matches any host involved: the device's IP, MAC or name, or the peer's IP (issue 13: the side that connected). */
+  host?: string;
   agent?: string;
   /** Which findings: alerts, exposure reports, or all (the default here; the HTTP API defaults to alerts). */
   class?: FindingClass | 'all';
@@ -570,6 +572,12 @@ export class Store {
     if (q.device !== undefined) {
       where.push('(device_ip = ? OR device_mac = ? OR device_name = ?)');
       args.push(q.device, q.device, q.device);
+    }
+    if (q.host !== undefined) {
+      where.push(
+        "(device_ip = ? OR device_mac = ? OR device_name = ? OR json_extract(json, '$.peer.ip') = ?)",
+      );
+      args.push(q.host, q.host, q.host, q.host);
     }
     const cls = q.class ?? 'all';
     if (cls !== 'all') {

@@ -2,6 +2,7 @@
 // finding batches with per-agent sequence numbers, cumulative acks, jittered reconnect, stats heartbeats.
 // Every message is capped in bytes (findings batches and device chunks alike), every outgoing message is checked
 // against the wire schema first, and a batch the collector keeps refusing is quarantined so it blocks nothing.
+import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import type { Finding } from '../wire/finding.js';
@@ -24,6 +25,60 @@ const ENVELOPE_BYTES = 128;
 
 /** What the pipeline reports in each heartbeat (cumulative since start); the transport adds its spool. */
 export type AgentStats = Omit<StatsMessage, 'type' | 'spool'>;
+
+/**
+ * TLS errors that no retry can fix: the collector's certificate does not verify against the CA we trust, names
+ * another host or has expired, or the collector refused our client certificate (TLS alerts).
+ */
+const PERMANENT_TLS = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_REVOKED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'INVALID_CA',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+]);
+
+/** Why a connection attempt failed, and whether retrying can help. */
+export interface ConnectFailure {
+  /** One line naming the cause, e.g. "TLS: certificate verify failed (UNABLE_TO_VERIFY_LEAF_SIGNATURE)". */
+  reason: string;
+  permanent: boolean;
+}
+
+/** Classifies a socket or TLS error of a connection attempt. */
+export function classifySocketError(err: Error & { code?: string }): ConnectFailure {
+  const code = err.code ?? '';
+  if (PERMANENT_TLS.has(code) || /^ERR_SSL_.*ALERT/.test(code))
+    return { reason: `TLS: ${err.message} (${code})`, permanent: true };
+  return { reason: code ? `${err.message} (${code})` : err.message, permanent: false };
+}
+
+/** Classifies an HTTP answer to the WebSocket upgrade: 4xx is a refusal of us (401, 403, 400), 5xx is transient. */
+export function classifyHttpRefusal(status: number, body: string): ConnectFailure {
+  const text = body.replace(/\s+/g, ' ').trim().slice(0, 200);
+  const reason = `HTTP ${status}${text ? `: ${text}` : ''}`;
+  return { reason, permanent: status >= 400 && status < 500 && status !== 408 && status !== 429 };
+}
+
+/**
+ * Classifies the collector's `error` reply before a welcome: the reason codes of refusals no retry can fix (a bad
+ * token or role, an agent id already connected, a certificate for another agent). Null: not a refusal of the hello.
+ */
+export function classifyHelloRefusal(reason: string): ConnectFailure | null {
+  const m = /^(auth|id_in_use): (.*)$/s.exec(reason);
+  if (!m) return null;
+  const detail = (m[2] ?? '').slice(0, 300);
+  return { reason: m[1] === 'auth' ? `the collector refused the agent: ${detail}` : detail, permanent: true };
+}
 
 export interface TransportOptions {
   /** ws:// or wss:// URL of the collector. */
@@ -63,6 +118,11 @@ export interface TransportOptions {
   /** Metadata of the rules the agent runs, announced in every hello (the collector describes findings with it). */
   rules?: RuleInfo[];
   tls?: { ca?: string | Buffer; cert?: string | Buffer; key?: string | Buffer; rejectUnauthorized?: boolean };
+  /**
+   * Called once when the collector refuses the agent for a reason no retry can fix (bad token or role, agent id in
+   * use, TLS verification); the transport then stops connecting. Without it such refusals are retried like others.
+   */
+  onPermanentFailure?: (reason: string) => void;
 }
 
 export interface TransportStats {
@@ -104,8 +164,8 @@ interface Queued {
   bytes: number;
 }
 
-type Options = Required<Omit<TransportOptions, 'getStats' | 'tls'>> &
-  Pick<TransportOptions, 'getStats' | 'tls'>;
+type Options = Required<Omit<TransportOptions, 'getStats' | 'tls' | 'onPermanentFailure'>> &
+  Pick<TransportOptions, 'getStats' | 'tls' | 'onPermanentFailure'>;
 
 export class AgentTransport {
   private readonly o: Options;
@@ -149,6 +209,10 @@ export class AgentTransport {
   /** After a refusal, batches go one at a time until everything in flight then is acked or quarantined. */
   private carefulUntil = 0;
   private readonly strikes = new Map<number, number>();
+  /** Why the current connection attempt failed (TLS, HTTP or the collector's refusal), for the close log. */
+  private failure: ConnectFailure | null = null;
+  /** A permanent refusal was reported: no more connection attempts. */
+  private gaveUp: string | null = null;
 
   private constructor(
     opts: TransportOptions,
@@ -540,7 +604,7 @@ export class AgentTransport {
   }
 
   private connect(): void {
-    if (this.closing) return;
+    if (this.closing || this.gaveUp !== null) return;
     const tls = this.o.tls ?? {};
     const ws = new WebSocket(this.o.url, {
       handshakeTimeout: this.o.helloTimeoutMs,
@@ -552,6 +616,24 @@ export class AgentTransport {
     });
     this.ws = ws;
     this.refusal = null;
+    this.failure = null;
+    ws.on('unexpected-response', (req, res: IncomingMessage) => {
+      // The upgrade was answered in HTTP (401/403 from a certificate check, 400 from the wrong scheme, 5xx...):
+      // keep its status and the first bytes of its body as the reason, then end the attempt.
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => {
+        if (body.length < 500) body += d;
+      });
+      const done = (): void => {
+        if (ws !== this.ws) return;
+        this.failure = classifyHttpRefusal(res.statusCode ?? 0, body);
+        req.destroy();
+        ws.terminate();
+      };
+      res.on('end', done);
+      res.on('error', done);
+    });
     ws.on('open', () => {
       const hello = {
         type: 'hello',
@@ -606,11 +688,15 @@ export class AgentTransport {
         }, this.spoolBug);
       } else {
         this.refusal = m.reason;
-        this.log.warn({ reason: m.reason.slice(0, 200) }, 'transport: collector reported an error');
+        const hello = this.ready ? null : classifyHelloRefusal(m.reason);
+        if (hello) this.failure = hello;
+        else this.log.warn({ reason: m.reason.slice(0, 200) }, 'transport: collector reported an error');
       }
     });
-    ws.on('error', (err) => {
-      this.log.debug({ err: err.message }, 'transport: socket error');
+    ws.on('error', (err: Error & { code?: string }) => {
+      // The first error of an attempt names its cause (ws reports a later "closed before established" too).
+      if (ws === this.ws && this.failure === null && !this.ready) this.failure = classifySocketError(err);
+      this.log.debug({ err: err.message, code: err.code }, 'transport: socket error');
     });
     ws.on('close', (code, reason) => {
       if (ws !== this.ws) return;
@@ -619,6 +705,13 @@ export class AgentTransport {
       this.ready = false;
       this.ws = null;
       if (this.closing) return;
+      const failure = this.failure;
+      if (failure?.permanent && this.o.onPermanentFailure) {
+        this.gaveUp = failure.reason;
+        this.log.debug({ url: this.o.url, reason: failure.reason }, 'transport: refused for good');
+        this.o.onPermanentFailure(failure.reason);
+        return;
+      }
       // 1008 policy (the collector refused a message) or 1009 too big, after welcome: maybe one of our batches.
       if (wasReady && (code === 1008 || code === 1009)) this.onRefused(code);
       // One warning per outage (and every refusal); the retries in between go to debug.
@@ -627,7 +720,12 @@ export class AgentTransport {
       const msg = wasReady
         ? 'transport: disconnected, reconnecting'
         : 'transport: cannot reach the collector, retrying';
-      const info = { url: this.o.url, code, reason: reason.toString(), retryMs: Math.round(delay) };
+      const info = {
+        url: this.o.url,
+        code,
+        reason: failure?.reason ?? (reason.toString() || this.refusal || 'connection closed'),
+        retryMs: Math.round(delay),
+      };
       if (wasReady || firstFailure || code === 1008) this.log.warn(info, msg);
       else this.log.debug(info, msg);
       this.reconnectTimer = setTimeout(() => {

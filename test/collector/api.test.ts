@@ -83,6 +83,11 @@ describe('http api', () => {
     expect((await q('rule=test.rule-1')).every((f) => f.rule === 'test.rule-1')).toBe(true);
     expect((await q('agent=agent-b')).map((f) => f.id)).toEqual(['agent-b-f0']);
     expect((await q('device=10.20.30.5')).map((f) => f.id).sort()).toEqual(['agent-a-f4']);
+    // host= matches any host involved: the device as device= does, and the peer (issue 13), which device= does not.
+    expect((await q('host=10.20.30.5')).map((f) => f.id).sort()).toEqual(['agent-a-f4']);
+    expect(await q('device=10.20.60.2')).toEqual([]);
+    const all = await q('');
+    expect((await q('host=10.20.60.2')).map((f) => f.id).sort()).toEqual(all.map((f) => f.id).sort());
     const f10 = makeFinding(10).ts;
     const f20 = makeFinding(20).ts;
     const window = await q(`since=${f10}&until=${f20}`);
@@ -199,8 +204,10 @@ describe('tokens file and listen address', () => {
   it('parses listen addresses', () => {
     expect(parseListen('127.0.0.1:0')).toEqual({ host: '127.0.0.1', port: 0 });
     expect(parseListen('[::1]:9000')).toEqual({ host: '::1', port: 9000 });
-    expect(parseListen(':8080')).toEqual({ host: '0.0.0.0', port: 8080 });
-    expect(parseListen('8080')).toEqual({ host: '0.0.0.0', port: 8080 });
+    // Issue 13: without an address the collector listens on loopback only.
+    expect(parseListen(':8080')).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(parseListen('8080')).toEqual({ host: '127.0.0.1', port: 8080 });
+    expect(parseListen('0.0.0.0:8080')).toEqual({ host: '0.0.0.0', port: 8080 });
     expect(() => parseListen('host:99999')).toThrow('--listen');
   });
 });

@@ -197,7 +197,7 @@ describe('ingest', () => {
     await t.close();
   });
 
-  it('closes a connection that never says hello, and replaces an agent connection by a newer one', async () => {
+  it('closes a connection that never says hello, and refuses a second live connection of one agent id', async () => {
     const c = await startTestCollector({ db: ':memory:', helloTimeoutMs: 100 });
     const silent = await new Promise<{ code: number; reason: string }>((resolve) => {
       const ws = new WebSocket(c.wsUrl);
@@ -206,20 +206,50 @@ describe('ingest', () => {
     expect(silent).toMatchObject({ code: 1008, reason: expect.stringMatching(/^hello_timeout/) });
 
     const first = new WebSocket(c.wsUrl);
-    const firstClosed = new Promise<number>((resolve) => first.on('close', (code) => resolve(code)));
+    let firstClosed = false;
+    first.on('close', () => (firstClosed = true));
     const welcomed = (ws: WebSocket): Promise<void> =>
       new Promise((resolve) => {
         ws.on('open', () => ws.send(hello('agent-a', TOKENS.agentA)));
         ws.on('message', (m) => m.toString().includes('welcome') && resolve());
       });
     await welcomed(first);
+    // Issue 13: a second agent with the same id is refused (and told who holds the id) instead of flapping.
+    const second = new WebSocket(c.wsUrl);
+    const errors: string[] = [];
+    second.on('open', () => second.send(hello('agent-a', TOKENS.agentA)));
+    second.on('message', (m) => errors.push(m.toString()));
+    const secondClosed = await new Promise<number>((resolve) => second.on('close', (code) => resolve(code)));
+    expect(secondClosed).toBe(4001);
+    expect(errors).toEqual([
+      JSON.stringify({
+        type: 'error',
+        reason: 'id_in_use: agent id agent-a is already connected from 127.0.0.1',
+      }),
+    ]);
+    expect(firstClosed).toBe(false);
+    const m = await (await fetch(`${c.url}/metrics`)).text();
+    expect(sample(m, 'wardwatch_agent_up{agent="agent-a"}')).toBe(1);
+    expect(sample(m, 'wardwatch_agent_connections_total{agent="agent-a"}')).toBe(1);
+    expect(sample(m, 'wardwatch_rejected_messages_total{reason="hello_timeout"}')).toBe(1);
+    expect(sample(m, 'wardwatch_rejected_messages_total{reason="id_in_use"}')).toBe(1);
+    first.close();
+    await c.close();
+  });
+
+  it('replaces a connection of the agent id silent for longer than staleAfterMs (a half-open socket)', async () => {
+    const c = await startTestCollector({ db: ':memory:', staleAfterMs: 0 });
+    const welcomed = (ws: WebSocket): Promise<void> =>
+      new Promise((resolve) => {
+        ws.on('open', () => ws.send(hello('agent-a', TOKENS.agentA)));
+        ws.on('message', (m) => m.toString().includes('welcome') && resolve());
+      });
+    const first = new WebSocket(c.wsUrl);
+    const firstClosed = new Promise<number>((resolve) => first.on('close', (code) => resolve(code)));
+    await welcomed(first);
     const second = new WebSocket(c.wsUrl);
     await welcomed(second);
     expect(await firstClosed).toBe(4000);
-    const m = await (await fetch(`${c.url}/metrics`)).text();
-    expect(sample(m, 'wardwatch_agent_up{agent="agent-a"}')).toBe(1);
-    expect(sample(m, 'wardwatch_agent_connections_total{agent="agent-a"}')).toBe(2);
-    expect(sample(m, 'wardwatch_rejected_messages_total{reason="hello_timeout"}')).toBe(1);
     second.close();
     await c.close();
   });

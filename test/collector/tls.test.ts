@@ -54,7 +54,8 @@ beforeAll(() => {
       '-out',
       `${name}.csr`,
       '-subj',
-      `/CN=${name}`,
+      // The collector binds a client certificate to the agent id of the hello (CN = agent id).
+      `/CN=${name === 'client' ? 'agent-a' : name}`,
     ]);
     openssl([
       'x509',

@@ -1,12 +1,12 @@
 // No container engine runs here: check the Dockerfile and compose file statically, and run what their commands run.
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { REPO_ROOT } from '../helpers/paths.js';
-import { BIN, startCollectorProcess, tracked } from '../helpers/processes.js';
+import { BIN, startCollectorProcess, stderrLog, tracked } from '../helpers/processes.js';
 
 const DOCKERFILE = readFileSync(path.join(REPO_ROOT, 'Dockerfile'), 'utf8');
 const DEPLOY = path.join(REPO_ROOT, 'deploy');
@@ -63,6 +63,48 @@ describe('Dockerfile', () => {
     await new Promise((r) => proc.on('exit', r));
     expect(run(port)).toBe(1);
   });
+
+  it.skipIf(!existsSync('/usr/bin/openssl'))(
+    'the healthcheck command passes against a collector serving TLS with client certificates',
+    async () => {
+      const hc = instructions().find((i) => i.op === 'HEALTHCHECK')?.args ?? '';
+      const cmd = JSON.parse(hc.slice(hc.indexOf('CMD') + 3).trim()) as string[];
+      const dir = mkdtempSync(path.join(tmpdir(), 'ww-hc-tls-'));
+      writeFileSync(path.join(dir, 'tokens'), 'agent a1 token-token-1\n', { mode: 0o600 });
+      const certs = path.join(dir, 'tls');
+      // The certificate names another host: the probe of 127.0.0.1 must not depend on it.
+      execFileSync('sh', [path.join(DEPLOY, 'make-certs.sh'), certs, 'collector.example.org'], {
+        stdio: 'ignore',
+      });
+      const proc = children.spawn(process.execPath, [
+        BIN,
+        'collector',
+        '--listen',
+        '127.0.0.1:0',
+        '--db',
+        path.join(dir, 'db'),
+        '--tokens',
+        path.join(dir, 'tokens'),
+        '--tls-cert',
+        path.join(certs, 'collector.crt'),
+        '--tls-key',
+        path.join(certs, 'collector.key'),
+        '--tls-ca',
+        path.join(certs, 'ca.crt'),
+        '--tls-client-cert',
+      ]);
+      const [, port = ''] = await stderrLog(proc).waitFor(/"url":"https:\/\/127\.0\.0\.1:(\d+)"/);
+      const r = spawnSync(process.execPath, cmd.slice(1), {
+        env: { ...process.env, WARDWATCH_HEALTH_PORT: port },
+      });
+      expect(r.status).toBe(0);
+    },
+  );
+
+  it('uses a maintained Node LTS image (22 or later) in both stages', () => {
+    const froms = instructions().filter((i) => i.op === 'FROM');
+    for (const f of froms) expect(Number(/^node:(\d+)/.exec(f.args)?.[1])).toBeGreaterThanOrEqual(22);
+  });
 });
 
 describe('deploy/compose.yaml', () => {
@@ -101,6 +143,24 @@ describe('deploy/compose.yaml', () => {
       }
     }
     expect(header).toContain('deploy/secrets/tokens');
+    expect(header).toContain('deploy/make-certs.sh');
+  });
+
+  it('agent and collector speak mutual TLS; Grafana takes its admin password from a secret', () => {
+    const text = readFileSync(path.join(DEPLOY, 'compose.yaml'), 'utf8');
+    const doc = parse(text) as {
+      services: Record<string, { command?: string[]; environment?: Record<string, string> }>;
+    };
+    const collector = doc.services.collector?.command ?? [];
+    expect(collector).toEqual(
+      expect.arrayContaining(['--tls-cert', '--tls-key', '--tls-ca', '--tls-client-cert']),
+    );
+    const agent = doc.services.agent?.command ?? [];
+    expect(agent[agent.indexOf('--collector') + 1]).toMatch(/^wss:\/\//);
+    expect(agent).toEqual(expect.arrayContaining(['--tls-ca', '--tls-cert', '--tls-key']));
+    const grafana = doc.services.grafana?.environment ?? {};
+    expect(grafana.GF_SECURITY_ADMIN_PASSWORD__FILE).toBe('/run/secrets/grafana_admin_password');
+    expect(grafana.GF_SECURITY_ADMIN_PASSWORD).toBeUndefined();
   });
 
   it("the services' wardwatch commands are valid command lines", () => {
