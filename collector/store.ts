@@ -546,33 +546,7 @@ export class Store {
       where.push('(ts_us < ? OR (ts_us = ? AND seq < ?))');
       args.push(c.tsUs, c.tsUs, c.seq);
     }
-    for (const [key, op] of [
-      ['since', '>='],
-      ['until', '<'],
-    ] as const) {
-      const v = q[key];
-      if (v === undefined) continue;
-      const us = parseTs(v);
-      if (Number.isNaN(us)) throw new BadQueryError(`bad ${key}: expected an RFC 3339 UTC time`);
-      where.push(`ts_us ${op} ?`);
-      args.push(us);
-    }
-    if (q.severity !== undefined) {
-      where.push('severity >= ?');
-      args.push(severityRank(q.severity));
-    }
-    if (q.rule !== undefined) {
-      where.push('rule = ?');
-      args.push(q.rule);
-    }
-    if (q.agent !== undefined) {
-      where.push('agent = ?');
-      args.push(q.agent);
-    }
-    if (q.device !== undefined) {
-      where.push('(device_ip = ? OR device_mac = ? OR device_name = ?)');
-      args.push(q.device, q.device, q.device);
-    }
+    addFindingFilters(q, '', where, args);
     if (q.host !== undefined) {
       where.push(
         "(device_ip = ? OR device_mac = ? OR device_name = ? OR json_extract(json, '$.peer.ip') = ?)",
@@ -1019,33 +993,7 @@ export class Store {
     const offset = Math.max(0, Math.floor(q.offset ?? 0));
     const where: string[] = ["f.class = 'alert'"];
     const args: Array<string | number> = [];
-    for (const [key, op] of [
-      ['since', '>='],
-      ['until', '<'],
-    ] as const) {
-      const v = q[key];
-      if (v === undefined) continue;
-      const us = parseTs(v);
-      if (Number.isNaN(us)) throw new BadQueryError(`bad ${key}: expected an RFC 3339 UTC time`);
-      where.push(`f.ts_us ${op} ?`);
-      args.push(us);
-    }
-    if (q.severity !== undefined) {
-      where.push('f.severity >= ?');
-      args.push(severityRank(q.severity));
-    }
-    if (q.rule !== undefined) {
-      where.push('f.rule = ?');
-      args.push(q.rule);
-    }
-    if (q.agent !== undefined) {
-      where.push('f.agent = ?');
-      args.push(q.agent);
-    }
-    if (q.device !== undefined) {
-      where.push('(f.device_ip = ? OR f.device_mac = ? OR f.device_name = ?)');
-      args.push(q.device, q.device, q.device);
-    }
+    addFindingFilters(q, 'f.', where, args);
     if (q.zone !== undefined) {
       where.push(
         `(json_extract(f.json, '$.evidence."src.zone"') = ? OR json_extract(f.json, '$.evidence."dst.zone"') = ?
@@ -1294,4 +1242,38 @@ export function mergeDevice(old: DeviceRecord, d: DeviceRecord): DeviceRecord {
     out.attributes = capAttributes([...m.values()]);
   }
   return out;
+}
+
+/** The filters findings and incidents share (time range, severity floor, rule, agent, device), on columns of `t`. */
+function addFindingFilters(
+  q: { since?: string; until?: string; severity?: Severity; rule?: string; agent?: string; device?: string },
+  t: '' | 'f.',
+  where: string[],
+  args: Array<string | number>,
+): void {
+  for (const [key, op] of [
+    ['since', '>='],
+    ['until', '<'],
+  ] as const) {
+    const v = q[key];
+    if (v === undefined) continue;
+    const us = parseTs(v);
+    if (Number.isNaN(us)) throw new BadQueryError(`bad ${key}: expected an RFC 3339 UTC time`);
+    where.push(`${t}ts_us ${op} ?`);
+    args.push(us);
+  }
+  if (q.severity !== undefined) {
+    where.push(`${t}severity >= ?`);
+    args.push(severityRank(q.severity));
+  }
+  for (const key of ['rule', 'agent'] as const) {
+    const v = q[key];
+    if (v === undefined) continue;
+    where.push(`${t}${key} = ?`);
+    args.push(v);
+  }
+  if (q.device !== undefined) {
+    where.push(`(${t}device_ip = ? OR ${t}device_mac = ? OR ${t}device_name = ?)`);
+    args.push(q.device, q.device, q.device);
+  }
 }
