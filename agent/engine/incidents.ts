@@ -61,7 +61,8 @@ export class IncidentFolder {
   private readonly lim: IncidentLimits;
   /** actor host → its open incident. */
   private readonly byHost = new Map<string, Incident>();
-  private readonly open = new Set<Incident>();
+  /** Open incidents by id (insertion order: the oldest first, for eviction). */
+  private readonly open = new Map<string, Incident>();
   private readonly incidentOf = new Map<string, string>();
   readonly stats: IncidentStats = { opened: 0, folded: 0, evicted: 0, summaries: 0 };
   private nextCheck = Number.POSITIVE_INFINITY;
@@ -78,7 +79,7 @@ export class IncidentFolder {
   advance(now: number): void {
     if (now < this.nextCheck) return;
     let next = Number.POSITIVE_INFINITY;
-    for (const inc of [...this.open]) {
+    for (const inc of [...this.open.values()]) {
       const end = Math.min(inc.last + this.lim.quietMicros, inc.start + this.lim.maxMicros);
       if (end <= now) this.close(inc);
       else if (end < next) next = end;
@@ -88,7 +89,7 @@ export class IncidentFolder {
 
   /** End of input: close every incident. */
   flush(): void {
-    for (const inc of [...this.open]) this.close(inc);
+    for (const inc of [...this.open.values()]) this.close(inc);
     this.nextCheck = Number.POSITIVE_INFINITY;
   }
 
@@ -122,8 +123,7 @@ export class IncidentFolder {
   }
 
   private openById(id: string): Incident | undefined {
-    for (const inc of this.open) if (inc.id === id) return inc;
-    return undefined;
+    return this.open.get(id);
   }
 
   private join(inc: Incident, f: Finding, ts: number, repeat = false): void {
@@ -184,7 +184,7 @@ export class IncidentFolder {
       distinctMax: 0,
     };
     this.addTargets(inc, f);
-    this.open.add(inc);
+    this.open.set(inc.id, inc);
     const end = ts + this.lim.quietMicros;
     if (end < this.nextCheck) this.nextCheck = end;
     for (const h of hosts) {
@@ -195,7 +195,7 @@ export class IncidentFolder {
   }
 
   private close(inc: Incident): void {
-    if (!this.open.delete(inc)) return;
+    if (!this.open.delete(inc.id)) return;
     for (const h of inc.hosts) if (this.byHost.get(h) === inc) this.byHost.delete(h);
     // One rule against one peer is already told by that rule's own repeat summary.
     if (inc.rules.size < 2 && inc.targets.size < 2) return;
