@@ -1,6 +1,22 @@
 // The analyzer interface every protocol folder implements, and the protocol event record (DESIGN.md "Protocol event").
 
-export type ProtoName = 'hl7' | 'dicom' | 'mqtt';
+/**
+ * Every protocol an analyzer may report. The clinical three run on TCP streams; `tls` on TCP streams on any port;
+ * the identity protocols (issue 15) on UDP datagrams (`dhcp`, `dhcpv6`, `mdns`, `ssdp`, `wsd`) or link-layer
+ * frames (`lldp`, `cdp`).
+ */
+export type ProtoName =
+  | 'hl7'
+  | 'dicom'
+  | 'mqtt'
+  | 'tls'
+  | 'dhcp'
+  | 'dhcpv6'
+  | 'mdns'
+  | 'ssdp'
+  | 'wsd'
+  | 'lldp'
+  | 'cdp';
 
 /** 0 = from the flow's client (the side that sent SYN), 1 = from the server. */
 export type Direction = 0 | 1;
@@ -47,6 +63,8 @@ export interface AnalyzerSpec {
   /** Detection by content, on the first bytes a direction sent. */
   probe(dir: Direction, bytes: Uint8Array): ProbeResult;
   create(sink: AnalyzerSink): Analyzer;
+  /** The protocol's event and anomaly table (required once every protocol has one, issue 12). */
+  schema?: ProtocolSchema;
   /** Every anomaly code this analyzer can emit (a test checks each has a rule). */
   anomalyCodes: readonly string[];
 }
@@ -71,4 +89,76 @@ export interface EventRecord {
   fields: EventFields;
   /** Packet time in µs, for the engine; not serialised. */
   tsMicros?: number;
+}
+
+/** JSON type of an event field, as the rule validator and the field tables in rules/README.md state it. */
+export type FieldKind = 'string' | 'number' | 'boolean' | 'array' | 'object';
+
+export interface FieldSpec {
+  kind: FieldKind;
+  /** One line for rules/README.md. */
+  doc: string;
+  /**
+   * An identifier of a device, application or service (AE title, HL7 application, MQTT client id, host name,
+   * SNI, model string): shown in findings and learned into baselines. Patient data is never a field at all.
+   */
+  identifier?: boolean;
+}
+
+export interface EventTypeSpec {
+  doc: string;
+  fields: Readonly<Record<string, FieldSpec>>;
+}
+
+export interface AnomalySpec {
+  /** Counted as a parse error of the protocol. */
+  malformed: boolean;
+  doc: string;
+}
+
+/**
+ * What a protocol says about its events: the one table the rule validator, the field tables of rules/README.md,
+ * the collector's metric labels and the analyzers' own tests read (issue 12, "one description per protocol").
+ */
+export interface ProtocolSchema {
+  proto: ProtoName;
+  /** Human name, e.g. "DICOM upper layer". */
+  title: string;
+  /** Event `type` → its fields. "anomaly" is implied for every protocol (fields: code plus the anomaly's own). */
+  events: Readonly<Record<string, EventTypeSpec>>;
+  /** Anomaly code (`<proto>.<name>`) → spec. */
+  anomalies: Readonly<Record<string, AnomalySpec>>;
+}
+
+/** One per UDP flow (5-tuple, first sender = client). Same contract as Analyzer: never throws, bounded memory. */
+export interface DatagramAnalyzer {
+  onDatagram(dir: Direction, payload: Uint8Array, ts: number): void;
+}
+
+/** A protocol carried in UDP datagrams (DHCP, mDNS, SSDP, WS-Discovery). */
+export interface DatagramAnalyzerSpec {
+  proto: ProtoName;
+  /** Ports that select this analyzer (either side of the datagram). */
+  defaultPorts: readonly number[];
+  create(sink: AnalyzerSink): DatagramAnalyzer;
+  schema: ProtocolSchema;
+}
+
+/** A link-layer frame that is not IP (LLDP, CDP): the sender's MAC identifies the device. */
+export interface LinkFrame {
+  srcMac: number;
+  dstMac: number;
+  /** EtherType, or -1 for an 802.3 length frame (LLC/SNAP; CDP). */
+  etherType: number;
+  /** Bytes after the Ethernet (and VLAN) header; for 802.3 frames, after the length field (LLC starts here). */
+  payload: Uint8Array;
+}
+
+/** A protocol carried directly in Ethernet frames. `accepts` is a cheap test on the header. */
+export interface LinkAnalyzerSpec {
+  proto: ProtoName;
+  accepts(frame: LinkFrame): boolean;
+  /** Pure: fields of one event (type in `type`), or an anomaly code; never throws. */
+  decode(frame: LinkFrame): { type: string; fields: EventFields } | { anomaly: string; malformed: boolean };
+  schema: ProtocolSchema;
 }
