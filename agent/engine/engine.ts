@@ -1,5 +1,6 @@
 // The detection engine (issue 4): site zones, device inventory, rules, thresholds, baseline deviations → findings; pure, synchronous, driven by packet time.
-import type { EventRecord, FieldValue } from '../protocols/types.js';
+import { PROTOCOL_SCHEMAS } from '../protocols/registry.js';
+import type { EventRecord, FieldValue, IdentityHint } from '../protocols/types.js';
 import type { FlowInfo, FlowRecord } from '../reassembly/types.js';
 import { ipv4ToString, macToString } from '../decode/addr.js';
 import { severityRank, type Endpoint, type Finding } from '../wire/finding.js';
@@ -140,14 +141,17 @@ interface FlowCtx {
 /** Event types remembered per protocol in the rule dispatch memo. */
 const MAX_DISPATCH_TYPES = 256;
 const HIGH = severityRank('high');
-const CLINICAL = new Set(['hl7', 'dicom', 'mqtt']);
+const CLINICAL = new Set<string>(PROTOCOL_SCHEMAS.filter((s) => s.clinical).map((s) => s.proto));
+/** proto → event type → the identity hints its schema declares. */
+const IDENTITY = new Map<string, Map<string, IdentityHint[]>>();
+for (const s of PROTOCOL_SCHEMAS)
+  for (const h of s.identity ?? [])
+    for (const t of h.types) {
+      let byType = IDENTITY.get(s.proto);
+      if (!byType) IDENTITY.set(s.proto, (byType = new Map()));
+      byType.set(t, [...(byType.get(t) ?? []), h]);
+    }
 const CONNECT_KEYS = ['client_id', 'username', 'password_present', 'version', 'clean_session', 'keep_alive'];
-/** Attributes whose change on a device is worth a signal (firmware/software/interface drift). */
-const TRACKED_CHANGES = new Set([
-  'dicom_implementation_class_uid',
-  'dicom_implementation_version',
-  'hl7_version',
-]);
 
 function str(v: FieldValue | undefined): string | undefined {
   return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
@@ -657,11 +661,12 @@ export class Engine {
       v: FieldValue | undefined,
       source: string,
       side: 'src' | 'dst',
+      tracked = false,
     ): void => {
       const text = str(v);
       if (text === undefined) return;
       const prev = this.table.addHint(d, attr, text, source, ts);
-      if (prev.length > 0 && TRACKED_CHANGES.has(attr)) {
+      if (prev.length > 0 && tracked) {
         const me = side === 'src' ? subject.src : subject.dst;
         const other = side === 'src' ? subject.dst : subject.src;
         this.evaluate({
@@ -675,40 +680,16 @@ export class Engine {
         });
       }
     };
-    if (ev.proto === 'dicom') {
-      if (ev.type === 'associate_rq') {
-        hint(src, 'dicom_ae', f.calling_ae, 'dicom.calling_ae', 'src');
-        hint(dst, 'dicom_ae', f.called_ae, 'dicom.called_ae', 'dst');
-      }
-      if (ev.type === 'associate_rq' || ev.type === 'associate_ac') {
-        hint(
-          src,
-          'dicom_implementation_class_uid',
-          f.implementation_class_uid,
-          'dicom.implementation_class_uid',
-          'src',
-        );
-        hint(
-          src,
-          'dicom_implementation_version',
-          f.implementation_version,
-          'dicom.implementation_version',
-          'src',
-        );
-      }
-    } else if (ev.proto === 'hl7') {
-      hint(src, 'hl7_sending_app', f.sending_app, 'hl7.sending_app', 'src');
-      hint(src, 'hl7_sending_facility', f.sending_facility, 'hl7.sending_facility', 'src');
-      hint(dst, 'hl7_receiving_app', f.receiving_app, 'hl7.receiving_app', 'dst');
-      // An engine answers each sender in that sender's version: only non-ACK messages say what a host speaks.
-      if (typeof f.message_type === 'string' && !f.message_type.startsWith('ACK'))
-        hint(src, 'hl7_version', f.version, 'hl7.version', 'src');
-      const ids = f.device_ids;
-      if (Array.isArray(ids))
-        for (const id of ids.slice(0, 8)) hint(src, 'hl7_device_id', id, 'hl7.device_ids', 'src');
-    } else if (ev.proto === 'mqtt' && ev.type === 'connect') {
-      hint(src, 'mqtt_client_id', f.client_id, 'mqtt.client_id', 'src');
-      hint(src, 'mqtt_username', f.username, 'mqtt.username', 'src');
+    for (const h of IDENTITY.get(ev.proto)?.get(ev.type) ?? []) {
+      if (h.when && !h.when(f)) continue;
+      const v = f[h.field];
+      const d = h.side === 'src' ? src : dst;
+      const source = `${ev.proto}.${h.field}`;
+      if (Array.isArray(v))
+        for (const x of v.slice(0, h.max ?? 1)) hint(d, h.attr, x, source, h.side, h.tracked);
+      else hint(d, h.attr, v, source, h.side, h.tracked);
+    }
+    if (ev.proto === 'mqtt' && ev.type === 'connect') {
       const cid = str(f.client_id);
       if (cid !== undefined) {
         const key = `${ev.dst.ip}|${cid}`;

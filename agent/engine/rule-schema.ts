@@ -2,6 +2,7 @@
 import { FINDING_CLASSES, SEVERITIES, type FindingClass, type Severity } from '../wire/finding.js';
 import { ConfigError } from './config-error.js';
 import { parseCidr, type Cidr } from './ip.js';
+import { checkRuleVocabulary } from './rule-vocabulary.js';
 import { KNOWLEDGE, KNOWLEDGE_PATHS, KNOWLEDGE_SOURCES, type KnowledgeSource } from './knowledge.js';
 import { normalizeMac } from './site.js';
 import {
@@ -580,6 +581,7 @@ function parseRule(n: YNode, file: string, idx: number, prefix: string | undefin
   if (en) rule.enabled = expectBoolean(en, file, f('enabled'));
   const refs = get('references');
   if (refs) expectStrings(refs, file, f('references'));
+  checkRuleVocabulary(rule);
   return rule;
 }
 

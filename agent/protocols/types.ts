@@ -6,17 +6,7 @@
  * frames (`lldp`, `cdp`).
  */
 export type ProtoName =
-  | 'hl7'
-  | 'dicom'
-  | 'mqtt'
-  | 'tls'
-  | 'dhcp'
-  | 'dhcpv6'
-  | 'mdns'
-  | 'ssdp'
-  | 'wsd'
-  | 'lldp'
-  | 'cdp';
+  'hl7' | 'dicom' | 'mqtt' | 'tls' | 'dhcp' | 'dhcpv6' | 'mdns' | 'ssdp' | 'wsd' | 'lldp' | 'cdp';
 
 /** 0 = from the flow's client (the side that sent SYN), 1 = from the server. */
 export type Direction = 0 | 1;
@@ -63,10 +53,8 @@ export interface AnalyzerSpec {
   /** Detection by content, on the first bytes a direction sent. */
   probe(dir: Direction, bytes: Uint8Array): ProbeResult;
   create(sink: AnalyzerSink): Analyzer;
-  /** The protocol's event and anomaly table (required once every protocol has one, issue 12). */
-  schema?: ProtocolSchema;
-  /** Every anomaly code this analyzer can emit (a test checks each has a rule). */
-  anomalyCodes: readonly string[];
+  /** The protocol's events, their fields and its anomaly codes: the one description every other part reads. */
+  schema: ProtocolSchema;
 }
 
 export interface EventEndpoint {
@@ -103,6 +91,8 @@ export interface FieldSpec {
    * SNI, model string): shown in findings and learned into baselines. Patient data is never a field at all.
    */
   identifier?: boolean;
+  /** For an object, or an array of objects: its keys (a rule may say `fields.topic_filters.filter`). */
+  keys?: Readonly<Record<string, FieldSpec>>;
 }
 
 export interface EventTypeSpec {
@@ -120,14 +110,42 @@ export interface AnomalySpec {
  * What a protocol says about its events: the one table the rule validator, the field tables of rules/README.md,
  * the collector's metric labels and the analyzers' own tests read (issue 12, "one description per protocol").
  */
-export interface ProtocolSchema {
+export interface ProtocolSchema extends EventVocabulary {
   proto: ProtoName;
+  /** HL7, DICOM, MQTT: a device's first message of such a protocol is the `device first_clinical` signal. */
+  clinical?: boolean;
+  /** Event fields that say who a device is: the engine records them on the device with their provenance. */
+  identity?: readonly IdentityHint[];
+}
+
+/** One identity attribute an event reveals, e.g. DICOM's calling AE title names the association's requester. */
+export interface IdentityHint {
+  /** Event types that carry it. */
+  types: readonly string[];
+  field: string;
+  /** Device attribute it becomes (docs/wire.md "devices"), e.g. `dicom_ae`. */
+  attr: string;
+  /** Whose identity: the event's sender (src) or its receiver (dst). */
+  side: 'src' | 'dst';
+  /** A device that announces a new value after having another raises `device identity_changed`. */
+  tracked?: boolean;
+  /** An array field: at most this many elements are kept (default 1: scalars). */
+  max?: number;
+  /** Only when this holds (e.g. HL7 version from non-ACK messages). */
+  when?: (fields: EventFields) => boolean;
+}
+
+/** The events of one `proto` value: an analyzer's protocol, or the engine's own `flow` and `device` subjects. */
+export interface EventVocabulary {
+  proto: string;
   /** Human name, e.g. "DICOM upper layer". */
   title: string;
   /** Event `type` → its fields. "anomaly" is implied for every protocol (fields: code plus the anomaly's own). */
   events: Readonly<Record<string, EventTypeSpec>>;
   /** Anomaly code (`<proto>.<name>`) → spec. */
   anomalies: Readonly<Record<string, AnomalySpec>>;
+  /** Fields an anomaly event may carry besides `code` (e.g. `bytes`, `context_id`). */
+  anomalyFields: Readonly<Record<string, FieldSpec>>;
 }
 
 /** One per UDP flow (5-tuple, first sender = client). Same contract as Analyzer: never throws, bounded memory. */

@@ -1,7 +1,8 @@
 // The option tables of bin/options.ts are the one declaration of every command's options: each has a description,
 // and each option of the long-running commands can be set from WARDWATCH_<OPTION> (issue 13 item 5, issue 12).
 import { describe, expect, it } from 'vitest';
-import { applyEnvironment, commandOf, envName, nearest } from '../../bin/environment.js';
+import { applyEnvironment, commandOf, envName } from '../../bin/environment.js';
+import { nearest } from '../../agent/wire/spelling.js';
 import { COMMAND_OPTIONS, ENV_COMMANDS, GLOBAL } from '../../bin/options.js';
 
 describe('option declarations', () => {

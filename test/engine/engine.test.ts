@@ -1,6 +1,7 @@
 // Engine behaviour: thresholds and windows, dedup with counts, stable ids, rate limits, suppression, baseline deviations, signals.
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../agent/engine/engine.js';
+import { parseRuleTexts } from '../../agent/engine/rules.js';
 import type { BaselineChecker, Deviation } from '../../agent/engine/baseline-types.js';
 import type { Finding } from '../../agent/wire/finding.js';
 import { parseTs } from '../../agent/wire/time.js';
@@ -258,8 +259,11 @@ describe('finding content', () => {
 
 describe('patient data never reaches findings', () => {
   const PHI = ['DOE^JOHN', '19700101', 'MRN-445566', 'Hemoglobin 13.2', 'secret-pw', 'PAYLOADBYTES'];
-  it('even when a rule matches PHI-looking fields', () => {
-    const rules = rulesFrom(`rules:
+  it('a rule may not even name a field that is not in the protocol schema', () => {
+    const { errors } = parseRuleTexts([
+      {
+        file: 'phi.yaml',
+        text: `rules:
   - id: phi.probe
     title: PHI probe
     severity: low
@@ -267,10 +271,22 @@ describe('patient data never reaches findings', () => {
     match:
       proto: hl7
       fields.patient_name: { exists: true }
-      fields.password: { exists: true }
-      fields.obx_value: { exists: true }
-      fields.payload: { exists: true }
-      fields.nested: { exists: true }
+`,
+      },
+    ]);
+    expect(errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/^phi\.yaml:8: rule phi\.probe: unknown field "fields\.patient_name" for hl7 /),
+    ]);
+  });
+
+  it('even when an event carries PHI-looking fields (an analyzer bug) and a rule matches it', () => {
+    const rules = rulesFrom(`rules:
+  - id: phi.probe
+    title: PHI probe
+    severity: low
+    description: Matches the message an analyzer bug decorated with patient data.
+    match:
+      proto: hl7
       fields.message_type: { glob: 'ORU*' }
 `);
     const e = ev('hl7', 'message', {
@@ -291,7 +307,8 @@ describe('patient data never reaches findings', () => {
     expect(findings).toHaveLength(2);
     const text = JSON.stringify(findings) + JSON.stringify(engine.devices());
     for (const p of PHI) expect(text).not.toContain(p);
-    expect(findings[0]?.evidence).toEqual({ nested: { ok: 'fine' }, message_type: 'ORU^R01' });
+    // Evidence holds what the rule looked at, never the rest of the event.
+    expect(findings[0]?.evidence).toEqual({ message_type: 'ORU^R01' });
   });
 
   it('baseline deviation evidence is redacted the same way', () => {

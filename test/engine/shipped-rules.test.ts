@@ -65,7 +65,7 @@ describe('shipped rules', () => {
         const mod = (await import(path.join(REPO_ROOT, file))) as Record<string, AnalyzerSpec | undefined>;
         const spec = mod[name];
         expect(spec, `${file} exports ${name}`).toBeDefined();
-        const codes = spec?.anomalyCodes ?? [];
+        const codes = Object.keys(spec?.schema.anomalies ?? {});
         expect(codes.length).toBeGreaterThan(0);
         const set = SET;
         const byCode = new Map<string, string>();

@@ -82,7 +82,8 @@ describe('OUI vendor lookup', () => {
 });
 
 describe('device inventory', () => {
-  const rules = oneRule('      proto: none');
+  // A rule that never fires: the engine runs, the inventory is what is under test.
+  const rules = oneRule('      proto: flow\n      fields.transport: none');
   it('keys devices by MAC, with vendor, asset name and identity hints with provenance', () => {
     const site = siteFrom('assets:\n  ct:\n    ip: [10.20.40.21]\n');
     const evs = [

@@ -17,7 +17,13 @@ function fakeSpec(proto: ProtoName, ports: number[], magic: string): AnalyzerSpe
   const spec = {
     proto,
     defaultPorts: ports,
-    anomalyCodes: [],
+    schema: {
+      proto,
+      title: 'test',
+      events: { chunk: { doc: 'one chunk', fields: {} } },
+      anomalies: {},
+      anomalyFields: {},
+    },
     created: 0,
     probe(_dir: 0 | 1, bytes: Uint8Array) {
       const head = new TextDecoder().decode(bytes.subarray(0, magic.length));

@@ -1,15 +1,16 @@
-// The known protocol and message-type sets in wire/ (which bound the collector's labels) match what the agent's
-// analyzers count: MQTT's packet names, and every literal event type the DICOM and HL7 sessions emit.
+// The known protocol and message-type sets in wire/ (which bound the collector's labels) are the protocol schemas'
+// (generated: test/deps/generated.test.ts), and the schemas list every event type the sessions emit.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKET_NAMES } from '../../agent/protocols/mqtt/constants.js';
+import { ANALYZERS } from '../../agent/protocols/registry.js';
 import { KNOWN_MESSAGE_TYPES, KNOWN_PROTOCOLS } from '../../agent/wire/protocols.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 describe('known message types', () => {
-  it('lists every MQTT packet name', () => {
-    expect([...KNOWN_MESSAGE_TYPES.mqtt].sort()).toEqual([...PACKET_NAMES].sort());
+  it('lists every MQTT packet name but the reserved type 0 (an anomaly, never an event)', () => {
+    expect([...KNOWN_MESSAGE_TYPES.mqtt].sort()).toEqual(PACKET_NAMES.filter((n) => n !== 'reserved').sort());
   });
 
   it.each(['dicom', 'hl7'] as const)('lists every event type the %s session emits', (p) => {
@@ -22,6 +23,6 @@ describe('known message types', () => {
   });
 
   it('covers the protocols the agent analyses', () => {
-    expect([...KNOWN_PROTOCOLS].sort()).toEqual(['dicom', 'hl7', 'mqtt']);
+    expect([...KNOWN_PROTOCOLS].sort()).toEqual(ANALYZERS.map((a) => a.proto).sort());
   });
 });

@@ -1,6 +1,6 @@
 // The DICOM analyzer spec: ports, content probe on an A-ASSOCIATE-RQ/AC shape (PS3.8 9.3.2-9.3.3), session factory.
 import { ASSOCIATE_FIXED_LEN, DEFAULT_LIMITS, DEFAULT_PORTS, PduType } from './constants.js';
-import { ANOMALY_CODES } from './events.js';
+import { dicomSchema } from './events.js';
 import { isPrintableAe, readU32BE } from './parse.js';
 import { DicomSession } from './session.js';
 import type { AnalyzerSpec, Direction, ProbeResult } from '../types.js';
@@ -33,9 +33,9 @@ export const dicomSpec: AnalyzerSpec = {
   defaultPorts: DEFAULT_PORTS,
   probe: probeDicom,
   create: (sink) => new DicomSession(sink),
-  anomalyCodes: ANOMALY_CODES,
+  schema: dicomSchema,
 };
 
 export { DicomSession } from './session.js';
-export { ANOMALY_CODES, EVENT_FIELDS, EVENT_TYPES } from './events.js';
+export { ANOMALY_CODES, EVENT_TYPES, dicomSchema } from './events.js';
 export { DEFAULT_LIMITS, type DicomLimits } from './constants.js';

@@ -1,7 +1,7 @@
 // The HL7 v2 / MLLP analyzer spec: ports, content probe (<VT> then MSH/FHS/BHS, HL7 v2.x Appendix C.4.3), factory.
 import type { AnalyzerSink, AnalyzerSpec, Direction, ProbeResult } from '../types.js';
 import { HL7_DEFAULT_PORTS, type Hl7Limits } from './constants.js';
-import { ANOMALY_CODES } from './events.js';
+import { hl7Schema } from './events.js';
 import { matchOpener } from './parse.js';
 import { Hl7Session } from './session.js';
 
@@ -35,10 +35,10 @@ export const hl7Spec: AnalyzerSpec = {
   defaultPorts: HL7_DEFAULT_PORTS,
   probe: probeHl7,
   create: (sink) => new Hl7Session(sink),
-  anomalyCodes: ANOMALY_CODES,
+  schema: hl7Schema,
 };
 
 export { Hl7Session } from './session.js';
-export { ANOMALY_CODES, RULE_FIELDS } from './events.js';
+export { ANOMALY_CODES, hl7Schema } from './events.js';
 export { DEFAULT_LIMITS } from './constants.js';
 export type { Hl7Limits } from './constants.js';

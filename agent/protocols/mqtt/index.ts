@@ -1,12 +1,12 @@
 // The MQTT analyzer spec: port 1883, a content probe on the client's CONNECT (MQTT 3.1.1 §3.1.2.1, 5.0 §3.1.2.1), the session factory.
 import type { AnalyzerSink, AnalyzerSpec, Direction, ProbeResult } from '../types.js';
 import { MAX_VARINT_BYTES, MQTT_PORT, PROTOCOL_NAME, PROTOCOL_NAME_V31 } from './constants.js';
-import { ANOMALY_CODES } from './events.js';
+import { mqttSchema } from './events.js';
 import type { MqttLimits } from './parse.js';
 import { MqttSession } from './session.js';
 import { isMqttUpgrade } from './websocket.js';
 
-export { ANOMALY_CODES, ANOMALIES, EVENT_TYPES, RULE_FIELDS } from './events.js';
+export { ANOMALY_CODES, ANOMALIES, EVENT_TYPES, mqttSchema } from './events.js';
 export type { MqttAnomalyCode, MqttEventType } from './events.js';
 export { DEFAULT_LIMITS, parsePacket } from './parse.js';
 export type { MqttLimits, MqttPacket, ParseResult } from './parse.js';
@@ -59,7 +59,7 @@ export function createMqttSpec(limits: Partial<MqttLimits> = {}): AnalyzerSpec {
     defaultPorts: [MQTT_PORT],
     probe: probeMqtt,
     create: (sink: AnalyzerSink) => new MqttSession(sink, limits),
-    anomalyCodes: ANOMALY_CODES,
+    schema: mqttSchema,
   };
 }
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseBlock, parseFrame } from '../../../agent/protocols/hl7/parse.js';
 import { DEFAULT_LIMITS } from '../../../agent/protocols/hl7/constants.js';
 import { Hl7Session } from '../../../agent/protocols/hl7/session.js';
-import { RULE_FIELDS } from '../../../agent/protocols/hl7/events.js';
+import { hl7Schema } from '../../../agent/protocols/hl7/events.js';
 import { RecordingSink } from './builders.js';
 import { readCorpus } from './helpers.js';
 
@@ -17,7 +17,11 @@ const LIMITS = {
   maxFieldChars: 32,
 };
 const CAP = LIMITS.maxMessageBytes + 8;
-const allowed = new Set<string>(RULE_FIELDS);
+const allowed = new Set<string>([
+  ...Object.keys(hl7Schema.events.message?.fields ?? {}),
+  ...Object.keys(hl7Schema.anomalyFields),
+  'code',
+]);
 
 /** A seed with a few bytes overwritten, cut out or duplicated. */
 const mutated = fc
