@@ -1,4 +1,5 @@
 // The per-device baseline model (issue 4 "Baselines"), the deviation codes the checker emits, and shared helpers.
+import { isDeviceAddress, parseIp } from './ip.js';
 
 /** One peer of a device. `role` is the device's own role in that relationship; `port` is the server port. */
 export interface PeerEntry {
@@ -296,24 +297,10 @@ export function generaliseTopic(topic: string): string {
     .join('/');
 }
 
-/** RFC 1918, loopback, link-local, CGNAT and IPv6 ULA/link-local/loopback: addresses that may be devices of the site. */
+/** A unicast, non-public address (ip.ts `isDeviceAddress`): may be a device of the site. */
 export function isPrivateIp(ip: string): boolean {
-  if (ip.includes(':')) {
-    const low = ip.toLowerCase();
-    if (low === '::1') return true;
-    if (low.startsWith('::ffff:')) return isPrivateIp(low.slice(7));
-    return /^f[cd]/.test(low) || /^fe[89ab]/.test(low);
-  }
-  const p = ip.split('.').map(Number);
-  const [a, b] = [p[0] ?? -1, p[1] ?? -1];
-  return (
-    a === 10 ||
-    a === 127 ||
-    (a === 172 && b >= 16 && b <= 31) ||
-    (a === 192 && b === 168) ||
-    (a === 169 && b === 254) ||
-    (a === 100 && b >= 64 && b <= 127)
-  );
+  const bytes = parseIp(ip);
+  return bytes !== null && isDeviceAddress(bytes);
 }
 
 /** Median of a non-empty sample (sorted copy). */

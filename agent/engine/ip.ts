@@ -85,28 +85,54 @@ export function cidrContains(c: Cidr, ip: Uint8Array): boolean {
 }
 
 /**
- * Addresses that never leave the site: RFC 1918, loopback, link-local, ULA; also multicast and
- * broadcast, which are local by nature (mDNS, SSDP) and would otherwise read as "internet".
+ * The one classification of addresses (issue 12: two "private address" functions used to disagree on CGNAT and
+ * multicast). Every range here is one that is not routed on the Internet; `public` is everything else.
  */
-const LOCAL_RANGES = [
-  '10.0.0.0/8',
-  '172.16.0.0/12',
-  '192.168.0.0/16',
-  '127.0.0.0/8',
-  '169.254.0.0/16',
-  '0.0.0.0/32',
-  '224.0.0.0/4',
-  '255.255.255.255/32',
-  '::1/128',
-  '::/128',
-  'fc00::/7',
-  'fe80::/10',
-  'ff00::/8',
-].map((t) => parseCidr(t) as Cidr);
+export type AddressClass =
+  | 'private' // RFC 1918, IPv6 ULA fc00::/7
+  | 'shared' // RFC 6598 100.64.0.0/10 (carrier-grade NAT space; some hospitals number devices from it)
+  | 'loopback'
+  | 'link-local'
+  | 'multicast' // local by nature (mDNS, SSDP) but never a device
+  | 'broadcast'
+  | 'unspecified'
+  | 'public';
 
-export function isLocalAddress(ip: Uint8Array): boolean {
+const RANGES: ReadonlyArray<[AddressClass, Cidr]> = (
+  [
+    ['private', '10.0.0.0/8'],
+    ['private', '172.16.0.0/12'],
+    ['private', '192.168.0.0/16'],
+    ['shared', '100.64.0.0/10'],
+    ['loopback', '127.0.0.0/8'],
+    ['link-local', '169.254.0.0/16'],
+    ['unspecified', '0.0.0.0/32'],
+    ['multicast', '224.0.0.0/4'],
+    ['broadcast', '255.255.255.255/32'],
+    ['loopback', '::1/128'],
+    ['unspecified', '::/128'],
+    ['private', 'fc00::/7'],
+    ['link-local', 'fe80::/10'],
+    ['multicast', 'ff00::/8'],
+  ] as const
+).map(([k, t]) => [k, parseCidr(t) as Cidr]);
+
+export function classifyAddress(ip: Uint8Array): AddressClass {
   if (ip.length === 16 && ip.subarray(0, 10).every((b) => b === 0) && ip[10] === 0xff && ip[11] === 0xff) {
-    return isLocalAddress(ip.subarray(12));
+    return classifyAddress(ip.subarray(12));
   }
-  return LOCAL_RANGES.some((c) => cidrContains(c, ip));
+  for (const [k, c] of RANGES) if (cidrContains(c, ip)) return k;
+  return 'public';
+}
+
+/** Never leaves the site: everything but public addresses (the site's "internet" zone is the rest). */
+export function isLocalAddress(ip: Uint8Array): boolean {
+  return classifyAddress(ip) !== 'public';
+}
+
+const DEVICE_CLASSES: ReadonlySet<AddressClass> = new Set(['private', 'shared', 'loopback', 'link-local']);
+
+/** A unicast address that is not public: may be a device of the site (baselines learn and check these). */
+export function isDeviceAddress(ip: Uint8Array): boolean {
+  return DEVICE_CLASSES.has(classifyAddress(ip));
 }
