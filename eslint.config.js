@@ -30,6 +30,11 @@ const AGENT_EDGES = [
   'worker-pool',
   'live-worker',
 ];
+// agent/main.ts holds the CLI commands: only bin/ calls them; what they share lives in agent/engine-inputs.ts.
+const CLI_COMMANDS = {
+  group: ['./main', './main.js', '../main', '../main.js'],
+  message: 'agent/main.ts is the CLI commands: import what they share from agent/engine-inputs.ts',
+};
 const WIRE_ONLY = {
   group: ['../agent/*', '!../agent/wire', '!../agent/wire/*'],
   message: 'the collector imports agent/wire and nothing else of the agent',
@@ -98,8 +103,10 @@ export default tseslint.config(
       'agent/reassembly/**',
       'agent/protocols/**',
       'agent/engine/**',
+      'agent/main.ts',
     ],
-    rules: restrict([NO_COLLECTOR]),
+    rules: restrict([NO_COLLECTOR, CLI_COMMANDS]),
   },
+  { files: ['agent/main.ts'], rules: restrict([NO_COLLECTOR]) },
   { files: ['collector/**/*.ts'], rules: restrict([WIRE_ONLY]) },
 );

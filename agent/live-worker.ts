@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { LiveCapture, LiveCaptureError } from './capture/live.js';
-import { DEFAULT_RULES_DIR, loadEngineInputs, type EngineArgs } from './main.js';
+import { DEFAULT_RULES_DIR, loadEngineInputs, type EngineArgs } from './engine-inputs.js';
 import { Pipeline } from './pipeline.js';
 import { LiveSource } from './sources.js';
 import type { AgentStats } from './transport/client.js';

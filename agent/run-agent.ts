@@ -14,7 +14,7 @@ import {
   UsageError,
   writeFileAtomic,
   type EngineArgs,
-} from './main.js';
+} from './engine-inputs.js';
 import { Pipeline } from './pipeline.js';
 import { FileSource, idleStats, LiveSource, type AgentSource } from './sources.js';
 import { loadRules } from './engine/rules.js';

@@ -6,7 +6,7 @@ import type { CaptureStats, LiveCapture } from './capture/live.js';
 import { toWireDevices } from './engine/devices.js';
 import { preloadVendors } from './engine/oui.js';
 import { loadRules } from './engine/rules.js';
-import { EXIT_BAD_INPUT, EXIT_OK } from './main.js';
+import { EXIT_BAD_INPUT, EXIT_OK } from './engine-inputs.js';
 import type { Pipeline } from './pipeline.js';
 import type { AgentStats } from './transport/client.js';
 import type { DeviceRecord } from './wire/messages.js';

@@ -1,7 +1,7 @@
 // `--workers N`: N capture threads (agent/live-worker.ts), findings merged into one stream, stats summed.
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { EXIT_BAD_INPUT, EXIT_OK } from './main.js';
+import { EXIT_BAD_INPUT, EXIT_OK } from './engine-inputs.js';
 import type { WorkerInput, WorkerMessage } from './live-worker.js';
 import { idleStats } from './sources.js';
 import type { AgentStats } from './transport/client.js';

@@ -2,7 +2,7 @@
 // environment variables (WARDWATCH_<OPTION>) and --config keys each command accepts are derived from them, so
 // adding an option is one entry here (plus its use in the command's handler) and nothing can be silently ignored.
 import type { Options } from 'yargs';
-import { parseDurationOption } from '../agent/main.js';
+import { parseDurationOption } from '../agent/engine-inputs.js';
 import { SPOOL_FULL_POLICIES } from '../agent/transport/spool.js';
 import { UserError } from '../agent/wire/errors.js';
 import { SEVERITIES } from '../agent/wire/finding.js';

@@ -6,8 +6,8 @@ import path from 'node:path';
 import { pino, type Logger } from 'pino';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
+import { EXIT_BAD_INPUT } from '../agent/engine-inputs.js';
 import {
-  EXIT_BAD_INPUT,
   runBaselineDiff,
   runBaselineLearn,
   runReplay,
