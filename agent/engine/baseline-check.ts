@@ -13,6 +13,7 @@ import {
   hourOfWeek,
   isPrivateIp,
   type Baseline,
+  type BaselineCode,
   type BaselineLimits,
   type DeviceBaseline,
   type HourOfWeek,
@@ -231,7 +232,7 @@ export class BaselineCheck implements BaselineChecker {
   /** Report `code` for (device, value) unless it was already reported or the device hit its cap for that code. */
   private emit(
     out: Deviation[],
-    code: string,
+    code: BaselineCode,
     ts: number,
     proto: string,
     dev: string,
@@ -517,7 +518,12 @@ export class BaselineCheck implements BaselineChecker {
     const flow = ev.flow;
     const peerOf = (ip: string): { ip: string; port?: number } =>
       ip === ev.src.ip ? { ip, port: ev.src.port } : ip === ev.dst.ip ? { ip, port: ev.dst.port } : { ip };
-    const e = (code: string, value: string, evidence: Record<string, FieldValue>, peer?: string): void =>
+    const e = (
+      code: BaselineCode,
+      value: string,
+      evidence: Record<string, FieldValue>,
+      peer?: string,
+    ): void =>
       this.emit(
         out,
         code,

@@ -226,10 +226,9 @@ describe('checker', () => {
     expect(checkAll(checker, new Conv(b2, PACS, 2762, null, LATER).end(LATER + S))).toEqual([]);
   });
 
-  it('every code it can emit is documented with scenarios', () => {
-    for (const [code] of cases) expect(BASELINE_CODES[code]?.scenarios.length).toBeGreaterThan(0);
+  it('every code it can emit is tested here (its rule and scenarios: test/engine/shipped-rules.test.ts)', () => {
     const tested = new Set([...cases.map(([c]) => c), 'baseline.tls-downgrade', 'baseline.feed-stopped']);
-    expect(Object.keys(BASELINE_CODES).sort()).toEqual([...tested].sort());
+    expect([...BASELINE_CODES].sort()).toEqual([...tested].sort());
   });
 
   it('judges volume by hour of the week where it learned one, else by the overall range with a tolerance', () => {
