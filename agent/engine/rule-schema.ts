@@ -1,7 +1,8 @@
 // The rule language's schema (rules/README.md): parses one rule file into checked definitions; every error names file, line and field.
 import { FINDING_CLASSES, SEVERITIES, type FindingClass, type Severity } from '../wire/finding.js';
 import { ConfigError } from './config-error.js';
-import { parseCidr, type Cidr } from './ip.js';
+import { parseCidr } from './ip.js';
+import type { MatchNode, Op, Operand, RuleDef, Scalar, SuppressDef, ThresholdDef } from './rule-types.js';
 import { checkRuleVocabulary } from './rule-vocabulary.js';
 import { KNOWLEDGE, KNOWLEDGE_PATHS, KNOWLEDGE_SOURCES, type KnowledgeSource } from './knowledge.js';
 import { normalizeMac } from './site.js';
@@ -17,65 +18,7 @@ import {
   type YScalar,
 } from './yaml-tree.js';
 
-export type Scalar = string | number | boolean;
-export type Operand = { kind: 'values'; values: Scalar[] } | { kind: 'list'; list: string; line: number };
-
-export type Op =
-  | { op: 'equals'; value: Scalar }
-  | { op: 'in' | 'not_in' | 'glob' | 'cidr' | 'zone'; operand: Operand }
-  | { op: 'regex'; source: string }
-  | { op: 'exists'; value: boolean }
-  | { op: 'some'; match: MatchNode }
-  | { op: 'known_to' | 'unknown_to'; sources: KnowledgeSource[]; list: string | null }
-  | { op: 'lt' | 'gt' | 'gte' | 'lte'; value: number };
-
-export type MatchNode =
-  | { kind: 'all'; items: MatchNode[] }
-  | { kind: 'any'; items: MatchNode[] }
-  | { kind: 'not'; item: MatchNode }
-  | { kind: 'field'; path: string; segs: string[]; ops: Op[]; line: number };
-
-export interface ThresholdDef {
-  count: number;
-  windowMicros: number;
-  by: string[][];
-  byText: string[];
-  distinct: string[][] | null;
-  distinctText: string[];
-}
-
-export interface SuppressDef {
-  ip: Cidr[];
-  mac: string[];
-  zone: string[];
-  asset: string[];
-}
-
-export interface RuleDef {
-  id: string;
-  kind: 'match' | 'baseline';
-  title: string;
-  severity: Severity;
-  attack: string[];
-  scenarios: string[];
-  description: string;
-  remediation: string;
-  file: string;
-  line: number;
-  match: MatchNode | null;
-  /** Values of `match.proto` / `match.type` (for indexing); empty = any. */
-  protos: string[];
-  types: string[];
-  threshold: ThresholdDef | null;
-  suppress: SuppressDef[];
-  device: 'src' | 'dst';
-  dedupMicros: number;
-  /** alert: an event that pages; exposure: a standing condition of the device, reported once and kept current. */
-  class: FindingClass;
-  rateLimit: { count: number; perMicros: number };
-  needsSite: boolean;
-  enabled: boolean;
-}
+export type { MatchNode, Op, Operand, RuleDef, Scalar, SuppressDef, ThresholdDef } from './rule-types.js';
 
 export const SCENARIO_RE = /^(D([1-9]|1[0-3])|H([1-9]|1[0-2])|M([1-9]|10)|G[1-4])$/;
 const ATTACK_RE = /^T0\d{3}$/;

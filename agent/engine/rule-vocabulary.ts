@@ -5,7 +5,7 @@ import type { EventVocabulary, FieldSpec } from '../protocols/types.js';
 import { fieldsOf, typesOf } from '../protocols/schema.js';
 import { nearest } from '../wire/spelling.js';
 import { ConfigError } from './config-error.js';
-import type { MatchNode, Op, RuleDef } from './rule-schema.js';
+import type { MatchNode, Op, RuleDef } from './rule-types.js';
 import { RULE_VOCABULARY } from './subjects.js';
 
 type FieldNode = Extract<MatchNode, { kind: 'field' }>;

@@ -1,14 +1,10 @@
 // Loads and validates a rules directory (rules/README.md): every `*.yaml` file, ids unique, list references resolved.
 import path from 'node:path';
-import type { EventRecord } from '../protocols/types.js';
-import type { Finding } from '../wire/finding.js';
 import { ConfigError } from './config-error.js';
 import { listYamlFiles, readConfigText } from './config-file.js';
 import { listRefs, parseRuleFile, type MatchNode, type RuleDef } from './rule-schema.js';
 import { isRole, ROLE_NAMES } from './roles.js';
 import { parseYamlTree } from './yaml-tree.js';
-import { Engine, type EngineStats } from './engine.js';
-import type { Site } from './site.js';
 
 export interface RuleSet {
   rules: RuleDef[];
@@ -162,25 +158,4 @@ export function loadRules(dir: string): RuleSet {
   const first = errors[0];
   if (first) throw first;
   return set;
-}
-
-export interface RulesTestResult {
-  findings: Finding[];
-  stats: EngineStats;
-}
-
-/** For `wardwatch rules test DIR FILE...`: run the rules over events (already decoded by the pipeline) and collect findings. */
-export function testRules(
-  dir: string,
-  events: Iterable<EventRecord>,
-  opts: { site?: Site | null; agentId?: string } = {},
-): RulesTestResult {
-  const findings: Finding[] = [];
-  const engine = new Engine(
-    { site: opts.site ?? null, rules: loadRules(dir), baseline: null, agentId: opts.agentId ?? 'rules-test' },
-    (f) => findings.push(f),
-  );
-  for (const ev of events) engine.onEvent(ev);
-  engine.flush();
-  return { findings, stats: engine.stats };
 }

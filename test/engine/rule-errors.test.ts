@@ -210,28 +210,3 @@ describe('site file errors', () => {
     );
   });
 });
-
-describe('testRules (for `wardwatch rules test`)', () => {
-  const dir = mkdtempSync(path.join(tmpdir(), 'ww-rtest-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  it('runs a rules directory over events and returns findings and stats', async () => {
-    const { testRules } = await import('../../agent/engine/rules.js');
-    const { ev, T0 } = await import('./helpers.js');
-    writeFileSync(
-      path.join(dir, 'local.yaml'),
-      `rules:\n  - id: local.retain\n    title: Retained publish\n    severity: low\n    description: Any retained publish.\n    match: { proto: mqtt, type: publish, fields.retain: true }\n`,
-    );
-    const events = [
-      ev('mqtt', 'publish', { retain: true }, { ts: T0 }),
-      ev('mqtt', 'publish', { retain: false }, { ts: T0 + 1 }),
-      ev('mqtt', 'publish', { retain: true }, { ts: T0 + 2 }),
-    ];
-    const r = testRules(dir, events);
-    expect(r.findings.map((f) => [f.rule, f.count])).toEqual([
-      ['local.retain', 1],
-      ['local.retain', 2],
-    ]);
-    expect(r.stats.events).toBe(3);
-    expect(r.stats.ruleHits).toBe(2);
-  });
-});
