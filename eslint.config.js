@@ -15,7 +15,7 @@ const PURE = {
 /** The pipeline's stage order (README "Architecture"): a stage imports only stages upstream of it and wire/. */
 const DOWNSTREAM = (...stages) => ({
   group: stages.flatMap((st) =>
-    ['../', '../../'].flatMap((up) => [`${up}${st}`, `${up}${st}.js`, `${up}${st}/*`]),
+    ['../', '../../', '../../../'].flatMap((up) => [`${up}${st}`, `${up}${st}.js`, `${up}${st}/*`]),
   ),
   message: `stages import only upstream stages: ${stages.join(', ')} ${stages.length === 1 ? 'is' : 'are'} downstream`,
 });

@@ -4,12 +4,12 @@
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createBaselineChecker } from './engine/baseline-check.js';
-import type { Baseline } from './engine/baseline-model.js';
-import type { BaselineChecker } from './engine/baseline-types.js';
-import { parseBaselineYaml } from './engine/baseline-yaml.js';
-import { loadRules, type RuleSet } from './engine/rules.js';
-import { loadSite, SiteIndex, type Site } from './engine/site.js';
+import { createBaselineChecker } from './engine/baselines/baseline-check.js';
+import type { Baseline } from './engine/baselines/baseline-model.js';
+import type { BaselineChecker } from './engine/baselines/baseline-types.js';
+import { parseBaselineYaml } from './engine/baselines/baseline-yaml.js';
+import { loadRules, type RuleSet } from './engine/rules/rules.js';
+import { loadSite, SiteIndex, type Site } from './engine/site/site.js';
 import type { FlowLimits } from './reassembly/flow-table.js';
 import { UserError } from './wire/errors.js';
 

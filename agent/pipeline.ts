@@ -4,9 +4,9 @@ import type { RawFrame } from './capture/types.js';
 import { Decoder } from './decode/decoder.js';
 import { createPacket, IpProto } from './decode/packet.js';
 import { Engine } from './engine/engine.js';
-import type { BaselineChecker } from './engine/baseline-types.js';
-import type { RuleSet } from './engine/rules.js';
-import type { Site } from './engine/site.js';
+import type { BaselineChecker } from './engine/baselines/baseline-types.js';
+import type { RuleSet } from './engine/rules/rules.js';
+import type { Site } from './engine/site/site.js';
 import {
   analyzerByPort,
   buildPortMap,

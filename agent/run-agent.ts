@@ -4,9 +4,9 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { LiveCapture } from './capture/live.js';
-import { BaselineLearner } from './engine/baseline-learn.js';
-import { formatBaselineYaml } from './engine/baseline-yaml.js';
-import { SiteIndex, type Site } from './engine/site.js';
+import { BaselineLearner } from './engine/baselines/baseline-learn.js';
+import { formatBaselineYaml } from './engine/baselines/baseline-yaml.js';
+import { SiteIndex, type Site } from './engine/site/site.js';
 import {
   DEFAULT_RULES_DIR,
   EXIT_BAD_INPUT,
@@ -17,7 +17,7 @@ import {
 } from './engine-inputs.js';
 import { Pipeline } from './pipeline.js';
 import { FileSource, idleStats, LiveSource, type AgentSource } from './sources.js';
-import { loadRules } from './engine/rules.js';
+import { loadRules } from './engine/rules/rules.js';
 import { AgentTransport } from './transport/client.js';
 import { SPOOL_FULL_POLICIES, SpoolUnusableError, type SpoolFullPolicy } from './transport/spool.js';
 import type { Finding } from './wire/finding.js';

@@ -3,9 +3,9 @@
 import type { Logger } from 'pino';
 import { readCaptureFile } from './capture/file.js';
 import type { CaptureStats, LiveCapture } from './capture/live.js';
-import { toWireDevices } from './engine/devices.js';
-import { preloadVendors } from './engine/oui.js';
-import { loadRules } from './engine/rules.js';
+import { toWireDevices } from './engine/inventory/devices.js';
+import { preloadVendors } from './engine/inventory/oui.js';
+import { loadRules } from './engine/rules/rules.js';
 import { EXIT_BAD_INPUT, EXIT_OK } from './engine-inputs.js';
 import type { Pipeline } from './pipeline.js';
 import type { AgentStats } from './transport/client.js';

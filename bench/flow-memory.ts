@@ -6,7 +6,7 @@ import { loadavg } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { readCaptureFile } from '../agent/capture/file.js';
-import { loadRules } from '../agent/engine/rules.js';
+import { loadRules } from '../agent/engine/rules/rules.js';
 import { Pipeline } from '../agent/pipeline.js';
 import { writeEstablished, writeSynFlood } from './flow-captures.js';
 import { BENCH_DIR, REPO_ROOT } from './make-capture.js';

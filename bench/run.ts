@@ -275,7 +275,7 @@ async function runPipeline(file: string, withRules: boolean): Promise<StageResul
   if (typeof mod.replayFiles !== 'function') return 'agent/pipeline.ts has no replayFiles: skipped';
   const opts: { rules?: unknown } = {};
   if (withRules) {
-    const rules = await importAgent<RulesModule>('../agent/engine/rules.js');
+    const rules = await importAgent<RulesModule>('../agent/engine/rules/rules.js');
     if (typeof rules === 'string' || typeof rules.loadRules !== 'function')
       return 'no loadRules: pipeline with rules skipped';
     opts.rules = rules.loadRules(path.join(REPO_ROOT, 'rules'));

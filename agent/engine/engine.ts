@@ -6,7 +6,7 @@ import { ipv4ToString, macToString } from '../decode/addr.js';
 import { severityRank, type Endpoint, type Finding } from '../wire/finding.js';
 import { formatTs } from '../wire/time.js';
 import { parseTs } from '../wire/time.js';
-import type { BaselineChecker, Deviation } from './baseline-types.js';
+import type { BaselineChecker, Deviation } from './baselines/baseline-types.js';
 import {
   DEFAULT_DEVICE_LIMITS,
   DeviceTable,
@@ -16,9 +16,9 @@ import {
   type DeviceStats,
   type ObserveKeys,
   observeKeys,
-} from './devices.js';
-import { FindingSink, isDeniedKey, type FindingRule, type FindingStats } from './findings.js';
-import { cidrContains, parseIp } from './ip.js';
+} from './inventory/devices.js';
+import { FindingSink, isDeniedKey, type FindingRule, type FindingStats } from './findings/findings.js';
+import { cidrContains, parseIp } from './site/ip.js';
 import {
   compileMatch,
   getValues,
@@ -27,14 +27,14 @@ import {
   type Predicate,
   type Subject,
   type SubjectEndpoint,
-} from './match.js';
-import { IncidentFolder, type IncidentStats } from './incidents.js';
-import { KNOWLEDGE, type BaselineKnowledge } from './knowledge.js';
-import { lookupVendor } from './oui.js';
-import { matchPaths, type MatchNode, type RuleDef, type SuppressDef } from './rule-schema.js';
-import type { RuleSet } from './rules.js';
-import { SiteIndex, ZONE_INTERNET, type AllowEntry, type Site } from './site.js';
-import { ThresholdState, type ThresholdResult } from './threshold.js';
+} from './rules/match.js';
+import { IncidentFolder, type IncidentStats } from './findings/incidents.js';
+import { KNOWLEDGE, type BaselineKnowledge } from './rules/knowledge.js';
+import { lookupVendor } from './inventory/oui.js';
+import { matchPaths, type MatchNode, type RuleDef, type SuppressDef } from './rules/rule-schema.js';
+import type { RuleSet } from './rules/rules.js';
+import { SiteIndex, ZONE_INTERNET, type AllowEntry, type Site } from './site/site.js';
+import { ThresholdState, type ThresholdResult } from './rules/threshold.js';
 
 export interface EngineLimits extends DeviceLimits {
   maxWindows: number;

@@ -1,16 +1,16 @@
 // Baseline learner, YAML, diff and checker on hand-built traffic (issue 4 "Baselines").
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { BaselineLearner } from '../../agent/engine/baseline-learn.js';
-import { BaselineCheck } from '../../agent/engine/baseline-check.js';
+import { BaselineLearner } from '../../agent/engine/baselines/baseline-learn.js';
+import { BaselineCheck } from '../../agent/engine/baselines/baseline-check.js';
 import {
   formatBaselineYaml,
   parseBaselineYaml,
   BaselineFormatError,
-} from '../../agent/engine/baseline-yaml.js';
-import { diffBaselines } from '../../agent/engine/baseline-diff.js';
-import { BASELINE_CODES, generaliseTopic, type Baseline } from '../../agent/engine/baseline-model.js';
-import type { Deviation } from '../../agent/engine/baseline-types.js';
+} from '../../agent/engine/baselines/baseline-yaml.js';
+import { diffBaselines } from '../../agent/engine/baselines/baseline-diff.js';
+import { BASELINE_CODES, generaliseTopic, type Baseline } from '../../agent/engine/baselines/baseline-model.js';
+import type { Deviation } from '../../agent/engine/baselines/baseline-types.js';
 import {
   BROKER,
   CT,

@@ -1,8 +1,8 @@
 // Hand-built flows and events (docs/events.md field names) that drive the baseline learner and checker in tests.
 import type { EventFields, EventRecord, ProtoName } from '../../agent/protocols/types.js';
 import type { FlowInfo, FlowRecord } from '../../agent/reassembly/types.js';
-import type { BaselineChecker, Deviation } from '../../agent/engine/baseline-types.js';
-import type { BaselineLearner } from '../../agent/engine/baseline-learn.js';
+import type { BaselineChecker, Deviation } from '../../agent/engine/baselines/baseline-types.js';
+import type { BaselineLearner } from '../../agent/engine/baselines/baseline-learn.js';
 import { formatTs } from '../../agent/wire/time.js';
 
 export const T0 = Date.UTC(2026, 10, 28, 10, 0, 0) * 1000;

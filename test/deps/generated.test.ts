@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { describe, expect, it } from 'vitest';
-import { RULE_VOCABULARY } from '../../agent/engine/subjects.js';
+import { RULE_VOCABULARY } from '../../agent/engine/rules/subjects.js';
 import { PROTOCOL_SCHEMAS } from '../../agent/protocols/registry.js';
 import { fieldsOf, typesOf } from '../../agent/protocols/schema.js';
 import type { EventVocabulary, FieldSpec } from '../../agent/protocols/types.js';

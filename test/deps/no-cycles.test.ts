@@ -56,7 +56,7 @@ describe('import graph', () => {
   it('reads the imports it checks', () => {
     const g = graph(files);
     expect(g.get(path.join(REPO_ROOT, 'agent/engine/engine.ts'))).toContain(
-      path.join(REPO_ROOT, 'agent/engine/rule-schema.ts'),
+      path.join(REPO_ROOT, 'agent/engine/rules/rule-schema.ts'),
     );
   });
 

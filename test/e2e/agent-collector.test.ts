@@ -1,7 +1,7 @@
 // End to end on loopback: `wardwatch collector` and `wardwatch agent --pcap` as real processes; the collector stores exactly what `replay` prints.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { parseBaselineYaml } from '../../agent/engine/baseline-yaml.js';
+import { parseBaselineYaml } from '../../agent/engine/baselines/baseline-yaml.js';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';

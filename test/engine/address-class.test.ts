@@ -2,9 +2,9 @@
 // device" used to be two functions that disagreed on 100.64.0.0/10 and multicast.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isPrivateIp } from '../../agent/engine/baseline-model.js';
-import { classifyAddress, isDeviceAddress, isLocalAddress, parseIp } from '../../agent/engine/ip.js';
-import { SiteIndex } from '../../agent/engine/site.js';
+import { isPrivateIp } from '../../agent/engine/baselines/baseline-model.js';
+import { classifyAddress, isDeviceAddress, isLocalAddress, parseIp } from '../../agent/engine/site/ip.js';
+import { SiteIndex } from '../../agent/engine/site/site.js';
 import { siteFrom } from './helpers.js';
 
 const bytes = (t: string): Uint8Array => {

@@ -1,8 +1,8 @@
 // Engine behaviour: thresholds and windows, dedup with counts, stable ids, rate limits, suppression, baseline deviations, signals.
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../agent/engine/engine.js';
-import { parseRuleTexts } from '../../agent/engine/rules.js';
-import type { BaselineChecker, Deviation } from '../../agent/engine/baseline-types.js';
+import { parseRuleTexts } from '../../agent/engine/rules/rules.js';
+import type { BaselineChecker, Deviation } from '../../agent/engine/baselines/baseline-types.js';
 import type { Finding } from '../../agent/wire/finding.js';
 import { parseTs } from '../../agent/wire/time.js';
 import { ev, flowInfo, flowRecord, oneRule, rulesFrom, run, siteFrom, SEC, T0 } from './helpers.js';

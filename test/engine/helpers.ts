@@ -1,10 +1,10 @@
 // Hand-built events, flows and rule sets for the engine tests.
 import type { EventRecord, EventFields, ProtoName } from '../../agent/protocols/types.js';
 import type { FlowInfo, FlowRecord } from '../../agent/reassembly/types.js';
-import { parseRuleTexts, type RuleSet } from '../../agent/engine/rules.js';
+import { parseRuleTexts, type RuleSet } from '../../agent/engine/rules/rules.js';
 import { Engine, type EngineLimits } from '../../agent/engine/engine.js';
-import { isIncidentSummary } from '../../agent/engine/incidents.js';
-import { parseSite, type Site } from '../../agent/engine/site.js';
+import { isIncidentSummary } from '../../agent/engine/findings/incidents.js';
+import { parseSite, type Site } from '../../agent/engine/site/site.js';
 import type { Finding } from '../../agent/wire/finding.js';
 import { formatTs } from '../../agent/wire/time.js';
 

@@ -1,6 +1,6 @@
 // One incident, one alert (issue 9): IncidentFolder on hand-made findings.
 import { describe, expect, it } from 'vitest';
-import { IncidentFolder, isIncidentSummary, opensIncident } from '../../agent/engine/incidents.js';
+import { IncidentFolder, isIncidentSummary, opensIncident } from '../../agent/engine/findings/incidents.js';
 import type { Finding, Severity } from '../../agent/wire/finding.js';
 import { formatTs } from '../../agent/wire/time.js';
 import { SEC, T0 } from './helpers.js';

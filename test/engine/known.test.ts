@@ -1,11 +1,11 @@
 // "Known" means known to the site (assets, lists) or to the approved baseline (issue 9), and one role vocabulary.
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../agent/engine/engine.js';
-import { parseRuleTexts } from '../../agent/engine/rules.js';
-import { createBaselineChecker } from '../../agent/engine/baseline-check.js';
-import type { Baseline, DeviceBaseline } from '../../agent/engine/baseline-model.js';
+import { parseRuleTexts } from '../../agent/engine/rules/rules.js';
+import { createBaselineChecker } from '../../agent/engine/baselines/baseline-check.js';
+import type { Baseline, DeviceBaseline } from '../../agent/engine/baselines/baseline-model.js';
 import type { Finding } from '../../agent/wire/finding.js';
-import { isIncidentSummary } from '../../agent/engine/incidents.js';
+import { isIncidentSummary } from '../../agent/engine/findings/incidents.js';
 import type { EventRecord } from '../../agent/protocols/types.js';
 import { ev, rulesFrom, siteFrom } from './helpers.js';
 

@@ -2,8 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../agent/engine/engine.js';
 import type { Finding } from '../../agent/wire/finding.js';
-import type { Baseline } from '../../agent/engine/baseline-model.js';
-import { createBaselineChecker } from '../../agent/engine/baseline-check.js';
+import type { Baseline } from '../../agent/engine/baselines/baseline-model.js';
+import { createBaselineChecker } from '../../agent/engine/baselines/baseline-check.js';
 import { ev, rulesFrom, SEC, T0 } from './helpers.js';
 
 const rules = rulesFrom(`rules:

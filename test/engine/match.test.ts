@@ -9,7 +9,7 @@ import {
   keyOf,
   someValue,
   type Subject,
-} from '../../agent/engine/match.js';
+} from '../../agent/engine/rules/match.js';
 import { ev, oneRule, run, siteFrom } from './helpers.js';
 import type { EventFields } from '../../agent/protocols/types.js';
 

@@ -1,10 +1,10 @@
 // The shipped rule packs: valid, every scenario covered, every analyzer anomaly code and baseline code has a rule.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { BASELINE_CODES } from '../../agent/engine/baseline-model.js';
+import { BASELINE_CODES } from '../../agent/engine/baselines/baseline-model.js';
 import { describe, expect, it } from 'vitest';
-import { loadRules, validateRulesDir } from '../../agent/engine/rules.js';
-import { loadSite } from '../../agent/engine/site.js';
+import { loadRules, validateRulesDir } from '../../agent/engine/rules/rules.js';
+import { loadSite } from '../../agent/engine/site/site.js';
 import { REPO_ROOT, FIXTURES } from '../helpers/paths.js';
 import type { AnalyzerSpec } from '../../agent/protocols/types.js';
 

@@ -2,8 +2,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../agent/engine/engine.js';
-import { loadRules } from '../../agent/engine/rules.js';
-import { loadSite } from '../../agent/engine/site.js';
+import { loadRules } from '../../agent/engine/rules/rules.js';
+import { loadSite } from '../../agent/engine/site/site.js';
 import type { EventFields, ProtoName } from '../../agent/protocols/types.js';
 import type { Finding } from '../../agent/wire/finding.js';
 import { FIXTURES, REPO_ROOT } from '../helpers/paths.js';

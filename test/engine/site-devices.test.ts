@@ -2,8 +2,8 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../agent/engine/engine.js';
-import { lookupVendor } from '../../agent/engine/oui.js';
-import { loadSite, SiteIndex } from '../../agent/engine/site.js';
+import { lookupVendor } from '../../agent/engine/inventory/oui.js';
+import { loadSite, SiteIndex } from '../../agent/engine/site/site.js';
 import { FIXTURES } from '../helpers/paths.js';
 import { ev, flowInfo, flowRecord, oneRule, run, siteFrom, SEC, T0 } from './helpers.js';
 

@@ -1,8 +1,8 @@
 // ThresholdState in count mode against the plain definition: the last `count` matches inside the window.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { Subject } from '../../agent/engine/match.js';
-import { ThresholdState } from '../../agent/engine/threshold.js';
+import type { Subject } from '../../agent/engine/rules/match.js';
+import { ThresholdState } from '../../agent/engine/rules/threshold.js';
 
 function subject(ts: number, ip: string): Subject {
   return {

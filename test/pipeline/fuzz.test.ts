@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RawFrame } from '../../agent/capture/types.js';
 import { LinkType } from '../../agent/capture/types.js';
-import { loadRules } from '../../agent/engine/rules.js';
+import { loadRules } from '../../agent/engine/rules/rules.js';
 import { Pipeline } from '../../agent/pipeline.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { eth, ipv4, tcp, text } from '../decode/builders.js';

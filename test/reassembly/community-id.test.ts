@@ -5,14 +5,14 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { communityId, communityIdOrdered } from '../../agent/wire/community-id.js';
-import { parseIp } from '../../agent/engine/ip.js';
+import { parseIp } from '../../agent/engine/site/ip.js';
 import { ipToString } from '../../agent/decode/addr.js';
 import { replayFiles } from '../../agent/pipeline.js';
 import type { FlowRecord } from '../../agent/reassembly/types.js';
 import type { EventRecord } from '../../agent/protocols/types.js';
 import type { Finding } from '../../agent/wire/finding.js';
-import { loadRules } from '../../agent/engine/rules.js';
-import { loadSite } from '../../agent/engine/site.js';
+import { loadRules } from '../../agent/engine/rules/rules.js';
+import { loadSite } from '../../agent/engine/site/site.js';
 import { FIXTURES, REPO_ROOT } from '../helpers/paths.js';
 
 const DIR = path.join(FIXTURES, 'community-id');

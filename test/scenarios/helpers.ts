@@ -4,11 +4,11 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { parse } from 'yaml';
 import { replayFiles } from '../../agent/pipeline.js';
-import type { RuleSet } from '../../agent/engine/rules.js';
-import { SiteIndex, type Site } from '../../agent/engine/site.js';
-import { BaselineLearner } from '../../agent/engine/baseline-learn.js';
-import { createBaselineChecker } from '../../agent/engine/baseline-check.js';
-import type { Baseline } from '../../agent/engine/baseline-model.js';
+import type { RuleSet } from '../../agent/engine/rules/rules.js';
+import { SiteIndex, type Site } from '../../agent/engine/site/site.js';
+import { BaselineLearner } from '../../agent/engine/baselines/baseline-learn.js';
+import { createBaselineChecker } from '../../agent/engine/baselines/baseline-check.js';
+import type { Baseline } from '../../agent/engine/baselines/baseline-model.js';
 import type { Finding } from '../../agent/wire/finding.js';
 import { FIXTURES } from '../helpers/paths.js';
 

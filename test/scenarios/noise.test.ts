@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadRules, type RuleSet } from '../../agent/engine/rules.js';
-import { loadSite, parseSite, type Site } from '../../agent/engine/site.js';
-import { isIncidentSummary, opensIncident } from '../../agent/engine/incidents.js';
+import { loadRules, type RuleSet } from '../../agent/engine/rules/rules.js';
+import { loadSite, parseSite, type Site } from '../../agent/engine/site/site.js';
+import { isIncidentSummary, opensIncident } from '../../agent/engine/findings/incidents.js';
 import type { Finding } from '../../agent/wire/finding.js';
 import { FIXTURES, REPO_ROOT } from '../helpers/paths.js';
 import { Baselines, manifest } from './helpers.js';

@@ -2,10 +2,10 @@
 // the manifest says so) a baseline learned from normal traffic; each docs/scenarios.md id must be reported (issue 4).
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadRules, type RuleSet } from '../../agent/engine/rules.js';
-import { loadSite, type Site } from '../../agent/engine/site.js';
-import type { Baseline } from '../../agent/engine/baseline-model.js';
-import { formatBaselineYaml, parseBaselineYaml } from '../../agent/engine/baseline-yaml.js';
+import { loadRules, type RuleSet } from '../../agent/engine/rules/rules.js';
+import { loadSite, type Site } from '../../agent/engine/site/site.js';
+import type { Baseline } from '../../agent/engine/baselines/baseline-model.js';
+import { formatBaselineYaml, parseBaselineYaml } from '../../agent/engine/baselines/baseline-yaml.js';
 import { severityRank, type Finding } from '../../agent/wire/finding.js';
 import { FIXTURES, REPO_ROOT } from '../helpers/paths.js';
 import { Baselines, manifest, type Entry } from './helpers.js';

@@ -1,7 +1,7 @@
 // The interface between the detection engine and the per-device baseline checker (issue 4 "Baselines").
-import type { FieldValue, EventRecord } from '../protocols/types.js';
-import type { FlowInfo, FlowRecord } from '../reassembly/types.js';
-import type { BaselineFact } from './knowledge.js';
+import type { FieldValue, EventRecord } from '../../protocols/types.js';
+import type { FlowInfo, FlowRecord } from '../../reassembly/types.js';
+import type { BaselineFact } from '../rules/knowledge.js';
 
 /** One departure from a device's learned profile; the engine turns it into a finding via the `kind: baseline` rule of the same code. */
 export interface Deviation {

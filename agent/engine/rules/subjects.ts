@@ -1,8 +1,8 @@
 // The engine's own subjects (README rules "What a rule matches"): flow start/end and device signals, described like a
 // protocol's events so the rule validator and the field tables read one vocabulary.
-import { PROTOCOL_SCHEMAS } from '../protocols/registry.js';
-import { ident, num, str } from '../protocols/schema.js';
-import type { EventVocabulary, FieldSpec } from '../protocols/types.js';
+import { PROTOCOL_SCHEMAS } from '../../protocols/registry.js';
+import { ident, num, str } from '../../protocols/schema.js';
+import type { EventVocabulary, FieldSpec } from '../../protocols/types.js';
 
 const flowCommon: Record<string, FieldSpec> = {
   transport: str('tcp, udp, icmp or other'),

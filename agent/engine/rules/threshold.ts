@@ -1,7 +1,7 @@
 // Sliding-window thresholds for rules (rules/README.md "Thresholds"): count or distinct count of a field per group key, bounded memory.
-import type { FieldValue } from '../protocols/types.js';
+import type { FieldValue } from '../../protocols/types.js';
 import { firstValue, keyOf, type Subject } from './match.js';
-import { LruMap } from './lru.js';
+import { LruMap } from '../lru.js';
 import type { ThresholdDef } from './rule-schema.js';
 
 interface Group {

@@ -1,8 +1,8 @@
 // Learns a per-device baseline from flows and protocol events (issue 4 "Baselines"), driven by packet time.
-import type { EventRecord } from '../protocols/types.js';
-import type { FlowInfo, FlowRecord } from '../reassembly/types.js';
-import { macToString } from '../decode/addr.js';
-import { formatTs, parseTs } from '../wire/time.js';
+import type { EventRecord } from '../../protocols/types.js';
+import type { FlowInfo, FlowRecord } from '../../reassembly/types.js';
+import { macToString } from '../../decode/addr.js';
+import { formatTs, parseTs } from '../../wire/time.js';
 import {
   DEFAULT_BASELINE_LIMITS,
   DEFAULT_MIN_LEARNING_S,
@@ -22,7 +22,7 @@ import {
   type PeerEntry,
   type Range,
 } from './baseline-model.js';
-import { lookupVendor } from './oui.js';
+import { lookupVendor } from '../inventory/oui.js';
 import { eventMicros, isHl7Ack, observeEvent, type Observation } from './baseline-observe.js';
 
 export interface BaselineLearnOptions {

@@ -1,10 +1,10 @@
 // A rule may name only protocols, event types, fields and anomaly codes that exist (issue 12): `proto: mqqt` or
 // `fields.topic_filterz` is a load error with the file, the line and the nearest valid name, as Suricata refuses an
 // unknown keyword. The vocabulary is the protocols' schemas plus the engine's own subjects (subjects.ts).
-import type { EventVocabulary, FieldSpec } from '../protocols/types.js';
-import { fieldsOf, typesOf } from '../protocols/schema.js';
-import { nearest } from '../wire/spelling.js';
-import { ConfigError } from './config-error.js';
+import type { EventVocabulary, FieldSpec } from '../../protocols/types.js';
+import { fieldsOf, typesOf } from '../../protocols/schema.js';
+import { nearest } from '../../wire/spelling.js';
+import { ConfigError } from '../config-error.js';
 import type { MatchNode, Op, RuleDef } from './rule-types.js';
 import { RULE_VOCABULARY } from './subjects.js';
 

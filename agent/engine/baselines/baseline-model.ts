@@ -1,5 +1,5 @@
 // The per-device baseline model (issue 4 "Baselines"), the deviation codes the checker emits, and shared helpers.
-import { isDeviceAddress, parseIp } from './ip.js';
+import { isDeviceAddress, parseIp } from '../site/ip.js';
 
 /** One peer of a device. `role` is the device's own role in that relationship; `port` is the server port. */
 export interface PeerEntry {

@@ -1,6 +1,6 @@
 // The parsed form of a rule (rules/README.md): what the loader builds, the validator checks and the matcher runs.
-import type { FindingClass, Severity } from '../wire/finding.js';
-import type { Cidr } from './ip.js';
+import type { FindingClass, Severity } from '../../wire/finding.js';
+import type { Cidr } from '../site/ip.js';
 import type { KnowledgeSource } from './knowledge.js';
 
 export type Scalar = string | number | boolean;

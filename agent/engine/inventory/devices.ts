@@ -1,9 +1,9 @@
 // Device inventory (issue 4 "Device inventory"): one record per MAC (per IP behind routers), vendor from the OUI registry, identity hints with provenance, capped with LRU eviction.
-import { formatTs } from '../wire/time.js';
-import { LruMap } from './lru.js';
+import { formatTs } from '../../wire/time.js';
+import { LruMap } from '../lru.js';
 import { lookupVendor } from './oui.js';
-import { ZONE_INTERNET, type SiteIndex } from './site.js';
-import type { DeviceRecord as WireDevice } from '../wire/messages.js';
+import { ZONE_INTERNET, type SiteIndex } from '../site/site.js';
+import type { DeviceRecord as WireDevice } from '../../wire/messages.js';
 
 export interface IdentityHint {
   attribute: string;

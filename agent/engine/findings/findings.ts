@@ -1,7 +1,7 @@
 // Turns rule hits into Finding records (DESIGN.md "Finding"): stable ids, one finding per rule+device+peer per window with a count, a rate limit per rule, redacted evidence.
 import { createHash } from 'node:crypto';
-import type { Endpoint, Finding, FindingClass, Severity } from '../wire/finding.js';
-import { formatTs } from '../wire/time.js';
+import type { Endpoint, Finding, FindingClass, Severity } from '../../wire/finding.js';
+import { formatTs } from '../../wire/time.js';
 
 export interface FindingRule {
   id: string;

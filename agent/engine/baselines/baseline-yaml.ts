@@ -1,7 +1,7 @@
 // Formats and parses the baseline YAML (no I/O: the CLI reads and writes the files) a clinical engineer reviews and diffs (issue 4 "Baselines"); bad files fail with FILE:LINE.
 import { Document, LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
 import { SOP_CLASS_NAMES, type Baseline, type DeviceBaseline } from './baseline-model.js';
-import { UserError } from '../wire/errors.js';
+import { UserError } from '../../wire/errors.js';
 
 /** A baseline file that cannot be used; the message is `FILE:LINE: what is wrong`. */
 export class BaselineFormatError extends UserError {

@@ -1,10 +1,10 @@
 // Compares live flows and protocol events with a learned baseline and reports deviations once each (issue 4 "Baselines").
-import type { EventRecord, FieldValue } from '../protocols/types.js';
-import type { FlowInfo, FlowRecord } from '../reassembly/types.js';
-import { macToString } from '../decode/addr.js';
-import { parseTs } from '../wire/time.js';
+import type { EventRecord, FieldValue } from '../../protocols/types.js';
+import type { FlowInfo, FlowRecord } from '../../reassembly/types.js';
+import { macToString } from '../../decode/addr.js';
+import { parseTs } from '../../wire/time.js';
 import type { BaselineChecker, Deviation } from './baseline-types.js';
-import type { BaselineFact } from './knowledge.js';
+import type { BaselineFact } from '../rules/knowledge.js';
 import {
   DEFAULT_BASELINE_LIMITS,
   TLS_PORTS,

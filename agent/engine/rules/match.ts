@@ -1,6 +1,6 @@
 // Compiles a rule's match tree into a predicate over a subject (event, flow or engine signal); rules/README.md "Operators".
-import type { FieldValue } from '../protocols/types.js';
-import { cidrContains, parseCidr, parseIp, type Cidr } from './ip.js';
+import type { FieldValue } from '../../protocols/types.js';
+import { cidrContains, parseCidr, parseIp, type Cidr } from '../site/ip.js';
 import type { KnowledgeSource } from './knowledge.js';
 import type { MatchNode, Op, Operand, Scalar } from './rule-schema.js';
 

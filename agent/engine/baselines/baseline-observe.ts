@@ -1,6 +1,6 @@
 // Turns protocol events (docs/events.md fields) into per-device observations shared by the baseline learner and checker.
-import type { EventRecord, FieldValue } from '../protocols/types.js';
-import { parseTs } from '../wire/time.js';
+import type { EventRecord, FieldValue } from '../../protocols/types.js';
+import { parseTs } from '../../wire/time.js';
 import { NAK_CODES, generaliseTopic } from './baseline-model.js';
 
 /** One fact about one device, as the learner records it and the checker compares it. */

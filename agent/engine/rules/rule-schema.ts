@@ -1,11 +1,11 @@
 // The rule language's schema (rules/README.md): parses one rule file into checked definitions; every error names file, line and field.
-import { FINDING_CLASSES, SEVERITIES, type FindingClass, type Severity } from '../wire/finding.js';
-import { ConfigError } from './config-error.js';
-import { parseCidr } from './ip.js';
+import { FINDING_CLASSES, SEVERITIES, type FindingClass, type Severity } from '../../wire/finding.js';
+import { ConfigError } from '../config-error.js';
+import { parseCidr } from '../site/ip.js';
 import type { MatchNode, Op, Operand, RuleDef, Scalar, SuppressDef, ThresholdDef } from './rule-types.js';
 import { checkRuleVocabulary } from './rule-vocabulary.js';
 import { KNOWLEDGE, KNOWLEDGE_PATHS, KNOWLEDGE_SOURCES, type KnowledgeSource } from './knowledge.js';
-import { normalizeMac } from './site.js';
+import { normalizeMac } from '../site/site.js';
 import {
   expectBoolean,
   expectDuration,
@@ -16,7 +16,7 @@ import {
   expectStrings,
   type YNode,
   type YScalar,
-} from './yaml-tree.js';
+} from '../yaml-tree.js';
 
 export type { MatchNode, Op, Operand, RuleDef, Scalar, SuppressDef, ThresholdDef } from './rule-types.js';
 

@@ -1,5 +1,5 @@
 // The site model (docs/site-file.md): zones by CIDR and VLAN, named assets, extra ports, named lists and allow entries; zone lookup.
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../config-error.js';
 import { parseCidr, parseIp, cidrContains, isLocalAddress, type Cidr } from './ip.js';
 import {
   parseYamlTree,
@@ -9,8 +9,8 @@ import {
   expectSeqOrScalar,
   expectNumber,
   type YNode,
-} from './yaml-tree.js';
-import { readConfigText } from './config-file.js';
+} from '../yaml-tree.js';
+import { readConfigText } from '../config-file.js';
 import { expandRoles, isRole, ROLE_NAMES } from './roles.js';
 
 export const ZONE_INTERNET = 'internet';

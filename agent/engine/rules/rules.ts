@@ -1,10 +1,10 @@
 // Loads and validates a rules directory (rules/README.md): every `*.yaml` file, ids unique, list references resolved.
 import path from 'node:path';
-import { ConfigError } from './config-error.js';
-import { listYamlFiles, readConfigText } from './config-file.js';
+import { ConfigError } from '../config-error.js';
+import { listYamlFiles, readConfigText } from '../config-file.js';
 import { listRefs, parseRuleFile, type MatchNode, type RuleDef } from './rule-schema.js';
-import { isRole, ROLE_NAMES } from './roles.js';
-import { parseYamlTree } from './yaml-tree.js';
+import { isRole, ROLE_NAMES } from '../site/roles.js';
+import { parseYamlTree } from '../yaml-tree.js';
 
 export interface RuleSet {
   rules: RuleDef[];

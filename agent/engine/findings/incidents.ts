@@ -1,6 +1,6 @@
 // One incident, one alert (issue 9): alerts that share a host and follow each other closely are one incident.
-import { severityRank, type Finding, type Severity } from '../wire/finding.js';
-import { formatTs, parseTs } from '../wire/time.js';
+import { severityRank, type Finding, type Severity } from '../../wire/finding.js';
+import { formatTs, parseTs } from '../../wire/time.js';
 import { findingId } from './findings.js';
 
 export interface IncidentLimits {
