@@ -9,7 +9,11 @@ import {
   BaselineFormatError,
 } from '../../agent/engine/baselines/baseline-yaml.js';
 import { diffBaselines } from '../../agent/engine/baselines/baseline-diff.js';
-import { BASELINE_CODES, generaliseTopic, type Baseline } from '../../agent/engine/baselines/baseline-model.js';
+import {
+  BASELINE_CODES,
+  generaliseTopic,
+  type Baseline,
+} from '../../agent/engine/baselines/baseline-model.js';
 import type { Deviation } from '../../agent/engine/baselines/baseline-types.js';
 import {
   BROKER,

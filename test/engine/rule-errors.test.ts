@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../agent/engine/config-error.js';
-import { loadRules, parseRuleTexts, validateRules, validateRulesDir } from '../../agent/engine/rules/rules.js';
+import {
+  loadRules,
+  parseRuleTexts,
+  validateRules,
+  validateRulesDir,
+} from '../../agent/engine/rules/rules.js';
 import { loadSite, parseSite } from '../../agent/engine/site/site.js';
 
 const HEAD = `rules:
