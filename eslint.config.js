@@ -20,20 +20,11 @@ const DOWNSTREAM = (...stages) => ({
   message: `stages import only upstream stages: ${stages.join(', ')} ${stages.length === 1 ? 'is' : 'are'} downstream`,
 });
 // Downstream of every pure stage: delivery, the CLI and the composition root (capture is upstream: it feeds decode).
-const AGENT_EDGES = [
-  'transport',
-  'cli',
-  'pipeline',
-  'sources',
-  'run-agent',
-  'main',
-  'worker-pool',
-  'live-worker',
-];
-// agent/main.ts holds the CLI commands: only bin/ calls them; what they share lives in agent/engine-inputs.ts.
+const AGENT_EDGES = ['transport', 'cli', 'pipeline', 'sources', 'run-agent', 'worker-pool', 'live-worker'];
+// agent/cli/commands.ts holds the CLI commands: only bin/ calls them; what they share is agent/engine-inputs.ts.
 const CLI_COMMANDS = {
-  group: ['./main', './main.js', '../main', '../main.js'],
-  message: 'agent/main.ts is the CLI commands: import what they share from agent/engine-inputs.ts',
+  group: ['**/cli/commands', '**/cli/commands.js'],
+  message: 'agent/cli/commands.ts is the CLI commands: import what they share from agent/engine-inputs.ts',
 };
 const WIRE_ONLY = {
   group: ['../agent/*', '!../agent/wire', '!../agent/wire/*'],
@@ -103,10 +94,10 @@ export default tseslint.config(
       'agent/reassembly/**',
       'agent/protocols/**',
       'agent/engine/**',
-      'agent/main.ts',
+      'agent/cli/commands.ts',
     ],
     rules: restrict([NO_COLLECTOR, CLI_COMMANDS]),
   },
-  { files: ['agent/main.ts'], rules: restrict([NO_COLLECTOR]) },
+  { files: ['agent/cli/commands.ts'], rules: restrict([NO_COLLECTOR]) },
   { files: ['collector/**/*.ts'], rules: restrict([WIRE_ONLY]) },
 );

@@ -13,7 +13,7 @@ import {
   runReplay,
   runRulesTest,
   runRulesValidate,
-} from '../agent/main.js';
+} from '../agent/cli/commands.js';
 import { runAgent } from '../agent/run-agent.js';
 import { listInterfaces } from '../agent/capture/live.js';
 import { UserError } from '../agent/wire/errors.js';

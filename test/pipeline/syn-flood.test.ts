@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../agent/capture/file.js';
-import { runReplay } from '../../agent/main.js';
+import { runReplay } from '../../agent/cli/commands.js';
 import { Pipeline, type PipelineOptions } from '../../agent/pipeline.js';
 import { writeSynFlood } from '../../bench/flow-captures.js';
 

@@ -1,14 +1,14 @@
 // The agent's commands (replay, baseline, rules, agent): the only agent file that reads argv-derived options and the filesystem for config.
-import { opensIncident } from './engine/findings/incidents.js';
+import { opensIncident } from '../engine/findings/incidents.js';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LineWriter, type OutputFormat } from './cli/output.js';
-import { diffBaselines } from './engine/baselines/baseline-diff.js';
-import { BaselineLearner } from './engine/baselines/baseline-learn.js';
-import { formatBaselineYaml } from './engine/baselines/baseline-yaml.js';
-import { validateRulesDir } from './engine/rules/rules.js';
-import { SiteIndex } from './engine/site/site.js';
-import { replayFiles, type ReplayOptions, type ReplaySummary } from './pipeline.js';
+import { LineWriter, type OutputFormat } from './output.js';
+import { diffBaselines } from '../engine/baselines/baseline-diff.js';
+import { BaselineLearner } from '../engine/baselines/baseline-learn.js';
+import { formatBaselineYaml } from '../engine/baselines/baseline-yaml.js';
+import { validateRulesDir } from '../engine/rules/rules.js';
+import { SiteIndex } from '../engine/site/site.js';
+import { replayFiles, type ReplayOptions, type ReplaySummary } from '../pipeline.js';
 import {
   DEFAULT_RULES_DIR,
   EXIT_BAD_INPUT,
@@ -21,8 +21,8 @@ import {
   UsageError,
   writeFileAtomic,
   type EngineArgs,
-} from './engine-inputs.js';
-import { SEVERITIES, severityRank, type Finding, type Severity } from './wire/finding.js';
+} from '../engine-inputs.js';
+import { SEVERITIES, severityRank, type Finding, type Severity } from '../wire/finding.js';
 
 export interface Io {
   stdout: NodeJS.WritableStream;
