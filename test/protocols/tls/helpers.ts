@@ -49,7 +49,7 @@ export async function replayTls(
 
 export const HAVE_TSHARK = ['/usr/bin/tshark', '/usr/local/bin/tshark'].some((p) => existsSync(p));
 
-/** tshark -T fields over the handshake messages: one object per frame, each field's values split on ','. */
+/** tshark -T fields over the handshake messages: one object per frame, each field's values split on ';' (ja3_full has commas). */
 export function tsharkFields(
   file: string,
   filter: string,
@@ -59,6 +59,9 @@ export function tsharkFields(
     'tshark',
     [
       '-n',
+      // Our reassembly orders segments as TCP does; tshark 4.0 only with this (zeek-tls_hrr.pcap's final ServerHello).
+      '-o',
+      'tcp.reassemble_out_of_order:TRUE',
       '-r',
       file,
       '-Y',
@@ -70,7 +73,7 @@ export function tsharkFields(
       '-E',
       'occurrence=a',
       '-E',
-      'aggregator=,',
+      'aggregator=;',
       ...fields.flatMap((f) => ['-e', f]),
     ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 * 1024 * 1024 },
@@ -83,7 +86,7 @@ export function tsharkFields(
       const rec: Record<string, string[]> = {};
       fields.forEach((f, i) => {
         const v = cols[i] ?? '';
-        rec[f] = v === '' ? [] : v.split(',');
+        rec[f] = v === '' ? [] : v.split(';');
       });
       return rec;
     });
