@@ -1,6 +1,7 @@
 // The TLS session: record and handshake reassembly however the bytes are cut, the stop once encryption starts,
 // caps, gaps, anomalies and the probe.
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -202,6 +203,33 @@ describe('caps and anomalies', () => {
     });
     // Framing survived the skip: the ServerHello after it is read.
     expect(sink.events().map((e) => e.type)).toEqual(['client_hello', 'server_hello']);
+  });
+
+  it('a certificate over the DER cap is listed by size and hash, and the chain past its cap is counted', () => {
+    const sink = new RecordingSink();
+    const s = new TlsSession(sink, { maxCertBytes: 100, maxChain: 2 });
+    const big = new Array<number>(300).fill(0x30);
+    const msg = b.hsRecord(b.handshake(11, b.certificateBody([big, [0x30, 0], [1], [2]])));
+    run([[1, [...b.hsRecord(serverHello12()), ...msg]]], s, sink);
+    expect(sink.anomalies()).toEqual([
+      'tls.chain_too_long',
+      'tls.certificate_too_large',
+      'tls.bad_certificate',
+    ]);
+    const cert = sink.events().find((e) => e.type === 'certificate')?.fields;
+    expect(cert?.count).toBe(4);
+    expect(cert?.certs_cut).toBe(2);
+    expect(cert?.certs).toEqual([
+      { sha256: createHash('sha256').update(Uint8Array.from(big)).digest('hex'), der_bytes: 300 },
+      {
+        sha256: createHash('sha256')
+          .update(Uint8Array.from([0x30, 0]))
+          .digest('hex'),
+        der_bytes: 2,
+      },
+    ]);
+    // The leaf's fields are flattened on the event.
+    expect(cert?.der_bytes).toBe(300);
   });
 
   it('lists over the cap are cut and counted', () => {
