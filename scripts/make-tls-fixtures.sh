@@ -3,7 +3,7 @@
 # server side moved to its well-known port with tcprewrite. Certificates are made fresh each run (a throw-away CA
 # and leaves; nothing here is a secret), so fingerprints and times change; the tests compare with tshark and
 # openssl reading the same capture, never with stored values.
-# Needs: openssl tcpdump tcpreplay(tcprewrite), and root (or capture rights) for tcpdump.
+# Needs: openssl tcpdump tcpreplay(tcprewrite) mosquitto mosquitto-clients dcmtk, and root (or capture rights).
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 OUT=${OUT:-$HERE/../fixtures/tls}
@@ -29,20 +29,28 @@ leaf broker '/CN=broker.icu.example/O=St Example ICU' 'ec -pkeyopt ec_paramgen_c
   'subjectAltName=DNS:broker.icu.example'
 leaf pump '/CN=infusion-pump-12/O=St Example Biomed' 'rsa:2048' 'extendedKeyUsage=clientAuth'
 
-session() { # $1 = fixture name, $2 = well-known port, $3 = s_server options, $4 = s_client options
+dump_start() { # $1 = fixture name
   tcpdump -i lo -U -s 0 -w "$WORK/$1.raw.pcap" "tcp port $PORT and host 127.0.0.1" 2>/dev/null &
   DUMP=$!
+  sleep 1
+}
+dump_stop() { # $1 = fixture name, $2 = well-known port
+  sleep 0.5
+  kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true
+  sleep 0.5
+  kill "$DUMP"; wait "$DUMP" 2>/dev/null || true
+  tcprewrite --portmap="$PORT:$2" --fixcsum -i "$WORK/$1.raw.pcap" -o "$OUT/$1.pcap"
+}
+
+session() { # $1 = fixture name, $2 = well-known port, $3 = s_server options, $4 = s_client options
+  dump_start "$1"
   # shellcheck disable=SC2086
   openssl s_server -accept "127.0.0.1:$PORT" -naccept 1 -quiet $3 >/dev/null 2>&1 &
   SERVER=$!
   sleep 1
   # shellcheck disable=SC2086
   echo 'hello' | openssl s_client -connect "127.0.0.1:$PORT" -quiet $4 >/dev/null 2>&1 || true
-  sleep 0.5
-  kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true
-  sleep 0.5
-  kill "$DUMP"; wait "$DUMP" 2>/dev/null || true
-  tcprewrite --portmap="$PORT:$2" --fixcsum -i "$WORK/$1.raw.pcap" -o "$OUT/$1.pcap"
+  dump_stop "$1" "$2"
 }
 
 # 1. TLS 1.2 on DICOM-TLS 2762: RSA leaf + CA chain in clear, SNI, ALPN offered and chosen.
@@ -61,4 +69,23 @@ session tls12-mutual-mqtt 8883 \
 session tls10-legacy 6514 \
   "-tls1 -cipher DEFAULT@SECLEVEL=0 -cert pacs.pem -key pacs.key" \
   "-tls1 -cipher DEFAULT@SECLEVEL=0 -servername pacs.ward3.example -CAfile ca.pem"
+# 5. Real device software: mosquitto 2 on MQTT-TLS 8883, held to TLS 1.2 by an OpenSSL config (its tls_version is a
+# minimum) so that the chain is in clear; mosquitto_pub sends the IP as SNI.
+printf 'openssl_conf = c\n[c]\nssl_conf = s\n[s]\nsystem_default = d\n[d]\nMaxProtocol = TLSv1.2\n' > tls12-max.cnf
+printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\ncafile %s\ncertfile %s\nkeyfile %s\n' \
+  "$PORT" "$WORK/ca.pem" "$WORK/broker.pem" "$WORK/broker.key" > mosquitto.conf
+dump_start mqtt-mosquitto-tls12
+OPENSSL_CONF=$WORK/tls12-max.cnf mosquitto -c mosquitto.conf >/dev/null 2>&1 &
+SERVER=$!
+sleep 1
+mosquitto_pub -h 127.0.0.1 -p "$PORT" --cafile ca.pem --insecure --tls-version tlsv1.2 -i pump-12 \
+  -t ward/3/pump/12/rate -m 'rate=5' -q 1 || true
+dump_stop mqtt-mosquitto-tls12 8883
+# 6. dcmtk: echoscu to storescp over TLS (BCP 195 profile, whatever version it negotiates) on DICOM-TLS 2762.
+dump_start dicom-dcmtk-tls
+storescp +tls pacs.key pacs.pem +cf ca.pem -od "$WORK" "$PORT" >/dev/null 2>&1 &
+SERVER=$!
+sleep 1
+echoscu +tls pump.key pump.pem +cf ca.pem -aet PUMP12 -aec PACS 127.0.0.1 "$PORT" || true
+dump_stop dicom-dcmtk-tls 2762
 ls -l "$OUT"

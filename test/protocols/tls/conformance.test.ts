@@ -244,8 +244,10 @@ describe.skipIf(!HAVE_TSHARK || !HAVE_SHARED)('conformance with tshark: shared c
 });
 
 describe.skipIf(!HAVE_TSHARK || OURS.length === 0)('conformance with tshark: fixtures/tls', () => {
-  it('has the four sessions of scripts/make-tls-fixtures.sh', () => {
+  it('has the six sessions of scripts/make-tls-fixtures.sh', () => {
     expect(OURS.map((f) => path.basename(f))).toEqual([
+      'dicom-dcmtk-tls.pcap',
+      'mqtt-mosquitto-tls12.pcap',
       'tls10-legacy.pcap',
       'tls12-dicom.pcap',
       'tls12-mutual-mqtt.pcap',

@@ -144,7 +144,12 @@ describe('TLS session', () => {
   });
 
   it('gives the same events however the fixtures streams are cut', async () => {
-    const files = ['tls12-dicom.pcap', 'tls12-mutual-mqtt.pcap', 'tls13-https.pcap'];
+    const files = [
+      'tls12-dicom.pcap',
+      'tls12-mutual-mqtt.pcap',
+      'tls13-https.pcap',
+      'mqtt-mosquitto-tls12.pcap',
+    ];
     for (const f of files) {
       const [c, s] = await streams(path.join(FIXTURES, 'tls', f));
       const whole = feed([

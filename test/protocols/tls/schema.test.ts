@@ -44,9 +44,14 @@ function check(type: string, fields: Record<string, FieldValue>): string[] {
 }
 
 const CAPTURES = [
-  ...['tls10-legacy.pcap', 'tls12-dicom.pcap', 'tls12-mutual-mqtt.pcap', 'tls13-https.pcap'].map((f) =>
-    path.join(FIXTURES, 'tls', f),
-  ),
+  ...[
+    'tls10-legacy.pcap',
+    'tls12-dicom.pcap',
+    'tls12-mutual-mqtt.pcap',
+    'tls13-https.pcap',
+    'mqtt-mosquitto-tls12.pcap',
+    'dicom-dcmtk-tls.pcap',
+  ].map((f) => path.join(FIXTURES, 'tls', f)),
   ...(HAVE_SHARED
     ? ['other/zeek-tls_hrr.pcap', 'dicom/tapirxl-synthetic_philips_demo.pcap'].map((f) =>
         path.join(SHARED_CAPTURES, f),
