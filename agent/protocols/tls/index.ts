@@ -4,6 +4,7 @@ import { ContentType, HandshakeType, MAX_RECORD_LENGTH } from './constants.js';
 import { tlsSchema } from './events.js';
 import type { TlsLimits } from './parse.js';
 import { TlsSession } from './session.js';
+import { CertCache } from './x509.js';
 
 export { ANOMALIES, ANOMALY_CODES, EVENT_TYPES, tlsSchema } from './events.js';
 export type { TlsAnomalyCode, TlsEventType } from './events.js';
@@ -43,11 +44,13 @@ export function probeTls(dir: Direction, bytes: Uint8Array): ProbeResult {
 
 /** Build a spec with other limits; `tlsSpec` uses the defaults. */
 export function createTlsSpec(limits: Partial<TlsLimits> = {}): AnalyzerSpec {
+  // One cache per spec: the flows of one agent (or worker) share the chains they have already read.
+  const certs = new CertCache();
   return {
     proto: 'tls',
     defaultPorts: TLS_PORTS,
     probe: probeTls,
-    create: (sink: AnalyzerSink) => new TlsSession(sink, limits),
+    create: (sink: AnalyzerSink) => new TlsSession(sink, limits, certs),
     schema: tlsSchema,
   };
 }

@@ -21,7 +21,7 @@ import {
   type ServerHello,
   type TlsLimits,
 } from './parse.js';
-import { describeCertificate } from './x509.js';
+import { CertCache, describeCertificate } from './x509.js';
 
 /** A handshake message buffer starts this small and doubles up to the declared length (never past the cap). */
 const INITIAL_CAPACITY = 2048;
@@ -111,9 +111,11 @@ export class TlsSession implements Analyzer {
   private version = 0;
   private readonly once = new Set<TlsAnomalyCode>();
 
+  /** `certs`: descriptions shared by the sessions of one spec (index.ts); a session alone gets its own. */
   constructor(
     private readonly sink: AnalyzerSink,
     limits: Partial<TlsLimits> = {},
+    private readonly certs: CertCache = new CertCache(),
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
   }
@@ -385,7 +387,7 @@ export class TlsSession implements Analyzer {
     if (count > certs.length) this.anomaly(dir, ts, 'tls.chain_too_long', { count: count - certs.length });
     const described: EventFields[] = [];
     for (const c of certs) {
-      const r = describeCertificate(c.der, this.limits);
+      const r = describeCertificate(c.der, this.limits, this.certs);
       if (!r.ok)
         this.anomaly(dir, ts, r.tooLarge ? 'tls.certificate_too_large' : 'tls.bad_certificate', {
           bytes: c.size,

@@ -75,12 +75,52 @@ const iso = (text: string): string | undefined => {
   return Number.isFinite(t) ? new Date(t).toISOString() : undefined;
 };
 
+/**
+ * Descriptions of certificates already seen, by SHA-256 of the DER: OpenSSL's parse costs about half a millisecond a
+ * certificate and a server sends the same chain on every connection. Bounded; least recently used goes first.
+ */
+export class CertCache {
+  private readonly map = new Map<string, CertResult>();
+  constructor(private readonly max = 256) {}
+  get(sha256: string): CertResult | undefined {
+    const hit = this.map.get(sha256);
+    if (hit) {
+      this.map.delete(sha256);
+      this.map.set(sha256, hit);
+    }
+    return hit;
+  }
+  set(sha256: string, r: CertResult): void {
+    this.map.set(sha256, r);
+    if (this.map.size > this.max) {
+      const oldest = this.map.keys().next();
+      if (!oldest.done) this.map.delete(oldest.value);
+    }
+  }
+  get size(): number {
+    return this.map.size;
+  }
+}
+
+/** A copy an event may own (the cached original stays as it was). */
+function copy(r: CertResult): CertResult {
+  const fields: EventFields = {};
+  for (const [k, v] of Object.entries(r.fields)) fields[k] = Array.isArray(v) ? [...v] : v;
+  return { ...r, fields };
+}
+
 /** The event fields of one DER certificate. Never throws: whatever the parser refuses is `ok: false`. */
-export function describeCertificate(der: Uint8Array, limits: CertLimits): CertResult {
-  const base: EventFields = {
-    sha256: createHash('sha256').update(der).digest('hex'),
-    der_bytes: der.length,
-  };
+export function describeCertificate(der: Uint8Array, limits: CertLimits, cache?: CertCache): CertResult {
+  const sha256 = createHash('sha256').update(der).digest('hex');
+  const hit = cache?.get(sha256);
+  if (hit) return copy(hit);
+  const r = parseCertificate(der, sha256, limits);
+  cache?.set(sha256, r);
+  return cache ? copy(r) : r;
+}
+
+function parseCertificate(der: Uint8Array, sha256: string, limits: CertLimits): CertResult {
+  const base: EventFields = { sha256, der_bytes: der.length };
   if (der.length > limits.maxCertBytes) return { ok: false, tooLarge: true, fields: base };
   try {
     const cert = new X509Certificate(der);
@@ -97,7 +137,7 @@ export function describeCertificate(der: Uint8Array, limits: CertLimits): CertRe
         const k = keyBits(cert, legacy.bits);
         return { key_type: k.type, key_bits: k.bits };
       })(),
-      sha256: base.sha256 ?? null,
+      sha256,
       san_dns:
         cert.subjectAltName === undefined
           ? undefined

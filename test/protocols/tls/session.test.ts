@@ -13,7 +13,7 @@ import {
   parseServerHello,
 } from '../../../agent/protocols/tls/parse.js';
 import { TlsSession } from '../../../agent/protocols/tls/session.js';
-import { describeCertificate, sanDnsNames } from '../../../agent/protocols/tls/x509.js';
+import { CertCache, describeCertificate, sanDnsNames } from '../../../agent/protocols/tls/x509.js';
 import type { Direction } from '../../../agent/protocols/types.js';
 import { RecordingSink } from '../../helpers/sink.js';
 import * as b from './builders.js';
@@ -345,6 +345,22 @@ describe('parsers', () => {
     });
     expect(r.ok).toBe(false);
     expect(Object.keys(r.fields).sort()).toEqual(['der_bytes', 'sha256']);
+  });
+
+  it('the certificate cache is bounded, answers by SHA-256 and hands out copies', () => {
+    const limits = { maxCertBytes: 100, maxFieldChars: 10, maxSanNames: 2 };
+    const cache = new CertCache(3);
+    const ders = [1, 2, 3, 4].map((i) => Uint8Array.from([0x30, i]));
+    const first = describeCertificate(ders[0] ?? new Uint8Array(0), limits, cache);
+    first.fields.sha256 = 'changed by a consumer';
+    const again = describeCertificate(ders[0] ?? new Uint8Array(0), limits, cache);
+    expect(again.fields.sha256).toBe(
+      createHash('sha256')
+        .update(Uint8Array.from([0x30, 1]))
+        .digest('hex'),
+    );
+    for (const d of ders) describeCertificate(d, limits, cache);
+    expect(cache.size).toBe(3);
   });
 
   it.skipIf(!HAVE_OPENSSL)('certificate fields agree with openssl x509 on a certificate made here', () => {
