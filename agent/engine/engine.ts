@@ -4,6 +4,7 @@ import type { EventRecord, FieldValue, IdentityHint } from '../protocols/types.j
 import type { FlowInfo, FlowRecord } from '../reassembly/types.js';
 import { ipv4ToString, macToString } from '../decode/addr.js';
 import { severityRank, type Endpoint, type Finding } from '../wire/finding.js';
+import { BoundedMap } from '../wire/bounded-map.js';
 import { formatTs } from '../wire/time.js';
 import { parseTs } from '../wire/time.js';
 import type { BaselineChecker, Deviation } from './baselines/baseline-types.js';
@@ -134,7 +135,7 @@ export class Engine {
   private readonly incidents = new IncidentFolder((f) => this.onFinding(f));
   private readonly limits: EngineLimits;
   private book: RuleBook;
-  private readonly flowCtx = new Map<string, FlowCtx>();
+  private readonly flowCtx: BoundedMap<string, FlowCtx>;
   /**
    * The flow whose start, event or end is being evaluated, and what knows its Community ID (the flow, or a
    * record of it): a finding that names the flow gets the id, made only then (see communityIdOf).
@@ -142,8 +143,10 @@ export class Engine {
   private curFlow: string | undefined = undefined;
   private curFlowInfo: FlowInfo | null = null;
   private curFlowRecord: { readonly community_id?: string | undefined } | null = null;
-  private readonly clientIds = new Map<string, string>();
-  private readonly arp = new Map<string, string>();
+  /** "broker ip|client id" → the IP that last connected with it. */
+  private readonly clientIds: BoundedMap<string, string>;
+  /** IP → the MAC it was last seen with. */
+  private readonly arp: BoundedMap<string, string>;
   private readonly memos = new WeakMap<object, EndpointMemo>();
   private readonly baseline: BaselineChecker | null;
   private readonly baselineKnowledge: BaselineKnowledge = {
@@ -157,9 +160,6 @@ export class Engine {
     ruleHits: 0,
     suppressed: 0,
     learning: 0,
-    flowContextsEvicted: 0,
-    clientIdsEvicted: 0,
-    arpEvicted: 0,
   };
   private readonly learningMicros: number;
   private readonly allow: readonly AllowRule[];
@@ -170,6 +170,9 @@ export class Engine {
     private readonly onFinding: (f: Finding) => void,
   ) {
     this.limits = { ...DEFAULT_ENGINE_LIMITS, ...(cfg.limits ?? {}) };
+    this.flowCtx = new BoundedMap(this.limits.maxFlowContexts);
+    this.clientIds = new BoundedMap(this.limits.maxClientIds);
+    this.arp = new BoundedMap(this.limits.maxArpEntries);
     this.site = new SiteIndex(cfg.site);
     this.table = new DeviceTable(this.site, this.limits);
     this.sink = new FindingSink(cfg.agentId, (f) => this.deliver(f), this.limits.maxWindows);
@@ -205,6 +208,9 @@ export class Engine {
     for (const c of this.book.compiled) evicted += c.threshold?.evicted ?? 0;
     return {
       ...this.baseStats,
+      flowContextsEvicted: this.flowCtx.evicted,
+      clientIdsEvicted: this.clientIds.evicted,
+      arpEvicted: this.arp.evicted,
       thresholdGroupsEvicted: evicted,
       findings: { ...this.sink.stats },
       incidents: { ...this.incidents.stats },
@@ -413,15 +419,7 @@ export class Engine {
       return;
     const prev = this.arp.get(ip);
     if (prev === mac) return;
-    if (prev !== undefined) this.arp.delete(ip);
-    else if (this.arp.size >= this.limits.maxArpEntries) {
-      const oldest = this.arp.keys().next();
-      if (!oldest.done) {
-        this.arp.delete(oldest.value);
-        this.baseStats.arpEvicted++;
-      }
-    }
-    this.arp.set(ip, mac);
+    this.arp.touch(ip, mac);
     if (prev === undefined || this.table.isRouterMac(prev)) return;
     const fields: Record<string, FieldValue> = { previous_mac: prev, mac, via };
     const pv = lookupVendor(prev);
@@ -490,13 +488,6 @@ export class Engine {
   }
 
   private setFlowCtx(id: string, ctx: FlowCtx): void {
-    if (!this.flowCtx.has(id) && this.flowCtx.size >= this.limits.maxFlowContexts) {
-      const oldest = this.flowCtx.keys().next();
-      if (!oldest.done) {
-        this.flowCtx.delete(oldest.value);
-        this.baseStats.flowContextsEvicted++;
-      }
-    }
     this.flowCtx.set(id, ctx);
   }
 
@@ -598,15 +589,7 @@ export class Engine {
       if (cid !== undefined) {
         const key = `${ev.dst.ip}|${cid}`;
         const prevIp = this.clientIds.get(key);
-        if (prevIp === undefined && this.clientIds.size >= this.limits.maxClientIds) {
-          const oldest = this.clientIds.keys().next();
-          if (!oldest.done) {
-            this.clientIds.delete(oldest.value);
-            this.baseStats.clientIdsEvicted++;
-          }
-        }
-        this.clientIds.delete(key);
-        this.clientIds.set(key, ev.src.ip);
+        this.clientIds.touch(key, ev.src.ip);
         if (prevIp !== undefined && prevIp !== ev.src.ip) {
           this.evaluate({
             ...subject,

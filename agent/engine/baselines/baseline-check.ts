@@ -5,6 +5,7 @@ import { macToString } from '../../decode/addr.js';
 import { parseTs } from '../../wire/time.js';
 import type { BaselineChecker, Deviation } from './baseline-types.js';
 import type { BaselineFact } from '../rules/knowledge.js';
+import { BoundedMap } from '../../wire/bounded-map.js';
 import {
   DEFAULT_BASELINE_LIMITS,
   TLS_PORTS,
@@ -155,9 +156,9 @@ export class BaselineCheck implements BaselineChecker {
   private readonly devices = new Map<string, DeviceIndex>();
   /** hl7 app|facility → addresses it was baselined from (any receiver). */
   private readonly hl7AppFrom = new Map<string, Set<string>>();
-  private readonly reported = new Map<string, true>();
-  private readonly perDeviceCode = new Map<string, number>();
-  private readonly flows = new Map<string, FlowState>();
+  private readonly reported: BoundedMap<string, true>;
+  private readonly perDeviceCode: BoundedMap<string, number>;
+  private readonly flows: BoundedMap<string, FlowState>;
   private readonly feeds = new Map<string, FeedState>();
   private readonly hours = new Map<string, HourState>();
   private nextFeedScan = 0;
@@ -174,6 +175,9 @@ export class BaselineCheck implements BaselineChecker {
     private readonly opts: BaselineCheckOptions = {},
   ) {
     this.lim = { ...DEFAULT_BASELINE_LIMITS, ...opts.limits };
+    this.reported = new BoundedMap(this.lim.maxReportedKeys);
+    this.perDeviceCode = new BoundedMap(this.lim.maxReportedKeys);
+    this.flows = new BoundedMap(this.lim.maxFlows);
     for (const d of baseline.devices.slice(0, this.lim.maxDevices)) this.devices.set(d.ip, indexDevice(d));
     for (const d of baseline.devices)
       for (const s of d.hl7?.senders_seen ?? []) {
@@ -244,21 +248,14 @@ export class BaselineCheck implements BaselineChecker {
   ): void {
     const key = `${code}|${dev}|${value}`;
     if (this.reported.has(key)) return;
-    if (this.reported.size >= this.lim.maxReportedKeys) {
-      const oldest = this.reported.keys().next().value;
-      if (oldest !== undefined) this.reported.delete(oldest);
-      this.stats.evictedKeys++;
-    }
+    const evicted = this.reported.evicted;
     this.reported.set(key, true);
+    this.stats.evictedKeys += this.reported.evicted - evicted;
     const dc = `${dev}|${code}`;
     const n = this.perDeviceCode.get(dc) ?? 0;
     if (n >= this.lim.maxPerDeviceCode) {
       this.stats.suppressed++;
       return;
-    }
-    if (n === 0 && this.perDeviceCode.size >= this.lim.maxReportedKeys) {
-      const oldest = this.perDeviceCode.keys().next().value;
-      if (oldest !== undefined) this.perDeviceCode.delete(oldest);
     }
     this.perDeviceCode.set(dc, n + 1);
     const device: Deviation['device'] = { ip: dev };
@@ -347,18 +344,15 @@ export class BaselineCheck implements BaselineChecker {
 
   onFlowStart(flow: FlowInfo, ts: number): Deviation[] {
     const out: Deviation[] = [];
-    if (this.flows.size >= this.lim.maxFlows) {
-      const oldest = this.flows.keys().next().value;
-      if (oldest !== undefined) this.flows.delete(oldest);
-      this.stats.evictedFlows++;
-    }
-    this.flows.set(flow.id, {
+    const evicted = this.flows.evicted;
+    this.flows.touch(flow.id, {
       clientIp: flow.clientIp,
       clientPort: flow.clientPort,
       serverIp: flow.serverIp,
       serverPort: flow.serverPort,
       checkedTls: false,
     });
+    this.stats.evictedFlows += this.flows.evicted - evicted;
     const proto = flow.app ?? flow.transport;
     const ends: [string, number, string, number, 'client' | 'server'][] = [
       [flow.clientIp, flow.clientMac, flow.serverIp, flow.serverPort, 'client'],
