@@ -65,6 +65,14 @@ export const IMPLEMENTATION_ROOTS: readonly ImplementationRoot[] = [
     source: 'dcm4che3 org.dcm4che3.data.Implementation (IMPL_CLASS_UID)',
   },
   {
+    root: '1.2.826.0.1.3680043.9.7133',
+    manufacturer: 'go-dicom project',
+    product: 'go-dicom',
+    versionPrefix: 'GODICOM_',
+    source:
+      'grailbio/go-dicom dicomio and netdicom source (GoDICOMImplementationClassUIDPrefix, from Medical Connections)',
+  },
+  {
     root: '1.2.840.113619',
     manufacturer: 'GE Healthcare',
     source: 'GE Medical Systems UID root (ANSI member body 1.2.840), the prefix of GE-generated UIDs',
@@ -95,7 +103,7 @@ function underRoot(uid: string, root: string): boolean {
 // Longest root first, so that dcm4che 3 (1.2.40.0.13.1.3) is not read as a shorter root.
 const BY_LENGTH = [...IMPLEMENTATION_ROOTS].sort((a, b) => b.root.length - a.root.length);
 
-/** The root a UID falls under, if any: 10 roots, so a scan is cheaper than any index. */
+/** The root a UID falls under, if any: 11 roots, so a scan is cheaper than any index. */
 export function implementationRootOf(uid: string): ImplementationRoot | undefined {
   for (const r of BY_LENGTH) if (underRoot(uid, r.root)) return r;
   return undefined;
