@@ -33,6 +33,12 @@ function describeDevice(d: DeviceBaseline): string {
   const protos = (['dicom', 'hl7', 'mqtt'] as const).filter((p) => d[p] !== undefined);
   if (protos.length > 0) parts.push(protos.join('+'));
   if (d.dicom && d.dicom.ae_titles.length > 0) parts.push(`AE ${d.dicom.ae_titles.join(',')}`);
+  const software = new Set<string>();
+  for (const i of d.dicom?.implementations ?? []) {
+    const who = implementationLabel(i.class_uid, i.version);
+    if (who) software.add(who);
+  }
+  if (software.size > 0) parts.push([...software].join(', '));
   return ` ── device ${parts.join(' · ')}`;
 }
 
