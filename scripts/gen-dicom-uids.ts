@@ -1,4 +1,4 @@
-// Generates agent/protocols/dicom/uid-registry.ts, the table of every UID in the DICOM standard's registry (PS3.6
+// Generates agent/wire/dicom/uid-registry.ts, the table of every UID in the DICOM standard's registry (PS3.6
 // Table A-1 and A-2), from pydicom's generated `src/pydicom/_uid_dict.py` (MIT; pydicom builds it from the PS3.6
 // DocBook XML). Pure functions for the test; `main` is the only part that reads or writes files.
 //
@@ -6,7 +6,7 @@
 //   npx tsc --outDir /tmp/ww-gen --module nodenext --moduleResolution nodenext --target es2022 --types node \
 //     --skipLibCheck scripts/gen-dicom-uids.ts
 //   node /tmp/ww-gen/gen-dicom-uids.js /path/to/pydicom/src/pydicom/_uid_dict.py \
-//     'pydicom/pydicom@COMMIT src/pydicom/_uid_dict.py (PS3.6 EDITION)' > agent/protocols/dicom/uid-registry.ts
+//     'pydicom/pydicom@COMMIT src/pydicom/_uid_dict.py (PS3.6 EDITION)' > agent/wire/dicom/uid-registry.ts
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';

@@ -22,7 +22,7 @@ import {
   type Range,
 } from './baseline-model.js';
 import { eventMicros, isHl7Ack, observeEvent, type Observation } from './baseline-observe.js';
-import { describeImplementation, implementationLabel, uidName } from '../../protocols/dicom/names.js';
+import { describeImplementation, implementationLabel, uidName } from '../../wire/dicom/names.js';
 
 /** Evidence a person reads: the standard's name beside the UID, when it has one (the UID stays the key). */
 function sopEvidence(uid: string): Record<string, FieldValue> {

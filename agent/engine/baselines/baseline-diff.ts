@@ -2,7 +2,7 @@
 // one holds (`wardwatch baseline show FILE`), with DICOM UIDs and implementations named (issue 10).
 import type { Baseline, DeviceBaseline } from './baseline-model.js';
 import { compareIp } from './baseline-learn.js';
-import { implementationLabel, uidLabel } from '../../protocols/dicom/names.js';
+import { implementationLabel, uidLabel } from '../../wire/dicom/names.js';
 
 /** A UID as people read it: with the standard's name when it has one (the UID stays, it is what the file holds). */
 function named(uid: string): string {

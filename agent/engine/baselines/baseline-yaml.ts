@@ -1,7 +1,7 @@
 // Formats and parses the baseline YAML (no I/O: the CLI reads and writes the files) a clinical engineer reviews and diffs (issue 4 "Baselines"); bad files fail with FILE:LINE.
 import { Document, LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
 import type { Baseline, DeviceBaseline } from './baseline-model.js';
-import { implementationLabel, uidLabel } from '../../protocols/dicom/names.js';
+import { implementationLabel, uidLabel } from '../../wire/dicom/names.js';
 import { UserError } from '../../wire/errors.js';
 
 /** A baseline file that cannot be used; the message is `FILE:LINE: what is wrong`. */

@@ -4,7 +4,7 @@ import { LruMap } from '../lru.js';
 import { lookupVendor } from './oui.js';
 import { ZONE_INTERNET, type SiteIndex } from '../site/site.js';
 import type { DeviceRecord as WireDevice } from '../../wire/messages.js';
-import { describeImplementation } from '../../protocols/dicom/names.js';
+import { describeImplementation } from '../../wire/dicom/names.js';
 
 export interface IdentityHint {
   attribute: string;

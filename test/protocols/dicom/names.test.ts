@@ -10,8 +10,8 @@ import {
   uidInfo,
   uidLabel,
   uidName,
-} from '../../../agent/protocols/dicom/names.js';
-import { IMPLEMENTATION_ROOTS, implementationLabel } from '../../../agent/protocols/dicom/implementations.js';
+} from '../../../agent/wire/dicom/names.js';
+import { IMPLEMENTATION_ROOTS, implementationLabel } from '../../../agent/wire/dicom/implementations.js';
 import { compareUids, parseUidDict, renderUidRegistry } from '../../../scripts/gen-dicom-uids.js';
 import { formatBaselineYaml, parseBaselineYaml } from '../../../agent/engine/baselines/baseline-yaml.js';
 import type { Baseline } from '../../../agent/engine/baselines/baseline-model.js';
@@ -60,7 +60,7 @@ describe('UID registry (PS3.6 Table A-1)', () => {
   });
 
   it('is small: one module, about 500 UIDs', () => {
-    const file = path.join(REPO_ROOT, 'agent/protocols/dicom/uid-registry.ts');
+    const file = path.join(REPO_ROOT, 'agent/wire/dicom/uid-registry.ts');
     const bytes = statSync(file).size;
     console.log(`uid-registry.ts: ${registrySize()} UIDs, ${bytes} bytes`);
     expect(registrySize()).toBeGreaterThan(450);
@@ -106,7 +106,7 @@ describe('gen-dicom-uids', () => {
   // The source is not in our tree; point DICOM_UID_SOURCE at pydicom's _uid_dict.py to check the committed table.
   const source = process.env.DICOM_UID_SOURCE;
   it.skipIf(!source)('the committed table is what the generator makes from the source', () => {
-    const committed = readFileSync(path.join(REPO_ROOT, 'agent/protocols/dicom/uid-registry.ts'), 'utf8');
+    const committed = readFileSync(path.join(REPO_ROOT, 'agent/wire/dicom/uid-registry.ts'), 'utf8');
     const label = /^export const UID_REGISTRY_SOURCE =\n {2}'(.*)';$/m.exec(committed)?.[1] ?? '';
     const sha = /\(sha256 ([0-9a-f]{64})\)/.exec(committed)?.[1] ?? '';
     expect(renderUidRegistry(parseUidDict(readFileSync(source ?? '', 'utf8')), { label, sha256: sha })).toBe(
