@@ -69,7 +69,15 @@ session tls12-mutual-mqtt 8883 \
 session tls10-legacy 6514 \
   "-tls1 -cipher DEFAULT@SECLEVEL=0 -cert pacs.pem -key pacs.key" \
   "-tls1 -cipher DEFAULT@SECLEVEL=0 -servername pacs.ward3.example -CAfile ca.pem"
-# 5. Real device software: mosquitto 2 on MQTT-TLS 8883, held to TLS 1.2 by an OpenSSL config (its tls_version is a
+# 5. A refused handshake: a TLS 1.2-only client against a TLS 1.3-only server; the server's protocol_version alert is
+# in clear. Then a client that does not trust the server's CA: its unknown_ca alert is in clear too (TLS 1.2).
+session tls-refused 2762 \
+  "-tls1_3 -cert pacs.pem -key pacs.key" \
+  "-tls1_2 -servername pacs.ward3.example -CAfile ca.pem"
+session tls12-untrusted 443 \
+  "-tls1_2 -cert pacs.pem -key pacs.key" \
+  "-tls1_2 -servername pacs.ward3.example -CAfile pump.pem -verify_return_error"
+# 6. Real device software: mosquitto 2 on MQTT-TLS 8883, held to TLS 1.2 by an OpenSSL config (its tls_version is a
 # minimum) so that the chain is in clear; mosquitto_pub sends the IP as SNI.
 printf 'openssl_conf = c\n[c]\nssl_conf = s\n[s]\nsystem_default = d\n[d]\nMaxProtocol = TLSv1.2\n' > tls12-max.cnf
 printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\ncafile %s\ncertfile %s\nkeyfile %s\n' \
@@ -81,7 +89,7 @@ sleep 1
 mosquitto_pub -h 127.0.0.1 -p "$PORT" --cafile ca.pem --insecure --tls-version tlsv1.2 -i pump-12 \
   -t ward/3/pump/12/rate -m 'rate=5' -q 1 || true
 dump_stop mqtt-mosquitto-tls12 8883
-# 6. dcmtk: echoscu to storescp over TLS (BCP 195 profile, whatever version it negotiates) on DICOM-TLS 2762.
+# 7. dcmtk: echoscu to storescp over TLS (BCP 195 profile, whatever version it negotiates) on DICOM-TLS 2762.
 dump_start dicom-dcmtk-tls
 storescp +tls pacs.key pacs.pem +cf ca.pem -od "$WORK" "$PORT" >/dev/null 2>&1 &
 SERVER=$!

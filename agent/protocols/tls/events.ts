@@ -3,7 +3,7 @@ import { bool, ident, list, num, str } from '../schema.js';
 import type { AnomalySpec, EventTypeSpec, FieldSpec, ProtocolSchema } from '../types.js';
 
 /** Event `type` values this analyzer emits (besides "anomaly"). */
-export const EVENT_TYPES = ['client_hello', 'server_hello', 'certificate'] as const;
+export const EVENT_TYPES = ['client_hello', 'server_hello', 'certificate', 'alert'] as const;
 export type TlsEventType = (typeof EVENT_TYPES)[number];
 
 /** Anomaly codes; `malformed` says whether the analyzer counts it as a parse error. */
@@ -113,6 +113,16 @@ const events: Record<TlsEventType, EventTypeSpec> = {
       count: num('certificates in the message'),
       certs: list('the chain as sent, leaf first, capped at 8', certFields),
       certs_cut: num('certificates past the cap, counted only'),
+    },
+  },
+  alert: {
+    doc: 'an alert sent in clear, before encryption starts: why a handshake was refused (at most 16 per flow)',
+    fields: {
+      level: num('1 warning, 2 fatal'),
+      description: num(
+        'AlertDescription code, e.g. 48 unknown_ca, 45 certificate_expired, 70 protocol_version',
+      ),
+      description_name: str('the code by its RFC 8446 name, when it has one'),
     },
   },
 };

@@ -1,6 +1,7 @@
 // One TLS analyzer per TCP flow: record and handshake reassembly per direction (bounded), the clear-text hellos and TLS 1.2 certificates, then only counting once encryption starts (RFC 8446 §5, RFC 5246 §6.2).
 import type { Analyzer, AnalyzerSink, Direction, EventFields, FieldValue } from '../types.js';
 import {
+  ALERT_NAMES,
   ContentType,
   HANDSHAKE_HEADER,
   HandshakeType,
@@ -28,6 +29,8 @@ const INITIAL_CAPACITY = 2048;
 /** JA3 strings of hostile hellos could be as long as the hello: the event keeps this much. */
 const MAX_JA3_FULL = 4096;
 const TLS13 = 0x0304;
+/** Alert events per flow: a peer looping on warnings must not flood the event stream (the rest are counted). */
+const MAX_ALERT_EVENTS = 16;
 
 export interface TlsSessionStats {
   records: number;
@@ -37,6 +40,8 @@ export interface TlsSessionStats {
   /** Bytes after parsing stopped (encrypted records, or a direction given up): counted, never kept. */
   bytesAfterHandshake: number;
   gaps: number;
+  /** Alerts read in clear; events past MAX_ALERT_EVENTS are only counted here. */
+  alerts: number;
   anomalies: number;
   parseErrors: number;
   /** Anomalies beyond maxAnomalies: counted here, not emitted. */
@@ -62,6 +67,9 @@ interface DirState {
   done: boolean;
   /** A record was seen in this direction (a gap before it is a mid-stream pickup, not a loss). */
   started: boolean;
+  /** An alert split across records (two bytes: level, description). */
+  alert: Uint8Array;
+  alertLen: number;
 }
 
 function newDir(): DirState {
@@ -79,6 +87,8 @@ function newDir(): DirState {
     hsSkip: 0,
     done: false,
     started: false,
+    alert: new Uint8Array(2),
+    alertLen: 0,
   };
 }
 
@@ -97,6 +107,7 @@ export class TlsSession implements Analyzer {
     bytesSkipped: 0,
     bytesAfterHandshake: 0,
     gaps: 0,
+    alerts: 0,
     anomalies: 0,
     parseErrors: 0,
     anomaliesSuppressed: 0,
@@ -110,6 +121,7 @@ export class TlsSession implements Analyzer {
   /** The version the final ServerHello chose (0 until then). */
   private version = 0;
   private readonly once = new Set<TlsAnomalyCode>();
+  private alerts = 0;
 
   /** `certs`: descriptions shared by the sessions of one spec (index.ts); a session alone gets its own. */
   constructor(
@@ -144,6 +156,7 @@ export class TlsSession implements Analyzer {
       off += n;
       d.recLeft -= n;
       if (d.recType === ContentType.HANDSHAKE) this.handshakeBytes(dir, chunk, ts);
+      else if (d.recType === ContentType.ALERT) this.alertBytes(dir, chunk, ts);
     }
     if (off < bytes.length) this.stats.bytesAfterHandshake += bytes.length - off;
   }
@@ -259,6 +272,25 @@ export class TlsSession implements Analyzer {
       if (d.hsFill === d.hsLen) this.messageDone(dir, ts);
     }
     if (off < chunk.length) this.stats.bytesAfterHandshake += chunk.length - off;
+  }
+
+  /** Alerts in clear (before encryption starts): why a handshake failed, e.g. an unknown CA or an expired certificate. */
+  private alertBytes(dir: Direction, chunk: Uint8Array, ts: number): void {
+    const d = this.dirs[dir];
+    for (const byte of chunk) {
+      d.alert[d.alertLen++] = byte;
+      if (d.alertLen < 2) continue;
+      d.alertLen = 0;
+      this.stats.alerts++;
+      if (this.alerts >= MAX_ALERT_EVENTS) continue;
+      this.alerts++;
+      const level = d.alert[0] ?? 0;
+      const description = d.alert[1] ?? 0;
+      const fields: EventFields = { level, description };
+      const name = ALERT_NAMES[description];
+      if (name !== undefined) fields.description_name = name;
+      this.sink.event(dir, ts, 'alert', fields);
+    }
   }
 
   private messageDone(dir: Direction, ts: number): void {

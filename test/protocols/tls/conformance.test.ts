@@ -206,6 +206,24 @@ async function checkCapture(file: string): Promise<void> {
     expect(e.fields.subject_cn, w).toEqual(ours[0]?.subject_cn);
     expect(e.fields.not_after, w).toEqual(ours[0]?.not_after);
   }
+  const alerts = tsharkFields(file, 'tls.alert_message', [
+    ...ENDPOINTS,
+    'tls.alert_message.level',
+    'tls.alert_message.desc',
+  ]);
+  // tshark lists one line per frame; a frame may hold several alerts, each is one event of ours.
+  const alertLines = alerts.flatMap((l) =>
+    (l['tls.alert_message.level'] ?? []).map((level, i) => ({
+      ...l,
+      'tls.alert_message.level': [level],
+      'tls.alert_message.desc': [(l['tls.alert_message.desc'] ?? [])[i] ?? ''],
+    })),
+  );
+  for (const [t, e] of paired(alertLines, byKey(events, 'alert'), `${name} alert`)) {
+    const w = `${name} ${eventKey(e)} alert`;
+    compare(w, 'level', e.fields.level, Number(one(t['tls.alert_message.level'] ?? [])));
+    compare(w, 'description', e.fields.description, Number(one(t['tls.alert_message.desc'] ?? [])));
+  }
   // Nothing we report that tshark did not see as a handshake message.
   expect(events.filter((e) => e.type === 'anomaly').map((e) => e.fields.code)).toEqual([]);
 }
@@ -244,13 +262,15 @@ describe.skipIf(!HAVE_TSHARK || !HAVE_SHARED)('conformance with tshark: shared c
 });
 
 describe.skipIf(!HAVE_TSHARK || OURS.length === 0)('conformance with tshark: fixtures/tls', () => {
-  it('has the six sessions of scripts/make-tls-fixtures.sh', () => {
+  it('has the eight sessions of scripts/make-tls-fixtures.sh', () => {
     expect(OURS.map((f) => path.basename(f))).toEqual([
       'dicom-dcmtk-tls.pcap',
       'mqtt-mosquitto-tls12.pcap',
+      'tls-refused.pcap',
       'tls10-legacy.pcap',
       'tls12-dicom.pcap',
       'tls12-mutual-mqtt.pcap',
+      'tls12-untrusted.pcap',
       'tls13-https.pcap',
     ]);
   });
@@ -272,6 +292,19 @@ describe.skipIf(!HAVE_TSHARK || OURS.length === 0)('conformance with tshark: fix
       'certificate/c',
     ]);
     expect(await types('tls13-https.pcap')).toEqual(['client_hello/c', 'server_hello/s']);
+    expect(await types('tls-refused.pcap')).toEqual(['client_hello/c', 'alert/s']);
+    expect(await types('tls12-untrusted.pcap')).toEqual([
+      'client_hello/c',
+      'server_hello/s',
+      'certificate/s',
+      'alert/c',
+    ]);
+    const refused = (await replayTls(path.join(FIXTURES, 'tls', 'tls12-untrusted.pcap'))).events;
+    expect(refused.find((e) => e.type === 'alert')?.fields).toEqual({
+      level: 2,
+      description: 48,
+      description_name: 'unknown_ca',
+    });
     const legacy = (await replayTls(path.join(FIXTURES, 'tls', 'tls10-legacy.pcap'))).events;
     expect(legacy.find((e) => e.type === 'server_hello')?.fields.version).toBe('TLS 1.0');
   });

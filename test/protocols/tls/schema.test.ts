@@ -51,6 +51,8 @@ const CAPTURES = [
     'tls13-https.pcap',
     'mqtt-mosquitto-tls12.pcap',
     'dicom-dcmtk-tls.pcap',
+    'tls-refused.pcap',
+    'tls12-untrusted.pcap',
   ].map((f) => path.join(FIXTURES, 'tls', f)),
   ...(HAVE_SHARED
     ? ['other/zeek-tls_hrr.pcap', 'dicom/tapirxl-synthetic_philips_demo.pcap'].map((f) =>
@@ -94,7 +96,7 @@ describe('tlsSchema describes what the analyzer emits', () => {
   });
 
   it('saw every event type', () => {
-    expect([...seen].sort()).toEqual(['certificate', 'client_hello', 'server_hello']);
+    expect([...seen].sort()).toEqual(['alert', 'certificate', 'client_hello', 'server_hello']);
   });
 });
 

@@ -182,6 +182,50 @@ describe('after the handshake only counting', () => {
   });
 });
 
+describe('alerts in clear', () => {
+  it('an alert split across records, two in one record; encrypted ones (after CCS) are not read', () => {
+    const sink = run([
+      [0, b.hsRecord(clientHello())],
+      [1, [...b.record(21, [2]), ...b.record(21, [40])]],
+      [0, b.record(21, [1, 0, 2, 112])],
+      [0, [...b.CCS, ...b.record(21, [9, 9])]],
+    ]);
+    expect(
+      sink
+        .events()
+        .filter((e) => e.type === 'alert')
+        .map((e) => [e.dir, e.fields]),
+    ).toEqual([
+      [1, { level: 2, description: 40, description_name: 'handshake_failure' }],
+      [0, { level: 1, description: 0, description_name: 'close_notify' }],
+      [0, { level: 2, description: 112, description_name: 'unrecognized_name' }],
+    ]);
+  });
+
+  it('at most 16 alert events per flow, the rest counted; an unnamed code has no name', () => {
+    const sink = new RecordingSink();
+    const s = new TlsSession(sink);
+    run([[0, b.hsRecord(clientHello())]], s, sink);
+    run(
+      [
+        [
+          1,
+          b.record(
+            21,
+            new Array<number>(40).fill(0).flatMap(() => [1, 250]),
+          ),
+        ],
+      ],
+      s,
+      sink,
+    );
+    const alerts = sink.events().filter((e) => e.type === 'alert');
+    expect(alerts.length).toBe(16);
+    expect(alerts[0]?.fields).toEqual({ level: 1, description: 250 });
+    expect(s.stats.alerts).toBe(40);
+  });
+});
+
 describe('caps and anomalies', () => {
   it('a handshake message over the cap is skipped by length, never buffered', () => {
     const sink = new RecordingSink();
