@@ -95,6 +95,9 @@ export class CollectorMetrics {
   private readonly connections: Counter<'agent'>;
   private readonly exportErrors: Counter<'target'>;
   private readonly retentionDeleted: Counter;
+  private readonly archiveFiles: Counter;
+  private readonly archiveFindings: Counter;
+  private readonly archiveErrors: Counter;
   private readonly rateLimited: Counter<'agent' | 'type'>;
   private readonly truncated: Counter<'what'>;
   private readonly devicesRefused: Counter<'agent'>;
@@ -258,6 +261,21 @@ export class CollectorMetrics {
       help: 'Findings deleted by retention.',
       registers: reg,
     });
+    this.archiveFiles = new Counter({
+      name: 'wardwatch_archive_files_total',
+      help: 'Daily findings archive files written (one per UTC day).',
+      registers: reg,
+    });
+    this.archiveFindings = new Counter({
+      name: 'wardwatch_archive_findings_total',
+      help: 'Findings written to daily archive files.',
+      registers: reg,
+    });
+    this.archiveErrors = new Counter({
+      name: 'wardwatch_archive_errors_total',
+      help: 'Daily archive runs that failed (the day stays pending and retention keeps it).',
+      registers: reg,
+    });
     this.rateLimited = new Counter({
       name: 'wardwatch_rate_limited_total',
       help: 'Stats or devices messages dropped because their agent exceeded its message rate.',
@@ -390,6 +408,15 @@ export class CollectorMetrics {
 
   retention(n: number): void {
     if (n > 0) this.retentionDeleted.inc(n);
+  }
+
+  archived(findings: number): void {
+    this.archiveFiles.inc();
+    this.archiveFindings.inc(findings);
+  }
+
+  archiveError(): void {
+    this.archiveErrors.inc();
   }
 
   connected(agent: string, restored?: Cumulative): void {
