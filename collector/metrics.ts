@@ -135,7 +135,7 @@ export class CollectorMetrics {
     });
     this.deviceFindings = new Counter({
       name: 'wardwatch_device_findings_total',
-      help: 'Alert findings by device asset name from the site file ("unnamed" otherwise; never an address) and severity.',
+      help: 'Alert findings by device asset name from the site file ("unnamed:<vendor>" or "unnamed" otherwise; never an address) and severity.',
       labelNames: ['device', 'severity'],
       registers: reg,
     });
@@ -392,10 +392,18 @@ export class CollectorMetrics {
     this.folded.inc({ label });
   }
 
-  /** Only an asset name the site file gave (e.g. "pacs") may label a series: never an address. */
-  private deviceLabel(name: string | undefined): string {
-    if (name === undefined || ADDRESS_LIKE.test(name)) return 'unnamed';
-    return this.deviceNames.bound(name);
+  /**
+   * Only an asset name the site file gave (e.g. "pacs") may label a series: never an address. A device without
+   * one is `unnamed:<OUI vendor>` when its vendor is known (the dashboard's top devices then tell a stray Raspberry
+   * Pi from the rest), else `unnamed`; both share the device label's cap.
+   */
+  private deviceLabel(name: string | undefined, vendor: string | undefined): string {
+    if (name !== undefined && !ADDRESS_LIKE.test(name)) return this.deviceNames.bound(name);
+    const v = vendor
+      ?.replace(/[^A-Za-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .slice(0, 55);
+    return v ? this.deviceNames.bound(`unnamed:${v}`) : 'unnamed';
   }
 
   reject(reason: RejectMetricReason, n = 1): void {
@@ -438,7 +446,10 @@ export class CollectorMetrics {
     for (const f of fresh) {
       if (findingClass(f) !== 'alert') continue;
       this.findings.inc({ rule: this.rules.bound(f.rule), severity: f.severity, agent });
-      this.deviceFindings.inc({ device: this.deviceLabel(f.device.name), severity: f.severity });
+      this.deviceFindings.inc({
+        device: this.deviceLabel(f.device.name, f.device.vendor),
+        severity: f.severity,
+      });
     }
     if (received > fresh.length) this.duplicates.inc({ agent }, received - fresh.length);
   }
