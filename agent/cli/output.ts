@@ -49,7 +49,8 @@ function printable(s: string, max = MAX_PRETTY_VALUE): string {
 
 /** `pacs (10.20.40.10, Siemens)`, or `198.51.100.7:40548 (Cisco Systems, Inc)` for a host without a name. */
 function host(e: Endpoint): string {
-  const addr = e.port !== undefined ? `${e.ip.includes(':') ? `[${e.ip}]` : e.ip}:${e.port}` : e.ip;
+  const ip = printable(e.ip, 64);
+  const addr = e.port !== undefined ? `${ip.includes(':') ? `[${ip}]` : ip}:${e.port}` : ip;
   const vendor = e.vendor !== undefined ? printable(e.vendor, 40) : undefined;
   if (e.name !== undefined) return `${printable(e.name)} (${[addr, vendor].filter(Boolean).join(', ')})`;
   return vendor !== undefined ? `${addr} (${vendor})` : addr;
@@ -86,10 +87,10 @@ function prettyFinding(f: Finding, advice?: AdviceLookup): string {
     f.class === 'exposure'
       ? 'exposure '
       : f.incident !== undefined && f.incident !== f.id
-        ? `update of ${f.incident.slice(0, 8)} `
+        ? `update of ${printable(f.incident, 8).replace(/…$/, '')} `
         : '';
   const parts = [
-    `${f.ts} ${f.severity.toUpperCase().padEnd(8)} ${kind}${f.rule}: ${printable(f.title, 200)}`,
+    `${printable(f.ts, 40)} ${f.severity.toUpperCase().padEnd(8)} ${kind}${printable(f.rule, 128)}: ${printable(f.title, 200)}`,
   ];
   parts.push(`${parties(f)}`);
   const ev = evidenceText(f.evidence);

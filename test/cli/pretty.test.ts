@@ -1,6 +1,7 @@
 // Findings say who opened the connection and read as a sentence (issue 13 item 4): checked on every scenario
 // capture against the flow table's own client/server decision, and the pretty form against the finding it prints.
 import path from 'node:path';
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { adviceFrom, formatPretty, type AdviceLookup } from '../../agent/cli/output.js';
 import { loadRules, type RuleSet } from '../../agent/engine/rules/rules.js';
@@ -164,5 +165,39 @@ describe('pretty findings', () => {
     expect(line).not.toContain('connected');
     expect(line).toContain(`on a\\x0aFORGED 2026 CRITICAL (10.0.0.1), with ${f.peer?.ip ?? '?'}`);
     expect(line).not.toContain('Advice:');
+  });
+
+  it('never throws, stays one line and lets no control character through, whatever the strings (property)', () => {
+    const text = fc.string({ unit: 'binary', maxLength: 300 });
+    const endpoint = fc.record(
+      { ip: text, port: fc.integer({ min: 0, max: 65535 }), name: text, vendor: text },
+      { requiredKeys: ['ip'] },
+    );
+    fc.assert(
+      fc.property(
+        endpoint,
+        fc.option(endpoint, { nil: undefined }),
+        fc.dictionary(text, fc.oneof(text, fc.integer(), fc.array(text, { maxLength: 4 }))),
+        fc.constantFrom('device', 'peer', undefined),
+        text,
+        (device, peer, evidence, initiator, title) => {
+          const f: Finding = {
+            ...find('dicom-internet.pcap', 'dicom.internet-association'),
+            device,
+            evidence,
+            title,
+          };
+          if (peer) f.peer = peer;
+          else delete f.peer;
+          if (initiator) f.initiator = initiator;
+          else delete f.initiator;
+          const line = formatPretty(f, advice);
+          // eslint-disable-next-line no-control-regex
+          expect(line).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+          expect(line.length).toBeLessThan(8000);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
