@@ -395,6 +395,7 @@ export const COMMAND_OPTIONS: Readonly<Record<string, Readonly<Record<string, Op
   interfaces: {},
   'baseline learn': BASELINE_LEARN,
   'baseline diff': {},
+  'baseline show': {},
   'rules validate': {},
   'rules test': RULES_TEST,
 };

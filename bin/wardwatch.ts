@@ -9,6 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import { EXIT_BAD_INPUT } from '../agent/engine-inputs.js';
 import {
   runBaselineDiff,
+  runBaselineShow,
   runBaselineLearn,
   runReplay,
   runRulesTest,
@@ -302,7 +303,13 @@ function baselineCommand(y: Argv): Argv {
             .positional('b', { type: 'string', demandOption: true, describe: 'the newer baseline file' }),
         (a) => run(() => runBaselineDiff(a.a, a.b)),
       )
-      .demandCommand(1, 'baseline needs a subcommand: learn or diff'),
+      .command(
+        'show <file>',
+        'print a baseline one line per entry, with DICOM names',
+        (c) => c.positional('file', { type: 'string', demandOption: true, describe: 'the baseline file' }),
+        (a) => run(() => runBaselineShow(a.file)),
+      )
+      .demandCommand(1, 'baseline needs a subcommand: learn, diff or show'),
   );
 }
 

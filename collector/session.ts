@@ -3,6 +3,7 @@
 // with the cookie must echo in a header. Kept in memory: a collector restart signs everyone out.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Credential } from './tokens.js';
+import { BoundedMap } from '../agent/wire/bounded-map.js';
 
 export const SESSION_COOKIE = 'ww_session';
 /** A session lasts a working shift. */
@@ -18,15 +19,12 @@ export interface Session {
 }
 
 export class Sessions {
-  private readonly byId = new Map<string, Session>();
+  /** At the cap the oldest session is dropped (its user signs in again). */
+  private readonly byId = new BoundedMap<string, Session>(MAX_SESSIONS);
 
   constructor(private readonly ttlMs = SESSION_TTL_MS) {}
 
   create(cred: Credential, now = Date.now()): Session {
-    if (this.byId.size >= MAX_SESSIONS) {
-      const oldest = this.byId.keys().next().value;
-      if (oldest !== undefined) this.byId.delete(oldest);
-    }
     const s: Session = {
       id: randomBytes(32).toString('base64url'),
       csrf: randomBytes(32).toString('base64url'),

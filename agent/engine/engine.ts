@@ -4,6 +4,7 @@ import type { EventRecord, FieldValue, IdentityHint } from '../protocols/types.j
 import type { FlowInfo, FlowRecord } from '../reassembly/types.js';
 import { ipv4ToString, macToString } from '../decode/addr.js';
 import { severityRank, type Direction, type Endpoint, type Finding } from '../wire/finding.js';
+import { BoundedMap } from '../wire/bounded-map.js';
 import { formatTs } from '../wire/time.js';
 import { parseTs } from '../wire/time.js';
 import type { BaselineChecker, Deviation } from './baselines/baseline-types.js';
@@ -17,24 +18,16 @@ import {
   type ObserveKeys,
   observeKeys,
 } from './inventory/devices.js';
-import { FindingSink, isDeniedKey, type FindingRule, type FindingStats } from './findings/findings.js';
-import { cidrContains, parseIp } from './site/ip.js';
-import {
-  compileMatch,
-  getValues,
-  type MatchContext,
-  globToRegExp,
-  type Predicate,
-  type Subject,
-  type SubjectEndpoint,
-} from './rules/match.js';
+import { FindingSink, type FindingRule, type FindingStats } from './findings/findings.js';
+import { getValues, globToRegExp, type Subject, type SubjectEndpoint } from './rules/match.js';
 import { IncidentFolder, type IncidentStats } from './findings/incidents.js';
-import { KNOWLEDGE, type BaselineKnowledge } from './rules/knowledge.js';
+import type { BaselineKnowledge } from './rules/knowledge.js';
 import { lookupVendor } from './inventory/oui.js';
-import { matchPaths, type MatchNode, type RuleDef, type SuppressDef } from './rules/rule-schema.js';
+import type { SuppressDef } from './rules/rule-schema.js';
 import type { RuleSet } from './rules/rules.js';
-import { SiteIndex, ZONE_INTERNET, type AllowEntry, type Site } from './site/site.js';
-import { ThresholdState, type ThresholdResult } from './rules/threshold.js';
+import { SiteIndex, ZONE_INTERNET, type Site } from './site/site.js';
+import { exempts, RuleBook, type AllowRule, type CompiledRule } from './rules/rulebook.js';
+import type { ThresholdResult } from './rules/threshold.js';
 
 export interface EngineLimits extends DeviceLimits {
   maxWindows: number;
@@ -85,26 +78,6 @@ export interface EngineStats {
   devices: DeviceStats;
 }
 
-/** One evidence path, with what apply() needs worked out when the rule is compiled. */
-interface EvidencePath {
-  path: string[];
-  /** The evidence key: the path without a leading `fields.`. */
-  key: string;
-  /** `fields.x` and `connect.x` read one key of that bag directly; anything else walks the path. */
-  bag: 'fields' | 'connect' | null;
-  name: string;
-}
-
-interface CompiledRule {
-  def: RuleDef;
-  pred: Predicate;
-  evidence: EvidencePath[];
-  /** Suppress and allow entries that apply to this rule (see exemptionsOf). */
-  exempt: Exemption[];
-  threshold: ThresholdState | null;
-  peerInGroup: boolean;
-}
-
 /**
  * What the engine derives from one event endpoint: its subject endpoint (zone, vendor, asset) and device
  * keys. The dispatcher passes the same endpoint object for every event of a flow side, so this is worked
@@ -138,8 +111,6 @@ interface FlowCtx {
   clientKey?: string;
 }
 
-/** Event types remembered per protocol in the rule dispatch memo. */
-const MAX_DISPATCH_TYPES = 256;
 const HIGH = severityRank('high');
 const CLINICAL = new Set<string>(PROTOCOL_SCHEMAS.filter((s) => s.clinical).map((s) => s.proto));
 /** proto → event type → the identity hints its schema declares. */
@@ -157,72 +128,14 @@ function str(v: FieldValue | undefined): string | undefined {
   return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
 }
 
-/** Turns a rule-set into compiled predicates bound to a site's lists, zones and assets and the approved baseline. */
-function compileRules(
-  rules: RuleSet,
-  site: SiteIndex,
-  limits: EngineLimits,
-  baseline: BaselineKnowledge | null,
-): CompiledRule[] {
-  const lists: Record<string, string[]> = { ...rules.lists, ...(site.site?.lists ?? {}) };
-  const listSets = new Map<string, ReadonlySet<string>>();
-  const listSet = (n: string): ReadonlySet<string> => {
-    let set = listSets.get(n);
-    if (!set) {
-      set = new Set(lists[n] ?? []);
-      listSets.set(n, set);
-    }
-    return set;
-  };
-  const ctx: MatchContext = {
-    list: (n: string): readonly string[] => lists[n] ?? [],
-    zoneOf: (ip: string): string => site.zoneOf(ip),
-    known: (path, sources, listName, s, value) => {
-      const k = KNOWLEDGE[path];
-      if (!k) return false;
-      for (const source of sources) {
-        if (source === 'site') {
-          const ln = listName ?? k.list;
-          if (ln !== undefined && listSet(ln).has(value)) return true;
-          if (k.site) {
-            if (k.site.of === 'any') {
-              if (site.anyAssetNames(k.site.attr, value)) return true;
-            } else if (site.asset(s[k.site.of].asset)?.[k.site.attr].includes(value)) return true;
-          }
-        } else if (k.baseline && baseline?.knows(s[k.baseline.of].ip, k.baseline.fact, value)) return true;
-      }
-      return false;
-    },
-  };
-  const out: CompiledRule[] = [];
-  for (const def of rules.rules) {
-    if (def.kind !== 'match' || !def.match || !def.enabled) continue;
-    if (def.needsSite && !site.site) continue;
-    const other = def.device === 'src' ? 'dst' : 'src';
-    out.push({
-      def,
-      pred: compileMatch(withoutIndexedConditions(def.match, def), ctx),
-      evidence: evidencePaths(def.match),
-      exempt: [],
-      threshold: def.threshold ? new ThresholdState(def.threshold, limits.maxThresholdGroups) : null,
-      peerInGroup: def.threshold?.byText.includes(`${other}.ip`) ?? false,
-    });
-  }
-  return out;
-}
-
 export class Engine {
   private readonly site: SiteIndex;
   private readonly table: DeviceTable;
   private readonly sink: FindingSink;
   private readonly incidents = new IncidentFolder((f) => this.onFinding(f));
   private readonly limits: EngineLimits;
-  private byProto = new Map<string, CompiledRule[]>();
-  private anyProto: CompiledRule[] = [];
-  /** proto → type → the rules that event kind meets (built on first sight, see rulesFor). */
-  private dispatch = new Map<string, Map<string, readonly CompiledRule[]>>();
-  private baselineRules = new Map<string, RuleDef>();
-  private readonly flowCtx = new Map<string, FlowCtx>();
+  private book: RuleBook;
+  private readonly flowCtx: BoundedMap<string, FlowCtx>;
   /**
    * The flow whose start, event or end is being evaluated, and what knows its Community ID (the flow, or a
    * record of it): a finding that names the flow gets the id, made only then (see communityIdOf).
@@ -230,8 +143,10 @@ export class Engine {
   private curFlow: string | undefined = undefined;
   private curFlowInfo: FlowInfo | null = null;
   private curFlowRecord: { readonly community_id?: string | undefined } | null = null;
-  private readonly clientIds = new Map<string, string>();
-  private readonly arp = new Map<string, string>();
+  /** "broker ip|client id" → the IP that last connected with it. */
+  private readonly clientIds: BoundedMap<string, string>;
+  /** IP → the MAC it was last seen with. */
+  private readonly arp: BoundedMap<string, string>;
   private readonly memos = new WeakMap<object, EndpointMemo>();
   private readonly baseline: BaselineChecker | null;
   private readonly baselineKnowledge: BaselineKnowledge = {
@@ -245,13 +160,9 @@ export class Engine {
     ruleHits: 0,
     suppressed: 0,
     learning: 0,
-    flowContextsEvicted: 0,
-    clientIdsEvicted: 0,
-    arpEvicted: 0,
   };
-  private compiled: CompiledRule[] = [];
   private readonly learningMicros: number;
-  private readonly allow: { entry: AllowEntry; rules: RegExp[] }[];
+  private readonly allow: readonly AllowRule[];
   private now = 0;
 
   constructor(
@@ -259,48 +170,47 @@ export class Engine {
     private readonly onFinding: (f: Finding) => void,
   ) {
     this.limits = { ...DEFAULT_ENGINE_LIMITS, ...(cfg.limits ?? {}) };
+    this.flowCtx = new BoundedMap(this.limits.maxFlowContexts);
+    this.clientIds = new BoundedMap(this.limits.maxClientIds);
+    this.arp = new BoundedMap(this.limits.maxArpEntries);
     this.site = new SiteIndex(cfg.site);
     this.table = new DeviceTable(this.site, this.limits);
     this.sink = new FindingSink(cfg.agentId, (f) => this.deliver(f), this.limits.maxWindows);
     this.baseline = cfg.baseline;
     this.learningMicros = cfg.learningMicros ?? 0;
     this.allow = (cfg.site?.allow ?? []).map((entry) => ({ entry, rules: entry.rules.map(globToRegExp) }));
-    this.reload(cfg.rules);
+    this.book = new RuleBook(
+      cfg.rules,
+      this.site,
+      this.limits.maxThresholdGroups,
+      this.allow,
+      this.baselineKnowledgeOrNull(),
+    );
   }
 
   /** Swap the rules (SIGHUP) keeping devices, open finding windows and flow state; thresholds restart. */
   reload(rules: RuleSet): void {
-    this.compiled = compileRules(
+    this.book = new RuleBook(
       rules,
       this.site,
-      this.limits,
-      this.baseline?.knows ? this.baselineKnowledge : null,
+      this.limits.maxThresholdGroups,
+      this.allow,
+      this.baselineKnowledgeOrNull(),
     );
-    for (const c of this.compiled) c.exempt = this.exemptionsOf(c.def);
-    // Index by "proto|type" (or "proto|*"), so an event only meets rules that can match its kind.
-    this.byProto = new Map();
-    this.anyProto = [];
-    this.dispatch = new Map();
-    for (const c of this.compiled) {
-      if (c.def.protos.length === 0) this.anyProto.push(c);
-      const types = c.def.types.length > 0 ? c.def.types : ['*'];
-      for (const p of c.def.protos) {
-        for (const t of types) {
-          const k = `${p}|${t}`;
-          const l = this.byProto.get(k) ?? [];
-          l.push(c);
-          this.byProto.set(k, l);
-        }
-      }
-    }
-    this.baselineRules = new Map(rules.rules.filter((r) => r.kind === 'baseline').map((r) => [r.id, r]));
+  }
+
+  private baselineKnowledgeOrNull(): BaselineKnowledge | null {
+    return this.baseline?.knows ? this.baselineKnowledge : null;
   }
 
   get stats(): EngineStats {
     let evicted = 0;
-    for (const c of this.compiled) evicted += c.threshold?.evicted ?? 0;
+    for (const c of this.book.compiled) evicted += c.threshold?.evicted ?? 0;
     return {
       ...this.baseStats,
+      flowContextsEvicted: this.flowCtx.evicted,
+      clientIdsEvicted: this.clientIds.evicted,
+      arpEvicted: this.arp.evicted,
       thresholdGroupsEvicted: evicted,
       findings: { ...this.sink.stats },
       incidents: { ...this.incidents.stats },
@@ -509,15 +419,7 @@ export class Engine {
       return;
     const prev = this.arp.get(ip);
     if (prev === mac) return;
-    if (prev !== undefined) this.arp.delete(ip);
-    else if (this.arp.size >= this.limits.maxArpEntries) {
-      const oldest = this.arp.keys().next();
-      if (!oldest.done) {
-        this.arp.delete(oldest.value);
-        this.baseStats.arpEvicted++;
-      }
-    }
-    this.arp.set(ip, mac);
+    this.arp.touch(ip, mac);
     if (prev === undefined || this.table.isRouterMac(prev)) return;
     const fields: Record<string, FieldValue> = { previous_mac: prev, mac, via };
     const pv = lookupVendor(prev);
@@ -586,13 +488,6 @@ export class Engine {
   }
 
   private setFlowCtx(id: string, ctx: FlowCtx): void {
-    if (!this.flowCtx.has(id) && this.flowCtx.size >= this.limits.maxFlowContexts) {
-      const oldest = this.flowCtx.keys().next();
-      if (!oldest.done) {
-        this.flowCtx.delete(oldest.value);
-        this.baseStats.flowContextsEvicted++;
-      }
-    }
     this.flowCtx.set(id, ctx);
   }
 
@@ -700,15 +595,7 @@ export class Engine {
       if (cid !== undefined) {
         const key = `${ev.dst.ip}|${cid}`;
         const prevIp = this.clientIds.get(key);
-        if (prevIp === undefined && this.clientIds.size >= this.limits.maxClientIds) {
-          const oldest = this.clientIds.keys().next();
-          if (!oldest.done) {
-            this.clientIds.delete(oldest.value);
-            this.baseStats.clientIdsEvicted++;
-          }
-        }
-        this.clientIds.delete(key);
-        this.clientIds.set(key, ev.src.ip);
+        this.clientIds.touch(key, ev.src.ip);
         if (prevIp !== undefined && prevIp !== ev.src.ip) {
           this.evaluate({
             ...subject,
@@ -735,31 +622,7 @@ export class Engine {
   }
 
   private evaluate(s: Subject): void {
-    for (const c of this.rulesFor(s.proto, s.type)) this.apply(c, s);
-  }
-
-  /**
-   * The rules an event of this kind meets, in the order they always ran: "proto|type" rules, then
-   * "proto|*", then rules for any protocol. Joined once per kind (protocols and types are fixed
-   * vocabularies of the analyzers and the engine), not looked up three times per event.
-   */
-  private rulesFor(proto: string, type: string): readonly CompiledRule[] {
-    let byType = this.dispatch.get(proto);
-    if (!byType) {
-      byType = new Map();
-      this.dispatch.set(proto, byType);
-    }
-    let list = byType.get(type);
-    if (!list) {
-      list = [
-        ...(this.byProto.get(`${proto}|${type}`) ?? []),
-        ...(this.byProto.get(`${proto}|*`) ?? []),
-        ...this.anyProto,
-      ];
-      // Events fed from outside (`rules test`) could invent types without end: keep the memo bounded.
-      if (byType.size < MAX_DISPATCH_TYPES) byType.set(type, list);
-    }
-    return list;
+    for (const c of this.book.rulesFor(s.proto, s.type)) this.apply(c, s);
   }
 
   private apply(c: CompiledRule, s: Subject): void {
@@ -846,18 +709,10 @@ export class Engine {
     return this.allow.some((a) => a.rules.some((g) => g.test(ruleId)) && exempts(a.entry, dev));
   }
 
-  /** A rule's own suppress entries, then the site's allow entries whose globs name it (fixed per rule-set). */
-  private exemptionsOf(def: RuleDef): Exemption[] {
-    return [
-      ...def.suppress,
-      ...this.allow.filter((a) => a.rules.some((g) => g.test(def.id))).map((a) => a.entry),
-    ];
-  }
-
   private onDeviations(devs: Deviation[]): void {
     for (const d of devs) {
       this.baseStats.deviations++;
-      const def = this.baselineRules.get(d.code);
+      const def = this.book.baselineRule(d.code);
       const rule: FindingRule = def ?? {
         id: d.code,
         title: `Baseline deviation ${d.code}`,
@@ -912,32 +767,6 @@ export class Engine {
   }
 }
 
-/**
- * The rule's match without the top-level `proto` and `type` conditions that the rule index already
- * guarantees: a rule that names protocols is only offered events whose proto (and type, when it also
- * names types) is one of the values collectValues took from those very conditions. A rule without a
- * protocol meets every event, so its `type` condition stays. Only a condition that is a single `equals`
- * or `in` list of short values is dropped (one that collectValues read whole, and that keyOf compares
- * untruncated); anything else stays and is evaluated.
- */
-function withoutIndexedConditions(m: MatchNode, def: RuleDef): MatchNode {
-  if (m.kind !== 'all' || def.protos.length === 0) return m;
-  const seen = new Set<string>();
-  const items = m.items.filter((i) => {
-    if (i.kind !== 'field' || (i.path !== 'proto' && i.path !== 'type') || seen.has(i.path)) return true;
-    // collectValues reads only the first condition on each path; later ones are plain conditions.
-    seen.add(i.path);
-    const indexed = i.path === 'proto' ? def.protos : def.types;
-    const op = i.ops[0];
-    const exact =
-      i.ops.length === 1 &&
-      op !== undefined &&
-      (op.op === 'equals' || (op.op === 'in' && op.operand.kind === 'values'));
-    return !(exact && indexed.length > 0 && indexed.every((v) => v.length <= MAX_INDEXED_TEXT));
-  });
-  return { kind: 'all', items };
-}
-
 /** The connection from `client` to `server` seen from the site's boundary (ECS `network.direction` words). */
 function directionOf(client: SubjectEndpoint, server: SubjectEndpoint): Direction {
   const cOut = client.zone === ZONE_INTERNET;
@@ -945,46 +774,4 @@ function directionOf(client: SubjectEndpoint, server: SubjectEndpoint): Directio
   if (cOut && sOut) return 'external';
   if (cOut) return 'inbound';
   return sOut ? 'outbound' : 'internal';
-}
-
-/** keyOf (match.ts) compares at most this many characters. */
-const MAX_INDEXED_TEXT = 1024;
-
-type Exemption = Pick<SuppressDef, 'ip' | 'mac' | 'zone' | 'asset'>;
-
-/** Whether a suppress or allow entry covers the device (every list it gives must hold the device). */
-function exempts(s: Exemption, dev: SubjectEndpoint): boolean {
-  const ip = s.ip.length ? parseIp(dev.ip) : null;
-  if (s.ip.length && !(ip && s.ip.some((c) => cidrContains(c, ip)))) return false;
-  if (s.mac.length && !(dev.mac && s.mac.includes(dev.mac.toLowerCase()))) return false;
-  if (s.zone.length && !s.zone.includes(dev.zone)) return false;
-  if (s.asset.length && !(dev.asset && s.asset.includes(dev.asset))) return false;
-  return true;
-}
-
-/**
- * Paths whose values become evidence: `fields.x.y` reports the whole `fields.x` (the filter list, not just
- * the flags that matched), other roots their full path; proto, type and flow are in the finding anyway.
- */
-function evidencePaths(m: RuleDef['match']): EvidencePath[] {
-  const seen = new Set<string>();
-  const out: EvidencePath[] = [];
-  for (const p of matchPaths(m)) {
-    if (['proto', 'type', 'flow'].includes(p[0] ?? '')) continue;
-    const q = p[0] === 'fields' ? p.slice(0, 2) : p;
-    if (q.includes('*')) continue;
-    const k = q.join('.');
-    if (seen.has(k)) continue;
-    seen.add(k);
-    // Keys that may hold patient data or secrets never become evidence.
-    if (q.some(isDeniedKey)) continue;
-    const root = q[0];
-    out.push({
-      path: q,
-      key: root === 'fields' ? q.slice(1).join('.') : k,
-      bag: q.length === 2 && (root === 'fields' || root === 'connect') ? root : null,
-      name: q[1] ?? '',
-    });
-  }
-  return out;
 }

@@ -207,6 +207,11 @@ const MISTAKES: Mistake[] = [
     names: [new RegExp(escape(missing))],
   },
   {
+    what: 'baseline show of a missing file',
+    args: ['baseline', 'show', missing],
+    names: [new RegExp(escape(missing))],
+  },
+  {
     what: 'rules validate of a missing directory',
     args: ['rules', 'validate', missing],
     names: [new RegExp(escape(missing))],

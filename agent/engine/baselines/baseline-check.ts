@@ -5,6 +5,7 @@ import { macToString } from '../../decode/addr.js';
 import { parseTs } from '../../wire/time.js';
 import type { BaselineChecker, Deviation } from './baseline-types.js';
 import type { BaselineFact } from '../rules/knowledge.js';
+import { BoundedMap } from '../../wire/bounded-map.js';
 import {
   DEFAULT_BASELINE_LIMITS,
   TLS_PORTS,
@@ -21,6 +22,13 @@ import {
   type Range,
 } from './baseline-model.js';
 import { eventMicros, isHl7Ack, observeEvent, type Observation } from './baseline-observe.js';
+import { describeImplementation, implementationLabel, uidName } from '../../wire/dicom/names.js';
+
+/** Evidence a person reads: the standard's name beside the UID, when it has one (the UID stays the key). */
+function sopEvidence(uid: string): Record<string, FieldValue> {
+  const name = uidName(uid);
+  return name ? { sop_class: uid, sop_class_name: name } : { sop_class: uid };
+}
 
 /** What is always allowed above factor × the learned maximum, per measure. */
 export interface Slack {
@@ -137,7 +145,10 @@ function indexDevice(d: DeviceBaseline): DeviceIndex {
     commands: new Set(d.dicom?.commands ?? []),
     moveDests: new Set(d.dicom?.move_destinations ?? []),
     impls: new Set(impls.map((i) => `${i.class_uid}|${i.version ?? ''}`)),
-    implText: impls.map((i) => `${i.class_uid}${i.version ? ` ${i.version}` : ''}`),
+    implText: impls.map((i) => {
+      const who = implementationLabel(i.class_uid, i.version);
+      return `${i.class_uid}${i.version ? ` ${i.version}` : ''}${who ? ` (${who})` : ''}`;
+    }),
     sendersSeen: new Set((d.hl7?.senders_seen ?? []).map((s) => `${s.app}|${s.facility ?? ''}|${s.from}`)),
     sent: new Set((d.hl7?.sent ?? []).map((s) => s.type)),
     versions: new Set(d.hl7?.versions ?? []),
@@ -155,9 +166,9 @@ export class BaselineCheck implements BaselineChecker {
   private readonly devices = new Map<string, DeviceIndex>();
   /** hl7 app|facility → addresses it was baselined from (any receiver). */
   private readonly hl7AppFrom = new Map<string, Set<string>>();
-  private readonly reported = new Map<string, true>();
-  private readonly perDeviceCode = new Map<string, number>();
-  private readonly flows = new Map<string, FlowState>();
+  private readonly reported: BoundedMap<string, true>;
+  private readonly perDeviceCode: BoundedMap<string, number>;
+  private readonly flows: BoundedMap<string, FlowState>;
   private readonly feeds = new Map<string, FeedState>();
   private readonly hours = new Map<string, HourState>();
   private nextFeedScan = 0;
@@ -174,6 +185,9 @@ export class BaselineCheck implements BaselineChecker {
     private readonly opts: BaselineCheckOptions = {},
   ) {
     this.lim = { ...DEFAULT_BASELINE_LIMITS, ...opts.limits };
+    this.reported = new BoundedMap(this.lim.maxReportedKeys);
+    this.perDeviceCode = new BoundedMap(this.lim.maxReportedKeys);
+    this.flows = new BoundedMap(this.lim.maxFlows);
     for (const d of baseline.devices.slice(0, this.lim.maxDevices)) this.devices.set(d.ip, indexDevice(d));
     for (const d of baseline.devices)
       for (const s of d.hl7?.senders_seen ?? []) {
@@ -244,21 +258,14 @@ export class BaselineCheck implements BaselineChecker {
   ): void {
     const key = `${code}|${dev}|${value}`;
     if (this.reported.has(key)) return;
-    if (this.reported.size >= this.lim.maxReportedKeys) {
-      const oldest = this.reported.keys().next().value;
-      if (oldest !== undefined) this.reported.delete(oldest);
-      this.stats.evictedKeys++;
-    }
+    const evicted = this.reported.evicted;
     this.reported.set(key, true);
+    this.stats.evictedKeys += this.reported.evicted - evicted;
     const dc = `${dev}|${code}`;
     const n = this.perDeviceCode.get(dc) ?? 0;
     if (n >= this.lim.maxPerDeviceCode) {
       this.stats.suppressed++;
       return;
-    }
-    if (n === 0 && this.perDeviceCode.size >= this.lim.maxReportedKeys) {
-      const oldest = this.perDeviceCode.keys().next().value;
-      if (oldest !== undefined) this.perDeviceCode.delete(oldest);
     }
     this.perDeviceCode.set(dc, n + 1);
     const device: Deviation['device'] = { ip: dev };
@@ -347,18 +354,15 @@ export class BaselineCheck implements BaselineChecker {
 
   onFlowStart(flow: FlowInfo, ts: number): Deviation[] {
     const out: Deviation[] = [];
-    if (this.flows.size >= this.lim.maxFlows) {
-      const oldest = this.flows.keys().next().value;
-      if (oldest !== undefined) this.flows.delete(oldest);
-      this.stats.evictedFlows++;
-    }
-    this.flows.set(flow.id, {
+    const evicted = this.flows.evicted;
+    this.flows.touch(flow.id, {
       clientIp: flow.clientIp,
       clientPort: flow.clientPort,
       serverIp: flow.serverIp,
       serverPort: flow.serverPort,
       checkedTls: false,
     });
+    this.stats.evictedFlows += this.flows.evicted - evicted;
     const proto = flow.app ?? flow.transport;
     const ends: [string, number, string, number, 'client' | 'server'][] = [
       [flow.clientIp, flow.clientMac, flow.serverIp, flow.serverPort, 'client'],
@@ -546,7 +550,7 @@ export class BaselineCheck implements BaselineChecker {
           );
         break;
       case 'sop_class':
-        if (!d.sopClasses.has(o.value)) e('baseline.new-sop-class', o.value, { sop_class: o.value }, o.peer);
+        if (!d.sopClasses.has(o.value)) e('baseline.new-sop-class', o.value, sopEvidence(o.value), o.peer);
         break;
       case 'sop_proposed':
         break;
@@ -583,6 +587,9 @@ export class BaselineCheck implements BaselineChecker {
             known: d.implText,
           };
           if (o.version !== undefined) evd.implementation_version = o.version;
+          const who = describeImplementation(o.class_uid, o.version);
+          if (who.manufacturer) evd.implementation_manufacturer = who.manufacturer;
+          if (who.product) evd.implementation_product = who.product;
           e('baseline.implementation-changed', k, evd, o.peer);
         }
         break;

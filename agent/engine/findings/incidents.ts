@@ -1,5 +1,6 @@
 // One incident, one alert (issue 9): alerts that share a host and follow each other closely are one incident.
 import { severityRank, type Finding, type Severity } from '../../wire/finding.js';
+import { BoundedMap } from '../../wire/bounded-map.js';
 import { formatTs, parseTs } from '../../wire/time.js';
 import { findingId } from './findings.js';
 
@@ -63,7 +64,7 @@ export class IncidentFolder {
   private readonly byHost = new Map<string, Incident>();
   /** Open incidents by id (insertion order: the oldest first, for eviction). */
   private readonly open = new Map<string, Incident>();
-  private readonly incidentOf = new Map<string, string>();
+  private readonly incidentOf: BoundedMap<string, string>;
   readonly stats: IncidentStats = { opened: 0, folded: 0, evicted: 0, summaries: 0 };
   private nextCheck = Number.POSITIVE_INFINITY;
 
@@ -73,6 +74,7 @@ export class IncidentFolder {
     limits: Partial<IncidentLimits> = {},
   ) {
     this.lim = { ...DEFAULT_INCIDENT_LIMITS, ...limits };
+    this.incidentOf = new BoundedMap(this.lim.maxIds);
   }
 
   /** Packet time moved on: close incidents that went quiet (their summaries are emitted). */
@@ -222,10 +224,6 @@ export class IncidentFolder {
   }
 
   private remember(id: string, incident: string): void {
-    if (this.incidentOf.size >= this.lim.maxIds) {
-      const oldest = this.incidentOf.keys().next();
-      if (!oldest.done) this.incidentOf.delete(oldest.value);
-    }
     this.incidentOf.set(id, incident);
   }
 }

@@ -1,5 +1,6 @@
 // One HL7/MLLP flow: per-direction block buffers with a cap, resync after garbage and gaps, MSH-10 <-> MSA-2 pairing (HL7 v2.x ch. 2.9, Appendix C).
 import type { Analyzer, AnalyzerSink, Direction } from '../types.js';
+import { BoundedMap } from '../../wire/bounded-map.js';
 import { CR, DEFAULT_LIMITS, IHE_BY_MESSAGE_TYPE, MLLP_END, type Hl7Limits } from './constants.js';
 import { ANOMALY_TABLE, NOTE_ANOMALY, toMessageFields, type Hl7AnomalyCode } from './events.js';
 import { parseBlock, parseFrame, type Hl7Message, type ParseNote } from './parse.js';
@@ -61,8 +62,8 @@ export class Hl7Session implements Analyzer {
   private readonly dirs: [DirState, DirState] = [new DirState(), new DirState()];
   private readonly limits: Hl7Limits;
   private readonly cap: number;
-  private readonly outstanding = new Map<string, Outstanding>();
-  private readonly acked = new Map<string, Outstanding>();
+  private readonly outstanding: BoundedMap<string, Outstanding>;
+  private readonly acked = new BoundedMap<string, Outstanding>(ACKED_MEMORY);
   private confirmed = false;
   private dead = false;
   private garbageBeforeConfirm = 0;
@@ -82,6 +83,7 @@ export class Hl7Session implements Analyzer {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
     this.cap = this.limits.maxMessageBytes + FRAME_OVERHEAD;
+    this.outstanding = new BoundedMap(this.limits.maxOutstanding);
   }
 
   onData(dir: Direction, bytes: Uint8Array, ts: number): void {
@@ -321,26 +323,20 @@ export class Hl7Session implements Analyzer {
 
   private remember(dir: Direction, controlId: string, ts: number, ihe: string | undefined): void {
     const key = pairKey(dir, controlId);
-    // A resent control id refreshes its place (Map keeps insertion order: the first key is the oldest).
-    this.outstanding.delete(key);
-    if (this.outstanding.size >= this.limits.maxOutstanding) {
-      const oldest = this.outstanding.keys().next();
-      if (!oldest.done) this.outstanding.delete(oldest.value);
+    // A resent control id refreshes its place: the oldest is the one waiting longest.
+    const evicted = this.outstanding.evicted;
+    this.outstanding.touch(key, { ts, ihe });
+    if (this.outstanding.evicted > evicted) {
       this.stats.evictedOutstanding++;
       if (!this.overflowReported) {
         this.overflowReported = true;
         this.anomaly(dir, ts, 'hl7.outstanding_overflow', { limit: this.limits.maxOutstanding });
       }
     }
-    this.outstanding.set(key, { ts, ihe });
   }
 
   /** Acknowledged messages stay findable for a second ACK, in a small map that forgets the oldest. */
   private rememberAcked(key: string, o: Outstanding): void {
-    if (this.acked.size >= ACKED_MEMORY) {
-      const oldest = this.acked.keys().next();
-      if (!oldest.done) this.acked.delete(oldest.value);
-    }
     this.acked.set(key, o);
   }
 

@@ -1,5 +1,6 @@
 // One MQTT analyzer per TCP flow (plain or over WebSocket): bounded per-direction buffers, CONNECT/CONNACK and packet-id state, gap resynchronisation (MQTT 3.1.1 §3-4, §6; 5.0 §3-4, §6).
 import type { Analyzer, AnalyzerSink, Direction, EventFields, FieldValue } from '../types.js';
+import { BoundedMap } from '../../wire/bounded-map.js';
 import { PACKET_NAMES, PacketType, SENDER, SENT_BY_CLIENT, SENT_BY_SERVER } from './constants.js';
 import { ANOMALIES, type MqttAnomalyCode } from './events.js';
 import { looksLikeHttpGet, WsUnframer } from './websocket.js';
@@ -64,10 +65,10 @@ interface DirState {
   huntDiscarded: number;
   /** Consecutive bad packets. */
   badRun: number;
-  aliases: Map<number, string>;
+  aliases: BoundedMap<number, string>;
 }
 
-function newDir(): DirState {
+function newDir(maxTopicAliases: number): DirState {
   return {
     buf: new Uint8Array(0),
     len: 0,
@@ -76,7 +77,7 @@ function newDir(): DirState {
     hunting: false,
     huntDiscarded: 0,
     badRun: 0,
-    aliases: new Map(),
+    aliases: new BoundedMap(maxTopicAliases),
   };
 }
 
@@ -96,7 +97,7 @@ export class MqttSession implements Analyzer {
   };
   private readonly limits: MqttLimits;
   private readonly cap: number;
-  private readonly dirs: [DirState, DirState] = [newDir(), newDir()];
+  private readonly dirs: [DirState, DirState];
   /** Version the parser uses: the CONNECT level, or inferred (see parse.ts readEitherLayout). */
   private parseVersion: MqttVersion = 0;
   /** Version reported in events: the CONNECT level, or 5 when inferred from a 5.0-only shape. */
@@ -115,7 +116,7 @@ export class MqttSession implements Analyzer {
     null;
   private preconfirmReason = '';
   private once = new Set<MqttAnomalyCode>();
-  private readonly inflight = new Map<number, number>();
+  private readonly inflight: BoundedMap<number, number>;
   /** WebSocket unframers when the flow is MQTT over WebSocket, null for plain MQTT, undefined until known. */
   private ws: [WsUnframer, WsUnframer] | null | undefined;
 
@@ -125,6 +126,8 @@ export class MqttSession implements Analyzer {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
     this.cap = this.limits.maxPacketSize + HEADER_ROOM;
+    this.dirs = [newDir(this.limits.maxTopicAliases), newDir(this.limits.maxTopicAliases)];
+    this.inflight = new BoundedMap(this.limits.maxInflight);
   }
 
   bufferedBytes(): number {
@@ -543,13 +546,12 @@ export class MqttSession implements Analyzer {
 
   private open(dir: Direction, ts: number, kind: number, sender: Direction, id: number, state: number): void {
     const key = (kind << 17) | (sender << 16) | id;
-    if (!this.inflight.has(key) && this.inflight.size >= this.limits.maxInflight) {
-      const oldest = this.inflight.keys().next().value;
-      if (oldest !== undefined) this.inflight.delete(oldest);
+    const evicted = this.inflight.evicted;
+    this.inflight.set(key, state);
+    if (this.inflight.evicted > evicted) {
       this.stats.inflightEvicted++;
       this.anomalyOnce(dir, ts, 'mqtt.too_many_transactions', { limit: this.limits.maxInflight });
     }
-    this.inflight.set(key, state);
   }
 
   /** Moves an exchange on (`next`) or ends it (0); an unknown id is an anomaly only when the session was seen from CONNECT. */
@@ -627,12 +629,9 @@ export class MqttSession implements Analyzer {
   private resolveAlias(dir: Direction, alias: number, topic: string): string {
     const map = this.dirs[dir].aliases;
     if (topic !== '') {
-      if (!map.has(alias) && map.size >= this.limits.maxTopicAliases) {
-        const oldest = map.keys().next().value;
-        if (oldest !== undefined) map.delete(oldest);
-        this.stats.aliasesEvicted++;
-      }
+      const evicted = map.evicted;
       map.set(alias, topic);
+      this.stats.aliasesEvicted += map.evicted - evicted;
       return topic;
     }
     return map.get(alias) ?? '';
