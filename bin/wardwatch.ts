@@ -96,6 +96,12 @@ function requireDirectoryOf(option: string, file: string): void {
     throw new UserError(`--${option} ${file}: directory ${dir} does not exist`);
 }
 
+/** A directory wardwatch writes into (the archive) must exist and be one. */
+function requireDirectory(option: string, dir: string): void {
+  if (!existsSync(dir)) throw new UserError(`--${option} ${dir}: directory not found`);
+  if (!statSync(dir).isDirectory()) throw new UserError(`--${option} ${dir}: not a directory`);
+}
+
 /**
  * Capture files are declared optional so that their absence gets a sentence of ours (yargs would say "Not
  * enough non-option arguments"); the usage line still shows them as required.
@@ -225,6 +231,7 @@ function collectorCommand(y: Argv): Argv {
         // Files are checked before anything starts, so a typo is the first and only thing said.
         if (a.db !== ':memory:') requireDirectoryOf('db', a.db);
         if (a['export-jsonl'] !== undefined) requireDirectoryOf('export-jsonl', a['export-jsonl']);
+        if (a['archive-dir'] !== undefined) requireDirectory('archive-dir', a['archive-dir']);
         for (const option of ['tokens', 'tls-cert', 'tls-key', 'tls-ca', 'syslog-ca'] as const) {
           const file = a[option];
           if (file !== undefined) requireFile(option, file);
@@ -243,6 +250,7 @@ function collectorCommand(y: Argv): Argv {
             ...(a['retention-days'] !== undefined ? { maxAgeSeconds: a['retention-days'] * 86400 } : {}),
             ...(a['retention-max'] !== undefined ? { maxCount: a['retention-max'] } : {}),
           };
+        if (a['archive-dir'] !== undefined) options.archive = { dir: a['archive-dir'] };
         const syslog = a.syslog !== undefined ? parseSyslog(a.syslog, a.cef, a['syslog-ca']) : undefined;
         if (a['syslog-ca'] !== undefined && syslog?.proto !== 'tls')
           throw new UserError('collector: --syslog-ca needs a tls:// --syslog');

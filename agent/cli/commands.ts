@@ -2,7 +2,7 @@
 import { opensIncident } from '../engine/findings/incidents.js';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LineWriter, type OutputFormat } from './output.js';
+import { adviceFrom, LineWriter, type OutputFormat } from './output.js';
 import { diffBaselines, showBaseline } from '../engine/baselines/baseline-diff.js';
 import { BaselineLearner } from '../engine/baselines/baseline-learn.js';
 import { formatBaselineYaml } from '../engine/baselines/baseline-yaml.js';
@@ -81,7 +81,11 @@ export interface ReplayArgs extends EngineArgs {
 export async function runReplay(args: ReplayArgs, io: Io = processIo): Promise<number> {
   checkCaptureFiles(args.files);
   const inputs = loadEngineInputs(args);
-  const out = new LineWriter(io.stdout, args.format ?? 'jsonl');
+  const out = new LineWriter(
+    io.stdout,
+    args.format ?? 'jsonl',
+    inputs.rules ? adviceFrom(inputs.rules.rules) : undefined,
+  );
   const findings: Finding[] = [];
   const progress = startProgress(args.files, io);
   const opts: ReplayOptions = {

@@ -139,6 +139,11 @@ const MISTAKES: Mistake[] = [
     names: [/--retention-days -3/],
   },
   {
+    what: 'collector --archive-dir in a missing directory',
+    args: ['collector', '--archive-dir', '/nonexistent/wardwatch-archive'],
+    names: [/--archive-dir \/nonexistent\/wardwatch-archive/, /not found/],
+  },
+  {
     what: 'collector --log-level loud',
     args: ['collector', '--log-level', 'loud'],
     names: [/--log-level loud/],

@@ -25,6 +25,7 @@ const PREREQUISITES: [string, () => boolean][] = [
     'tshark',
     'openssl',
     'promtool',
+    'amtool',
     'tcpreplay',
     'storescu',
     'mosquitto',
