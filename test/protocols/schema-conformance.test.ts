@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../agent/capture/file.js';
 import { Pipeline } from '../../agent/pipeline.js';
 import { PROTOCOL_SCHEMAS } from '../../agent/protocols/registry.js';
+import { IDENTITY_SCHEMAS } from '../../agent/protocols/registry-identity.js';
 import { fieldsOf } from '../../agent/protocols/schema.js';
 import type { EventRecord, FieldKind, FieldSpec, FieldValue } from '../../agent/protocols/types.js';
 import { FIXTURES, HAVE_SHARED, SHARED_CAPTURES } from '../helpers/paths.js';
@@ -61,7 +62,8 @@ const ours = captures(FIXTURES);
 const shared = HAVE_SHARED ? captures(SHARED_CAPTURES) : [];
 /** proto → event types seen over all captures, to show the check looked at something. */
 const seen = new Map<string, Set<string>>();
-const schemas = new Map(PROTOCOL_SCHEMAS.map((s) => [s.proto as string, s]));
+// The identity schemas until the lead folds registry-identity.ts into registry.ts (issue 15).
+const schemas = new Map([...PROTOCOL_SCHEMAS, ...IDENTITY_SCHEMAS].map((s) => [s.proto as string, s]));
 
 describe('every emitted field is in its protocol schema', () => {
   it.each([...ours, ...shared].map((f) => [path.relative(path.dirname(FIXTURES), f), f]))(
