@@ -30,13 +30,12 @@ export const ANOMALIES = {
 } as const;
 
 const docs: Record<string, string> = {};
-for (const t of Object.values(MESSAGE_TYPES))
-  docs[t] = `DHCPv6 ${t.toUpperCase().replace('_', '-')} message.`;
+for (const t of Object.values(MESSAGE_TYPES)) docs[t] = `DHCPv6 ${t.toUpperCase().replace('_', '-')} message`;
 docs.relay_forw =
-  'RELAY-FORW: a relay agent forwards a client message; the fields are the innermost message’s.';
+  'RELAY-FORW: a relay agent forwards a client message; the fields are the innermost message’s';
 docs.relay_repl =
-  'RELAY-REPL: a server answers through a relay agent; the fields are the innermost message’s.';
-docs.other = 'A message type this list does not name.';
+  'RELAY-REPL: a server answers through a relay agent; the fields are the innermost message’s';
+docs.other = 'A message type this list does not name';
 
 export const dhcpv6Schema = identitySchema(
   'dhcpv6',

@@ -37,8 +37,8 @@ export const mdnsSchema = identitySchema(
   'mdns',
   'mDNS / DNS-SD',
   {
-    query: 'An mDNS query (QR = 0): what a host looks for, e.g. `_dicom._tcp.local`.',
-    response: 'An mDNS response (QR = 1): what a host announces about itself.',
+    query: 'An mDNS query (QR = 0): what a host looks for, e.g. `_dicom._tcp.local`',
+    response: 'An mDNS response (QR = 1): what a host announces about itself',
   },
   {
     questions: num('question count (header)'),

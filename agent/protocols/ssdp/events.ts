@@ -17,9 +17,9 @@ export const ssdpSchema = identitySchema(
   'ssdp',
   'SSDP',
   {
-    msearch: 'M-SEARCH: a control point searches for devices or services (ST).',
-    notify: 'NOTIFY: a device announces itself (ssdp:alive) or leaves (ssdp:byebye).',
-    response: 'An HTTP response to an M-SEARCH: a device answers.',
+    msearch: 'M-SEARCH: a control point searches for devices or services (ST)',
+    notify: 'NOTIFY: a device announces itself (ssdp:alive) or leaves (ssdp:byebye)',
+    response: 'An HTTP response to an M-SEARCH: a device answers',
   },
   {
     method: str('the start line’s method: M-SEARCH, NOTIFY, or HTTP for a response'),

@@ -34,12 +34,12 @@ export const wsdSchema = identitySchema(
   'wsd',
   'WS-Discovery',
   {
-    hello: 'Hello: a device joins the network and announces its types, scopes and addresses.',
-    bye: 'Bye: a device leaves.',
-    probe: 'Probe: a client searches by types and scopes.',
-    probe_matches: 'ProbeMatches: devices answer a Probe.',
-    resolve: 'Resolve: a client asks for an endpoint’s addresses.',
-    resolve_matches: 'ResolveMatches: the endpoint answers a Resolve.',
+    hello: 'Hello: a device joins the network and announces its types, scopes and addresses',
+    bye: 'Bye: a device leaves',
+    probe: 'Probe: a client searches by types and scopes',
+    probe_matches: 'ProbeMatches: devices answer a Probe',
+    resolve: 'Resolve: a client asks for an endpoint’s addresses',
+    resolve_matches: 'ResolveMatches: the endpoint answers a Resolve',
   },
   {
     action: str('the action’s element name (Hello, Bye, Probe, ProbeMatches, Resolve, ResolveMatches)'),
