@@ -219,8 +219,9 @@ export class Decoder {
         case EtherType.ARP:
           return decodeArp(d, l, out) ?? 'other';
         default:
-          // Non-IP (LLDP, an 802.3 frame inside a VLAN tag): kept for the link-layer analyzers.
-          setLinkPayload(d, l, out);
+          // Non-IP (LLDP, an 802.3 frame inside a VLAN tag): kept for the link-layer analyzers. Only on Ethernet,
+          // where a type below 0x0600 is a length (on SLL it is a protocol number).
+          if (frame.linkType === LinkType.ETHERNET) setLinkPayload(d, l, out);
           return 'other';
       }
     }
