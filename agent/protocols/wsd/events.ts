@@ -46,7 +46,9 @@ export const wsdSchema = identitySchema(
     types: names(
       'Types: QNames or URNs of the device types (e.g. `dpws:Device`, `urn:ihe-pcd:device:patientmonitor`)',
     ),
-    scopes: names('Scopes: URIs (SDC devices put location and device context here)'),
+    scopes: names(
+      'Scopes: URIs; SDC context scopes other than location (`sdc.ctxt.pat`, `.opr`, `.wfl`, ...) are cut to their kind: they may name a patient',
+    ),
     xaddrs: list('XAddrs: transport addresses (URLs, never fetched)'),
     endpoint: ident('EndpointReference Address: the device’s stable id (often urn:uuid:...)'),
     metadata_version: num('MetadataVersion'),

@@ -28,6 +28,16 @@ function unescape(s: string): string {
   });
 }
 
+/**
+ * A scope as kept: SDC context scopes (IEEE 11073-20701, `sdc.ctxt.<kind>:...`) other than location may name a
+ * patient, an operator or a workflow (an order): only their kind is kept. Location and every other scope stay whole.
+ */
+export function scopeOf(scope: string): string {
+  const m = /^(sdc\.ctxt\.([a-z]{3}))[:/]/i.exec(scope);
+  if (m && m[2]?.toLowerCase() !== 'loc') return m[1] ?? scope;
+  return scope;
+}
+
 export function parseWsd(d: Uint8Array, b: Bounds = bounds()): Decoded {
   let bytes = d;
   if (bytes.length > MAX_BYTES) {
@@ -84,7 +94,7 @@ export function parseWsd(d: Uint8Array, b: Bounds = bounds()): Decoded {
         if (name === 'Types')
           for (const t of value.split(/\s+/)) if (t) pushCapped(types, capString(t, b), b, true);
         if (name === 'Scopes')
-          for (const t of value.split(/\s+/)) if (t) pushCapped(scopes, capString(t, b), b, true);
+          for (const t of value.split(/\s+/)) if (t) pushCapped(scopes, capString(scopeOf(t), b), b, true);
         if (name === 'XAddrs')
           for (const t of value.split(/\s+/)) if (t) pushCapped(xaddrs, capString(t, b), b, true);
         if (name === 'Address' && parent === 'EndpointReference' && endpoint === undefined) {

@@ -63,6 +63,26 @@ describe('WS-Discovery', () => {
     });
   });
 
+  it('keeps only the kind of SDC context scopes that may name a patient, operator or order', () => {
+    const r = parseWsd(
+      envelope(
+        '<d:Hello><d:Scopes>sdc.ctxt.loc:/sdc.ctxt.loc.detail/ICU?bed=7 sdc.ctxt.pat:/1.2.3/PATIENT-4711 ' +
+          'sdc.ctxt.opr:/x/NURSE-9 http://example/scope</d:Scopes></d:Hello>',
+      ),
+    );
+    expect(r).toMatchObject({
+      fields: {
+        scopes: [
+          'sdc.ctxt.loc:/sdc.ctxt.loc.detail/ICU?bed=7',
+          'sdc.ctxt.pat',
+          'sdc.ctxt.opr',
+          'http://example/scope',
+        ],
+      },
+    });
+    expect(JSON.stringify(r)).not.toContain('4711');
+  });
+
   it('refuses a DOCTYPE (no entity is ever expanded) and unbalanced tags', () => {
     const bomb = text(
       '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><s:Envelope><s:Body><d:Hello/></s:Body></s:Envelope>',
