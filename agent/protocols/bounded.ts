@@ -1,5 +1,5 @@
 // Bounded readers shared by the identity analyzers (DHCP, LLDP, mDNS, ...): every string and list they keep is capped, and what was cut is counted.
-import type { EventFields, FieldValue } from './types.js';
+import type { FieldValue } from './types.js';
 
 /** Caps of one identity message; `cut` counts the strings shortened and list items dropped. */
 export interface Bounds {
@@ -109,9 +109,4 @@ export function readDnsName(d: Uint8Array, off: number): { name: string; next: n
     o += 1 + len;
   }
   return { name: labels.join('.'), next };
-}
-
-/** Adds the limit-exceeded count to an event's fields' companion anomaly; kept here so all identity analyzers say it alike. */
-export function cutFields(b: Bounds): EventFields {
-  return { cut: b.cut };
 }
