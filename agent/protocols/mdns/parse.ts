@@ -13,10 +13,14 @@ const T_AAAA = 28;
 const T_SRV = 33;
 const SERVICES_META = '_services._dns-sd._udp.local';
 
-/** `_name._tcp.local` / `_name._udp.local` (RFC 6763 §7), any `_sub` prefix dropped. */
+/**
+ * `_name._tcp.local` / `_name._udp.local` (RFC 6763 §7), any `_sub` prefix dropped; DNS-SD's own enumeration
+ * name (`_services._dns-sd._udp.local`, §9) is no service.
+ */
 export function serviceTypeOf(name: string): string | null {
   const m = /(?:^|\.)(_[^.]+\._(?:tcp|udp)\.local)$/i.exec(name);
-  return m?.[1] ?? null;
+  const st = m?.[1] ?? null;
+  return st !== null && st.toLowerCase() === '_dns-sd._udp.local' ? null : st;
 }
 
 export function parseMdns(d: Uint8Array, b: Bounds = bounds()): Decoded {
@@ -31,7 +35,7 @@ export function parseMdns(d: Uint8Array, b: Bounds = bounds()): Decoded {
   const txt: Record<string, FieldValue> = {};
   const addService = (name: string): void => {
     const st = serviceTypeOf(name);
-    if (st !== null && st.toLowerCase() !== SERVICES_META) pushCapped(services, capString(st, b), b, true);
+    if (st !== null) pushCapped(services, capString(st, b), b, true);
   };
   const addInstance = (name: string): void => {
     const st = serviceTypeOf(name);
