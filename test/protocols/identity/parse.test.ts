@@ -11,9 +11,12 @@ import { parseSsdp } from '../../../agent/protocols/ssdp/parse.js';
 import { parseWsd } from '../../../agent/protocols/wsd/parse.js';
 import { Pipeline } from '../../../agent/pipeline.js';
 import type { EventRecord } from '../../../agent/protocols/types.js';
-import { text } from '../../decode/builders.js';
+import { bytes, concat, text } from '../../decode/builders.js';
+import { ACTIONS } from '../../../agent/protocols/wsd/events.js';
+
 import { dhcpFrame, identityFrames, lldpFrame } from './frames.js';
 
+const ACTION_TYPES = Object.fromEntries(Object.values(ACTIONS).map((t) => [t, true]));
 const PARSERS = { parseCdp, parseDhcp, parseDhcpv6, parseLldp, parseMdns, parseSsdp, parseWsd };
 
 function envelope(body: string): Uint8Array {
@@ -177,6 +180,63 @@ describe('fuzz: never throws, output bounded', () => {
       );
     });
   }
+
+  // Random bytes rarely pass a magic number or a mandatory first TLV: these start valid and go random after.
+  const PREFIXED: [string, (d: Uint8Array) => unknown, Uint8Array][] = [
+    ['dhcp options', parseDhcp, concat(new Uint8Array(236), bytes(0x63, 0x82, 0x53, 0x63))],
+    ['dhcpv6 options', parseDhcpv6, bytes(1, 0, 0, 1)],
+    ['lldp TLVs', parseLldp, bytes(2, 7, 4, 0, 0, 0, 0, 0, 1, 4, 3, 5, 0x70, 0x31, 6, 2, 0, 120)],
+    ['cdp TLVs', parseCdp, bytes(0xaa, 0xaa, 0x03, 0, 0, 0x0c, 0x20, 0x00, 2, 180, 0, 0)],
+    ['mdns records', parseMdns, bytes(0, 0, 0x84, 0, 0, 1, 0, 4, 0, 0, 0, 0)],
+  ];
+  for (const [name, parse, head] of PREFIXED) {
+    it(`${name} after a valid head`, () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 1024 }), (tail) => {
+          parse(concat(head, tail));
+        }),
+        { numRuns: 500 },
+      );
+    });
+  }
+
+  it('wsd on random markup', () => {
+    const piece = fc.constantFrom(
+      '<s:Envelope>',
+      '</s:Envelope>',
+      '<s:Body>',
+      '</s:Body>',
+      '<d:Hello>',
+      '</d:Hello>',
+      '<d:Types>',
+      '</d:Types>',
+      '<d:Scopes>',
+      '</d:Scopes>',
+      '<a:EndpointReference>',
+      '</a:EndpointReference>',
+      '<a:Address>',
+      '</a:Address>',
+      '<!--',
+      '-->',
+      '<![CDATA[',
+      ']]>',
+      '&amp;',
+      '&#x41;',
+      '&#99999999;',
+      'x y',
+      '<',
+      '>',
+      '/>',
+      '<?x?>',
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 60 }), (parts) => {
+        const r = parseWsd(text(parts.join('')));
+        if (!('anomaly' in r)) expect(Object.keys(ACTION_TYPES)).toContain(r.type);
+      }),
+      { numRuns: 1000 },
+    );
+  });
 
   it('mutated fixture frames through the whole pipeline never throw', () => {
     const frames = identityFrames();
