@@ -8,12 +8,11 @@ import { parseDhcpv6 } from '../../../agent/protocols/dhcpv6/parse.js';
 import { parseLldp } from '../../../agent/protocols/lldp/parse.js';
 import { parseMdns } from '../../../agent/protocols/mdns/parse.js';
 import { parseSsdp } from '../../../agent/protocols/ssdp/parse.js';
+import { ACTIONS } from '../../../agent/protocols/wsd/events.js';
 import { parseWsd } from '../../../agent/protocols/wsd/parse.js';
 import { Pipeline } from '../../../agent/pipeline.js';
 import type { EventRecord } from '../../../agent/protocols/types.js';
 import { bytes, concat, text } from '../../decode/builders.js';
-import { ACTIONS } from '../../../agent/protocols/wsd/events.js';
-
 import { dhcpFrame, identityFrames, lldpFrame } from './frames.js';
 
 const ACTION_TYPES = Object.fromEntries(Object.values(ACTIONS).map((t) => [t, true]));
