@@ -14,8 +14,17 @@ import {
   FlowDispatcher,
   type ProtocolCounters,
 } from './protocols/dispatch.js';
-import { ANALYZERS } from './protocols/registry.js';
-import type { EventRecord, ProtoName } from './protocols/types.js';
+import {
+  addProtocols,
+  buildDatagramPortMap,
+  createIdentityCounters,
+  datagramAnalyzerByPort,
+  DatagramDispatcher,
+  dispatchLinkFrame,
+  type IdentityCounters,
+} from './protocols/dispatch-datagram.js';
+import { ANALYZERS, DATAGRAM_ANALYZERS, LINK_ANALYZERS } from './protocols/registry.js';
+import type { EventRecord, LinkFrame, ProtoName } from './protocols/types.js';
 import { FlowTable, type FlowLimits } from './reassembly/flow-table.js';
 import type { ConsumerFactory, FlowInfo, FlowRecord } from './reassembly/types.js';
 import type { Finding } from './wire/finding.js';
@@ -84,6 +93,8 @@ export interface PipelineStats {
   deviceEvictions: number;
   /** Events the engine (or another observer) threw on, skipped. */
   engineErrors: number;
+  /** UDP datagrams cut to the datagram analyzers' size cap, and non-IP frames a link analyzer read (issue 15). */
+  identity: IdentityCounters;
 }
 
 const NOT_ERRORS = new Set(['ok', 'fragment_pending', 'other']);
@@ -96,6 +107,7 @@ export class Pipeline {
   readonly flows: FlowTable;
   readonly engine: Engine | null;
   readonly counters: ProtocolCounters;
+  readonly identityCounters: IdentityCounters = createIdentityCounters();
   private readonly observers: readonly PipelineObserver[];
   private readonly pkt = createPacket();
   private packets = 0;
@@ -107,15 +119,27 @@ export class Pipeline {
   private firstTs = -1;
   private lastTs = 0;
   private nextAdvance = 0;
+  private readonly emitEvent: (ev: EventRecord) => void;
+  private readonly linkFrame: LinkFrame = {
+    srcMac: -1,
+    dstMac: -1,
+    etherType: 0,
+    payload: new Uint8Array(0),
+  };
 
   constructor(opts: PipelineOptions, out: PipelineOutput) {
     this.counters = createProtocolCounters(ANALYZERS);
+    addProtocols(
+      this.counters,
+      [...DATAGRAM_ANALYZERS, ...LINK_ANALYZERS].map((s) => s.proto),
+    );
     const sitePorts = opts.site?.ports ?? {};
     const extra: Partial<Record<ProtoName, number[]>> = {};
-    for (const spec of ANALYZERS) {
+    for (const spec of [...ANALYZERS, ...DATAGRAM_ANALYZERS]) {
       extra[spec.proto] = [...(sitePorts[spec.proto] ?? []), ...(opts.extraPorts?.[spec.proto] ?? [])];
     }
     const portMap = buildPortMap(ANALYZERS, extra);
+    const datagramPorts = buildDatagramPortMap(DATAGRAM_ANALYZERS, extra);
     const onFinding = (f: Finding): void => {
       this.findings++;
       out.onFinding?.(f);
@@ -147,7 +171,9 @@ export class Pipeline {
       }
       out.onEvent?.(ev);
     };
+    this.emitEvent = onEvent;
     const counters = this.counters;
+    const identity = this.identityCounters;
     // One factory for every flow: a dispatcher (and its analyzer) is made only when payload arrives.
     const dispatcher: ConsumerFactory = (flow) =>
       new FlowDispatcher(flow, ANALYZERS, portMap, onEvent, counters);
@@ -156,6 +182,11 @@ export class Pipeline {
         onFlowStart: (flow) => {
           this.flowCount++;
           for (const o of observers) o.onFlowStart(flow, flow.startTs);
+          if (flow.transport === 'udp') {
+            // Nearly stateless, made with the flow: the flow table's caps bound how many exist.
+            const spec = datagramAnalyzerByPort(datagramPorts, flow);
+            return spec ? new DatagramDispatcher(flow, spec, onEvent, counters, identity) : null;
+          }
           if (flow.transport !== 'tcp') return null;
           // The protocol its port names is known now, for the flow record, even if no payload ever comes.
           flow.app = analyzerByPort(portMap, flow)?.proto ?? null;
@@ -185,6 +216,13 @@ export class Pipeline {
       } else if (pkt.proto === IpProto.TCP || pkt.proto === IpProto.UDP) {
         this.flows.onPacket(pkt);
       }
+    } else if (status === 'other' && pkt.etherType !== 0 && pkt.srcMac >= 0) {
+      const lf = this.linkFrame;
+      lf.srcMac = pkt.srcMac;
+      lf.dstMac = pkt.dstMac;
+      lf.etherType = pkt.etherType;
+      lf.payload = pkt.payload;
+      dispatchLinkFrame(lf, ts, LINK_ANALYZERS, this.emitEvent, this.counters, this.identityCounters);
     }
     if (ts >= this.nextAdvance) {
       this.advance(ts);
@@ -243,6 +281,7 @@ export class Pipeline {
       fragmentDrops: d.fragmentsEvicted + d.fragmentOverflows,
       deviceEvictions: this.engine?.stats.devices.evicted ?? 0,
       engineErrors: this.engineErrors,
+      identity: { ...this.identityCounters },
     };
   }
 }

@@ -64,6 +64,7 @@ export function pipelineStats(p: Pipeline, capture: CaptureStats | null, lagSeco
       flow_idle_timeout: s.flowEvictions.idle_timeout,
       fragment: s.fragmentDrops,
       device: s.deviceEvictions,
+      datagram_cut: s.identity.datagramsCut,
     },
   };
 }

@@ -43,6 +43,7 @@ export const EVICTION_KINDS = [
   'flow_idle_timeout',
   'fragment',
   'device',
+  'datagram_cut',
 ] as const;
 
 /** Distinct values any one label may take; beyond it values fold into "other" so a bad agent cannot explode series. */

@@ -63,6 +63,7 @@ export function formatSummary(label: string, s: ReplaySummary, findings: readonl
     `idle timeout ${ev.idle_timeout}, ` +
     `peak ${s.flowPeak} flows at once (${(s.flowMemoryPeak / 1048576).toFixed(1)} MiB estimated), ` +
     `${s.fragmentDrops} fragment drops, ${s.deviceEvictions} device evictions, ` +
+    `${s.identity.datagramsCut} datagrams cut, ` +
     `${s.seconds.toFixed(3)} s, ${pps} packets/s`
   );
 }

@@ -74,12 +74,28 @@ function resetPacket(out: Packet, f: RawFrame): void {
   out.seq = 0;
   out.ack = 0;
   out.window = 0;
+  out.etherType = 0;
   out.payload = EMPTY;
   out.isArp = false;
   out.arpOp = 0;
   out.arpSenderMac = -1;
   out.arpSenderIp = 0;
   out.arpTargetIp = 0;
+}
+
+/**
+ * A non-IP frame's type and bytes after its Ethernet/VLAN headers, for the link-layer analyzers (LLDP, CDP).
+ * `l.next` holds the EtherType, or the 802.3 length (below 0x0600), whose frame ends where the length says.
+ */
+function setLinkPayload(d: Uint8Array, l: Layer, out: Packet): void {
+  const t = l.next;
+  if (t < 0x0600) {
+    out.etherType = -1;
+    out.payload = d.subarray(l.off, Math.min(l.end, l.off + t));
+  } else {
+    out.etherType = t;
+    out.payload = d.subarray(l.off, l.end);
+  }
 }
 
 /**
@@ -180,7 +196,10 @@ export class Decoder {
       default:
         return 'unsupported_link';
     }
-    if (r !== null) return r;
+    if (r !== null) {
+      if (r === 'other' && frame.linkType === LinkType.ETHERNET) setLinkPayload(d, l, out);
+      return r;
+    }
     for (;;) {
       switch (l.next) {
         case EtherType.VLAN:
@@ -200,6 +219,9 @@ export class Decoder {
         case EtherType.ARP:
           return decodeArp(d, l, out) ?? 'other';
         default:
+          // Non-IP (LLDP, an 802.3 frame inside a VLAN tag): kept for the link-layer analyzers. Only on Ethernet,
+          // where a type below 0x0600 is a length (on SLL it is a protocol number).
+          if (frame.linkType === LinkType.ETHERNET) setLinkPayload(d, l, out);
           return 'other';
       }
     }

@@ -9,8 +9,8 @@ export function decodeEthernet(d: Uint8Array, l: Layer, out: Packet): LayerResul
   out.srcMac = readMac(d, o + 6);
   const type = read16(d, o + 12);
   l.off = o + 14;
+  l.next = type;
   // Values up to 1500 are an 802.3 length (LLC/SNAP follows: STP, CDP, ...), not an EtherType.
   if (type < 0x0600) return 'other';
-  l.next = type;
   return null;
 }

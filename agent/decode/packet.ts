@@ -35,6 +35,12 @@ export interface Packet {
   seq: number; // uint32
   ack: number; // uint32
   window: number;
+  /**
+   * EtherType of a non-IP frame (LLDP 0x88cc, ...), -1 for an IEEE 802.3 length frame (LLC follows: CDP, STP),
+   * 0 for IP, ARP and frames without an Ethernet header. Such frames' `payload` is what follows the Ethernet and
+   * VLAN headers (for 802.3, the LLC header on, cut to the length field).
+   */
+  etherType: number;
   /** Transport payload (TCP/UDP data), empty view when none. */
   payload: Uint8Array;
   /** Set when the frame was an ARP packet; see arp* fields. */
@@ -69,6 +75,7 @@ export function createPacket(): Packet {
     seq: 0,
     ack: 0,
     window: 0,
+    etherType: 0,
     payload: EMPTY,
     isArp: false,
     arpOp: 0,

@@ -415,6 +415,9 @@ export class Engine {
    * `ip_mac_changed` signal. Internet addresses and router MACs are skipped: their frames carry the gateway's MAC.
    */
   private checkBinding(ip: string, mac: string, ts: number, via: 'arp' | 'ip', internet?: boolean): void {
+    // No address binds nothing: link-layer events (LLDP, CDP: ip ""), and DHCP clients sending from the unspecified
+    // address, which every host uses before it has one (ARP probes are left out in onArp already).
+    if (ip === '' || ip === '0.0.0.0' || ip === '::') return;
     if (via === 'ip' && (this.table.isRouterMac(mac) || (internet ?? this.site.zoneOf(ip) === ZONE_INTERNET)))
       return;
     const prev = this.arp.get(ip);

@@ -172,11 +172,16 @@ export interface LinkFrame {
   payload: Uint8Array;
 }
 
-/** A protocol carried directly in Ethernet frames. `accepts` is a cheap test on the header. */
+/**
+ * A protocol carried directly in Ethernet frames. `accepts` is a cheap test on the header. `cut` counts the
+ * strings and list items the caps shortened (reported as `<proto>.limit_exceeded`).
+ */
 export interface LinkAnalyzerSpec {
   proto: ProtoName;
   accepts(frame: LinkFrame): boolean;
   /** Pure: fields of one event (type in `type`), or an anomaly code; never throws. */
-  decode(frame: LinkFrame): { type: string; fields: EventFields } | { anomaly: string; malformed: boolean };
+  decode(
+    frame: LinkFrame,
+  ): { type: string; fields: EventFields; cut?: number } | { anomaly: string; malformed: boolean };
   schema: ProtocolSchema;
 }

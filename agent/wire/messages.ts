@@ -99,7 +99,8 @@ export interface StatsMessage {
   spool?: SpoolCounts;
   /**
    * What the agent's caps pushed out, by cause: flow_cap, flow_budget, flow_embryonic_timeout,
-   * flow_idle_timeout, fragment, device. Optional: older agents do not send it.
+   * flow_idle_timeout, fragment, device, datagram_cut (UDP datagrams cut at the identity analyzers' 16 KiB, issue 15).
+   * Optional: older agents do not send it.
    */
   evictions?: Record<string, number>;
 }

@@ -2,7 +2,19 @@
 // run `npm run gen`. The collector bounds its protocol × type metric labels with these (a value outside them is
 // folded into "other"); they live in wire/ because the collector may import only wire/.
 
-export const KNOWN_PROTOCOLS = ['hl7', 'dicom', 'mqtt', 'tls'] as const;
+export const KNOWN_PROTOCOLS = [
+  'hl7',
+  'dicom',
+  'mqtt',
+  'tls',
+  'dhcp',
+  'dhcpv6',
+  'mdns',
+  'ssdp',
+  'wsd',
+  'lldp',
+  'cdp',
+] as const;
 export type KnownProtocol = (typeof KNOWN_PROTOCOLS)[number];
 
 /** Event types each protocol counts in `stats.messages` (anomalies are counted apart). */
@@ -27,6 +39,28 @@ export const KNOWN_MESSAGE_TYPES: Readonly<Record<KnownProtocol, readonly string
     'auth',
   ],
   tls: ['client_hello', 'server_hello', 'certificate', 'alert'],
+  dhcp: ['discover', 'offer', 'request', 'decline', 'ack', 'nak', 'release', 'inform', 'other'],
+  dhcpv6: [
+    'solicit',
+    'advertise',
+    'request',
+    'confirm',
+    'renew',
+    'rebind',
+    'reply',
+    'release',
+    'decline',
+    'reconfigure',
+    'information_request',
+    'relay_forw',
+    'relay_repl',
+    'other',
+  ],
+  mdns: ['query', 'response'],
+  ssdp: ['msearch', 'notify', 'response'],
+  wsd: ['hello', 'bye', 'probe', 'probe_matches', 'resolve', 'resolve_matches'],
+  lldp: ['advertisement'],
+  cdp: ['advertisement'],
 };
 
 export function isKnownProtocol(p: string): p is KnownProtocol {

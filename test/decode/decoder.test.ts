@@ -365,7 +365,19 @@ describe('Decoder: valid frames', () => {
     );
     d.decode(frame(LinkType.ETHERNET, eth({ type: 0x88cc }, new Uint8Array(30))), p);
     const fresh = createPacket();
-    expect({ ...p, ts: 0, frameIndex: 0, frameLen: 0, srcMac: -1, dstMac: -1 }).toEqual(fresh);
+    // A non-IP frame keeps its EtherType and bytes for the link-layer analyzers (issue 15); nothing else stays.
+    expect(p.etherType).toBe(0x88cc);
+    expect(p.payload.length).toBe(30);
+    expect({
+      ...p,
+      ts: 0,
+      frameIndex: 0,
+      frameLen: 0,
+      srcMac: -1,
+      dstMac: -1,
+      etherType: 0,
+      payload: fresh.payload,
+    }).toEqual(fresh);
   });
 });
 

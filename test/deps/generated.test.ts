@@ -6,7 +6,7 @@ import path from 'node:path';
 import { format, resolveConfig } from 'prettier';
 import { describe, expect, it } from 'vitest';
 import { RULE_VOCABULARY } from '../../agent/engine/rules/subjects.js';
-import { PROTOCOL_SCHEMAS } from '../../agent/protocols/registry.js';
+import { IDENTITY_SCHEMAS, PROTOCOL_SCHEMAS, STREAM_SCHEMAS } from '../../agent/protocols/registry.js';
 import { fieldsOf, typesOf } from '../../agent/protocols/schema.js';
 import type { EventVocabulary, FieldSpec } from '../../agent/protocols/types.js';
 import { REPO_ROOT } from '../helpers/paths.js';
@@ -83,13 +83,16 @@ function renderTables(vocabularies: readonly EventVocabulary[]): string {
 const BEGIN = '<!-- generated: event fields (npm run gen) -->';
 const END = '<!-- end generated -->';
 
+/** The identity protocols' tables (issue 15) have their own section of docs/events.md. */
+const BEGIN_IDENTITY = '<!-- generated: identity event fields (npm run gen) -->';
+
 /** The file with the text between the markers replaced. */
-function splice(file: string, body: string): { current: string; wanted: string } {
+function splice(file: string, body: string, begin = BEGIN): { current: string; wanted: string } {
   const current = readFileSync(file, 'utf8');
-  const a = current.indexOf(BEGIN);
-  const b = current.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`${file}: the markers ${BEGIN} ... ${END} are missing`);
-  const wanted = `${current.slice(0, a + BEGIN.length)}\n\n${body.trimEnd()}\n\n${current.slice(b)}`;
+  const a = current.indexOf(begin);
+  const b = current.indexOf(END, a);
+  if (a < 0 || b < a) throw new Error(`${file}: the markers ${begin} ... ${END} are missing`);
+  const wanted = `${current.slice(0, a + begin.length)}\n\n${body.trimEnd()}\n\n${current.slice(b)}`;
   return { current, wanted };
 }
 
@@ -103,7 +106,12 @@ const targets: Array<{ file: string; render: () => { current: string; wanted: st
   },
   {
     file: 'docs/events.md',
-    render: () => splice(path.join(REPO_ROOT, 'docs/events.md'), renderTables(PROTOCOL_SCHEMAS)),
+    render: () => splice(path.join(REPO_ROOT, 'docs/events.md'), renderTables(STREAM_SCHEMAS)),
+  },
+  {
+    file: 'docs/events.md',
+    render: () =>
+      splice(path.join(REPO_ROOT, 'docs/events.md'), renderTables(IDENTITY_SCHEMAS), BEGIN_IDENTITY),
   },
   {
     file: 'rules/README.md',

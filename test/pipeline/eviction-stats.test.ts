@@ -34,6 +34,7 @@ describe('eviction counters', () => {
       flow_idle_timeout: 0,
       fragment: 0,
       device: 0,
+      datagram_cut: 0,
     });
     const msg = { type: 'stats' as const, ...stats };
     expect(validateAgentMessage(JSON.parse(JSON.stringify(msg)) as unknown).ok).toBe(true);

@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PACKET_NAMES } from '../../agent/protocols/mqtt/constants.js';
-import { ANALYZERS } from '../../agent/protocols/registry.js';
+import { PROTOCOL_SCHEMAS } from '../../agent/protocols/registry.js';
 import { KNOWN_MESSAGE_TYPES, KNOWN_PROTOCOLS } from '../../agent/wire/protocols.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
@@ -23,6 +23,6 @@ describe('known message types', () => {
   });
 
   it('covers the protocols the agent analyses', () => {
-    expect([...KNOWN_PROTOCOLS].sort()).toEqual(ANALYZERS.map((a) => a.proto).sort());
+    expect([...KNOWN_PROTOCOLS].sort()).toEqual(PROTOCOL_SCHEMAS.map((s) => s.proto).sort());
   });
 });

@@ -145,14 +145,15 @@ export class DeviceTable {
     let d = this.byKey.use(key);
     if (d) {
       if (ts > d.last) d.last = ts;
-      if (!d.ips.includes(ip)) this.addIp(d, ip);
+      // A link-layer event (LLDP, CDP) names its sender by MAC only: ip "" is no address to record.
+      if (ip !== '' && !d.ips.includes(ip)) this.addIp(d, ip);
       return d;
     }
     const asset = this.site.assetOf(ip, m);
     d = {
       key,
       mac: byIp ? undefined : m,
-      ips: [ip],
+      ips: ip === '' ? [] : [ip],
       vendor: byIp || !m ? undefined : lookupVendor(m),
       name: asset?.name,
       zone,
