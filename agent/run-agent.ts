@@ -4,8 +4,10 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { LiveCapture } from './capture/live.js';
+import { createBaselineChecker } from './engine/baselines/baseline-check.js';
 import { BaselineLearner } from './engine/baselines/baseline-learn.js';
-import { formatBaselineYaml } from './engine/baselines/baseline-yaml.js';
+import type { Baseline } from './engine/baselines/baseline-model.js';
+import { formatBaselineYaml, parseBaselineYaml } from './engine/baselines/baseline-yaml.js';
 import { SiteIndex, type Site } from './engine/site/site.js';
 import {
   DEFAULT_RULES_DIR,
@@ -117,6 +119,28 @@ function newLearner(site: Site | null): BaselineLearner {
   });
 }
 
+/**
+ * Where the agent keeps the last approved baselines the collector pushed (issue 10): beside its spool, so a restart
+ * while the collector is away still enforces them. JSON, which the baseline parser reads like YAML.
+ */
+export function approvedBaselineFile(spoolDir: string): string {
+  return `${spoolDir.replace(/[\\/]+$/, '')}.approved-baseline.json`;
+}
+
+/** The state file's baselines, or null (none yet, or unreadable: said once in the log, then ignored). */
+function readApprovedFile(file: string, log: Logger): Baseline | null {
+  if (!existsSync(file)) return null;
+  try {
+    return parseBaselineYaml(readFileSync(file, 'utf8'), file);
+  } catch (err) {
+    log.warn(
+      { file, err: (err as Error).message },
+      'agent: the stored approved baselines are unusable, ignored',
+    );
+    return null;
+  }
+}
+
 function defaultSpoolDir(agentId: string): string {
   const base = process.env.STATE_DIRECTORY ?? path.join(process.cwd(), '.wardwatch');
   return path.join(base, 'spool', agentId.replace(/[^A-Za-z0-9._-]/g, '_'));
@@ -173,6 +197,15 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   // A live sensor meets devices for the first time; a capture file is evidence to report in full.
   args = { ...args, learningPeriod: args.learningPeriod ?? (args.interface ? '7d' : '0') };
   const rulesDir = args.rules ?? DEFAULT_RULES_DIR;
+  const spoolDir = args.spool ?? defaultSpoolDir(agentId);
+  // Precedence (issue 10): an explicit --baseline wins over what the collector approves; without one the agent
+  // starts from the last approved set it stored, then follows the collector's pushes.
+  const explicitBaseline = args.baseline !== undefined;
+  const approvedFile = approvedBaselineFile(spoolDir);
+  if (!explicitBaseline && readApprovedFile(approvedFile, log) !== null) {
+    args = { ...args, baseline: approvedFile };
+    log.info({ file: approvedFile }, 'agent: enforcing the approved baselines stored at the last run');
+  }
   // Workers load site, rules and baseline themselves; here they are loaded (and checked) for one pipeline.
   const inputs = workers > 1 ? null : loadEngineInputs(args);
   if (args.learnedBaseline !== undefined) {
@@ -181,7 +214,8 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     if (!existsSync(dir))
       throw new UsageError(`--learned-baseline ${args.learnedBaseline}: directory ${dir} does not exist`);
   }
-  const learner = inputs !== null && args.learnedBaseline !== undefined ? newLearner(inputs.site) : null;
+  // With one pipeline the agent always learns: what it learned goes to the collector for review (issue 10).
+  const learner = inputs !== null ? newLearner(inputs.site) : null;
   const writeLearned = (): void => {
     if (!learner || args.learnedBaseline === undefined) return;
     try {
@@ -206,7 +240,41 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     }));
 
   let source: AgentSource | null = null;
-  const spoolDir = args.spool ?? defaultSpoolDir(agentId);
+  // Approved baselines pushed by the collector: stored, then applied to the engine (once there is one).
+  let pipeline: Pipeline | null = null;
+  let pushed: { version: number; baseline: Baseline } | null = null;
+  const applyPushed = (): void => {
+    if (!pushed || !pipeline?.engine) return;
+    const { version, baseline } = pushed;
+    pushed = null;
+    const index = inputs?.site ? new SiteIndex(inputs.site) : null;
+    const opts = index ? { isDevice: (ip: string) => index.zoneOf(ip) !== 'internet' } : {};
+    pipeline.engine.setBaseline(createBaselineChecker(baseline, opts));
+    log.info({ version, devices: baseline.devices.length }, 'agent: approved baselines applied');
+  };
+  const onBaseline = (version: number, baseline: Baseline): void => {
+    try {
+      writeFileAtomic(approvedFile, `${JSON.stringify({ ...baseline, approved_version: version })}\n`);
+    } catch (err) {
+      log.warn(
+        { file: approvedFile, err: (err as Error).message },
+        'agent: could not store the approved baselines',
+      );
+    }
+    if (explicitBaseline) {
+      log.info(
+        { version },
+        'agent: approved baselines received and stored, not applied: --baseline FILE wins',
+      );
+      return;
+    }
+    if (inputs === null) {
+      log.warn({ version }, 'agent: approved baselines stored; --workers applies them at the next start');
+      return;
+    }
+    pushed = { version, baseline };
+    applyPushed();
+  };
   // A permanent refusal (bad token or role, id in use, TLS verification) stops the agent like a signal, then exit 2.
   let refusedFor: string | null = null;
   const refusal = new AbortController();
@@ -226,6 +294,7 @@ export async function runAgent(args: AgentArgs): Promise<number> {
       statsIntervalMs: 2000,
       rules: ruleInfo,
       ...(tls ? { tls } : {}),
+      onBaseline,
       onPermanentFailure: (reason) => {
         refusedFor = reason;
         refusal.abort();
@@ -265,6 +334,8 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     );
   } else {
     const p = new Pipeline({ ...inputs, agentId, observers: learner ? [learner] : [] }, { onFinding });
+    pipeline = p;
+    applyPushed();
     source = live
       ? new LiveSource(p, rulesDir, log, live)
       : new FileSource(p, rulesDir, log, files, args.speed, gate);
@@ -273,8 +344,14 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   const active = source;
   const onHangup = (): void => active.reloadRules();
   process.on('SIGHUP', onHangup);
+  const sendLearned = (): void => {
+    if (learner) transport.sendLearned(learner.result());
+  };
   const timers = [
-    setInterval(() => transport.sendDevices(active.devices()), DEVICE_INTERVAL_MS),
+    setInterval(() => {
+      transport.sendDevices(active.devices());
+      sendLearned();
+    }, DEVICE_INTERVAL_MS),
     ...(learner ? [setInterval(writeLearned, LEARNED_INTERVAL_MS)] : []),
   ];
   for (const t of timers) t.unref();
@@ -282,6 +359,7 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   for (const t of timers) clearInterval(t);
   process.off('SIGHUP', onHangup);
   transport.sendDevices(source.devices());
+  sendLearned();
   writeLearned();
   const s = source.stats();
   const stopped = !source.finite || signal.aborted;

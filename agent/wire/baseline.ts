@@ -153,6 +153,8 @@ export interface Baseline {
   /** Absent in baselines written before issue 9: every check armed, as they were then. */
   armed?: ArmedChecks;
   devices: DeviceBaseline[];
+  /** The collector's approved-set version this file holds (an agent's state file, `baseline export`). */
+  approved_version?: number;
 }
 
 // ---- the schema: a hand-edited file fails on the line that is wrong, an upload or approval on the field ----
@@ -268,6 +270,7 @@ export const TOP_SPEC: Spec = {
       obj: { volume: req('boolean'), feed_stopped: req('boolean'), min_learning_s: opt('number') },
     }),
     devices: req({ list: DEVICE_SPEC }),
+    approved_version: opt('int'),
   },
 };
 

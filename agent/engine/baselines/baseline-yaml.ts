@@ -172,5 +172,6 @@ export function parseBaselineYaml(text: string, file: string): Baseline {
         }
       : {}),
     devices: b.devices.map(completeDevice),
+    ...(b.approved_version !== undefined ? { approved_version: b.approved_version } : {}),
   };
 }
