@@ -9,7 +9,7 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Finding } from '../agent/wire/finding.js';
-import type { DeviceBaseline } from '../agent/wire/baseline.js';
+import { armedFor, type DeviceBaseline } from '../agent/wire/baseline.js';
 import {
   WIRE_LIMITS,
   WIRE_PROTOCOL,
@@ -81,14 +81,9 @@ const NOTE_INTERVAL_MS = 10_000;
 /** Largest `baseline` message sent to an agent: agents read at most 1 MiB a message. */
 const MAX_BASELINE_MESSAGE = 1024 * 1024 - 4096;
 
-/**
- * The approved set as `baseline` messages under the agents' message cap. Volume and feed-stopped checks arm only
- * when every device's volume was approved (an approval that skipped it holds zeros, which would make every hour
- * "far above").
- */
+/** The approved set as `baseline` messages under the agents' message cap, with the checks it arms (armedFor). */
 export function baselineMessages(set: { version: number; devices: DeviceBaseline[] }): string[] {
-  const armedAll = set.devices.length > 0 && set.devices.every((d) => d.volume.hours > 0);
-  const armed = { volume: armedAll, feed_stopped: armedAll, min_learning_s: 0 };
+  const armed = armedFor(set.devices);
   const chunks: string[][] = [];
   let cur: string[] = [];
   let bytes = 0;

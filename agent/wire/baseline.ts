@@ -354,6 +354,15 @@ export function deviceProblem(v: unknown, path = 'device'): string | null {
   return e ? `${path}: ${e[1]}` : null;
 }
 
+/**
+ * The time-based checks an assembled approved set arms: only when every device's volume was approved (an approval
+ * that skipped it holds zeros, which would make every hour "far above").
+ */
+export function armedFor(devices: readonly DeviceBaseline[]): ArmedChecks {
+  const all = devices.length > 0 && devices.every((d) => d.volume.hours > 0);
+  return { volume: all, feed_stopped: all, min_learning_s: 0 };
+}
+
 // ---- review: a device's baseline as items a reviewer approves or rejects one by one ----
 
 type Section = 'dicom' | 'hl7' | 'mqtt';
