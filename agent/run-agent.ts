@@ -107,6 +107,8 @@ function tlsOptions(args: AgentArgs): { ca?: Buffer; cert?: Buffer; key?: Buffer
 /** Device records reach the collector while the agent runs, not only when it stops. */
 const DEVICE_INTERVAL_MS = 5 * 60_000;
 const LEARNED_INTERVAL_MS = 60 * 60_000;
+/** How long `agent --pcap` waits for the collector's approved baselines before reading (issue 10). */
+const BASELINE_WAIT_MS = 5000;
 
 /** The learner behind --learned-baseline: zones and asset names from the site, as `baseline learn` does. */
 function newLearner(site: Site | null): BaselineLearner {
@@ -339,6 +341,19 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     source = live
       ? new LiveSource(p, rulesDir, log, live)
       : new FileSource(p, rulesDir, log, files, args.speed, gate);
+  }
+  // A replay through an agent is judged by what the collector approved: its set is waited for (briefly: a collector
+  // that is away leaves the stored copy in force) before the first packet.
+  if (source.finite && !explicitBaseline && inputs !== null) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      transport.baselineSeen,
+      aborted,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, BASELINE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   }
   // SIGHUP reloads the rules without losing devices, windows or flows; a bad file keeps the old rules.
   const active = source;

@@ -167,6 +167,7 @@ export class Ingest {
       this.o.logger.error({ err: (err as Error).message }, 'ingest: reading the approved baselines failed');
       return;
     }
+    // On connect even an empty set (version 0) is sent: the agent then knows there is nothing to wait for.
     const targets = ws ? [ws] : [...this.agents.values()].map((l) => l.ws);
     for (const t of targets) if (t.readyState === t.OPEN) for (const text of texts) t.send(text);
   }

@@ -214,6 +214,11 @@ export class AgentTransport {
   private learned: Baseline | null = null;
   private learnedDropped = 0;
   private baselineParts: BaselineParts | null = null;
+  private baselineHeard: (() => void) | null = null;
+  /** Resolves once the collector's approved set (or its word that it has none, version 0) came in whole. */
+  readonly baselineSeen: Promise<void> = new Promise((resolve) => {
+    this.baselineHeard = resolve;
+  });
   private drainWaiters: Array<() => void> = [];
   /** The spool said full (stop-reading) or failed: findings wait in memory and the source is held back. */
   private spoolState: 'ok' | 'full' | 'failing' = 'ok';
@@ -427,6 +432,9 @@ export class AgentTransport {
     cur.got.set(m.part, m.devices);
     if (cur.got.size < cur.parts) return;
     this.baselineParts = null;
+    this.baselineHeard?.();
+    // Version 0: the collector has approved nothing yet, which is not "approve nothing" (every device would be new).
+    if (cur.version === 0) return;
     const devices: DeviceBaseline[] = [];
     for (let i = 0; i < cur.parts; i++) devices.push(...(cur.got.get(i) ?? []));
     const baseline: Baseline = {
