@@ -4,7 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentTransport } from '../../agent/transport/client.js';
 import type { Baseline, DeviceBaseline, ReviewItem } from '../../agent/wire/baseline.js';
+import { parseAgentMessage, parseCollectorMessage } from '../../agent/wire/messages.js';
 import type { RunningCollector } from '../../collector/main.js';
+import { baselineMessages } from '../../collector/server.js';
 import { openTestAgent, startTestCollector } from '../helpers/collector.js';
 import { TOKENS, makeFinding, waitFor } from './helpers.js';
 
@@ -167,5 +169,41 @@ describe('baseline review', () => {
     const other = makeFinding(901, 'agent-a', { rule: 'test.rule-1' });
     col.store.storeBatch('agent-a', 901, [other]);
     expect((await call('POST', `/api/findings/${other.id}/approve-baseline`, {})).status).toBe(400);
+  });
+});
+
+describe('baseline messages stay under the message cap', () => {
+  const many = Array.from({ length: 2000 }, (_, i) => ({
+    ...learnedCt(),
+    ip: `10.20.${i >> 8}.${i & 255}`,
+  }));
+
+  it("splits an agent's upload into valid messages under its cap, each device once, a broken one left out", () => {
+    const broken = { ...learnedCt(), ip: '10.9.9.9', peers: 'none' } as unknown as DeviceBaseline;
+    const chunks = agent.learnedChunks({ ...doc(learnedCt()), devices: [...many, broken] });
+    expect(chunks.length).toBeGreaterThan(1);
+    const seen: string[] = [];
+    for (const c of chunks) {
+      expect(Buffer.byteLength(c)).toBeLessThanOrEqual(1024 * 1024);
+      const m = parseAgentMessage(c);
+      expect(m.ok).toBe(true);
+      if (m.ok && m.value.type === 'baselines') seen.push(...m.value.devices.map((d) => d.ip));
+    }
+    expect(seen).toEqual(many.map((d) => d.ip));
+  });
+
+  it('splits the approved set into numbered parts an agent accepts', () => {
+    const big = Array.from({ length: 3000 }, (_, i) => ({ ...many[0], ip: `10.21.${i >> 8}.${i & 255}` }));
+    const texts = baselineMessages({ version: 7, devices: big as DeviceBaseline[] });
+    expect(texts.length).toBeGreaterThan(1);
+    const parts = texts.map((t) => {
+      expect(Buffer.byteLength(t)).toBeLessThanOrEqual(1024 * 1024);
+      const m = parseCollectorMessage(t);
+      if (!m.ok || m.value.type !== 'baseline')
+        throw new Error(`not a baseline message: ${m.ok ? '' : m.detail}`);
+      return m.value;
+    });
+    expect(parts.map((p) => [p.version, p.part, p.parts])).toEqual(texts.map((_, i) => [7, i, texts.length]));
+    expect(parts.flatMap((p) => p.devices).length).toBe(big.length);
   });
 });

@@ -134,7 +134,7 @@ describe('known_to / unknown_to', () => {
     const engine = new Engine({ site: null, rules: RULES, baseline: null, agentId: 'a' }, (f) => out.push(f));
     const at = (h: number): EventRecord => {
       const e = assoc('CT_ROOM1', '10.20.40.21');
-      const ts = e.tsMicros + h * 3_600_000_000;
+      const ts = (e.tsMicros ?? 0) + h * 3_600_000_000;
       return { ...e, tsMicros: ts, ts: new Date(ts / 1000).toISOString() };
     };
     const reported = (): number =>
