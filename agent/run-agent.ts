@@ -342,19 +342,6 @@ export async function runAgent(args: AgentArgs): Promise<number> {
       ? new LiveSource(p, rulesDir, log, live)
       : new FileSource(p, rulesDir, log, files, args.speed, gate);
   }
-  // A replay through an agent is judged by what the collector approved: its set is waited for (briefly: a collector
-  // that is away leaves the stored copy in force) before the first packet.
-  if (source.finite && !explicitBaseline && inputs !== null) {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      transport.baselineSeen,
-      aborted,
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, BASELINE_WAIT_MS);
-      }),
-    ]);
-    clearTimeout(timer);
-  }
   // SIGHUP reloads the rules without losing devices, windows or flows; a bad file keeps the old rules.
   const active = source;
   const onHangup = (): void => active.reloadRules();
@@ -370,6 +357,19 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     ...(learner ? [setInterval(writeLearned, LEARNED_INTERVAL_MS)] : []),
   ];
   for (const t of timers) t.unref();
+  // A replay through an agent is judged by what the collector approved: its set is waited for (briefly: a collector
+  // that is away leaves the stored copy in force) before the first packet.
+  if (source.finite && !explicitBaseline && inputs !== null) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      transport.baselineSeen,
+      aborted,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, BASELINE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
   const exitCode = await source.run(signal);
   for (const t of timers) clearInterval(t);
   process.off('SIGHUP', onHangup);
