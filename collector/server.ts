@@ -277,7 +277,10 @@ export class Ingest {
       if (agent !== null && !this.bucket(agent).peek()) {
         const buf = rawToBuffer(data);
         if (buf.indexOf('"findings"') === -1) {
-          metrics.rateLimit(agent, buf.indexOf('"type":"devices"') === -1 ? 'stats' : 'devices');
+          // Learned baselines are counted with devices: both are inventory uploads an agent repeats every 5 minutes.
+          const inventory =
+            buf.indexOf('"type":"devices"') !== -1 || buf.indexOf('"type":"baselines"') !== -1;
+          metrics.rateLimit(agent, inventory ? 'devices' : 'stats');
           // And its socket is not read until a token is due: the flood meets TCP back-pressure instead of our CPU.
           if (!ws.isPaused) {
             ws.pause();

@@ -332,6 +332,45 @@ describe.skipIf(!CAN_RUN && !IN_CI)('console in chromium', () => {
     await page.screenshot({ path: path.join(SHOTS, 'console-hostile-ae-title.png'), fullPage: true });
   });
 
+  it('renders a learned AE title of <img src=x onerror=alert(1)> in the baseline review as text', async () => {
+    const t = await openTestAgent(col.wsUrl, { version: 'crafted' });
+    t.sendLearned({
+      version: 1,
+      learned_from: '',
+      learned_to: '',
+      devices: [
+        {
+          ip: '10.20.30.66',
+          macs: [],
+          peers: [],
+          dicom: {
+            ae_titles: [HOSTILE],
+            ae_pairs: [],
+            sop_classes: [],
+            commands: [],
+            move_destinations: [],
+            implementations: [],
+          },
+          volume: {
+            hours: 1,
+            active_hours: [],
+            messages_per_hour: { min: 0, max: 1 },
+            bytes_per_hour: { min: 0, max: 1 },
+            rejects_per_hour: { min: 0, max: 0 },
+            naks_per_hour: { min: 0, max: 0 },
+          },
+        },
+      ],
+    });
+    await waitFor(() => col.store.latestBaseline('10.20.30.66', 'learned') !== null, 'the crafted upload');
+    await t.close();
+    await page.goto(`${col.url}/?view=baseline&device=10.20.30.66`);
+    await page.locator(READY('baseline')).waitFor();
+    await expect(page.locator('#review').textContent()).resolves.toContain(HOSTILE);
+    expect(await page.locator('img').count()).toBe(0);
+    expect(dialogs).toEqual([]);
+  });
+
   it('signs out: the cookie no longer opens the API', async () => {
     await page.click('#signout');
     await page.locator('#signin').waitFor();
