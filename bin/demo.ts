@@ -70,7 +70,8 @@ export async function runDemo(args: DemoArgs): Promise<number> {
     for (const f of fresh) {
       seen.add(f.id);
       printed++;
-      say(formatPretty(f));
+      // The rules the agent announced carry the advice the pretty form ends with.
+      say(formatPretty(f, (rule) => collector.store.getRule(rule) ?? undefined));
     }
   };
   const timer = setInterval(poll, 250);

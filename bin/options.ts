@@ -306,8 +306,19 @@ export const COLLECTOR = {
     describe:
       'require agents (wss) to present a certificate chaining to --tls-ca whose CN is their agent id; a refusal is logged with its TLS reason and answered 403 (the API and /healthz still take tokens only)',
   },
-  'retention-days': { coerce: positive('retention-days'), describe: 'delete findings older than this' },
-  'retention-max': { coerce: whole('retention-max', 1), describe: 'keep at most this many findings' },
+  'retention-days': {
+    coerce: positive('retention-days'),
+    describe: 'delete findings received more than N days ago (and exposures not re-reported since)',
+  },
+  'retention-max': {
+    coerce: whole('retention-max', 1),
+    describe: 'keep at most the N most recently received findings',
+  },
+  'archive-dir': {
+    type: 'string',
+    describe:
+      'write each ended UTC day of findings to DIR/wardwatch-findings-YYYY-MM-DD.jsonl.gz (at start, then as days end); retention keeps days not yet archived',
+  },
   'export-jsonl': { type: 'string', describe: 'append every new finding to this file' },
   'export-format': {
     choices: EXPORT_FORMATS,
@@ -421,6 +432,7 @@ export const COMMAND_OPTIONS: Readonly<Record<string, Readonly<Record<string, Op
   interfaces: {},
   'baseline learn': BASELINE_LEARN,
   'baseline diff': {},
+  'baseline show': {},
   'baseline approve': BASELINE_APPROVE,
   'baseline export': BASELINE_EXPORT,
   'rules validate': {},

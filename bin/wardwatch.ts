@@ -9,6 +9,7 @@ import { hideBin } from 'yargs/helpers';
 import { EXIT_BAD_INPUT } from '../agent/engine-inputs.js';
 import {
   runBaselineDiff,
+  runBaselineShow,
   runBaselineLearn,
   runReplay,
   runRulesTest,
@@ -105,6 +106,12 @@ function requireDirectoryOf(option: string, file: string): void {
   const dir = path.dirname(path.resolve(file));
   if (!existsSync(dir) || !statSync(dir).isDirectory())
     throw new UserError(`--${option} ${file}: directory ${dir} does not exist`);
+}
+
+/** A directory wardwatch writes into (the archive) must exist and be one. */
+function requireDirectory(option: string, dir: string): void {
+  if (!existsSync(dir)) throw new UserError(`--${option} ${dir}: directory not found`);
+  if (!statSync(dir).isDirectory()) throw new UserError(`--${option} ${dir}: not a directory`);
 }
 
 /**
@@ -236,6 +243,7 @@ function collectorCommand(y: Argv): Argv {
         // Files are checked before anything starts, so a typo is the first and only thing said.
         if (a.db !== ':memory:') requireDirectoryOf('db', a.db);
         if (a['export-jsonl'] !== undefined) requireDirectoryOf('export-jsonl', a['export-jsonl']);
+        if (a['archive-dir'] !== undefined) requireDirectory('archive-dir', a['archive-dir']);
         for (const option of ['tokens', 'tls-cert', 'tls-key', 'tls-ca', 'syslog-ca'] as const) {
           const file = a[option];
           if (file !== undefined) requireFile(option, file);
@@ -254,6 +262,7 @@ function collectorCommand(y: Argv): Argv {
             ...(a['retention-days'] !== undefined ? { maxAgeSeconds: a['retention-days'] * 86400 } : {}),
             ...(a['retention-max'] !== undefined ? { maxCount: a['retention-max'] } : {}),
           };
+        if (a['archive-dir'] !== undefined) options.archive = { dir: a['archive-dir'] };
         const syslog = a.syslog !== undefined ? parseSyslog(a.syslog, a.cef, a['syslog-ca']) : undefined;
         if (a['syslog-ca'] !== undefined && syslog?.proto !== 'tls')
           throw new UserError('collector: --syslog-ca needs a tls:// --syslog');
@@ -307,6 +316,12 @@ function baselineCommand(y: Argv): Argv {
         (a) => run(() => runBaselineDiff(a.a, a.b)),
       )
       .command(
+        'show <file>',
+        'print a baseline one line per entry, with DICOM names',
+        (c) => c.positional('file', { type: 'string', demandOption: true, describe: 'the baseline file' }),
+        (a) => run(() => runBaselineShow(a.file)),
+      )
+      .command(
         'approve',
         "approve items of a device's learned baseline at the collector (admin token)",
         (c) =>
@@ -351,7 +366,7 @@ function baselineCommand(y: Argv): Argv {
             }),
           ),
       )
-      .demandCommand(1, 'baseline needs a subcommand: learn, diff, approve or export'),
+      .demandCommand(1, 'baseline needs a subcommand: learn, diff, show, approve or export'),
   );
 }
 

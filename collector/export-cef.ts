@@ -1,6 +1,6 @@
 // A finding as one CEF record (Micro Focus ArcSight "Implementing ArcSight Common Event Format", rev. 25): header
 // escaping, the standard extension keys a SIEM maps without a custom parser, and each value cut to its key's limit.
-import { findingClass, type Finding, type Severity } from '../agent/wire/finding.js';
+import { findingClass, type Endpoint, type Finding, type Severity } from '../agent/wire/finding.js';
 import { parseTs } from '../agent/wire/time.js';
 
 const CEF_SEVERITY: Record<Severity, number> = { info: 1, low: 3, medium: 5, high: 8, critical: 10 };
@@ -89,11 +89,21 @@ function ms(us: number): number | undefined {
   return Number.isNaN(us) ? undefined : Math.floor(us / 1000);
 }
 
+/**
+ * The finding's two endpoints as source and destination. Source is the side that opened the connection
+ * (`initiator`), as ECS, OCSF, CEF and Zeek use the words; when the finding does not say (no peer, or an older
+ * agent), the device is the source, as before issue 13.
+ */
+export function sourceAndDestination(f: Finding): { src: Endpoint; dst: Endpoint | undefined } {
+  if (f.peer && f.initiator === 'peer') return { src: f.peer, dst: f.device };
+  return { src: f.device, dst: f.peer };
+}
+
 export function formatCef(f: Finding, version = '0.1.0'): string {
   const cls = findingClass(f);
   const v6 = (ip: string | undefined): boolean => ip !== undefined && ip.includes(':');
-  const d = f.device;
-  const p = f.peer;
+  // src is the side that opened the connection (CEF, like ECS and OCSF, means the initiator); shost/dhost follow.
+  const { src: d, dst: p } = sourceAndDestination(f);
   const { start, end } = timeRange(f);
   const transport = transportOf(f.proto);
   const ext: Array<[string, string | number | undefined]> = [
@@ -120,6 +130,8 @@ export function formatCef(f: Finding, version = '0.1.0'): string {
     ['dpt', p?.port],
     ['dmac', p?.mac],
     ['dhost', p?.name],
+    // deviceDirection: 0 inbound, 1 outbound; CEF has no word for traffic that stays inside or outside.
+    ['deviceDirection', f.direction === 'inbound' ? 0 : f.direction === 'outbound' ? 1 : undefined],
     ['dvchost', f.agent],
     ['cs1Label', 'attack'],
     ['cs1', f.attack.join(',')],

@@ -1,9 +1,15 @@
 // A finding in the shapes SIEMs already parse: Elastic Common Schema (ECS 8.11) and OCSF 1.4 Detection Finding
 // (class 2004). Field lists and the trimmed JSON Schemas the tests check them against: collector/schemas/.
 // Only what the finding holds goes out: the agent already redacted its evidence (no patient values).
-import { findingClass, type Endpoint, type Finding, type Severity } from '../agent/wire/finding.js';
+import {
+  findingClass,
+  type Direction,
+  type Endpoint,
+  type Finding,
+  type Severity,
+} from '../agent/wire/finding.js';
 import { parseTs } from '../agent/wire/time.js';
-import { timeRange, transportOf } from './export-cef.js';
+import { sourceAndDestination, timeRange, transportOf } from './export-cef.js';
 
 export const EXPORT_FORMATS = ['jsonl', 'ecs', 'ocsf'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -51,13 +57,23 @@ function ecsEndpoint(e: Endpoint | undefined): Json | undefined {
   });
 }
 
+/** OCSF connection_info.direction_id: 1 Inbound, 2 Outbound, 3 Lateral, 99 Other (both ends outside the site). */
+const OCSF_DIRECTION: Record<Direction, [number, string]> = {
+  inbound: [1, 'Inbound'],
+  outbound: [2, 'Outbound'],
+  internal: [3, 'Lateral'],
+  external: [99, 'Other'],
+};
+
 /**
- * ECS: the device is `source` and the peer `destination` (as in CEF), `host.name` the device's asset name,
+ * ECS: the side that opened the connection is `source` (sourceAndDestination), `network.direction` the
+ * finding's direction; `host` is always the device the finding is about (its address and asset name),
  * `observer` the agent that saw it. wardwatch's own fields (class, flow, evidence) go under `wardwatch.*`.
  */
 export function toEcs(f: Finding, version = '0.1.0'): Json {
   const cls = findingClass(f);
   const transport = transportOf(f.proto);
+  const ends = sourceAndDestination(f);
   const ips = [...new Set([f.device.ip, ...(f.peer ? [f.peer.ip] : [])])];
   const { start, end } = timeRange(f);
   const iso = (us: number): string | undefined =>
@@ -93,16 +109,17 @@ export function toEcs(f: Finding, version = '0.1.0'): Json {
             technique: { id: [...f.attack], reference: f.attack.map(techniqueRef) },
           }
         : undefined,
-    source: ecsEndpoint(f.device),
-    destination: ecsEndpoint(f.peer),
+    source: ecsEndpoint(ends.src),
+    destination: ecsEndpoint(ends.dst),
     network: compact({
+      direction: f.direction,
       transport,
       protocol: f.proto.toLowerCase(),
       community_id: f.community_id,
       type: f.device.ip.includes(':') ? 'ipv6' : 'ipv4',
     }),
     observer: { name: f.agent, type: 'ids', vendor: 'wardwatch', product: 'wardwatch', version },
-    host: f.device.name !== undefined ? { name: f.device.name } : undefined,
+    host: compact({ ip: [f.device.ip], name: f.device.name }),
     related: { ip: ips },
     labels: compact({ class: cls, incident: f.incident }),
     wardwatch: compact({
@@ -111,6 +128,7 @@ export function toEcs(f: Finding, version = '0.1.0'): Json {
       count: f.count,
       flow: f.flow,
       incident: f.incident,
+      initiator: f.initiator,
       evidence: f.evidence,
     }),
   });
@@ -141,12 +159,14 @@ export function toOcsf(f: Finding, version = '0.1.0'): Json {
   const observe = (name: string, typeId: number, type: string, value: string | undefined): void => {
     if (value !== undefined) observables.push({ name, type_id: typeId, type, value });
   };
-  observe('evidences[0].src_endpoint.ip', 2, 'IP Address', f.device.ip);
-  observe('evidences[0].src_endpoint.mac', 3, 'MAC Address', f.device.mac);
-  observe('evidences[0].src_endpoint.name', 1, 'Hostname', f.device.name);
-  observe('evidences[0].dst_endpoint.ip', 2, 'IP Address', f.peer?.ip);
-  observe('evidences[0].dst_endpoint.mac', 3, 'MAC Address', f.peer?.mac);
-  observe('evidences[0].dst_endpoint.name', 1, 'Hostname', f.peer?.name);
+  const { src, dst } = sourceAndDestination(f);
+  const direction = f.direction !== undefined ? OCSF_DIRECTION[f.direction] : undefined;
+  observe('evidences[0].src_endpoint.ip', 2, 'IP Address', src.ip);
+  observe('evidences[0].src_endpoint.mac', 3, 'MAC Address', src.mac);
+  observe('evidences[0].src_endpoint.name', 1, 'Hostname', src.name);
+  observe('evidences[0].dst_endpoint.ip', 2, 'IP Address', dst?.ip);
+  observe('evidences[0].dst_endpoint.mac', 3, 'MAC Address', dst?.mac);
+  observe('evidences[0].dst_endpoint.name', 1, 'Hostname', dst?.name);
   const ms = (us: number): number | undefined => (Number.isNaN(us) ? undefined : Math.floor(us / 1000));
   return compact({
     activity_id: activityId,
@@ -187,12 +207,14 @@ export function toOcsf(f: Finding, version = '0.1.0'): Json {
     attacks: attacks.length > 0 ? attacks : undefined,
     evidences: [
       compact({
-        src_endpoint: ocsfEndpoint(f.device),
-        dst_endpoint: ocsfEndpoint(f.peer),
+        src_endpoint: ocsfEndpoint(src),
+        dst_endpoint: ocsfEndpoint(dst),
         connection_info:
-          f.community_id !== undefined || transport !== undefined
+          f.community_id !== undefined || transport !== undefined || direction !== undefined
             ? compact({
                 community_uid: f.community_id,
+                direction_id: direction?.[0],
+                direction: direction?.[1],
                 protocol_name: transport,
                 protocol_num: transport === 'tcp' ? 6 : transport === 'udp' ? 17 : undefined,
               })
@@ -201,7 +223,14 @@ export function toOcsf(f: Finding, version = '0.1.0'): Json {
       }),
     ],
     observables,
-    unmapped: compact({ agent: f.agent, flow: f.flow, proto: f.proto, class: cls }),
+    unmapped: compact({
+      agent: f.agent,
+      flow: f.flow,
+      proto: f.proto,
+      class: cls,
+      device_ip: f.device.ip,
+      initiator: f.initiator,
+    }),
   });
 }
 

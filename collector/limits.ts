@@ -112,6 +112,8 @@ const FINDING_KEYS = [
   'proto',
   'device',
   'peer',
+  'initiator',
+  'direction',
   'flow',
   'community_id',
   'evidence',

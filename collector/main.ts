@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { Archiver } from './archive.js';
 import { Exporter, type ExportOptions } from './export.js';
 import { createHttpHandler } from './http.js';
 import type { IngestLimits } from './limits.js';
@@ -26,6 +27,11 @@ export interface CollectorOptions {
   /** Largest WebSocket message accepted, bytes (default 16 MiB). */
   maxPayload?: number;
   retention?: RetentionOptions & { intervalSeconds?: number };
+  /**
+   * Daily archive directory (collector/archive.ts): ended days are archived at start and checked every
+   * `intervalSeconds` (600); retention never deletes a day not yet archived there.
+   */
+  archive?: { dir: string; intervalSeconds?: number };
   export?: ExportOptions;
   logger: Logger;
   helloTimeoutMs?: number;
@@ -183,12 +189,38 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
     ...(tls?.requestCert ? { clientCert: true } : {}),
   });
 
+  let archiveTimer: NodeJS.Timeout | null = null;
+  const archiver = opts.archive
+    ? new Archiver(opts.archive.dir, store, {
+        onArchived: (d) => {
+          metrics.archived(d.findings);
+          logger.info({ day: d.day, file: d.file, findings: d.findings }, 'collector: day archived');
+        },
+        onError: (day, err) => {
+          metrics.archiveError();
+          logger.error({ err, day }, 'collector: archive failed (retention keeps the day; retried)');
+        },
+      })
+    : null;
+  if (archiver) {
+    const runArchive = (): void => {
+      // Errors of a day are reported through onError; anything else (the directory gone) the same way.
+      archiver.run().catch((err: unknown) => {
+        metrics.archiveError();
+        logger.error({ err }, 'collector: archive failed');
+      });
+    };
+    runArchive();
+    archiveTimer = setInterval(runArchive, (opts.archive?.intervalSeconds ?? 600) * 1000);
+    archiveTimer.unref();
+  }
+
   let retentionTimer: NodeJS.Timeout | null = null;
   const retention = opts.retention;
   if (retention && (retention.maxAgeSeconds !== undefined || retention.maxCount !== undefined)) {
     const run = (): void => {
       try {
-        const n = store.applyRetention(retention);
+        const n = store.applyRetention(archiver ? archiver.guard(retention) : retention);
         metrics.retention(n);
         if (n > 0) logger.info({ deleted: n }, 'collector: retention applied');
       } catch (err) {
@@ -224,12 +256,14 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       if (closed) return;
       closed = true;
       if (retentionTimer) clearInterval(retentionTimer);
+      if (archiveTimer) clearInterval(archiveTimer);
       await ingest.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
       await exporter?.close();
+      await archiver?.idle();
       store.close();
       logger.info('collector: stopped');
     },

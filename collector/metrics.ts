@@ -95,6 +95,9 @@ export class CollectorMetrics {
   private readonly connections: Counter<'agent'>;
   private readonly exportErrors: Counter<'target'>;
   private readonly retentionDeleted: Counter;
+  private readonly archiveFiles: Counter;
+  private readonly archiveFindings: Counter;
+  private readonly archiveErrors: Counter;
   private readonly rateLimited: Counter<'agent' | 'type'>;
   private readonly truncated: Counter<'what'>;
   private readonly devicesRefused: Counter<'agent'>;
@@ -132,7 +135,7 @@ export class CollectorMetrics {
     });
     this.deviceFindings = new Counter({
       name: 'wardwatch_device_findings_total',
-      help: 'Alert findings by device asset name from the site file ("unnamed" otherwise; never an address) and severity.',
+      help: 'Alert findings by device asset name from the site file ("unnamed:<vendor>" or "unnamed" otherwise; never an address) and severity.',
       labelNames: ['device', 'severity'],
       registers: reg,
     });
@@ -258,6 +261,21 @@ export class CollectorMetrics {
       help: 'Findings deleted by retention.',
       registers: reg,
     });
+    this.archiveFiles = new Counter({
+      name: 'wardwatch_archive_files_total',
+      help: 'Daily findings archive files written (one per UTC day).',
+      registers: reg,
+    });
+    this.archiveFindings = new Counter({
+      name: 'wardwatch_archive_findings_total',
+      help: 'Findings written to daily archive files.',
+      registers: reg,
+    });
+    this.archiveErrors = new Counter({
+      name: 'wardwatch_archive_errors_total',
+      help: 'Daily archive runs that failed (the day stays pending and retention keeps it).',
+      registers: reg,
+    });
     this.rateLimited = new Counter({
       name: 'wardwatch_rate_limited_total',
       help: 'Stats or devices messages dropped because their agent exceeded its message rate.',
@@ -374,10 +392,18 @@ export class CollectorMetrics {
     this.folded.inc({ label });
   }
 
-  /** Only an asset name the site file gave (e.g. "pacs") may label a series: never an address. */
-  private deviceLabel(name: string | undefined): string {
-    if (name === undefined || ADDRESS_LIKE.test(name)) return 'unnamed';
-    return this.deviceNames.bound(name);
+  /**
+   * Only an asset name the site file gave (e.g. "pacs") may label a series: never an address. A device without
+   * one is `unnamed:<OUI vendor>` when its vendor is known (the dashboard's top devices then tell a stray Raspberry
+   * Pi from the rest), else `unnamed`; both share the device label's cap.
+   */
+  private deviceLabel(name: string | undefined, vendor: string | undefined): string {
+    if (name !== undefined && !ADDRESS_LIKE.test(name)) return this.deviceNames.bound(name);
+    const v = vendor
+      ?.replace(/[^A-Za-z0-9]+/g, '_')
+      .replace(/^_+|_+$/g, '')
+      .slice(0, 55);
+    return v ? this.deviceNames.bound(`unnamed:${v}`) : 'unnamed';
   }
 
   reject(reason: RejectMetricReason, n = 1): void {
@@ -390,6 +416,15 @@ export class CollectorMetrics {
 
   retention(n: number): void {
     if (n > 0) this.retentionDeleted.inc(n);
+  }
+
+  archived(findings: number): void {
+    this.archiveFiles.inc();
+    this.archiveFindings.inc(findings);
+  }
+
+  archiveError(): void {
+    this.archiveErrors.inc();
   }
 
   connected(agent: string, restored?: Cumulative): void {
@@ -411,7 +446,10 @@ export class CollectorMetrics {
     for (const f of fresh) {
       if (findingClass(f) !== 'alert') continue;
       this.findings.inc({ rule: this.rules.bound(f.rule), severity: f.severity, agent });
-      this.deviceFindings.inc({ device: this.deviceLabel(f.device.name), severity: f.severity });
+      this.deviceFindings.inc({
+        device: this.deviceLabel(f.device.name, f.device.vendor),
+        severity: f.severity,
+      });
     }
     if (received > fresh.length) this.duplicates.inc({ agent }, received - fresh.length);
   }

@@ -1376,6 +1376,36 @@ export class Store {
   close(): void {
     this.db.close();
   }
+
+  /**
+   * The daily archive (collector/archive.ts): findings received in [fromUs, toUs) by arrival, a page after
+   * `after` (the last row of the previous page), so the archive never holds the connection busy between pages.
+   */
+  findingsReceived(
+    fromUs: number,
+    toUs: number,
+    after: { receivedUs: number; seq: number } | null,
+    limit: number,
+  ): { receivedUs: number; seq: number; json: string }[] {
+    const a = after ?? { receivedUs: fromUs, seq: -1 };
+    return this.db
+      .prepare(
+        `SELECT received_us AS receivedUs, seq, json FROM findings
+         WHERE received_us >= ? AND received_us < ? AND (received_us, seq) > (?, ?)
+         ORDER BY received_us, seq LIMIT ?`,
+      )
+      .all(fromUs, toUs, a.receivedUs, a.seq, limit) as { receivedUs: number; seq: number; json: string }[];
+  }
+
+  /** The daily archive: the earliest arrival stored (µs, null when empty) and how many arrived at or after `sinceUs`. */
+  receivedSpan(sinceUs: number): { oldestUs: number | null; since: number } {
+    const r = this.db
+      .prepare(
+        'SELECT (SELECT MIN(received_us) FROM findings) AS oldestUs, (SELECT COUNT(*) FROM findings WHERE received_us >= ?) AS since',
+      )
+      .get(sinceUs) as { oldestUs: number | null; since: number };
+    return r;
+  }
 }
 
 interface ExposureRow {

@@ -2,8 +2,8 @@
 import { opensIncident } from '../engine/findings/incidents.js';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LineWriter, type OutputFormat } from './output.js';
-import { diffBaselines } from '../engine/baselines/baseline-diff.js';
+import { adviceFrom, LineWriter, type OutputFormat } from './output.js';
+import { diffBaselines, showBaseline } from '../engine/baselines/baseline-diff.js';
 import { BaselineLearner } from '../engine/baselines/baseline-learn.js';
 import { formatBaselineYaml } from '../engine/baselines/baseline-yaml.js';
 import { validateRulesDir } from '../engine/rules/rules.js';
@@ -81,7 +81,11 @@ export interface ReplayArgs extends EngineArgs {
 export async function runReplay(args: ReplayArgs, io: Io = processIo): Promise<number> {
   checkCaptureFiles(args.files);
   const inputs = loadEngineInputs(args);
-  const out = new LineWriter(io.stdout, args.format ?? 'jsonl');
+  const out = new LineWriter(
+    io.stdout,
+    args.format ?? 'jsonl',
+    inputs.rules ? adviceFrom(inputs.rules.rules) : undefined,
+  );
   const findings: Finding[] = [];
   const progress = startProgress(args.files, io);
   const opts: ReplayOptions = {
@@ -195,6 +199,13 @@ export function runBaselineDiff(a: string, b: string, io: Io = processIo): numbe
   const lines = diffBaselines(loadBaselineFile(a), loadBaselineFile(b));
   io.stdout.write(lines.length ? `${lines.join('\n')}\n` : '');
   io.stderr.write(`baseline diff: ${lines.length} change${lines.length === 1 ? '' : 's'}\n`);
+  return EXIT_OK;
+}
+
+/** `wardwatch baseline show FILE`: the baseline one line per entry, DICOM UIDs and implementations named. */
+export function runBaselineShow(file: string, io: Io = processIo): number {
+  const lines = showBaseline(loadBaselineFile(file));
+  io.stdout.write(lines.length ? `${lines.join('\n')}\n` : '');
   return EXIT_OK;
 }
 

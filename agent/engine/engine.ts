@@ -3,7 +3,7 @@ import { PROTOCOL_SCHEMAS } from '../protocols/registry.js';
 import type { EventRecord, FieldValue, IdentityHint } from '../protocols/types.js';
 import type { FlowInfo, FlowRecord } from '../reassembly/types.js';
 import { ipv4ToString, macToString } from '../decode/addr.js';
-import { severityRank, type Endpoint, type Finding } from '../wire/finding.js';
+import { severityRank, type Direction, type Endpoint, type Finding } from '../wire/finding.js';
 import { BoundedMap } from '../wire/bounded-map.js';
 import { formatTs } from '../wire/time.js';
 import { parseTs } from '../wire/time.js';
@@ -577,8 +577,14 @@ export class Engine {
       if (prev.length > 0 && tracked) {
         const me = side === 'src' ? subject.src : subject.dst;
         const other = side === 'src' ? subject.dst : subject.src;
+        // src/dst are re-pointed at the changed side: who opened the flow must follow them.
+        const flipped: Partial<Pick<Subject, 'from_client'>> =
+          subject.from_client === undefined
+            ? {}
+            : { from_client: side === 'src' ? subject.from_client : !subject.from_client };
         this.evaluate({
           ...subject,
+          ...flipped,
           proto: 'device',
           type: 'identity_changed',
           src: me,
@@ -638,6 +644,8 @@ export class Engine {
     const def = c.def;
     let dev = def.device === 'src' ? s.src : s.dst;
     let peer = def.device === 'src' ? s.dst : s.src;
+    // Who opened the connection: a flow record's src is its client; an event knows it once the flow did.
+    const clientIsSrc = s.proto === 'flow' ? true : s.from_client;
     // A finding is about a hospital device: when the rule's side is an Internet host (the reply of a
     // session that crosses the boundary), the hospital side is the device. Both directions of one session
     // then fold into one finding. Thresholds keep the rule's side: they count per that side.
@@ -683,7 +691,14 @@ export class Engine {
       evidence,
       count,
     };
-    if (!c.threshold || c.peerInGroup) occ.peer = this.enrich(peer, true);
+    if (!c.threshold || c.peerInGroup) {
+      occ.peer = this.enrich(peer, true);
+      if (clientIsSrc !== undefined) {
+        const devIsClient = (dev === s.src) === clientIsSrc;
+        occ.initiator = devIsClient ? 'device' : 'peer';
+        occ.direction = directionOf(devIsClient ? dev : peer, devIsClient ? peer : dev);
+      }
+    }
     if (s.flow !== undefined && (!c.threshold || c.peerInGroup)) {
       occ.flow = s.flow;
       const cid = this.communityIdOf(s.flow);
@@ -763,4 +778,13 @@ export class Engine {
     }
     this.onFinding(f);
   }
+}
+
+/** The connection from `client` to `server` seen from the site's boundary (ECS `network.direction` words). */
+function directionOf(client: SubjectEndpoint, server: SubjectEndpoint): Direction {
+  const cOut = client.zone === ZONE_INTERNET;
+  const sOut = server.zone === ZONE_INTERNET;
+  if (cOut && sOut) return 'external';
+  if (cOut) return 'inbound';
+  return sOut ? 'outbound' : 'internal';
 }

@@ -2,6 +2,8 @@
 // schema every copy is checked against (a hand-edited YAML file, an agent's upload, an approval), and the review
 // items a reviewer approves or rejects one by one. A leaf like the rest of wire/: the engine re-exports the types.
 
+import { uidLabel } from './dicom/names.js';
+
 /** One peer of a device. `role` is the device's own role in that relationship; `port` is the server port. */
 export interface PeerEntry {
   address: string;
@@ -381,6 +383,11 @@ const field = (e: Entry, k: string): string => {
   return v === undefined || v === null ? '' : String(v);
 };
 const plain = (e: Entry): string => String(e);
+/** A SOP class UID with its name in the DICOM standard, for the reviewer (the id keeps the bare UID). */
+const named = (e: Entry): string => {
+  const name = uidLabel(String(e));
+  return name ? `${String(e)} (${name})` : String(e);
+};
 const app = (e: Entry): string =>
   `${field(e, 'app')}${field(e, 'facility') ? `^${field(e, 'facility')}` : ''}`;
 
@@ -401,7 +408,7 @@ const FACETS: readonly Facet[] = [
     label: (e) =>
       `${field(e, 'calling')} → ${field(e, 'called')} (${field(e, 'role')}, peer ${field(e, 'peer')})`,
   },
-  { section: 'dicom', list: 'sop_classes', key: plain, label: plain },
+  { section: 'dicom', list: 'sop_classes', key: plain, label: named },
   { section: 'dicom', list: 'commands', key: plain, label: plain },
   { section: 'dicom', list: 'move_destinations', key: plain, label: plain },
   {

@@ -21,6 +21,22 @@ export function findingClass(f: { class?: FindingClass }): FindingClass {
   return f.class ?? 'alert';
 }
 
+/**
+ * Which endpoint of a finding opened the connection it comes from (the flow's client): `device` or `peer`.
+ * A finding's `device` is the hospital host it is about, not the sender, so without this an inbound
+ * association from the Internet read as the device connecting out (issue 13).
+ */
+export const INITIATORS = ['device', 'peer'] as const;
+export type Initiator = (typeof INITIATORS)[number];
+
+/**
+ * The connection seen from the site's boundary (the Internet zone of the site file): `inbound` an Internet
+ * host opened it to a site host, `outbound` a site host to the Internet, `internal` both inside, `external`
+ * both outside. The words ECS `network.direction` uses.
+ */
+export const DIRECTIONS = ['inbound', 'outbound', 'internal', 'external'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
+
 export interface Endpoint {
   ip: string;
   port?: number;
@@ -41,6 +57,13 @@ export interface Finding {
   proto: string;
   device: Endpoint;
   peer?: Endpoint;
+  /**
+   * With `peer`, when the engine knows the flow's client: which side opened the connection. Absent for a
+   * finding about the device alone (no peer, a threshold over many peers) and in records of older agents.
+   */
+  initiator?: Initiator;
+  /** With `initiator`: the connection seen from the site's boundary. */
+  direction?: Direction;
   flow?: string;
   /**
    * Community ID v1 (https://github.com/corelight/community-id-spec, seed 0) of the flow, present when `flow`

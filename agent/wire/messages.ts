@@ -2,7 +2,9 @@
 // A leaf: imports nothing of ours outside wire/. Validators are hand-written (no ajv): they are a few
 // dozen lines, run on every message at ingest, and give bounded reason codes the collector counts.
 import {
+  DIRECTIONS,
   FINDING_CLASSES,
+  INITIATORS,
   SEVERITIES,
   type Endpoint,
   type Finding,
@@ -280,6 +282,10 @@ function checkFinding(v: unknown, path: string): Finding {
   if (o.peer !== undefined) checkEndpoint(o.peer, `${path}.peer`);
   optStr(o, 'flow', path);
   optStr(o, 'community_id', path);
+  if (o.initiator !== undefined && !(INITIATORS as readonly unknown[]).includes(o.initiator))
+    fail(`${path}.initiator`, 'expected "device" or "peer"');
+  if (o.direction !== undefined && !(DIRECTIONS as readonly unknown[]).includes(o.direction))
+    fail(`${path}.direction`, 'expected "inbound", "outbound", "internal" or "external"');
   obj(o.evidence, `${path}.evidence`);
   if (o.count !== undefined) integer(o, 'count', path, 0, Number.MAX_SAFE_INTEGER);
   nonEmpty(o, 'agent', path, 128);

@@ -2,7 +2,7 @@
 // run `npm run gen`. The collector bounds its protocol × type metric labels with these (a value outside them is
 // folded into "other"); they live in wire/ because the collector may import only wire/.
 
-export const KNOWN_PROTOCOLS = ['hl7', 'dicom', 'mqtt'] as const;
+export const KNOWN_PROTOCOLS = ['hl7', 'dicom', 'mqtt', 'tls'] as const;
 export type KnownProtocol = (typeof KNOWN_PROTOCOLS)[number];
 
 /** Event types each protocol counts in `stats.messages` (anomalies are counted apart). */
@@ -26,6 +26,7 @@ export const KNOWN_MESSAGE_TYPES: Readonly<Record<KnownProtocol, readonly string
     'disconnect',
     'auth',
   ],
+  tls: ['client_hello', 'server_hello', 'certificate', 'alert'],
 };
 
 export function isKnownProtocol(p: string): p is KnownProtocol {

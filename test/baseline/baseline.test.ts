@@ -8,7 +8,7 @@ import {
   parseBaselineYaml,
   BaselineFormatError,
 } from '../../agent/engine/baselines/baseline-yaml.js';
-import { diffBaselines } from '../../agent/engine/baselines/baseline-diff.js';
+import { diffBaselines, showBaseline } from '../../agent/engine/baselines/baseline-diff.js';
 import {
   BASELINE_CODES,
   generaliseTopic,
@@ -484,5 +484,45 @@ describe('topic generalisation', () => {
     ['$SYS/broker/clients/connected', '$SYS/broker/clients/connected'],
   ])('%s → %s', (topic, pattern) => {
     expect(generaliseTopic(topic)).toBe(pattern);
+  });
+});
+
+describe('names for people (issue 10)', () => {
+  const b = learnNormal();
+  const LATER2 = T0 + 20 * 60 * S;
+
+  it('a new SOP class and a changed implementation carry names beside the UIDs', () => {
+    const ds = checkAll(new BaselineCheck(b), [
+      ...dicomStore(CT, LATER2, { sop: FIND_STUDY }),
+      ...dicomStore(CT, LATER2 + 60 * S, { version: 'OFFIS_DCMTK_369' }),
+    ]);
+    const sop = ds.find((d) => d.code === 'baseline.new-sop-class');
+    expect(sop?.evidence).toEqual({
+      sop_class: FIND_STUDY,
+      sop_class_name: 'Study Root Query/Retrieve Information Model - FIND',
+    });
+    const impl = ds.find((d) => d.code === 'baseline.implementation-changed');
+    expect(impl?.evidence).toMatchObject({
+      implementation_version: 'OFFIS_DCMTK_369',
+      implementation_manufacturer: 'OFFIS',
+      implementation_product: 'DCMTK',
+    });
+    expect(impl?.evidence.known).toContain('1.2.276.0.7230010.3.0.3.6.7 OFFIS_DCMTK_367 (DCMTK (OFFIS))');
+  });
+
+  it('diff and show print names, the file keeps UIDs', () => {
+    const l = new BaselineLearner({ zoneOf, minLearningS: 60 });
+    learnFrom(l, sortOps([...normalTraffic(), ...dicomStore(CT, T0 + 30 * S, { sop: FIND_STUDY })]));
+    const lines = diffBaselines(b, l.result());
+    expect(lines).toContain(
+      `  + dicom sop class: ${FIND_STUDY} (Study Root Query/Retrieve Information Model - FIND)`,
+    );
+    const shown = showBaseline(b);
+    expect(shown).toContain('  dicom sop class: 1.2.840.10008.5.1.4.1.1.2 (CT Image Storage)');
+    expect(shown).toContain(
+      '  dicom implementation: 1.2.276.0.7230010.3.0.3.6.7 OFFIS_DCMTK_367: DCMTK (OFFIS)',
+    );
+    expect(shown.filter((x) => x.startsWith('device ')).length).toBe(b.devices.length);
+    expect(formatBaselineYaml(b)).toMatch(/# ── device 10\.20\.40\.21 .*DCMTK \(OFFIS\)/);
   });
 });

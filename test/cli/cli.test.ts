@@ -166,6 +166,15 @@ describe.skipIf(!existsSync(BIN))('wardwatch CLI', () => {
     const diff = ww(['baseline', 'diff', out, out]);
     expect(diff.code).toBe(0);
     expect(diff.stdout).toBe('');
+    // The file keeps UIDs with the standard's name as a comment; `show` prints the names (issue 10).
+    expect(readFileSync(out, 'utf8')).toMatch(
+      /- 1\.2\.840\.10008\.5\.1\.4\.1\.2\.2\.1 # Study Root Query\/Retrieve Information Model - FIND\n/,
+    );
+    const show = ww(['baseline', 'show', out]);
+    expect(show.code).toBe(0);
+    expect(show.stdout).toMatch(
+      /^ {2}dicom implementation: 1\.2\.276\.0\.7230010\.3\.0\.3\.6\.7 OFFIS_DCMTK_367: DCMTK \(OFFIS\)$/m,
+    );
   });
 
   it('baseline learn into a missing directory fails before writing anything', () => {

@@ -139,6 +139,11 @@ const MISTAKES: Mistake[] = [
     names: [/--retention-days -3/],
   },
   {
+    what: 'collector --archive-dir in a missing directory',
+    args: ['collector', '--archive-dir', '/nonexistent/wardwatch-archive'],
+    names: [/--archive-dir \/nonexistent\/wardwatch-archive/, /not found/],
+  },
+  {
     what: 'collector --log-level loud',
     args: ['collector', '--log-level', 'loud'],
     names: [/--log-level loud/],
@@ -199,6 +204,11 @@ const MISTAKES: Mistake[] = [
   {
     what: 'baseline diff of a missing file',
     args: ['baseline', 'diff', missing, badBaseline],
+    names: [new RegExp(escape(missing))],
+  },
+  {
+    what: 'baseline show of a missing file',
+    args: ['baseline', 'show', missing],
     names: [new RegExp(escape(missing))],
   },
   {

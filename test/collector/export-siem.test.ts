@@ -38,6 +38,7 @@ const VOCABULARY = new Set([
   ...['Detection Finding', 'Detection Finding: Create', 'Detection Finding: Update', 'Create', 'Update'],
   ...['Informational', 'Low', 'Medium', 'High', 'Critical', 'New', 'Rule', 'security_control'],
   ...['IP Address', 'MAC Address', 'Hostname'],
+  ...['inbound', 'outbound', 'internal', 'external', 'Inbound', 'Outbound', 'Lateral', 'Other'],
 ]);
 
 /** The export adds no text of its own beyond the vocabulary: no payload can have crept in. */
@@ -148,7 +149,8 @@ describe('ECS record', () => {
     expect(validate(ecsSchema, e)).toEqual([]);
     expect(e).not.toHaveProperty('threat');
     expect(e).not.toHaveProperty('destination');
-    expect(e).not.toHaveProperty('host');
+    // host is the device the finding is about, whatever side opened the connection.
+    expect(e.host).toEqual({ ip: [f.device.ip] });
     expect(validate(ecsSchema, { ...e, source: { ip: '10.0.0.1', mac: '00:1a:2b:3c:4d:5e' } })).toEqual([
       '$.source.mac: "00:1a:2b:3c:4d:5e" does not match ^[0-9A-F]{2}(-[0-9A-F]{2}){5}$',
     ]);
@@ -211,6 +213,70 @@ describe('OCSF Detection Finding', () => {
     expect(formatRecord(f, 'ocsf')).toEqual(toOcsf(f));
     const body = formatSyslog(f, { hostname: 'h', format: 'ocsf' }).split('] ').slice(1).join('] ');
     expect(JSON.parse(body)).toEqual(toOcsf(f));
+  });
+});
+
+describe('direction: source is the side that opened the connection (issue 13)', () => {
+  const inside = { ip: '10.20.40.10', name: 'pacs', mac: '00:1a:2b:3c:4d:5e' };
+  const outside = { ip: '198.51.100.7', port: 40548 };
+  const inbound = makeFinding(7, 'ward3', {
+    device: inside,
+    peer: outside,
+    initiator: 'peer',
+    direction: 'inbound',
+  });
+  const outbound = makeFinding(8, 'ward3', {
+    device: inside,
+    peer: { ip: '203.0.113.80', port: 6661 },
+    initiator: 'device',
+    direction: 'outbound',
+  });
+
+  it('ECS: an inbound finding has the Internet host as source and the device as host', () => {
+    const e = toEcs(inbound) as Record<string, Record<string, unknown>>;
+    expect(validate(ecsSchema, e)).toEqual([]);
+    expect(e.source).toMatchObject({ ip: outside.ip, port: outside.port });
+    expect(e.destination).toMatchObject({ ip: inside.ip });
+    expect(e.network?.direction).toBe('inbound');
+    expect(e.host).toEqual({ ip: [inside.ip], name: 'pacs' });
+    const o = toEcs(outbound) as Record<string, Record<string, unknown>>;
+    expect(o.source).toMatchObject({ ip: inside.ip });
+    expect(o.destination).toMatchObject({ ip: '203.0.113.80', port: 6661 });
+    expect(o.network?.direction).toBe('outbound');
+  });
+
+  it('OCSF: src_endpoint is the initiator and connection_info says the direction', () => {
+    const r = toOcsf(inbound) as { evidences: Record<string, Record<string, unknown>>[] };
+    expect(validate(ocsfSchema, r)).toEqual([]);
+    const ev = r.evidences[0];
+    expect(ev?.src_endpoint).toMatchObject({ ip: outside.ip });
+    expect(ev?.dst_endpoint).toMatchObject({ ip: inside.ip, name: 'pacs' });
+    expect(ev?.connection_info).toMatchObject({ direction_id: 1, direction: 'Inbound' });
+    const o = toOcsf({ ...outbound, direction: 'internal' }) as typeof r;
+    expect(o.evidences[0]?.src_endpoint).toMatchObject({ ip: inside.ip });
+    expect(o.evidences[0]?.connection_info).toMatchObject({ direction_id: 3, direction: 'Lateral' });
+  });
+
+  it('CEF: src/shost are the initiator, deviceDirection 0 inbound and 1 outbound', () => {
+    const line = formatCef(inbound);
+    expect(line).toContain(`src=${outside.ip}`);
+    expect(line).toContain(`spt=${outside.port}`);
+    expect(line).toContain(`dst=${inside.ip}`);
+    expect(line).toContain('dhost=pacs');
+    expect(line).toContain('deviceDirection=0');
+    const out = formatCef(outbound);
+    expect(out).toContain(`src=${inside.ip}`);
+    expect(out).toContain('shost=pacs');
+    expect(out).toContain('deviceDirection=1');
+    expect(formatCef({ ...outbound, direction: 'internal' })).not.toContain('deviceDirection');
+  });
+
+  it('without an initiator (older agents) the device stays the source', () => {
+    const old = { ...inbound };
+    delete old.initiator;
+    delete old.direction;
+    expect((toEcs(old) as Record<string, unknown>).source).toMatchObject({ ip: inside.ip });
+    expect(formatCef(old)).toContain(`src=${inside.ip}`);
   });
 });
 

@@ -42,6 +42,42 @@ describe('collector metrics', () => {
     });
   });
 
+  it('labels an unnamed device by its OUI vendor, never by its address, within the cap', async () => {
+    const m = new CollectorMetrics(() => 0);
+    const devs = [
+      { ip: '10.20.30.99', vendor: 'Raspberry Pi Trading Ltd' },
+      { ip: '10.20.30.98', vendor: 'Raspberry Pi Trading Ltd' },
+      { ip: '10.20.30.97', name: '10.20.30.97', vendor: 'Cisco Systems, Inc' },
+      { ip: '10.20.30.96' },
+      { ip: '10.20.30.95', vendor: '"}\n<x>' },
+    ];
+    m.stored(
+      'a',
+      devs.map((device, i) => makeFinding(i, 'a', { severity: 'high', device })),
+      devs.length,
+    );
+    const text = await m.metrics();
+    const found = [
+      ...text.matchAll(/wardwatch_device_findings_total\{device="([^"]+)",severity="high"\} (\d+)/g),
+    ];
+    expect(Object.fromEntries(found.map((d) => [d[1], Number(d[2])]))).toEqual({
+      'unnamed:Raspberry_Pi_Trading_Ltd': 2,
+      'unnamed:Cisco_Systems_Inc': 1,
+      unnamed: 1,
+      'unnamed:x': 1,
+    });
+    expect(text).not.toMatch(/device="[^"]*10\.20\.30/);
+    // Past the device label's cap, vendors fold into `other` like asset names.
+    const many = new CollectorMetrics(() => 0);
+    const flood = Array.from({ length: 250 }, (_, i) =>
+      makeFinding(i, 'a', { severity: 'low', device: { ip: '10.0.0.1', vendor: `Vendor ${i}` } }),
+    );
+    many.stored('a', flood, flood.length);
+    const labels = [...(await many.metrics()).matchAll(/wardwatch_device_findings_total\{device="([^"]+)"/g)];
+    expect(new Set(labels.map((l) => l[1])).size).toBeLessThanOrEqual(201);
+    expect(labels.some((l) => l[1] === 'other')).toBe(true);
+  });
+
   it('adds a restarted agent counter whole and never decreases a counter', async () => {
     const m = new CollectorMetrics(() => 0);
     const base = {

@@ -121,8 +121,14 @@ describe('deploy/compose.yaml', () => {
     >;
   };
 
-  it('has agent, collector, prometheus and grafana; the agent on the host network with capture capabilities only', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['agent', 'collector', 'grafana', 'prometheus']);
+  it('has agent, collector, prometheus, alertmanager and grafana; the agent on the host network with capture capabilities only', () => {
+    expect(Object.keys(compose.services).sort()).toEqual([
+      'agent',
+      'alertmanager',
+      'collector',
+      'grafana',
+      'prometheus',
+    ]);
     const agent = compose.services.agent;
     expect(agent?.network_mode).toBe('host');
     expect(agent?.cap_drop).toEqual(['ALL']);

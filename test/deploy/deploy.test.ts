@@ -1,18 +1,20 @@
 // deploy/: Prometheus config and alert rules pass promtool, a real scrape passes `promtool check metrics`, and every
 // metric a dashboard panel or an alert queries is one the collector exports.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
 import type { RunningCollector } from '../../collector/main.js';
-import { makeFinding, waitFor } from '../collector/helpers.js';
+import { makeFinding, tempDir, waitFor } from '../collector/helpers.js';
 import { openTestAgent, startTestCollector } from '../helpers/collector.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 
 const DEPLOY = path.join(REPO_ROOT, 'deploy');
 const PROM = path.join(DEPLOY, 'prometheus');
 const HAVE_PROMTOOL = spawnSync('promtool', ['--version']).status === 0;
+const HAVE_AMTOOL = spawnSync('amtool', ['--version']).status === 0;
+const AM = path.join(DEPLOY, 'alertmanager');
 
 function promtool(args: string[], input?: string): { status: number | null; out: string } {
   const r = spawnSync('promtool', args, { cwd: PROM, input, encoding: 'utf8' });
@@ -34,9 +36,16 @@ const dashboard = JSON.parse(
   panels: Panel[];
   templating: { list: Array<{ name: string; current?: { value: string }; query?: unknown }> };
 };
+interface AlertRule {
+  alert: string;
+  expr: string;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
 const alerts = YAML.parse(readFileSync(path.join(PROM, 'alerts.yml'), 'utf8')) as {
-  groups: Array<{ rules: Array<{ alert: string; expr: string }> }>;
+  groups: Array<{ rules: AlertRule[] }>;
 };
+const allAlerts = alerts.groups.flatMap((g) => g.rules);
 
 function metricNames(expr: string): string[] {
   // Identifiers followed by a selector, a range or the end of a term, minus PromQL functions and keywords.
@@ -153,5 +162,179 @@ describe('dashboard and alerts use real metrics', () => {
     ]) {
       expect(exprs).toContain(m);
     }
+  });
+});
+
+describe('alerts reach someone (issue 13 item 7)', () => {
+  it('every alert links its runbook section, and every runbook section is an alert', () => {
+    const doc = readFileSync(path.join(REPO_ROOT, 'docs/runbooks.md'), 'utf8');
+    const sections = [...doc.matchAll(/^## (\S+)$/gm)].map((m) => m[1] as string);
+    expect(sections.sort()).toEqual(allAlerts.map((a) => a.alert).sort());
+    for (const a of allAlerts) {
+      expect(a.annotations.runbook, a.alert).toBe(`docs/runbooks.md#${a.alert.toLowerCase()}`);
+      expect(['page', 'ticket'], a.alert).toContain(a.labels.severity);
+    }
+  });
+
+  it('every aggregation keeps the site and instance labels', () => {
+    let checked = 0;
+    for (const a of allAlerts) {
+      for (const m of a.expr.matchAll(/\b(?:sum|count|max|min|avg) by \(([^)]*)\)/g)) {
+        const by = (m[1] ?? '').split(',').map((x) => x.trim());
+        expect(by, `${a.alert}: ${m[0]}`).toEqual(expect.arrayContaining(['site', 'instance']));
+        checked++;
+      }
+      // Vector matching must not drop them either.
+      for (const m of a.expr.matchAll(/\bon \(([^)]*)\)/g)) {
+        if ((m[1] ?? '').trim() === '') continue; // "on ()": a scalar-like guard
+        expect(
+          (m[1] ?? '').split(',').map((x) => x.trim()),
+          `${a.alert}: ${m[0]}`,
+        ).toEqual(expect.arrayContaining(['site', 'instance']));
+      }
+    }
+    expect(checked).toBeGreaterThan(10);
+  });
+
+  it("finding alerts link the console's view of those alerts", () => {
+    for (const name of [
+      'WardwatchCriticalFinding',
+      'WardwatchHighFindings',
+      'WardwatchCriticalUnacknowledged',
+    ]) {
+      const a = allAlerts.find((x) => x.alert === name);
+      expect(a?.annotations.console_path, name).toMatch(/^\/\?view=alerts&severity=(critical|high)&/);
+    }
+  });
+
+  it('Prometheus sends alerts to Alertmanager, and compose runs it with its config and template', () => {
+    for (const [file, target] of [
+      ['prometheus.yml', 'localhost:9093'],
+      ['compose-prometheus.yml', 'alertmanager:9093'],
+    ] as const) {
+      const cfg = YAML.parse(readFileSync(path.join(PROM, file), 'utf8')) as {
+        alerting?: { alertmanagers: Array<{ static_configs: Array<{ targets: string[] }> }> };
+        scrape_configs: Array<{ static_configs: Array<{ labels?: Record<string, string> }> }>;
+      };
+      expect(cfg.alerting?.alertmanagers[0]?.static_configs[0]?.targets, file).toEqual([target]);
+      expect(cfg.scrape_configs[0]?.static_configs[0]?.labels?.site, file).toBeTruthy();
+    }
+    const compose = YAML.parse(readFileSync(path.join(DEPLOY, 'compose.yaml'), 'utf8')) as {
+      services: Record<string, { volumes?: string[]; command?: string[] }>;
+    };
+    const am = compose.services.alertmanager;
+    expect(am?.volumes).toEqual(
+      expect.arrayContaining([
+        './alertmanager/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro',
+        './alertmanager/wardwatch.tmpl:/etc/alertmanager/wardwatch.tmpl:ro',
+      ]),
+    );
+    expect(am?.command).toContain('--config.file=/etc/alertmanager/alertmanager.yml');
+  });
+
+  describe.skipIf(!HAVE_AMTOOL)('amtool', () => {
+    it('accepts the Alertmanager config, which routes pages and tickets to different receivers', () => {
+      const r = spawnSync('amtool', ['check-config', 'alertmanager.yml'], { cwd: AM, encoding: 'utf8' });
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      for (const [labels, receiver] of [
+        [['severity=page', 'alertname=WardwatchSpanDark', 'site=ward-a'], 'on-call'],
+        [['severity=ticket', 'alertname=WardwatchHighFindings', 'site=ward-a'], 'soc-queue'],
+      ] as const) {
+        const t = spawnSync(
+          'amtool',
+          ['config', 'routes', 'test', '--config.file=alertmanager.yml', ...labels],
+          { cwd: AM, encoding: 'utf8' },
+        );
+        expect(t.stdout.trim(), t.stderr).toBe(receiver);
+      }
+    });
+
+    it('the notification text links the runbook and the console with full URLs, for every alert', () => {
+      const tmpl = readFileSync(path.join(AM, 'wardwatch.tmpl'), 'utf8');
+      const consoleUrl = /define "wardwatch\.console_url" }}([^{]+){{/.exec(tmpl)?.[1] ?? '?';
+      const docsUrl = /define "wardwatch\.docs_url" }}([^{]+){{/.exec(tmpl)?.[1] ?? '?';
+      const data = {
+        receiver: 'on-call',
+        status: 'firing',
+        alerts: allAlerts.map((a) => ({
+          status: 'firing',
+          labels: {
+            alertname: a.alert,
+            site: 'ward-a',
+            instance: 'collector:7411',
+            agent: 'icu-3',
+            rule: 'r.x',
+          },
+          annotations: {
+            summary: `summary of ${a.alert}`,
+            description: 'd',
+            runbook: a.annotations.runbook,
+            ...(a.annotations.console_path
+              ? { console_path: '/?view=alerts&severity=critical&rule=r.x' }
+              : {}),
+          },
+        })),
+        groupLabels: {},
+        commonLabels: {},
+        commonAnnotations: {},
+        externalURL: 'http://alertmanager:9093',
+      };
+      const dir = tempDir('ww-am-');
+      const file = path.join(dir, 'data.json');
+      writeFileSync(file, JSON.stringify(data));
+      const r = spawnSync(
+        'amtool',
+        [
+          'template',
+          'render',
+          '--template.glob=wardwatch.tmpl',
+          '--template.text={{ template "wardwatch.text" . }}',
+          `--template.data=${file}`,
+        ],
+        { cwd: AM, encoding: 'utf8' },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      for (const a of allAlerts) {
+        expect(r.stdout).toContain(
+          `summary of ${a.alert}\nsite ward-a, collector collector:7411, agent icu-3`,
+        );
+        expect(r.stdout).toContain(`Runbook: ${docsUrl}/runbooks.md#${a.alert.toLowerCase()}`);
+      }
+      const consoleLinks = r.stdout.split('\n').filter((l) => l.startsWith('Console: '));
+      expect(consoleLinks).toHaveLength(allAlerts.filter((a) => a.annotations.console_path).length);
+      for (const l of consoleLinks)
+        expect(l).toBe(`Console: ${consoleUrl}/?view=alerts&severity=critical&rule=r.x`);
+    });
+  });
+});
+
+describe('dashboard: sites, new today, top devices', () => {
+  it('has a site variable and every wardwatch selector of every panel filters by it', () => {
+    const site = dashboard.templating.list.find((v) => v.name === 'site');
+    expect(JSON.stringify(site?.query)).toContain('label_values(wardwatch_agent_up, site)');
+    const agent = dashboard.templating.list.find((v) => v.name === 'agent');
+    expect(JSON.stringify(agent?.query)).toContain('site=~\\"$site\\"');
+    let selectors = 0;
+    for (const p of dashboard.panels)
+      for (const t of p.targets ?? [])
+        for (const m of t.expr.matchAll(/\b(wardwatch_[a-z0-9_]+)(\{[^}]*\})?/g)) {
+          expect(m[2] ?? '', `${p.title}: ${t.expr}`).toContain('site=~"$site"');
+          selectors++;
+        }
+    expect(selectors).toBeGreaterThan(30);
+  });
+
+  it('shows what is new today and top devices with the unnamed ones', () => {
+    const titles = dashboard.panels.map((p) => p.title);
+    const devices = dashboard.panels.find((p) => p.title.startsWith('New today: devices'));
+    expect(devices?.targets?.[0]?.expr).toMatch(/wardwatch_devices\{[^}]*\} offset 1d/);
+    const rules = dashboard.panels.find((p) => p.title.startsWith('New today: rules'));
+    expect(rules?.targets?.[0]?.expr).toMatch(
+      /> 0 unless .*wardwatch_findings_total\{[^}]*\} offset 1d\) > 0/,
+    );
+    const top = dashboard.panels.find((p) => p.title.startsWith('Top devices'));
+    expect(top?.targets?.[0]?.expr).toContain('wardwatch_device_findings_total');
+    expect(top?.targets?.[0]?.expr).not.toContain('unnamed');
+    expect(titles.filter((t) => t.startsWith('New today'))).toHaveLength(2);
   });
 });

@@ -21,12 +21,20 @@ const PREREQUISITES: [string, () => boolean][] = [
   ['../shared/captures (conformance corpus)', () => HAVE_SHARED],
   ['root (live capture on lo, tmpfs mounts)', () => process.getuid?.() === 0],
   ['the native capture binding (wardwatch-pcap)', haveBinding],
-  ...['tshark', 'promtool', 'tcpreplay', 'storescu', 'mosquitto', 'setpriv', 'systemd-analyze'].map(
-    (tool): [string, () => boolean] => [
-      tool,
-      () => ['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(`${d}/${tool}`)),
-    ],
-  ),
+  ...[
+    'tshark',
+    'openssl',
+    'promtool',
+    'amtool',
+    'tcpreplay',
+    'storescu',
+    'mosquitto',
+    'setpriv',
+    'systemd-analyze',
+  ].map((tool): [string, () => boolean] => [
+    tool,
+    () => ['/usr/bin', '/usr/sbin', '/bin', '/sbin'].some((d) => existsSync(`${d}/${tool}`)),
+  ]),
 ];
 
 describe.runIf(process.env.WARDWATCH_CI !== undefined)('CI prerequisites', () => {

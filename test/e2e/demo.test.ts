@@ -43,7 +43,7 @@ describe.skipIf(!existsSync(BIN) || !existsSync(DEMO))('wardwatch demo', () => {
       'dicom.cfind-wildcard',
       'hl7.internet',
     ]) {
-      expect(r.out, rule).toContain(` ${rule} `);
+      expect(r.out, rule).toContain(` ${rule}: `);
     }
     const stored = /demo: (\d+) findings stored by the collector\./.exec(r.out);
     const lines = r.out

@@ -148,6 +148,13 @@ describe('device inventory', () => {
       ['dicom_ae', 'CT_ROOM1', 'dicom.calling_ae'],
       ['dicom_implementation_class_uid', '1.2.276.0.7230010.3.0.3.6.7', 'dicom.implementation_class_uid'],
       ['dicom_implementation_version', 'OFFIS_DCMTK_367', 'dicom.implementation_version'],
+      // Derived from the class UID's root (issue 10), with the registry row as provenance.
+      [
+        'dicom_manufacturer',
+        'OFFIS',
+        expect.stringMatching(/^dicom\.implementation_class_uid: DCMTK .*dcuid\.h/),
+      ],
+      ['dicom_product', 'DCMTK', expect.stringMatching(/^dicom\.implementation_class_uid: DCMTK /)],
     ]);
     expect(ct?.hints[0]?.first_seen).toBe('2026-11-28T10:00:00.000000Z');
     expect(ct?.hints[0]?.last_seen).toBe('2026-11-28T10:00:05.000000Z');

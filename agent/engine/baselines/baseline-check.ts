@@ -22,6 +22,13 @@ import {
   type Range,
 } from './baseline-model.js';
 import { eventMicros, isHl7Ack, observeEvent, type Observation } from './baseline-observe.js';
+import { describeImplementation, implementationLabel, uidName } from '../../wire/dicom/names.js';
+
+/** Evidence a person reads: the standard's name beside the UID, when it has one (the UID stays the key). */
+function sopEvidence(uid: string): Record<string, FieldValue> {
+  const name = uidName(uid);
+  return name ? { sop_class: uid, sop_class_name: name } : { sop_class: uid };
+}
 
 /** What is always allowed above factor × the learned maximum, per measure. */
 export interface Slack {
@@ -138,7 +145,10 @@ function indexDevice(d: DeviceBaseline): DeviceIndex {
     commands: new Set(d.dicom?.commands ?? []),
     moveDests: new Set(d.dicom?.move_destinations ?? []),
     impls: new Set(impls.map((i) => `${i.class_uid}|${i.version ?? ''}`)),
-    implText: impls.map((i) => `${i.class_uid}${i.version ? ` ${i.version}` : ''}`),
+    implText: impls.map((i) => {
+      const who = implementationLabel(i.class_uid, i.version);
+      return `${i.class_uid}${i.version ? ` ${i.version}` : ''}${who ? ` (${who})` : ''}`;
+    }),
     sendersSeen: new Set((d.hl7?.senders_seen ?? []).map((s) => `${s.app}|${s.facility ?? ''}|${s.from}`)),
     sent: new Set((d.hl7?.sent ?? []).map((s) => s.type)),
     versions: new Set(d.hl7?.versions ?? []),
@@ -540,7 +550,7 @@ export class BaselineCheck implements BaselineChecker {
           );
         break;
       case 'sop_class':
-        if (!d.sopClasses.has(o.value)) e('baseline.new-sop-class', o.value, { sop_class: o.value }, o.peer);
+        if (!d.sopClasses.has(o.value)) e('baseline.new-sop-class', o.value, sopEvidence(o.value), o.peer);
         break;
       case 'sop_proposed':
         break;
@@ -577,6 +587,9 @@ export class BaselineCheck implements BaselineChecker {
             known: d.implText,
           };
           if (o.version !== undefined) evd.implementation_version = o.version;
+          const who = describeImplementation(o.class_uid, o.version);
+          if (who.manufacturer) evd.implementation_manufacturer = who.manufacturer;
+          if (who.product) evd.implementation_product = who.product;
           e('baseline.implementation-changed', k, evd, o.peer);
         }
         break;

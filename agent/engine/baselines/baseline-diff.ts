@@ -1,6 +1,19 @@
-// What changed between two baselines, as readable lines for `wardwatch baseline diff A B` (issue 4 "Baselines").
+// Baselines as readable lines: what changed between two (`wardwatch baseline diff A B`, issue 4 "Baselines") and what
+// one holds (`wardwatch baseline show FILE`), with DICOM UIDs and implementations named (issue 10).
 import type { Baseline, DeviceBaseline } from './baseline-model.js';
 import { compareIp } from './baseline-learn.js';
+import { implementationLabel, uidLabel } from '../../wire/dicom/names.js';
+
+/** A UID as people read it: with the standard's name when it has one (the UID stays, it is what the file holds). */
+function named(uid: string): string {
+  const n = uidLabel(uid);
+  return n ? `${uid} (${n})` : uid;
+}
+
+function implementation(i: { class_uid: string; version?: string }): string {
+  const who = implementationLabel(i.class_uid, i.version);
+  return `${i.class_uid}${i.version ? ` ${i.version}` : ''}${who ? `: ${who}` : ''}`;
+}
 
 /** Each list of a device, rendered as one comparable line per entry. */
 function facets(d: DeviceBaseline): [string, string[]][] {
@@ -22,13 +35,11 @@ function facets(d: DeviceBaseline): [string, string[]][] {
         'dicom ae pair',
         d.dicom.ae_pairs.map((p) => `${p.calling} → ${p.called} (${p.role}, peer ${p.peer})`),
       ],
-      ['dicom sop class', d.dicom.sop_classes],
+      ['dicom sop class', d.dicom.sop_classes.map(named)],
+      ['dicom sop class proposed only', (d.dicom.proposed_only ?? []).map(named)],
       ['dicom command', d.dicom.commands],
       ['dicom move destination', d.dicom.move_destinations],
-      [
-        'dicom implementation',
-        d.dicom.implementations.map((i) => `${i.class_uid}${i.version ? ` ${i.version}` : ''}`),
-      ],
+      ['dicom implementation', d.dicom.implementations.map(implementation)],
     );
   }
   if (d.hl7) {
@@ -75,6 +86,21 @@ function measures(d: DeviceBaseline): Map<string, number> {
 
 function label(d: DeviceBaseline): string {
   return d.name ? `${d.ip} (${d.name})` : d.ip;
+}
+
+/** Every entry of every device, one line each, ordered by address: the baseline as a clinical engineer reads it. */
+export function showBaseline(b: Baseline): string[] {
+  const out: string[] = [];
+  for (const d of [...b.devices].sort((x, y) => compareIp(x.ip, y.ip))) {
+    const head = [label(d)];
+    if (d.vendor) head.push(d.vendor);
+    if (d.zone) head.push(`zone ${d.zone}`);
+    if (d.state) head.push(d.state);
+    out.push(`device ${head.join(' · ')}`);
+    for (const [name, values] of facets(d)) for (const v of values) out.push(`  ${name}: ${v}`);
+    for (const [k, v] of measures(d)) out.push(`  ${k}: ${v}`);
+  }
+  return out;
 }
 
 /**

@@ -61,36 +61,6 @@ export const BASELINE_CODES = [
 ] as const;
 export type BaselineCode = (typeof BASELINE_CODES)[number];
 
-/** Names of the SOP classes a reviewer meets most (DICOM PS3.6 Annex A), written beside the UIDs in the YAML. */
-export const SOP_CLASS_NAMES: Readonly<Record<string, string>> = {
-  '1.2.840.10008.1.1': 'Verification (C-ECHO)',
-  '1.2.840.10008.1.20.1': 'Storage Commitment Push Model',
-  '1.2.840.10008.3.1.2.3.3': 'Modality Performed Procedure Step',
-  '1.2.840.10008.5.1.4.31': 'Modality Worklist Information Model - FIND',
-  '1.2.840.10008.5.1.4.1.2.1.1': 'Patient Root Q/R - FIND',
-  '1.2.840.10008.5.1.4.1.2.1.2': 'Patient Root Q/R - MOVE',
-  '1.2.840.10008.5.1.4.1.2.1.3': 'Patient Root Q/R - GET',
-  '1.2.840.10008.5.1.4.1.2.2.1': 'Study Root Q/R - FIND',
-  '1.2.840.10008.5.1.4.1.2.2.2': 'Study Root Q/R - MOVE',
-  '1.2.840.10008.5.1.4.1.2.2.3': 'Study Root Q/R - GET',
-  '1.2.840.10008.5.1.4.1.1.1': 'Computed Radiography Image Storage',
-  '1.2.840.10008.5.1.4.1.1.1.1': 'Digital X-Ray Image Storage - For Presentation',
-  '1.2.840.10008.5.1.4.1.1.1.2': 'Digital Mammography X-Ray Image Storage - For Presentation',
-  '1.2.840.10008.5.1.4.1.1.2': 'CT Image Storage',
-  '1.2.840.10008.5.1.4.1.1.2.1': 'Enhanced CT Image Storage',
-  '1.2.840.10008.5.1.4.1.1.3.1': 'Ultrasound Multi-frame Image Storage',
-  '1.2.840.10008.5.1.4.1.1.4': 'MR Image Storage',
-  '1.2.840.10008.5.1.4.1.1.4.1': 'Enhanced MR Image Storage',
-  '1.2.840.10008.5.1.4.1.1.6.1': 'Ultrasound Image Storage',
-  '1.2.840.10008.5.1.4.1.1.7': 'Secondary Capture Image Storage',
-  '1.2.840.10008.5.1.4.1.1.12.1': 'X-Ray Angiographic Image Storage',
-  '1.2.840.10008.5.1.4.1.1.20': 'Nuclear Medicine Image Storage',
-  '1.2.840.10008.5.1.4.1.1.88.11': 'Basic Text SR Storage',
-  '1.2.840.10008.5.1.4.1.1.104.1': 'Encapsulated PDF Storage',
-  '1.2.840.10008.5.1.4.1.1.128': 'Positron Emission Tomography Image Storage',
-  '1.2.840.10008.5.1.4.1.1.481.1': 'RT Image Storage',
-};
-
 /** Server ports that mean "this protocol over TLS"; a cleartext flow to a peer known only on these is a downgrade. */
 export const TLS_PORTS: ReadonlySet<number> = new Set([2762, 8883, 443, 6443, 5671]);
 

@@ -1,7 +1,8 @@
 // Formats and parses the baseline YAML (no I/O: the CLI reads and writes the files) a clinical engineer reviews and diffs (issue 4 "Baselines"); bad files fail with FILE:LINE.
 import { Document, LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
-import { SOP_CLASS_NAMES, type Baseline, type DeviceBaseline } from './baseline-model.js';
+import type { Baseline, DeviceBaseline } from './baseline-model.js';
 import { TOP_SPEC, check } from '../../wire/baseline.js';
+import { implementationLabel, uidLabel } from '../../wire/dicom/names.js';
 import { UserError } from '../../wire/errors.js';
 
 /** A baseline file that cannot be used; the message is `FILE:LINE: what is wrong`. */
@@ -20,6 +21,7 @@ const HEADER = [
   ' median_interval_s marks a periodic feed. armed: the volume and feed-stopped checks run only when the baseline',
   ' was learned for at least min_learning_s (set with `baseline learn --min-learning`); false means not judged yet.',
   ' dicom sop_classes: used in DIMSE requests; proposed_only: offered in associations but never used (a note only).',
+  ' The comment after a UID is its name in the DICOM standard (PS3.6) or, for an implementation, who made the software.',
   ' state: learning (as learned, since first seen) or enforced: set enforced when you approve a device; an agent in',
   ' learning mode keeps a learning device learning until since + --learning-period.',
 ].join('\n');
@@ -32,7 +34,39 @@ function describeDevice(d: DeviceBaseline): string {
   const protos = (['dicom', 'hl7', 'mqtt'] as const).filter((p) => d[p] !== undefined);
   if (protos.length > 0) parts.push(protos.join('+'));
   if (d.dicom && d.dicom.ae_titles.length > 0) parts.push(`AE ${d.dicom.ae_titles.join(',')}`);
+  const software = new Set<string>();
+  for (const i of d.dicom?.implementations ?? []) {
+    const who = implementationLabel(i.class_uid, i.version);
+    if (who) software.add(who);
+  }
+  if (software.size > 0) parts.push([...software].join(', '));
   return ` ── device ${parts.join(' · ')}`;
+}
+
+/** A trailing comment with the standard's name on each UID line (the parser ignores comments). */
+function nameDicomUids(...lists: unknown[]): void {
+  for (const list of lists) {
+    if (!isSeq(list)) continue;
+    for (const uid of list.items) {
+      const name = isScalar(uid) && typeof uid.value === 'string' ? uidLabel(uid.value) : undefined;
+      if (isScalar(uid) && name) uid.comment = ` ${name}`;
+    }
+  }
+}
+
+/** A trailing comment with who made the software, on each implementation line. */
+function nameImplementations(list: unknown): void {
+  if (!isSeq(list)) return;
+  for (const item of list.items) {
+    if (!isMap(item)) continue;
+    const uid = item.get('class_uid');
+    const version = item.get('version');
+    const label =
+      typeof uid === 'string'
+        ? implementationLabel(uid, typeof version === 'string' ? version : undefined)
+        : undefined;
+    if (label) item.comment = ` ${label}`;
+  }
 }
 
 /** Flow style for the small records of a list so that each is one diffable line. */
@@ -61,13 +95,8 @@ export function formatBaselineYaml(b: Baseline): string {
         if (isMap(sec)) for (const l of lists) flowItems(sec.get(l, true));
       }
       const dicom = item.get('dicom', true);
-      const sops = isMap(dicom) ? dicom.get('sop_classes', true) : undefined;
-      if (isSeq(sops))
-        for (const uid of sops.items) {
-          const name =
-            isScalar(uid) && typeof uid.value === 'string' ? SOP_CLASS_NAMES[uid.value] : undefined;
-          if (isScalar(uid) && name) uid.comment = ` ${name}`;
-        }
+      if (isMap(dicom)) nameDicomUids(dicom.get('sop_classes', true), dicom.get('proposed_only', true));
+      if (isMap(dicom)) nameImplementations(dicom.get('implementations', true));
       const vol = item.get('volume', true);
       if (isMap(vol))
         for (const p of vol.items) {

@@ -1,6 +1,6 @@
 // Turns rule hits into Finding records (DESIGN.md "Finding"): stable ids, one finding per rule+device+peer per window with a count, a rate limit per rule, redacted evidence.
 import { createHash } from 'node:crypto';
-import type { Endpoint, Finding, FindingClass, Severity } from '../../wire/finding.js';
+import type { Direction, Endpoint, Finding, FindingClass, Initiator, Severity } from '../../wire/finding.js';
 import { formatTs } from '../../wire/time.js';
 
 export interface FindingRule {
@@ -18,6 +18,9 @@ export interface Occurrence {
   proto: string;
   device: Endpoint;
   peer?: Endpoint;
+  /** With `peer`: which side opened the connection, when known (wire/finding.ts). */
+  initiator?: Initiator;
+  direction?: Direction;
   flow?: string;
   /** Community ID v1 of that flow. */
   community_id?: string;
@@ -157,7 +160,11 @@ export class FindingSink {
       agent: this.agentId,
       class: rule.class,
     };
-    if (occ.peer) f.peer = occ.peer;
+    if (occ.peer) {
+      f.peer = occ.peer;
+      if (occ.initiator !== undefined) f.initiator = occ.initiator;
+      if (occ.direction !== undefined) f.direction = occ.direction;
+    }
     if (occ.flow) f.flow = occ.flow;
     if (occ.community_id !== undefined) f.community_id = occ.community_id;
     if (this.windows.size >= this.maxWindows) {

@@ -4,6 +4,7 @@ import { LruMap } from '../lru.js';
 import { lookupVendor } from './oui.js';
 import { ZONE_INTERNET, type SiteIndex } from '../site/site.js';
 import type { DeviceRecord as WireDevice } from '../../wire/messages.js';
+import { describeImplementation } from '../../wire/dicom/names.js';
 
 export interface IdentityHint {
   attribute: string;
@@ -252,7 +253,7 @@ export class DeviceTable {
         first_seen: formatTs(d.first),
         last_seen: formatTs(d.last),
         protocols: [...d.protocols].sort(),
-        hints: d.hints.map((h) => ({
+        hints: [...d.hints, ...implementationHints(d)].map((h) => ({
           attribute: h.attribute,
           value: h.value,
           source: h.source,
@@ -269,6 +270,33 @@ export class DeviceTable {
     }
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
+}
+
+/**
+ * Who made the DICOM software, derived from the Implementation Class UID (and the Version Name when the device sent
+ * only one) when records are made, not stored: at most two per class UID hint, so bounded by the hint cap. The
+ * source says which field and which registry row gave it.
+ */
+function implementationHints(d: Device): Hint[] {
+  const classes = d.hintsByAttr.get('dicom_implementation_class_uid');
+  if (!classes) return [];
+  const versions = d.hintsByAttr.get('dicom_implementation_version');
+  const version = versions?.length === 1 ? versions[0]?.value : undefined;
+  const out: Hint[] = [];
+  const seen = new Set<string>();
+  for (const c of classes) {
+    const who = describeImplementation(c.value, version);
+    const source = `${c.source}: ${who.source}`;
+    for (const [attribute, value] of [
+      ['dicom_manufacturer', who.manufacturer],
+      ['dicom_product', who.product],
+    ] as const) {
+      if (value === undefined || seen.has(`${attribute}|${value}`)) continue;
+      seen.add(`${attribute}|${value}`);
+      out.push({ attribute, value, source, first: c.first, last: c.last });
+    }
+  }
+  return out;
 }
 
 /** Engine device records in the wire's shape (the collector merges them across agents). */

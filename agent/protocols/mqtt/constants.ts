@@ -192,6 +192,6 @@ export const PropId = {
   TOPIC_ALIAS: 0x23,
 } as const;
 
-/** Default port for MQTT over TCP; 8883 is MQTT over TLS and not parsed here [IANA]. */
+/** Default port for MQTT over TCP; 8883 is MQTT over TLS, whose handshake the TLS analyzer reads [IANA]. */
 export const MQTT_PORT = 1883;
 export const MQTT_TLS_PORT = 8883;

@@ -55,7 +55,7 @@ export function probeMqtt(dir: Direction, bytes: Uint8Array): ProbeResult {
 export function createMqttSpec(limits: Partial<MqttLimits> = {}): AnalyzerSpec {
   return {
     proto: 'mqtt',
-    // 8883 is MQTT over TLS: nothing to parse, so it is not claimed.
+    // 8883 is MQTT over TLS: the TLS analyzer reads its handshake (agent/protocols/tls/).
     defaultPorts: [MQTT_PORT],
     probe: probeMqtt,
     create: (sink: AnalyzerSink) => new MqttSession(sink, limits),
