@@ -4,8 +4,10 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { LiveCapture } from './capture/live.js';
+import { createBaselineChecker } from './engine/baselines/baseline-check.js';
 import { BaselineLearner } from './engine/baselines/baseline-learn.js';
-import { formatBaselineYaml } from './engine/baselines/baseline-yaml.js';
+import type { Baseline } from './engine/baselines/baseline-model.js';
+import { formatBaselineYaml, parseBaselineYaml } from './engine/baselines/baseline-yaml.js';
 import { SiteIndex, type Site } from './engine/site/site.js';
 import {
   DEFAULT_RULES_DIR,
@@ -105,6 +107,8 @@ function tlsOptions(args: AgentArgs): { ca?: Buffer; cert?: Buffer; key?: Buffer
 /** Device records reach the collector while the agent runs, not only when it stops. */
 const DEVICE_INTERVAL_MS = 5 * 60_000;
 const LEARNED_INTERVAL_MS = 60 * 60_000;
+/** How long `agent --pcap` waits for the collector's approved baselines before reading (issue 10). */
+const BASELINE_WAIT_MS = 5000;
 
 /** The learner behind --learned-baseline: zones and asset names from the site, as `baseline learn` does. */
 function newLearner(site: Site | null): BaselineLearner {
@@ -115,6 +119,28 @@ function newLearner(site: Site | null): BaselineLearner {
     nameOf: (ip) => index.assetOf(ip)?.name,
     isDevice: (ip) => index.zoneOf(ip) !== 'internet',
   });
+}
+
+/**
+ * Where the agent keeps the last approved baselines the collector pushed (issue 10): beside its spool, so a restart
+ * while the collector is away still enforces them. JSON, which the baseline parser reads like YAML.
+ */
+export function approvedBaselineFile(spoolDir: string): string {
+  return `${spoolDir.replace(/[\\/]+$/, '')}.approved-baseline.json`;
+}
+
+/** The state file's baselines, or null (none yet, or unreadable: said once in the log, then ignored). */
+function readApprovedFile(file: string, log: Logger): Baseline | null {
+  if (!existsSync(file)) return null;
+  try {
+    return parseBaselineYaml(readFileSync(file, 'utf8'), file);
+  } catch (err) {
+    log.warn(
+      { file, err: (err as Error).message },
+      'agent: the stored approved baselines are unusable, ignored',
+    );
+    return null;
+  }
 }
 
 function defaultSpoolDir(agentId: string): string {
@@ -173,6 +199,15 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   // A live sensor meets devices for the first time; a capture file is evidence to report in full.
   args = { ...args, learningPeriod: args.learningPeriod ?? (args.interface ? '7d' : '0') };
   const rulesDir = args.rules ?? DEFAULT_RULES_DIR;
+  const spoolDir = args.spool ?? defaultSpoolDir(agentId);
+  // Precedence (issue 10): an explicit --baseline wins over what the collector approves; without one the agent
+  // starts from the last approved set it stored, then follows the collector's pushes.
+  const explicitBaseline = args.baseline !== undefined;
+  const approvedFile = approvedBaselineFile(spoolDir);
+  if (!explicitBaseline && readApprovedFile(approvedFile, log) !== null) {
+    args = { ...args, baseline: approvedFile };
+    log.info({ file: approvedFile }, 'agent: enforcing the approved baselines stored at the last run');
+  }
   // Workers load site, rules and baseline themselves; here they are loaded (and checked) for one pipeline.
   const inputs = workers > 1 ? null : loadEngineInputs(args);
   if (args.learnedBaseline !== undefined) {
@@ -181,7 +216,8 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     if (!existsSync(dir))
       throw new UsageError(`--learned-baseline ${args.learnedBaseline}: directory ${dir} does not exist`);
   }
-  const learner = inputs !== null && args.learnedBaseline !== undefined ? newLearner(inputs.site) : null;
+  // With one pipeline the agent always learns: what it learned goes to the collector for review (issue 10).
+  const learner = inputs !== null ? newLearner(inputs.site) : null;
   const writeLearned = (): void => {
     if (!learner || args.learnedBaseline === undefined) return;
     try {
@@ -206,7 +242,41 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     }));
 
   let source: AgentSource | null = null;
-  const spoolDir = args.spool ?? defaultSpoolDir(agentId);
+  // Approved baselines pushed by the collector: stored, then applied to the engine (once there is one).
+  let pipeline: Pipeline | null = null;
+  let pushed: { version: number; baseline: Baseline } | null = null;
+  const applyPushed = (): void => {
+    if (!pushed || !pipeline?.engine) return;
+    const { version, baseline } = pushed;
+    pushed = null;
+    const index = inputs?.site ? new SiteIndex(inputs.site) : null;
+    const opts = index ? { isDevice: (ip: string) => index.zoneOf(ip) !== 'internet' } : {};
+    pipeline.engine.setBaseline(createBaselineChecker(baseline, opts));
+    log.info({ version, devices: baseline.devices.length }, 'agent: approved baselines applied');
+  };
+  const onBaseline = (version: number, baseline: Baseline): void => {
+    try {
+      writeFileAtomic(approvedFile, `${JSON.stringify({ ...baseline, approved_version: version })}\n`);
+    } catch (err) {
+      log.warn(
+        { file: approvedFile, err: (err as Error).message },
+        'agent: could not store the approved baselines',
+      );
+    }
+    if (explicitBaseline) {
+      log.info(
+        { version },
+        'agent: approved baselines received and stored, not applied: --baseline FILE wins',
+      );
+      return;
+    }
+    if (inputs === null) {
+      log.warn({ version }, 'agent: approved baselines stored; --workers applies them at the next start');
+      return;
+    }
+    pushed = { version, baseline };
+    applyPushed();
+  };
   // A permanent refusal (bad token or role, id in use, TLS verification) stops the agent like a signal, then exit 2.
   let refusedFor: string | null = null;
   const refusal = new AbortController();
@@ -226,6 +296,7 @@ export async function runAgent(args: AgentArgs): Promise<number> {
       statsIntervalMs: 2000,
       rules: ruleInfo,
       ...(tls ? { tls } : {}),
+      onBaseline,
       onPermanentFailure: (reason) => {
         refusedFor = reason;
         refusal.abort();
@@ -265,6 +336,8 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     );
   } else {
     const p = new Pipeline({ ...inputs, agentId, observers: learner ? [learner] : [] }, { onFinding });
+    pipeline = p;
+    applyPushed();
     source = live
       ? new LiveSource(p, rulesDir, log, live)
       : new FileSource(p, rulesDir, log, files, args.speed, gate);
@@ -273,15 +346,35 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   const active = source;
   const onHangup = (): void => active.reloadRules();
   process.on('SIGHUP', onHangup);
+  const sendLearned = (): void => {
+    if (learner) transport.sendLearned(learner.result());
+  };
   const timers = [
-    setInterval(() => transport.sendDevices(active.devices()), DEVICE_INTERVAL_MS),
+    setInterval(() => {
+      transport.sendDevices(active.devices());
+      sendLearned();
+    }, DEVICE_INTERVAL_MS),
     ...(learner ? [setInterval(writeLearned, LEARNED_INTERVAL_MS)] : []),
   ];
   for (const t of timers) t.unref();
+  // A replay through an agent is judged by what the collector approved: its set is waited for (briefly: a collector
+  // that is away leaves the stored copy in force) before the first packet.
+  if (source.finite && !explicitBaseline && inputs !== null) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      transport.baselineSeen,
+      aborted,
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, BASELINE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
   const exitCode = await source.run(signal);
   for (const t of timers) clearInterval(t);
   process.off('SIGHUP', onHangup);
   transport.sendDevices(source.devices());
+  sendLearned();
   writeLearned();
   const s = source.stats();
   const stopped = !source.finite || signal.aborted;

@@ -366,6 +366,43 @@ export const BASELINE_LEARN = {
   },
 } as const satisfies Record<string, Options>;
 
+/** The collector and an API token: `baseline approve` and `baseline export` use the collector's HTTP API. */
+const BASELINE_REMOTE = {
+  collector: {
+    type: 'string',
+    demandOption: true,
+    describe: "collector HTTP address, http(s)://HOST:PORT (the agents' ws(s):// URL works too)",
+  },
+  token: {
+    type: 'string',
+    demandOption: true,
+    describe: 'API token: admin to approve, read or admin to export',
+  },
+} as const satisfies Record<string, Options>;
+
+export const BASELINE_APPROVE = {
+  ...BASELINE_REMOTE,
+  device: {
+    type: 'string',
+    demandOption: true,
+    describe: "the device (IP address, MAC or the inventory's id)",
+  },
+  all: { type: 'boolean', describe: 'approve every learned item of the device that was not rejected' },
+  item: {
+    type: 'string',
+    array: true,
+    describe: 'approve these item ids (as --list prints them); repeatable',
+  },
+  list: { type: 'boolean', describe: 'only print the review: status, item id and what it is, one a line' },
+  comment: { type: 'string', describe: 'note kept with each approved item in the audit trail' },
+} as const satisfies Record<string, Options>;
+
+export const BASELINE_EXPORT = {
+  ...BASELINE_REMOTE,
+  device: { type: 'string', describe: 'only this device (default: every approved device)' },
+  out: { type: 'string', describe: 'write the baseline YAML here (whole or not at all) instead of stdout' },
+} as const satisfies Record<string, Options>;
+
 export const RULES_TEST = {
   site: { type: 'string', describe: 'site file (zones, assets and lists the rules refer to)' },
   format: {
@@ -396,6 +433,8 @@ export const COMMAND_OPTIONS: Readonly<Record<string, Readonly<Record<string, Op
   'baseline learn': BASELINE_LEARN,
   'baseline diff': {},
   'baseline show': {},
+  'baseline approve': BASELINE_APPROVE,
+  'baseline export': BASELINE_EXPORT,
   'rules validate': {},
   'rules test': RULES_TEST,
 };

@@ -28,7 +28,19 @@ import {
   commandOf,
   loadConfigFile,
 } from './environment.js';
-import { AGENT, BASELINE_LEARN, COLLECTOR, DEMO, GLOBAL, REPLAY, RULES_TEST, SYSLOG_URL } from './options.js';
+import { runBaselineApprove, runBaselineExport } from '../agent/cli/baseline-remote.js';
+import {
+  AGENT,
+  BASELINE_APPROVE,
+  BASELINE_EXPORT,
+  BASELINE_LEARN,
+  COLLECTOR,
+  DEMO,
+  GLOBAL,
+  REPLAY,
+  RULES_TEST,
+  SYSLOG_URL,
+} from './options.js';
 
 /** Exit status of a bug (EX_SOFTWARE): anything that is not the user's mistake. */
 const EXIT_INTERNAL = 70;
@@ -273,7 +285,7 @@ function collectorCommand(y: Argv): Argv {
 const LEARN_ABOUT = "learn each device's normal behaviour from captures into a YAML baseline";
 
 function baselineCommand(y: Argv): Argv {
-  return y.command('baseline', 'learn and compare device baselines', (b) =>
+  return y.command('baseline', 'learn, compare, approve and export device baselines', (b) =>
     b
       .command(
         'learn [files..]',
@@ -309,7 +321,52 @@ function baselineCommand(y: Argv): Argv {
         (c) => c.positional('file', { type: 'string', demandOption: true, describe: 'the baseline file' }),
         (a) => run(() => runBaselineShow(a.file)),
       )
-      .demandCommand(1, 'baseline needs a subcommand: learn, diff or show'),
+      .command(
+        'approve',
+        "approve items of a device's learned baseline at the collector (admin token)",
+        (c) =>
+          c
+            .usage('$0 baseline approve --collector URL --token T --device D (--all | --item ID... | --list)')
+            .options(BASELINE_APPROVE)
+            .example(
+              '$0 baseline approve --collector http://127.0.0.1:7411 --token T --device 10.20.40.21 --list',
+              'what is to review',
+            )
+            .example(
+              '$0 baseline approve --collector http://127.0.0.1:7411 --token T --device 10.20.40.21 --all',
+              'approve the device',
+            ),
+        (a) =>
+          run(() =>
+            runBaselineApprove({
+              collector: a.collector,
+              token: a.token,
+              device: a.device,
+              ...(a.all !== undefined ? { all: a.all } : {}),
+              ...(a.item !== undefined ? { item: a.item.map(String) } : {}),
+              ...(a.list !== undefined ? { list: a.list } : {}),
+              ...(a.comment !== undefined ? { comment: a.comment } : {}),
+            }),
+          ),
+      )
+      .command(
+        'export',
+        'write the approved baselines from the collector as a --baseline YAML file',
+        (c) =>
+          c
+            .usage('$0 baseline export --collector URL --token T [--device D] [--out FILE]')
+            .options(BASELINE_EXPORT),
+        (a) =>
+          run(() =>
+            runBaselineExport({
+              collector: a.collector,
+              token: a.token,
+              ...(a.device !== undefined ? { device: a.device } : {}),
+              ...(a.out !== undefined ? { out: a.out } : {}),
+            }),
+          ),
+      )
+      .demandCommand(1, 'baseline needs a subcommand: learn, diff, show, approve or export'),
   );
 }
 

@@ -6,6 +6,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { FINDING_CLASSES, SEVERITIES, type Finding, type Severity } from '../agent/wire/finding.js';
+import {
+  MAX_REVIEW_ITEMS,
+  ReviewError,
+  approve,
+  approveDeviation,
+  putDocument,
+  reject,
+  reviewOf,
+} from './baseline-review.js';
 import { jsonDepth } from './limits.js';
 import type { CollectorMetrics } from './metrics.js';
 import {
@@ -480,9 +489,10 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
     }
     const b = /^\/api\/baselines\/([^/]+)$/.exec(p);
     if (b && b[1] !== undefined) {
-      const row = o.store.getBaseline(decodePart(b[1]));
-      if (!row) throw new HttpError(404, 'no baseline for that device');
-      sendJson(res, 200, row);
+      onlyParams(q, []);
+      const review = reviewOf(o.store, decodePart(b[1]));
+      if (!review) throw new HttpError(404, 'no baseline for that device');
+      sendJson(res, 200, review);
       return;
     }
     throw new HttpError(404, 'not found');
@@ -522,6 +532,71 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
     } catch (e) {
       if (e instanceof TransitionError) throw new HttpError(409, e.message);
       if (e instanceof BadQueryError) throw new HttpError(404, e.message);
+      throw e;
+    }
+  };
+
+  /** Item ids of an approve or reject body: `items`, or `all: true` where allowed. */
+  const reviewItems = (body: Record<string, unknown>, allowAll: boolean): string[] | 'all' => {
+    if (allowAll && body.all === true) return 'all';
+    const raw = body.items;
+    if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_REVIEW_ITEMS)
+      throw new HttpError(
+        400,
+        `items must be an array of 1 to ${MAX_REVIEW_ITEMS} item ids${allowAll ? ' (or all: true)' : ''}`,
+      );
+    return raw.map((it) => {
+      if (typeof it !== 'string' || it.length === 0 || it.length > 8192)
+        throw new HttpError(400, 'each item must be an item id (a string)');
+      return it;
+    });
+  };
+
+  /** Baseline review writes: approve or reject items of a device, a deviation into the baseline (admin, audited). */
+  const review = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    auth: Auth,
+    p: string,
+  ): Promise<boolean> => {
+    const by = auth.cred.name;
+    const m = /^\/api\/baselines\/([^/]+)\/(approve|reject)$/.exec(p);
+    const f = /^\/api\/findings\/([^/]+)\/approve-baseline$/.exec(p);
+    if (!m && !f) return false;
+    const body = bodyObject(await readBody(req));
+    const comment = bodyString(body, 'comment', MAX_COMMENT, false);
+    try {
+      if (m && m[1] !== undefined) {
+        const device = decodePart(m[1]);
+        if (m[2] === 'approve') {
+          const r = approve(o.store, device, reviewItems(body, true), by, comment);
+          o.logger.info(
+            { device, by, version: r.version, items: r.applied.length },
+            'http: baseline approved',
+          );
+        } else {
+          const items = reviewItems(body, false);
+          reject(o.store, device, items === 'all' ? [] : items, by, comment);
+          o.logger.info({ device, by, items: items.length }, 'http: baseline items rejected');
+        }
+        sendJson(res, 200, reviewOf(o.store, device));
+        return true;
+      }
+      const id = decodePart(f?.[1] ?? '');
+      const agent = bodyString(body, 'agent', 128, false);
+      const found = o.store.getFindings(id, agent === '' ? undefined : agent);
+      if (found.length === 0) throw new HttpError(404, 'no such finding');
+      if (found.length > 1)
+        throw new HttpError(409, `finding id ${quote(id)} exists for several agents: give agent`);
+      const r = approveDeviation(o.store, found[0] as Finding, by, comment);
+      o.logger.info(
+        { device: r.device, by, version: r.version, rule: (found[0] as Finding).rule },
+        'http: deviation approved into the baseline',
+      );
+      sendJson(res, 200, { ...r, baseline: reviewOf(o.store, r.device) });
+      return true;
+    } catch (e) {
+      if (e instanceof ReviewError) throw new HttpError(e.status, e.message);
       throw e;
     }
   };
@@ -582,6 +657,7 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
       if (method === 'POST') {
         const auth = authorise(req, o.tokens, sessions, 'admin', secure);
         if (p === '/api/findings/status') return await changeStatus(req, res, auth, null);
+        if (await review(req, res, auth, p)) return;
         const st = /^\/api\/findings\/([^/]+)\/status$/.exec(p);
         if (st && st[1] !== undefined) return await changeStatus(req, res, auth, decodePart(st[1]));
         throw new HttpError(404, 'not found');
@@ -590,14 +666,26 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
         const auth = authorise(req, o.tokens, sessions, 'admin', secure);
         const b = /^\/api\/baselines\/([^/]+)(\/learned)?$/.exec(p);
         if (!b || b[1] === undefined) throw new HttpError(404, 'not found');
-        const device = decodePart(b[1]);
+        // Whole documents from scripts: checked like an approval (schema, a known device) and versioned, never
+        // free-form JSON (issue 10: the old PUT stored anything under any name, and no agent could use it).
         const body = await readBody(req);
-        if (typeof body !== 'object' || body === null)
-          throw new HttpError(400, 'baseline must be a JSON object');
-        if (b[2]) o.store.putLearnedBaseline(device, body);
-        else o.store.approveBaseline(device, body, auth.cred.name);
-        o.logger.info({ device, by: auth.cred.name, learned: Boolean(b[2]) }, 'http: baseline updated');
-        sendJson(res, 200, o.store.getBaseline(device));
+        try {
+          const r = putDocument(
+            o.store,
+            decodePart(b[1]),
+            b[2] ? 'learned' : 'approved',
+            body,
+            auth.cred.name,
+          );
+          o.logger.info(
+            { device: r.device, by: auth.cred.name, learned: Boolean(b[2]), version: r.version },
+            'http: baseline updated',
+          );
+          sendJson(res, 200, reviewOf(o.store, r.device));
+        } catch (e) {
+          if (e instanceof ReviewError) throw new HttpError(e.status, e.message);
+          throw e;
+        }
         return;
       }
     } catch (e) {

@@ -9,9 +9,12 @@ import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Finding } from '../agent/wire/finding.js';
+import { armedFor, type DeviceBaseline } from '../agent/wire/baseline.js';
 import {
+  WIRE_LIMITS,
   WIRE_PROTOCOL,
   parseAgentMessage,
+  type BaselinesMessage,
   type DeviceRecord,
   type FindingsMessage,
   type StatsMessage,
@@ -75,6 +78,38 @@ type SoftReason = Extract<RejectMetricReason, 'agent_mismatch' | 'timestamp' | '
 /** The same soft refusal is logged and reported to the agent at most once per this many ms per connection. */
 const NOTE_INTERVAL_MS = 10_000;
 
+/** Largest `baseline` message sent to an agent: agents read at most 1 MiB a message. */
+const MAX_BASELINE_MESSAGE = 1024 * 1024 - 4096;
+
+/** The approved set as `baseline` messages under the agents' message cap, with the checks it arms (armedFor). */
+export function baselineMessages(set: { version: number; devices: DeviceBaseline[] }): string[] {
+  const armed = armedFor(set.devices);
+  const chunks: string[][] = [];
+  let cur: string[] = [];
+  let bytes = 0;
+  for (const d of set.devices) {
+    const json = JSON.stringify(d);
+    // One device over the cap cannot be sent; the schema's bounds make this all but impossible.
+    if (json.length > MAX_BASELINE_MESSAGE) continue;
+    if (
+      cur.length > 0 &&
+      (bytes + json.length + 1 > MAX_BASELINE_MESSAGE ||
+        cur.length >= WIRE_LIMITS.maxBaselineDevicesPerMessage)
+    ) {
+      chunks.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(json);
+    bytes += json.length + 1;
+  }
+  chunks.push(cur);
+  return chunks.map(
+    (c, i) =>
+      `{"type":"baseline","version":${set.version},"part":${i},"parts":${chunks.length},"armed":${JSON.stringify(armed)},"devices":[${c.join(',')}]}`,
+  );
+}
+
 /** RFC 6455 close codes used. */
 const CLOSE_POLICY = 1008;
 const CLOSE_ERROR = 1011;
@@ -98,6 +133,8 @@ export class Ingest {
 
   constructor(private readonly o: IngestOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
+    // Every approval reaches every connected agent at once (issue 10); a reconnecting agent gets the set on welcome.
+    o.store.onApproved(() => this.pushBaselines());
     this.flushTimer = setInterval(() => this.flush(), this.limits.flushIntervalMs);
     this.flushTimer.unref();
     this.wss = new WebSocketServer({
@@ -112,6 +149,37 @@ export class Ingest {
       // A listen failure is the caller's to report (startCollector rejects with it).
       if (err.syscall !== 'listen') o.logger.error({ err }, 'ingest: server error');
     });
+  }
+
+  /** Sends the approved baselines to one agent, or to every connected agent. */
+  pushBaselines(ws?: WebSocket): void {
+    if (this.closing) return;
+    let texts: string[];
+    try {
+      const set = this.o.store.approvedSet();
+      texts = baselineMessages(set);
+      if (!ws)
+        this.o.logger.info(
+          { version: set.version, devices: set.devices.length },
+          'ingest: approved baselines pushed',
+        );
+    } catch (err) {
+      this.o.logger.error({ err: (err as Error).message }, 'ingest: reading the approved baselines failed');
+      return;
+    }
+    // On connect even an empty set (version 0) is sent: the agent then knows there is nothing to wait for.
+    const targets = ws ? [ws] : [...this.agents.values()].map((l) => l.ws);
+    for (const t of targets) if (t.readyState === t.OPEN) for (const text of texts) t.send(text);
+  }
+
+  /** What an agent learned: a new version per device that changed (identical uploads make none). */
+  private storeLearned(agent: string, m: BaselinesMessage): number {
+    let created = 0;
+    this.o.store.db.transaction(() => {
+      for (const d of m.devices)
+        if (this.o.store.putBaselineVersion(d.ip, 'learned', d, agent, agent).created) created++;
+    })();
+    return created;
   }
 
   /** Names of the agents connected right now. */
@@ -209,7 +277,10 @@ export class Ingest {
       if (agent !== null && !this.bucket(agent).peek()) {
         const buf = rawToBuffer(data);
         if (buf.indexOf('"findings"') === -1) {
-          metrics.rateLimit(agent, buf.indexOf('"type":"devices"') === -1 ? 'stats' : 'devices');
+          // Learned baselines are counted with devices: both are inventory uploads an agent repeats every 5 minutes.
+          const inventory =
+            buf.indexOf('"type":"devices"') !== -1 || buf.indexOf('"type":"baselines"') !== -1;
+          metrics.rateLimit(agent, inventory ? 'devices' : 'stats');
           // And its socket is not read until a token is due: the flood meets TCP back-pressure instead of our CPU.
           if (!ws.isPaused) {
             ws.pause();
@@ -280,6 +351,7 @@ export class Ingest {
         metrics.connected(agent, row?.stats ?? undefined);
         ws.send(JSON.stringify({ type: 'welcome', version: this.o.version, proto: WIRE_PROTOCOL }));
         logger.info({ agent, version: m.version, peer }, 'ingest: agent connected');
+        this.pushBaselines(ws);
         return;
       }
       // Stats and devices carry no agent field today; one that does must name the authenticated agent.
@@ -302,6 +374,23 @@ export class Ingest {
           if (s.ts !== undefined && !saneTs(s.ts, Date.now()))
             return note('timestamp', 'stats ts before 2000 or more than a day ahead of the collector');
           this.pendingStats.set(agent, s);
+          metrics.seen(agent);
+          return;
+        }
+        case 'baselines': {
+          if (!this.bucket(agent).take()) {
+            metrics.rateLimit(agent, 'devices');
+            return;
+          }
+          try {
+            const created = this.storeLearned(agent, m);
+            logger.info(
+              { agent, devices: m.devices.length, versions: created },
+              'ingest: learned baselines stored',
+            );
+          } catch (err) {
+            logger.error({ agent, err: (err as Error).message }, 'ingest: storing learned baselines failed');
+          }
           metrics.seen(agent);
           return;
         }

@@ -11,6 +11,7 @@ import {
   type FindingClass,
   type Severity,
 } from '../agent/wire/finding.js';
+import { deviceProblem, type DeviceBaseline } from '../agent/wire/baseline.js';
 import type { DeviceAttribute, DeviceRecord, RuleInfo, StatsMessage } from '../agent/wire/messages.js';
 import { formatTs, parseTs } from '../agent/wire/time.js';
 import { DEFAULT_LIMITS, MAX_FUTURE_US, MIN_TS_US, capFinding } from './limits.js';
@@ -94,14 +95,36 @@ export interface DeviceMergeResult {
   refused: number;
 }
 
+/** A device's baseline as the review sees it: the latest learned and approved versions. */
 export interface BaselineRow {
   device: string;
-  learned: unknown;
-  approved: unknown;
+  learned: DeviceBaseline | null;
+  approved: DeviceBaseline | null;
+  learned_version: number | null;
+  approved_version: number | null;
+  /** The agent that uploaded the latest learned version. */
+  learned_by: string | null;
   approved_by: string | null;
   approved_at: string | null;
   updated_at: string;
 }
+
+export const BASELINE_KINDS = ['learned', 'approved'] as const;
+export type BaselineKind = (typeof BASELINE_KINDS)[number];
+
+/** One stored version of a device's baseline. */
+export interface BaselineVersion {
+  device: string;
+  version: number;
+  kind: BaselineKind;
+  by: string;
+  at: string;
+  /** The agent that uploaded it (learned versions); null for a person's approval. */
+  agent: string | null;
+}
+
+/** What an approval or rejection audit entry records instead of a triage status. */
+export type BaselineAction = 'learned' | 'approved' | 'rejected';
 
 /** Triage states of an alert (kept per incident: an incident's updates share its opener's status). */
 export const TRIAGE_STATUSES = ['open', 'acknowledged', 'resolved', 'false-positive'] as const;
@@ -174,8 +197,9 @@ export interface AuditEntry {
   by: string;
   agent: string;
   incident: string;
-  from: TriageStatus;
-  to: TriageStatus;
+  /** Triage statuses; for a baseline change (incident `baseline:DEVICE`), `learned` → `approved` or `rejected`. */
+  from: TriageStatus | BaselineAction;
+  to: TriageStatus | BaselineAction;
   comment: string;
 }
 
@@ -189,7 +213,7 @@ const MAX_LIMIT = 1000;
 /** Exposures listed inside each device of /api/devices. */
 export const MAX_DEVICE_EXPOSURES = 20;
 /** Schema version this code writes (PRAGMA user_version); 0 is the first release (findings unique by id). */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /** Attributes kept per device: beyond it the oldest-seen are evicted. */
 const MAX_ATTRIBUTES = 256;
 
@@ -256,6 +280,31 @@ const SCHEMA_V2 = `
   );
 `;
 
+/**
+ * Version 3 (issue 10 "Baseline review"): every version of every device's learned and approved baseline, and the
+ * items reviewers rejected (kept out of approvals and not proposed again as new).
+ */
+const SCHEMA_V3 = `
+  CREATE TABLE IF NOT EXISTS baseline_versions (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    device TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    document TEXT NOT NULL,
+    by TEXT NOT NULL,
+    at TEXT NOT NULL,
+    agent TEXT,
+    UNIQUE (device, kind, version)
+  );
+  CREATE TABLE IF NOT EXISTS baseline_rejected (
+    device TEXT NOT NULL,
+    item TEXT NOT NULL,
+    by TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (device, item)
+  ) WITHOUT ROWID;
+`;
+
 const SCHEMA_V1 = `
   CREATE INDEX IF NOT EXISTS findings_ts ON findings (ts_us, seq);
   CREATE INDEX IF NOT EXISTS findings_received ON findings (received_us);
@@ -312,6 +361,7 @@ export class Store {
   private readonly upsertExposure: Database.Statement;
   private readonly putStats: Database.Statement;
   private readonly findingJson: Database.Statement;
+  private readonly approvedListeners: Array<() => void> = [];
   /** Devices each agent added, cached from agent_devices. */
   private readonly deviceCounts = new Map<string, number>();
 
@@ -368,6 +418,7 @@ export class Store {
     if (version === SCHEMA_VERSION) {
       this.db.exec(SCHEMA_V1);
       this.db.exec(SCHEMA_V2);
+      this.db.exec(SCHEMA_V3);
       return;
     }
     const hasFindings =
@@ -375,16 +426,52 @@ export class Store {
       undefined;
     this.db.transaction(() => {
       if (version < 1) this.migrateToV1(hasFindings);
-      // Version 2: the incident id gets a column, so incidents group and filter in SQL (their triage status is kept
-      // per incident); earlier rows take it from their JSON.
-      this.db.exec('ALTER TABLE findings ADD COLUMN incident TEXT');
-      this.db.exec(
-        `UPDATE findings SET incident = json_extract(json, '$.incident')
-         WHERE class = 'alert' AND json_extract(json, '$.incident') IS NOT NULL`,
-      );
-      this.db.exec(SCHEMA_V2);
+      if (version < 2) {
+        // Version 2: the incident id gets a column, so incidents group and filter in SQL (their triage status is
+        // kept per incident); earlier rows take it from their JSON.
+        this.db.exec('ALTER TABLE findings ADD COLUMN incident TEXT');
+        this.db.exec(
+          `UPDATE findings SET incident = json_extract(json, '$.incident')
+           WHERE class = 'alert' AND json_extract(json, '$.incident') IS NOT NULL`,
+        );
+        this.db.exec(SCHEMA_V2);
+      }
+      this.migrateToV3();
       this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     })();
+  }
+
+  /**
+   * Version 3: the free-form `baselines` rows become version 1 of their device, each only if it is a valid device
+   * document (the old PUT took any JSON); the rest is left in the old table, which nothing reads any more.
+   */
+  private migrateToV3(): void {
+    this.db.exec(SCHEMA_V3);
+    const rows = this.db.prepare('SELECT * FROM baselines').all() as Array<{
+      device: string;
+      learned: string | null;
+      approved: string | null;
+      approved_by: string | null;
+      approved_at: string | null;
+      updated_at: string;
+    }>;
+    const put = this.db.prepare(
+      'INSERT INTO baseline_versions (device, version, kind, document, by, at, agent) VALUES (?, 1, ?, ?, ?, ?, NULL)',
+    );
+    for (const r of rows)
+      for (const kind of BASELINE_KINDS) {
+        const text = r[kind];
+        if (text === null) continue;
+        let doc: unknown;
+        try {
+          doc = JSON.parse(text);
+        } catch {
+          continue;
+        }
+        if (deviceProblem(doc) !== null) continue;
+        const ip = (doc as DeviceBaseline).ip;
+        put.run(ip, kind, JSON.stringify(doc), r.approved_by ?? 'migration', r.approved_at ?? r.updated_at);
+      }
   }
 
   /**
@@ -1107,39 +1194,161 @@ export class Store {
     return (this.db.prepare('SELECT COUNT(*) AS n FROM devices').get() as { n: number }).n;
   }
 
+  /** Every device with a baseline version, learned or approved, by address. */
   listBaselines(): BaselineRow[] {
-    const rows = this.db.prepare('SELECT * FROM baselines ORDER BY device').all() as Array<
-      Omit<BaselineRow, 'learned' | 'approved'> & { learned: string | null; approved: string | null }
-    >;
-    return rows.map((r) => ({
-      ...r,
-      learned: r.learned ? (JSON.parse(r.learned) as unknown) : null,
-      approved: r.approved ? (JSON.parse(r.approved) as unknown) : null,
-    }));
+    const devices = this.db
+      .prepare('SELECT DISTINCT device FROM baseline_versions ORDER BY device')
+      .all() as Array<{ device: string }>;
+    return devices.map((d) => this.getBaseline(d.device)).filter((r): r is BaselineRow => r !== null);
   }
 
   getBaseline(device: string): BaselineRow | null {
-    return this.listBaselines().find((b) => b.device === device) ?? null;
+    const learned = this.latestBaseline(device, 'learned');
+    const approved = this.latestBaseline(device, 'approved');
+    if (!learned && !approved) return null;
+    const at = [learned?.at, approved?.at].filter((x): x is string => x !== undefined).sort();
+    return {
+      device,
+      learned: learned?.document ?? null,
+      approved: approved?.document ?? null,
+      learned_version: learned?.version ?? null,
+      approved_version: approved?.version ?? null,
+      learned_by: learned?.agent ?? null,
+      approved_by: approved?.by ?? null,
+      approved_at: approved?.at ?? null,
+      updated_at: at[at.length - 1] ?? '',
+    };
   }
 
-  putLearnedBaseline(device: string, learned: unknown): void {
-    this.db
+  latestBaseline(
+    device: string,
+    kind: BaselineKind,
+  ): (BaselineVersion & { document: DeviceBaseline; text: string }) | null {
+    const r = this.db
+      .prepare('SELECT * FROM baseline_versions WHERE device = ? AND kind = ? ORDER BY version DESC LIMIT 1')
+      .get(device, kind) as
+      | {
+          device: string;
+          version: number;
+          kind: BaselineKind;
+          document: string;
+          by: string;
+          at: string;
+          agent: string | null;
+        }
+      | undefined;
+    if (!r) return null;
+    return {
+      device: r.device,
+      version: r.version,
+      kind: r.kind,
+      by: r.by,
+      at: r.at,
+      agent: r.agent,
+      text: r.document,
+      document: JSON.parse(r.document) as DeviceBaseline,
+    };
+  }
+
+  /** Versions of a device's baselines, newest first (without their documents). */
+  baselineVersions(device: string, limit = 100): BaselineVersion[] {
+    return this.db
       .prepare(
-        `INSERT INTO baselines (device, learned, updated_at) VALUES (?, ?, ?)
-         ON CONFLICT(device) DO UPDATE SET learned = excluded.learned, updated_at = excluded.updated_at`,
+        'SELECT device, version, kind, by, at, agent FROM baseline_versions WHERE device = ? ORDER BY seq DESC LIMIT ?',
       )
-      .run(device, JSON.stringify(learned), nowIso());
+      .all(device, limit) as BaselineVersion[];
   }
 
-  approveBaseline(device: string, approved: unknown, by: string): void {
+  /**
+   * Stores `doc` as the next version of the device's `kind` baseline, unless it is the same as the latest one (an
+   * agent uploads what it learned every 5 minutes: an unchanged device makes no version). Returns the version and
+   * whether it is new.
+   */
+  putBaselineVersion(
+    device: string,
+    kind: BaselineKind,
+    doc: DeviceBaseline,
+    by: string,
+    agent: string | null,
+  ): { version: number; created: boolean } {
+    const text = JSON.stringify(doc);
+    return this.db.transaction(() => {
+      const last = this.latestBaseline(device, kind);
+      if (last && last.text === text) return { version: last.version, created: false };
+      const version = (last?.version ?? 0) + 1;
+      this.db
+        .prepare(
+          'INSERT INTO baseline_versions (device, version, kind, document, by, at, agent) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(device, version, kind, text, by, nowIso(), agent);
+      if (kind === 'approved') for (const l of this.approvedListeners) queueMicrotask(l);
+      return { version, created: true };
+    })();
+  }
+
+  /** Called after each new approved version (the ingest pushes the approved set to every agent). */
+  onApproved(listener: () => void): void {
+    this.approvedListeners.push(listener);
+  }
+
+  /** Ids of the review items reviewers rejected for the device. */
+  rejectedItems(device: string): Set<string> {
+    const rows = this.db.prepare('SELECT item FROM baseline_rejected WHERE device = ?').all(device) as Array<{
+      item: string;
+    }>;
+    return new Set(rows.map((r) => r.item));
+  }
+
+  /** Remembers rejected items; an approval of one of them later takes it back out of this list. */
+  setRejected(device: string, items: readonly string[], rejected: boolean, by: string): void {
+    const add = this.db.prepare(
+      'INSERT OR REPLACE INTO baseline_rejected (device, item, by, at) VALUES (?, ?, ?, ?)',
+    );
+    const del = this.db.prepare('DELETE FROM baseline_rejected WHERE device = ? AND item = ?');
     const iso = nowIso();
-    this.db
+    this.db.transaction(() => {
+      for (const it of items) {
+        if (rejected) add.run(device, it, by, iso);
+        else del.run(device, it);
+      }
+    })();
+  }
+
+  /** One audit entry per reviewed item (incident `baseline:DEVICE`, comment: the item and the reviewer's note). */
+  auditBaseline(
+    device: string,
+    by: string,
+    to: BaselineAction,
+    items: readonly string[],
+    comment: string,
+  ): void {
+    const put = this.db.prepare(
+      'INSERT INTO audit (at, by, agent, incident, from_status, to_status, comment) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    const iso = nowIso();
+    this.db.transaction(() => {
+      for (const it of items)
+        put.run(iso, by, '', `baseline:${device}`, 'learned', to, comment ? `${it}: ${comment}` : it);
+    })();
+  }
+
+  /**
+   * Every device's latest approved baseline, and the version of the whole set (the highest version row): what
+   * agents enforce. The version grows with every approval, so an agent can tell a newer set from the one it holds.
+   */
+  approvedSet(): { version: number; devices: DeviceBaseline[] } {
+    const rows = this.db
       .prepare(
-        `INSERT INTO baselines (device, approved, approved_by, approved_at, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT(device) DO UPDATE SET approved = excluded.approved, approved_by = excluded.approved_by,
-           approved_at = excluded.approved_at, updated_at = excluded.updated_at`,
+        `SELECT v.seq, v.document FROM baseline_versions v
+         JOIN (SELECT device, max(version) AS version FROM baseline_versions WHERE kind = 'approved' GROUP BY device) m
+           ON v.device = m.device AND v.version = m.version AND v.kind = 'approved'
+         ORDER BY v.device`,
       )
-      .run(device, JSON.stringify(approved), by, iso, iso);
+      .all() as Array<{ seq: number; document: string }>;
+    return {
+      version: rows.reduce((m, r) => Math.max(m, r.seq), 0),
+      devices: rows.map((r) => JSON.parse(r.document) as DeviceBaseline),
+    };
   }
 
   /** Applies retention; returns how many findings were deleted. */

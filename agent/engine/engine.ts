@@ -148,7 +148,8 @@ export class Engine {
   /** IP → the MAC it was last seen with. */
   private readonly arp: BoundedMap<string, string>;
   private readonly memos = new WeakMap<object, EndpointMemo>();
-  private readonly baseline: BaselineChecker | null;
+  private baseline: BaselineChecker | null;
+  private ruleSet: RuleSet;
   private readonly baselineKnowledge: BaselineKnowledge = {
     knows: (ip, fact, value) => this.baseline?.knows?.(ip, fact, value) ?? false,
   };
@@ -177,6 +178,7 @@ export class Engine {
     this.table = new DeviceTable(this.site, this.limits);
     this.sink = new FindingSink(cfg.agentId, (f) => this.deliver(f), this.limits.maxWindows);
     this.baseline = cfg.baseline;
+    this.ruleSet = cfg.rules;
     this.learningMicros = cfg.learningMicros ?? 0;
     this.allow = (cfg.site?.allow ?? []).map((entry) => ({ entry, rules: entry.rules.map(globToRegExp) }));
     this.book = new RuleBook(
@@ -190,6 +192,7 @@ export class Engine {
 
   /** Swap the rules (SIGHUP) keeping devices, open finding windows and flow state; thresholds restart. */
   reload(rules: RuleSet): void {
+    this.ruleSet = rules;
     this.book = new RuleBook(
       rules,
       this.site,
@@ -197,6 +200,16 @@ export class Engine {
       this.allow,
       this.baselineKnowledgeOrNull(),
     );
+  }
+
+  /**
+   * Swap the baseline checker (an approved set pushed by the collector, issue 10) between two events: the next
+   * event is judged by the new one. Rules reading the baseline are recompiled only when it appears or goes.
+   */
+  setBaseline(baseline: BaselineChecker | null): void {
+    const hadKnowledge = this.baselineKnowledgeOrNull() !== null;
+    this.baseline = baseline;
+    if (hadKnowledge !== (this.baselineKnowledgeOrNull() !== null)) this.reload(this.ruleSet);
   }
 
   private baselineKnowledgeOrNull(): BaselineKnowledge | null {

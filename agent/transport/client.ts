@@ -5,6 +5,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
+import { deviceProblem, type ArmedChecks, type Baseline, type DeviceBaseline } from '../wire/baseline.js';
 import type { Finding } from '../wire/finding.js';
 import {
   WIRE_LIMITS,
@@ -12,6 +13,7 @@ import {
   parseCollectorMessage,
   validateFinding,
   validateMessage,
+  type BaselineMessage,
   type DeviceRecord,
   type RuleInfo,
   type StatsMessage,
@@ -123,6 +125,8 @@ export interface TransportOptions {
    * use, TLS verification); the transport then stops connecting. Without it such refusals are retried like others.
    */
   onPermanentFailure?: (reason: string) => void;
+  /** Called with the collector's approved baselines once every part of a version arrived (issue 10). */
+  onBaseline?: (version: number, baseline: Baseline) => void;
 }
 
 export interface TransportStats {
@@ -164,8 +168,16 @@ interface Queued {
   bytes: number;
 }
 
-type Options = Required<Omit<TransportOptions, 'getStats' | 'tls' | 'onPermanentFailure'>> &
-  Pick<TransportOptions, 'getStats' | 'tls' | 'onPermanentFailure'>;
+type Options = Required<Omit<TransportOptions, 'getStats' | 'tls' | 'onPermanentFailure' | 'onBaseline'>> &
+  Pick<TransportOptions, 'getStats' | 'tls' | 'onPermanentFailure' | 'onBaseline'>;
+
+/** The parts of one approved-set version received so far. */
+interface BaselineParts {
+  version: number;
+  parts: number;
+  got: Map<number, DeviceBaseline[]>;
+  armed?: ArmedChecks;
+}
 
 export class AgentTransport {
   private readonly o: Options;
@@ -199,6 +211,14 @@ export class AgentTransport {
   /** Byte budget of the next batch: the message cap, halved while a full disk refuses batches that large. */
   private batchBytes = Number.MAX_SAFE_INTEGER;
   private devices: DeviceRecord[] | null = null;
+  private learned: Baseline | null = null;
+  private learnedDropped = 0;
+  private baselineParts: BaselineParts | null = null;
+  private baselineHeard: (() => void) | null = null;
+  /** Resolves once the collector's approved set (or its word that it has none, version 0) came in whole. */
+  readonly baselineSeen: Promise<void> = new Promise((resolve) => {
+    this.baselineHeard = resolve;
+  });
   private drainWaiters: Array<() => void> = [];
   /** The spool said full (stop-reading) or failed: findings wait in memory and the source is held back. */
   private spoolState: 'ok' | 'full' | 'failing' = 'ok';
@@ -350,6 +370,85 @@ export class AgentTransport {
   sendDevices(devices: DeviceRecord[]): void {
     this.devices = devices;
     if (this.ready) this.writeDevices();
+  }
+
+  /**
+   * What the agent learned, one document per device: sent now if connected and again after every reconnect, in
+   * `baselines` messages under the cap (the collector makes a version only of what changed).
+   */
+  sendLearned(b: Baseline): void {
+    this.learned = b;
+    if (this.ready) this.writeLearned();
+  }
+
+  private writeLearned(): void {
+    for (const text of this.learnedChunks(this.learned)) this.write(text);
+  }
+
+  /** `baselines` messages of at most maxMessageBytes; a device that breaks the schema or the cap alone is dropped. */
+  learnedChunks(b: Baseline | null): string[] {
+    if (!b) return [];
+    const limit = this.o.maxMessageBytes - 512;
+    const head = `{"type":"baselines"${b.learned_from ? `,"learned_from":${JSON.stringify(b.learned_from)}` : ''}${
+      b.learned_to ? `,"learned_to":${JSON.stringify(b.learned_to)}` : ''
+    }${b.armed ? `,"armed":${JSON.stringify(b.armed)}` : ''},"devices":[`;
+    const out: string[] = [];
+    let parts: string[] = [];
+    let bytes = 0;
+    const emit = (): void => {
+      if (parts.length > 0) out.push(`${head}${parts.join(',')}]}`);
+      parts = [];
+      bytes = 0;
+    };
+    for (const d of b.devices) {
+      const json = JSON.stringify(d);
+      const n = Buffer.byteLength(json) + 1;
+      const problem = n > limit ? 'over the message cap' : deviceProblem(d);
+      if (problem) {
+        this.learnedDropped++;
+        if (this.learnedDropped === 1 || this.learnedDropped % 1000 === 0)
+          this.log.warn(
+            { detail: problem, dropped: this.learnedDropped },
+            'transport: learned baseline not sent',
+          );
+        continue;
+      }
+      if (parts.length > 0 && (bytes + n > limit || parts.length >= WIRE_LIMITS.maxBaselineDevicesPerMessage))
+        emit();
+      parts.push(json);
+      bytes += n;
+    }
+    emit();
+    return out;
+  }
+
+  /** Collects the parts of an approved-set version; a newer version replaces an unfinished older one. */
+  private onBaselinePart(m: BaselineMessage): void {
+    let cur = this.baselineParts;
+    if (!cur || cur.version !== m.version || cur.parts !== m.parts) {
+      cur = { version: m.version, parts: m.parts, got: new Map(), ...(m.armed ? { armed: m.armed } : {}) };
+      this.baselineParts = cur;
+    }
+    cur.got.set(m.part, m.devices);
+    if (cur.got.size < cur.parts) return;
+    this.baselineParts = null;
+    this.baselineHeard?.();
+    // Version 0: the collector has approved nothing yet, which is not "approve nothing" (every device would be new).
+    if (cur.version === 0) return;
+    const devices: DeviceBaseline[] = [];
+    for (let i = 0; i < cur.parts; i++) devices.push(...(cur.got.get(i) ?? []));
+    const baseline: Baseline = {
+      version: 1,
+      learned_from: '',
+      learned_to: '',
+      ...(cur.armed ? { armed: cur.armed } : {}),
+      devices,
+    };
+    try {
+      this.o.onBaseline?.(cur.version, baseline);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message }, 'transport: applying the approved baselines failed');
+    }
   }
 
   /**
@@ -674,6 +773,7 @@ export class AgentTransport {
         );
         this.sendStats();
         if (this.devices) this.writeDevices();
+        if (this.learned) this.writeLearned();
         this.pump();
       } else if (m.type === 'ack') {
         // An ack means the collector took what came before: an earlier "refused, connection kept" reason no
@@ -686,6 +786,8 @@ export class AgentTransport {
           // Acks free spool space: findings waiting in memory for it can go now.
           if (this.spoolState === 'full') void this.flushPending();
         }, this.spoolBug);
+      } else if (m.type === 'baseline') {
+        this.onBaselinePart(m);
       } else {
         this.refusal = m.reason;
         const hello = this.ready ? null : classifyHelloRefusal(m.reason);

@@ -11,6 +11,7 @@ import {
   type FindingClass,
   type Severity,
 } from './finding.js';
+import { deviceProblem, type ArmedChecks, type DeviceBaseline } from './baseline.js';
 import { parseTs } from './time.js';
 
 /** Bumped only on an incompatible change; unknown fields are ignored so additions need no bump. */
@@ -24,6 +25,9 @@ export const WIRE_LIMITS = {
   maxIdLength: 256,
   maxLabelKeys: 256,
   maxRulesPerHello: 2000,
+  maxBaselineDevicesPerMessage: 10_000,
+  /** An approved set comes in at most this many `baseline` parts. */
+  maxBaselineParts: 10_000,
 } as const;
 
 export interface HelloMessage {
@@ -137,6 +141,32 @@ export interface DevicesMessage {
   devices: DeviceRecord[];
 }
 
+/**
+ * What the agent learned (issue 10 "Baseline review"), one document per device, sent every 5 minutes and at
+ * shutdown in chunks under the message cap; the collector keeps a new version of a device only when it changed.
+ */
+export interface BaselinesMessage {
+  type: 'baselines';
+  learned_from?: string;
+  learned_to?: string;
+  armed?: ArmedChecks;
+  devices: DeviceBaseline[];
+}
+
+/**
+ * The collector's approved baselines (issue 10): sent on connect and after every approval, split into `parts`
+ * messages of the same `version` (numbered from 0 by `part`); the agent applies the set once it holds every part.
+ */
+export interface BaselineMessage {
+  type: 'baseline';
+  /** Version of the approved set: grows with every approval. */
+  version: number;
+  part: number;
+  parts: number;
+  armed?: ArmedChecks;
+  devices: DeviceBaseline[];
+}
+
 export interface AckMessage {
   type: 'ack';
   seq: number;
@@ -147,8 +177,8 @@ export interface ErrorMessage {
   reason: string;
 }
 
-export type AgentMessage = HelloMessage | FindingsMessage | StatsMessage | DevicesMessage;
-export type CollectorMessage = WelcomeMessage | AckMessage | ErrorMessage;
+export type AgentMessage = HelloMessage | FindingsMessage | StatsMessage | DevicesMessage | BaselinesMessage;
+export type CollectorMessage = WelcomeMessage | AckMessage | ErrorMessage | BaselineMessage;
 export type WireMessage = AgentMessage | CollectorMessage;
 
 /** Bounded reason codes (used as a metric label). */
@@ -304,6 +334,24 @@ function checkRules(v: unknown, path: string): void {
   }
 }
 
+function checkArmed(v: unknown, path: string): void {
+  const o = obj(v, path);
+  for (const k of ['volume', 'feed_stopped'])
+    if (typeof o[k] !== 'boolean') fail(`${path}.${k}`, 'expected a boolean');
+  if (o.min_learning_s !== undefined) count(o, 'min_learning_s', path);
+}
+
+function checkBaselineDevices(o: Obj): void {
+  const d = o.devices;
+  if (!Array.isArray(d)) fail('$.devices', 'expected an array');
+  if (d.length > WIRE_LIMITS.maxBaselineDevicesPerMessage) fail('$.devices', 'too many devices');
+  for (const [i, x] of d.entries()) {
+    const problem = deviceProblem(x, `$.devices[${i}]`);
+    if (problem) throw new SchemaError(problem);
+  }
+  if (o.armed !== undefined) checkArmed(o.armed, '$.armed');
+}
+
 function checkMessage(v: unknown): WireMessage {
   const o = obj(v, '$');
   switch (o.type) {
@@ -350,6 +398,18 @@ function checkMessage(v: unknown): WireMessage {
       for (const [i, x] of d.entries()) checkDevice(x, `$.devices[${i}]`);
       break;
     }
+    case 'baselines':
+      optTs(o, 'learned_from', '$');
+      optTs(o, 'learned_to', '$');
+      checkBaselineDevices(o);
+      break;
+    case 'baseline': {
+      integer(o, 'version', '$', 0, Number.MAX_SAFE_INTEGER);
+      const parts = integer(o, 'parts', '$', 1, WIRE_LIMITS.maxBaselineParts);
+      integer(o, 'part', '$', 0, parts - 1);
+      checkBaselineDevices(o);
+      break;
+    }
     case 'ack':
       integer(o, 'seq', '$', 0, Number.MAX_SAFE_INTEGER);
       break;
@@ -386,7 +446,7 @@ export function validateAgentMessage(v: unknown): Validation<AgentMessage> {
   const r = validateMessage(v);
   if (!r.ok) return r;
   const t = r.value.type;
-  if (t === 'hello' || t === 'findings' || t === 'stats' || t === 'devices')
+  if (t === 'hello' || t === 'findings' || t === 'stats' || t === 'devices' || t === 'baselines')
     return { ok: true, value: r.value };
   return { ok: false, reason: 'schema', detail: `$.type: ${t} is not sent by agents` };
 }
@@ -396,7 +456,8 @@ export function validateCollectorMessage(v: unknown): Validation<CollectorMessag
   const r = validateMessage(v);
   if (!r.ok) return r;
   const t = r.value.type;
-  if (t === 'welcome' || t === 'ack' || t === 'error') return { ok: true, value: r.value };
+  if (t === 'welcome' || t === 'ack' || t === 'error' || t === 'baseline')
+    return { ok: true, value: r.value };
   return { ok: false, reason: 'schema', detail: `$.type: ${t} is not sent by collectors` };
 }
 

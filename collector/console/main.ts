@@ -6,6 +6,8 @@ import {
   SEVERITIES,
   STATUSES,
   type AuditEntry,
+  type BaselineReview,
+  type BaselineSummary,
   type Device,
   type Endpoint,
   type Exposure,
@@ -152,7 +154,10 @@ function header(): void {
   const view = params().get('view') ?? 'alerts';
   for (const a of Array.from(tabs.querySelectorAll('a'))) {
     const v = a.dataset.view ?? '';
-    a.classList.toggle('active', v === view || (view === 'finding' && v === 'alerts'));
+    a.classList.toggle(
+      'active',
+      v === view || (view === 'finding' && v === 'alerts') || (view === 'baseline' && v === 'baselines'),
+    );
     a.onclick = (e) => {
       e.preventDefault();
       go(new URLSearchParams({ view: v }));
@@ -544,14 +549,7 @@ async function findingView(): Promise<void> {
               act('resolved', 'Resolve', status === 'open' || status === 'acknowledged'),
               act('false-positive', 'False positive', status === 'open' || status === 'acknowledged'),
               act('open', 'Reopen', status !== 'open'),
-              // Item 3 of issue 10 (baseline review) is not built yet: shown, but off, so nobody thinks it worked.
-              f.rule.startsWith('baseline.')
-                ? h(
-                    'button',
-                    { type: 'button', disabled: true, title: 'baseline review is not available yet' },
-                    'Approve into baseline',
-                  )
-                : null,
+              f.rule.startsWith('baseline.') ? approveDeviationButton(f.id, f.agent, note) : null,
             )
           : null,
       ),
@@ -577,6 +575,14 @@ async function findingView(): Promise<void> {
       'div',
       { class: 'cards' },
       deviceCard('Device', f.device, d.device, 'device-card'),
+      h(
+        'p',
+        {},
+        link(
+          new URLSearchParams({ view: 'baseline', device: f.device.ip }),
+          `Baseline review of ${f.device.ip}`,
+        ),
+      ),
       deviceCard('Peer', f.peer, d.peer, 'peer-card'),
     ),
     inc
@@ -613,6 +619,178 @@ async function findingView(): Promise<void> {
           h('table', {}, auditHead(), audit),
         )
       : null,
+  );
+}
+
+// ---- baseline review -------------------------------------------------------------------------------------------
+
+/** "Approve into baseline" on a baseline deviation: the item it names joins the device's approved baseline. */
+function approveDeviationButton(id: string, agent: string, note: HTMLTextAreaElement): HTMLButtonElement {
+  const b = h(
+    'button',
+    { type: 'button', id: 'approve-baseline', disabled: !isAdmin(), title: adminOnly() },
+    'Approve into baseline',
+  );
+  b.addEventListener('click', () => {
+    api
+      .post<{ device: string; version: number }>(`/api/findings/${encodeURIComponent(id)}/approve-baseline`, {
+        agent,
+        comment: note.value,
+      })
+      .then((r) =>
+        say(`Approved into the baseline of ${r.device} (version ${r.version}); agents apply it now.`, true),
+      )
+      .catch((e: unknown) => say(e instanceof Error ? e.message : String(e)));
+  });
+  return b;
+}
+
+async function baselinesView(): Promise<void> {
+  const res = await api.get<{ baselines: BaselineSummary[] }>('/api/baselines');
+  const body = h('tbody', {});
+  for (const b of res.baselines)
+    body.append(
+      h(
+        'tr',
+        { class: 'row' },
+        h('td', {}, link(new URLSearchParams({ view: 'baseline', device: b.device }), b.device)),
+        h('td', {}, b.learned?.name ?? ''),
+        h('td', {}, b.learned?.vendor ?? ''),
+        h('td', {}, b.learned_version === null ? '—' : String(b.learned_version)),
+        h('td', {}, b.approved_version === null ? 'not approved' : String(b.approved_version)),
+        h('td', {}, b.approved_by ?? ''),
+        h('td', { class: 'ts' }, b.updated_at),
+      ),
+    );
+  if (res.baselines.length === 0)
+    body.append(
+      h('tr', {}, h('td', { colspan: '7', class: 'muted' }, 'No agent has uploaded a baseline yet.')),
+    );
+  fill(
+    byId('main'),
+    h('h2', {}, 'Device baselines'),
+    h(
+      'table',
+      { id: 'baselines' },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ...[
+            'device',
+            'asset',
+            'vendor',
+            'learned version',
+            'approved version',
+            'approved by',
+            'updated',
+          ].map((t) => h('th', {}, t)),
+        ),
+      ),
+      body,
+    ),
+  );
+}
+
+const REVIEW_ORDER: Record<string, number> = { new: 0, changed: 1, rejected: 2, approved: 3, gone: 4 };
+
+async function baselineView(): Promise<void> {
+  const device = params().get('device') ?? '';
+  const r = await api.get<BaselineReview>(`/api/baselines/${encodeURIComponent(device)}`);
+  const note = h('textarea', { id: 'comment', placeholder: 'comment (kept in the audit trail)' });
+  const post = (action: 'approve' | 'reject', body: Record<string, unknown>, done: string): void => {
+    api
+      .post(`/api/baselines/${encodeURIComponent(r.device)}/${action}`, { ...body, comment: note.value })
+      .then(() => render())
+      .then(() => say(done, true))
+      .catch((e: unknown) => say(e instanceof Error ? e.message : String(e)));
+  };
+  const button = (label: string, action: string, enabled: boolean, run: () => void): HTMLButtonElement => {
+    const b = h(
+      'button',
+      { type: 'button', disabled: !isAdmin() || !enabled, title: adminOnly(), data: { action } },
+      label,
+    );
+    b.addEventListener('click', run);
+    return b;
+  };
+  const items = [...r.items].sort(
+    (a, b) => (REVIEW_ORDER[a.status] ?? 9) - (REVIEW_ORDER[b.status] ?? 9) || a.facet.localeCompare(b.facet),
+  );
+  const body = h('tbody', {});
+  for (const it of items)
+    body.append(
+      h(
+        'tr',
+        { class: `row review-${it.status}`, data: { item: it.id } },
+        h('td', {}, h('span', { class: `review review-${it.status}` }, it.status)),
+        h('td', {}, it.facet),
+        h('td', { class: 'item' }, it.label),
+        h(
+          'td',
+          {},
+          button('Approve', 'approve', it.status !== 'approved' && it.status !== 'gone', () =>
+            post('approve', { items: [it.id] }, `Approved ${it.facet}: ${it.label}.`),
+          ),
+          ' ',
+          button('Reject', 'reject', it.status === 'new' || it.status === 'changed', () =>
+            post('reject', { items: [it.id] }, `Rejected ${it.facet}: ${it.label}.`),
+          ),
+        ),
+      ),
+    );
+  const pending = r.items.filter((i) => i.status === 'new' || i.status === 'changed').length;
+  const versions = h('tbody', {});
+  for (const v of r.versions)
+    versions.append(
+      h(
+        'tr',
+        {},
+        h('td', {}, v.kind),
+        h('td', {}, String(v.version)),
+        h('td', {}, v.agent ?? v.by),
+        h('td', { class: 'ts' }, v.at),
+      ),
+    );
+  fill(
+    byId('main'),
+    h('p', {}, link(new URLSearchParams({ view: 'baselines' }), '← baselines')),
+    h(
+      'h2',
+      { id: 'baseline-title' },
+      `Baseline of ${r.device}`,
+      r.learned?.name ? ` (${r.learned.name})` : '',
+    ),
+    dl([
+      ['learned version', r.learned_version === null ? undefined : String(r.learned_version)],
+      ['approved version', r.approved_version === null ? 'not approved yet' : String(r.approved_version)],
+      ['approved by', r.approved_by ?? undefined],
+      ['approved at', r.approved_at ?? undefined],
+      ['to review', String(pending)],
+    ]),
+    note,
+    h(
+      'div',
+      { class: 'bar' },
+      button('Approve the whole device', 'approve-all', r.learned_version !== null, () =>
+        post('approve', { all: true }, `Approved every learned item of ${r.device} that was not rejected.`),
+      ),
+    ),
+    h(
+      'table',
+      { id: 'review' },
+      h('thead', {}, h('tr', {}, ...['status', 'what', 'item', ''].map((t) => h('th', {}, t)))),
+      body,
+    ),
+    h('h3', {}, 'Versions'),
+    h(
+      'table',
+      { id: 'versions' },
+      h('thead', {}, h('tr', {}, ...['kind', 'version', 'from', 'when'].map((t) => h('th', {}, t)))),
+      versions,
+    ),
   );
 }
 
@@ -703,7 +881,16 @@ function auditRow(a: AuditEntry): HTMLTableRowElement {
     h('td', {}, a.from),
     h('td', {}, a.to),
     h('td', {}, a.comment),
-    h('td', {}, link(new URLSearchParams({ view: 'finding', id: a.incident, agent: a.agent }), a.incident)),
+    h(
+      'td',
+      {},
+      a.incident.startsWith('baseline:')
+        ? link(
+            new URLSearchParams({ view: 'baseline', device: a.incident.slice('baseline:'.length) }),
+            a.incident,
+          )
+        : link(new URLSearchParams({ view: 'finding', id: a.incident, agent: a.agent }), a.incident),
+    ),
   );
 }
 
@@ -725,6 +912,8 @@ async function render(): Promise<void> {
     if (view === 'finding') await findingView();
     else if (view === 'exposures') await exposuresView();
     else if (view === 'audit') await auditView();
+    else if (view === 'baselines') await baselinesView();
+    else if (view === 'baseline') await baselineView();
     else await alertsView();
     document.body.dataset.ready = view;
   } catch (e) {

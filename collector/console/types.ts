@@ -101,10 +101,38 @@ export interface AuditEntry {
   at: string;
   by: string;
   agent: string;
+  /** An incident id, or `baseline:DEVICE` for a baseline review change. */
   incident: string;
-  from: Status;
-  to: Status;
+  /** A triage status, or for a baseline change `learned` → `approved` | `rejected`. */
+  from: Status | string;
+  to: Status | string;
   comment: string;
+}
+
+export type ReviewStatus = 'new' | 'approved' | 'changed' | 'rejected' | 'gone';
+
+/** One item of a device's learned-vs-approved baseline review (agent/wire/baseline.ts ReviewItem). */
+export interface ReviewItem {
+  id: string;
+  facet: string;
+  label: string;
+  status: ReviewStatus;
+}
+
+export interface BaselineSummary {
+  device: string;
+  learned_version: number | null;
+  approved_version: number | null;
+  learned_by: string | null;
+  approved_by: string | null;
+  approved_at: string | null;
+  updated_at: string;
+  learned: { name?: string; vendor?: string; zone?: string } | null;
+}
+
+export interface BaselineReview extends BaselineSummary {
+  items: ReviewItem[];
+  versions: Array<{ version: number; kind: string; by: string; at: string; agent: string | null }>;
 }
 
 export interface FindingDetail {

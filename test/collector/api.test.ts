@@ -100,22 +100,38 @@ describe('http api', () => {
     expect((await get('/api/findings?cursor=%%%', TOKENS.read)).status).toBe(400);
   });
 
-  it('lets an admin approve a baseline and a reader only read it', async () => {
-    const put = (token: string, body: string): Promise<Response> =>
-      fetch(`${col.url}/api/baselines/${encodeURIComponent('00:1a:2b:3c:4d:5e')}`, {
+  it('lets an admin put a valid baseline of a known device and a reader only read it', async () => {
+    const put = (token: string, body: string, dev = '10.20.60.5'): Promise<Response> =>
+      fetch(`${col.url}/api/baselines/${encodeURIComponent(dev)}`, {
         method: 'PUT',
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body,
       });
-    const approved = { peers: [{ ip: '10.20.60.2', port: 1883, proto: 'mqtt' }] };
+    col.store.mergeDevices('agent-a', [
+      { id: '00:1a:2b:3c:4d:5e', ip: '10.20.60.5', mac: '00:1a:2b:3c:4d:5e' },
+    ]);
+    const approved = {
+      ip: '10.20.60.5',
+      macs: ['00:1a:2b:3c:4d:5e'],
+      peers: [{ address: '10.20.60.2', port: 1883, protocol: 'mqtt', role: 'client' }],
+      volume: { hours: 1 },
+    };
     expect((await put(TOKENS.read, JSON.stringify(approved))).status).toBe(403);
     expect((await put(TOKENS.admin, '{not json')).status).toBe(400);
+    // The old free-form PUT is gone: a document must follow the baseline schema and name a known device.
+    const free = await put(TOKENS.admin, JSON.stringify({ peers: [{ ip: '10.20.60.2' }] }));
+    expect(free.status).toBe(400);
+    expect(((await free.json()) as { error: string }).error).toMatch(/not a valid baseline/);
+    const unknown = await put(TOKENS.admin, JSON.stringify({ ...approved, ip: '10.99.0.1' }), '10.99.0.1');
+    expect(unknown.status).toBe(404);
     const ok = await put(TOKENS.admin, JSON.stringify(approved));
     expect(ok.status).toBe(200);
+    // Found by the device's MAC as well as its address.
     const row = (await (
       await get(`/api/baselines/${encodeURIComponent('00:1a:2b:3c:4d:5e')}`, TOKENS.read)
     ).json()) as Record<string, unknown>;
-    expect(row).toMatchObject({ device: '00:1a:2b:3c:4d:5e', approved, approved_by: 'biomed' });
+    expect(row).toMatchObject({ device: '10.20.60.5', approved_by: 'biomed', approved_version: 1 });
+    expect((row.approved as { peers: unknown[] }).peers).toEqual(approved.peers);
     const list = (await (await get('/api/baselines', TOKENS.read)).json()) as { baselines: unknown[] };
     expect(list.baselines.length).toBe(1);
   });

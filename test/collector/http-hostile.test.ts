@@ -72,8 +72,10 @@ describe('hostile HTTP requests', () => {
       duplex: 'half',
     } as RequestInit);
     expect(chunked.status).toBe(413);
-    // A body just under the limit is read and judged on its content.
-    expect((await put('/api/baselines/dev-1', `{"a":"${'x'.repeat(1024 * 1024 - 16)}"}`)).status).toBe(200);
+    // A body just under the limit is read and judged on its content (not a baseline document: 400).
+    const under = await put('/api/baselines/dev-1', `{"a":"${'x'.repeat(1024 * 1024 - 16)}"}`);
+    expect(under.status).toBe(400);
+    expect(((await under.json()) as { error: string }).error).toMatch(/not a valid baseline/);
     const logs = newLogLines(from).filter((l) => l.status === 413);
     expect(logs.length).toBe(2);
     expect(logs.every((l) => l.err === undefined && l.stack === undefined)).toBe(true);
@@ -114,9 +116,9 @@ describe('hostile HTTP requests', () => {
 
   it('counts each refusal by status', async () => {
     const m = await (await fetch(`${col.url}/metrics`)).text();
-    // Two 413s; deep JSON twice and malformed %-encoding three times.
+    // Two 413s; the body under the limit that is no baseline, deep JSON twice and malformed %-encoding three times.
     expect(m).toMatch(/^wardwatch_http_refused_total\{status="413"\} 2$/m);
-    expect(m).toMatch(/^wardwatch_http_refused_total\{status="400"\} 5$/m);
+    expect(m).toMatch(/^wardwatch_http_refused_total\{status="400"\} 6$/m);
     expect(m).toMatch(/^wardwatch_http_refused_total\{status="401"\} 0$/m);
     expect(m).not.toContain('status="500"');
   });

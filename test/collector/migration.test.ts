@@ -110,6 +110,41 @@ describe('store migration', () => {
     again.close();
   });
 
+  it('upgrades a version 2 database: valid baselines become version 1, free-form ones stay behind', () => {
+    const file = path.join(tempDir(), 'v2.db');
+    new Store(file).close();
+    // What a version 2 collector left: no version tables, the old free-form rows.
+    const db = new Database(file);
+    db.exec('DROP TABLE baseline_versions; DROP TABLE baseline_rejected');
+    const device = { ip: '10.20.40.21', macs: [], peers: [], volume: { hours: 1 } };
+    const put = db.prepare(
+      'INSERT INTO baselines (device, learned, approved, approved_by, approved_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    put.run(
+      '00:1a:2b:3c:4d:5e',
+      JSON.stringify({ anything: true }),
+      JSON.stringify(device),
+      'biomed',
+      'T1',
+      'T1',
+    );
+    put.run('dev-x', JSON.stringify({ peers: 'not a list' }), null, null, null, 'T2');
+    db.pragma('user_version = 2');
+    db.close();
+    const s = new Store(file);
+    expect(s.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
+    expect(s.listBaselines()).toEqual([
+      expect.objectContaining({
+        device: '10.20.40.21',
+        approved: device,
+        approved_version: 1,
+        approved_by: 'biomed',
+        learned: null,
+      }),
+    ]);
+    s.close();
+  });
+
   it('refuses a database from a newer collector', () => {
     const file = path.join(tempDir(), 'new.db');
     const db = new Database(file);

@@ -253,6 +253,69 @@ describe.skipIf(!CAN_RUN && !IN_CI)('console in chromium', () => {
     await page.screenshot({ path: path.join(SHOTS, 'console-exposures.png'), fullPage: true });
   });
 
+  it("reviews a device's learned baseline, approves one item and sees it approved", async () => {
+    // The agent's replay uploaded what it learned at its end.
+    await waitFor(() => col.store.listBaselines().length > 0, "the agent's learned baselines");
+    await page.click('#tabs a[data-view=baselines]');
+    await page.locator(READY('baselines')).waitFor();
+    await page.locator('#baselines tbody tr.row td a').first().click();
+    await page.locator(READY('baseline')).waitFor();
+    const device = new URL(page.url()).searchParams.get('device') ?? '';
+    const first = page.locator('#review tbody tr.review-new').first();
+    const id = (await first.getAttribute('data-item')) ?? '';
+    expect(id).not.toBe('');
+    const label = (await first.locator('td.item').textContent()) ?? '';
+    await page.fill('#comment', 'known link, ticket 4712');
+    await first.locator('button[data-action=approve]').click();
+    await page.locator('#msg', { hasText: `Approved` }).waitFor();
+    const row = page.locator(`#review tbody tr[data-item=${JSON.stringify(id)}]`);
+    await expect(row.locator('.review').textContent()).resolves.toBe('approved');
+    await expect(row.locator('td.item').textContent()).resolves.toBe(label);
+    await page.screenshot({ path: path.join(SHOTS, 'console-baseline.png'), fullPage: true });
+    // The API tells the same: approved, by whom, audited with the comment.
+    const auth = { headers: { authorization: `Bearer ${TOKENS.read}` } };
+    const review = (await (
+      await fetch(`${col.url}/api/baselines/${encodeURIComponent(device)}`, auth)
+    ).json()) as {
+      items: Array<{ id: string; status: string }>;
+      approved_by: string;
+    };
+    expect(review.items.find((i) => i.id === id)?.status).toBe('approved');
+    expect(review.approved_by).toBe('biomed');
+    const audit = (await (
+      await fetch(`${col.url}/api/audit?incident=${encodeURIComponent(`baseline:${device}`)}`, auth)
+    ).json()) as { audit: Array<{ to: string; comment: string }> };
+    expect(audit.audit).toEqual([
+      expect.objectContaining({ to: 'approved', comment: `${id}: known link, ticket 4712` }),
+    ]);
+  });
+
+  it('approves a baseline deviation into the baseline from its finding', async () => {
+    const device = col.store.listBaselines()[0]?.device ?? '';
+    const deviation = makeFinding(3, 'agent-a', {
+      id: 'crafted-deviation',
+      ts: formatTs(Date.now() * 1000),
+      rule: 'baseline.new-dicom-command',
+      severity: 'medium',
+      title: 'New DICOM command',
+      proto: 'dicom',
+      device: { ip: device },
+      evidence: { command: 'C-GET-RQ' },
+      class: 'alert',
+      incident: 'crafted-deviation',
+    });
+    const t = await openTestAgent(col.wsUrl, { version: 'crafted' });
+    t.send(deviation);
+    await t.flush();
+    await waitFor(() => col.store.getFindings('crafted-deviation').length === 1, 'the deviation stored');
+    await t.close();
+    await page.goto(`${col.url}/?view=finding&id=crafted-deviation&agent=agent-a`);
+    await page.locator(READY('finding')).waitFor();
+    await page.click('#approve-baseline');
+    await page.locator('#msg', { hasText: `Approved into the baseline of ${device}` }).waitFor();
+    expect(col.store.latestBaseline(device, 'approved')?.document.dicom?.commands).toContain('C-GET-RQ');
+  });
+
   it('renders an AE title of <img src=x onerror=alert(1)> as text', async () => {
     await page.goto(`${col.url}/?view=alerts&severity=critical`);
     await page.locator(READY('alerts')).waitFor();
@@ -267,6 +330,45 @@ describe.skipIf(!CAN_RUN && !IN_CI)('console in chromium', () => {
     expect(await page.locator('img').count()).toBe(0);
     expect(dialogs).toEqual([]);
     await page.screenshot({ path: path.join(SHOTS, 'console-hostile-ae-title.png'), fullPage: true });
+  });
+
+  it('renders a learned AE title of <img src=x onerror=alert(1)> in the baseline review as text', async () => {
+    const t = await openTestAgent(col.wsUrl, { version: 'crafted' });
+    t.sendLearned({
+      version: 1,
+      learned_from: '',
+      learned_to: '',
+      devices: [
+        {
+          ip: '10.20.30.66',
+          macs: [],
+          peers: [],
+          dicom: {
+            ae_titles: [HOSTILE],
+            ae_pairs: [],
+            sop_classes: [],
+            commands: [],
+            move_destinations: [],
+            implementations: [],
+          },
+          volume: {
+            hours: 1,
+            active_hours: [],
+            messages_per_hour: { min: 0, max: 1 },
+            bytes_per_hour: { min: 0, max: 1 },
+            rejects_per_hour: { min: 0, max: 0 },
+            naks_per_hour: { min: 0, max: 0 },
+          },
+        },
+      ],
+    });
+    await waitFor(() => col.store.latestBaseline('10.20.30.66', 'learned') !== null, 'the crafted upload');
+    await t.close();
+    await page.goto(`${col.url}/?view=baseline&device=10.20.30.66`);
+    await page.locator(READY('baseline')).waitFor();
+    await expect(page.locator('#review').textContent()).resolves.toContain(HOSTILE);
+    expect(await page.locator('img').count()).toBe(0);
+    expect(dialogs).toEqual([]);
   });
 
   it('signs out: the cookie no longer opens the API', async () => {

@@ -129,6 +129,41 @@ describe('known_to / unknown_to', () => {
     expect(findingsOf([assoc('CT_ROOM1', '10.20.40.21')]).map((f) => f.rule)).toEqual(['t.unknown-ae']);
   });
 
+  it('a baseline set while the engine runs judges the next events (issue 10: approved sets pushed by the collector)', () => {
+    const out: Finding[] = [];
+    const engine = new Engine({ site: null, rules: RULES, baseline: null, agentId: 'a' }, (f) => out.push(f));
+    const at = (h: number): EventRecord => {
+      const e = assoc('CT_ROOM1', '10.20.40.21');
+      const ts = (e.tsMicros ?? 0) + h * 3_600_000_000;
+      return { ...e, tsMicros: ts, ts: new Date(ts / 1000).toISOString() };
+    };
+    const reported = (): number =>
+      out.filter((f) => f.rule === 't.unknown-ae' && !isIncidentSummary(f)).length;
+    engine.onEvent(at(0));
+    expect(reported()).toBe(1);
+    const baseline: Baseline = {
+      version: 1,
+      learned_from: '',
+      learned_to: '',
+      devices: [
+        device('10.20.40.21', {
+          dicom: {
+            ae_titles: ['CT_ROOM1'],
+            ae_pairs: [],
+            sop_classes: [],
+            commands: [],
+            move_destinations: [],
+            implementations: [],
+          },
+        }),
+      ],
+    };
+    engine.setBaseline(createBaselineChecker(baseline));
+    engine.onEvent(at(3));
+    engine.flush();
+    expect(reported()).toBe(1);
+  });
+
   it('a move destination is known when any asset of the site names it (the list given by the rule too)', () => {
     const move = (dest: string): EventRecord =>
       ev(

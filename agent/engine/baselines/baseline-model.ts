@@ -1,127 +1,25 @@
 // The per-device baseline model (issue 4 "Baselines"), the deviation codes the checker emits, and shared helpers.
+// The document's types and schema live in agent/wire/baseline.ts (issue 10: approved baselines travel the wire).
 import { isDeviceAddress, parseIp } from '../site/ip.js';
-
-/** One peer of a device. `role` is the device's own role in that relationship; `port` is the server port. */
-export interface PeerEntry {
-  address: string;
-  zone?: string;
-  port: number;
-  protocol: string;
-  role: 'client' | 'server';
-}
-
-export interface AePair {
-  calling: string;
-  called: string;
-  /** The other end's IP address. */
-  peer: string;
-  role: 'client' | 'server';
-}
-
-export interface Implementation {
-  class_uid: string;
-  version?: string;
-}
-
-export interface DicomBaseline {
-  ae_titles: string[];
-  ae_pairs: AePair[];
-  /** SOP classes the device used: the affected SOP class of DIMSE requests it sent on accepted contexts. */
-  sop_classes: string[];
-  /** A note for the reviewer: proposed in associations but never used (not checked). */
-  proposed_only?: string[];
-  /** DIMSE commands the device sent, e.g. C-STORE-RQ. */
-  commands: string[];
-  move_destinations: string[];
-  implementations: Implementation[];
-  /** Most images one C-MOVE/C-GET of this device retrieved: a retrieve far above it is bulk, at any hour. */
-  max_retrieve_suboperations?: number;
-}
-
-export interface Hl7App {
-  app: string;
-  facility?: string;
-}
-
-export interface Hl7SenderSeen extends Hl7App {
-  /** IP address the messages came from. */
-  from: string;
-}
-
-export interface Hl7MessageType {
-  type: string;
-  count: number;
-  /** Median seconds between two messages of this type sent by the device (a periodic feed), when regular. */
-  median_interval_s?: number;
-}
-
-export interface Hl7Baseline {
-  sending_apps: Hl7App[];
-  /** Receiving application/facility (MSH-5/6) of the messages this device received. */
-  receiving_apps: Hl7App[];
-  /** Sending app/facility pairs of the messages this device received, with the address they came from. */
-  senders_seen: Hl7SenderSeen[];
-  /** Message types this device sent. */
-  sent: Hl7MessageType[];
-  /** Message types this device received. */
-  received: string[];
-  versions: string[];
-  processing_ids: string[];
-}
-
-export interface MqttTopic {
-  /** Generalised pattern (numeric, uuid and hex segments become '+'). */
-  topic: string;
-  count: number;
-  retained: boolean;
-  max_payload: number;
-  median_interval_s?: number;
-}
-
-export interface MqttClientSeen {
-  client_id: string;
-  from: string;
-}
-
-export interface MqttBaseline {
-  client_ids: string[];
-  publishes: MqttTopic[];
-  subscribes: string[];
-  /** On a broker: client ids that connected and where from. */
-  clients_seen: MqttClientSeen[];
-}
-
-export interface Range {
-  min: number;
-  max: number;
-}
-
-export interface VolumeBaseline {
-  /** Whole UTC-hour buckets the device was active in (partial hours count as they were seen). */
-  hours: number;
-  /** Hours of the day (UTC, 0-23) with traffic (for the reviewer). */
-  active_hours: number[];
-  /** Hour of the week (UTC, 0 = Monday 00:00) → the largest hour seen then; an hour without data uses the overall range. */
-  hours_of_week?: HourOfWeek[];
-  messages_per_hour: Range;
-  bytes_per_hour: Range;
-  rejects_per_hour: Range;
-  naks_per_hour: Range;
-}
-
-export interface HourOfWeek {
-  hour: number;
-  messages: number;
-  bytes: number;
-}
-
-/** Which time-based checks a baseline arms: only one learned long enough can say what "far above" or "stopped" means. */
-export interface ArmedChecks {
-  volume: boolean;
-  feed_stopped: boolean;
-  /** The learning time these were judged against (seconds). */
-  min_learning_s: number;
-}
+export type {
+  PeerEntry,
+  AePair,
+  Implementation,
+  DicomBaseline,
+  Hl7App,
+  Hl7SenderSeen,
+  Hl7MessageType,
+  Hl7Baseline,
+  MqttTopic,
+  MqttClientSeen,
+  MqttBaseline,
+  Range,
+  VolumeBaseline,
+  HourOfWeek,
+  ArmedChecks,
+  DeviceBaseline,
+  Baseline,
+} from '../../wire/baseline.js';
 
 export const DEFAULT_MIN_LEARNING_S = 3600;
 
@@ -129,37 +27,6 @@ export const DEFAULT_MIN_LEARNING_S = 3600;
 export function hourOfWeek(hourIndex: number): number {
   const day = (Math.floor(hourIndex / 24) + 3) % 7; // 1970-01-01 was a Thursday
   return day * 24 + (((hourIndex % 24) + 24) % 24);
-}
-
-export interface DeviceBaseline {
-  /**
-   * learning: learned, not yet approved; with the agent's learning mode the device keeps learning until
-   * `since` + the learning period. enforced (or absent, in older files): every deviation is reported.
-   */
-  state?: 'learning' | 'enforced';
-  /** When the device was first seen (learning) or approved (enforced). */
-  since?: string;
-  ip: string;
-  macs: string[];
-  /** IEEE OUI vendor of the MAC (for the reviewer; not checked). */
-  vendor?: string;
-  name?: string;
-  zone?: string;
-  peers: PeerEntry[];
-  dicom?: DicomBaseline;
-  hl7?: Hl7Baseline;
-  mqtt?: MqttBaseline;
-  volume: VolumeBaseline;
-}
-
-export interface Baseline {
-  version: 1;
-  /** Packet time of the first and last observation (ISO). */
-  learned_from: string;
-  learned_to: string;
-  /** Absent in baselines written before issue 9: every check armed, as they were then. */
-  armed?: ArmedChecks;
-  devices: DeviceBaseline[];
 }
 
 /**

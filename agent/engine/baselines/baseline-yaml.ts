@@ -1,6 +1,7 @@
 // Formats and parses the baseline YAML (no I/O: the CLI reads and writes the files) a clinical engineer reviews and diffs (issue 4 "Baselines"); bad files fail with FILE:LINE.
 import { Document, LineCounter, isMap, isScalar, isSeq, parseDocument, type Node as YamlNode } from 'yaml';
 import type { Baseline, DeviceBaseline } from './baseline-model.js';
+import { TOP_SPEC, check } from '../../wire/baseline.js';
 import { implementationLabel, uidLabel } from '../../wire/dicom/names.js';
 import { UserError } from '../../wire/errors.js';
 
@@ -107,165 +108,6 @@ export function formatBaselineYaml(b: Baseline): string {
   return doc.toString({ lineWidth: 0 });
 }
 
-// ---- reading: a small schema so that a hand-edited file fails on the line that is wrong ----
-
-type Spec =
-  | 'string'
-  | 'int'
-  | 'number'
-  | 'boolean'
-  | { enum: readonly string[] }
-  | { list: Spec }
-  | { obj: Record<string, { spec: Spec; required?: boolean }> };
-
-const req = (spec: Spec): { spec: Spec; required: true } => ({ spec, required: true });
-const opt = (spec: Spec): { spec: Spec } => ({ spec });
-const strList: Spec = { list: 'string' };
-const range: Spec = { obj: { min: req('number'), max: req('number') } };
-
-const DEVICE_SPEC: Spec = {
-  obj: {
-    state: opt({ enum: ['learning', 'enforced'] }),
-    since: opt('string'),
-    ip: req('string'),
-    macs: opt(strList),
-    vendor: opt('string'),
-    name: opt('string'),
-    zone: opt('string'),
-    peers: opt({
-      list: {
-        obj: {
-          address: req('string'),
-          zone: opt('string'),
-          port: req('int'),
-          protocol: req('string'),
-          role: req({ enum: ['client', 'server'] }),
-        },
-      },
-    }),
-    dicom: opt({
-      obj: {
-        ae_titles: opt(strList),
-        ae_pairs: opt({
-          list: {
-            obj: {
-              calling: req('string'),
-              called: req('string'),
-              peer: req('string'),
-              role: req({ enum: ['client', 'server'] }),
-            },
-          },
-        }),
-        sop_classes: opt(strList),
-        proposed_only: opt(strList),
-        commands: opt(strList),
-        move_destinations: opt(strList),
-        implementations: opt({ list: { obj: { class_uid: req('string'), version: opt('string') } } }),
-        max_retrieve_suboperations: opt('int'),
-      },
-    }),
-    hl7: opt({
-      obj: {
-        sending_apps: opt({ list: { obj: { app: req('string'), facility: opt('string') } } }),
-        receiving_apps: opt({ list: { obj: { app: req('string'), facility: opt('string') } } }),
-        senders_seen: opt({
-          list: { obj: { app: req('string'), facility: opt('string'), from: req('string') } },
-        }),
-        sent: opt({
-          list: { obj: { type: req('string'), count: opt('int'), median_interval_s: opt('number') } },
-        }),
-        received: opt(strList),
-        versions: opt(strList),
-        processing_ids: opt(strList),
-      },
-    }),
-    mqtt: opt({
-      obj: {
-        client_ids: opt(strList),
-        publishes: opt({
-          list: {
-            obj: {
-              topic: req('string'),
-              count: opt('int'),
-              retained: opt('boolean'),
-              max_payload: opt('int'),
-              median_interval_s: opt('number'),
-            },
-          },
-        }),
-        subscribes: opt(strList),
-        clients_seen: opt({ list: { obj: { client_id: req('string'), from: req('string') } } }),
-      },
-    }),
-    volume: opt({
-      obj: {
-        hours: opt('int'),
-        active_hours: opt({ list: 'int' }),
-        hours_of_week: opt({ list: { obj: { hour: req('int'), messages: req('int'), bytes: req('int') } } }),
-        messages_per_hour: opt(range),
-        bytes_per_hour: opt(range),
-        rejects_per_hour: opt(range),
-        naks_per_hour: opt(range),
-      },
-    }),
-  },
-};
-
-const TOP_SPEC: Spec = {
-  obj: {
-    version: req('int'),
-    learned_from: opt('string'),
-    learned_to: opt('string'),
-    armed: opt({
-      obj: { volume: req('boolean'), feed_stopped: req('boolean'), min_learning_s: opt('number') },
-    }),
-    devices: req({ list: DEVICE_SPEC }),
-  },
-};
-
-type Path = (string | number)[];
-
-function typeName(spec: Spec): string {
-  if (typeof spec === 'string') return spec === 'int' ? 'an integer' : `a ${spec}`;
-  if ('enum' in spec) return `one of ${spec.enum.join(', ')}`;
-  if ('list' in spec) return 'a list';
-  return 'a mapping';
-}
-
-/** First problem found, as [path, message], or null. */
-function check(value: unknown, spec: Spec, path: Path): [Path, string] | null {
-  const where = path.join('.') || 'document';
-  const bad = (): [Path, string] => [path, `${where} must be ${typeName(spec)}`];
-  if (spec === 'string') return typeof value === 'string' ? null : bad();
-  if (spec === 'int') return Number.isInteger(value) && (value as number) >= 0 ? null : bad();
-  if (spec === 'number') return typeof value === 'number' && Number.isFinite(value) ? null : bad();
-  if (spec === 'boolean') return typeof value === 'boolean' ? null : bad();
-  if ('enum' in spec) return typeof value === 'string' && spec.enum.includes(value) ? null : bad();
-  if ('list' in spec) {
-    if (!Array.isArray(value)) return bad();
-    for (let i = 0; i < value.length; i++) {
-      const e = check(value[i], spec.list, [...path, i]);
-      if (e) return e;
-    }
-    return null;
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return bad();
-  const rec = value as Record<string, unknown>;
-  for (const key of Object.keys(rec)) {
-    if (!(key in spec.obj)) return [[...path, key], `unknown key "${key}" in ${where}`];
-  }
-  for (const [key, field] of Object.entries(spec.obj)) {
-    if (!(key in rec) || rec[key] === undefined || rec[key] === null) {
-      if (field.required) return [path, `${where} lacks required key "${key}"`];
-      if (rec[key] === null) delete rec[key];
-      continue;
-    }
-    const e = check(rec[key], field.spec, [...path, key]);
-    if (e) return e;
-  }
-  return null;
-}
-
 /** Fill the lists a reviewer may have deleted, so that the checker sees a complete record. */
 function completeDevice(d: DeviceBaseline): DeviceBaseline {
   const zero = { min: 0, max: 0 };
@@ -359,5 +201,6 @@ export function parseBaselineYaml(text: string, file: string): Baseline {
         }
       : {}),
     devices: b.devices.map(completeDevice),
+    ...(b.approved_version !== undefined ? { approved_version: b.approved_version } : {}),
   };
 }
