@@ -124,6 +124,14 @@ for (const s of PROTOCOL_SCHEMAS)
     }
 const CONNECT_KEYS = ['client_id', 'username', 'password_present', 'version', 'clean_session', 'keep_alive'];
 
+/** A field, or a key of an object field (`txt.md`): identity hints may name either. */
+function fieldAt(f: Record<string, FieldValue>, path: string): FieldValue | undefined {
+  const dot = path.indexOf('.');
+  if (dot < 0) return f[path];
+  const o = f[path.slice(0, dot)];
+  return o !== null && typeof o === 'object' && !Array.isArray(o) ? o[path.slice(dot + 1)] : undefined;
+}
+
 function str(v: FieldValue | undefined): string | undefined {
   return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
 }
@@ -592,14 +600,14 @@ export class Engine {
           type: 'identity_changed',
           src: me,
           dst: other,
-          fields: { attribute: attr, value: text, previous: prev.slice(0, 8) },
+          fields: { attribute: attr, current: text, previous: prev.slice(0, 8) },
           findingProto: ev.proto,
         });
       }
     };
     for (const h of IDENTITY.get(ev.proto)?.get(ev.type) ?? []) {
       if (h.when && !h.when(f)) continue;
-      const v = f[h.field];
+      const v = fieldAt(f, h.field);
       const d = h.side === 'src' ? src : dst;
       const source = `${ev.proto}.${h.field}`;
       if (Array.isArray(v))

@@ -107,3 +107,19 @@ describe('every emitted field is in its protocol schema', () => {
       console.warn(`shared captures absent at ${SHARED_CAPTURES}: only our fixtures were checked`);
   });
 });
+
+describe('identity hints name fields their schema declares', () => {
+  it.each(PROTOCOL_SCHEMAS.filter((s) => (s.identity ?? []).length > 0).map((s) => [s.proto, s] as const))(
+    '%s',
+    (_proto, schema) => {
+      for (const h of schema.identity ?? []) {
+        const [name = '', key] = h.field.split('.');
+        for (const type of h.types) {
+          const spec = schema.events[type]?.fields[name];
+          expect(spec, `${schema.proto} ${type} has ${name}`).toBeDefined();
+          if (key !== undefined) expect(spec?.kind, `${schema.proto}.${name} is an object`).toBe('object');
+        }
+      }
+    },
+  );
+});

@@ -51,7 +51,8 @@ export const DEVICE_SUBJECTS: EventVocabulary = {
       doc: 'a device announced a new value for dicom_implementation_class_uid, dicom_implementation_version or hl7_version after having another',
       fields: {
         attribute: str('the identity attribute'),
-        value: ident('the new value'),
+        // Not `value`: evidence never carries a key named value (it may hold an observation elsewhere).
+        current: ident('the value announced now'),
         previous: { kind: 'array', doc: 'earlier values (up to 8)', identifier: true },
       },
     },

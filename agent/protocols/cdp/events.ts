@@ -1,5 +1,6 @@
 // CDP event type, fields and anomaly codes (Cisco Discovery Protocol v1/v2, as Wireshark's packet-cdp.c reads it).
 import { identitySchema } from '../datagram.js';
+import type { ProtocolSchema } from '../types.js';
 import { ident, list, num } from '../schema.js';
 
 /** Capabilities bits, bit 0 first. */
@@ -28,19 +29,26 @@ export const ANOMALIES = {
   },
 } as const;
 
-export const cdpSchema = identitySchema(
-  'cdp',
-  'CDP',
-  { advertisement: 'A CDP announcement: a Cisco switch, router or phone names itself.' },
-  {
-    version: num('CDP version (1 or 2)'),
-    ttl: num('hold time, seconds'),
-    device_id: ident('Device ID (host name or serial number)'),
-    platform: ident('Platform (model)'),
-    software_version: ident('Software Version (first 256 characters)'),
-    port_id: ident('Port ID (the sender’s interface)'),
-    addresses: list('Addresses and Management Addresses, IPv4/IPv6 as text'),
-    capabilities: list('Capabilities, by name'),
-  },
-  ANOMALIES,
-);
+export const cdpSchema: ProtocolSchema = {
+  ...identitySchema(
+    'cdp',
+    'CDP',
+    { advertisement: 'A CDP announcement: a Cisco switch, router or phone names itself.' },
+    {
+      version: num('CDP version (1 or 2)'),
+      ttl: num('hold time, seconds'),
+      device_id: ident('Device ID (host name or serial number)'),
+      platform: ident('Platform (model)'),
+      software_version: ident('Software Version (first 256 characters)'),
+      port_id: ident('Port ID (the sender’s interface)'),
+      addresses: list('Addresses and Management Addresses, IPv4/IPv6 as text'),
+      capabilities: list('Capabilities, by name'),
+    },
+    ANOMALIES,
+  ),
+  identity: [
+    { types: ['advertisement'], field: 'device_id', attr: 'hostname', side: 'src' },
+    { types: ['advertisement'], field: 'platform', attr: 'model', side: 'src', tracked: true },
+    { types: ['advertisement'], field: 'software_version', attr: 'firmware', side: 'src', tracked: true },
+  ],
+};

@@ -132,6 +132,12 @@ export const tlsSchema: ProtocolSchema = {
   title: 'TLS handshake metadata (SSL 3.0 to TLS 1.3) on any port',
   events,
   anomalies: ANOMALIES,
+  identity: [
+    // The client's TLS stack: another fingerprint from the same device is another client (or a changed firmware).
+    { types: ['client_hello'], field: 'ja4', attr: 'tls_client_fingerprint', side: 'src', tracked: true },
+    { types: ['client_hello'], field: 'sni', attr: 'tls_server_name', side: 'dst' },
+    { types: ['certificate'], field: 'subject_cn', attr: 'tls_certificate_cn', side: 'src' },
+  ],
   anomalyFields: {
     bytes: num('bytes skipped or lost'),
     record_type: num('record content type involved'),
