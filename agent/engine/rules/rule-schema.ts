@@ -82,6 +82,7 @@ export const FILE_PREFIX: Record<string, string> = {
   'hl7.yaml': 'hl7.',
   'mqtt.yaml': 'mqtt.',
   'network.yaml': 'network.',
+  'tls.yaml': 'tls.',
   'anomalies.yaml': 'anomaly.',
   'baseline.yaml': 'baseline.',
 };

@@ -113,6 +113,9 @@ const events: Record<TlsEventType, EventTypeSpec> = {
       count: num('certificates in the message'),
       certs: list('the chain as sent, leaf first, capped at 8', certFields),
       certs_cut: num('certificates past the cap, counted only'),
+      days_to_expiry: num('whole days from the packet to the leaf’s not_after (negative once expired)'),
+      expired: bool('the leaf’s not_after is before the packet'),
+      not_yet_valid: bool('the leaf’s not_before is after the packet'),
     },
   },
   alert: {

@@ -428,6 +428,16 @@ export class TlsSession implements Analyzer {
     }
     const fields: EventFields = { ...(described[0] ?? {}), count, certs: described };
     if (count > certs.length) fields.certs_cut = count - certs.length;
+    // Validity against packet time (deterministic in a replay), so rules can say "expired" without a clock.
+    const leaf = described[0];
+    const notAfter = typeof leaf?.not_after === 'string' ? Date.parse(leaf.not_after) : NaN;
+    const notBefore = typeof leaf?.not_before === 'string' ? Date.parse(leaf.not_before) : NaN;
+    const nowMs = ts / 1000;
+    if (Number.isFinite(notAfter)) {
+      fields.days_to_expiry = Math.floor((notAfter - nowMs) / 86_400_000);
+      fields.expired = notAfter < nowMs;
+    }
+    if (Number.isFinite(notBefore)) fields.not_yet_valid = notBefore > nowMs;
     this.sink.event(dir, ts, 'certificate', fields);
   }
 
