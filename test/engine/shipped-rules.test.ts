@@ -28,6 +28,7 @@ describe('shipped rules', () => {
       'hl7.yaml',
       'mqtt.yaml',
       'network.yaml',
+      'tls.yaml',
     ]);
     expect(v.rules).toBeGreaterThan(100);
   });
