@@ -144,7 +144,25 @@ export interface DeviceBaseline {
   dicom?: DicomBaseline;
   hl7?: Hl7Baseline;
   mqtt?: MqttBaseline;
+  /** TLS the device spoke as a client (issue 15): the server names it asked for and its client fingerprints (JA4). */
+  tls?: TlsBaseline;
+  /**
+   * What the device says it is (issue 15), from the identity protocols' and TLS's hints: host name, make, model,
+   * firmware, software, device type, DHCP vendor class and fingerprint. A tracked attribute announced with another
+   * value is `baseline.identity-changed`.
+   */
+  identity?: IdentityEntry[];
   volume: VolumeBaseline;
+}
+
+export interface TlsBaseline {
+  server_names: string[];
+  client_fingerprints: string[];
+}
+
+export interface IdentityEntry {
+  attribute: string;
+  value: string;
 }
 
 export interface Baseline {
@@ -249,6 +267,8 @@ export const DEVICE_SPEC: Spec = {
         clients_seen: opt({ list: { obj: { client_id: req('string'), from: req('string') } } }),
       },
     }),
+    tls: opt({ obj: { server_names: opt(strList), client_fingerprints: opt(strList) } }),
+    identity: opt({ list: { obj: { attribute: req('string'), value: req('string') } } }),
     volume: opt({
       obj: {
         hours: opt('int'),
@@ -367,7 +387,7 @@ export function armedFor(devices: readonly DeviceBaseline[]): ArmedChecks {
 
 // ---- review: a device's baseline as items a reviewer approves or rejects one by one ----
 
-type Section = 'dicom' | 'hl7' | 'mqtt';
+type Section = 'dicom' | 'hl7' | 'mqtt' | 'tls';
 type Entry = unknown;
 
 interface Facet {
@@ -394,6 +414,11 @@ const app = (e: Entry): string =>
 /** Every list of a device the review covers, in the order the page shows them. */
 const FACETS: readonly Facet[] = [
   { list: 'macs', key: plain, label: plain },
+  {
+    list: 'identity',
+    key: (e) => `${field(e, 'attribute')}|${field(e, 'value')}`,
+    label: (e) => `${field(e, 'attribute')}: ${field(e, 'value')}`,
+  },
   {
     list: 'peers',
     key: (e) => ['role', 'address', 'port', 'protocol'].map((k) => field(e, k)).join('|'),
@@ -432,6 +457,8 @@ const FACETS: readonly Facet[] = [
   { section: 'mqtt', list: 'client_ids', key: plain, label: plain },
   { section: 'mqtt', list: 'publishes', key: (e) => field(e, 'topic'), label: (e) => field(e, 'topic') },
   { section: 'mqtt', list: 'subscribes', key: plain, label: plain },
+  { section: 'tls', list: 'server_names', key: plain, label: plain },
+  { section: 'tls', list: 'client_fingerprints', key: plain, label: plain },
   {
     section: 'mqtt',
     list: 'clients_seen',

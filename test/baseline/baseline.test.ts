@@ -231,7 +231,12 @@ describe('checker', () => {
   });
 
   it('every code it can emit is tested here (its rule and scenarios: test/engine/shipped-rules.test.ts)', () => {
-    const tested = new Set([...cases.map(([c]) => c), 'baseline.tls-downgrade', 'baseline.feed-stopped']);
+    const tested = new Set([
+      ...cases.map(([c]) => c),
+      'baseline.tls-downgrade',
+      'baseline.feed-stopped',
+      ...TLS_AND_IDENTITY_CODES,
+    ]);
     expect([...BASELINE_CODES].sort()).toEqual([...tested].sort());
   });
 
@@ -524,5 +529,81 @@ describe('names for people (issue 10)', () => {
     );
     expect(shown.filter((x) => x.startsWith('device ')).length).toBe(b.devices.length);
     expect(formatBaselineYaml(b)).toMatch(/# ── device 10\.20\.40\.21 .*DCMTK \(OFFIS\)/);
+  });
+});
+
+/** Issue 15: TLS server names and fingerprints, and what a device says it is, in the baseline and its checks. */
+const TLS_AND_IDENTITY_CODES = [
+  'baseline.new-tls-server-name',
+  'baseline.new-tls-fingerprint',
+  'baseline.identity-changed',
+] as const;
+
+describe('TLS and identity in the baseline (issue 15)', () => {
+  const hello = (ts: number, sni: string, ja4: string): Op[] =>
+    new Conv(PUMP, BROKER, 8883, 'tls', ts).ev(0, ts + 1, 'client_hello', { sni, ja4 }).end(ts + 2);
+  const ssdp = (ts: number, server: string): Op[] =>
+    new Conv(PUMP, BROKER, 1900, 'ssdp', ts)
+      .ev(0, ts + 1, 'notify', { nt: 'urn:schemas-upnp-org:device:InfusionPump:1', server })
+      .end(ts + 2);
+  const learned = (): BaselineLearner => {
+    const l = new BaselineLearner();
+    learnFrom(
+      l,
+      sortOps([
+        ...normalTraffic(),
+        ...hello(T0 + 5 * S, 'Broker.Hospital.local', 't13d1516h2_aaa_bbb'),
+        ...ssdp(T0 + 9 * S, 'Linux/5.4 UPnP/1.0 PumpOS/2.1'),
+      ]),
+    );
+    return l;
+  };
+
+  it('learns the server names, fingerprints and identity into the file, which round-trips', () => {
+    const b = learned().result();
+    const pump = b.devices.find((d) => d.ip === PUMP.ip);
+    expect(pump?.tls).toEqual({
+      server_names: ['broker.hospital.local'],
+      client_fingerprints: ['t13d1516h2_aaa_bbb'],
+    });
+    expect(pump?.identity).toEqual(
+      expect.arrayContaining([
+        { attribute: 'software', value: 'Linux/5.4 UPnP/1.0 PumpOS/2.1' },
+        { attribute: 'device_type', value: 'urn:schemas-upnp-org:device:InfusionPump:1' },
+      ]),
+    );
+    const yaml = formatBaselineYaml(b);
+    expect(yaml).toContain('PumpOS/2.1');
+    expect(parseBaselineYaml(yaml, 'b.yaml').devices.find((d) => d.ip === PUMP.ip)?.tls).toEqual(pump?.tls);
+  });
+
+  it('reports a new server name, a new fingerprint and a changed software string; the learned ones stay quiet', () => {
+    const checker = new BaselineCheck(learned().result());
+    const codes = (ops: Op[]): string[] => checkAll(checker, ops).map((d) => d.code);
+    expect(codes(hello(LATER, 'broker.hospital.local', 't13d1516h2_aaa_bbb'))).toEqual([]);
+    expect(codes(ssdp(LATER + 10 * S, 'Linux/5.4 UPnP/1.0 PumpOS/2.1'))).toEqual([]);
+    const sni = checkAll(
+      checker,
+      hello(LATER + 20 * S, 'telemetry.vendor-cloud.example', 't13d1516h2_aaa_bbb'),
+    );
+    expect(sni.map((d) => [d.code, d.evidence.sni])).toEqual([
+      ['baseline.new-tls-server-name', 'telemetry.vendor-cloud.example'],
+    ]);
+    expect(codes(hello(LATER + 30 * S, 'broker.hospital.local', 't13d1517h2_ccc_ddd'))).toEqual([
+      'baseline.new-tls-fingerprint',
+    ]);
+    const fw = checkAll(checker, ssdp(LATER + 40 * S, 'Linux/5.4 UPnP/1.0 PumpOS/2.2'));
+    expect(fw.map((d) => [d.code, d.evidence.attribute, d.evidence.current])).toEqual([
+      ['baseline.identity-changed', 'software', 'Linux/5.4 UPnP/1.0 PumpOS/2.2'],
+    ]);
+  });
+
+  it('a device that learned no TLS is reported on its first server name, not on its first fingerprint', () => {
+    const l = new BaselineLearner();
+    learnFrom(l, normalTraffic());
+    const checker = new BaselineCheck(l.result());
+    const codes = checkAll(checker, hello(LATER, 'new.example', 't13d_x_y')).map((d) => d.code);
+    expect(codes).toContain('baseline.new-tls-server-name');
+    expect(codes).not.toContain('baseline.new-tls-fingerprint');
   });
 });

@@ -90,6 +90,10 @@ interface DeviceIndex {
   week: Map<number, HourOfWeek>;
   /** Periodic feeds of this device: key → median interval µs. */
   feeds: Map<string, number>;
+  tlsNames: Set<string>;
+  tlsFingerprints: Set<string>;
+  /** attribute → the values the approved baseline holds. */
+  identity: Map<string, Set<string>>;
 }
 
 interface FlowState {
@@ -115,6 +119,16 @@ interface HourState {
   bytes: number;
   rejects: number;
   naks: number;
+}
+
+function identityIndex(entries: readonly { attribute: string; value: string }[]): Map<string, Set<string>> {
+  const m = new Map<string, Set<string>>();
+  for (const e of entries) {
+    let s = m.get(e.attribute);
+    if (!s) m.set(e.attribute, (s = new Set()));
+    s.add(e.value);
+  }
+  return m;
 }
 
 function indexDevice(d: DeviceBaseline): DeviceIndex {
@@ -158,6 +172,9 @@ function indexDevice(d: DeviceBaseline): DeviceIndex {
     pubs: new Map((d.mqtt?.publishes ?? []).map((p) => [p.topic, p])),
     subs: new Set(d.mqtt?.subscribes ?? []),
     feeds,
+    tlsNames: new Set(d.tls?.server_names ?? []),
+    tlsFingerprints: new Set(d.tls?.client_fingerprints ?? []),
+    identity: identityIndex(d.identity ?? []),
   };
 }
 
@@ -663,6 +680,37 @@ export class BaselineCheck implements BaselineChecker {
         if (!d.subs.has(o.filter))
           e('baseline.new-mqtt-subscription', o.filter, { topic_filter: o.filter }, o.peer);
         break;
+      case 'tls_server_name':
+        // A device that learned no TLS at all and now asks for a server name is exactly "TLS to a new cloud".
+        if (!d.tlsNames.has(o.value))
+          e(
+            'baseline.new-tls-server-name',
+            o.value,
+            { sni: o.value, known: [...d.tlsNames].slice(0, 8) },
+            o.peer,
+          );
+        break;
+      case 'tls_fingerprint':
+        // Only against fingerprints it had: the first TLS of a device is the server-name check's to report.
+        if (d.tlsFingerprints.size > 0 && !d.tlsFingerprints.has(o.value))
+          e(
+            'baseline.new-tls-fingerprint',
+            o.value,
+            { ja4: o.value, known: [...d.tlsFingerprints].slice(0, 8) },
+            o.peer,
+          );
+        break;
+      case 'identity': {
+        // A tracked attribute the approved baseline names, announced with a value it does not hold.
+        const known = d.identity.get(o.attribute);
+        if (o.tracked && known && known.size > 0 && !known.has(o.value))
+          e('baseline.identity-changed', `${o.attribute}|${o.value}`, {
+            attribute: o.attribute,
+            current: o.value,
+            known: [...known].slice(0, 8),
+          });
+        break;
+      }
       case 'reject':
         this.checkVolume(out, d, ts, proto, 'rejects', 1);
         break;

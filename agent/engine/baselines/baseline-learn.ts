@@ -104,6 +104,10 @@ class DeviceAcc {
   readonly mqttPubs: CappedMap<Feed & { retained: boolean; maxPayload: number }>;
   readonly mqttSubs: CappedMap<true>;
   readonly hours: CappedMap<HourCounts>;
+  readonly tlsNames: CappedMap<true>;
+  readonly tlsFingerprints: CappedMap<true>;
+  /** "attribute|value" → the entry. */
+  readonly identity: CappedMap<{ attribute: string; value: string }>;
   hasDicom = false;
   hasHl7 = false;
   hasMqtt = false;
@@ -134,6 +138,9 @@ class DeviceAcc {
     this.mqttClients = new CappedMap(v * 4, drop);
     this.mqttPubs = new CappedMap(v, drop);
     this.mqttSubs = new CappedMap(v, drop);
+    this.tlsNames = new CappedMap(v, drop);
+    this.tlsFingerprints = new CappedMap(v, drop);
+    this.identity = new CappedMap(v, drop);
     // A year of hourly buckets; older ones are not dropped, new ones are counted as dropped.
     this.hours = new CappedMap(24 * 366, drop);
   }
@@ -402,6 +409,15 @@ export class BaselineLearner {
         d.hasMqtt = true;
         d.mqttSubs.upsert(o.filter, () => true);
         break;
+      case 'tls_server_name':
+        d.tlsNames.upsert(o.value, () => true);
+        break;
+      case 'tls_fingerprint':
+        d.tlsFingerprints.upsert(o.value, () => true);
+        break;
+      case 'identity':
+        d.identity.upsert(`${o.attribute}|${o.value}`, () => ({ attribute: o.attribute, value: o.value }));
+        break;
       case 'reject': {
         const h = this.hour(d, ts);
         if (h) h.rejects++;
@@ -509,6 +525,12 @@ export class BaselineLearner {
         ),
       };
     }
+    if (d.tlsNames.map.size + d.tlsFingerprints.map.size > 0)
+      out.tls = { server_names: keys(d.tlsNames), client_fingerprints: keys(d.tlsFingerprints) };
+    if (d.identity.map.size > 0)
+      out.identity = [...d.identity.map.values()].sort(
+        (a, b) => sortStr(a.attribute, b.attribute) || sortStr(a.value, b.value),
+      );
     return { ...out, volume: this.volume(d) };
   }
 

@@ -58,6 +58,9 @@ export const BASELINE_CODES = [
   'baseline.new-mqtt-client',
   'baseline.payload-above-range',
   'baseline.volume-above-range',
+  'baseline.new-tls-server-name',
+  'baseline.new-tls-fingerprint',
+  'baseline.identity-changed',
 ] as const;
 export type BaselineCode = (typeof BASELINE_CODES)[number];
 

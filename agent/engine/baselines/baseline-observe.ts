@@ -1,5 +1,6 @@
 // Turns protocol events (docs/events.md fields) into per-device observations shared by the baseline learner and checker.
-import type { EventRecord, FieldValue } from '../../protocols/types.js';
+import { PROTOCOL_SCHEMAS } from '../../protocols/registry.js';
+import type { EventRecord, FieldValue, IdentityHint } from '../../protocols/types.js';
 import { parseTs } from '../../wire/time.js';
 import { NAK_CODES, generaliseTopic } from './baseline-model.js';
 
@@ -30,6 +31,10 @@ export type Observation =
   | { kind: 'mqtt_client_seen'; dev: string; client_id: string; from: string }
   | { kind: 'mqtt_publish'; dev: string; topic: string; retain: boolean; size: number; peer: string }
   | { kind: 'mqtt_subscribe'; dev: string; filter: string; peer: string }
+  | { kind: 'tls_server_name'; dev: string; value: string; peer: string }
+  | { kind: 'tls_fingerprint'; dev: string; value: string; peer: string }
+  /** An identity hint of the protocol's schema (issue 15); `tracked`: a new value is a change worth reporting. */
+  | { kind: 'identity'; dev: string; attribute: string; value: string; tracked: boolean }
   | { kind: 'reject'; dev: string; peer: string }
   | { kind: 'nak'; dev: string; peer: string };
 
@@ -64,11 +69,54 @@ export function eventMicros(ev: EventRecord): number {
  * Observations carried by one event. `fromClient` says whether the event's sender is the flow's client
  * (undefined: unknown, decided by well-known ports).
  */
+/** proto|type → identity hints; TLS's own are observed as TLS facts below, not as identity. */
+const IDENTITY_HINTS = new Map<string, IdentityHint[]>();
+for (const s of PROTOCOL_SCHEMAS)
+  for (const h of s.identity ?? [])
+    if (!h.attr.startsWith('tls_'))
+      for (const t of h.types)
+        IDENTITY_HINTS.set(`${s.proto}|${t}`, [...(IDENTITY_HINTS.get(`${s.proto}|${t}`) ?? []), h]);
+
+/** Longest identity value kept in a baseline (the analyzers cap strings at 256). */
+const MAX_IDENTITY_CHARS = 256;
+
+function identityOf(ev: EventRecord, out: Observation[]): void {
+  const hints = IDENTITY_HINTS.get(`${ev.proto}|${ev.type}`);
+  if (!hints) return;
+  for (const h of hints) {
+    if (h.when && !h.when(ev.fields)) continue;
+    const dot = h.field.indexOf('.');
+    let v: FieldValue | undefined = ev.fields[dot < 0 ? h.field : h.field.slice(0, dot)];
+    if (dot >= 0)
+      v = v !== null && typeof v === 'object' && !Array.isArray(v) ? v[h.field.slice(dot + 1)] : undefined;
+    const dev = h.side === 'src' ? ev.src.ip : ev.dst.ip;
+    const values = Array.isArray(v) ? v.slice(0, h.max ?? 1) : [v];
+    for (const x of values) {
+      const text = str(x ?? undefined);
+      if (text)
+        out.push({
+          kind: 'identity',
+          dev,
+          attribute: h.attr,
+          value: text.slice(0, MAX_IDENTITY_CHARS),
+          tracked: h.tracked === true,
+        });
+    }
+  }
+}
+
 export function observeEvent(ev: EventRecord, fromClient: boolean | undefined): Observation[] {
   const f = ev.fields;
   const src = ev.src.ip;
   const dst = ev.dst.ip;
   const out: Observation[] = [];
+  identityOf(ev, out);
+  if (ev.proto === 'tls' && ev.type === 'client_hello') {
+    const sni = str(f.sni);
+    if (sni) out.push({ kind: 'tls_server_name', dev: src, value: sni.toLowerCase(), peer: dst });
+    const ja4 = str(f.ja4);
+    if (ja4) out.push({ kind: 'tls_fingerprint', dev: src, value: ja4, peer: dst });
+  }
   if (ev.proto === 'dicom') {
     switch (ev.type) {
       case 'associate_rq': {

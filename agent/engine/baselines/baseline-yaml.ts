@@ -40,6 +40,11 @@ function describeDevice(d: DeviceBaseline): string {
     if (who) software.add(who);
   }
   if (software.size > 0) parts.push([...software].join(', '));
+  // What the device says it is (issue 15): make, model and firmware first, for the reviewer.
+  const said = (attr: string): string[] =>
+    (d.identity ?? []).filter((e) => e.attribute === attr).map((e) => e.value);
+  for (const attr of ['make', 'model', 'firmware', 'hostname'])
+    if (said(attr).length > 0) parts.push(`${attr} ${said(attr).slice(0, 2).join(' / ')}`);
   return ` ── device ${parts.join(' · ')}`;
 }
 
@@ -160,6 +165,11 @@ function completeDevice(d: DeviceBaseline): DeviceBaseline {
       })),
       subscribes: d.mqtt.subscribes ?? [],
       clients_seen: d.mqtt.clients_seen ?? [],
+    };
+  if (d.tls)
+    out.tls = {
+      server_names: d.tls.server_names ?? [],
+      client_fingerprints: d.tls.client_fingerprints ?? [],
     };
   return out;
 }
