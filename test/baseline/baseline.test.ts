@@ -566,12 +566,11 @@ describe('TLS and identity in the baseline (issue 15)', () => {
       server_names: ['broker.hospital.local'],
       client_fingerprints: ['t13d1516h2_aaa_bbb'],
     });
-    expect(pump?.identity).toEqual(
-      expect.arrayContaining([
-        { attribute: 'software', value: 'Linux/5.4 UPnP/1.0 PumpOS/2.1' },
-        { attribute: 'device_type', value: 'urn:schemas-upnp-org:device:InfusionPump:1' },
-      ]),
-    );
+    // Only the identity protocols' entries: the clinical ones have their own sections (no duplicates).
+    expect(pump?.identity).toEqual([
+      { attribute: 'device_type', value: 'urn:schemas-upnp-org:device:InfusionPump:1' },
+      { attribute: 'software', value: 'Linux/5.4 UPnP/1.0 PumpOS/2.1' },
+    ]);
     const yaml = formatBaselineYaml(b);
     expect(yaml).toContain('PumpOS/2.1');
     expect(parseBaselineYaml(yaml, 'b.yaml').devices.find((d) => d.ip === PUMP.ip)?.tls).toEqual(pump?.tls);
@@ -605,5 +604,50 @@ describe('TLS and identity in the baseline (issue 15)', () => {
     const codes = checkAll(checker, hello(LATER, 'new.example', 't13d_x_y')).map((d) => d.code);
     expect(codes).toContain('baseline.new-tls-server-name');
     expect(codes).not.toContain('baseline.new-tls-fingerprint');
+  });
+});
+
+describe('link-layer identity (LLDP, CDP) in the baseline', () => {
+  const macText = (m: number): string =>
+    Array.from({ length: 6 }, (_, i) => ((m / 2 ** (8 * (5 - i))) & 0xff).toString(16).padStart(2, '0')).join(
+      ':',
+    );
+  const lldp = (ts: number, mac: number, description: string): Op => ({
+    op: 'event',
+    ev: {
+      kind: 'event',
+      ts: new Date(ts / 1000).toISOString(),
+      tsMicros: ts,
+      proto: 'lldp',
+      type: 'advertisement',
+      src: { ip: '', port: 0, mac: macText(mac) },
+      dst: { ip: '', port: 0, mac: '01:80:c2:00:00:0e' },
+      flow: '',
+      fields: { system_name: 'pump-31', system_description: description },
+    },
+  });
+
+  it('lands on the device whose MAC sent it, and a new system description is identity-changed', () => {
+    const l = new BaselineLearner();
+    learnFrom(l, sortOps([...normalTraffic(), lldp(T0 + 30 * S, PUMP.mac, 'PumpOS 2.1 build 7')]));
+    const pump = l.result().devices.find((d) => d.ip === PUMP.ip);
+    expect(pump?.identity).toEqual(
+      expect.arrayContaining([
+        { attribute: 'hostname', value: 'pump-31' },
+        { attribute: 'system_description', value: 'PumpOS 2.1 build 7' },
+      ]),
+    );
+    const checker = new BaselineCheck(l.result());
+    expect(checkAll(checker, [lldp(LATER, PUMP.mac, 'PumpOS 2.1 build 7')])).toEqual([]);
+    const changed = checkAll(checker, [lldp(LATER + S, PUMP.mac, 'PumpOS 3.0 build 1')]);
+    expect(changed.map((d) => [d.code, d.device.ip, d.evidence.current])).toEqual([
+      ['baseline.identity-changed', PUMP.ip, 'PumpOS 3.0 build 1'],
+    ]);
+  });
+
+  it('a MAC never seen with a device address names no device', () => {
+    const l = new BaselineLearner();
+    learnFrom(l, sortOps([...normalTraffic(), lldp(T0 + 30 * S, 0x00aabbccddee, 'Switch OS 15')]));
+    expect(l.result().devices.some((d) => (d.identity ?? []).length > 0)).toBe(false);
   });
 });

@@ -181,6 +181,8 @@ function indexDevice(d: DeviceBaseline): DeviceIndex {
 export class BaselineCheck implements BaselineChecker {
   private readonly lim: BaselineLimits;
   private readonly devices = new Map<string, DeviceIndex>();
+  /** MAC → the one approved device that has it (null: several do), for link-layer identity. */
+  private readonly byMac = new Map<string, DeviceIndex | null>();
   /** hl7 app|facility → addresses it was baselined from (any receiver). */
   private readonly hl7AppFrom = new Map<string, Set<string>>();
   private readonly reported: BoundedMap<string, true>;
@@ -206,6 +208,11 @@ export class BaselineCheck implements BaselineChecker {
     this.perDeviceCode = new BoundedMap(this.lim.maxReportedKeys);
     this.flows = new BoundedMap(this.lim.maxFlows);
     for (const d of baseline.devices.slice(0, this.lim.maxDevices)) this.devices.set(d.ip, indexDevice(d));
+    for (const d of this.devices.values())
+      for (const m of d.macs) {
+        const key = m.toLowerCase();
+        this.byMac.set(key, this.byMac.has(key) ? null : d);
+      }
     for (const d of baseline.devices)
       for (const s of d.hl7?.senders_seen ?? []) {
         const k = `${s.app}|${s.facility ?? ''}`;
@@ -533,7 +540,8 @@ export class BaselineCheck implements BaselineChecker {
   }
 
   private checkObservation(out: Deviation[], o: Observation, ev: EventRecord, ts: number): void {
-    const d = this.devices.get(o.dev);
+    const d =
+      o.kind === 'identity' && o.dev === '' && o.mac ? this.byMac.get(o.mac) : this.devices.get(o.dev);
     if (!d) return;
     const proto = ev.proto;
     const flow = ev.flow;
@@ -550,7 +558,7 @@ export class BaselineCheck implements BaselineChecker {
         code,
         ts,
         proto,
-        o.dev,
+        d.base.ip,
         value,
         evidence,
         peer === undefined ? undefined : peerOf(peer),

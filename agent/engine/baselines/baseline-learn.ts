@@ -188,6 +188,11 @@ export class BaselineLearner {
   private readonly lim: BaselineLimits;
   private readonly devices = new Map<string, DeviceAcc>();
   private readonly flowClients = new Map<string, string>();
+  /**
+   * MAC → the one device IP it was seen with, for link-layer identity (LLDP, CDP carry no address); null once a MAC
+   * carried several (a router's): its frames' identity then names no single device.
+   */
+  private readonly ipOfMac = new Map<string, string | null>();
   private first = Number.POSITIVE_INFINITY;
   private last = Number.NEGATIVE_INFINITY;
   readonly stats: LearnStats = { devices: 0, droppedDevices: 0, droppedValues: 0, events: 0, flows: 0 };
@@ -256,8 +261,14 @@ export class BaselineLearner {
     const proto = flow.app ?? flow.transport;
     this.addPeer(c, flow.serverIp, flow.serverPort, proto, 'client');
     this.addPeer(s, flow.clientIp, flow.serverPort, proto, 'server');
-    if (c && flow.clientMac >= 0) c.macs.upsert(macToString(flow.clientMac), () => true);
-    if (s && flow.serverMac >= 0) s.macs.upsert(macToString(flow.serverMac), () => true);
+    if (c && flow.clientMac >= 0) {
+      c.macs.upsert(macToString(flow.clientMac), () => true);
+      this.rememberMac(macToString(flow.clientMac), c.ip);
+    }
+    if (s && flow.serverMac >= 0) {
+      s.macs.upsert(macToString(flow.serverMac), () => true);
+      this.rememberMac(macToString(flow.serverMac), s.ip);
+    }
   }
 
   onFlowEnd(rec: FlowRecord): void {
@@ -290,7 +301,10 @@ export class BaselineLearner {
     if (sender) {
       const h = this.hour(sender, ts);
       if (h) h.messages++;
-      if (ev.src.mac) sender.macs.upsert(ev.src.mac, () => true);
+      if (ev.src.mac) {
+        sender.macs.upsert(ev.src.mac, () => true);
+        this.rememberMac(ev.src.mac, ev.src.ip);
+      }
     }
     const client = this.flowClients.get(ev.flow);
     const fromClient = client === undefined ? undefined : client === `${ev.src.ip}|${ev.src.port}`;
@@ -302,8 +316,17 @@ export class BaselineLearner {
     this.seen(now);
   }
 
+  private rememberMac(mac: string, ip: string): void {
+    const key = mac.toLowerCase();
+    const had = this.ipOfMac.get(key);
+    if (had === undefined) {
+      if (this.ipOfMac.size < this.lim.maxDevices * 4) this.ipOfMac.set(key, ip);
+    } else if (had !== null && had !== ip) this.ipOfMac.set(key, null);
+  }
+
   private record(o: Observation, ts: number): void {
-    const d = this.device(o.dev);
+    const ip = o.kind === 'identity' && o.dev === '' && o.mac ? (this.ipOfMac.get(o.mac) ?? '') : o.dev;
+    const d = this.device(ip);
     if (!d) return;
     const v = this.lim.maxIntervalSamples;
     switch (o.kind) {

@@ -34,7 +34,15 @@ export type Observation =
   | { kind: 'tls_server_name'; dev: string; value: string; peer: string }
   | { kind: 'tls_fingerprint'; dev: string; value: string; peer: string }
   /** An identity hint of the protocol's schema (issue 15); `tracked`: a new value is a change worth reporting. */
-  | { kind: 'identity'; dev: string; attribute: string; value: string; tracked: boolean }
+  | {
+      kind: 'identity';
+      dev: string;
+      /** Link-layer frames (LLDP, CDP) have no address: the device is the one its MAC belongs to. */
+      mac?: string;
+      attribute: string;
+      value: string;
+      tracked: boolean;
+    }
   | { kind: 'reject'; dev: string; peer: string }
   | { kind: 'nak'; dev: string; peer: string };
 
@@ -69,10 +77,11 @@ export function eventMicros(ev: EventRecord): number {
  * Observations carried by one event. `fromClient` says whether the event's sender is the flow's client
  * (undefined: unknown, decided by well-known ports).
  */
-/** proto|type → identity hints; TLS's own are observed as TLS facts below, not as identity. */
+/** proto|type → identity hints of the identity protocols; TLS's own are observed as TLS facts below. */
 const IDENTITY_HINTS = new Map<string, IdentityHint[]>();
+// The clinical protocols' identity already has its sections (dicom.ae_titles, implementations, hl7.versions, ...).
 for (const s of PROTOCOL_SCHEMAS)
-  for (const h of s.identity ?? [])
+  for (const h of s.clinical ? [] : (s.identity ?? []))
     if (!h.attr.startsWith('tls_'))
       for (const t of h.types)
         IDENTITY_HINTS.set(`${s.proto}|${t}`, [...(IDENTITY_HINTS.get(`${s.proto}|${t}`) ?? []), h]);
@@ -89,7 +98,8 @@ function identityOf(ev: EventRecord, out: Observation[]): void {
     let v: FieldValue | undefined = ev.fields[dot < 0 ? h.field : h.field.slice(0, dot)];
     if (dot >= 0)
       v = v !== null && typeof v === 'object' && !Array.isArray(v) ? v[h.field.slice(dot + 1)] : undefined;
-    const dev = h.side === 'src' ? ev.src.ip : ev.dst.ip;
+    const end = h.side === 'src' ? ev.src : ev.dst;
+    const dev = end.ip;
     const values = Array.isArray(v) ? v.slice(0, h.max ?? 1) : [v];
     for (const x of values) {
       const text = str(x ?? undefined);
@@ -97,6 +107,7 @@ function identityOf(ev: EventRecord, out: Observation[]): void {
         out.push({
           kind: 'identity',
           dev,
+          ...(dev === '' && end.mac ? { mac: end.mac.toLowerCase() } : {}),
           attribute: h.attr,
           value: text.slice(0, MAX_IDENTITY_CHARS),
           tracked: h.tracked === true,
