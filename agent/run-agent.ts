@@ -1,4 +1,5 @@
 // `wardwatch agent`: capture files, a live interface or a pool of capture workers, findings streamed to a collector.
+import { WARDWATCH_VERSION } from './wire/version.js';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -26,7 +27,7 @@ import type { Finding } from './wire/finding.js';
 import type { RuleInfo } from './wire/messages.js';
 import { WorkerPool } from './worker-pool.js';
 
-export const AGENT_VERSION = '0.1.0';
+export const AGENT_VERSION = WARDWATCH_VERSION;
 
 /**
  * Exit status when findings are left unacknowledged in the spool: `--pcap` ran out of --ack-timeout, or SIGINT or

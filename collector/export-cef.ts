@@ -1,5 +1,6 @@
 // A finding as one CEF record (Micro Focus ArcSight "Implementing ArcSight Common Event Format", rev. 25): header
 // escaping, the standard extension keys a SIEM maps without a custom parser, and each value cut to its key's limit.
+import { WARDWATCH_VERSION } from '../agent/wire/version.js';
 import { findingClass, type Endpoint, type Finding, type Severity } from '../agent/wire/finding.js';
 import { parseTs } from '../agent/wire/time.js';
 
@@ -99,7 +100,7 @@ export function sourceAndDestination(f: Finding): { src: Endpoint; dst: Endpoint
   return { src: f.device, dst: f.peer };
 }
 
-export function formatCef(f: Finding, version = '0.1.0'): string {
+export function formatCef(f: Finding, version = WARDWATCH_VERSION): string {
   const cls = findingClass(f);
   const v6 = (ip: string | undefined): boolean => ip !== undefined && ip.includes(':');
   // src is the side that opened the connection (CEF, like ECS and OCSF, means the initiator); shost/dhost follow.

@@ -1,6 +1,7 @@
 // A finding in the shapes SIEMs already parse: Elastic Common Schema (ECS 8.11) and OCSF 1.4 Detection Finding
 // (class 2004). Field lists and the trimmed JSON Schemas the tests check them against: collector/schemas/.
 // Only what the finding holds goes out: the agent already redacted its evidence (no patient values).
+import { WARDWATCH_VERSION } from '../agent/wire/version.js';
 import {
   findingClass,
   type Direction,
@@ -70,7 +71,7 @@ const OCSF_DIRECTION: Record<Direction, [number, string]> = {
  * finding's direction; `host` is always the device the finding is about (its address and asset name),
  * `observer` the agent that saw it. wardwatch's own fields (class, flow, evidence) go under `wardwatch.*`.
  */
-export function toEcs(f: Finding, version = '0.1.0'): Json {
+export function toEcs(f: Finding, version = WARDWATCH_VERSION): Json {
   const cls = findingClass(f);
   const transport = transportOf(f.proto);
   const ends = sourceAndDestination(f);
@@ -145,7 +146,7 @@ function ocsfEndpoint(e: Endpoint | undefined): Json | undefined {
  * (Community ID as `community_uid`) are the finding's evidence artifacts (`evidences[0]`), where OCSF 1.1+
  * puts them for this class; ATT&CK is in `attacks` (Security Control profile) and `finding_info.attacks`.
  */
-export function toOcsf(f: Finding, version = '0.1.0'): Json {
+export function toOcsf(f: Finding, version = WARDWATCH_VERSION): Json {
   const cls = findingClass(f);
   const ts = parseTs(f.ts);
   const { start, end } = timeRange(f);
@@ -235,7 +236,7 @@ export function toOcsf(f: Finding, version = '0.1.0'): Json {
 }
 
 /** One export line's object in the chosen format (`jsonl`: the finding with its class spelled out). */
-export function formatRecord(f: Finding, format: ExportFormat, version = '0.1.0'): Json | Finding {
+export function formatRecord(f: Finding, format: ExportFormat, version = WARDWATCH_VERSION): Json | Finding {
   if (format === 'ecs') return toEcs(f, version);
   if (format === 'ocsf') return toOcsf(f, version);
   return { ...f, class: findingClass(f) };

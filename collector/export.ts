@@ -2,6 +2,7 @@
 // octet counting) or TLS (RFC 5425, octet counting), with the finding as JSON or as a CEF body (export-cef.ts). The
 // JSON is our own finding, ECS or OCSF (export-schemas.ts, `--export-format`). Every record carries the finding's
 // class (`alert` or `exposure`; exposure reports go out too, marked, so a SIEM can page on alerts only).
+import { WARDWATCH_VERSION } from '../agent/wire/version.js';
 import dgram from 'node:dgram';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import net from 'node:net';
@@ -83,7 +84,7 @@ export class Exporter {
     private readonly o: ExportOptions,
     private readonly logger: Logger,
     private readonly metrics: CollectorMetrics,
-    private readonly version = '0.1.0',
+    private readonly version = WARDWATCH_VERSION,
   ) {
     if (o.jsonl) {
       this.jsonl = createWriteStream(o.jsonl, { flags: 'a' });

@@ -1,4 +1,5 @@
 // Collector composition root: HTTP(S) server with ws ingest, store, metrics, API and export (DESIGN.md "CLI" collector).
+import { WARDWATCH_VERSION } from '../agent/wire/version.js';
 import { readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -14,7 +15,7 @@ import { Store, type RetentionOptions } from './store.js';
 import { Tokens } from './tokens.js';
 import { UserError } from '../agent/wire/errors.js';
 
-export const COLLECTOR_VERSION = '0.1.0';
+export const COLLECTOR_VERSION = WARDWATCH_VERSION;
 
 export interface CollectorOptions {
   /** HOST:PORT, [V6]:PORT or PORT; port 0 picks a free one. */
