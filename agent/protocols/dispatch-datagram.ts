@@ -1,8 +1,7 @@
 // UDP datagrams and non-IP frames to the identity analyzers: a per-flow datagram analyzer chosen by port, and link frames by `accepts`.
 import { macToString } from '../decode/addr.js';
 import type { FlowInfo, StreamConsumer } from '../reassembly/types.js';
-import { formatTs } from '../wire/time.js';
-import type { ProtocolCounters } from './dispatch.js';
+import { countingSink, endpoint, eventTs, type ProtocolCounters } from './dispatch.js';
 import type {
   AnalyzerSink,
   DatagramAnalyzer,
@@ -65,10 +64,6 @@ export function datagramAnalyzerByPort(
   return map.get(flow.serverPort) ?? map.get(flow.clientPort);
 }
 
-function endpoint(ip: string, port: number, mac: number): EventEndpoint {
-  return mac >= 0 ? { ip, port, mac: macToString(mac) } : { ip, port };
-}
-
 /**
  * One per UDP flow whose port names a datagram analyzer: the flow table's consumer, holding only the analyzer
  * (stateless per datagram), so a flow costs no buffer. An analyzer that throws is detached and counted.
@@ -113,16 +108,15 @@ export class DatagramDispatcher implements StreamConsumer {
 
   private sink(): AnalyzerSink {
     const { flow, counters, emit } = this;
-    const proto = this.spec.proto;
-    const messages = (counters.messages[proto] ??= {});
     // Endpoints as known at each datagram: a UDP flow learns its server's MAC only when the server speaks.
-    const record = (dir: Direction, ts: number, type: string, fields: EventFields): void => {
+    // Datagram analyzers never give a flow up (each datagram is judged alone): a violation is only counted.
+    return countingSink(this.spec.proto, counters, (dir, ts, type, fields) => {
       const client = endpoint(flow.clientIp, flow.clientPort, flow.clientMac);
       const server = endpoint(flow.serverIp, flow.serverPort, flow.serverMac);
       emit({
         kind: 'event',
-        ts: formatTs(ts),
-        proto,
+        ts: eventTs(ts),
+        proto: this.spec.proto,
         type,
         src: dir === 0 ? client : server,
         dst: dir === 0 ? server : client,
@@ -131,25 +125,7 @@ export class DatagramDispatcher implements StreamConsumer {
         fields,
         tsMicros: ts,
       });
-    };
-    return {
-      event: (dir, ts, type, fields) => {
-        messages[type] = (messages[type] ?? 0) + 1;
-        record(dir, ts, type, fields);
-      },
-      anomaly: (dir, ts, code, malformed, fields) => {
-        counters.anomalies[code] = (counters.anomalies[code] ?? 0) + 1;
-        if (malformed) counters.parseErrors[proto] = (counters.parseErrors[proto] ?? 0) + 1;
-        record(dir, ts, 'anomaly', { code, ...(fields ?? {}) });
-      },
-      confirm: () => {
-        counters.confirmed[proto] = (counters.confirmed[proto] ?? 0) + 1;
-      },
-      // Datagram analyzers never give a flow up: each datagram is judged alone.
-      violation: () => {
-        counters.violations[proto] = (counters.violations[proto] ?? 0) + 1;
-      },
-    };
+    });
   }
 }
 
@@ -172,7 +148,7 @@ export function dispatchLinkFrame(
     const src: EventEndpoint = { ip: '', port: 0, mac: macToString(frame.srcMac) };
     const dst: EventEndpoint = { ip: '', port: 0, mac: macToString(frame.dstMac) };
     const out = (type: string, fields: EventFields): void =>
-      emit({ kind: 'event', ts: formatTs(ts), proto, type, src, dst, flow: '', fields, tsMicros: ts });
+      emit({ kind: 'event', ts: eventTs(ts), proto, type, src, dst, flow: '', fields, tsMicros: ts });
     let r: ReturnType<LinkAnalyzerSpec['decode']>;
     try {
       r = spec.decode(frame);

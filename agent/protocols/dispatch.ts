@@ -212,38 +212,54 @@ export class FlowDispatcher implements StreamConsumer {
         tsMicros: ts,
       });
     };
-    const messages = (counters.messages[proto] ??= {});
-    return {
-      event: (dir, ts, type, fields) => {
-        messages[type] = (messages[type] ?? 0) + 1;
-        record(dir, ts, type, fields);
-      },
-      anomaly: (dir, ts, code, malformed, fields) => {
-        counters.anomalies[code] = (counters.anomalies[code] ?? 0) + 1;
-        if (malformed) counters.parseErrors[proto] = (counters.parseErrors[proto] ?? 0) + 1;
-        record(dir, ts, 'anomaly', { code, ...(fields ?? {}) });
-      },
-      confirm: () => {
-        counters.confirmed[proto] = (counters.confirmed[proto] ?? 0) + 1;
-      },
-      violation: (_reason) => {
-        counters.violations[proto] = (counters.violations[proto] ?? 0) + 1;
-        if (this.spec?.proto === proto) {
-          this.analyzer = null;
-          this.spec = null;
-          this.undecided = false;
-          this.flow.app = null;
-        }
-      },
-    };
+    return countingSink(proto, counters, record, () => {
+      if (this.spec?.proto === proto) {
+        this.analyzer = null;
+        this.spec = null;
+        this.undecided = false;
+        this.flow.app = null;
+      }
+    });
   }
+}
+
+/**
+ * The sink every analyzer kind reports to: counts messages, anomalies (parse errors when malformed), confirmations
+ * and violations per protocol, and hands each event to `record`. `onViolation` is what giving up means for the
+ * caller (a stream dispatcher detaches the analyzer; a datagram one judges each datagram alone).
+ */
+export function countingSink(
+  proto: ProtoName,
+  counters: ProtocolCounters,
+  record: (dir: Direction, ts: number, type: string, fields: EventFields) => void,
+  onViolation: () => void = () => undefined,
+): AnalyzerSink {
+  const messages = (counters.messages[proto] ??= {});
+  return {
+    event: (dir, ts, type, fields) => {
+      messages[type] = (messages[type] ?? 0) + 1;
+      record(dir, ts, type, fields);
+    },
+    anomaly: (dir, ts, code, malformed, fields) => {
+      counters.anomalies[code] = (counters.anomalies[code] ?? 0) + 1;
+      if (malformed) counters.parseErrors[proto] = (counters.parseErrors[proto] ?? 0) + 1;
+      record(dir, ts, 'anomaly', { code, ...(fields ?? {}) });
+    },
+    confirm: () => {
+      counters.confirmed[proto] = (counters.confirmed[proto] ?? 0) + 1;
+    },
+    violation: () => {
+      counters.violations[proto] = (counters.violations[proto] ?? 0) + 1;
+      onViolation();
+    },
+  };
 }
 
 /** The last event time and its text: the messages of one segment share their packet's time. */
 let lastTsMicros = Number.NaN;
 let lastTsText = '';
 
-function eventTs(micros: number): string {
+export function eventTs(micros: number): string {
   if (micros !== lastTsMicros) {
     lastTsMicros = micros;
     lastTsText = formatTs(micros);
@@ -251,6 +267,6 @@ function eventTs(micros: number): string {
   return lastTsText;
 }
 
-function endpoint(ip: string, port: number, mac: number): { ip: string; port: number; mac?: string } {
+export function endpoint(ip: string, port: number, mac: number): { ip: string; port: number; mac?: string } {
   return mac >= 0 ? { ip, port, mac: macToString(mac) } : { ip, port };
 }
