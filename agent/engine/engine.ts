@@ -1,6 +1,7 @@
 // The detection engine (issue 4): site zones, device inventory, rules, thresholds, baseline deviations → findings; pure, synchronous, driven by packet time.
 import { PROTOCOL_SCHEMAS } from '../protocols/registry.js';
-import type { EventRecord, FieldValue, IdentityHint } from '../protocols/types.js';
+import { hintValues, indexIdentityHints } from '../protocols/schema.js';
+import type { EventRecord, FieldValue } from '../protocols/types.js';
 import type { FlowInfo, FlowRecord } from '../reassembly/types.js';
 import { ipv4ToString, macToString } from '../decode/addr.js';
 import { severityRank, type Direction, type Endpoint, type Finding } from '../wire/finding.js';
@@ -114,23 +115,9 @@ interface FlowCtx {
 const HIGH = severityRank('high');
 const CLINICAL = new Set<string>(PROTOCOL_SCHEMAS.filter((s) => s.clinical).map((s) => s.proto));
 /** proto → event type → the identity hints its schema declares. */
-const IDENTITY = new Map<string, Map<string, IdentityHint[]>>();
-for (const s of PROTOCOL_SCHEMAS)
-  for (const h of s.identity ?? [])
-    for (const t of h.types) {
-      let byType = IDENTITY.get(s.proto);
-      if (!byType) IDENTITY.set(s.proto, (byType = new Map()));
-      byType.set(t, [...(byType.get(t) ?? []), h]);
-    }
+/** proto → event type → identity hints (schema.ts). */
+const IDENTITY = indexIdentityHints(PROTOCOL_SCHEMAS);
 const CONNECT_KEYS = ['client_id', 'username', 'password_present', 'version', 'clean_session', 'keep_alive'];
-
-/** A field, or a key of an object field (`txt.md`): identity hints may name either. */
-function fieldAt(f: Record<string, FieldValue>, path: string): FieldValue | undefined {
-  const dot = path.indexOf('.');
-  if (dot < 0) return f[path];
-  const o = f[path.slice(0, dot)];
-  return o !== null && typeof o === 'object' && !Array.isArray(o) ? o[path.slice(dot + 1)] : undefined;
-}
 
 function str(v: FieldValue | undefined): string | undefined {
   return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
@@ -606,13 +593,9 @@ export class Engine {
       }
     };
     for (const h of IDENTITY.get(ev.proto)?.get(ev.type) ?? []) {
-      if (h.when && !h.when(f)) continue;
-      const v = fieldAt(f, h.field);
       const d = h.side === 'src' ? src : dst;
       const source = `${ev.proto}.${h.field}`;
-      if (Array.isArray(v))
-        for (const x of v.slice(0, h.max ?? 1)) hint(d, h.attr, x, source, h.side, h.tracked);
-      else hint(d, h.attr, v, source, h.side, h.tracked);
+      for (const x of hintValues(h, f)) hint(d, h.attr, x, source, h.side, h.tracked);
     }
     if (ev.proto === 'mqtt' && ev.type === 'connect') {
       const cid = str(f.client_id);

@@ -1,6 +1,7 @@
 // Turns protocol events (docs/events.md fields) into per-device observations shared by the baseline learner and checker.
 import { PROTOCOL_SCHEMAS } from '../../protocols/registry.js';
-import type { EventRecord, FieldValue, IdentityHint } from '../../protocols/types.js';
+import { hintValues, indexIdentityHints } from '../../protocols/schema.js';
+import type { EventRecord, FieldValue } from '../../protocols/types.js';
 import { parseTs } from '../../wire/time.js';
 import { NAK_CODES, generaliseTopic } from './baseline-model.js';
 
@@ -77,32 +78,26 @@ export function eventMicros(ev: EventRecord): number {
  * Observations carried by one event. `fromClient` says whether the event's sender is the flow's client
  * (undefined: unknown, decided by well-known ports).
  */
-/** proto|type → identity hints of the identity protocols; TLS's own are observed as TLS facts below. */
-const IDENTITY_HINTS = new Map<string, IdentityHint[]>();
-// The clinical protocols' identity already has its sections (dicom.ae_titles, implementations, hl7.versions, ...).
-for (const s of PROTOCOL_SCHEMAS)
-  for (const h of s.clinical ? [] : (s.identity ?? []))
-    if (!h.attr.startsWith('tls_'))
-      for (const t of h.types)
-        IDENTITY_HINTS.set(`${s.proto}|${t}`, [...(IDENTITY_HINTS.get(`${s.proto}|${t}`) ?? []), h]);
+/**
+ * proto → type → identity hints of the identity protocols; TLS's own are observed as TLS facts below, and the
+ * clinical protocols' identity already has its sections (dicom.ae_titles, implementations, hl7.versions, ...).
+ */
+const IDENTITY_HINTS = indexIdentityHints(
+  PROTOCOL_SCHEMAS.filter((s) => !s.clinical).map((s) => ({
+    ...s,
+    identity: (s.identity ?? []).filter((h) => !h.attr.startsWith('tls_')),
+  })),
+);
 
 /** Longest identity value kept in a baseline (the analyzers cap strings at 256). */
 const MAX_IDENTITY_CHARS = 256;
 
 function identityOf(ev: EventRecord, out: Observation[]): void {
-  const hints = IDENTITY_HINTS.get(`${ev.proto}|${ev.type}`);
-  if (!hints) return;
-  for (const h of hints) {
-    if (h.when && !h.when(ev.fields)) continue;
-    const dot = h.field.indexOf('.');
-    let v: FieldValue | undefined = ev.fields[dot < 0 ? h.field : h.field.slice(0, dot)];
-    if (dot >= 0)
-      v = v !== null && typeof v === 'object' && !Array.isArray(v) ? v[h.field.slice(dot + 1)] : undefined;
+  for (const h of IDENTITY_HINTS.get(ev.proto)?.get(ev.type) ?? []) {
     const end = h.side === 'src' ? ev.src : ev.dst;
     const dev = end.ip;
-    const values = Array.isArray(v) ? v.slice(0, h.max ?? 1) : [v];
-    for (const x of values) {
-      const text = str(x ?? undefined);
+    for (const x of hintValues(h, ev.fields)) {
+      const text = str(x);
       if (text)
         out.push({
           kind: 'identity',
