@@ -67,8 +67,8 @@ export const DEFAULT_FLOW_LIMITS: Readonly<FlowLimits> = {
   serverPorts: [],
 };
 
-/** Server ports of the protocols we watch: DICOM, DICOM-TLS, MLLP, MQTT, MQTT-TLS. */
-export const WELL_KNOWN_SERVER_PORTS: readonly number[] = [104, 11112, 2575, 1883, 8883, 2762];
+/** Server ports of the protocols we watch: DICOM, DICOM-TLS, MLLP, MQTT, MQTT-TLS, HTTPS, syslog over TLS. */
+export const WELL_KNOWN_SERVER_PORTS: readonly number[] = [104, 11112, 2575, 1883, 8883, 2762, 443, 6514];
 
 export interface FlowTableStats {
   packets: number;

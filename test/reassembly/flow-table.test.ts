@@ -199,6 +199,7 @@ describe('FlowTable', () => {
       ['10.1.0.7', 443, '10.1.0.8', 40004], // any port below 1024
       ['10.1.0.9', 11112, '10.1.0.10', 104], // both known: the lower one
       ['10.1.0.11', 40005, '10.1.0.12', 40006], // neither: first sender
+      ['10.1.0.13', 40007, '10.1.0.14', 6514], // syslog over TLS (RFC 5425), above 1024
     ];
     packets.forEach(([src, sport, dst, dport], i) =>
       table.onPacket(
@@ -225,7 +226,8 @@ describe('FlowTable', () => {
     expect(by('10.1.0.9').server.port).toBe(104);
     expect(by('10.1.0.11').client).toEqual({ ip: '10.1.0.11', port: 40005 });
     expect(by('10.1.0.11').client_by).toBe('first');
-    expect(table.stats.clientBy).toEqual({ syn: 0, port: 5, first: 1 });
+    expect(by('10.1.0.13').server).toEqual({ ip: '10.1.0.14', port: 6514 });
+    expect(table.stats.clientBy).toEqual({ syn: 0, port: 6, first: 1 });
   });
 
   it('delivers UDP datagrams and applies the port heuristic', () => {
