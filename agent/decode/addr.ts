@@ -38,10 +38,16 @@ export function ipToString(bytes: Uint8Array): string {
   return `${head}::${tail}`;
 }
 
+/** "00".."ff" by byte: MACs are formatted per flow and per event endpoint, a regex replace each was 2 % of replay. */
+const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 export function macToString(mac: number): string {
   if (mac < 0) return '';
-  const hex = mac.toString(16).padStart(12, '0');
-  return hex.replace(/(..)(?!$)/g, '$1:');
+  // 48 bits: the top two bytes by division (bitwise operators cut to 32), the low four by shifts.
+  const hi = Math.floor(mac / 4294967296);
+  const lo = mac >>> 0;
+  const x = HEX_BYTE;
+  return `${x[(hi >>> 8) & 0xff]}:${x[hi & 0xff]}:${x[lo >>> 24]}:${x[(lo >>> 16) & 0xff]}:${x[(lo >>> 8) & 0xff]}:${x[lo & 0xff]}`;
 }
 
 /** Parse "a.b.c.d" to uint32, or -1. */
