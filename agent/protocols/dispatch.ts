@@ -130,6 +130,30 @@ export class FlowDispatcher implements StreamConsumer {
     }
   }
 
+  /**
+   * Bypass: what the analyzer says it would only count; a flow without an analyzer for good (none matched, or it
+   * was detached) wants nothing more. While probing every byte is needed.
+   */
+  skippable(dir: Direction): number {
+    const a = this.analyzer;
+    if (a === null) return this.undecided ? 0 : Infinity;
+    if (a.skippable === undefined) return 0;
+    try {
+      return a.skippable(dir);
+    } catch {
+      this.fail();
+      return Infinity;
+    }
+  }
+
+  onSkip(dir: Direction, len: number, ts: number): void {
+    try {
+      this.analyzer?.onSkip?.(dir, len, ts);
+    } catch {
+      this.fail();
+    }
+  }
+
   onGap(dir: Direction, len: number, ts: number): void {
     if (!this.analyzer) {
       this.probeBuf[dir] = null;

@@ -42,6 +42,14 @@ export interface Analyzer {
   onEnd(dir: Direction, ts: number): void;
   /** Bytes currently buffered by this analyzer (for caps and metrics). */
   bufferedBytes(): number;
+  /**
+   * Bypass (issue 12): how many of the next bytes of `dir` the analyzer would only count or step over (DICOM
+   * data-set fragments it does not read, an MQTT payload being skipped, TLS after the handshake); Infinity when it
+   * wants nothing more of that direction. Reassembly then calls onSkip for them instead of onData.
+   */
+  skippable?(dir: Direction): number;
+  /** `len` bytes of `dir` went by, at most what skippable() said: the same accounting as onData would do. */
+  onSkip?(dir: Direction, len: number, ts: number): void;
 }
 
 export type ProbeResult = 'match' | 'no' | 'need_more';

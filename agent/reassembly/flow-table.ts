@@ -45,6 +45,11 @@ export interface FlowLimits {
   globalReassemblyCap: number;
   /** Ports that name the server on mid-stream pickup, beside the built-in list and ports < 1024. */
   serverPorts: readonly number[];
+  /**
+   * Flow-level bypass (StreamConsumer.skippable): on by default; off, every byte is handed over as before, which
+   * the tests use to show that the bypass changes no event, flow or finding.
+   */
+  bypass: boolean;
 }
 
 export const DEFAULT_FLOW_LIMITS: Readonly<FlowLimits> = {
@@ -65,6 +70,7 @@ export const DEFAULT_FLOW_LIMITS: Readonly<FlowLimits> = {
   flowReassemblyCap: 1 << 20,
   globalReassemblyCap: 64 << 20,
   serverPorts: [],
+  bypass: true,
 };
 
 /** Server ports of the protocols we watch: DICOM, DICOM-TLS, MLLP, MQTT, MQTT-TLS, HTTPS, syslog over TLS. */
@@ -502,7 +508,7 @@ export class FlowTable {
     const c = this.consumerOf(f);
     if (c === null) return null;
     f.budget ??= { held: 0, cap: this.limits.flowReassemblyCap };
-    const s = new TcpStream(dir, c, f.budget, this.globalBudget, this.stats.reassembly);
+    const s = new TcpStream(dir, c, f.budget, this.globalBudget, this.stats.reassembly, this.limits.bypass);
     if (dir === 0) f.s0 = s;
     else f.s1 = s;
     if ((f.bits & (dir === 0 ? B_ISN0 : B_ISN1)) !== 0) {

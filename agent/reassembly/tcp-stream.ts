@@ -28,6 +28,8 @@ export interface ReassemblyStats {
   globalCapHits: number;
   /** Payload after this direction's FIN, dropped. */
   afterFinBytes: number;
+  /** In-order bytes the consumer said it had no use for (StreamConsumer.skippable): counted, never handed over. */
+  bypassedBytes: number;
 }
 
 export function createReassemblyStats(): ReassemblyStats {
@@ -44,6 +46,7 @@ export function createReassemblyStats(): ReassemblyStats {
     flowCapHits: 0,
     globalCapHits: 0,
     afterFinBytes: 0,
+    bypassedBytes: 0,
   };
 }
 
@@ -88,6 +91,8 @@ export class TcpStream {
     private readonly flowBudget: HoldBudget,
     private readonly globalBudget: HoldBudget,
     private readonly stats: ReassemblyStats,
+    /** Whether the consumer's skippable() is asked (FlowLimits.bypass). */
+    private readonly bypass = true,
   ) {}
 
   /** Bytes delivered or skipped as gaps so far (the stream offset). */
@@ -334,8 +339,25 @@ export class TcpStream {
 
   private deliver(data: Uint8Array, ts: number): void {
     this.nextOff += data.length;
-    this.consumer.onData(this.dir, data, ts);
+    this.hand(data, ts);
     if (this.held.length > 0) this.drain(ts);
+  }
+
+  /** In-order bytes to the consumer, less the head it has no use for (bypass: counted and dropped). */
+  private hand(data: Uint8Array, ts: number): void {
+    const c = this.consumer;
+    if (this.bypass && c.onSkip !== undefined && c.skippable !== undefined) {
+      const can = c.skippable(this.dir);
+      if (can > 0) {
+        const n = can >= data.length ? data.length : can;
+        this.stats.bypassedBytes += n;
+        c.onSkip(this.dir, n, ts);
+        if (n === data.length) return;
+        c.onData(this.dir, data.subarray(n), ts);
+        return;
+      }
+    }
+    c.onData(this.dir, data, ts);
   }
 
   /** Delivers held segments that are now in order. */
@@ -351,7 +373,7 @@ export class TcpStream {
       const skip = this.nextOff - h.off;
       if (skip < len) {
         this.nextOff += len - skip;
-        this.consumer.onData(this.dir, skip > 0 ? h.data.subarray(skip) : h.data, ts);
+        this.hand(skip > 0 ? h.data.subarray(skip) : h.data, ts);
       }
     }
     if (n > 0) held.splice(0, n);

@@ -44,6 +44,15 @@ export interface StreamConsumer {
   onEnd(dir: 0 | 1, ts: number): void;
   /** Bytes it buffers now (partial messages, probe bytes): counted in the flow table's memory estimate. */
   bufferedBytes?(): number;
+  /**
+   * Flow-level bypass (issue 12): how many of the next in-order bytes of `dir` the consumer has no use for (a
+   * DICOM data set it only counts, an MQTT payload it skips, TLS after the handshake, a flow no analyzer wants;
+   * Infinity for the rest of the direction). The stream then counts those bytes and calls onSkip instead of
+   * onData: no call chain into the analyzer, no copy. Ordering, gaps and caps are the stream's as before.
+   */
+  skippable?(dir: 0 | 1): number;
+  /** `len` in-order bytes of `dir` went by unseen (never more than skippable() said): account for them. */
+  onSkip?(dir: 0 | 1, len: number, ts: number): void;
 }
 
 /**

@@ -361,4 +361,118 @@ describe('TcpStream properties', () => {
       { seed: 42, numRuns: 200 },
     );
   });
+
+  describe('bypass (StreamConsumer.skippable / onSkip)', () => {
+    /**
+     * Reads `read` bytes, then steps over `skip`, again and again, as an analyzer reads a header and steps over a
+     * body. Bytes it steps over inside onData it drops itself; skippable() offers the rest of a step to the stream.
+     */
+    class Stepper {
+      readonly seen: [number, number][] = []; // [offset, byte] of every byte read
+      pos = 0;
+      left: number;
+      skipping = false;
+      skipped = 0;
+      dataCalls = 0;
+      gaps = 0;
+      constructor(
+        private readonly read: number,
+        private readonly skip: number,
+        private readonly withBypass: boolean,
+      ) {
+        this.left = read;
+      }
+      private advance(n: number): void {
+        this.pos += n;
+        this.left -= n;
+        if (this.left === 0) {
+          this.skipping = !this.skipping && this.skip > 0;
+          this.left = this.skipping ? this.skip : this.read;
+        }
+      }
+      onData(_d: 0 | 1, b: Uint8Array): void {
+        this.dataCalls++;
+        for (const x of b) {
+          if (!this.skipping) this.seen.push([this.pos, x]);
+          this.advance(1);
+        }
+      }
+      onGap(_d: 0 | 1, len: number): void {
+        this.gaps += len;
+        this.pos += len;
+      }
+      onEnd(): void {}
+      skippable(): number {
+        return this.withBypass && this.skipping ? this.left : 0;
+      }
+      onSkip(_d: 0 | 1, len: number): void {
+        if (!this.skipping || len > this.left) throw new Error(`skipped ${len} of ${this.left}`);
+        this.skipped += len;
+        this.advance(len);
+      }
+    }
+
+    it('hands over the same bytes at the same offsets, counting what it skipped', () => {
+      fc.assert(
+        fc.property(
+          fc.record({
+            len: fc.integer({ min: 1, max: 6000 }),
+            cuts: fc.array(fc.integer({ min: 1, max: 5999 }), { maxLength: 40 }),
+            order: fc.array(fc.integer(), { maxLength: 41 }),
+            read: fc.integer({ min: 1, max: 60 }),
+            skip: fc.integer({ min: 0, max: 3000 }),
+            drop: fc.option(fc.nat(), { nil: undefined }),
+          }),
+          (sc) => {
+            const data = bytes(3, sc.len);
+            const bounds = [...new Set([0, ...sc.cuts.filter((c) => c < sc.len), sc.len])].sort(
+              (a, b) => a - b,
+            );
+            const segs: [number, number][] = [];
+            for (let i = 0; i + 1 < bounds.length; i++) segs.push([bounds[i] ?? 0, bounds[i + 1] ?? 0]);
+            // One segment may be lost (never the only one): a gap the bypass must not hide.
+            const lost = sc.drop !== undefined && segs.length > 1 ? sc.drop % segs.length : -1;
+            const sent = segs
+              .filter((_, i) => i !== lost)
+              .map((sg, i) => ({ sg, key: sc.order[i] ?? i }))
+              .sort((x, y) => x.key - y.key);
+            const run = (withBypass: boolean) => {
+              const c = new Stepper(sc.read, sc.skip, withBypass);
+              const stats = createReassemblyStats();
+              const st = new TcpStream(0, c, { held: 0, cap: 1 << 20 }, { held: 0, cap: 1 << 20 }, stats);
+              st.onSegment(99, F.SYN, new Uint8Array(0), 0);
+              for (const { sg } of sent) st.onSegment(100 + sg[0], F.ACK, data.subarray(sg[0], sg[1]), 1);
+              st.onSegment(100 + sc.len, F.ACK | F.FIN, new Uint8Array(0), 2);
+              st.finish(3);
+              return { c, stats };
+            };
+            const plain = run(false);
+            const bypass = run(true);
+            expect(bypass.c.seen).toEqual(plain.c.seen);
+            expect(bypass.c.gaps).toBe(plain.c.gaps);
+            expect(bypass.stats.gapBytes).toBe(plain.stats.gapBytes);
+            expect(bypass.c.pos).toBe(sc.len);
+            expect(bypass.stats.bypassedBytes).toBe(bypass.c.skipped);
+            expect(plain.stats.bypassedBytes).toBe(0);
+            expect(bypass.c.dataCalls).toBeLessThanOrEqual(plain.c.dataCalls);
+          },
+        ),
+        { seed: 12, numRuns: 300 },
+      );
+    });
+
+    it('skips whole segments inside a long body without an onData call', () => {
+      const c = new Stepper(10, 5000, true);
+      const stats = createReassemblyStats();
+      const st = new TcpStream(0, c, { held: 0, cap: 1 << 20 }, { held: 0, cap: 1 << 20 }, stats);
+      const data = bytes(0, 10 + 1460 * 3);
+      st.onSegment(0, F.SYN, new Uint8Array(0), 0);
+      for (let a = 0; a < data.length; a += 1460)
+        st.onSegment(1 + a, F.ACK, data.subarray(a, Math.min(a + 1460, data.length)), 1);
+      // The first segment holds the 10 read bytes (one onData for all of it); the next three are skipped unseen.
+      expect(c.dataCalls).toBe(1);
+      expect(stats.bypassedBytes).toBe(10 + 1460 * 3 - 1460);
+      expect(c.seen.map(([o]) => o)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    });
+  });
 });

@@ -158,6 +158,38 @@ export class DicomSession implements Analyzer {
     this.feed(dir, this.dirs[dir], bytes, ts);
   }
 
+  /**
+   * Bypass: the rest of a PDU being stepped over, or of a data-set PDV that is only counted (C-STORE pixel data;
+   * not an identifier being read); nothing at all once the stream is not DICOM.
+   */
+  skippable(dir: Direction): number {
+    if (this.violated) return Infinity;
+    const st = this.dirs[dir];
+    if (st.phase === SKIP) return st.skipRemaining;
+    if (st.phase !== PDV_DATA || (st.pdvCtl & MCH_COMMAND) !== 0) return 0;
+    const pend = st.pending;
+    if (pend && pend.ctx === st.pdvCtx && pend.identifier && !st.identOverflow) return 0;
+    return st.pdvRemaining;
+  }
+
+  /** What feed() does for bytes of a SKIP or a counted PDV_DATA stretch, without the bytes. */
+  onSkip(dir: Direction, len: number, ts: number): void {
+    if (this.violated || len <= 0) return;
+    const st = this.dirs[dir];
+    if (st.phase === SKIP) {
+      st.skipRemaining -= len;
+      this.stats.skippedBytes += len;
+      if (st.skipRemaining === 0) st.phase = HDR;
+      return;
+    }
+    if (st.phase !== PDV_DATA) return;
+    const pend = st.pending;
+    if (pend && pend.ctx === st.pdvCtx) pend.dataBytes += len;
+    st.pdvRemaining -= len;
+    st.pduRemaining -= len;
+    if (st.pdvRemaining === 0) this.onPdvEnd(dir, st, ts);
+  }
+
   onGap(dir: Direction, len: number, ts: number): void {
     if (this.violated) return;
     const st = this.dirs[dir];

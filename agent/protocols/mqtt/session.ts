@@ -153,6 +153,19 @@ export class MqttSession implements Analyzer {
     this.feed(dir, bytes, ts);
   }
 
+  /** Bypass: the rest of a packet being stepped over (plain MQTT only; WebSocket frames are unmasked first). */
+  skippable(dir: Direction): number {
+    if (this.dead) return Infinity;
+    return this.ws === null ? this.dirs[dir].skip : 0;
+  }
+
+  onSkip(dir: Direction, len: number): void {
+    if (this.dead) return;
+    const d = this.dirs[dir];
+    d.skip -= len;
+    this.stats.bytesSkipped += len;
+  }
+
   private createWs(): [WsUnframer, WsUnframer] {
     const make = (dir: Direction): WsUnframer =>
       new WsUnframer(

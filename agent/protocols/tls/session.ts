@@ -161,6 +161,15 @@ export class TlsSession implements Analyzer {
     if (off < bytes.length) this.stats.bytesAfterHandshake += bytes.length - off;
   }
 
+  /** Bypass: after the handshake (encrypted records) or once given up, a direction is only counted. */
+  skippable(dir: Direction): number {
+    return this.dead || this.dirs[dir].done ? Infinity : 0;
+  }
+
+  onSkip(dir: Direction, len: number): void {
+    if (!this.dead) this.stats.bytesAfterHandshake += len;
+  }
+
   onGap(dir: Direction, len: number, ts: number): void {
     const d = this.dirs[dir];
     this.stats.gaps++;
