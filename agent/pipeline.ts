@@ -11,7 +11,9 @@ import {
   analyzerByPort,
   buildPortMap,
   createProtocolCounters,
+  eventTs,
   FlowDispatcher,
+  noTimeText,
   type ProtocolCounters,
 } from './protocols/dispatch.js';
 import {
@@ -120,6 +122,7 @@ export class Pipeline {
   private lastTs = 0;
   private nextAdvance = 0;
   private readonly emitEvent: (ev: EventRecord) => void;
+  private readonly timeText: (micros: number) => string;
   private readonly linkFrame: LinkFrame = {
     srcMac: -1,
     dstMac: -1,
@@ -174,9 +177,12 @@ export class Pipeline {
     this.emitEvent = onEvent;
     const counters = this.counters;
     const identity = this.identityCounters;
+    // Inside, event time is tsMicros (the engine and learners read that); its text is made only for records printed.
+    const timeText = out.onEvent ? eventTs : noTimeText;
+    this.timeText = timeText;
     // One factory for every flow: a dispatcher (and its analyzer) is made only when payload arrives.
     const dispatcher: ConsumerFactory = (flow) =>
-      new FlowDispatcher(flow, ANALYZERS, portMap, onEvent, counters);
+      new FlowDispatcher(flow, ANALYZERS, portMap, onEvent, counters, timeText);
     this.flows = new FlowTable(
       {
         onFlowStart: (flow) => {
@@ -185,7 +191,7 @@ export class Pipeline {
           if (flow.transport === 'udp') {
             // Nearly stateless, made with the flow: the flow table's caps bound how many exist.
             const spec = datagramAnalyzerByPort(datagramPorts, flow);
-            return spec ? new DatagramDispatcher(flow, spec, onEvent, counters, identity) : null;
+            return spec ? new DatagramDispatcher(flow, spec, onEvent, counters, identity, timeText) : null;
           }
           if (flow.transport !== 'tcp') return null;
           // The protocol its port names is known now, for the flow record, even if no payload ever comes.
@@ -222,7 +228,15 @@ export class Pipeline {
       lf.dstMac = pkt.dstMac;
       lf.etherType = pkt.etherType;
       lf.payload = pkt.payload;
-      dispatchLinkFrame(lf, ts, LINK_ANALYZERS, this.emitEvent, this.counters, this.identityCounters);
+      dispatchLinkFrame(
+        lf,
+        ts,
+        LINK_ANALYZERS,
+        this.emitEvent,
+        this.counters,
+        this.identityCounters,
+        this.timeText,
+      );
     }
     if (ts >= this.nextAdvance) {
       this.advance(ts);

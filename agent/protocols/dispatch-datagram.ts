@@ -77,6 +77,7 @@ export class DatagramDispatcher implements StreamConsumer {
     private readonly emit: (ev: EventRecord) => void,
     private readonly counters: ProtocolCounters,
     private readonly identity: IdentityCounters,
+    private readonly timeText: (micros: number) => string = eventTs,
   ) {
     flow.app = spec.proto;
     this.analyzer = spec.create(this.sink());
@@ -115,7 +116,7 @@ export class DatagramDispatcher implements StreamConsumer {
       const server = endpoint(flow.serverIp, flow.serverPort, flow.serverMac);
       emit({
         kind: 'event',
-        ts: eventTs(ts),
+        ts: this.timeText(ts),
         proto: this.spec.proto,
         type,
         src: dir === 0 ? client : server,
@@ -140,6 +141,7 @@ export function dispatchLinkFrame(
   emit: (ev: EventRecord) => void,
   counters: ProtocolCounters,
   identity: IdentityCounters,
+  timeText: (micros: number) => string = eventTs,
 ): void {
   for (const spec of specs) {
     if (!spec.accepts(frame)) continue;
@@ -148,7 +150,7 @@ export function dispatchLinkFrame(
     const src: EventEndpoint = { ip: '', port: 0, mac: macToString(frame.srcMac) };
     const dst: EventEndpoint = { ip: '', port: 0, mac: macToString(frame.dstMac) };
     const out = (type: string, fields: EventFields): void =>
-      emit({ kind: 'event', ts: eventTs(ts), proto, type, src, dst, flow: '', fields, tsMicros: ts });
+      emit({ kind: 'event', ts: timeText(ts), proto, type, src, dst, flow: '', fields, tsMicros: ts });
     let r: ReturnType<LinkAnalyzerSpec['decode']>;
     try {
       r = spec.decode(frame);

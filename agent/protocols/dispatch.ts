@@ -88,6 +88,7 @@ export class FlowDispatcher implements StreamConsumer {
     portMap: PortMap,
     private readonly emit: (ev: EventRecord) => void,
     private readonly counters: ProtocolCounters,
+    private readonly timeText: (micros: number) => string = eventTs,
   ) {
     const byPort = analyzerByPort(portMap, flow);
     if (byPort) this.attach(byPort, true);
@@ -222,10 +223,11 @@ export class FlowDispatcher implements StreamConsumer {
     const client = endpoint(flow.clientIp, flow.clientPort, macAt ? macAt(0) : flow.clientMac);
     const server = endpoint(flow.serverIp, flow.serverPort, macAt ? macAt(1) : flow.serverMac);
     const emit = this.emit;
+    const timeText = this.timeText;
     const record = (dir: Direction, ts: number, type: string, fields: EventFields): void => {
       emit({
         kind: 'event',
-        ts: eventTs(ts),
+        ts: timeText(ts),
         proto,
         type,
         src: dir === 0 ? client : server,
@@ -277,6 +279,14 @@ export function countingSink(
       onViolation();
     },
   };
+}
+
+/**
+ * For a pipeline whose events never leave it (the agent, `replay` without `--events`, a baseline learner): inside,
+ * time is `tsMicros`; the text form is made only for a record that is printed (issue 12, typed events).
+ */
+export function noTimeText(): string {
+  return '';
 }
 
 /** The last event time and its text: the messages of one segment share their packet's time. */

@@ -74,6 +74,10 @@ export interface EventEndpoint {
 /** The JSON line `wardwatch replay --events` prints for a protocol event. */
 export interface EventRecord {
   kind: 'event';
+  /**
+   * RFC 3339 text, made only when the record leaves the pipeline (PipelineOutput.onEvent: `replay --events`);
+   * '' inside a pipeline that prints no events. Code inside reads tsMicros.
+   */
   ts: string;
   proto: ProtoName;
   type: string;
@@ -83,7 +87,7 @@ export interface EventRecord {
   /** Community ID v1 of the flow (seed 0). */
   community_id?: string | undefined;
   fields: EventFields;
-  /** Packet time in µs, for the engine; not serialised. */
+  /** Packet time in µs: the time inside the pipeline (engine, learners); not serialised. */
   tsMicros?: number;
 }
 
