@@ -1,7 +1,7 @@
 // The detection engine (issue 4): site zones, device inventory, rules, thresholds, baseline deviations → findings; pure, synchronous, driven by packet time.
 import { PROTOCOL_SCHEMAS } from '../protocols/registry.js';
 import { hintValues, indexIdentityHints } from '../protocols/schema.js';
-import type { EventRecord, FieldValue } from '../protocols/types.js';
+import type { EventRecord, FieldValue, IdentityHint } from '../protocols/types.js';
 import type { FlowInfo, FlowRecord } from '../reassembly/types.js';
 import { ipv4ToString, macToString } from '../decode/addr.js';
 import { severityRank, type Direction, type Endpoint, type Finding } from '../wire/finding.js';
@@ -114,9 +114,24 @@ interface FlowCtx {
 
 const HIGH = severityRank('high');
 const CLINICAL = new Set<string>(PROTOCOL_SCHEMAS.filter((s) => s.clinical).map((s) => s.proto));
-/** proto → event type → the identity hints its schema declares. */
-/** proto → event type → identity hints (schema.ts). */
-const IDENTITY = indexIdentityHints(PROTOCOL_SCHEMAS);
+/** An identity hint with its provenance text (`dicom.calling_ae`), made once: addHint compares it on every event. */
+interface HintSlot {
+  hint: IdentityHint;
+  source: string;
+}
+
+/** proto → event type → the identity hints its schema declares (schema.ts). */
+const IDENTITY: ReadonlyMap<string, ReadonlyMap<string, readonly HintSlot[]>> = new Map(
+  [...indexIdentityHints(PROTOCOL_SCHEMAS)].map(([proto, byType]) => [
+    proto,
+    new Map(
+      [...byType].map(([type, hints]) => [
+        type,
+        hints.map((hint) => ({ hint, source: `${proto}.${hint.field}` })),
+      ]),
+    ),
+  ]),
+);
 const CONNECT_KEYS = ['client_id', 'username', 'password_present', 'version', 'clean_session', 'keep_alive'];
 
 function str(v: FieldValue | undefined): string | undefined {
@@ -561,42 +576,12 @@ export class Engine {
   /** Identity hints and the engine's own signals: first clinical traffic, identity changes, MQTT client-id moves. */
   private signals(ev: EventRecord, subject: Subject, src: Device, dst: Device, ts: number): void {
     const f = ev.fields;
-    const hint = (
-      d: Device,
-      attr: string,
-      v: FieldValue | undefined,
-      source: string,
-      side: 'src' | 'dst',
-      tracked = false,
-    ): void => {
-      const text = str(v);
-      if (text === undefined) return;
-      const prev = this.table.addHint(d, attr, text, source, ts);
-      if (prev.length > 0 && tracked) {
-        const me = side === 'src' ? subject.src : subject.dst;
-        const other = side === 'src' ? subject.dst : subject.src;
-        // src/dst are re-pointed at the changed side: who opened the flow must follow them.
-        const flipped: Partial<Pick<Subject, 'from_client'>> =
-          subject.from_client === undefined
-            ? {}
-            : { from_client: side === 'src' ? subject.from_client : !subject.from_client };
-        this.evaluate({
-          ...subject,
-          ...flipped,
-          proto: 'device',
-          type: 'identity_changed',
-          src: me,
-          dst: other,
-          fields: { attribute: attr, current: text, previous: prev.slice(0, 8) },
-          findingProto: ev.proto,
-        });
+    const hints = IDENTITY.get(ev.proto)?.get(ev.type);
+    if (hints !== undefined)
+      for (const { hint: h, source } of hints) {
+        const d = h.side === 'src' ? src : dst;
+        for (const x of hintValues(h, f)) this.hint(ev, subject, d, h, x, source, ts);
       }
-    };
-    for (const h of IDENTITY.get(ev.proto)?.get(ev.type) ?? []) {
-      const d = h.side === 'src' ? src : dst;
-      const source = `${ev.proto}.${h.field}`;
-      for (const x of hintValues(h, f)) hint(d, h.attr, x, source, h.side, h.tracked);
-    }
     if (ev.proto === 'mqtt' && ev.type === 'connect') {
       const cid = str(f.client_id);
       if (cid !== undefined) {
@@ -626,6 +611,41 @@ export class Engine {
         findingProto: ev.proto,
       });
     }
+  }
+
+  /** One identity hint value onto its device; a tracked attribute that changed is `device identity_changed`. */
+  private hint(
+    ev: EventRecord,
+    subject: Subject,
+    d: Device,
+    h: IdentityHint,
+    v: FieldValue | undefined,
+    source: string,
+    ts: number,
+  ): void {
+    const text = str(v);
+    if (text === undefined) return;
+    const attr = h.attr;
+    const prev = this.table.addHint(d, attr, text, source, ts);
+    if (prev.length === 0 || h.tracked !== true) return;
+    const side = h.side;
+    const me = side === 'src' ? subject.src : subject.dst;
+    const other = side === 'src' ? subject.dst : subject.src;
+    // src/dst are re-pointed at the changed side: who opened the flow must follow them.
+    const flipped: Partial<Pick<Subject, 'from_client'>> =
+      subject.from_client === undefined
+        ? {}
+        : { from_client: side === 'src' ? subject.from_client : !subject.from_client };
+    this.evaluate({
+      ...subject,
+      ...flipped,
+      proto: 'device',
+      type: 'identity_changed',
+      src: me,
+      dst: other,
+      fields: { attribute: attr, current: text, previous: prev.slice(0, 8) },
+      findingProto: ev.proto,
+    });
   }
 
   private evaluate(s: Subject): void {
