@@ -15,6 +15,7 @@ import {
   PRT_UDI,
   type Hl7Limits,
 } from './constants.js';
+import { AsciiIntern, hashStep } from '../intern.js';
 
 // ------------------------------------------------------------------------------------------------ framing
 
@@ -376,46 +377,16 @@ function plainText(bytes: Uint8Array, buf: Buffer, a: number, b: number, enc: En
     if (c === enc.component && c !== 0x5e) return null;
     if (c === enc.subcomponent && c !== 0x26) return null;
     if (c >= 0x80) ascii = false;
-    hash = Math.imul(hash ^ c, 0x01000193);
+    hash = hashStep(hash, c);
   }
   if (b <= a) return '';
   if (!ascii) return TEXT.decode(bytes.subarray(a, b));
-  if (b - a > INTERN_MAX_BYTES) return buf.toString('latin1', a, b);
-  return internedLatin1(bytes, buf, a, b, hash);
+  if (b - a > FIELD_TEXTS.maxBytes) return buf.toString('latin1', a, b);
+  return FIELD_TEXTS.text(bytes, a, b, hash);
 }
 
-/**
- * Recent short ASCII field texts by a hash of their bytes. The metadata read per message repeats on a connection
- * (sending and receiving application and facility, message type, version, device ids): a byte comparison is cheaper
- * than making a new string, and the engine then meets the same string again (its hash already computed). Only
- * metadata fields are ever read here, never patient values; the table is fixed in size.
- */
-const INTERN_SLOTS = 1024;
-const INTERN_MAX_BYTES = 48;
-const internBytes = new Uint8Array(INTERN_SLOTS * INTERN_MAX_BYTES);
-const internLen = new Int32Array(INTERN_SLOTS).fill(-1);
-const internText: string[] = new Array<string>(INTERN_SLOTS).fill('');
-
-function internedLatin1(bytes: Uint8Array, buf: Buffer, a: number, b: number, hash: number): string {
-  const slot = (hash ^ (hash >>> 16)) & (INTERN_SLOTS - 1);
-  const len = b - a;
-  const base = slot * INTERN_MAX_BYTES;
-  if (internLen[slot] === len) {
-    let same = true;
-    for (let k = 0; k < len; k++) {
-      if (internBytes[base + k] !== bytes[a + k]) {
-        same = false;
-        break;
-      }
-    }
-    if (same) return internText[slot] ?? buf.toString('latin1', a, b);
-  }
-  const text = buf.toString('latin1', a, b);
-  internBytes.set(bytes.subarray(a, b), base);
-  internLen[slot] = len;
-  internText[slot] = text;
-  return text;
-}
+/** Field texts of every HL7 connection (see intern.ts). */
+const FIELD_TEXTS = new AsciiIntern();
 
 /** First repetition of a field: bytes up to the repetition separator. */
 function firstRepetition(bytes: Uint8Array, a: number, b: number, enc: Encoding): number {

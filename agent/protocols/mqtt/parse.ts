@@ -15,6 +15,7 @@ import {
   WILL_PROPERTIES,
 } from './constants.js';
 import type { MqttAnomalyCode } from './events.js';
+import { AsciiIntern, hashStep } from '../intern.js';
 
 export interface MqttLimits {
   /** Largest remaining length accepted; above it the packet is an anomaly and is skipped by length (default 1 MiB). */
@@ -176,16 +177,20 @@ class Reader {
 
 const utf8 = new TextDecoder('utf-8');
 
+/** Topics, topic filters and client ids of every MQTT connection (see intern.ts). */
+const TEXTS = new AsciiIntern();
+
 function decodeUtf8(b: Uint8Array, start: number, end: number, maxChars: number): string {
-  // Short ASCII strings (topics, client ids) are the common case; skip TextDecoder for them.
-  if (end - start <= 64) {
-    let s = '';
+  // Short ASCII strings (topics, client ids) are the common case, and repeat: found again by their bytes.
+  if (end - start <= TEXTS.maxBytes) {
+    let hash = end - start;
     for (let i = start; i < end; i++) {
       const c = b[i] ?? 0;
       if (c >= 0x80) return cut(utf8.decode(b.subarray(start, end)), maxChars);
-      s += String.fromCharCode(c);
+      hash = hashStep(hash, c);
     }
-    return cut(s, maxChars);
+    if (end <= start) return '';
+    return cut(TEXTS.text(b, start, end, hash), maxChars);
   }
   return cut(utf8.decode(b.subarray(start, end)), maxChars);
 }
