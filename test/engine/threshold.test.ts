@@ -1,4 +1,5 @@
-// ThresholdState in count mode against the plain definition: the last `count` matches inside the window.
+// ThresholdState against the plain definitions: count mode keeps the last `count` matches inside the window; distinct
+// mode the last `count` distinct values inside it, each at its latest sighting.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Subject } from '../../agent/engine/rules/match.js';
@@ -51,6 +52,56 @@ describe('ThresholdState count mode', () => {
         },
       ),
       { seed: 42, numRuns: 300 },
+    );
+  });
+});
+
+describe('ThresholdState distinct mode', () => {
+  it('counts as an insertion-ordered map of value → last time would', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 50 }),
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: -5, max: 20 }),
+            fc.constantFrom('a', 'b'),
+            fc.integer({ min: 0, max: 45 }).map((n) => `10.0.1.${n}`),
+          ),
+          { maxLength: 500 },
+        ),
+        (count, window, steps) => {
+          const state = new ThresholdState(
+            {
+              count,
+              windowMicros: window,
+              by: [['src', 'ip']],
+              byText: ['src.ip'],
+              distinct: [['dst', 'ip']],
+              distinctText: ['dst.ip'],
+            },
+            10,
+          );
+          const ref = new Map<string, Map<string, number>>();
+          let ts = 1000;
+          for (const [dt, ip, peer] of steps) {
+            ts += dt;
+            const seen = ref.get(ip) ?? new Map<string, number>();
+            ref.set(ip, seen);
+            seen.delete(peer);
+            seen.set(peer, ts);
+            for (const [k, t] of seen) {
+              if (t > ts - window) break;
+              seen.delete(k);
+            }
+            while (seen.size > count) seen.delete(seen.keys().next().value as string);
+            const s = subject(ts, ip);
+            s.dst = { ip: peer, zone: 'internal' };
+            expect(state.add(s)).toEqual({ crossed: seen.size >= count, n: seen.size, group: ip });
+          }
+        },
+      ),
+      { seed: 43, numRuns: 300 },
     );
   });
 });
