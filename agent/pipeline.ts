@@ -11,9 +11,10 @@ import {
   analyzerByPort,
   buildPortMap,
   createProtocolCounters,
-  eventTs,
   FlowDispatcher,
-  noTimeText,
+  INSIDE_EVENTS,
+  PRINTED_EVENTS,
+  type EventForm,
   type ProtocolCounters,
 } from './protocols/dispatch.js';
 import {
@@ -122,7 +123,7 @@ export class Pipeline {
   private lastTs = 0;
   private nextAdvance = 0;
   private readonly emitEvent: (ev: EventRecord) => void;
-  private readonly timeText: (micros: number) => string;
+  private readonly eventForm: EventForm;
   private readonly linkFrame: LinkFrame = {
     srcMac: -1,
     dstMac: -1,
@@ -177,12 +178,13 @@ export class Pipeline {
     this.emitEvent = onEvent;
     const counters = this.counters;
     const identity = this.identityCounters;
-    // Inside, event time is tsMicros (the engine and learners read that); its text is made only for records printed.
-    const timeText = out.onEvent ? eventTs : noTimeText;
-    this.timeText = timeText;
+    // Inside, event time is tsMicros (the engine and learners read that): the text form of time and the Community ID
+    // are made for the records that are printed.
+    const form = out.onEvent ? PRINTED_EVENTS : INSIDE_EVENTS;
+    this.eventForm = form;
     // One factory for every flow: a dispatcher (and its analyzer) is made only when payload arrives.
     const dispatcher: ConsumerFactory = (flow) =>
-      new FlowDispatcher(flow, ANALYZERS, portMap, onEvent, counters, timeText);
+      new FlowDispatcher(flow, ANALYZERS, portMap, onEvent, counters, form);
     this.flows = new FlowTable(
       {
         onFlowStart: (flow) => {
@@ -191,7 +193,7 @@ export class Pipeline {
           if (flow.transport === 'udp') {
             // Nearly stateless, made with the flow: the flow table's caps bound how many exist.
             const spec = datagramAnalyzerByPort(datagramPorts, flow);
-            return spec ? new DatagramDispatcher(flow, spec, onEvent, counters, identity, timeText) : null;
+            return spec ? new DatagramDispatcher(flow, spec, onEvent, counters, identity, form) : null;
           }
           if (flow.transport !== 'tcp') return null;
           // The protocol its port names is known now, for the flow record, even if no payload ever comes.
@@ -235,7 +237,7 @@ export class Pipeline {
         this.emitEvent,
         this.counters,
         this.identityCounters,
-        this.timeText,
+        this.eventForm,
       );
     }
     if (ts >= this.nextAdvance) {

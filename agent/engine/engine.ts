@@ -152,7 +152,10 @@ export class Engine {
    */
   private curFlow: string | undefined = undefined;
   private curFlowInfo: FlowInfo | null = null;
-  private curFlowRecord: { readonly community_id?: string | undefined } | null = null;
+  private curFlowRecord: {
+    readonly community_id?: string | undefined;
+    readonly flowInfo?: { readonly communityId?: string | undefined };
+  } | null = null;
   /** "broker ip|client id" → the IP that last connected with it. */
   private readonly clientIds: BoundedMap<string, string>;
   /** IP → the MAC it was last seen with. */
@@ -778,7 +781,10 @@ export class Engine {
   /** The Community ID of the flow being evaluated when `flow` is that flow (findings name no other). */
   private communityIdOf(flow: string): string | undefined {
     if (flow !== this.curFlow) return undefined;
-    return this.curFlowRecord !== null ? this.curFlowRecord.community_id : this.curFlowInfo?.communityId;
+    const rec = this.curFlowRecord;
+    // An event that is not printed carries its flow instead of the id: made here, for a finding, once per flow.
+    if (rec !== null) return rec.community_id ?? rec.flowInfo?.communityId;
+    return this.curFlowInfo?.communityId;
   }
 
   private deliver(f: Finding): void {

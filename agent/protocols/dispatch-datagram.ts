@@ -1,7 +1,7 @@
 // UDP datagrams and non-IP frames to the identity analyzers: a per-flow datagram analyzer chosen by port, and link frames by `accepts`.
 import { macToString } from '../decode/addr.js';
 import type { FlowInfo, StreamConsumer } from '../reassembly/types.js';
-import { countingSink, endpoint, eventTs, type ProtocolCounters } from './dispatch.js';
+import { countingSink, endpoint, PRINTED_EVENTS, type EventForm, type ProtocolCounters } from './dispatch.js';
 import type {
   AnalyzerSink,
   DatagramAnalyzer,
@@ -77,7 +77,7 @@ export class DatagramDispatcher implements StreamConsumer {
     private readonly emit: (ev: EventRecord) => void,
     private readonly counters: ProtocolCounters,
     private readonly identity: IdentityCounters,
-    private readonly timeText: (micros: number) => string = eventTs,
+    private readonly form: EventForm = PRINTED_EVENTS,
   ) {
     flow.app = spec.proto;
     this.analyzer = spec.create(this.sink());
@@ -114,18 +114,35 @@ export class DatagramDispatcher implements StreamConsumer {
     return countingSink(this.spec.proto, counters, (dir, ts, type, fields) => {
       const client = endpoint(flow.clientIp, flow.clientPort, flow.clientMac);
       const server = endpoint(flow.serverIp, flow.serverPort, flow.serverMac);
-      emit({
-        kind: 'event',
-        ts: this.timeText(ts),
-        proto: this.spec.proto,
-        type,
-        src: dir === 0 ? client : server,
-        dst: dir === 0 ? server : client,
-        flow: flow.id,
-        community_id: flow.communityId,
-        fields,
-        tsMicros: ts,
-      });
+      const proto = this.spec.proto;
+      const src = dir === 0 ? client : server;
+      const dst = dir === 0 ? server : client;
+      if (this.form.printed)
+        emit({
+          kind: 'event',
+          ts: this.form.timeText(ts),
+          proto,
+          type,
+          src,
+          dst,
+          flow: flow.id,
+          community_id: flow.communityId,
+          fields,
+          tsMicros: ts,
+        });
+      else
+        emit({
+          kind: 'event',
+          ts: '',
+          proto,
+          type,
+          src,
+          dst,
+          flow: flow.id,
+          fields,
+          tsMicros: ts,
+          flowInfo: flow,
+        });
     });
   }
 }
@@ -141,7 +158,7 @@ export function dispatchLinkFrame(
   emit: (ev: EventRecord) => void,
   counters: ProtocolCounters,
   identity: IdentityCounters,
-  timeText: (micros: number) => string = eventTs,
+  form: EventForm = PRINTED_EVENTS,
 ): void {
   for (const spec of specs) {
     if (!spec.accepts(frame)) continue;
@@ -150,7 +167,7 @@ export function dispatchLinkFrame(
     const src: EventEndpoint = { ip: '', port: 0, mac: macToString(frame.srcMac) };
     const dst: EventEndpoint = { ip: '', port: 0, mac: macToString(frame.dstMac) };
     const out = (type: string, fields: EventFields): void =>
-      emit({ kind: 'event', ts: timeText(ts), proto, type, src, dst, flow: '', fields, tsMicros: ts });
+      emit({ kind: 'event', ts: form.timeText(ts), proto, type, src, dst, flow: '', fields, tsMicros: ts });
     let r: ReturnType<LinkAnalyzerSpec['decode']>;
     try {
       r = spec.decode(frame);

@@ -88,7 +88,7 @@ export class FlowDispatcher implements StreamConsumer {
     portMap: PortMap,
     private readonly emit: (ev: EventRecord) => void,
     private readonly counters: ProtocolCounters,
-    private readonly timeText: (micros: number) => string = eventTs,
+    private readonly form: EventForm = PRINTED_EVENTS,
   ) {
     const byPort = analyzerByPort(portMap, flow);
     if (byPort) this.attach(byPort, true);
@@ -223,20 +223,37 @@ export class FlowDispatcher implements StreamConsumer {
     const client = endpoint(flow.clientIp, flow.clientPort, macAt ? macAt(0) : flow.clientMac);
     const server = endpoint(flow.serverIp, flow.serverPort, macAt ? macAt(1) : flow.serverMac);
     const emit = this.emit;
-    const timeText = this.timeText;
+    const { printed, timeText } = this.form;
     const record = (dir: Direction, ts: number, type: string, fields: EventFields): void => {
-      emit({
-        kind: 'event',
-        ts: timeText(ts),
-        proto,
-        type,
-        src: dir === 0 ? client : server,
-        dst: dir === 0 ? server : client,
-        flow: flow.id,
-        community_id: flow.communityId,
-        fields,
-        tsMicros: ts,
-      });
+      const src = dir === 0 ? client : server;
+      const dst = dir === 0 ? server : client;
+      // The Community ID is a SHA-1 per flow: made for a printed record, else only if a finding names the flow.
+      if (printed)
+        emit({
+          kind: 'event',
+          ts: timeText(ts),
+          proto,
+          type,
+          src,
+          dst,
+          flow: flow.id,
+          community_id: flow.communityId,
+          fields,
+          tsMicros: ts,
+        });
+      else
+        emit({
+          kind: 'event',
+          ts: '',
+          proto,
+          type,
+          src,
+          dst,
+          flow: flow.id,
+          fields,
+          tsMicros: ts,
+          flowInfo: flow,
+        });
     };
     return countingSink(proto, counters, record, () => {
       if (this.spec?.proto === proto) {
@@ -282,12 +299,18 @@ export function countingSink(
 }
 
 /**
- * For a pipeline whose events never leave it (the agent, `replay` without `--events`, a baseline learner): inside,
- * time is `tsMicros`; the text form is made only for a record that is printed (issue 12, typed events).
+ * How event records are made (issue 12, typed events): for printing (`replay --events`: the RFC 3339 time and the
+ * Community ID on the record), or for a pipeline whose events never leave it (the agent, `replay` without
+ * `--events`, a baseline learner), where time is `tsMicros` and the Community ID is made from `flowInfo` only when a
+ * finding names the flow.
  */
-export function noTimeText(): string {
-  return '';
+export interface EventForm {
+  printed: boolean;
+  timeText(micros: number): string;
 }
+
+export const PRINTED_EVENTS: EventForm = { printed: true, timeText: eventTs };
+export const INSIDE_EVENTS: EventForm = { printed: false, timeText: () => '' };
 
 /** The last event time and its text: the messages of one segment share their packet's time. */
 let lastTsMicros = Number.NaN;

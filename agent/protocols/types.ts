@@ -84,11 +84,16 @@ export interface EventRecord {
   src: EventEndpoint;
   dst: EventEndpoint;
   flow: string;
-  /** Community ID v1 of the flow (seed 0). */
+  /** Community ID v1 of the flow (seed 0), on printed records (else see flowInfo). */
   community_id?: string | undefined;
   fields: EventFields;
   /** Packet time in µs: the time inside the pipeline (engine, learners); not serialised. */
   tsMicros?: number;
+  /**
+   * Set instead of `community_id` on records that are not printed: its Community ID is made (and kept) on first
+   * read, when a finding names the flow. Never on a printed record.
+   */
+  flowInfo?: { readonly communityId?: string | undefined };
 }
 
 /** JSON type of an event field, as the rule validator and the field tables in rules/README.md state it. */

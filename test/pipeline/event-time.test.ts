@@ -1,5 +1,5 @@
-// Typed events inside (issue 12): event time travels as tsMicros; its text is made only for records that are printed,
-// and the engine's findings do not depend on whether it was made.
+// Typed events inside (issue 12): event time travels as tsMicros, and its text and the flow's Community ID are made
+// for printed records only; the engine's findings (their community_id included) do not depend on whether they were.
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -62,8 +62,10 @@ describe('event time inside the pipeline', () => {
         // The text is the packet time the engine used, to the microsecond.
         expect(parseTs(ev.ts), name).toBe(ev.tsMicros);
         expect(quiet.observed[i]?.tsMicros, name).toBe(ev.tsMicros);
-        // Nothing inside needs the text: it is not made when no event is printed.
+        // Nothing inside needs the text: it is not made when no event is printed; nor is the Community ID.
         expect(quiet.observed[i]?.ts, name).toBe('');
+        expect(quiet.observed[i]?.community_id, name).toBeUndefined();
+        expect(quiet.observed[i]?.flowInfo?.communityId, name).toBe(ev.community_id);
       }
       events += loud.printed.length;
       findings += loud.findings.length;
