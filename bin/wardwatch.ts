@@ -20,6 +20,7 @@ import { listInterfaces } from '../agent/capture/live.js';
 import { UserError } from '../agent/wire/errors.js';
 import type { SyslogTarget } from '../collector/export.js';
 import { startCollector, type CollectorOptions } from '../collector/main.js';
+import { isPostgresUrl } from '../collector/store.js';
 import { runDemo } from './demo.js';
 import {
   applyEnvironment,
@@ -241,7 +242,7 @@ function collectorCommand(y: Argv): Argv {
     (a) =>
       run(async () => {
         // Files are checked before anything starts, so a typo is the first and only thing said.
-        if (a.db !== ':memory:') requireDirectoryOf('db', a.db);
+        if (a.db !== ':memory:' && !isPostgresUrl(a.db)) requireDirectoryOf('db', a.db);
         if (a['export-jsonl'] !== undefined) requireDirectoryOf('export-jsonl', a['export-jsonl']);
         if (a['archive-dir'] !== undefined) requireDirectory('archive-dir', a['archive-dir']);
         for (const option of ['tokens', 'tls-cert', 'tls-key', 'tls-ca', 'syslog-ca'] as const) {

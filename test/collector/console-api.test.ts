@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../agent/wire/finding.js';
 import type { RuleInfo } from '../../agent/wire/messages.js';
 import type { RunningCollector } from '../../collector/main.js';
-import { Store } from '../../collector/store.js';
+import { SqliteStore } from '../../collector/store.js';
 import { openTestAgent, startTestCollector } from '../helpers/collector.js';
 import { TOKENS, makeFinding, tempDir, waitFor } from './helpers.js';
 
@@ -108,13 +108,13 @@ beforeAll(async () => {
   const t = await openTestAgent(col.wsUrl, { rules: RULES });
   for (const f of findings()) t.send(f);
   await t.flush();
-  await waitFor(() => col.store.countFindings() === 5, 'the findings stored');
+  await waitFor(async () => (await col.store.countFindings()) === 5, 'the findings stored');
   await t.close();
   // The same id from another agent: /api/findings/ID must ask which one.
-  col.store.storeBatch('agent-b', 1, [
+  await col.store.storeBatch('agent-b', 1, [
     makeFinding(9, 'agent-b', { id: 'i2', class: 'alert', incident: 'i2' }),
   ]);
-  col.store.mergeDevices('agent-a', [
+  await col.store.mergeDevices('agent-a', [
     {
       id: '28:cd:c1:30:00:99',
       ip: '10.20.30.99',
@@ -485,26 +485,26 @@ describe('status workflow and audit', () => {
 });
 
 describe('reopening', () => {
-  it('reopens a resolved incident when a new alert of it arrives, not for a closing summary or a false positive', () => {
-    const s = new Store(':memory:');
+  it('reopens a resolved incident when a new alert of it arrives, not for a closing summary or a false positive', async () => {
+    const s = new SqliteStore(':memory:');
     const [opener, update] = findings();
-    s.storeBatch('agent-a', 1, [opener as Finding]);
-    s.storeBatch('agent-b', 1, [{ ...(opener as Finding), agent: 'agent-b' }]);
-    s.setStatus([{ agent: 'agent-a', id: 'i1' }], 'resolved', 'soc', 'done');
-    s.setStatus([{ agent: 'agent-b', id: 'i1' }], 'false-positive', 'soc', 'lab');
-    s.storeBatch('agent-a', 2, [findings()[2] as Finding]);
-    expect(s.triageOf('agent-a', 'i1').status).toBe('resolved');
-    s.storeBatch('agent-a', 3, [update as Finding]);
-    s.storeBatch('agent-b', 2, [{ ...(update as Finding), agent: 'agent-b' }]);
-    expect(s.triageOf('agent-a', 'i1')).toMatchObject({ status: 'open', by: 'wardwatch' });
-    expect(s.triageOf('agent-b', 'i1').status).toBe('false-positive');
-    expect(s.listAudit({ agent: 'agent-a' }).audit[0]).toMatchObject({
+    await s.storeBatch('agent-a', 1, [opener as Finding]);
+    await s.storeBatch('agent-b', 1, [{ ...(opener as Finding), agent: 'agent-b' }]);
+    await s.setStatus([{ agent: 'agent-a', id: 'i1' }], 'resolved', 'soc', 'done');
+    await s.setStatus([{ agent: 'agent-b', id: 'i1' }], 'false-positive', 'soc', 'lab');
+    await s.storeBatch('agent-a', 2, [findings()[2] as Finding]);
+    expect((await s.triageOf('agent-a', 'i1')).status).toBe('resolved');
+    await s.storeBatch('agent-a', 3, [update as Finding]);
+    await s.storeBatch('agent-b', 2, [{ ...(update as Finding), agent: 'agent-b' }]);
+    expect(await s.triageOf('agent-a', 'i1')).toMatchObject({ status: 'open', by: 'wardwatch' });
+    expect((await s.triageOf('agent-b', 'i1')).status).toBe('false-positive');
+    expect((await s.listAudit({ agent: 'agent-a' })).audit[0]).toMatchObject({
       by: 'wardwatch',
       from: 'resolved',
       to: 'open',
       comment: 'new alert i1-u1 (dicom.unknown-calling-ae) after it was resolved',
     });
-    s.close();
+    await s.close();
   });
 });
 
@@ -568,7 +568,7 @@ describe('metrics fed by triage and announced rules', () => {
     const d = tempDir();
     const first = await startTestCollector({ dir: d });
     const t = await openTestAgent(first.wsUrl, { rules: RULES });
-    await waitFor(() => first.store.listRules().length === RULES.length, 'rules stored');
+    await waitFor(async () => (await first.store.listRules()).length === RULES.length, 'rules stored');
     const before = await (await fetch(`${first.url}/metrics`)).text();
     expect(before).toMatch(
       /^wardwatch_findings_total\{rule="hl7.internet",severity="critical",agent="agent-a"\} 0$/m,
@@ -580,7 +580,7 @@ describe('metrics fed by triage and announced rules', () => {
     expect(before).not.toContain('rule="mqtt.anonymous-accepted"');
     t.send(makeFinding(1, 'agent-a', { rule: 'hl7.internet', severity: 'critical', class: 'alert' }));
     await t.flush();
-    await waitFor(() => first.store.countFindings() === 1, 'finding stored');
+    await waitFor(async () => (await first.store.countFindings()) === 1, 'finding stored');
     expect(await (await fetch(`${first.url}/metrics`)).text()).toMatch(
       /^wardwatch_findings_total\{rule="hl7.internet",severity="critical",agent="agent-a"\} 1$/m,
     );
@@ -612,30 +612,30 @@ describe('metrics fed by triage and announced rules', () => {
         ),
       'the hello refused',
     );
-    expect(c.store.listRules()).toEqual([]);
+    expect(await c.store.listRules()).toEqual([]);
     if (t && typeof t === 'object' && 'close' in t) await (t as { close(): Promise<void> }).close();
     await c.close();
   });
 });
 
 describe('schema version 2', () => {
-  it('brings a version 1 database up, incidents taken from the stored JSON', () => {
+  it('brings a version 1 database up, incidents taken from the stored JSON', async () => {
     const file = path.join(tempDir(), 'v1.db');
-    const s = new Store(file);
-    s.storeBatch('agent-a', 1, findings());
+    const s = new SqliteStore(file);
+    await s.storeBatch('agent-a', 1, findings());
     // Back to version 1 as the previous release left it.
     s.db.exec('DROP INDEX findings_incident; ALTER TABLE findings DROP COLUMN incident;');
     s.db.exec('DROP TABLE triage; DROP TABLE audit; DROP TABLE rules;');
     s.db.pragma('user_version = 1');
-    s.close();
-    const again = new Store(file);
-    const r = again.queryIncidents({});
+    await s.close();
+    const again = new SqliteStore(file);
+    const r = await again.queryIncidents({});
     expect(r.incidents.map((i) => [i.incident, i.findings])).toEqual([
       ['i2', 1],
       ['i1', 3],
     ]);
-    again.setStatus([{ agent: 'agent-a', id: 'i1' }], 'acknowledged', 'soc', '');
-    expect(again.triageOf('agent-a', 'i1').status).toBe('acknowledged');
-    again.close();
+    await again.setStatus([{ agent: 'agent-a', id: 'i1' }], 'acknowledged', 'soc', '');
+    expect((await again.triageOf('agent-a', 'i1')).status).toBe('acknowledged');
+    await again.close();
   });
 });

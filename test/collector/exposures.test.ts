@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../agent/wire/finding.js';
 import type { RunningCollector } from '../../collector/main.js';
-import { Store, type Exposure, type StoredDevice } from '../../collector/store.js';
+import { SqliteStore, type Exposure, type StoredDevice } from '../../collector/store.js';
 import { openTestAgent, startTestCollector } from '../helpers/collector.js';
 import { TOKENS, makeFinding, waitFor } from './helpers.js';
 
@@ -60,7 +60,7 @@ beforeAll(async () => {
   b.send(exposure('x1', { agent: 'agent-b', count: 2 }));
   await b.drain();
   await b.close();
-  await waitFor(() => col.store.countFindings() === 10, 'all stored');
+  await waitFor(async () => (await col.store.countFindings()) === 10, 'all stored');
 });
 
 afterAll(async () => {
@@ -127,7 +127,7 @@ describe('exposures', () => {
       { id: '00:1a:2b:3c:4d:5e', ip: '10.20.30.17', protocols: ['mqtt'] },
       { id: '10.20.30.99', ip: '10.20.30.99' },
     ]);
-    await waitFor(() => col.store.countDevices() === 2, 'devices');
+    await waitFor(async () => (await col.store.countDevices()) === 2, 'devices');
     await t.close();
     const { devices } = await get<{ devices: StoredDevice[] }>('/api/devices');
     const pump = devices.find((d) => d.id === '00:1a:2b:3c:4d:5e');
@@ -151,8 +151,8 @@ describe('exposures', () => {
     expect(total).toBe(5);
   });
 
-  it("counts an engine summary (evidence.repeat_of) without counting its window's first report twice", () => {
-    const s = new Store(':memory:');
+  it("counts an engine summary (evidence.repeat_of) without counting its window's first report twice", async () => {
+    const s = new SqliteStore(':memory:');
     const first = exposure('w1', { count: 1, rule: 'mqtt.anonymous-login', peer: null });
     // The engine's window summary: count is the whole window (first report included).
     const summary = exposure(
@@ -164,18 +164,20 @@ describe('exposures', () => {
         repeat_of: 'w1',
       },
     );
-    s.storeBatch('agent-a', 1, [first]);
-    s.storeBatch('agent-a', 2, [summary, summary]);
+    await s.storeBatch('agent-a', 1, [first]);
+    await s.storeBatch('agent-a', 2, [summary, summary]);
     // The next hour's restatement counts from one again.
-    s.storeBatch('agent-a', 3, [exposure('w2', { count: 1, rule: 'mqtt.anonymous-login', peer: null })]);
-    const [e] = s.queryExposures({ rule: 'mqtt.anonymous-login' }).exposures;
+    await s.storeBatch('agent-a', 3, [
+      exposure('w2', { count: 1, rule: 'mqtt.anonymous-login', peer: null }),
+    ]);
+    const [e] = (await s.queryExposures({ rule: 'mqtt.anonymous-login' })).exposures;
     expect(e).toMatchObject({ count: 6, first_seen: first.ts, last_seen: '2026-11-28T10:59:00.000000Z' });
-    s.close();
+    await s.close();
   });
 
-  it('retention by age closes exposures not reported within the period', () => {
-    expect(col.store.exposureCounts().high).toBe(2);
-    col.store.applyRetention({ maxAgeSeconds: 3600 }, Date.now() + 3601_000);
-    expect(Object.values(col.store.exposureCounts()).reduce((a, b) => a + b, 0)).toBe(0);
+  it('retention by age closes exposures not reported within the period', async () => {
+    expect((await col.store.exposureCounts()).high).toBe(2);
+    await col.store.applyRetention({ maxAgeSeconds: 3600 }, Date.now() + 3601_000);
+    expect(Object.values(await col.store.exposureCounts()).reduce((a, b) => a + b, 0)).toBe(0);
   });
 });

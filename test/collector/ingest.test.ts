@@ -82,7 +82,7 @@ describe('ingest', () => {
     expect(st.spoolPending).toBe(0);
     await t.close();
 
-    const stored = col.store.findingIds().filter((id) => id.startsWith('agent-a-'));
+    const stored = (await col.store.findingIds()).filter((id) => id.startsWith('agent-a-'));
     expect(stored.length).toBe(n);
     expect(new Set(stored).size).toBe(n);
     const m = await scrape();
@@ -136,7 +136,7 @@ describe('ingest', () => {
     // The good agent was never disturbed and still delivers.
     for (let i = 2; i <= 50; i++) good.send(makeFinding(i, 'agent-b'));
     await good.drain();
-    expect(col.store.findingIds().filter((id) => id.startsWith('agent-b-')).length).toBe(50);
+    expect((await col.store.findingIds()).filter((id) => id.startsWith('agent-b-')).length).toBe(50);
     expect(good.stats().connects).toBe(1);
 
     const m = await scrape();
@@ -282,8 +282,11 @@ describe('ingest', () => {
         ],
       },
     ]);
-    await waitFor(() => (col.store.listDevices()[0]?.agents.length ?? 0) === 2, 'both device records');
-    const d = col.store.listDevices()[0];
+    await waitFor(
+      async () => ((await col.store.listDevices())[0]?.agents.length ?? 0) === 2,
+      'both device records',
+    );
+    const d = (await col.store.listDevices())[0];
     expect(d).toMatchObject({
       id: '00:1a:2b:3c:4d:5e',
       vendor: 'Example Medical',
