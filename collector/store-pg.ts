@@ -977,7 +977,8 @@ export class PgStore implements Store {
     }
     if (q.q !== undefined && q.q !== '') {
       const like = `%${q.q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
-      where.push("(f.rule LIKE ? ESCAPE '\\' OR (f.json::jsonb ->> 'title') LIKE ? ESCAPE '\\')");
+      // ILIKE: SQLite's LIKE ignores ASCII case, and the query is documented as case-insensitive.
+      where.push("(f.rule ILIKE ? ESCAPE '\\' OR (f.json::jsonb ->> 'title') ILIKE ? ESCAPE '\\')");
       args.push(like, like);
     }
     if (q.status !== undefined && q.status.length > 0) {
@@ -1072,7 +1073,7 @@ export class PgStore implements Store {
   async listBaselines(): Promise<BaselineRow[]> {
     const devices = await rows<{ device: string }>(
       this.pool,
-      'SELECT DISTINCT device FROM baseline_versions ORDER BY device COLLATE "C"',
+      'SELECT device FROM baseline_versions GROUP BY device ORDER BY device COLLATE "C"',
     );
     const out: BaselineRow[] = [];
     for (const d of devices) {
