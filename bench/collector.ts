@@ -119,7 +119,8 @@ function rawAgent(
         acked++;
         if (acked === batches.length) ws.close();
         else pump();
-      } else reject(new Error(`${agent}: ${d.toString()}`));
+        // The approved baselines every agent gets after its welcome (issue 10): nothing to do with them here.
+      } else if (m.type !== 'baseline') reject(new Error(`${agent}: ${d.toString()}`));
     });
     ws.on('close', () =>
       acked === batches.length ? resolve() : reject(new Error(`${agent}: closed early`)),
