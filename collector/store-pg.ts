@@ -60,6 +60,8 @@ const MIGRATION_LOCK = 0x77617264;
 /** The NOTIFY channel of new approved baseline versions. */
 const APPROVED_CHANNEL = 'wardwatch_approved';
 const LISTEN_RETRY_MS = 1000;
+/** Tries of a transaction that lost a deadlock to another collector's. */
+const TX_ATTEMPTS = 3;
 
 // int8 (counts, µs times, serials) as numbers: every value the store writes stays below 2^53.
 const TYPES = new pg.TypeOverrides();
@@ -232,7 +234,22 @@ export class PgStore implements Store {
     for (const l of this.approvedListeners) queueMicrotask(l);
   }
 
+  /**
+   * One transaction. A deadlock or serialization failure (two collectors taking the same rows in another order) is
+   * retried: everything the transaction did was rolled back, and `fn` does it again from the start.
+   */
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.txOnce(fn);
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        if (attempt >= TX_ATTEMPTS || (code !== '40P01' && code !== '40001')) throw e;
+      }
+    }
+  }
+
+  private async txOnce<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect();
     let broken: Error | undefined;
     try {
@@ -261,9 +278,18 @@ export class PgStore implements Store {
   async storeBatches(batches: readonly StoreBatch[]): Promise<Finding[][]> {
     const now = Date.now() * 1000;
     const iso = nowIso();
+    // By agent (stable: each agent's batches keep their order), so two collectors' group commits holding the same
+    // agents take their keys in one order; the agents' rows last, in that order too.
+    const order = [...batches.keys()].sort((x, y) => {
+      const ax = batches[x]?.agent ?? '';
+      const ay = batches[y]?.agent ?? '';
+      return ax < ay ? -1 : ax > ay ? 1 : x - y;
+    });
     return this.tx(async (c) => {
-      const out: Finding[][] = [];
-      for (const b of batches) {
+      const out: Finding[][] = batches.map(() => []);
+      const lastSeq = new Map<string, number>();
+      for (const bi of order) {
+        const b = batches[bi] as StoreBatch;
         const agent = text(b.agent);
         const fs = b.findings;
         const cls = fs.map((f) => findingClass(f));
@@ -311,13 +337,17 @@ export class PgStore implements Store {
           if (cls[i] === 'exposure') await this.addExposure(c, agent, f, tsUs[i] ?? now, now, json[i] ?? '');
         }
         await this.reopenIfResolved(c, agent, alerts, iso);
-        await c.query(
-          `INSERT INTO agents (name, first_seen, last_seen, last_seq) VALUES ($1, $2, $2, $3)
-           ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen, last_seq = excluded.last_seq`,
-          [agent, iso, b.seq],
-        );
-        out.push(kept);
+        lastSeq.set(agent, b.seq);
+        out[bi] = kept;
       }
+      const names = [...lastSeq.keys()];
+      await c.query(
+        `INSERT INTO agents (name, first_seen, last_seen, last_seq)
+         SELECT u.name, $1, $1, u.seq FROM unnest($2::text[], $3::bigint[]) WITH ORDINALITY AS u(name, seq, ord)
+         ORDER BY u.ord
+         ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen, last_seq = excluded.last_seq`,
+        [iso, names, names.map((n) => lastSeq.get(n) ?? 0)],
+      );
       return out;
     });
   }
@@ -537,6 +567,12 @@ export class PgStore implements Store {
           [iso, names.map((n) => text(n)), names.map((n) => JSON.stringify(stats.get(n)))],
         );
       }
+      // Every device of this flush locked at once, in one sorted order (a lock held twice is taken again at no cost):
+      // two collectors flushing different agents' records of the same devices cannot deadlock.
+      await lockKeys(
+        c,
+        [...devices.values()].flatMap((ds) => ds.map((d) => `device\n${text(d.id)}`)),
+      );
       for (const [agent, d] of devices)
         out.set(agent, await this.mergeDevicesIn(c, agent, d, maxDevicesPerAgent));
       return out;
