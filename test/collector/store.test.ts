@@ -483,6 +483,18 @@ describe.each(B.backends)('store on $name', (backend) => {
       b.putBaselineVersion('10.0.0.5', 'approved', baseline('10.0.0.5', ['10.1.1.2']), 'y', null),
     ]);
     expect(v.map((x) => x.version).sort()).toEqual([1, 2]);
+    // Two agents on two collectors reporting the same devices: both merges land, neither overwrites the other.
+    const ds = Array.from({ length: 50 }, (_, i) => device(i));
+    await Promise.all([
+      a.mergeDevices('agent-a', ds),
+      b.mergeDevices(
+        'agent-b',
+        [...ds].reverse().map((d) => ({ ...d, name: `n-${d.id}` })),
+      ),
+    ]);
+    const merged = await a.listDevices();
+    expect(merged).toHaveLength(50);
+    for (const d of merged) expect(d.agents).toEqual(['agent-a', 'agent-b']);
     await Promise.all([a.close(), b.close()]);
   });
 
