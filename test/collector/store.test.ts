@@ -7,7 +7,16 @@ import pg from 'pg';
 import type { Finding } from '../../agent/wire/finding.js';
 import type { DeviceBaseline } from '../../agent/wire/baseline.js';
 import type { DeviceRecord } from '../../agent/wire/messages.js';
-import { PgStore, TransitionError, BadQueryError, type Store } from '../../collector/store.js';
+import net from 'node:net';
+import { UserError } from '../../agent/wire/errors.js';
+import {
+  PgStore,
+  TransitionError,
+  BadQueryError,
+  isPostgresUrl,
+  openStore,
+  type Store,
+} from '../../collector/store.js';
 import { PG_MIGRATIONS_DIR, migrate, readMigrations } from '../../collector/store-pg.js';
 import { storeBackends } from '../helpers/postgres.js';
 import { makeFinding, tempDir } from './helpers.js';
@@ -556,3 +565,28 @@ async function expectSoon(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
   expect(cond()).toBe(true);
 }
+
+describe('openStore', () => {
+  it('picks the backend by the value and reports an unreachable database as one line without its password', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const srv = net.createServer().listen(0, '127.0.0.1', () => {
+        const p = (srv.address() as net.AddressInfo).port;
+        srv.close(() => resolve(p));
+      });
+    });
+    const err = await openStore(`postgres://ww:s3cret@127.0.0.1:${port}/ww`).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(
+      new RegExp(`^--db postgres://ww:\\*\\*\\*@127\\.0\\.0\\.1:${port}/ww: `),
+    );
+    expect((err as Error).message).not.toContain('s3cret');
+    expect(isPostgresUrl('postgresql://h/db')).toBe(true);
+    expect(isPostgresUrl('./postgres://not-a-url.db')).toBe(false);
+    const s = await openStore(':memory:');
+    expect(s.kind).toBe('sqlite');
+    await s.close();
+  });
+});
