@@ -49,6 +49,9 @@ export interface PgCluster {
   url(db?: string): string;
   /** A new empty database; returns its URL. */
   createDatabase(): Promise<string>;
+  /** Stops the server as a crash would (immediate shutdown), keeping its data; `resume()` starts it again. */
+  pause(): void;
+  resume(): void;
   stop(): void;
 }
 
@@ -85,12 +88,15 @@ export async function startPostgres(): Promise<PgCluster> {
     rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', stop);
-  try {
-    run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
-    // Loopback only, the socket in our directory; fsync off: these clusters hold test data for seconds.
-    const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off`;
+  // Loopback only, the socket in our directory; fsync off: these clusters hold test data for seconds.
+  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off`;
+  const start = (): void => {
     run('pg_ctl', ['-D', data, '-l', path.join(dir, 'server.log'), '-o', opts, '-w', '-t', '60', 'start']);
     running = true;
+  };
+  try {
+    run('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    start();
   } catch (e) {
     const log = path.join(dir, 'server.log');
     const why = existsSync(log) ? readFileSync(log, 'utf8').slice(-2000) : '';
@@ -112,6 +118,11 @@ export async function startPostgres(): Promise<PgCluster> {
       }
       return url(name);
     },
+    pause() {
+      running = false;
+      run('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    },
+    resume: start,
     stop,
   };
 }
