@@ -538,7 +538,11 @@ export class Ingest {
    */
   private flush(): Promise<void> {
     // One flush at a time: the next waits for the one under way (the store may be a remote database).
-    this.flushing = this.flushing.then(() => this.flushOnce());
+    this.flushing = this.flushing
+      .then(() => this.flushOnce())
+      .catch((err: unknown) => {
+        this.o.logger.error({ err: (err as Error).message }, 'ingest: flushing stats and devices failed');
+      });
     return this.flushing;
   }
 
@@ -601,10 +605,15 @@ export class Ingest {
     if (this.pending.length === 0) return;
     const batches = this.pending;
     this.pending = [];
-    this.committing = this.commitGroup(batches).finally(() => {
-      this.committing = null;
-      if (this.pending.length > 0) setImmediate(() => void this.commit());
-    });
+    this.committing = this.commitGroup(batches)
+      .catch((err: unknown) => {
+        // After the store's answer (acks, metrics, export): the batches are stored, only their follow-up failed.
+        this.o.logger.error({ err: (err as Error).message }, 'ingest: after storing batches');
+      })
+      .finally(() => {
+        this.committing = null;
+        if (this.pending.length > 0) setImmediate(() => void this.commit());
+      });
     await this.committing;
   }
 
