@@ -705,26 +705,33 @@ export class PgStore implements Store {
       `SELECT json, agents FROM devices ${where} ORDER BY id COLLATE "C" LIMIT ?`,
       [...args, limit],
     );
-    const anyExposure = (await one(this.pool, 'SELECT 1 FROM exposures LIMIT 1')) !== undefined;
-    const out: StoredDevice[] = [];
-    for (const x of r) {
-      const d: StoredDevice = {
-        ...(JSON.parse(x.json) as DeviceRecord),
-        agents: JSON.parse(x.agents) as string[],
-      };
-      if (anyExposure) {
-        const ex = await rows<PgExposureRow>(
-          this.pool,
-          `SELECT * FROM exposures WHERE device_ip = ? OR (device_mac = ? AND device_mac != '')
-           ORDER BY last_us DESC, rid DESC LIMIT ?`,
-          [text(d.ip ?? d.id), text(d.mac ?? d.id), MAX_DEVICE_EXPOSURES + 1],
-        );
-        d.exposures = ex.slice(0, MAX_DEVICE_EXPOSURES).map(exposureOf);
-        if (ex.length > MAX_DEVICE_EXPOSURES) d.exposures_truncated = true;
-      } else {
-        d.exposures = [];
-      }
-      out.push(d);
+    const out: StoredDevice[] = r.map((x) => ({
+      ...(JSON.parse(x.json) as DeviceRecord),
+      agents: JSON.parse(x.agents) as string[],
+      exposures: [],
+    }));
+    if (out.length === 0 || (await one(this.pool, 'SELECT 1 FROM exposures LIMIT 1')) === undefined)
+      return out;
+    // Every device's newest exposures in one round trip (a query per device would be 10,000 of them).
+    const ex = await rows<PgExposureRow & { ord: number }>(
+      this.pool,
+      `SELECT k.ord, e.* FROM unnest(?::text[], ?::text[]) WITH ORDINALITY AS k(ip, mac, ord)
+       CROSS JOIN LATERAL (
+         SELECT * FROM exposures WHERE device_ip = k.ip OR (device_mac = k.mac AND device_mac != '')
+         ORDER BY last_us DESC, rid DESC LIMIT ?) e
+       ORDER BY k.ord, e.last_us DESC, e.rid DESC`,
+      [out.map((d) => text(d.ip ?? d.id)), out.map((d) => text(d.mac ?? d.id)), MAX_DEVICE_EXPOSURES + 1],
+    );
+    const by = new Map<number, PgExposureRow[]>();
+    for (const e of ex) {
+      const list = by.get(e.ord) ?? [];
+      list.push(e);
+      by.set(e.ord, list);
+    }
+    for (const [i, d] of out.entries()) {
+      const list = by.get(i + 1) ?? [];
+      d.exposures = list.slice(0, MAX_DEVICE_EXPOSURES).map(exposureOf);
+      if (list.length > MAX_DEVICE_EXPOSURES) d.exposures_truncated = true;
     }
     return out;
   }

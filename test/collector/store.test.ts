@@ -211,6 +211,35 @@ describe.each(B.backends)('store on $name', (backend) => {
     await store.close();
   });
 
+  it("lists each device's newest exposures, at most 20, matched by IP or MAC", async () => {
+    const { store } = await fresh();
+    await store.mergeDevices('agent-a', [
+      device(1, { ip: '10.20.30.17', mac: '00:1a:2b:3c:4d:5e' }),
+      device(2, { ip: '10.9.9.9', mac: '02:00:00:00:09:09' }),
+      device(3),
+    ]);
+    // 22 exposures of device 1 (rules r00..r21, newer each time), one of device 2 found by its MAC only.
+    await store.storeBatch(
+      'agent-a',
+      1,
+      Array.from({ length: 22 }, (_, i) =>
+        exposure(`e${i}`, { rule: `r${String(i).padStart(2, '0')}`, ts: at(i) }),
+      ),
+    );
+    await store.storeBatch('agent-a', 2, [
+      exposure('m1', { rule: 'mac-only', device: { ip: '10.1.1.1', mac: '02:00:00:00:09:09' } }),
+    ]);
+    const [d1, d2, d3] = await store.listDevices();
+    expect(d1?.exposures?.map((e) => e.rule)).toEqual(
+      Array.from({ length: 20 }, (_, i) => `r${String(21 - i).padStart(2, '0')}`),
+    );
+    expect(d1?.exposures_truncated).toBe(true);
+    expect(d2?.exposures?.map((e) => e.rule)).toEqual(['mac-only']);
+    expect(d2?.exposures_truncated).toBeUndefined();
+    expect(d3?.exposures).toEqual([]);
+    await store.close();
+  });
+
   it('merges devices across agents and caps what one agent adds', async () => {
     const { store } = await fresh();
     expect(await store.mergeDevices('agent-a', [device(1), device(2), device(3)], 2)).toEqual({
