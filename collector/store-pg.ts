@@ -93,6 +93,15 @@ function text(s: string | undefined | null): string | null {
   return s.replaceAll('\u0000', '\uFFFD');
 }
 
+/**
+ * JSON text PostgreSQL's jsonb accepts: jsonb refuses the escape `\u0000`, and one such finding would make every query
+ * that reads the documents as jsonb (incidents, zones, the host filter) fail. NUL becomes U+FFFD, as in text().
+ */
+export function jsonText(v: unknown): string {
+  const s = JSON.stringify(v);
+  return s.includes('\\u0000') ? s.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : s;
+}
+
 /** Transaction-scoped locks on string keys, taken in sorted order so two collectors cannot deadlock on them. */
 async function lockKeys(c: pg.PoolClient, keys: Iterable<string>): Promise<void> {
   const sorted = [...new Set(keys)].map((k) => text(k)).sort();
@@ -297,7 +306,7 @@ export class PgStore implements Store {
           const t = parseTs(f.ts);
           return Number.isFinite(t) ? t : now;
         });
-        const json = fs.map((f) => JSON.stringify(f));
+        const json = fs.map((f) => jsonText(f));
         const ids = fs.map((f) => text(f.id));
         const inserted =
           fs.length === 0
@@ -564,7 +573,7 @@ export class PgStore implements Store {
           `INSERT INTO agents (name, first_seen, last_seen, stats)
            SELECT u.name, $1, $1, u.stats FROM unnest($2::text[], $3::text[]) AS u(name, stats)
            ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen, stats = excluded.stats`,
-          [iso, names.map((n) => text(n)), names.map((n) => JSON.stringify(stats.get(n)))],
+          [iso, names.map((n) => text(n)), names.map((n) => jsonText(stats.get(n)))],
         );
       }
       // Every device of this flush locked at once, in one sorted order (a lock held twice is taken again at no cost):
@@ -688,8 +697,8 @@ export class PgStore implements Store {
          ON CONFLICT (id) DO UPDATE SET json = excluded.json, agents = excluded.agents`,
         [
           touched,
-          touched.map((id) => JSON.stringify(current.get(id)?.record)),
-          touched.map((id) => JSON.stringify(current.get(id)?.agents)),
+          touched.map((id) => jsonText(current.get(id)?.record)),
+          touched.map((id) => jsonText(current.get(id)?.agents)),
         ],
       );
     return r;
@@ -787,7 +796,7 @@ export class PgStore implements Store {
           remediation: r.remediation,
           ...(r.class !== undefined ? { class: r.class } : {}),
         };
-        json.push(JSON.stringify(info));
+        json.push(jsonText(info));
         agents.push(JSON.stringify([...new Set([...(known.get(id) ?? []), agent])].sort()));
       }
       await c.query(
@@ -1205,7 +1214,7 @@ export class PgStore implements Store {
     by: string,
     agent: string | null,
   ): Promise<{ version: number; created: boolean }> {
-    const body = JSON.stringify(doc);
+    const body = jsonText(doc);
     await lockKeys(c, [`baseline\n${device}\n${kind}`]);
     const last = await this.latestIn(c, device, kind);
     if (last && last.text === body) return { version: last.version, created: false };

@@ -562,7 +562,17 @@ describe.each(B.backends)('store on $name', (backend) => {
       });
       expect(await store.storeBatch('agent-a', 1, [f])).toHaveLength(1);
       expect(await store.storeBatch('agent-a', 2, [f])).toHaveLength(0);
-      expect((await store.queryFindings({})).findings[0]?.title).toBe('x\u0000');
+      // Stored with U+FFFD in its place, and every query reading the documents as jsonb still works.
+      expect((await store.queryFindings({})).findings[0]?.title).toBe('x\uFFFD');
+      expect((await store.queryFindings({ host: '10.20.60.2' })).findings).toHaveLength(1);
+      expect((await store.queryIncidents({ zone: 'icu', q: 'x' })).total).toBe(0);
+      expect((await store.queryIncidents({})).total).toBe(1);
+      await store.mergeDevices('agent-a', [device(1, { name: 'pump\u0000' })]);
+      expect((await store.getDevice(device(1).ip ?? ''))?.name).toBe('pump\uFFFD');
+      await store.putRules('agent-a', [
+        { id: 'r\u0000', title: 't\u0000', severity: 'low', attack: [], description: '', remediation: '' },
+      ]);
+      expect((await store.listRules()).map((r) => r.title)).toEqual(['t\uFFFD']);
       await store.close();
     },
   );
