@@ -4,9 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../agent/wire/finding.js';
 import { parseListen, startCollector, type RunningCollector } from '../../collector/main.js';
-import { SqliteStore } from '../../collector/store.js';
 import { Tokens } from '../../collector/tokens.js';
 import { startTestCollector } from '../helpers/collector.js';
+import { storeBackends } from '../helpers/postgres.js';
 import { TOKENS, makeFinding, quietLogger, tempDir } from './helpers.js';
 
 let col: RunningCollector;
@@ -145,9 +145,14 @@ describe('http api', () => {
   });
 });
 
-describe('retention', () => {
+// Retention is the store's: both backends (SQLite and, when installed or in CI, PostgreSQL).
+const B = storeBackends();
+beforeAll(() => B.setup());
+afterAll(() => B.teardown());
+
+describe.each(B.backends)('retention on $name', (backend) => {
   it('keeps the newest by count and drops by age of arrival', async () => {
-    const s = new SqliteStore(':memory:');
+    const s = await backend.open(await backend.fresh(tempDir()));
     await s.storeBatch(
       'a',
       1,
@@ -169,8 +174,8 @@ describe('retention', () => {
 
   it('runs at start-up when configured', async () => {
     const dir = tempDir();
-    const db = path.join(dir, 'r.db');
-    const s = new SqliteStore(db);
+    const db = await backend.fresh(dir);
+    const s = await backend.open(db);
     await s.storeBatch(
       'a',
       1,

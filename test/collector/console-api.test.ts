@@ -8,6 +8,7 @@ import type { RuleInfo } from '../../agent/wire/messages.js';
 import type { RunningCollector } from '../../collector/main.js';
 import { SqliteStore } from '../../collector/store.js';
 import { openTestAgent, startTestCollector } from '../helpers/collector.js';
+import { storeBackends } from '../helpers/postgres.js';
 import { TOKENS, makeFinding, tempDir, waitFor } from './helpers.js';
 
 const RULES: RuleInfo[] = [
@@ -484,9 +485,13 @@ describe('status workflow and audit', () => {
   });
 });
 
-describe('reopening', () => {
+const B = storeBackends();
+beforeAll(() => B.setup());
+afterAll(() => B.teardown());
+
+describe.each(B.backends)('reopening on $name', (backend) => {
   it('reopens a resolved incident when a new alert of it arrives, not for a closing summary or a false positive', async () => {
-    const s = new SqliteStore(':memory:');
+    const s = await backend.open(await backend.fresh(tempDir()));
     const [opener, update] = findings();
     await s.storeBatch('agent-a', 1, [opener as Finding]);
     await s.storeBatch('agent-b', 1, [{ ...(opener as Finding), agent: 'agent-b' }]);
