@@ -88,8 +88,9 @@ export async function startPostgres(): Promise<PgCluster> {
     rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', stop);
-  // Loopback only, the socket in our directory; fsync off: these clusters hold test data for seconds.
-  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off`;
+  // Loopback only, the socket in our directory; fsync off and small buffers: these clusters hold test data for
+  // seconds, and several test files run one each at once.
+  const opts = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c full_page_writes=off -c shared_buffers=16MB`;
   const start = (): void => {
     run('pg_ctl', ['-D', data, '-l', path.join(dir, 'server.log'), '-o', opts, '-w', '-t', '60', 'start']);
     running = true;
