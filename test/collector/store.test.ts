@@ -17,7 +17,7 @@ import {
   openStore,
   type Store,
 } from '../../collector/store.js';
-import { PG_MIGRATIONS_DIR, migrate, readMigrations } from '../../collector/store-pg.js';
+import { PG_MIGRATIONS_DIR, jsonText, migrate, readMigrations } from '../../collector/store-pg.js';
 import { storeBackends } from '../helpers/postgres.js';
 import { makeFinding, tempDir } from './helpers.js';
 
@@ -627,5 +627,30 @@ describe('openStore', () => {
     const s = await openStore(':memory:');
     expect(s.kind).toBe('sqlite');
     await s.close();
+  });
+});
+
+describe('jsonText (PostgreSQL documents)', () => {
+  it('is JSON of the same value with NUL as U+FFFD, and never holds the escape jsonb refuses', () => {
+    fc.assert(
+      fc.property(
+        fc.jsonValue(),
+        fc.array(fc.constantFrom('\u0000', '\\', 'u0000', '\\u0000', 'x')),
+        (v, bits) => {
+          const value = { v, s: bits.join('') };
+          const t = jsonText(value);
+          expect(t).not.toMatch(/(?<!\\)(?:\\\\)*\\u0000/);
+          // Same as replacing NUL in the value itself (the text replacement must not touch an escaped backslash).
+          expect(JSON.parse(t)).toEqual(
+            JSON.parse(
+              JSON.stringify(value, (_k, x: unknown) =>
+                typeof x === 'string' ? x.replaceAll('\u0000', '\uFFFD') : x,
+              ),
+            ),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
