@@ -7,18 +7,15 @@ import type { StatsMessage } from '../../agent/wire/messages.js';
 import type { RunningCollector } from '../../collector/main.js';
 import { TOKENS, makeFinding, quietLogger, tempDir, waitFor } from './helpers.js';
 import { startTestCollector } from '../helpers/collector.js';
+import { storeBackends } from '../helpers/postgres.js';
 
 let col: RunningCollector;
 let dir: string;
 
-beforeAll(async () => {
-  dir = tempDir();
-  col = await startTestCollector({ dir, maxPayload: 64 * 1024 });
-});
-
-afterAll(async () => {
-  await col.close();
-});
+// The whole ingest path on each store: SQLite, and PostgreSQL when installed (in CI always).
+const B = storeBackends();
+beforeAll(() => B.setup());
+afterAll(() => B.teardown());
 
 async function scrape(): Promise<string> {
   return (await fetch(`${col.url}/metrics`)).text();
@@ -69,7 +66,16 @@ function raw(send: Array<string | Buffer>): Promise<{ messages: string[]; code: 
 const hello = (agent: string, token: string): string =>
   JSON.stringify({ type: 'hello', agent, version: 't', token });
 
-describe('ingest', () => {
+describe.each(B.backends)('ingest on $name', (backend) => {
+  beforeAll(async () => {
+    dir = tempDir();
+    col = await startTestCollector({ dir, db: await backend.fresh(dir), maxPayload: 64 * 1024 });
+  });
+
+  afterAll(async () => {
+    await col.close();
+  });
+
   it('stores every finding exactly once, duplicates included, and acks them all', async () => {
     const t = await openTransport('agent-a', TOKENS.agentA);
     const n = 600;
