@@ -8,7 +8,8 @@ import { parseAgentMessage, parseCollectorMessage } from '../../agent/wire/messa
 import type { RunningCollector } from '../../collector/main.js';
 import { baselineMessages } from '../../collector/server.js';
 import { openTestAgent, startTestCollector } from '../helpers/collector.js';
-import { TOKENS, makeFinding, waitFor } from './helpers.js';
+import { storeBackends } from '../helpers/postgres.js';
+import { TOKENS, makeFinding, tempDir, waitFor } from './helpers.js';
 
 const CT = '10.20.40.21';
 const PEER_ID = `peers|client|10.20.40.10|104|dicom`;
@@ -47,18 +48,10 @@ let col: RunningCollector;
 let agent: AgentTransport;
 const pushes: Array<{ version: number; baseline: Baseline }> = [];
 
-beforeAll(async () => {
-  col = await startTestCollector();
-  await col.store.mergeDevices('agent-a', [{ id: '00:1a:2b:3c:4d:5e', ip: CT, mac: '00:1a:2b:3c:4d:5e' }]);
-  agent = await openTestAgent(col.wsUrl, {
-    onBaseline: (version, baseline) => pushes.push({ version, baseline }),
-  });
-});
-
-afterAll(async () => {
-  await agent.close();
-  await col.close();
-});
+// Versions, approvals and their push to agents on each store (PostgreSQL pushes through LISTEN/NOTIFY).
+const B = storeBackends();
+beforeAll(() => B.setup());
+afterAll(() => B.teardown());
 
 async function call(method: string, p: string, body?: unknown, token = TOKENS.admin): Promise<Response> {
   return fetch(`${col.url}${p}`, {
@@ -81,7 +74,22 @@ async function review(): Promise<{
 const statusOf = (items: ReviewItem[], id: string): string | undefined =>
   items.find((i) => i.id === id)?.status;
 
-describe('baseline review', () => {
+describe.each(B.backends)('baseline review on $name', (backend) => {
+  beforeAll(async () => {
+    pushes.length = 0;
+    const dir = tempDir();
+    col = await startTestCollector({ dir, db: await backend.fresh(dir) });
+    await col.store.mergeDevices('agent-a', [{ id: '00:1a:2b:3c:4d:5e', ip: CT, mac: '00:1a:2b:3c:4d:5e' }]);
+    agent = await openTestAgent(col.wsUrl, {
+      onBaseline: (version, baseline) => pushes.push({ version, baseline }),
+    });
+  });
+
+  afterAll(async () => {
+    await agent.close();
+    await col.close();
+  });
+
   it('keeps a version per changed upload and none for an identical one', async () => {
     agent.sendLearned(doc(learnedCt()));
     await waitFor(async () => (await col.store.latestBaseline(CT, 'learned')) !== null, 'the learned upload');

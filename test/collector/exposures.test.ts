@@ -3,9 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../agent/wire/finding.js';
 import type { RunningCollector } from '../../collector/main.js';
-import { SqliteStore, type Exposure, type StoredDevice } from '../../collector/store.js';
+import type { Exposure, StoredDevice } from '../../collector/store.js';
 import { openTestAgent, startTestCollector } from '../helpers/collector.js';
-import { TOKENS, makeFinding, waitFor } from './helpers.js';
+import { storeBackends } from '../helpers/postgres.js';
+import { TOKENS, makeFinding, tempDir, waitFor } from './helpers.js';
 
 let col: RunningCollector;
 
@@ -37,37 +38,43 @@ async function get<T>(p: string): Promise<T> {
   return (await r.json()) as T;
 }
 
-beforeAll(async () => {
-  col = await startTestCollector();
-  const t = await openTestAgent(col.wsUrl);
-  t.send(
-    exposure('x1', { count: 3 }, { first_seen: '2026-11-28T10:00:00Z', last_seen: '2026-11-28T10:30:00Z' }),
-  );
-  t.send(
-    exposure('x2', { count: 5 }, { first_seen: '2026-11-28T10:30:00Z', last_seen: '2026-11-29T09:00:00Z' }),
-  );
-  // A resend of x2 is stored once: its count is not added again.
-  t.send(
-    exposure('x2', { count: 5 }, { first_seen: '2026-11-28T10:30:00Z', last_seen: '2026-11-29T09:00:00Z' }),
-  );
-  // Another peer of the same device and rule is the same exposure (it is the device's); another agent's is not (below).
-  t.send(exposure('x3', { peer: { ip: '10.20.60.3', port: 1883 }, severity: 'medium' }));
-  t.send(exposure('x4', { rule: 'mqtt.anonymous-login', severity: 'critical', peer: null }));
-  for (let i = 0; i < 5; i++) t.send(makeFinding(i));
-  await t.drain();
-  await t.close();
-  const b = await openTestAgent(col.wsUrl, { agent: 'agent-b', token: TOKENS.agentB });
-  b.send(exposure('x1', { agent: 'agent-b', count: 2 }));
-  await b.drain();
-  await b.close();
-  await waitFor(async () => (await col.store.countFindings()) === 10, 'all stored');
-});
+// Folding, the API and the metrics of exposures on each store.
+const B = storeBackends();
+beforeAll(() => B.setup());
+afterAll(() => B.teardown());
 
-afterAll(async () => {
-  await col.close();
-});
+describe.each(B.backends)('exposures on $name', (backend) => {
+  beforeAll(async () => {
+    const dir = tempDir();
+    col = await startTestCollector({ dir, db: await backend.fresh(dir) });
+    const t = await openTestAgent(col.wsUrl);
+    t.send(
+      exposure('x1', { count: 3 }, { first_seen: '2026-11-28T10:00:00Z', last_seen: '2026-11-28T10:30:00Z' }),
+    );
+    t.send(
+      exposure('x2', { count: 5 }, { first_seen: '2026-11-28T10:30:00Z', last_seen: '2026-11-29T09:00:00Z' }),
+    );
+    // A resend of x2 is stored once: its count is not added again.
+    t.send(
+      exposure('x2', { count: 5 }, { first_seen: '2026-11-28T10:30:00Z', last_seen: '2026-11-29T09:00:00Z' }),
+    );
+    // Another peer of the same device and rule is the same exposure (it is the device's); another agent's is not (below).
+    t.send(exposure('x3', { peer: { ip: '10.20.60.3', port: 1883 }, severity: 'medium' }));
+    t.send(exposure('x4', { rule: 'mqtt.anonymous-login', severity: 'critical', peer: null }));
+    for (let i = 0; i < 5; i++) t.send(makeFinding(i));
+    await t.drain();
+    await t.close();
+    const b = await openTestAgent(col.wsUrl, { agent: 'agent-b', token: TOKENS.agentB });
+    b.send(exposure('x1', { agent: 'agent-b', count: 2 }));
+    await b.drain();
+    await b.close();
+    await waitFor(async () => (await col.store.countFindings()) === 10, 'all stored');
+  });
 
-describe('exposures', () => {
+  afterAll(async () => {
+    await col.close();
+  });
+
   it('aggregates reports per (agent, device, rule) whatever the peer: widest time range, counts summed once per id', async () => {
     const body = await get<{ exposures: Exposure[]; next: string | null }>(
       '/api/exposures?agent=agent-a&rule=mqtt.cleartext-password',
@@ -152,7 +159,7 @@ describe('exposures', () => {
   });
 
   it("counts an engine summary (evidence.repeat_of) without counting its window's first report twice", async () => {
-    const s = new SqliteStore(':memory:');
+    const s = await backend.open(await backend.fresh(tempDir()));
     const first = exposure('w1', { count: 1, rule: 'mqtt.anonymous-login', peer: null });
     // The engine's window summary: count is the whole window (first report included).
     const summary = exposure(
