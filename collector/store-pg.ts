@@ -236,6 +236,14 @@ export class PgStore implements Store {
     });
     await c.connect();
     await c.query(`LISTEN ${APPROVED_CHANNEL}`);
+    if (this.closed) {
+      // Closed while this (re)connection was under way: it must not outlive the store.
+      c.removeAllListeners('end');
+      c.removeAllListeners('error');
+      c.on('error', () => undefined);
+      await c.end().catch(() => undefined);
+      return;
+    }
     this.listener = c;
   }
 
