@@ -578,6 +578,44 @@ describe.each(B.backends)('store on $name', (backend) => {
   );
 
   it.runIf(backend.name === 'postgres')(
+    'applies only the migrations a database lacks, in order, and uses the address indexes',
+    async () => {
+      const db = await backend.fresh(tempDir());
+      const all = readMigrations(PG_MIGRATIONS_DIR);
+      expect(all.map((m) => m.version)).toEqual(all.map((_, i) => i + 1));
+      const pool = new pg.Pool({ connectionString: db });
+      try {
+        expect(await migrate(pool, all.slice(0, 1))).toEqual([1]);
+        expect(await migrate(pool, all)).toEqual(all.slice(1).map((m) => m.version));
+        expect(await migrate(pool, all)).toEqual([]);
+        const store = await PgStore.open(db);
+        await store.mergeDevices(
+          'agent-a',
+          Array.from({ length: 300 }, (_, i) => device(i % 250, { id: `d${i}` })),
+        );
+        // Whether the lookup's expressions match the indexes, whatever the planner prefers for 300 rows.
+        const c = await pool.connect();
+        await c.query('SET enable_seqscan = off');
+        const plan = (
+          await c.query<{ 'QUERY PLAN': string }>(
+            `EXPLAIN SELECT id FROM devices WHERE id = '10.9.0.7' OR (json::jsonb ->> 'ip') = '10.9.0.7'
+             OR (json::jsonb ->> 'mac') = '10.9.0.7'`,
+          )
+        ).rows
+          .map((r) => r['QUERY PLAN'])
+          .join('\n');
+        c.release();
+        expect(plan).toMatch(/devices_doc_ip/);
+        expect(plan).toMatch(/devices_doc_mac/);
+        expect((await store.getDevice('10.9.0.7'))?.ip).toBe('10.9.0.7');
+        await store.close();
+      } finally {
+        await pool.end();
+      }
+    },
+  );
+
+  it.runIf(backend.name === 'postgres')(
     'migrates once when two collectors start together, and refuses a newer schema',
     async () => {
       const db = await backend.fresh(tempDir());
