@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { HAVE_SHARED } from '../helpers/paths.js';
+import { HAVE_POSTGRES } from '../helpers/postgres.js';
 import { BIN } from '../helpers/processes.js';
 
 const require = createRequire(import.meta.url);
@@ -21,6 +22,7 @@ const PREREQUISITES: [string, () => boolean][] = [
   ['../shared/captures (conformance corpus)', () => HAVE_SHARED],
   ['root (live capture on lo, tmpfs mounts)', () => process.getuid?.() === 0],
   ['the native capture binding (wardwatch-pcap)', haveBinding],
+  ['PostgreSQL server binaries (/usr/lib/postgresql/N/bin: initdb, pg_ctl)', () => HAVE_POSTGRES],
   ...[
     'tshark',
     'openssl',
