@@ -535,106 +535,102 @@ describe.each(B.backends)('store on $name', (backend) => {
     for (const d of merged) expect(d.agents).toEqual(['agent-a', 'agent-b']);
     await Promise.all([a.close(), b.close()]);
   });
+});
 
-  it.runIf(backend.name === 'postgres')(
-    'an approval stored by one collector reaches the others (LISTEN/NOTIFY)',
-    async () => {
-      const { store: a, db } = await fresh();
-      const b = await backend.open(db);
-      let heard = 0;
-      b.onApproved(() => heard++);
-      await a.putBaselineVersion('10.0.0.7', 'learned', baseline('10.0.0.7'), 'agent-a', 'agent-a');
-      await a.putBaselineVersion('10.0.0.7', 'approved', baseline('10.0.0.7'), 'biomed', null);
-      await expectSoon(() => heard === 1);
-      expect((await b.approvedSet()).devices.map((d) => d.ip)).toEqual(['10.0.0.7']);
-      await Promise.all([a.close(), b.close()]);
-    },
-  );
+// What only a shared database can do (several collectors on one PostgreSQL), and what only PostgreSQL refuses.
+describe.each(B.backends.filter((b) => b.name === 'postgres'))('store on $name only', (backend) => {
+  async function fresh(): Promise<{ store: Store; db: string }> {
+    const db = await backend.fresh(tempDir('ww-store-'));
+    return { store: await backend.open(db), db };
+  }
 
-  it.runIf(backend.name === 'postgres')(
-    'stores hostile text PostgreSQL cannot hold (NUL) instead of failing the batch',
-    async () => {
-      const { store } = await fresh();
-      const f = makeFinding(1, 'agent-a', {
-        id: 'n\u0000ul',
-        device: { ip: '10.0.0.1', name: 'pump\u0000' },
-        title: 'x\u0000',
-      });
-      expect(await store.storeBatch('agent-a', 1, [f])).toHaveLength(1);
-      expect(await store.storeBatch('agent-a', 2, [f])).toHaveLength(0);
-      // Stored with U+FFFD in its place, and every query reading the documents as jsonb still works.
-      expect((await store.queryFindings({})).findings[0]?.title).toBe('x\uFFFD');
-      expect((await store.queryFindings({ host: '10.20.60.2' })).findings).toHaveLength(1);
-      expect((await store.queryIncidents({ zone: 'icu', q: 'x' })).total).toBe(0);
-      expect((await store.queryIncidents({})).total).toBe(1);
-      await store.mergeDevices('agent-a', [device(1, { name: 'pump\u0000' })]);
-      expect((await store.getDevice(device(1).ip ?? ''))?.name).toBe('pump\uFFFD');
-      await store.putRules('agent-a', [
-        { id: 'r\u0000', title: 't\u0000', severity: 'low', attack: [], description: '', remediation: '' },
-      ]);
-      expect((await store.listRules()).map((r) => r.title)).toEqual(['t\uFFFD']);
-      await store.close();
-    },
-  );
+  it('an approval stored by one collector reaches the others (LISTEN/NOTIFY)', async () => {
+    const { store: a, db } = await fresh();
+    const b = await backend.open(db);
+    let heard = 0;
+    b.onApproved(() => heard++);
+    await a.putBaselineVersion('10.0.0.7', 'learned', baseline('10.0.0.7'), 'agent-a', 'agent-a');
+    await a.putBaselineVersion('10.0.0.7', 'approved', baseline('10.0.0.7'), 'biomed', null);
+    await expectSoon(() => heard === 1);
+    expect((await b.approvedSet()).devices.map((d) => d.ip)).toEqual(['10.0.0.7']);
+    await Promise.all([a.close(), b.close()]);
+  });
 
-  it.runIf(backend.name === 'postgres')(
-    'applies only the migrations a database lacks, in order, and uses the address indexes',
-    async () => {
-      const db = await backend.fresh(tempDir());
-      const all = readMigrations(PG_MIGRATIONS_DIR);
-      expect(all.map((m) => m.version)).toEqual(all.map((_, i) => i + 1));
-      const pool = new pg.Pool({ connectionString: db });
-      try {
-        expect(await migrate(pool, all.slice(0, 1))).toEqual([1]);
-        expect(await migrate(pool, all)).toEqual(all.slice(1).map((m) => m.version));
-        expect(await migrate(pool, all)).toEqual([]);
-        const store = await PgStore.open(db);
-        await store.mergeDevices(
-          'agent-a',
-          Array.from({ length: 300 }, (_, i) => device(i % 250, { id: `d${i}` })),
-        );
-        // Whether the lookup's expressions match the indexes, whatever the planner prefers for 300 rows.
-        const c = await pool.connect();
-        await c.query('SET enable_seqscan = off');
-        const plan = (
-          await c.query<{ 'QUERY PLAN': string }>(
-            `EXPLAIN SELECT id FROM devices WHERE id = '10.9.0.7' OR (json::jsonb ->> 'ip') = '10.9.0.7'
+  it('stores hostile text PostgreSQL cannot hold (NUL) instead of failing the batch', async () => {
+    const { store } = await fresh();
+    const f = makeFinding(1, 'agent-a', {
+      id: 'n\u0000ul',
+      device: { ip: '10.0.0.1', name: 'pump\u0000' },
+      title: 'x\u0000',
+    });
+    expect(await store.storeBatch('agent-a', 1, [f])).toHaveLength(1);
+    expect(await store.storeBatch('agent-a', 2, [f])).toHaveLength(0);
+    // Stored with U+FFFD in its place, and every query reading the documents as jsonb still works.
+    expect((await store.queryFindings({})).findings[0]?.title).toBe('x\uFFFD');
+    expect((await store.queryFindings({ host: '10.20.60.2' })).findings).toHaveLength(1);
+    expect((await store.queryIncidents({ zone: 'icu', q: 'x' })).total).toBe(0);
+    expect((await store.queryIncidents({})).total).toBe(1);
+    await store.mergeDevices('agent-a', [device(1, { name: 'pump\u0000' })]);
+    expect((await store.getDevice(device(1).ip ?? ''))?.name).toBe('pump\uFFFD');
+    await store.putRules('agent-a', [
+      { id: 'r\u0000', title: 't\u0000', severity: 'low', attack: [], description: '', remediation: '' },
+    ]);
+    expect((await store.listRules()).map((r) => r.title)).toEqual(['t\uFFFD']);
+    await store.close();
+  });
+
+  it('applies only the migrations a database lacks, in order, and uses the address indexes', async () => {
+    const db = await backend.fresh(tempDir());
+    const all = readMigrations(PG_MIGRATIONS_DIR);
+    expect(all.map((m) => m.version)).toEqual(all.map((_, i) => i + 1));
+    const pool = new pg.Pool({ connectionString: db });
+    try {
+      expect(await migrate(pool, all.slice(0, 1))).toEqual([1]);
+      expect(await migrate(pool, all)).toEqual(all.slice(1).map((m) => m.version));
+      expect(await migrate(pool, all)).toEqual([]);
+      const store = await PgStore.open(db);
+      await store.mergeDevices(
+        'agent-a',
+        Array.from({ length: 300 }, (_, i) => device(i % 250, { id: `d${i}` })),
+      );
+      // Whether the lookup's expressions match the indexes, whatever the planner prefers for 300 rows.
+      const c = await pool.connect();
+      await c.query('SET enable_seqscan = off');
+      const plan = (
+        await c.query<{ 'QUERY PLAN': string }>(
+          `EXPLAIN SELECT id FROM devices WHERE id = '10.9.0.7' OR (json::jsonb ->> 'ip') = '10.9.0.7'
              OR (json::jsonb ->> 'mac') = '10.9.0.7'`,
-          )
-        ).rows
-          .map((r) => r['QUERY PLAN'])
-          .join('\n');
-        c.release();
-        expect(plan).toMatch(/devices_doc_ip/);
-        expect(plan).toMatch(/devices_doc_mac/);
-        expect((await store.getDevice('10.9.0.7'))?.ip).toBe('10.9.0.7');
-        await store.close();
-      } finally {
-        await pool.end();
-      }
-    },
-  );
+        )
+      ).rows
+        .map((r) => r['QUERY PLAN'])
+        .join('\n');
+      c.release();
+      expect(plan).toMatch(/devices_doc_ip/);
+      expect(plan).toMatch(/devices_doc_mac/);
+      expect((await store.getDevice('10.9.0.7'))?.ip).toBe('10.9.0.7');
+      await store.close();
+    } finally {
+      await pool.end();
+    }
+  });
 
-  it.runIf(backend.name === 'postgres')(
-    'migrates once when two collectors start together, and refuses a newer schema',
-    async () => {
-      const db = await backend.fresh(tempDir());
-      const [a, b] = await Promise.all([PgStore.open(db), PgStore.open(db)]);
-      await Promise.all([a.close(), b.close()]);
-      const pool = new pg.Pool({ connectionString: db });
-      try {
-        const rows = (await pool.query('SELECT version, name FROM schema_migrations ORDER BY version')).rows;
-        expect(rows).toEqual(
-          readMigrations(PG_MIGRATIONS_DIR).map((m) => ({ version: m.version, name: m.name })),
-        );
-        expect(await migrate(pool)).toEqual([]);
-        await pool.query("INSERT INTO schema_migrations (version, name) VALUES (999, '999_future.sql')");
-        await expect(PgStore.open(db)).rejects.toThrow(/newer than this collector understands/);
-      } finally {
-        await pool.end();
-      }
-    },
-  );
+  it('migrates once when two collectors start together, and refuses a newer schema', async () => {
+    const db = await backend.fresh(tempDir());
+    const [a, b] = await Promise.all([PgStore.open(db), PgStore.open(db)]);
+    await Promise.all([a.close(), b.close()]);
+    const pool = new pg.Pool({ connectionString: db });
+    try {
+      const rows = (await pool.query('SELECT version, name FROM schema_migrations ORDER BY version')).rows;
+      expect(rows).toEqual(
+        readMigrations(PG_MIGRATIONS_DIR).map((m) => ({ version: m.version, name: m.name })),
+      );
+      expect(await migrate(pool)).toEqual([]);
+      await pool.query("INSERT INTO schema_migrations (version, name) VALUES (999, '999_future.sql')");
+      await expect(PgStore.open(db)).rejects.toThrow(/newer than this collector understands/);
+    } finally {
+      await pool.end();
+    }
+  });
 });
 
 /** Waits for a listener that runs on a later tick (a NOTIFY round trip); fails after a generous bound, never times a result. */
