@@ -195,6 +195,13 @@ export const REPLAY = {
     default: 'replay',
     describe: 'agent id written into findings (and their ids)',
   },
+  workers: {
+    default: 1,
+    coerce: whole('workers', 1),
+    describe:
+      'pipelines in worker threads, packets shared by IP pair; output merged in input order, the same every run. ' +
+      'Rules counting one host across many peers (scans, sweeps, floods) see one share each (README)',
+  },
 } as const satisfies Record<string, Options>;
 
 export const AGENT = {

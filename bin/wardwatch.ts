@@ -139,7 +139,11 @@ function replayCommand(y: Argv): Argv {
         .positional('files', { type: 'string', array: true, describe: 'capture files (pcap, pcapng, gzip)' })
         .check(needFiles('replay', 'replay FILE...'))
         .example('$0 replay ward3.pcap --site site.yaml', 'findings for one capture')
-        .example('$0 replay ward3.pcap --events --format pretty | less', 'every protocol message, readable'),
+        .example('$0 replay ward3.pcap --events --format pretty | less', 'every protocol message, readable')
+        .example(
+          '$0 replay big.pcap --workers 2',
+          'two pipelines on two cores (see README for what differs)',
+        ),
     (a) =>
       run(() =>
         runReplay({
@@ -155,6 +159,7 @@ function replayCommand(y: Argv): Argv {
           agentId: a['agent-id'],
           flowMemoryMiB: a['flow-memory'],
           maxFlows: a['max-flows'],
+          workers: a.workers,
         }),
       ),
   );

@@ -1,0 +1,85 @@
+// One worker thread of `replay --workers N`: its own pipeline (decode, flows, analyzers, engine) over the frames
+// the reading thread hashed to it; each output line goes back tagged with the input position of the packet that
+// produced it, so that the reading thread can merge N streams into one order that does not depend on timing.
+import { parentPort, workerData } from 'node:worker_threads';
+import { readFrameBatch } from './capture/frame-batch.js';
+import { adviceFrom, formatLine, type OutputFormat } from './cli/output.js';
+import { loadEngineInputs, type EngineArgs } from './engine-inputs.js';
+import { Pipeline, type PipelineStats } from './pipeline.js';
+import type { EventRecord } from './protocols/types.js';
+import type { FlowRecord } from './reassembly/types.js';
+import type { Finding } from './wire/finding.js';
+
+export interface ReplayWorkerInput {
+  index: number;
+  engine: EngineArgs;
+  agentId: string;
+  format: OutputFormat;
+  events: boolean;
+  flows: boolean;
+}
+
+/** Output of records made at the end of input (flows ending at eof, windows closing): after every packet's. */
+export const FINAL_SEQ = Number.MAX_SAFE_INTEGER;
+
+/** One output record: its line, the input position (seq) of the packet it came from, the finding if it is one. */
+export interface OutputRecord {
+  seq: number;
+  line: string;
+  finding?: Finding;
+}
+
+export type ReplayWorkerRequest =
+  | { type: 'batch'; epoch: number; buffer: ArrayBuffer; count: number; bytes: number }
+  | { type: 'finish'; epoch: number };
+
+export type ReplayWorkerReply =
+  | { type: 'output'; epoch: number; records: OutputRecord[] }
+  | { type: 'done'; epoch: number; records: OutputRecord[]; stats: PipelineStats }
+  | { type: 'error'; message: string };
+
+function main(port: NonNullable<typeof parentPort>): void {
+  const input = workerData as ReplayWorkerInput;
+  let pipeline: Pipeline;
+  let records: OutputRecord[] = [];
+  let seq = 0;
+  try {
+    const inputs = loadEngineInputs(input.engine);
+    const advice = inputs.rules ? adviceFrom(inputs.rules.rules) : undefined;
+    const line = (rec: EventRecord | FlowRecord | Finding): string => formatLine(rec, input.format, advice);
+    pipeline = new Pipeline(
+      { ...inputs, agentId: input.agentId },
+      {
+        onFinding: (f) => records.push({ seq, line: line(f), finding: f }),
+        ...(input.events ? { onEvent: (ev: EventRecord) => records.push({ seq, line: line(ev) }) } : {}),
+        ...(input.events || input.flows
+          ? { onFlow: (rec: FlowRecord) => records.push({ seq, line: line(rec) }) }
+          : {}),
+      },
+    );
+  } catch (err) {
+    const reply: ReplayWorkerReply = { type: 'error', message: (err as Error).message };
+    port.postMessage(reply);
+    return;
+  }
+  const onFrame = pipeline.onFrame.bind(pipeline);
+  port.on('message', (msg: ReplayWorkerRequest) => {
+    let reply: ReplayWorkerReply;
+    if (msg.type === 'batch') {
+      readFrameBatch(msg, (frame, at) => {
+        seq = at;
+        onFrame(frame);
+      });
+      reply = { type: 'output', epoch: msg.epoch, records };
+    } else {
+      seq = FINAL_SEQ;
+      pipeline.finish();
+      reply = { type: 'done', epoch: msg.epoch, records, stats: pipeline.stats() };
+    }
+    records = [];
+    port.postMessage(reply);
+    if (msg.type === 'finish') port.close();
+  });
+}
+
+if (parentPort) main(parentPort);
