@@ -29,9 +29,23 @@ export interface OutputRecord {
   finding?: Finding;
 }
 
+/**
+ * A batch of frames (possibly none) and, when `now` is above 0, the packet time every worker sweeps at (idle flows,
+ * windows, feeds), as one pipeline does once a second of packet time; `seq` is the input position of the packet
+ * that carried that time. A worker's clock so follows all the traffic, not only its share: a feed that stops is
+ * noticed although the packets that show time passing went to another worker.
+ */
 export type ReplayWorkerRequest =
-  | { type: 'batch'; epoch: number; buffer: ArrayBuffer; count: number; bytes: number }
-  | { type: 'finish'; epoch: number };
+  | {
+      type: 'batch';
+      epoch: number;
+      buffer: ArrayBuffer | null;
+      count: number;
+      bytes: number;
+      now: number;
+      seq: number;
+    }
+  | { type: 'finish'; epoch: number; now: number };
 
 export type ReplayWorkerReply =
   | { type: 'output'; epoch: number; records: OutputRecord[] }
@@ -66,13 +80,21 @@ function main(port: NonNullable<typeof parentPort>): void {
   port.on('message', (msg: ReplayWorkerRequest) => {
     let reply: ReplayWorkerReply;
     if (msg.type === 'batch') {
-      readFrameBatch(msg, (frame, at) => {
-        seq = at;
-        onFrame(frame);
-      });
+      const { buffer } = msg;
+      if (buffer) {
+        readFrameBatch({ buffer, count: msg.count, bytes: msg.bytes }, (frame, at) => {
+          seq = at;
+          onFrame(frame);
+        });
+      }
+      if (msg.now > 0) {
+        seq = msg.seq;
+        pipeline.advance(msg.now);
+      }
       reply = { type: 'output', epoch: msg.epoch, records };
     } else {
       seq = FINAL_SEQ;
+      if (msg.now > 0) pipeline.advance(msg.now);
       pipeline.finish();
       reply = { type: 'done', epoch: msg.epoch, records, stats: pipeline.stats() };
     }

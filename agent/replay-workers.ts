@@ -27,6 +27,8 @@ import type { Finding } from './wire/finding.js';
 const MAX_EPOCHS = 4;
 /** One worker's batch buffer; a frame is at most 256 KiB (the reader's cap), so one always fits. */
 const BATCH_BYTES = 1024 * 1024;
+/** One second of packet time between sweeps, as one pipeline's. */
+const TICK_US = 1_000_000;
 
 export interface WorkerReplayOptions {
   workers: number;
@@ -208,33 +210,48 @@ export async function replayInWorkers(
   // The epoch being filled is always the last one; batches of a full worker buffer go out at once.
   let current = newEpoch();
   const writers = Array.from({ length: n }, () => new FrameBatchWriter(BATCH_BYTES));
-  const send = (index: number, batch: FrameBatch): void => {
-    const msg: ReplayWorkerRequest = { type: 'batch', epoch: current.id, ...batch };
-    current.pending++;
-    workers[index]?.postMessage(msg, [batch.buffer]);
-  };
   let seq = 0;
+  /** Latest packet time read (µs): every worker's clock. */
+  let now = 0;
+  /** When the next sweep is due: the schedule of one pipeline's (agent/pipeline.ts ADVANCE_INTERVAL_US). */
+  let nextTick = 0;
+  const send = (index: number, batch: FrameBatch | null, tick: boolean): void => {
+    const msg: ReplayWorkerRequest = {
+      type: 'batch',
+      epoch: current.id,
+      buffer: batch?.buffer ?? null,
+      count: batch?.count ?? 0,
+      bytes: batch?.bytes ?? 0,
+      now: tick ? now : 0,
+      seq: seq - 1,
+    };
+    current.pending++;
+    workers[index]?.postMessage(msg, batch ? [batch.buffer] : []);
+  };
   const onFrame = (frame: RawFrame): void => {
+    if (frame.ts > now) now = frame.ts;
     const index = flowShard(frame, n);
     const writer = writers[index] as FrameBatchWriter;
     if (!writer.add(frame, seq)) {
-      const full = writer.take();
-      if (full) send(index, full);
+      // A full buffer mid-epoch: its clock waits for the epoch's end (the frame in hand is not in it yet).
+      send(index, writer.take(), false);
       writer.add(frame, seq);
     }
     seq++;
+    if (frame.ts >= nextTick) {
+      closeEpoch(true);
+      nextTick = frame.ts + TICK_US;
+    }
   };
-  const closeEpoch = (): void => {
-    writers.forEach((w, index) => {
-      const batch = w.take();
-      if (batch) send(index, batch);
-    });
+  // Every worker hears of every epoch, with frames or without: its clock moves with the whole capture.
+  const closeEpoch = (tick: boolean): void => {
+    writers.forEach((w, index) => send(index, w.take(), tick));
     current = newEpoch();
     drain();
   };
   // After each chunk: the epoch is sent; reading waits while too many are in flight (or stops on a failure).
   const gate = (): Promise<void> | null => {
-    closeEpoch();
+    closeEpoch(false);
     if (failure) return Promise.reject(failure);
     if (epochs.length <= MAX_EPOCHS) return null;
     return new Promise<void>((resolve) => {
@@ -264,10 +281,10 @@ export async function replayInWorkers(
       // A file that ended in a fault left frames after its last whole chunk: they go out with the finish.
       writers.forEach((w, index) => {
         const batch = w.take();
-        if (batch) send(index, batch);
+        if (batch) send(index, batch, false);
       });
       current.pending += n;
-      const finish: ReplayWorkerRequest = { type: 'finish', epoch: current.id };
+      const finish: ReplayWorkerRequest = { type: 'finish', epoch: current.id, now };
       for (const w of workers) w.postMessage(finish);
       await new Promise<void>((resolve) => {
         wakeDone = resolve;
