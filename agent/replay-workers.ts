@@ -211,8 +211,10 @@ export async function replayInWorkers(
   let current = newEpoch();
   const writers = Array.from({ length: n }, () => new FrameBatchWriter(BATCH_BYTES));
   let seq = 0;
-  /** Latest packet time read (µs): every worker's clock. */
+  /** The packet time of the sweep being sent (µs), as one pipeline sweeps: at the packet that passed the second. */
   let now = 0;
+  /** The latest packet time read: where every worker ends (one pipeline's last packet time). */
+  let lastTs = 0;
   /** When the next sweep is due: the schedule of one pipeline's (agent/pipeline.ts ADVANCE_INTERVAL_US). */
   let nextTick = 0;
   const send = (index: number, batch: FrameBatch | null, tick: boolean): void => {
@@ -229,7 +231,7 @@ export async function replayInWorkers(
     workers[index]?.postMessage(msg, batch ? [batch.buffer] : []);
   };
   const onFrame = (frame: RawFrame): void => {
-    if (frame.ts > now) now = frame.ts;
+    if (frame.ts > lastTs) lastTs = frame.ts;
     const index = flowShard(frame, n);
     const writer = writers[index] as FrameBatchWriter;
     if (!writer.add(frame, seq)) {
@@ -239,6 +241,7 @@ export async function replayInWorkers(
     }
     seq++;
     if (frame.ts >= nextTick) {
+      now = frame.ts;
       closeEpoch(true);
       nextTick = frame.ts + TICK_US;
     }
@@ -284,7 +287,7 @@ export async function replayInWorkers(
         if (batch) send(index, batch, false);
       });
       current.pending += n;
-      const finish: ReplayWorkerRequest = { type: 'finish', epoch: current.id, now };
+      const finish: ReplayWorkerRequest = { type: 'finish', epoch: current.id, now: lastTs };
       for (const w of workers) w.postMessage(finish);
       await new Promise<void>((resolve) => {
         wakeDone = resolve;
