@@ -2,6 +2,7 @@
 // environment variables (WARDWATCH_<OPTION>) and --config keys each command accepts are derived from them, so
 // adding an option is one entry here (plus its use in the command's handler) and nothing can be silently ignored.
 import type { Options } from 'yargs';
+import { SHARE_MODES } from '../agent/capture/live.js';
 import { parseDurationOption } from '../agent/engine-inputs.js';
 import { SPOOL_FULL_POLICIES } from '../agent/transport/spool.js';
 import { UserError } from '../agent/wire/errors.js';
@@ -261,6 +262,13 @@ export const AGENT = {
     default: 1,
     coerce: whole('workers', 1),
     describe: 'capture threads, each with its share of flows (live capture, at most 64)',
+  },
+  fanout: {
+    choices: SHARE_MODES,
+    coerce: oneOf('fanout', SHARE_MODES),
+    describe:
+      "how --workers shares the traffic: hash = the kernel's PACKET_FANOUT by flow (IPv4, IPv6, VLAN; Linux), " +
+      'bpf = one filter per worker on the IPv4 address pair (the rest to worker 0); default bpf',
   },
   spool: {
     type: 'string',

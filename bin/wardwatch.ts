@@ -204,6 +204,7 @@ function agentCommand(y: Argv): Argv {
           promisc: a.promisc,
           immediate: a.immediate,
           workers: a.workers,
+          fanout: a.fanout,
           flowMemoryMiB: a['flow-memory'],
           maxFlows: a['max-flows'],
           ackTimeoutS: a['ack-timeout'],
