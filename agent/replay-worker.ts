@@ -8,6 +8,7 @@ import { loadEngineInputs, type EngineArgs } from './engine-inputs.js';
 import { Pipeline, type PipelineStats } from './pipeline.js';
 import type { EventRecord } from './protocols/types.js';
 import type { FlowRecord } from './reassembly/types.js';
+import { UserError } from './wire/errors.js';
 import type { Finding } from './wire/finding.js';
 
 export interface ReplayWorkerInput {
@@ -50,7 +51,8 @@ export type ReplayWorkerRequest =
 export type ReplayWorkerReply =
   | { type: 'output'; epoch: number; records: OutputRecord[] }
   | { type: 'done'; epoch: number; records: OutputRecord[]; stats: PipelineStats }
-  | { type: 'error'; message: string };
+  /** `user`: the site, rules or baseline did not load (a usage error, exit 2), not a fault of the worker. */
+  | { type: 'error'; message: string; user: boolean };
 
 function main(port: NonNullable<typeof parentPort>): void {
   const input = workerData as ReplayWorkerInput;
@@ -72,7 +74,11 @@ function main(port: NonNullable<typeof parentPort>): void {
       },
     );
   } catch (err) {
-    const reply: ReplayWorkerReply = { type: 'error', message: (err as Error).message };
+    const reply: ReplayWorkerReply = {
+      type: 'error',
+      message: (err as Error).message,
+      user: err instanceof UserError,
+    };
     port.postMessage(reply);
     return;
   }

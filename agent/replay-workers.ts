@@ -21,6 +21,7 @@ import type {
   ReplayWorkerReply,
   ReplayWorkerRequest,
 } from './replay-worker.js';
+import { UserError } from './wire/errors.js';
 import type { Finding } from './wire/finding.js';
 
 /** Epochs read but not yet written: the bound on memory held for the merge (each about one 1 MiB chunk). */
@@ -57,11 +58,19 @@ interface Epoch {
   parts: OutputRecord[][][];
 }
 
-/** A worker failed: the message says which and why; the replay stops and exits with status 2. */
+/** A worker failed: the message says which and why; the replay stops (an internal error, exit 70). */
 export class ReplayWorkerError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'ReplayWorkerError';
+  }
+}
+
+/** The site, rules or baseline did not load in the workers: the user's to fix, as with one pipeline (exit 2). */
+export class ReplayInputError extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplayInputError';
   }
 }
 
@@ -130,7 +139,8 @@ export function mergeEpoch(parts: readonly OutputRecord[][][]): OutputRecord[] {
 
 /**
  * Replays capture files over `opts.workers` worker threads. Resolves with the summed summary (a bad file is
- * reported in `error` as for one pipeline, the other files still read); rejects with a ReplayWorkerError when a
+ * reported in `error` as for one pipeline, the other files still read); rejects with a ReplayInputError when the
+ * site, rules or baseline do not load (each worker loads them; this thread does not), or a ReplayWorkerError when a
  * worker fails (after stopping every worker: no hang).
  */
 export async function replayInWorkers(
@@ -144,13 +154,13 @@ export async function replayInWorkers(
   const workers: Worker[] = [];
   const stats: (PipelineStats | null)[] = Array.from({ length: n }, () => null);
   const epochs: Epoch[] = [];
-  let failure: ReplayWorkerError | null = null;
+  let failure: ReplayWorkerError | ReplayInputError | null = null;
   let wakeRoom: (() => void) | null = null;
   let wakeDone: (() => void) | null = null;
   let exited = 0;
 
-  const fail = (message: string): void => {
-    failure ??= new ReplayWorkerError(message);
+  const fail = (message: string, user = false): void => {
+    failure ??= user ? new ReplayInputError(message) : new ReplayWorkerError(message);
     wakeRoom?.();
     wakeDone?.();
   };
@@ -189,7 +199,8 @@ export async function replayInWorkers(
     };
     const w = new Worker(url, { workerData });
     w.on('message', (msg: ReplayWorkerReply) => {
-      if (msg.type === 'error') return fail(`replay worker ${index}: ${msg.message}`);
+      if (msg.type === 'error')
+        return fail(msg.user ? msg.message : `replay worker ${index}: ${msg.message}`, msg.user);
       const e = byId(msg.epoch);
       if (!e) return fail(`replay worker ${index}: an answer for unknown epoch ${msg.epoch}`);
       e.parts[index]?.push(msg.records);

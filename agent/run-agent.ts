@@ -36,7 +36,7 @@ export const AGENT_VERSION = WARDWATCH_VERSION;
 export const EXIT_UNDELIVERED = 3;
 
 /** How `--workers` shares the traffic unless --fanout says otherwise (README "Running on a mirror port", item 5). */
-export const DEFAULT_SHARE_MODE: ShareMode = 'bpf';
+export const DEFAULT_SHARE_MODE: ShareMode = 'hash';
 
 /** Default of --ack-timeout: how long `agent --pcap` waits for the collector's acks once the files are read. */
 export const DEFAULT_ACK_TIMEOUT_S = 60;

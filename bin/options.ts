@@ -267,8 +267,8 @@ export const AGENT = {
     choices: SHARE_MODES,
     coerce: oneOf('fanout', SHARE_MODES),
     describe:
-      "how --workers shares the traffic: hash = the kernel's PACKET_FANOUT by flow (IPv4, IPv6, VLAN; Linux), " +
-      'bpf = one filter per worker on the IPv4 address pair (the rest to worker 0); default bpf',
+      "how --workers shares the traffic: hash = the kernel's PACKET_FANOUT by flow (IPv4, IPv6, VLAN; Linux; the " +
+      'default), bpf = one filter per worker on the IPv4 address pair (the rest to worker 0; keeps host pairs whole)',
   },
   spool: {
     type: 'string',

@@ -106,16 +106,18 @@ export async function runReplay(args: ReplayArgs, io: Io = processIo): Promise<n
   // Pacing is done by the reader per frame; batches leave per chunk, so the workers would see bursts.
   if (workers > 1 && args.speed !== undefined)
     throw new UsageError('--speed paces one pipeline: use it with --workers 1');
-  const inputs = loadEngineInputs(args);
+  // With workers, each loads (and checks) site, rules and baseline itself and formats its lines: loading them here
+  // too would cost a third of a second of the one thread that does not scale.
+  const inputs = workers > 1 ? null : loadEngineInputs(args);
   const out = new LineWriter(
     io.stdout,
     args.format ?? 'jsonl',
-    inputs.rules ? adviceFrom(inputs.rules.rules) : undefined,
+    inputs?.rules ? adviceFrom(inputs.rules.rules) : undefined,
   );
   const findings: Finding[] = [];
   const progress = startProgress(args.files, io);
   const opts: ReplayOptions = {
-    ...inputs,
+    ...(inputs ?? {}),
     agentId: args.agentId ?? 'replay',
     onProgress: (i, bytes) => progress.update(i, bytes),
   };

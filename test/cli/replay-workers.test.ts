@@ -156,6 +156,11 @@ describe.skipIf(!existsSync(BIN))('replay --workers', () => {
     [['--workers', '0'], /--workers 0/],
     [['--workers', '65'], /--workers 65: expected 1 to 64/],
     [['--workers', '2', '--speed', '10'], /--speed paces one pipeline/],
+    // Loaded by the workers only: their error is still the user's, on one line, exit 2.
+    [
+      ['--workers', '2', '--rules', '/nonexistent-rules'],
+      /^wardwatch: \/nonexistent-rules: rules directory not found\n$/,
+    ],
   ])('refuses %j with exit 2', (opts, message) => {
     const r = replay([path.join(SCENARIOS, 'normal.pcap'), ...opts]);
     expect(r.status).toBe(2);
