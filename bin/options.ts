@@ -308,7 +308,8 @@ export const COLLECTOR = {
   db: {
     type: 'string',
     default: 'wardwatch.db',
-    describe: 'SQLite database file (its directory must exist)',
+    describe:
+      'store: a SQLite database file (its directory must exist), or a postgres://USER@HOST:PORT/DB URL that several collectors may share (better from WARDWATCH_DB when it holds a password)',
   },
   tokens: { type: 'string', describe: 'tokens file: lines "ROLE NAME TOKEN" (agent, read, admin)' },
   'tls-cert': { type: 'string', describe: 'TLS certificate (PEM) for https and wss; needs --tls-key' },

@@ -20,6 +20,7 @@ import { listInterfaces } from '../agent/capture/live.js';
 import { UserError } from '../agent/wire/errors.js';
 import type { SyslogTarget } from '../collector/export.js';
 import { startCollector, type CollectorOptions } from '../collector/main.js';
+import { isPostgresUrl, redactDb } from '../collector/store.js';
 import { runDemo } from './demo.js';
 import {
   applyEnvironment,
@@ -247,7 +248,7 @@ function collectorCommand(y: Argv): Argv {
     (a) =>
       run(async () => {
         // Files are checked before anything starts, so a typo is the first and only thing said.
-        if (a.db !== ':memory:') requireDirectoryOf('db', a.db);
+        if (a.db !== ':memory:' && !isPostgresUrl(a.db)) requireDirectoryOf('db', a.db);
         if (a['export-jsonl'] !== undefined) requireDirectoryOf('export-jsonl', a['export-jsonl']);
         if (a['archive-dir'] !== undefined) requireDirectory('archive-dir', a['archive-dir']);
         for (const option of ['tokens', 'tls-cert', 'tls-key', 'tls-ca', 'syslog-ca'] as const) {
@@ -422,14 +423,24 @@ function demoCommand(y: Argv): Argv {
   );
 }
 
-/** --print-config: the options as parsed, each once by its long name, the token only as "(set)". */
+/** --print-config: the options as parsed, each once by its long name, the token only as "(set)", no database password. */
 function printConfig(a: Record<string, unknown>): void {
   if (!a['print-config']) return;
   // yargs also fills camelCase and one-letter aliases: show each option once, by its long name.
   const hidden = new Set(['_', '$0', 'print-config', 'token', 'i', 'h']);
   const shown = Object.fromEntries(Object.entries(a).filter(([k]) => !hidden.has(k) && !/[A-Z]/.test(k)));
   process.stdout.write(
-    `${JSON.stringify({ command: a._, ...shown, ...(a.token ? { token: '(set)' } : {}) }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        command: a._,
+        ...shown,
+        ...(a.token ? { token: '(set)' } : {}),
+        // A PostgreSQL URL may hold a password: shown as ***, like the collector's log line.
+        ...(typeof a.db === 'string' ? { db: redactDb(a.db) } : {}),
+      },
+      null,
+      2,
+    )}\n`,
   );
   process.exit(0);
 }
