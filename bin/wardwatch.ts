@@ -140,7 +140,11 @@ function replayCommand(y: Argv): Argv {
         .positional('files', { type: 'string', array: true, describe: 'capture files (pcap, pcapng, gzip)' })
         .check(needFiles('replay', 'replay FILE...'))
         .example('$0 replay ward3.pcap --site site.yaml', 'findings for one capture')
-        .example('$0 replay ward3.pcap --events --format pretty | less', 'every protocol message, readable'),
+        .example('$0 replay ward3.pcap --events --format pretty | less', 'every protocol message, readable')
+        .example(
+          '$0 replay big.pcap --workers 2',
+          'two pipelines on two cores (see README for what differs)',
+        ),
     (a) =>
       run(() =>
         runReplay({
@@ -156,6 +160,7 @@ function replayCommand(y: Argv): Argv {
           agentId: a['agent-id'],
           flowMemoryMiB: a['flow-memory'],
           maxFlows: a['max-flows'],
+          workers: a.workers,
         }),
       ),
   );
@@ -200,6 +205,7 @@ function agentCommand(y: Argv): Argv {
           promisc: a.promisc,
           immediate: a.immediate,
           workers: a.workers,
+          fanout: a.fanout,
           flowMemoryMiB: a['flow-memory'],
           maxFlows: a['max-flows'],
           ackTimeoutS: a['ack-timeout'],
