@@ -20,7 +20,17 @@ const DOWNSTREAM = (...stages) => ({
   message: `stages import only upstream stages: ${stages.join(', ')} ${stages.length === 1 ? 'is' : 'are'} downstream`,
 });
 // Downstream of every pure stage: delivery, the CLI and the composition root (capture is upstream: it feeds decode).
-const AGENT_EDGES = ['transport', 'cli', 'pipeline', 'sources', 'run-agent', 'worker-pool', 'live-worker'];
+const AGENT_EDGES = [
+  'transport',
+  'cli',
+  'pipeline',
+  'sources',
+  'run-agent',
+  'worker-pool',
+  'live-worker',
+  'replay-workers',
+  'replay-worker',
+];
 // agent/cli/commands.ts holds the CLI commands: only bin/ calls them; what they share is agent/engine-inputs.ts.
 const CLI_COMMANDS = {
   group: ['**/cli/commands', '**/cli/commands.js'],

@@ -1,8 +1,9 @@
-// One capture worker of `wardwatch agent --workers N`: its own libpcap handle whose BPF keeps one share of the
-// traffic (a symmetric hash of the IPv4 addresses, so both directions of a flow land here), its own pipeline.
+// One capture worker of `wardwatch agent --workers N`: its own libpcap handle that gets one share of the traffic,
+// its own pipeline. The share is cut by the kernel (PACKET_FANOUT in hash mode: every frame, by flow) or by a BPF
+// filter per handle (a symmetric hash of the IPv4 addresses); both send the two directions of a flow to one worker.
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import { LiveCapture, LiveCaptureError } from './capture/live.js';
+import { LiveCapture, LiveCaptureError, type ShareMode } from './capture/live.js';
 import { DEFAULT_RULES_DIR, loadEngineInputs, type EngineArgs } from './engine-inputs.js';
 import { Pipeline } from './pipeline.js';
 import { LiveSource } from './sources.js';
@@ -13,6 +14,9 @@ import type { DeviceRecord } from './wire/messages.js';
 export interface WorkerInput {
   index: number;
   count: number;
+  share: ShareMode;
+  /** With share 'hash': the fanout group every worker of this agent joins. */
+  fanoutGroup: number;
   device: string;
   bpf?: string;
   snaplen?: number;
@@ -60,7 +64,9 @@ async function main(): Promise<void> {
     const inputs = loadEngineInputs(input.engine);
     live = LiveCapture.open({
       device: input.device,
-      filter: shareFilter(input.index, input.count, input.bpf),
+      ...(input.share === 'hash'
+        ? { fanoutGroup: input.fanoutGroup, ...(input.bpf !== undefined ? { filter: input.bpf } : {}) }
+        : { filter: shareFilter(input.index, input.count, input.bpf) }),
       ...(input.snaplen !== undefined ? { snaplen: input.snaplen } : {}),
       ...(input.bufferSize !== undefined ? { bufferSize: input.bufferSize } : {}),
       ...(input.queueBytes !== undefined ? { queueBytes: input.queueBytes } : {}),

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { LiveCapture } from './capture/live.js';
+import { LiveCapture, SHARE_MODES, type ShareMode } from './capture/live.js';
 import { createBaselineChecker } from './engine/baselines/baseline-check.js';
 import { BaselineLearner } from './engine/baselines/baseline-learn.js';
 import type { Baseline } from './engine/baselines/baseline-model.js';
@@ -35,6 +35,9 @@ export const AGENT_VERSION = WARDWATCH_VERSION;
  */
 export const EXIT_UNDELIVERED = 3;
 
+/** How `--workers` shares the traffic unless --fanout says otherwise (README "Running on a mirror port", item 5). */
+export const DEFAULT_SHARE_MODE: ShareMode = 'hash';
+
 /** Default of --ack-timeout: how long `agent --pcap` waits for the collector's acks once the files are read. */
 export const DEFAULT_ACK_TIMEOUT_S = 60;
 
@@ -60,8 +63,10 @@ export interface AgentArgs extends EngineArgs {
   queueBytes?: number | undefined;
   promisc?: boolean | undefined;
   immediate?: boolean | undefined;
-  /** Live capture split over this many worker threads (symmetric flow hash in BPF). */
+  /** Live capture split over this many worker threads. */
   workers?: number | undefined;
+  /** How the workers share the traffic: the kernel's PACKET_FANOUT hash, or one BPF filter each. */
+  fanout?: string | undefined;
   /** Where the agent writes what it learned (a baseline YAML for review), hourly and at the end. */
   learnedBaseline?: string | undefined;
   /** With --pcap: seconds to wait for acks once every file is read (default 60). */
@@ -160,7 +165,13 @@ export async function runAgent(args: AgentArgs): Promise<number> {
     throw new UsageError(`--workers ${args.workers}: expected 1 to 64`);
   }
   if (workers > 1 && args.interface === undefined) {
-    throw new UsageError('--workers needs --interface (files are read by one pipeline)');
+    throw new UsageError(
+      '--workers needs --interface (the agent reads files with one pipeline; `wardwatch replay --workers N` does not)',
+    );
+  }
+  const share = (args.fanout ?? DEFAULT_SHARE_MODE) as ShareMode;
+  if (!SHARE_MODES.includes(share)) {
+    throw new UsageError(`--fanout ${args.fanout}: expected ${SHARE_MODES.join(' or ')}`);
   }
   const capture = {
     ...(args.bpf !== undefined ? { bpf: args.bpf } : {}),
@@ -331,7 +342,16 @@ export async function runAgent(args: AgentArgs): Promise<number> {
       maxFlows: args.maxFlows,
     };
     source = new WorkerPool(
-      { device: args.interface ?? '', count: workers, agentId, engine, ...capture },
+      {
+        device: args.interface ?? '',
+        count: workers,
+        share,
+        // One group per agent process: two agents on one host must not join each other's group.
+        fanoutGroup: process.pid & 0xffff,
+        agentId,
+        engine,
+        ...capture,
+      },
       onFinding,
       log,
     );

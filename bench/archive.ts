@@ -5,13 +5,13 @@ import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Archiver, DAY_MS, utcDay } from '../collector/archive.js';
-import { Store } from '../collector/store.js';
+import { SqliteStore } from '../collector/store.js';
 import type { Finding } from '../agent/wire/finding.js';
 
 const n = Number(process.argv[2] ?? 200_000);
 const dir = mkdtempSync(path.join(tmpdir(), 'ww-bench-archive-'));
 const out = path.join(dir, 'archive');
-const store = new Store(path.join(dir, 'wardwatch.db'));
+const store = new SqliteStore(path.join(dir, 'wardwatch.db'));
 const day = utcDay(Date.now()) - DAY_MS;
 const realNow = Date.now;
 const BATCH = 1000;
@@ -37,7 +37,7 @@ for (let b = 0; b * BATCH < n; b++) {
     agent: 'ward3',
     class: 'alert',
   }));
-  store.storeBatch('ward3', b, batch);
+  await store.storeBatch('ward3', b, batch);
 }
 Date.now = realNow;
 mkdirSync(out);
@@ -52,5 +52,5 @@ console.log(
     `${(size / 1e6).toFixed(2)} MB gzip, RSS +${((process.memoryUsage().rss - rss0) / 1e6).toFixed(0)} MB, ` +
     `load average ${loadavg()[0]?.toFixed(1) ?? '?'}`,
 );
-store.close();
+await store.close();
 rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { UserError } from '../agent/wire/errors.js';
-import { formatPretty } from '../agent/cli/output.js';
+import { adviceFrom, formatPretty } from '../agent/cli/output.js';
 import { runAgent } from '../agent/run-agent.js';
 import { startCollector } from '../collector/main.js';
 import type { Finding } from '../agent/wire/finding.js';
@@ -63,18 +63,23 @@ export async function runDemo(args: DemoArgs): Promise<number> {
   // Print what the collector has stored, so the demo shows the whole path, not only the agent.
   let printed = 0;
   const seen = new Set<string>();
-  const poll = (): void => {
-    const res = collector.store.queryFindings({ limit: 1000 });
+  // One poll at a time (the store answers asynchronously); the last one waits for any under way.
+  let polling: Promise<void> = Promise.resolve();
+  const pollOnce = async (): Promise<void> => {
+    const res = await collector.store.queryFindings({ limit: 1000 });
     const fresh = res.findings.filter((f: Finding) => !seen.has(f.id));
     fresh.sort((a: Finding, b: Finding) => a.ts.localeCompare(b.ts));
+    if (fresh.length === 0) return;
+    // The rules the agent announced carry the advice the pretty form ends with.
+    const advice = adviceFrom(await collector.store.listRules());
     for (const f of fresh) {
       seen.add(f.id);
       printed++;
-      // The rules the agent announced carry the advice the pretty form ends with.
-      say(formatPretty(f, (rule) => collector.store.getRule(rule) ?? undefined));
+      say(formatPretty(f, advice));
     }
   };
-  const timer = setInterval(poll, 250);
+  const poll = (): Promise<void> => (polling = polling.catch(() => undefined).then(pollOnce));
+  const timer = setInterval(() => void poll().catch(() => undefined), 250);
   let code: number;
   try {
     code = await runAgent({
@@ -88,7 +93,7 @@ export async function runDemo(args: DemoArgs): Promise<number> {
       logger: args.logger,
       signal: stop.signal,
     });
-    poll();
+    await poll();
     say(`demo: ${printed} findings stored by the collector.`);
     if (!args.exit && !stop.signal.aborted) {
       say('Collector still serving; press Ctrl-C to stop.');

@@ -2,6 +2,7 @@
 // environment variables (WARDWATCH_<OPTION>) and --config keys each command accepts are derived from them, so
 // adding an option is one entry here (plus its use in the command's handler) and nothing can be silently ignored.
 import type { Options } from 'yargs';
+import { SHARE_MODES } from '../agent/capture/live.js';
 import { parseDurationOption } from '../agent/engine-inputs.js';
 import { SPOOL_FULL_POLICIES } from '../agent/transport/spool.js';
 import { UserError } from '../agent/wire/errors.js';
@@ -195,6 +196,13 @@ export const REPLAY = {
     default: 'replay',
     describe: 'agent id written into findings (and their ids)',
   },
+  workers: {
+    default: 1,
+    coerce: whole('workers', 1),
+    describe:
+      'pipelines in worker threads, packets shared by IP pair; output merged in input order, the same every run. ' +
+      'Rules counting one host across many peers (scans, sweeps, floods) see one share each (README)',
+  },
 } as const satisfies Record<string, Options>;
 
 export const AGENT = {
@@ -255,6 +263,13 @@ export const AGENT = {
     coerce: whole('workers', 1),
     describe: 'capture threads, each with its share of flows (live capture, at most 64)',
   },
+  fanout: {
+    choices: SHARE_MODES,
+    coerce: oneOf('fanout', SHARE_MODES),
+    describe:
+      "how --workers shares the traffic: hash = the kernel's PACKET_FANOUT by flow (IPv4, IPv6, VLAN; Linux; the " +
+      'default), bpf = one filter per worker on the IPv4 address pair (the rest to worker 0; keeps host pairs whole)',
+  },
   spool: {
     type: 'string',
     describe:
@@ -293,7 +308,8 @@ export const COLLECTOR = {
   db: {
     type: 'string',
     default: 'wardwatch.db',
-    describe: 'SQLite database file (its directory must exist)',
+    describe:
+      'store: a SQLite database file (its directory must exist), or a postgres://USER@HOST:PORT/DB URL that several collectors may share (better from WARDWATCH_DB when it holds a password)',
   },
   tokens: { type: 'string', describe: 'tokens file: lines "ROLE NAME TOKEN" (agent, read, admin)' },
   'tls-cert': { type: 'string', describe: 'TLS certificate (PEM) for https and wss; needs --tls-key' },

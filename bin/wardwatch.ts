@@ -20,6 +20,7 @@ import { listInterfaces } from '../agent/capture/live.js';
 import { UserError } from '../agent/wire/errors.js';
 import type { SyslogTarget } from '../collector/export.js';
 import { startCollector, type CollectorOptions } from '../collector/main.js';
+import { isPostgresUrl, redactDb } from '../collector/store.js';
 import { runDemo } from './demo.js';
 import {
   applyEnvironment,
@@ -139,7 +140,11 @@ function replayCommand(y: Argv): Argv {
         .positional('files', { type: 'string', array: true, describe: 'capture files (pcap, pcapng, gzip)' })
         .check(needFiles('replay', 'replay FILE...'))
         .example('$0 replay ward3.pcap --site site.yaml', 'findings for one capture')
-        .example('$0 replay ward3.pcap --events --format pretty | less', 'every protocol message, readable'),
+        .example('$0 replay ward3.pcap --events --format pretty | less', 'every protocol message, readable')
+        .example(
+          '$0 replay big.pcap --workers 2',
+          'two pipelines on two cores (see README for what differs)',
+        ),
     (a) =>
       run(() =>
         runReplay({
@@ -155,6 +160,7 @@ function replayCommand(y: Argv): Argv {
           agentId: a['agent-id'],
           flowMemoryMiB: a['flow-memory'],
           maxFlows: a['max-flows'],
+          workers: a.workers,
         }),
       ),
   );
@@ -199,6 +205,7 @@ function agentCommand(y: Argv): Argv {
           promisc: a.promisc,
           immediate: a.immediate,
           workers: a.workers,
+          fanout: a.fanout,
           flowMemoryMiB: a['flow-memory'],
           maxFlows: a['max-flows'],
           ackTimeoutS: a['ack-timeout'],
@@ -241,7 +248,7 @@ function collectorCommand(y: Argv): Argv {
     (a) =>
       run(async () => {
         // Files are checked before anything starts, so a typo is the first and only thing said.
-        if (a.db !== ':memory:') requireDirectoryOf('db', a.db);
+        if (a.db !== ':memory:' && !isPostgresUrl(a.db)) requireDirectoryOf('db', a.db);
         if (a['export-jsonl'] !== undefined) requireDirectoryOf('export-jsonl', a['export-jsonl']);
         if (a['archive-dir'] !== undefined) requireDirectory('archive-dir', a['archive-dir']);
         for (const option of ['tokens', 'tls-cert', 'tls-key', 'tls-ca', 'syslog-ca'] as const) {
@@ -416,14 +423,24 @@ function demoCommand(y: Argv): Argv {
   );
 }
 
-/** --print-config: the options as parsed, each once by its long name, the token only as "(set)". */
+/** --print-config: the options as parsed, each once by its long name, the token only as "(set)", no database password. */
 function printConfig(a: Record<string, unknown>): void {
   if (!a['print-config']) return;
   // yargs also fills camelCase and one-letter aliases: show each option once, by its long name.
   const hidden = new Set(['_', '$0', 'print-config', 'token', 'i', 'h']);
   const shown = Object.fromEntries(Object.entries(a).filter(([k]) => !hidden.has(k) && !/[A-Z]/.test(k)));
   process.stdout.write(
-    `${JSON.stringify({ command: a._, ...shown, ...(a.token ? { token: '(set)' } : {}) }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        command: a._,
+        ...shown,
+        ...(a.token ? { token: '(set)' } : {}),
+        // A PostgreSQL URL may hold a password: shown as ***, like the collector's log line.
+        ...(typeof a.db === 'string' ? { db: redactDb(a.db) } : {}),
+      },
+      null,
+      2,
+    )}\n`,
   );
   process.exit(0);
 }

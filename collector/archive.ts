@@ -78,9 +78,9 @@ export class Archiver {
   ) {}
 
   /** Days (midnight UTC, ms) that have ended and have no file yet, oldest first. */
-  pendingDays(nowMs = Date.now()): number[] {
+  async pendingDays(nowMs = Date.now()): Promise<number[]> {
     const today = utcDay(nowMs);
-    const { oldestUs } = this.store.receivedSpan(today * 1000);
+    const { oldestUs } = await this.store.receivedSpan(today * 1000);
     if (oldestUs === null) return [];
     const done = this.archivedDays();
     const out: number[] = [];
@@ -108,8 +108,8 @@ export class Archiver {
    * The earliest arrival (µs) retention must keep: the start of the oldest day that has findings and no file
    * (today when every ended day is archived).
    */
-  keepFromUs(nowMs = Date.now()): number {
-    const first = this.pendingDays(nowMs)[0];
+  async keepFromUs(nowMs = Date.now()): Promise<number> {
+    const first = (await this.pendingDays(nowMs))[0];
     return (first ?? utcDay(nowMs)) * 1000;
   }
 
@@ -117,19 +117,20 @@ export class Archiver {
    * Retention options that delete nothing received at or after keepFromUs: the age limit is lengthened to reach
    * back no further, the count limit raised to at least the findings since then (arrival order is store order).
    */
-  guard(r: RetentionOptions, nowMs = Date.now()): RetentionOptions {
-    const keepUs = this.keepFromUs(nowMs);
+  async guard(r: RetentionOptions, nowMs = Date.now()): Promise<RetentionOptions> {
+    const keepUs = await this.keepFromUs(nowMs);
     const out: RetentionOptions = {};
     if (r.maxAgeSeconds !== undefined)
       out.maxAgeSeconds = Math.max(r.maxAgeSeconds, (nowMs - keepUs / 1000) / 1000);
-    if (r.maxCount !== undefined) out.maxCount = Math.max(r.maxCount, this.store.receivedSpan(keepUs).since);
+    if (r.maxCount !== undefined)
+      out.maxCount = Math.max(r.maxCount, (await this.store.receivedSpan(keepUs)).since);
     return out;
   }
 
   private async runOnce(nowMs: number): Promise<ArchivedDay[]> {
     this.removeStaleTemps(nowMs);
     const done: ArchivedDay[] = [];
-    for (const day of this.pendingDays(nowMs)) {
+    for (const day of await this.pendingDays(nowMs)) {
       try {
         const d = await this.writeDay(day);
         if (d) {
@@ -154,7 +155,7 @@ export class Archiver {
     async function* lines(): AsyncGenerator<string> {
       let after: { receivedUs: number; seq: number } | null = null;
       for (;;) {
-        const rows = store.findingsReceived(dayMs * 1000, (dayMs + DAY_MS) * 1000, after, PAGE);
+        const rows = await store.findingsReceived(dayMs * 1000, (dayMs + DAY_MS) * 1000, after, PAGE);
         if (rows.length === 0) return;
         const out: string[] = [];
         for (const r of rows) {

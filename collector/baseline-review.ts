@@ -32,24 +32,25 @@ export interface DeviceReview extends BaselineRow {
 export const MAX_REVIEW_ITEMS = 10_000;
 
 /** The address a baseline is kept under: the key itself when it has versions, else the inventory's IP for it. */
-export function baselineKey(store: Store, key: string): string {
-  if (store.latestBaseline(key, 'learned') || store.latestBaseline(key, 'approved')) return key;
-  return store.getDevice(key)?.ip ?? key;
+export async function baselineKey(store: Store, key: string): Promise<string> {
+  if ((await store.latestBaseline(key, 'learned')) || (await store.latestBaseline(key, 'approved')))
+    return key;
+  return (await store.getDevice(key))?.ip ?? key;
 }
 
-export function reviewOf(store: Store, key: string): DeviceReview | null {
-  const device = baselineKey(store, key);
-  const row = store.getBaseline(device);
+export async function reviewOf(store: Store, key: string): Promise<DeviceReview | null> {
+  const device = await baselineKey(store, key);
+  const row = await store.getBaseline(device);
   if (!row) return null;
   return {
     ...row,
-    items: reviewDiff(row.learned, row.approved, store.rejectedItems(device)),
-    versions: store.baselineVersions(device),
+    items: reviewDiff(row.learned, row.approved, await store.rejectedItems(device)),
+    versions: await store.baselineVersions(device),
   };
 }
 
-function requireDevice(store: Store, device: string): void {
-  if (!store.getDevice(device))
+async function requireDevice(store: Store, device: string): Promise<void> {
+  if (!(await store.getDevice(device)))
     throw new ReviewError(404, `no device ${device} in the inventory: an agent must have reported it`);
 }
 
@@ -60,20 +61,20 @@ function validated(doc: unknown, what: string): DeviceBaseline {
 }
 
 /** Approves items (or `all`) of the device's learned baseline into its approved one; audited per item. */
-export function approve(
+export async function approve(
   store: Store,
   key: string,
   ids: readonly string[] | 'all',
   by: string,
   comment: string,
   learnedOverride?: DeviceBaseline,
-): { version: number; applied: string[] } {
-  const device = baselineKey(store, key);
-  requireDevice(store, device);
-  const learned = learnedOverride ?? store.latestBaseline(device, 'learned')?.document ?? null;
+): Promise<{ version: number; applied: string[] }> {
+  const device = await baselineKey(store, key);
+  await requireDevice(store, device);
+  const learned = learnedOverride ?? (await store.latestBaseline(device, 'learned'))?.document ?? null;
   if (!learned) throw new ReviewError(404, `no learned baseline for ${device} yet`);
-  const approved = store.latestBaseline(device, 'approved')?.document ?? null;
-  const rejected = store.rejectedItems(device);
+  const approved = (await store.latestBaseline(device, 'approved'))?.document ?? null;
+  const rejected = await store.rejectedItems(device);
   const r = approveItems(
     learned,
     approved,
@@ -84,25 +85,37 @@ export function approve(
   if (r.unknown.length > 0)
     throw new ReviewError(400, `no learned item ${JSON.stringify(r.unknown[0]).slice(0, 200)} for ${device}`);
   const doc = validated(r.doc, 'approved');
-  const { version } = store.putBaselineVersion(device, 'approved', doc, by, null);
+  const { version } = await store.putBaselineVersion(device, 'approved', doc, by, null);
   // An item approved after a rejection is wanted after all.
-  if (ids !== 'all') store.setRejected(device, ids, false, by);
-  store.auditBaseline(device, by, 'approved', ids === 'all' ? ['all', ...r.applied] : r.applied, comment);
+  if (ids !== 'all') await store.setRejected(device, ids, false, by);
+  await store.auditBaseline(
+    device,
+    by,
+    'approved',
+    ids === 'all' ? ['all', ...r.applied] : r.applied,
+    comment,
+  );
   return { version, applied: r.applied };
 }
 
 /** Rejects learned items: they stay out of approvals (`all` included) and are not proposed again as new. */
-export function reject(store: Store, key: string, ids: readonly string[], by: string, comment: string): void {
-  const device = baselineKey(store, key);
-  requireDevice(store, device);
-  const learned = store.latestBaseline(device, 'learned')?.document ?? null;
+export async function reject(
+  store: Store,
+  key: string,
+  ids: readonly string[],
+  by: string,
+  comment: string,
+): Promise<void> {
+  const device = await baselineKey(store, key);
+  await requireDevice(store, device);
+  const learned = (await store.latestBaseline(device, 'learned'))?.document ?? null;
   if (!learned) throw new ReviewError(404, `no learned baseline for ${device} yet`);
   const known = new Set(reviewDiff(learned, null, new Set()).map((i) => i.id));
   const bad = ids.find((id) => !known.has(id));
   if (bad !== undefined)
     throw new ReviewError(400, `no learned item ${JSON.stringify(bad).slice(0, 200)} for ${device}`);
-  store.setRejected(device, ids, true, by);
-  store.auditBaseline(device, by, 'rejected', ids, comment);
+  await store.setRejected(device, ids, true, by);
+  await store.auditBaseline(device, by, 'rejected', ids, comment);
 }
 
 /** A document with the list entry a deviation names, for a device whose upload does not hold it yet. */
@@ -165,20 +178,20 @@ function withDeviationEntry(base: DeviceBaseline, f: Finding): { doc: DeviceBase
  * "Approve into baseline" on a baseline deviation: the item it names goes into the device's approved baseline.
  * Taken from the device's learned upload when it holds it, else built from the finding's evidence.
  */
-export function approveDeviation(
+export async function approveDeviation(
   store: Store,
   f: Finding,
   by: string,
   comment: string,
-): { device: string; version: number; applied: string[] } {
+): Promise<{ device: string; version: number; applied: string[] }> {
   if (!f.rule.startsWith('baseline.')) throw new ReviewError(400, `${f.rule} is not a baseline deviation`);
   const device = f.device.ip;
-  requireDevice(store, device);
-  const learned = store.latestBaseline(device, 'learned')?.document ?? null;
+  await requireDevice(store, device);
+  const learned = (await store.latestBaseline(device, 'learned'))?.document ?? null;
   const ids = itemOfDeviation(f.rule, f.evidence, learned).filter((id) =>
     id === VOLUME_ITEM ? learned !== null : reviewDiff(learned, null, new Set()).some((i) => i.id === id),
   );
-  if (ids.length > 0) return { device, ...approve(store, device, ids, by, comment) };
+  if (ids.length > 0) return { device, ...(await approve(store, device, ids, by, comment)) };
   const base: DeviceBaseline =
     learned ??
     ({
@@ -200,23 +213,23 @@ export function approveDeviation(
       409,
       `${f.rule} names no single item of ${device}'s learned baseline: review the device's baseline instead`,
     );
-  return { device, ...approve(store, device, [made.id], by, comment, made.doc) };
+  return { device, ...(await approve(store, device, [made.id], by, comment, made.doc)) };
 }
 
 /** A whole document put by a script (PUT /api/baselines/DEVICE): validated, the device known, audited. */
-export function putDocument(
+export async function putDocument(
   store: Store,
   key: string,
   kind: 'learned' | 'approved',
   body: unknown,
   by: string,
-): { device: string; version: number; created: boolean } {
+): Promise<{ device: string; version: number; created: boolean }> {
   const doc = validated(body, kind);
   const device = doc.ip;
-  if (key !== device && store.getDevice(key)?.ip !== device)
+  if (key !== device && (await store.getDevice(key))?.ip !== device)
     throw new ReviewError(400, `the document is for ${device}, not ${key}`);
-  requireDevice(store, device);
-  const r = store.putBaselineVersion(device, kind, doc, by, null);
-  if (kind === 'approved' && r.created) store.auditBaseline(device, by, 'approved', ['document'], '');
+  await requireDevice(store, device);
+  const r = await store.putBaselineVersion(device, kind, doc, by, null);
+  if (kind === 'approved' && r.created) await store.auditBaseline(device, by, 'approved', ['document'], '');
   return { device, ...r };
 }

@@ -354,9 +354,12 @@ function findingQuery(p: URLSearchParams): FindingQuery {
 }
 
 /** A finding's device or peer as the inventory knows it (by MAC first: IPs move), or null. */
-function deviceCard(store: Store, e: { ip: string; mac?: string } | undefined): StoredDevice | null {
+async function deviceCard(
+  store: Store,
+  e: { ip: string; mac?: string } | undefined,
+): Promise<StoredDevice | null> {
   if (!e) return null;
-  return (e.mac !== undefined ? store.getDevice(e.mac) : null) ?? store.getDevice(e.ip);
+  return (e.mac !== undefined ? await store.getDevice(e.mac) : null) ?? (await store.getDevice(e.ip));
 }
 
 export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: ServerResponse) => void {
@@ -383,7 +386,7 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
     res.end(body);
   };
 
-  const get = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
+  const get = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const p = url.pathname;
     const q = url.searchParams;
     if (p === '/api/session') {
@@ -398,13 +401,13 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
         res,
         200,
         p === '/api/findings'
-          ? o.store.queryFindings(findingQuery(q))
-          : o.store.queryExposures(exposureQuery(q)),
+          ? await o.store.queryFindings(findingQuery(q))
+          : await o.store.queryExposures(exposureQuery(q)),
       );
       return;
     }
     if (p === '/api/incidents') {
-      sendJson(res, 200, o.store.queryIncidents(incidentQuery(q)));
+      sendJson(res, 200, await o.store.queryIncidents(incidentQuery(q)));
       return;
     }
     const f = /^\/api\/findings\/([^/]+)$/.exec(p);
@@ -412,38 +415,38 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
       onlyParams(q, ['agent']);
       const id = decodePart(f[1]);
       const agent = q.get('agent') ?? undefined;
-      const found = o.store.getFindings(id, agent);
+      const found = await o.store.getFindings(id, agent);
       if (found.length === 0) throw new HttpError(404, 'no such finding');
       if (found.length > 1)
         throw new HttpError(409, `finding id ${quote(id)} exists for several agents: add ?agent=`);
       const finding = found[0] as Finding;
-      const key = finding.class === 'exposure' ? null : o.store.incidentOf(finding.agent, finding.id);
+      const key = finding.class === 'exposure' ? null : await o.store.incidentOf(finding.agent, finding.id);
       sendJson(res, 200, {
         finding,
-        rule: o.store.getRule(finding.rule),
-        device: deviceCard(o.store, finding.device),
-        peer: deviceCard(o.store, finding.peer),
+        rule: await o.store.getRule(finding.rule),
+        device: await deviceCard(o.store, finding.device),
+        peer: await deviceCard(o.store, finding.peer),
         incident:
           key === null
             ? null
             : {
                 agent: finding.agent,
                 incident: key,
-                ...o.store.triageOf(finding.agent, key),
-                findings: o.store.incidentFindings(finding.agent, key),
-                audit: o.store.listAudit({ agent: finding.agent, incident: key }).audit,
+                ...(await o.store.triageOf(finding.agent, key)),
+                findings: await o.store.incidentFindings(finding.agent, key),
+                audit: (await o.store.listAudit({ agent: finding.agent, incident: key })).audit,
               },
       });
       return;
     }
     if (p === '/api/rules') {
       onlyParams(q, []);
-      sendJson(res, 200, { rules: o.store.listRules() });
+      sendJson(res, 200, { rules: await o.store.listRules() });
       return;
     }
     const r = /^\/api\/rules\/([^/]+)$/.exec(p);
     if (r && r[1] !== undefined) {
-      const rule = o.store.getRule(decodePart(r[1]));
+      const rule = await o.store.getRule(decodePart(r[1]));
       if (!rule) throw new HttpError(404, 'no agent announced that rule');
       sendJson(res, 200, rule);
       return;
@@ -463,34 +466,34 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
         const v = q.get(k);
         if (v !== null && v !== '') aq[k] = v;
       }
-      sendJson(res, 200, o.store.listAudit(aq));
+      sendJson(res, 200, await o.store.listAudit(aq));
       return;
     }
     if (p === '/api/devices') {
       onlyParams(q, ['limit']);
       const limit = limitParam(q) ?? 10_000;
-      sendJson(res, 200, { devices: o.store.listDevices(limit) });
+      sendJson(res, 200, { devices: await o.store.listDevices(limit) });
       return;
     }
     const d = /^\/api\/devices\/([^/]+)$/.exec(p);
     if (d && d[1] !== undefined) {
-      const dev = o.store.getDevice(decodePart(d[1]));
+      const dev = await o.store.getDevice(decodePart(d[1]));
       if (!dev) throw new HttpError(404, 'no such device');
       sendJson(res, 200, dev);
       return;
     }
     if (p === '/api/agents') {
-      sendJson(res, 200, { agents: o.store.listAgents(o.connected()) });
+      sendJson(res, 200, { agents: await o.store.listAgents(o.connected()) });
       return;
     }
     if (p === '/api/baselines') {
-      sendJson(res, 200, { baselines: o.store.listBaselines() });
+      sendJson(res, 200, { baselines: await o.store.listBaselines() });
       return;
     }
     const b = /^\/api\/baselines\/([^/]+)$/.exec(p);
     if (b && b[1] !== undefined) {
       onlyParams(q, []);
-      const review = reviewOf(o.store, decodePart(b[1]));
+      const review = await reviewOf(o.store, decodePart(b[1]));
       if (!review) throw new HttpError(404, 'no baseline for that device');
       sendJson(res, 200, review);
       return;
@@ -511,7 +514,7 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
     let items: Array<{ agent: string; id: string }>;
     if (one !== null) {
       const agent = bodyString(body, 'agent', 128, false);
-      const found = o.store.getFindings(one, agent === '' ? undefined : agent);
+      const found = await o.store.getFindings(one, agent === '' ? undefined : agent);
       if (found.length === 0) throw new HttpError(404, 'no such finding');
       if (found.length > 1)
         throw new HttpError(409, `finding id ${quote(one)} exists for several agents: give agent`);
@@ -526,7 +529,7 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
       });
     }
     try {
-      const r = o.store.setStatus(items, status, auth.cred.name, comment);
+      const r = await o.store.setStatus(items, status, auth.cred.name, comment);
       o.logger.info({ by: auth.cred.name, status, changed: r.changed.length }, 'http: triage status changed');
       sendJson(res, 200, { status, changed: r.changed, unchanged: r.unchanged });
     } catch (e) {
@@ -569,31 +572,31 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
       if (m && m[1] !== undefined) {
         const device = decodePart(m[1]);
         if (m[2] === 'approve') {
-          const r = approve(o.store, device, reviewItems(body, true), by, comment);
+          const r = await approve(o.store, device, reviewItems(body, true), by, comment);
           o.logger.info(
             { device, by, version: r.version, items: r.applied.length },
             'http: baseline approved',
           );
         } else {
           const items = reviewItems(body, false);
-          reject(o.store, device, items === 'all' ? [] : items, by, comment);
+          await reject(o.store, device, items === 'all' ? [] : items, by, comment);
           o.logger.info({ device, by, items: items.length }, 'http: baseline items rejected');
         }
-        sendJson(res, 200, reviewOf(o.store, device));
+        sendJson(res, 200, await reviewOf(o.store, device));
         return true;
       }
       const id = decodePart(f?.[1] ?? '');
       const agent = bodyString(body, 'agent', 128, false);
-      const found = o.store.getFindings(id, agent === '' ? undefined : agent);
+      const found = await o.store.getFindings(id, agent === '' ? undefined : agent);
       if (found.length === 0) throw new HttpError(404, 'no such finding');
       if (found.length > 1)
         throw new HttpError(409, `finding id ${quote(id)} exists for several agents: give agent`);
-      const r = approveDeviation(o.store, found[0] as Finding, by, comment);
+      const r = await approveDeviation(o.store, found[0] as Finding, by, comment);
       o.logger.info(
         { device: r.device, by, version: r.version, rule: (found[0] as Finding).rule },
         'http: deviation approved into the baseline',
       );
-      sendJson(res, 200, { ...r, baseline: reviewOf(o.store, r.device) });
+      sendJson(res, 200, { ...r, baseline: await reviewOf(o.store, r.device) });
       return true;
     } catch (e) {
       if (e instanceof ReviewError) throw new HttpError(e.status, e.message);
@@ -619,7 +622,7 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
       return;
     }
     if (p === '/healthz' && method === 'GET') {
-      o.store.db.prepare('SELECT 1').get();
+      await o.store.ping();
       sendJson(res, 200, { status: 'ok' });
       return;
     }
@@ -629,7 +632,7 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
     if (asset && asset[1] !== undefined && method === 'GET') return serveStatic(res, asset[1]);
     if (!p.startsWith('/api/')) throw new HttpError(404, 'not found');
     try {
-      if (method === 'GET') return get(req, res, url);
+      if (method === 'GET') return await get(req, res, url);
       if (p === '/api/session' && method === 'POST') {
         // Signing in: same-origin only (no login CSRF), a read or admin token for a cookie the page cannot read.
         const origin = req.headers.origin;
@@ -670,7 +673,7 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
         // free-form JSON (issue 10: the old PUT stored anything under any name, and no agent could use it).
         const body = await readBody(req);
         try {
-          const r = putDocument(
+          const r = await putDocument(
             o.store,
             decodePart(b[1]),
             b[2] ? 'learned' : 'approved',
@@ -681,7 +684,7 @@ export function createHttpHandler(o: HttpOptions): (req: IncomingMessage, res: S
             { device: r.device, by: auth.cred.name, learned: Boolean(b[2]), version: r.version },
             'http: baseline updated',
           );
-          sendJson(res, 200, reviewOf(o.store, r.device));
+          sendJson(res, 200, await reviewOf(o.store, r.device));
         } catch (e) {
           if (e instanceof ReviewError) throw new HttpError(e.status, e.message);
           throw e;

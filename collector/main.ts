@@ -11,7 +11,7 @@ import { createHttpHandler } from './http.js';
 import type { IngestLimits } from './limits.js';
 import { CollectorMetrics } from './metrics.js';
 import { Ingest } from './server.js';
-import { Store, type RetentionOptions } from './store.js';
+import { openStore, redactDb, type RetentionOptions, type Store } from './store.js';
 import { Tokens } from './tokens.js';
 import { UserError } from '../agent/wire/errors.js';
 
@@ -20,7 +20,7 @@ export const COLLECTOR_VERSION = WARDWATCH_VERSION;
 export interface CollectorOptions {
   /** HOST:PORT, [V6]:PORT or PORT; port 0 picks a free one. */
   listen: string;
-  /** SQLite file (":memory:" for a throwaway store). */
+  /** SQLite file (":memory:" for a throwaway store), or a postgres:// URL: several collectors may share it. */
   db: string;
   /** Tokens file; without it every agent and API call is refused. */
   tokensFile?: string;
@@ -136,7 +136,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   const tokens = opts.tokensFile ? Tokens.load(opts.tokensFile) : Tokens.parse('', '(none)');
   if (!opts.tokensFile) logger.warn('collector: no tokens file, every agent and API call will be refused');
   else warnIfShared(opts.tokensFile, logger);
-  const store = new Store(opts.db);
+  const store = await openStore(opts.db);
   const metrics = new CollectorMetrics(
     () => store.countDevices(),
     () => store.exposureCounts(),
@@ -145,7 +145,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   for (const a of tokens.agentNames()) metrics.declareAgent(a);
   // A restarted collector shows every alert series it knew at 0 from its first scrape (counters restart at 0, which
   // Prometheus reads as a reset, never as an increase), so the next finding of any of them is an increase.
-  for (const s of store.alertSeries()) metrics.declareSeries(s.rule, s.severity, s.agent);
+  for (const s of await store.alertSeries()) metrics.declareSeries(s.rule, s.severity, s.agent);
   const exporter = opts.export ? new Exporter(opts.export, logger, metrics, COLLECTOR_VERSION) : null;
 
   let ingest: Ingest | null = null;
@@ -219,32 +219,46 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
   let retentionTimer: NodeJS.Timeout | null = null;
   const retention = opts.retention;
   if (retention && (retention.maxAgeSeconds !== undefined || retention.maxCount !== undefined)) {
+    // One run at a time: a slow delete (a large PostgreSQL table) must not pile up runs behind it.
+    let running: Promise<void> | null = null;
     const run = (): void => {
-      try {
-        const n = store.applyRetention(archiver ? archiver.guard(retention) : retention);
-        metrics.retention(n);
-        if (n > 0) logger.info({ deleted: n }, 'collector: retention applied');
-      } catch (err) {
-        logger.error({ err }, 'collector: retention failed');
-      }
+      running ??= (async () => {
+        try {
+          const n = await store.applyRetention(archiver ? await archiver.guard(retention) : retention);
+          metrics.retention(n);
+          if (n > 0) logger.info({ deleted: n }, 'collector: retention applied');
+        } catch (err) {
+          logger.error({ err }, 'collector: retention failed');
+        }
+      })().finally(() => {
+        running = null;
+      });
     };
     run();
     retentionTimer = setInterval(run, (retention.intervalSeconds ?? 60) * 1000);
     retentionTimer.unref();
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      server.off('error', reject);
-      resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
+  } catch (e) {
+    if (retentionTimer) clearInterval(retentionTimer);
+    if (archiveTimer) clearInterval(archiveTimer);
+    await ingest.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw e;
+  }
   const addr = server.address() as AddressInfo;
   const h = addr.family === 'IPv6' || addr.address.includes(':') ? `[${addr.address}]` : addr.address;
   const url = `${tls ? 'https' : 'http'}://${h}:${addr.port}`;
   const wsUrl = `${tls ? 'wss' : 'ws'}://${h}:${addr.port}`;
-  logger.info({ url, ws: wsUrl, db: opts.db }, 'collector: listening');
+  logger.info({ url, ws: wsUrl, db: redactDb(opts.db), store: store.kind }, 'collector: listening');
 
   let closed = false;
   return {
@@ -265,7 +279,7 @@ export async function startCollector(opts: CollectorOptions): Promise<RunningCol
       });
       await exporter?.close();
       await archiver?.idle();
-      store.close();
+      await store.close();
       logger.info('collector: stopped');
     },
   };

@@ -73,6 +73,9 @@ function zeroBySeverity(): Record<Severity, number> {
   return Object.fromEntries(SEVERITIES.map((x) => [x, 0])) as Record<Severity, number>;
 }
 
+/** Open and unacknowledged alert incidents by severity (the store's alertCounts). */
+type AlertCounts = { open: Record<Severity, number>; unacknowledged: Record<Severity, number> };
+
 export class CollectorMetrics {
   readonly registry = new Registry();
   private readonly findings: Counter<'rule' | 'severity' | 'agent'>;
@@ -110,9 +113,9 @@ export class CollectorMetrics {
   private readonly last = new Map<string, Cumulative>();
 
   constructor(
-    devicesCount: () => number,
-    exposureCounts: () => Record<Severity, number> = zeroBySeverity,
-    alertCounts: () => { open: Record<Severity, number>; unacknowledged: Record<Severity, number> } = () => ({
+    devicesCount: () => number | Promise<number>,
+    exposureCounts: () => Record<Severity, number> | Promise<Record<Severity, number>> = zeroBySeverity,
+    alertCounts: () => AlertCounts | Promise<AlertCounts> = () => ({
       open: zeroBySeverity(),
       unacknowledged: zeroBySeverity(),
     }),
@@ -216,8 +219,8 @@ export class CollectorMetrics {
       name: 'wardwatch_devices',
       help: 'Devices in the collector inventory (merged across agents).',
       registers: reg,
-      collect() {
-        this.set(devicesCount());
+      async collect() {
+        this.set(await devicesCount());
       },
     });
     this.up = new Gauge({
@@ -315,8 +318,8 @@ export class CollectorMetrics {
       help: 'Exposures (standing conditions of devices) currently stored, by severity; open until retention removes them.',
       labelNames: ['severity'],
       registers: reg,
-      collect() {
-        for (const [severity, n] of Object.entries(exposureCounts())) this.set({ severity }, n);
+      async collect() {
+        for (const [severity, n] of Object.entries(await exposureCounts())) this.set({ severity }, n);
       },
     });
     // Fed by the triage status, so "is anything critical unacknowledged?" is a gauge's value, not a counter's first
@@ -326,8 +329,8 @@ export class CollectorMetrics {
       help: 'Alert incidents neither resolved nor marked false-positive (open or acknowledged), by their highest severity.',
       labelNames: ['severity'],
       registers: reg,
-      collect() {
-        for (const [severity, n] of Object.entries(alertCounts().open)) this.set({ severity }, n);
+      async collect() {
+        for (const [severity, n] of Object.entries((await alertCounts()).open)) this.set({ severity }, n);
       },
     });
     new Gauge({
@@ -335,8 +338,9 @@ export class CollectorMetrics {
       help: 'Alert incidents nobody has acknowledged, resolved or marked false-positive yet, by their highest severity.',
       labelNames: ['severity'],
       registers: reg,
-      collect() {
-        for (const [severity, n] of Object.entries(alertCounts().unacknowledged)) this.set({ severity }, n);
+      async collect() {
+        for (const [severity, n] of Object.entries((await alertCounts()).unacknowledged))
+          this.set({ severity }, n);
       },
     });
   }

@@ -130,12 +130,17 @@ export class Ingest {
   private pendingDevices = new Map<string, Map<string, DeviceRecord>>();
   private readonly flushTimer: NodeJS.Timeout;
   private flushSoon: NodeJS.Timeout | null = null;
+  /** The flush under way (resolved when none). */
+  private flushing: Promise<void> = Promise.resolve();
+  /** The group commit under way, if any: the next one starts when it has acked. */
+  private committing: Promise<void> | null = null;
 
   constructor(private readonly o: IngestOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...o.limits };
     // Every approval reaches every connected agent at once (issue 10); a reconnecting agent gets the set on welcome.
-    o.store.onApproved(() => this.pushBaselines());
-    this.flushTimer = setInterval(() => this.flush(), this.limits.flushIntervalMs);
+    // With PostgreSQL the approval may come from another collector sharing the database (LISTEN/NOTIFY).
+    o.store.onApproved(() => void this.pushBaselines());
+    this.flushTimer = setInterval(() => void this.flush(), this.limits.flushIntervalMs);
     this.flushTimer.unref();
     this.wss = new WebSocketServer({
       server: o.server,
@@ -152,11 +157,11 @@ export class Ingest {
   }
 
   /** Sends the approved baselines to one agent, or to every connected agent. */
-  pushBaselines(ws?: WebSocket): void {
+  async pushBaselines(ws?: WebSocket): Promise<void> {
     if (this.closing) return;
     let texts: string[];
     try {
-      const set = this.o.store.approvedSet();
+      const set = await this.o.store.approvedSet();
       texts = baselineMessages(set);
       if (!ws)
         this.o.logger.info(
@@ -173,13 +178,8 @@ export class Ingest {
   }
 
   /** What an agent learned: a new version per device that changed (identical uploads make none). */
-  private storeLearned(agent: string, m: BaselinesMessage): number {
-    let created = 0;
-    this.o.store.db.transaction(() => {
-      for (const d of m.devices)
-        if (this.o.store.putBaselineVersion(d.ip, 'learned', d, agent, agent).created) created++;
-    })();
-    return created;
+  private storeLearned(agent: string, m: BaselinesMessage): Promise<number> {
+    return this.o.store.putLearnedBaselines(agent, m.devices);
   }
 
   /** Names of the agents connected right now. */
@@ -243,6 +243,15 @@ export class Ingest {
       logger.warn({ peer, agent, reason, detail, count: n }, 'ingest: refused, connection kept');
       if (ws.readyState === ws.OPEN)
         ws.send(JSON.stringify({ type: 'error', reason: `${reason}: ${detail}`.slice(0, 500) }));
+    };
+
+    // The store writes a message needs (hello, learned baselines) run one after another per connection, in arrival
+    // order, while the socket goes on being read (findings keep their own ordered group commit).
+    let turn: Promise<void> = Promise.resolve();
+    const serial = (job: () => Promise<void>): void => {
+      turn = turn.then(job).catch((err: unknown) => {
+        logger.error({ peer, agent, err: (err as Error).message }, 'ingest: message handling failed');
+      });
     };
 
     ws.on('error', (err: Error & { code?: string }) => {
@@ -336,22 +345,45 @@ export class Ingest {
           prev.ws.close(CLOSE_REPLACED, 'replaced by a newer connection');
         }
         this.agents.set(agent, { ws, peer, lastSeen: now });
-        store.recordHello(agent, m.version);
-        // Rules announced (issue 10): their metadata describes findings in the console, and their counter series
-        // exist at 0 before the first finding. A failure here must not refuse the agent.
-        if (m.rules !== undefined && m.rules.length > 0) {
+        const id = agent;
+        const hello = m;
+        serial(async () => {
           try {
-            store.putRules(agent, m.rules);
+            await store.recordHello(id, hello.version);
           } catch (err) {
-            logger.error({ agent, err: (err as Error).message }, 'ingest: storing announced rules failed');
+            // The agent is told to come back later, as when a batch cannot be stored.
+            logger.error({ agent: id, err: (err as Error).message }, 'ingest: recording the hello failed');
+            if (ws.readyState === ws.OPEN) {
+              ws.send(
+                JSON.stringify({
+                  type: 'error',
+                  reason: 'store_failure: the collector could not write; resend',
+                }),
+              );
+              ws.close(CLOSE_ERROR, 'store failure');
+            }
+            return;
           }
-          metrics.declareRules(agent, m.rules);
-        }
-        const row = store.listAgents(new Set()).find((a) => a.name === agent);
-        metrics.connected(agent, row?.stats ?? undefined);
-        ws.send(JSON.stringify({ type: 'welcome', version: this.o.version, proto: WIRE_PROTOCOL }));
-        logger.info({ agent, version: m.version, peer }, 'ingest: agent connected');
-        this.pushBaselines(ws);
+          // Rules announced (issue 10): their metadata describes findings in the console, and their counter series
+          // exist at 0 before the first finding. A failure here must not refuse the agent.
+          if (hello.rules !== undefined && hello.rules.length > 0) {
+            try {
+              await store.putRules(id, hello.rules);
+            } catch (err) {
+              logger.error(
+                { agent: id, err: (err as Error).message },
+                'ingest: storing announced rules failed',
+              );
+            }
+            metrics.declareRules(id, hello.rules);
+          }
+          const row = (await store.listAgents(new Set()).catch(() => [])).find((a) => a.name === id);
+          if (ws.readyState !== ws.OPEN) return;
+          metrics.connected(id, row?.stats ?? undefined);
+          ws.send(JSON.stringify({ type: 'welcome', version: this.o.version, proto: WIRE_PROTOCOL }));
+          logger.info({ agent: id, version: hello.version, peer }, 'ingest: agent connected');
+          await this.pushBaselines(ws);
+        });
         return;
       }
       // Stats and devices carry no agent field today; one that does must name the authenticated agent.
@@ -382,15 +414,21 @@ export class Ingest {
             metrics.rateLimit(agent, 'devices');
             return;
           }
-          try {
-            const created = this.storeLearned(agent, m);
-            logger.info(
-              { agent, devices: m.devices.length, versions: created },
-              'ingest: learned baselines stored',
-            );
-          } catch (err) {
-            logger.error({ agent, err: (err as Error).message }, 'ingest: storing learned baselines failed');
-          }
+          const id = agent;
+          serial(async () => {
+            try {
+              const created = await this.storeLearned(id, m);
+              logger.info(
+                { agent: id, devices: m.devices.length, versions: created },
+                'ingest: learned baselines stored',
+              );
+            } catch (err) {
+              logger.error(
+                { agent: id, err: (err as Error).message },
+                'ingest: storing learned baselines failed',
+              );
+            }
+          });
           metrics.seen(agent);
           return;
         }
@@ -498,7 +536,17 @@ export class Ingest {
    * Writes the coalesced stats and up to maxDevicesPerFlush pending device records in one transaction, then updates
    * their metrics; device records left over are written by another flush 50 ms later.
    */
-  private flush(): void {
+  private flush(): Promise<void> {
+    // One flush at a time: the next waits for the one under way (the store may be a remote database).
+    this.flushing = this.flushing
+      .then(() => this.flushOnce())
+      .catch((err: unknown) => {
+        this.o.logger.error({ err: (err as Error).message }, 'ingest: flushing stats and devices failed');
+      });
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
     if (this.flushSoon) {
       clearTimeout(this.flushSoon);
       this.flushSoon = null;
@@ -521,7 +569,7 @@ export class Ingest {
       if (pending.size === 0) this.pendingDevices.delete(agent);
     }
     try {
-      const merged = store.flushPending(stats, devices, this.limits.maxDevicesPerAgent);
+      const merged = await store.flushPending(stats, devices, this.limits.maxDevicesPerAgent);
       for (const [agent, r] of merged) {
         if (r.refused === 0) continue;
         metrics.devicesRefusedBy(agent, r.refused);
@@ -535,7 +583,7 @@ export class Ingest {
     }
     for (const [agent, s] of stats) metrics.stats(agent, s);
     if (this.pendingDevices.size > 0 && !this.closing) {
-      this.flushSoon = setTimeout(() => this.flush(), 50);
+      this.flushSoon = setTimeout(() => void this.flush(), 50);
       this.flushSoon.unref();
     }
   }
@@ -545,17 +593,35 @@ export class Ingest {
     // Shutting down: no ack, the agent resends to the next collector run.
     if (this.closing) return;
     this.pending.push(b);
-    if (this.pending.length === 1) setImmediate(() => this.commit());
+    if (this.pending.length === 1 && this.committing === null) setImmediate(() => void this.commit());
   }
 
-  private commit(): void {
+  /**
+   * Commits what is pending, one group at a time: batches arriving while a commit is under way wait for it and go
+   * together in the next, so each agent's batches are stored and acked in the order they came.
+   */
+  private async commit(): Promise<void> {
+    while (this.committing) await this.committing;
+    if (this.pending.length === 0) return;
     const batches = this.pending;
     this.pending = [];
-    if (batches.length === 0) return;
+    this.committing = this.commitGroup(batches)
+      .catch((err: unknown) => {
+        // After the store's answer (acks, metrics, export): the batches are stored, only their follow-up failed.
+        this.o.logger.error({ err: (err as Error).message }, 'ingest: after storing batches');
+      })
+      .finally(() => {
+        this.committing = null;
+        if (this.pending.length > 0) setImmediate(() => void this.commit());
+      });
+    await this.committing;
+  }
+
+  private async commitGroup(batches: PendingBatch[]): Promise<void> {
     const { store, metrics, logger } = this.o;
     let fresh: Finding[][];
     try {
-      fresh = store.storeBatches(batches);
+      fresh = await store.storeBatches(batches);
     } catch (err) {
       // No ack: the agents keep their batches and resend after reconnecting.
       logger.error(
@@ -580,13 +646,15 @@ export class Ingest {
     }
   }
 
-  close(): Promise<void> {
-    this.commit();
+  async close(): Promise<void> {
+    // From here no batch is taken (the agents resend to the next collector run); those already taken are committed.
+    this.closing = true;
+    await this.commit();
     clearInterval(this.flushTimer);
     // Everything pending is written before the store closes, however many flushes that takes.
-    while (this.pendingStats.size > 0 || this.pendingDevices.size > 0) this.flush();
+    await this.flushing;
+    while (this.pendingStats.size > 0 || this.pendingDevices.size > 0) await this.flush();
     if (this.flushSoon) clearTimeout(this.flushSoon);
-    this.closing = true;
     for (const ws of this.wss.clients) ws.close(1001, 'collector shutting down');
     return new Promise((resolve) => {
       const t = setTimeout(() => {

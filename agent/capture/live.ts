@@ -14,6 +14,7 @@ interface PcapBinding {
     immediate?: boolean;
     filter?: string;
     queueBytes?: number;
+    fanoutGroup?: number;
   }): unknown;
   start(handle: unknown, cb: (ab: ArrayBuffer, count: number, bytes: number, error?: string) => void): void;
   stop(handle: unknown): void;
@@ -21,6 +22,8 @@ interface PcapBinding {
   linkType(handle: unknown): number;
   list(): InterfaceInfo[];
   version(): string;
+  /** True when open() joins a PACKET_FANOUT group (Linux builds since fanout support); absent in older builds. */
+  fanout?: boolean;
 }
 
 export interface CaptureStats {
@@ -57,7 +60,16 @@ export interface LiveOptions {
   immediate?: boolean;
   /** Our two batch buffers together, bytes (default 64 MiB): the bounded queue between capture and pipeline. */
   queueBytes?: number;
+  /**
+   * Join this kernel fanout group (PACKET_FANOUT, hash mode, 0..65535): every handle of the group on the device gets
+   * a share of the packets by a symmetric flow hash. Linux only; elsewhere opening fails with EFANOUT.
+   */
+  fanoutGroup?: number;
 }
+
+/** How `agent --workers N` splits the traffic: the kernel's fanout hash, or one BPF filter per worker. */
+export type ShareMode = 'hash' | 'bpf';
+export const SHARE_MODES: readonly ShareMode[] = ['hash', 'bpf'];
 
 /** A live-capture problem the user can fix; `code` says which (ENODEV, EPERM, EBPF, ENOBINDING, ...). */
 export class LiveCaptureError extends UserError {
@@ -112,6 +124,8 @@ function explain(device: string, code: string, detail: string): string {
       return `--interface ${device}: the interface is down (${detail})`;
     case 'EBPF':
       return `--bpf: ${detail}`;
+    case 'EFANOUT':
+      return `--fanout hash on ${device}: ${detail}; use --fanout bpf`;
     default:
       return `--interface ${device}: ${detail}`;
   }
@@ -149,6 +163,14 @@ export class LiveCapture {
 
   static open(opts: LiveOptions): LiveCapture {
     const binding = requireBinding();
+    if (opts.fanoutGroup !== undefined && binding.fanout !== true) {
+      // An older build would ignore the option: every worker would get all the traffic.
+      const why =
+        binding.fanout === false
+          ? 'PACKET_FANOUT is not available on this system (Linux only)'
+          : 'the capture binding was built without fanout support: run `npm rebuild wardwatch-pcap`';
+      throw new LiveCaptureError('EFANOUT', explain(opts.device, 'EFANOUT', why));
+    }
     try {
       const handle = binding.open({
         device: opts.device,
@@ -160,6 +182,7 @@ export class LiveCapture {
         ...(opts.filter ? { filter: opts.filter } : {}),
         // Room for about 1.5 s of a 300 Mbit/s mirror while the pipeline is busy (GC, a burst of findings).
         queueBytes: opts.queueBytes ?? 64 * 1024 * 1024,
+        ...(opts.fanoutGroup !== undefined ? { fanoutGroup: opts.fanoutGroup } : {}),
       });
       return new LiveCapture(binding, handle);
     } catch (err) {

@@ -9,6 +9,7 @@ import { formatBaselineYaml } from '../engine/baselines/baseline-yaml.js';
 import { validateRulesDir } from '../engine/rules/rules.js';
 import { SiteIndex } from '../engine/site/site.js';
 import { replayFiles, type ReplayOptions, type ReplaySummary } from '../pipeline.js';
+import { replayInWorkers } from '../replay-workers.js';
 import {
   DEFAULT_RULES_DIR,
   EXIT_BAD_INPUT,
@@ -76,35 +77,79 @@ export interface ReplayArgs extends EngineArgs {
   failOn?: Severity | undefined;
   speed?: number | undefined;
   agentId?: string | undefined;
+  /** Worker threads, each a pipeline with its share of host pairs (1: this thread, the default). */
+  workers?: number | undefined;
+}
+
+/** Most replay workers: beyond the cores there is nothing to win, and each holds its own flow table. */
+export const MAX_REPLAY_WORKERS = 64;
+
+/** What a worker needs to load the same site, rules and baseline: the file names, not the loaded objects. */
+function engineArgsOf(args: EngineArgs): EngineArgs {
+  return {
+    rules: args.rules,
+    site: args.site,
+    baseline: args.baseline,
+    learningPeriod: args.learningPeriod,
+    ...(args.useRules !== undefined ? { useRules: args.useRules } : {}),
+    flowMemoryMiB: args.flowMemoryMiB,
+    maxFlows: args.maxFlows,
+  };
 }
 
 /** `wardwatch replay`: findings (and events with --events) as JSON lines on stdout, a summary on stderr. */
 export async function runReplay(args: ReplayArgs, io: Io = processIo): Promise<number> {
   checkCaptureFiles(args.files);
-  const inputs = loadEngineInputs(args);
+  const workers = args.workers ?? 1;
+  if (!Number.isInteger(workers) || workers < 1 || workers > MAX_REPLAY_WORKERS)
+    throw new UsageError(`--workers ${args.workers}: expected 1 to ${MAX_REPLAY_WORKERS}`);
+  // Pacing is done by the reader per frame; batches leave per chunk, so the workers would see bursts.
+  if (workers > 1 && args.speed !== undefined)
+    throw new UsageError('--speed paces one pipeline: use it with --workers 1');
+  // With workers, each loads (and checks) site, rules and baseline itself and formats its lines: loading them here
+  // too would cost a third of a second of the one thread that does not scale.
+  const inputs = workers > 1 ? null : loadEngineInputs(args);
   const out = new LineWriter(
     io.stdout,
     args.format ?? 'jsonl',
-    inputs.rules ? adviceFrom(inputs.rules.rules) : undefined,
+    inputs?.rules ? adviceFrom(inputs.rules.rules) : undefined,
   );
   const findings: Finding[] = [];
   const progress = startProgress(args.files, io);
   const opts: ReplayOptions = {
-    ...inputs,
+    ...(inputs ?? {}),
     agentId: args.agentId ?? 'replay',
     onProgress: (i, bytes) => progress.update(i, bytes),
   };
   if (args.speed !== undefined) opts.speed = args.speed;
   let summary: ReplaySummary;
   try {
-    summary = await replayFiles(args.files, opts, {
-      onFinding: (f) => {
-        findings.push(f);
-        out.write(f);
-      },
-      ...(args.events ? { onEvent: (ev) => out.write(ev) } : {}),
-      ...(args.events || args.flows ? { onFlow: (rec) => out.write(rec) } : {}),
-    });
+    summary =
+      workers > 1
+        ? await replayInWorkers(
+            args.files,
+            {
+              workers,
+              engine: engineArgsOf(args),
+              agentId: opts.agentId ?? 'replay',
+              format: args.format ?? 'jsonl',
+              events: args.events ?? false,
+              flows: args.flows ?? false,
+              onProgress: (i, bytes) => progress.update(i, bytes),
+            },
+            {
+              onLine: (line) => out.writeLine(line),
+              onFinding: (f) => findings.push(f),
+            },
+          )
+        : await replayFiles(args.files, opts, {
+            onFinding: (f) => {
+              findings.push(f);
+              out.write(f);
+            },
+            ...(args.events ? { onEvent: (ev) => out.write(ev) } : {}),
+            ...(args.events || args.flows ? { onFlow: (rec) => out.write(rec) } : {}),
+          });
   } finally {
     progress.stop();
   }

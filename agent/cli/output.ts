@@ -123,6 +123,15 @@ export function formatPretty(rec: EventRecord | FlowRecord | Finding, advice?: A
   }
 }
 
+/** One record as its output line (no newline): what `LineWriter.write` prints, for a replay worker to format. */
+export function formatLine(
+  rec: EventRecord | FlowRecord | Finding,
+  format: OutputFormat,
+  advice?: AdviceLookup,
+): string {
+  return format === 'jsonl' ? toJson(rec) : formatPretty(rec, advice);
+}
+
 export class LineWriter {
   private chunks: string[] = [];
   private size = 0;
@@ -142,7 +151,12 @@ export class LineWriter {
 
   write(rec: EventRecord | FlowRecord | Finding): void {
     if (this.closed) return;
-    const line = this.format === 'jsonl' ? toJson(rec) : formatPretty(rec, this.advice);
+    this.writeLine(formatLine(rec, this.format, this.advice));
+  }
+
+  /** A line formatted elsewhere (by `formatLine` in a replay worker). */
+  writeLine(line: string): void {
+    if (this.closed) return;
     this.chunks.push(line, '\n');
     this.size += line.length + 1;
     if (this.size >= 64 * 1024) this.flush();

@@ -166,8 +166,8 @@ const MISTAKES: Mistake[] = [
   },
   {
     what: 'an option of another command',
-    args: ['replay', CAPTURE, '--workers', '2'],
-    names: [/--workers/, /option of agent/],
+    args: ['replay', CAPTURE, '--snaplen', '96'],
+    names: [/--snaplen/, /option of agent/],
   },
   { what: 'replay without a capture file', args: ['replay'], names: [/capture file/, /replay FILE/] },
   { what: 'replay of a missing file', args: ['replay', missing], names: [new RegExp(escape(missing))] },

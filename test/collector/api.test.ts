@@ -4,9 +4,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../agent/wire/finding.js';
 import { parseListen, startCollector, type RunningCollector } from '../../collector/main.js';
-import { Store } from '../../collector/store.js';
 import { Tokens } from '../../collector/tokens.js';
 import { startTestCollector } from '../helpers/collector.js';
+import { storeBackends } from '../helpers/postgres.js';
 import { TOKENS, makeFinding, quietLogger, tempDir } from './helpers.js';
 
 let col: RunningCollector;
@@ -14,13 +14,13 @@ const N = 53;
 
 beforeAll(async () => {
   col = await startTestCollector();
-  col.store.storeBatch(
+  await col.store.storeBatch(
     'agent-a',
     1,
     Array.from({ length: N }, (_, i) => makeFinding(i)),
   );
   // Same timestamp as finding 0 from another agent: paging must still visit both exactly once.
-  col.store.storeBatch('agent-b', 1, [makeFinding(0, 'agent-b')]);
+  await col.store.storeBatch('agent-b', 1, [makeFinding(0, 'agent-b')]);
 });
 
 afterAll(async () => {
@@ -107,7 +107,7 @@ describe('http api', () => {
         headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
         body,
       });
-    col.store.mergeDevices('agent-a', [
+    await col.store.mergeDevices('agent-a', [
       { id: '00:1a:2b:3c:4d:5e', ip: '10.20.60.5', mac: '00:1a:2b:3c:4d:5e' },
     ]);
     const approved = {
@@ -145,47 +145,52 @@ describe('http api', () => {
   });
 });
 
-describe('retention', () => {
-  it('keeps the newest by count and drops by age of arrival', () => {
-    const s = new Store(':memory:');
-    s.storeBatch(
+// Retention is the store's: both backends (SQLite and, when installed or in CI, PostgreSQL).
+const B = storeBackends();
+beforeAll(() => B.setup());
+afterAll(() => B.teardown());
+
+describe.each(B.backends)('retention on $name', (backend) => {
+  it('keeps the newest by count and drops by age of arrival', async () => {
+    const s = await backend.open(await backend.fresh(tempDir()));
+    await s.storeBatch(
       'a',
       1,
       Array.from({ length: 20 }, (_, i) => makeFinding(i)),
     );
-    expect(s.applyRetention({ maxCount: 5 })).toBe(15);
-    expect(s.findingIds()).toEqual([
+    expect(await s.applyRetention({ maxCount: 5 })).toBe(15);
+    expect(await s.findingIds()).toEqual([
       'agent-a-f15',
       'agent-a-f16',
       'agent-a-f17',
       'agent-a-f18',
       'agent-a-f19',
     ]);
-    expect(s.applyRetention({ maxAgeSeconds: 3600 })).toBe(0);
-    expect(s.applyRetention({ maxAgeSeconds: 3600 }, Date.now() + 3601_000)).toBe(5);
-    expect(s.countFindings()).toBe(0);
-    s.close();
+    expect(await s.applyRetention({ maxAgeSeconds: 3600 })).toBe(0);
+    expect(await s.applyRetention({ maxAgeSeconds: 3600 }, Date.now() + 3601_000)).toBe(5);
+    expect(await s.countFindings()).toBe(0);
+    await s.close();
   });
 
   it('runs at start-up when configured', async () => {
     const dir = tempDir();
-    const db = path.join(dir, 'r.db');
-    const s = new Store(db);
-    s.storeBatch(
+    const db = await backend.fresh(dir);
+    const s = await backend.open(db);
+    await s.storeBatch(
       'a',
       1,
       Array.from({ length: 10 }, (_, i) => makeFinding(i)),
     );
-    s.close();
+    await s.close();
     const c = await startTestCollector({ dir, db, retention: { maxCount: 3 } });
-    expect(c.store.countFindings()).toBe(3);
+    expect(await c.store.countFindings()).toBe(3);
     expect(await (await fetch(`${c.url}/metrics`)).text()).toMatch(/^wardwatch_retention_deleted_total 7$/m);
     await c.close();
   });
 });
 
 describe('tokens file and listen address', () => {
-  it('parses roles, names and comments', () => {
+  it('parses roles, names and comments', async () => {
     const t = Tokens.parse(
       '# c\nagent a1 tokentoken1\n  read r tokentoken2 # trailing\n\nadmin x tokentoken3\n',
       'f',
@@ -217,7 +222,7 @@ describe('tokens file and listen address', () => {
     ).rejects.toThrow(`${f}:2:`);
   });
 
-  it('parses listen addresses', () => {
+  it('parses listen addresses', async () => {
     expect(parseListen('127.0.0.1:0')).toEqual({ host: '127.0.0.1', port: 0 });
     expect(parseListen('[::1]:9000')).toEqual({ host: '::1', port: 9000 });
     // Issue 13: without an address the collector listens on loopback only.

@@ -8,7 +8,8 @@ import { parseAgentMessage, parseCollectorMessage } from '../../agent/wire/messa
 import type { RunningCollector } from '../../collector/main.js';
 import { baselineMessages } from '../../collector/server.js';
 import { openTestAgent, startTestCollector } from '../helpers/collector.js';
-import { TOKENS, makeFinding, waitFor } from './helpers.js';
+import { storeBackends } from '../helpers/postgres.js';
+import { TOKENS, makeFinding, tempDir, waitFor } from './helpers.js';
 
 const CT = '10.20.40.21';
 const PEER_ID = `peers|client|10.20.40.10|104|dicom`;
@@ -47,18 +48,10 @@ let col: RunningCollector;
 let agent: AgentTransport;
 const pushes: Array<{ version: number; baseline: Baseline }> = [];
 
-beforeAll(async () => {
-  col = await startTestCollector();
-  col.store.mergeDevices('agent-a', [{ id: '00:1a:2b:3c:4d:5e', ip: CT, mac: '00:1a:2b:3c:4d:5e' }]);
-  agent = await openTestAgent(col.wsUrl, {
-    onBaseline: (version, baseline) => pushes.push({ version, baseline }),
-  });
-});
-
-afterAll(async () => {
-  await agent.close();
-  await col.close();
-});
+// Versions, approvals and their push to agents on each store (PostgreSQL pushes through LISTEN/NOTIFY).
+const B = storeBackends();
+beforeAll(() => B.setup());
+afterAll(() => B.teardown());
 
 async function call(method: string, p: string, body?: unknown, token = TOKENS.admin): Promise<Response> {
   return fetch(`${col.url}${p}`, {
@@ -81,16 +74,34 @@ async function review(): Promise<{
 const statusOf = (items: ReviewItem[], id: string): string | undefined =>
   items.find((i) => i.id === id)?.status;
 
-describe('baseline review', () => {
+describe.each(B.backends)('baseline review on $name', (backend) => {
+  beforeAll(async () => {
+    pushes.length = 0;
+    const dir = tempDir();
+    col = await startTestCollector({ dir, db: await backend.fresh(dir) });
+    await col.store.mergeDevices('agent-a', [{ id: '00:1a:2b:3c:4d:5e', ip: CT, mac: '00:1a:2b:3c:4d:5e' }]);
+    agent = await openTestAgent(col.wsUrl, {
+      onBaseline: (version, baseline) => pushes.push({ version, baseline }),
+    });
+  });
+
+  afterAll(async () => {
+    await agent.close();
+    await col.close();
+  });
+
   it('keeps a version per changed upload and none for an identical one', async () => {
     agent.sendLearned(doc(learnedCt()));
-    await waitFor(() => col.store.latestBaseline(CT, 'learned') !== null, 'the learned upload');
+    await waitFor(async () => (await col.store.latestBaseline(CT, 'learned')) !== null, 'the learned upload');
     // Same document again, then a changed one: one socket keeps their order, so when the second version is there
     // the identical upload has been judged.
     agent.sendLearned(doc(learnedCt()));
     agent.sendLearned(doc(learnedCt(['1.2.840.10008.5.1.4.1.1.7'])));
-    await waitFor(() => col.store.latestBaseline(CT, 'learned')?.version === 2, 'the changed upload');
-    const learned = col.store.baselineVersions(CT).filter((v) => v.kind === 'learned');
+    await waitFor(
+      async () => (await col.store.latestBaseline(CT, 'learned'))?.version === 2,
+      'the changed upload',
+    );
+    const learned = (await col.store.baselineVersions(CT)).filter((v) => v.kind === 'learned');
     expect(learned.map((v) => v.version)).toEqual([2, 1]);
     expect(learned[0]?.agent).toBe('agent-a');
     const r = await review();
@@ -147,7 +158,10 @@ describe('baseline review', () => {
     expect(r.items.filter((i) => i.status === 'new')).toEqual([]);
     // The next upload still holds the class: rejected, not new.
     agent.sendLearned(doc(learnedCt(['1.2.840.10008.5.1.4.1.1.7', '1.2.840.10008.5.1.4.1.1.20'])));
-    await waitFor(() => col.store.latestBaseline(CT, 'learned')?.version === 3, 'the third upload');
+    await waitFor(
+      async () => (await col.store.latestBaseline(CT, 'learned'))?.version === 3,
+      'the third upload',
+    );
     const again = await review();
     expect(statusOf(again.items, mr)).toBe('rejected');
     expect(statusOf(again.items, 'dicom.sop_classes|1.2.840.10008.5.1.4.1.1.20')).toBe('new');
@@ -161,13 +175,13 @@ describe('baseline review', () => {
       device: { ip: CT, mac: '00:1a:2b:3c:4d:5e' },
       evidence: { sop_class: sop },
     });
-    col.store.storeBatch('agent-a', 900, [f]);
+    await col.store.storeBatch('agent-a', 900, [f]);
     expect((await call('POST', `/api/findings/${f.id}/approve-baseline`, {}, TOKENS.read)).status).toBe(403);
     const r = await call('POST', `/api/findings/${f.id}/approve-baseline`, { agent: 'agent-a' });
     expect(r.status).toBe(200);
     expect((await review()).approved?.dicom?.sop_classes).toContain(sop);
     const other = makeFinding(901, 'agent-a', { rule: 'test.rule-1' });
-    col.store.storeBatch('agent-a', 901, [other]);
+    await col.store.storeBatch('agent-a', 901, [other]);
     expect((await call('POST', `/api/findings/${other.id}/approve-baseline`, {})).status).toBe(400);
   });
 });

@@ -3,9 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../agent/wire/finding.js';
 import type { RunningCollector } from '../../collector/main.js';
-import { Store, type Exposure, type StoredDevice } from '../../collector/store.js';
+import type { Exposure, StoredDevice } from '../../collector/store.js';
 import { openTestAgent, startTestCollector } from '../helpers/collector.js';
-import { TOKENS, makeFinding, waitFor } from './helpers.js';
+import { storeBackends } from '../helpers/postgres.js';
+import { TOKENS, makeFinding, tempDir, waitFor } from './helpers.js';
 
 let col: RunningCollector;
 
@@ -37,37 +38,43 @@ async function get<T>(p: string): Promise<T> {
   return (await r.json()) as T;
 }
 
-beforeAll(async () => {
-  col = await startTestCollector();
-  const t = await openTestAgent(col.wsUrl);
-  t.send(
-    exposure('x1', { count: 3 }, { first_seen: '2026-11-28T10:00:00Z', last_seen: '2026-11-28T10:30:00Z' }),
-  );
-  t.send(
-    exposure('x2', { count: 5 }, { first_seen: '2026-11-28T10:30:00Z', last_seen: '2026-11-29T09:00:00Z' }),
-  );
-  // A resend of x2 is stored once: its count is not added again.
-  t.send(
-    exposure('x2', { count: 5 }, { first_seen: '2026-11-28T10:30:00Z', last_seen: '2026-11-29T09:00:00Z' }),
-  );
-  // Another peer of the same device and rule is the same exposure (it is the device's); another agent's is not (below).
-  t.send(exposure('x3', { peer: { ip: '10.20.60.3', port: 1883 }, severity: 'medium' }));
-  t.send(exposure('x4', { rule: 'mqtt.anonymous-login', severity: 'critical', peer: null }));
-  for (let i = 0; i < 5; i++) t.send(makeFinding(i));
-  await t.drain();
-  await t.close();
-  const b = await openTestAgent(col.wsUrl, { agent: 'agent-b', token: TOKENS.agentB });
-  b.send(exposure('x1', { agent: 'agent-b', count: 2 }));
-  await b.drain();
-  await b.close();
-  await waitFor(() => col.store.countFindings() === 10, 'all stored');
-});
+// Folding, the API and the metrics of exposures on each store.
+const B = storeBackends();
+beforeAll(() => B.setup());
+afterAll(() => B.teardown());
 
-afterAll(async () => {
-  await col.close();
-});
+describe.each(B.backends)('exposures on $name', (backend) => {
+  beforeAll(async () => {
+    const dir = tempDir();
+    col = await startTestCollector({ dir, db: await backend.fresh(dir) });
+    const t = await openTestAgent(col.wsUrl);
+    t.send(
+      exposure('x1', { count: 3 }, { first_seen: '2026-11-28T10:00:00Z', last_seen: '2026-11-28T10:30:00Z' }),
+    );
+    t.send(
+      exposure('x2', { count: 5 }, { first_seen: '2026-11-28T10:30:00Z', last_seen: '2026-11-29T09:00:00Z' }),
+    );
+    // A resend of x2 is stored once: its count is not added again.
+    t.send(
+      exposure('x2', { count: 5 }, { first_seen: '2026-11-28T10:30:00Z', last_seen: '2026-11-29T09:00:00Z' }),
+    );
+    // Another peer of the same device and rule is the same exposure (it is the device's); another agent's is not (below).
+    t.send(exposure('x3', { peer: { ip: '10.20.60.3', port: 1883 }, severity: 'medium' }));
+    t.send(exposure('x4', { rule: 'mqtt.anonymous-login', severity: 'critical', peer: null }));
+    for (let i = 0; i < 5; i++) t.send(makeFinding(i));
+    await t.drain();
+    await t.close();
+    const b = await openTestAgent(col.wsUrl, { agent: 'agent-b', token: TOKENS.agentB });
+    b.send(exposure('x1', { agent: 'agent-b', count: 2 }));
+    await b.drain();
+    await b.close();
+    await waitFor(async () => (await col.store.countFindings()) === 10, 'all stored');
+  });
 
-describe('exposures', () => {
+  afterAll(async () => {
+    await col.close();
+  });
+
   it('aggregates reports per (agent, device, rule) whatever the peer: widest time range, counts summed once per id', async () => {
     const body = await get<{ exposures: Exposure[]; next: string | null }>(
       '/api/exposures?agent=agent-a&rule=mqtt.cleartext-password',
@@ -127,7 +134,7 @@ describe('exposures', () => {
       { id: '00:1a:2b:3c:4d:5e', ip: '10.20.30.17', protocols: ['mqtt'] },
       { id: '10.20.30.99', ip: '10.20.30.99' },
     ]);
-    await waitFor(() => col.store.countDevices() === 2, 'devices');
+    await waitFor(async () => (await col.store.countDevices()) === 2, 'devices');
     await t.close();
     const { devices } = await get<{ devices: StoredDevice[] }>('/api/devices');
     const pump = devices.find((d) => d.id === '00:1a:2b:3c:4d:5e');
@@ -151,8 +158,8 @@ describe('exposures', () => {
     expect(total).toBe(5);
   });
 
-  it("counts an engine summary (evidence.repeat_of) without counting its window's first report twice", () => {
-    const s = new Store(':memory:');
+  it("counts an engine summary (evidence.repeat_of) without counting its window's first report twice", async () => {
+    const s = await backend.open(await backend.fresh(tempDir()));
     const first = exposure('w1', { count: 1, rule: 'mqtt.anonymous-login', peer: null });
     // The engine's window summary: count is the whole window (first report included).
     const summary = exposure(
@@ -164,18 +171,20 @@ describe('exposures', () => {
         repeat_of: 'w1',
       },
     );
-    s.storeBatch('agent-a', 1, [first]);
-    s.storeBatch('agent-a', 2, [summary, summary]);
+    await s.storeBatch('agent-a', 1, [first]);
+    await s.storeBatch('agent-a', 2, [summary, summary]);
     // The next hour's restatement counts from one again.
-    s.storeBatch('agent-a', 3, [exposure('w2', { count: 1, rule: 'mqtt.anonymous-login', peer: null })]);
-    const [e] = s.queryExposures({ rule: 'mqtt.anonymous-login' }).exposures;
+    await s.storeBatch('agent-a', 3, [
+      exposure('w2', { count: 1, rule: 'mqtt.anonymous-login', peer: null }),
+    ]);
+    const [e] = (await s.queryExposures({ rule: 'mqtt.anonymous-login' })).exposures;
     expect(e).toMatchObject({ count: 6, first_seen: first.ts, last_seen: '2026-11-28T10:59:00.000000Z' });
-    s.close();
+    await s.close();
   });
 
-  it('retention by age closes exposures not reported within the period', () => {
-    expect(col.store.exposureCounts().high).toBe(2);
-    col.store.applyRetention({ maxAgeSeconds: 3600 }, Date.now() + 3601_000);
-    expect(Object.values(col.store.exposureCounts()).reduce((a, b) => a + b, 0)).toBe(0);
+  it('retention by age closes exposures not reported within the period', async () => {
+    expect((await col.store.exposureCounts()).high).toBe(2);
+    await col.store.applyRetention({ maxAgeSeconds: 3600 }, Date.now() + 3601_000);
+    expect(Object.values(await col.store.exposureCounts()).reduce((a, b) => a + b, 0)).toBe(0);
   });
 });

@@ -7,7 +7,7 @@ import WebSocket from 'ws';
 import type { Finding } from '../../agent/wire/finding.js';
 import type { DeviceRecord, StatsMessage } from '../../agent/wire/messages.js';
 import type { RunningCollector } from '../../collector/main.js';
-import { Store } from '../../collector/store.js';
+import { SqliteStore } from '../../collector/store.js';
 import { openTestAgent, startTestCollector } from '../helpers/collector.js';
 import { TOKENS, makeFinding, tempDir, waitFor } from './helpers.js';
 
@@ -116,8 +116,8 @@ describe('findings bound to their agent', () => {
       makeFinding(900, 'agent-b', { severity: 'critical' }),
       makeFinding(901, 'agent-a'),
     ]);
-    expect(col.store.findingIds()).toContain('agent-a-f901');
-    expect(col.store.findingIds()).not.toContain('agent-b-f900');
+    expect(await col.store.findingIds()).toContain('agent-a-f901');
+    expect(await col.store.findingIds()).not.toContain('agent-b-f900');
     expect(a.errors().some((r) => r.startsWith('agent_mismatch'))).toBe(true);
     // Stats or devices naming another agent are refused the same way.
     a.send({ ...stats(), agent: 'agent-b' });
@@ -141,7 +141,7 @@ describe('findings bound to their agent', () => {
       1,
       ids.map((id, i) => makeFinding(i, 'agent-b', { id, severity: 'critical', rule: 'test.shadow' })),
     );
-    const stored = col.store.queryFindings({ rule: 'test.shadow', limit: 10 }).findings;
+    const stored = (await col.store.queryFindings({ rule: 'test.shadow', limit: 10 })).findings;
     expect(stored.map((f) => [f.agent, f.id, f.severity]).sort()).toEqual([
       ['agent-b', 'shared-1', 'critical'],
       ['agent-b', 'shared-2', 'critical'],
@@ -176,7 +176,10 @@ describe('evidence caps', () => {
     expect(body.findings.length).toBe(3);
     for (const f of body.findings)
       expect(f.evidence).toEqual({ _truncated: true, reason: 'size', bytes: blob.length + 11 });
-    const row = c.store.db.prepare('SELECT max(length(json)) AS n FROM findings').get() as { n: number };
+    expect(c.store).toBeInstanceOf(SqliteStore);
+    const row = (c.store as SqliteStore).db.prepare('SELECT max(length(json)) AS n FROM findings').get() as {
+      n: number;
+    };
     expect(row.n).toBeLessThan(2048);
     expect(sample(await scrape(c), 'wardwatch_truncated_total{what="evidence"}')).toBe(3);
     a.close();
@@ -192,7 +195,8 @@ describe('evidence caps', () => {
     await waitFor(() => (a.acked(20) && b.acked(20)) || a.closed !== null || b.closed !== null, 'acks');
     expect([a.closed, b.closed]).toEqual([null, null]);
     expect(a.acked(20) && b.acked(20)).toBe(true);
-    const f = col.store.queryFindings({ agent: 'agent-a', rule: 'test.rule-2', limit: 1000 }).findings;
+    const f = (await col.store.queryFindings({ agent: 'agent-a', rule: 'test.rule-2', limit: 1000 }))
+      .findings;
     expect(f.find((x) => x.id === 'agent-a-f20')?.evidence).toMatchObject({
       _truncated: true,
       reason: 'depth',
@@ -240,20 +244,19 @@ describe('unknown fields', () => {
       'acks',
     );
     expect([a.closed, b.closed]).toEqual([null, null]);
-    await waitFor(() => c.store.countDevices() === 1, 'device');
+    await waitFor(async () => (await c.store.countDevices()) === 1, 'device');
     await waitFor(
       async () => sample(await scrape(c), 'wardwatch_packets_total{agent="agent-a"}') === 4,
       'stats',
     );
-    const stored = c.store.queryFindings({ agent: 'agent-a', limit: 10 }).findings as unknown as Array<
-      Record<string, unknown>
-    >;
+    const stored = (await c.store.queryFindings({ agent: 'agent-a', limit: 10 }))
+      .findings as unknown as Array<Record<string, unknown>>;
     expect(stored.map((f) => f.id).sort()).toEqual(['agent-a-f1', 'agent-a-f2']);
     const f1 = stored.find((f) => f.id === 'agent-a-f1');
     expect(f1?.future).toBeUndefined();
     expect(f1?.small).toEqual({ x: 1 });
     expect(stored.find((f) => f.id === 'agent-a-f2')?.device).toEqual({ ip: '10.0.0.2' });
-    expect(c.store.listDevices()[0]).not.toHaveProperty('future');
+    expect((await c.store.listDevices())[0]).not.toHaveProperty('future');
     const m = await scrape(c);
     expect(sample(m, 'wardwatch_truncated_total{what="finding"}')).toBe(2);
     expect(sample(m, 'wardwatch_truncated_total{what="device"}')).toBe(1);
@@ -272,7 +275,7 @@ describe('implausible times and counters', () => {
       makeFinding(2, 'agent-a', { ts: '9999-12-31T23:59:59.000000Z' }),
       makeFinding(3, 'agent-a'),
     ]);
-    expect(c.store.findingIds()).toEqual(['agent-a-f3']);
+    expect(await c.store.findingIds()).toEqual(['agent-a-f3']);
     a.send(stats({ packets: 5 }));
     await waitFor(
       async () => sample(await scrape(c), 'wardwatch_packets_total{agent="agent-a"}') === 5,
@@ -299,8 +302,8 @@ describe('implausible times and counters', () => {
     expect(sample(m, 'wardwatch_rejected_messages_total{reason="counter"}')).toBe(2);
     // Two findings, one stats message, two device records.
     expect(sample(m, 'wardwatch_rejected_messages_total{reason="timestamp"}')).toBe(5);
-    await waitFor(() => c.store.countDevices() > 0, 'device flush');
-    expect(c.store.listDevices().map((d) => d.id)).toEqual([device(1).id]);
+    await waitFor(async () => (await c.store.countDevices()) > 0, 'device flush');
+    expect((await c.store.listDevices()).map((d) => d.id)).toEqual([device(1).id]);
     expect(a.closed).toBeNull();
     expect(a.errors().some((r) => r.startsWith('timestamp'))).toBe(true);
     a.close();
@@ -346,28 +349,28 @@ describe('devices', () => {
     // Two chunks of 30: the second adds to the first (cap 50: 20 of it are refused).
     a.send({ type: 'devices', devices: Array.from({ length: 30 }, (_, i) => device(i)) });
     a.send({ type: 'devices', devices: Array.from({ length: 30 }, (_, i) => device(100 + i)) });
-    await waitFor(() => col.store.agentDeviceCount('agent-a') === 50, 'agent-a devices');
+    await waitFor(async () => (await col.store.agentDeviceCount('agent-a')) === 50, 'agent-a devices');
     await waitFor(
       async () => sample(await scrape(col), 'wardwatch_devices_refused_total{agent="agent-a"}') === 10,
       'refused count',
     );
-    const ids = new Set(col.store.listDevices().map((d) => d.id));
+    const ids = new Set((await col.store.listDevices()).map((d) => d.id));
     for (let i = 0; i < 30; i++) expect(ids.has(device(i).id)).toBe(true);
     // At the cap, a device already known still merges; another agent adds its own and can add A's.
     a.send({ type: 'devices', devices: [device(0, { vendor: 'Example Medical' }), device(999)] });
     b.send({ type: 'devices', devices: [device(0, { protocols: ['hl7'] }), device(500)] });
-    await waitFor(() => col.store.agentDeviceCount('agent-b') === 2, 'agent-b devices');
+    await waitFor(async () => (await col.store.agentDeviceCount('agent-b')) === 2, 'agent-b devices');
     await waitFor(
       async () => sample(await scrape(col), 'wardwatch_devices_refused_total{agent="agent-a"}') === 11,
       'refused count',
     );
-    const d0 = col.store.listDevices().find((d) => d.id === device(0).id);
+    const d0 = (await col.store.listDevices()).find((d) => d.id === device(0).id);
     expect(d0).toMatchObject({
       vendor: 'Example Medical',
       protocols: ['hl7', 'mqtt'],
       agents: ['agent-a', 'agent-b'],
     });
-    expect(col.store.listDevices().some((d) => d.id === device(999).id)).toBe(false);
+    expect((await col.store.listDevices()).some((d) => d.id === device(999).id)).toBe(false);
     a.close();
     b.close();
   });
@@ -396,15 +399,15 @@ describe('device writes', () => {
         sample(await scrape(c), 'wardwatch_rate_limited_total{agent="agent-a",type="devices"}') === 1,
       'pending cap',
     );
-    expect(c.store.countDevices()).toBe(0);
+    expect(await c.store.countDevices()).toBe(0);
     // The interval is a minute: only close() flushes, in chunks of 10.
     a.close();
     await c.close();
-    const s = new Store(path.join(dir, 'ww.db'));
-    expect(s.countDevices()).toBe(100);
-    expect(s.agentDeviceCount('agent-a')).toBe(100);
-    expect(s.listDevices().find((d) => d.id === device(0).id)?.vendor).toBe('Example Medical');
-    s.close();
+    const s = new SqliteStore(path.join(dir, 'ww.db'));
+    expect(await s.countDevices()).toBe(100);
+    expect(await s.agentDeviceCount('agent-a')).toBe(100);
+    expect((await s.listDevices()).find((d) => d.id === device(0).id)?.vendor).toBe('Example Medical');
+    await s.close();
   });
 });
 
@@ -443,7 +446,7 @@ describe('one agent flooding stats', () => {
     await innocent.drain();
     await Promise.all([flood, health]);
     expect(innocent.stats().ackedSeq).toBe(innocent.stats().lastSeq);
-    expect(c.store.findingIds().filter((id) => id.startsWith('agent-a-')).length).toBe(n);
+    expect((await c.store.findingIds()).filter((id) => id.startsWith('agent-a-')).length).toBe(n);
     expect(innocent.stats().connects).toBe(1);
     expect(healthy).toBeGreaterThan(0);
     expect(unhealthy).toBe(0);

@@ -7,18 +7,15 @@ import type { StatsMessage } from '../../agent/wire/messages.js';
 import type { RunningCollector } from '../../collector/main.js';
 import { TOKENS, makeFinding, quietLogger, tempDir, waitFor } from './helpers.js';
 import { startTestCollector } from '../helpers/collector.js';
+import { storeBackends } from '../helpers/postgres.js';
 
 let col: RunningCollector;
 let dir: string;
 
-beforeAll(async () => {
-  dir = tempDir();
-  col = await startTestCollector({ dir, maxPayload: 64 * 1024 });
-});
-
-afterAll(async () => {
-  await col.close();
-});
+// The whole ingest path on each store: SQLite, and PostgreSQL when installed (in CI always).
+const B = storeBackends();
+beforeAll(() => B.setup());
+afterAll(() => B.teardown());
 
 async function scrape(): Promise<string> {
   return (await fetch(`${col.url}/metrics`)).text();
@@ -69,7 +66,16 @@ function raw(send: Array<string | Buffer>): Promise<{ messages: string[]; code: 
 const hello = (agent: string, token: string): string =>
   JSON.stringify({ type: 'hello', agent, version: 't', token });
 
-describe('ingest', () => {
+describe.each(B.backends)('ingest on $name', (backend) => {
+  beforeAll(async () => {
+    dir = tempDir();
+    col = await startTestCollector({ dir, db: await backend.fresh(dir), maxPayload: 64 * 1024 });
+  });
+
+  afterAll(async () => {
+    await col.close();
+  });
+
   it('stores every finding exactly once, duplicates included, and acks them all', async () => {
     const t = await openTransport('agent-a', TOKENS.agentA);
     const n = 600;
@@ -82,7 +88,7 @@ describe('ingest', () => {
     expect(st.spoolPending).toBe(0);
     await t.close();
 
-    const stored = col.store.findingIds().filter((id) => id.startsWith('agent-a-'));
+    const stored = (await col.store.findingIds()).filter((id) => id.startsWith('agent-a-'));
     expect(stored.length).toBe(n);
     expect(new Set(stored).size).toBe(n);
     const m = await scrape();
@@ -136,7 +142,7 @@ describe('ingest', () => {
     // The good agent was never disturbed and still delivers.
     for (let i = 2; i <= 50; i++) good.send(makeFinding(i, 'agent-b'));
     await good.drain();
-    expect(col.store.findingIds().filter((id) => id.startsWith('agent-b-')).length).toBe(50);
+    expect((await col.store.findingIds()).filter((id) => id.startsWith('agent-b-')).length).toBe(50);
     expect(good.stats().connects).toBe(1);
 
     const m = await scrape();
@@ -282,8 +288,11 @@ describe('ingest', () => {
         ],
       },
     ]);
-    await waitFor(() => (col.store.listDevices()[0]?.agents.length ?? 0) === 2, 'both device records');
-    const d = col.store.listDevices()[0];
+    await waitFor(
+      async () => ((await col.store.listDevices())[0]?.agents.length ?? 0) === 2,
+      'both device records',
+    );
+    const d = (await col.store.listDevices())[0];
     expect(d).toMatchObject({
       id: '00:1a:2b:3c:4d:5e',
       vendor: 'Example Medical',

@@ -3,7 +3,7 @@
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { SCHEMA_VERSION, Store } from '../../collector/store.js';
+import { SCHEMA_VERSION, SqliteDb } from '../../collector/store-sqlite.js';
 import { makeFinding, tempDir } from './helpers.js';
 
 /** The schema of release 0.1.0 (collector/store.ts at 4355240), verbatim. */
@@ -87,7 +87,7 @@ describe('store migration', () => {
   it('upgrades a version 0 database in place and keeps every row', () => {
     const file = path.join(tempDir(), 'old.db');
     writeV0(file);
-    const s = new Store(file);
+    const s = new SqliteDb(file);
     expect(s.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(s.findingIds()).toEqual(Array.from({ length: 10 }, (_, i) => `agent-a-f${i}`));
     expect(s.queryFindings({ limit: 100 }).findings.length).toBe(10);
@@ -105,14 +105,14 @@ describe('store migration', () => {
     expect(seq.n).toBe(13);
     s.close();
     // Opening again is a no-op.
-    const again = new Store(file);
+    const again = new SqliteDb(file);
     expect(again.countFindings()).toBe(11);
     again.close();
   });
 
   it('upgrades a version 2 database: valid baselines become version 1, free-form ones stay behind', () => {
     const file = path.join(tempDir(), 'v2.db');
-    new Store(file).close();
+    new SqliteDb(file).close();
     // What a version 2 collector left: no version tables, the old free-form rows.
     const db = new Database(file);
     db.exec('DROP TABLE baseline_versions; DROP TABLE baseline_rejected');
@@ -131,7 +131,7 @@ describe('store migration', () => {
     put.run('dev-x', JSON.stringify({ peers: 'not a list' }), null, null, null, 'T2');
     db.pragma('user_version = 2');
     db.close();
-    const s = new Store(file);
+    const s = new SqliteDb(file);
     expect(s.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect(s.listBaselines()).toEqual([
       expect.objectContaining({
@@ -150,6 +150,6 @@ describe('store migration', () => {
     const db = new Database(file);
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
-    expect(() => new Store(file)).toThrow(/newer than this collector/);
+    expect(() => new SqliteDb(file)).toThrow(/newer than this collector/);
   });
 });

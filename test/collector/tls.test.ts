@@ -104,7 +104,7 @@ describe('tls', () => {
     for (let i = 0; i < 5; i++) t.send(makeFinding(i));
     await t.drain();
     await t.close();
-    expect(col.store.countFindings()).toBe(5);
+    expect(await col.store.countFindings()).toBe(5);
 
     // The API is served over the same TLS listener.
     const h = await new Promise<number>((resolve, reject) => {

@@ -104,7 +104,10 @@ describe.skipIf(!CAN_RUN && !IN_CI)('console in chromium', () => {
     t.send(crafted);
     t.send(other);
     await t.flush();
-    await waitFor(() => col.store.getFindings('crafted-second').length === 1, 'the crafted findings stored');
+    await waitFor(
+      async () => (await col.store.getFindings('crafted-second')).length === 1,
+      'the crafted findings stored',
+    );
     await t.close();
 
     mkdirSync(SHOTS, { recursive: true });
@@ -255,7 +258,7 @@ describe.skipIf(!CAN_RUN && !IN_CI)('console in chromium', () => {
 
   it("reviews a device's learned baseline, approves one item and sees it approved", async () => {
     // The agent's replay uploaded what it learned at its end.
-    await waitFor(() => col.store.listBaselines().length > 0, "the agent's learned baselines");
+    await waitFor(async () => (await col.store.listBaselines()).length > 0, "the agent's learned baselines");
     await page.click('#tabs a[data-view=baselines]');
     await page.locator(READY('baselines')).waitFor();
     await page.locator('#baselines tbody tr.row td a').first().click();
@@ -291,7 +294,7 @@ describe.skipIf(!CAN_RUN && !IN_CI)('console in chromium', () => {
   });
 
   it('approves a baseline deviation into the baseline from its finding', async () => {
-    const device = col.store.listBaselines()[0]?.device ?? '';
+    const device = (await col.store.listBaselines())[0]?.device ?? '';
     const deviation = makeFinding(3, 'agent-a', {
       id: 'crafted-deviation',
       ts: formatTs(Date.now() * 1000),
@@ -307,13 +310,18 @@ describe.skipIf(!CAN_RUN && !IN_CI)('console in chromium', () => {
     const t = await openTestAgent(col.wsUrl, { version: 'crafted' });
     t.send(deviation);
     await t.flush();
-    await waitFor(() => col.store.getFindings('crafted-deviation').length === 1, 'the deviation stored');
+    await waitFor(
+      async () => (await col.store.getFindings('crafted-deviation')).length === 1,
+      'the deviation stored',
+    );
     await t.close();
     await page.goto(`${col.url}/?view=finding&id=crafted-deviation&agent=agent-a`);
     await page.locator(READY('finding')).waitFor();
     await page.click('#approve-baseline');
     await page.locator('#msg', { hasText: `Approved into the baseline of ${device}` }).waitFor();
-    expect(col.store.latestBaseline(device, 'approved')?.document.dicom?.commands).toContain('C-GET-RQ');
+    expect((await col.store.latestBaseline(device, 'approved'))?.document.dicom?.commands).toContain(
+      'C-GET-RQ',
+    );
   });
 
   it('renders an AE title of <img src=x onerror=alert(1)> as text', async () => {
@@ -362,7 +370,10 @@ describe.skipIf(!CAN_RUN && !IN_CI)('console in chromium', () => {
         },
       ],
     });
-    await waitFor(() => col.store.latestBaseline('10.20.30.66', 'learned') !== null, 'the crafted upload');
+    await waitFor(
+      async () => (await col.store.latestBaseline('10.20.30.66', 'learned')) !== null,
+      'the crafted upload',
+    );
     await t.close();
     await page.goto(`${col.url}/?view=baseline&device=10.20.30.66`);
     await page.locator(READY('baseline')).waitFor();

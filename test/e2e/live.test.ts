@@ -46,9 +46,14 @@ afterAll(() => procs.killAll());
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(skipReason !== '')('live agent on lo → collector', () => {
-  it.each([1, 2])(
-    'with %i capture worker(s): reports wildcard MQTT and DICOM queries, counts messages, drops nothing',
-    async (workers) => {
+  // Two workers both ways of sharing the traffic: the kernel's fanout hash (the default) and a BPF filter each.
+  it.each([
+    [1, 'hash'],
+    [2, 'hash'],
+    [2, 'bpf'],
+  ] as const)(
+    'with %i capture worker(s), --fanout %s: reports wildcard MQTT and DICOM queries, counts messages, drops nothing',
+    async (workers, share) => {
       const dir = mkdtempSync(path.join(tmpdir(), 'ww-live-'));
       writeFileSync(path.join(dir, 'tokens'), 'agent live1 live-agent-token\nread soc live-read-token\n');
       const [mqttPort, qrPort, hl7Port] = [await freePort(), await freePort(), await freePort()];
@@ -92,6 +97,8 @@ describe.skipIf(skipReason !== '')('live agent on lo → collector', () => {
         '--immediate',
         '--workers',
         String(workers),
+        '--fanout',
+        share,
         '--log-level',
         'info',
         '--bpf',

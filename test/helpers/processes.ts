@@ -82,7 +82,7 @@ export interface CollectorProcess {
 }
 
 /**
- * Starts `wardwatch collector` on a free loopback port with `<dir>/<db>` and the tokens file `<dir>/tokens`, and
+ * Starts `wardwatch collector` on a free loopback port with `<dir>/<db>` (or `db` itself when a postgres:// URL) and the tokens file `<dir>/tokens`, and
  * resolves its URLs from its startup log line; rejects if it exits first or does not start within 30 s.
  */
 export function startCollectorProcess(
@@ -95,7 +95,8 @@ export function startCollectorProcess(
     '--listen',
     '127.0.0.1:0',
     '--db',
-    path.join(dir, opts.db ?? 'db.sqlite'),
+    // A postgres:// URL (issue 14.4) is passed as it is; anything else is a file in `dir`.
+    /^postgres(?:ql)?:\/\//.test(opts.db ?? '') ? (opts.db ?? '') : path.join(dir, opts.db ?? 'db.sqlite'),
     '--tokens',
     path.join(dir, 'tokens'),
     ...(opts.args ?? []),

@@ -46,7 +46,7 @@ describe('agent transport', () => {
     await again.drain();
     expect(again.stats()).toMatchObject({ connected: true, spoolPending: 0, ackedSeq: 10 });
     await again.close();
-    expect(col.store.countFindings()).toBe(1000);
+    expect(await col.store.countFindings()).toBe(1000);
     await col.close();
   });
 
@@ -103,7 +103,7 @@ describe('agent transport', () => {
       for (let k = 0; k < 10; k++) t.send(makeFinding(n++));
       await t.drain();
       expect(t.stats()).toMatchObject({ spoolDropped: 0, memoryDropped: 0, spoolPending: 0 });
-      expect(col.store.countFindings()).toBe(n);
+      expect(await col.store.countFindings()).toBe(n);
       await t.close();
     } finally {
       await col.close();

@@ -46,10 +46,10 @@ describe('agent crash', () => {
     };
     child = spawnTs(RUN, [JSON.stringify({ ...args, count: n })]);
     await waitFor(() => child?.lines.some((l) => l.includes('"spooled"')) ?? false, 'findings spooled');
-    await waitFor(() => col.store.countFindings() >= 100, 'some findings stored');
+    await waitFor(async () => (await col.store.countFindings()) >= 100, 'some findings stored');
     child.proc.kill('SIGKILL');
     await child.exited;
-    const atKill = col.store.countFindings();
+    const atKill = await col.store.countFindings();
     expect(atKill).toBeLessThan(n);
 
     // Second run generates nothing: only the spool can bring the rest.
@@ -60,7 +60,7 @@ describe('agent crash', () => {
     expect(await child.exited).toBe(0);
     expect(child.lines.some((l) => l.includes('"drained"'))).toBe(true);
 
-    const ids = col.store.findingIds();
+    const ids = await col.store.findingIds();
     expect(ids.length).toBe(n);
     expect(new Set(ids)).toEqual(new Set(Array.from({ length: n }, (_, i) => `agent-a-f${i}`)));
 

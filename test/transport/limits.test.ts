@@ -45,8 +45,10 @@ describe('agent message caps', () => {
       expect(st).toMatchObject({ refused: 0, trimmed: 1, oversizeDropped: 0, spoolPending: 0 });
       // 41 findings of 30 KiB cannot go in fewer than five 256 KiB messages.
       expect(st.lastSeq).toBeGreaterThanOrEqual(5);
-      expect(col.store.countFindings()).toBe(41);
-      const big = col.store.queryFindings({ limit: 100 }).findings.find((f) => f.id === 'agent-a-f40');
+      expect(await col.store.countFindings()).toBe(41);
+      const big = (await col.store.queryFindings({ limit: 100 })).findings.find(
+        (f) => f.id === 'agent-a-f40',
+      );
       expect(big?.evidence).toEqual({ trimmed: true, evidence_bytes: expect.any(Number) as number });
     } finally {
       await t.close();
@@ -65,10 +67,14 @@ describe('agent message caps', () => {
       devices.push(device(5000, 2000, 5000));
       devices.push(device(5001, 1, 10, { id: 'm'.repeat(300) }));
       t.sendDevices(devices);
-      await waitFor(() => col.store.countDevices() === 3001, 'every sendable device merged', 30_000);
+      await waitFor(
+        async () => (await col.store.countDevices()) === 3001,
+        'every sendable device merged',
+        30_000,
+      );
       const st = t.stats();
       expect(st).toMatchObject({ refused: 0, devicesTrimmed: 1, devicesDropped: 1, connected: true });
-      const wide = col.store.listDevices(10_000).find((d) => d.id === device(5000, 0, 0).id);
+      const wide = (await col.store.listDevices(10_000)).find((d) => d.id === device(5000, 0, 0).id);
       expect(wide?.attributes?.length).toBeGreaterThan(0);
       expect(wide?.attributes?.length).toBeLessThanOrEqual(1024);
       expect(wide?.attributes?.every((a) => a.value.length <= 4096)).toBe(true);
@@ -103,8 +109,8 @@ describe('agent message caps', () => {
       const st = t.stats();
       expect(st.refused).toBeGreaterThanOrEqual(2);
       expect(st).toMatchObject({ spoolQuarantined: 1, spoolPending: 0 });
-      expect(col.store.countFindings()).toBe(53);
-      expect(col.store.findingIds()).not.toContain('agent-a-f3');
+      expect(await col.store.countFindings()).toBe(53);
+      expect(await col.store.findingIds()).not.toContain('agent-a-f3');
       expect(existsSync(path.join(spoolDir, 'quarantine', 'seq-0000000000000002-refused.bin'))).toBe(true);
     } finally {
       await t.close();

@@ -257,7 +257,7 @@ describe.skipIf(skipWhy !== null)('spool on a 256 KiB tmpfs', () => {
     const col = await startTestCollector({ listen: `127.0.0.1:${port}` });
     try {
       await t.drain();
-      expect(col.store.countFindings()).toBe(before.spoolPending);
+      expect(await col.store.countFindings()).toBe(before.spoolPending);
       const metric = new RegExp(
         `wardwatch_drops_total\\{agent="agent-a",where="spool"\\} ${before.spoolDropped}\\b`,
       );

@@ -5,9 +5,15 @@
 #include <node_api.h>
 #include <pcap/pcap.h>
 #include <pthread.h>
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <linux/if_packet.h>
+#include <sys/socket.h>
+#endif
 
 // Record layout in a batch buffer (little-endian host): ts_sec, ts_usec, caplen, origlen (u32 each), then
 // caplen bytes padded to 4. Mirrored by agent/capture/live.ts.
@@ -193,7 +199,33 @@ static const char *activate_code(int rc) {
   }
 }
 
-// open({device, snaplen, promisc, bufferSize, timeoutMs, immediate, filter, queueBytes}) -> handle
+// Joins the handle's packet socket to a kernel fanout group in hash mode: the kernel gives each socket of the group
+// a share of the packets by a symmetric flow hash (both directions alike), IP fragments reassembled first so that
+// they hash as their datagram. This is how Suricata and Zeek split one interface over threads (packet(7)).
+// Returns 0, or -1 with msg filled in.
+static int join_fanout(pcap_t *p, int group, char *msg, size_t msg_len) {
+#if defined(__linux__) && defined(PACKET_FANOUT) && defined(PACKET_FANOUT_FLAG_DEFRAG)
+  int fd = pcap_fileno(p);
+  int arg = (group & 0xffff) | ((PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+  if (fd < 0) {
+    snprintf(msg, msg_len, "PACKET_FANOUT: the capture handle has no packet socket");
+    return -1;
+  }
+  if (setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
+    snprintf(msg, msg_len, "PACKET_FANOUT (group %d, hash): %s", group, strerror(errno));
+    return -1;
+  }
+  return 0;
+#else
+  (void)p;
+  (void)group;
+  snprintf(msg, msg_len, "PACKET_FANOUT is not available on this system (Linux 3.1 or later)");
+  return -1;
+#endif
+}
+
+// open({device, snaplen, promisc, bufferSize, timeoutMs, immediate, filter, queueBytes, fanoutGroup}) -> handle
+// fanoutGroup (0..65535): join that PACKET_FANOUT hash group after activation; absent or -1: no fanout.
 static napi_value Open(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -208,6 +240,8 @@ static napi_value Open(napi_env env, napi_callback_info info) {
   int timeout_ms = (int)get_opt_int(env, argv[0], "timeoutMs", 100);
   int immediate = (int)get_opt_int(env, argv[0], "immediate", 0);
   int64_t queue_bytes = get_opt_int(env, argv[0], "queueBytes", 16 * 1024 * 1024);
+  int64_t fanout_group = get_opt_int(env, argv[0], "fanoutGroup", -1);
+  if (fanout_group > 0xffff) return throw_msg(env, "EINVAL", "fanoutGroup must be 0 to 65535");
   if (queue_bytes < 65536 + RECORD_HEADER) queue_bytes = 65536 + RECORD_HEADER;
 
   pcap_t *p = pcap_create(device, errbuf);
@@ -239,6 +273,15 @@ static napi_value Open(napi_env env, napi_callback_info info) {
       snprintf(msg, sizeof msg, "%s", pcap_geterr(p));
       pcap_close(p);
       return throw_msg(env, "EBPF", msg);
+    }
+  }
+
+  // After the filter: a socket joins the group ready to filter its share.
+  if (fanout_group >= 0) {
+    char msg[PCAP_ERRBUF_SIZE + 64];
+    if (join_fanout(p, (int)fanout_group, msg, sizeof msg) < 0) {
+      pcap_close(p);
+      return throw_msg(env, "EFANOUT", msg);
     }
   }
 
@@ -411,6 +454,15 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"version", NULL, Version, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  // Whether open() honours fanoutGroup: a build without it would ignore the option and every worker would see all
+  // the traffic, so the caller checks this first.
+  napi_value fanout;
+#if defined(__linux__) && defined(PACKET_FANOUT) && defined(PACKET_FANOUT_FLAG_DEFRAG)
+  napi_get_boolean(env, true, &fanout);
+#else
+  napi_get_boolean(env, false, &fanout);
+#endif
+  napi_set_named_property(env, exports, "fanout", fanout);
   return exports;
 }
 

@@ -1,0 +1,284 @@
+// `replay --workers N` in pieces: the shard of a frame (checked against the decoder's own reading of the addresses),
+// the frame batches handed to workers, the merge order, the summed statistics, and a worker that fails.
+import fc from 'fast-check';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FrameBatchWriter, readFrameBatch } from '../../agent/capture/frame-batch.js';
+import { LinkType, type RawFrame } from '../../agent/capture/types.js';
+import { Decoder } from '../../agent/decode/decoder.js';
+import { flowShard, ipPairKey } from '../../agent/decode/flow-shard.js';
+import { createPacket } from '../../agent/decode/packet.js';
+import { replayFiles, type PipelineStats } from '../../agent/pipeline.js';
+import type { OutputRecord } from '../../agent/replay-worker.js';
+import {
+  mergeEpoch,
+  replayInWorkers,
+  ReplayWorkerError,
+  sumPipelineStats,
+} from '../../agent/replay-workers.js';
+import { arp, eth, ipv4, ipv6, mpls, nullHeader, sll, sll2, tcp, udp } from '../decode/builders.js';
+import { FIXTURES } from '../helpers/paths.js';
+
+function frame(linkType: number, data: Uint8Array, ts = 1_700_000_000_000_000, index = 1): RawFrame {
+  return { index, ts, linkType, origLen: data.length, data, ifIndex: 0 };
+}
+
+const ipv4Text = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((a) => a.join('.'));
+const ipv6Text = fc
+  .array(fc.nat(0xffff), { minLength: 8, maxLength: 8 })
+  .map((w) => w.map((x) => x.toString(16)).join(':'));
+
+/** An IP packet from a to b in one of the link framings the shard peeks through. */
+const framings = (ip: Uint8Array, v6: boolean): fc.Arbitrary<RawFrame> => {
+  const type = v6 ? 0x86dd : 0x0800;
+  return fc.oneof(
+    fc.constant(frame(LinkType.ETHERNET, eth({ type }, ip))),
+    fc
+      .array(fc.nat(4094), { minLength: 1, maxLength: 3 })
+      .map((vids) => frame(LinkType.ETHERNET, eth({ type, tags: vids.map((vid) => ({ vid })) }, ip))),
+    fc
+      .array(fc.nat(0xfffff), { minLength: 1, maxLength: 3 })
+      .map((labels) => frame(LinkType.ETHERNET, eth({ type: 0x8847 }, mpls(labels, ip)))),
+    fc.constant(frame(LinkType.LINUX_SLL, sll(type, ip))),
+    fc.constant(frame(LinkType.LINUX_SLL2, sll2(type, ip))),
+    fc.constant(frame(LinkType.NULL, nullHeader(v6 ? 30 : 2, ip))),
+    fc.constant(frame(LinkType.RAW, ip)),
+  );
+};
+
+const tcpBetween = (src: string, dst: string, sport: number, dport: number, v6: boolean): Uint8Array =>
+  v6
+    ? ipv6({ src, dst, next: 6 }, tcp({ sport, dport }))
+    : ipv4({ src, dst, proto: 6 }, tcp({ sport, dport }));
+
+describe('flowShard', () => {
+  it('keys a frame on the addresses the decoder reads, whatever the framing (IPv4 and IPv6)', () => {
+    const decoder = new Decoder();
+    const pkt = createPacket();
+    fc.assert(
+      fc.property(
+        fc
+          .boolean()
+          .chain((v6) =>
+            fc
+              .tuple(v6 ? ipv6Text : ipv4Text, v6 ? ipv6Text : ipv4Text, fc.nat(65535), fc.nat(65535))
+              .chain(([a, b, sp, dp]) => framings(tcpBetween(a, b, sp, dp, v6), v6)),
+          ),
+        (f) => {
+          expect(decoder.decode(f, pkt)).toBe('ok');
+          let want = 0;
+          for (let i = 0; i < pkt.src.length; i += 4) {
+            const word = (s: Uint8Array): number =>
+              (((s[i] ?? 0) << 24) | ((s[i + 1] ?? 0) << 16) | ((s[i + 2] ?? 0) << 8) | (s[i + 3] ?? 0)) >>>
+              0;
+            want ^= word(pkt.src) ^ word(pkt.dst);
+          }
+          expect(ipPairKey(f)).toBe(want >>> 0);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('sends both directions, every port pair and every fragment of two hosts to one worker', () => {
+    fc.assert(
+      fc.property(
+        ipv4Text,
+        ipv4Text,
+        fc.nat(65535),
+        fc.nat(65535),
+        fc.integer({ min: 2, max: 64 }),
+        (a, b, sp, dp, n) => {
+          const there = flowShard(
+            frame(LinkType.ETHERNET, eth({ type: 0x0800 }, tcpBetween(a, b, sp, dp, false))),
+            n,
+          );
+          const back = flowShard(
+            frame(LinkType.ETHERNET, eth({ type: 0x0800 }, tcpBetween(b, a, dp, sp, false))),
+            n,
+          );
+          const fragment = flowShard(
+            frame(
+              LinkType.ETHERNET,
+              eth({ type: 0x0800 }, ipv4({ src: a, dst: b, proto: 17, fragOffset: 1480 }, new Uint8Array(8))),
+            ),
+            n,
+          );
+          const otherPorts = flowShard(frame(LinkType.RAW, ipv4({ src: b, dst: a, proto: 17 }, udp({}))), n);
+          expect(there).toBeGreaterThanOrEqual(0);
+          expect(there).toBeLessThan(n);
+          expect(new Set([there, back, fragment, otherPorts]).size).toBe(1);
+        },
+      ),
+    );
+  });
+
+  it('spreads the host pairs of one subnet over the workers', () => {
+    const counts = [0, 0, 0];
+    for (let i = 1; i < 255; i++) {
+      const f = frame(LinkType.RAW, tcpBetween('10.20.40.10', `10.20.30.${i}`, 40000, 104, false));
+      counts[flowShard(f, 3)]!++;
+    }
+    // 254 pairs over 3 workers: each gets a fair part (an even split is 84 or 85).
+    for (const c of counts) expect(c).toBeGreaterThan(50);
+  });
+
+  it('sends what is not IP, or too short to tell, to worker 0', () => {
+    expect(flowShard(frame(LinkType.ETHERNET, eth({ type: 0x0806 }, arp())), 4)).toBe(0);
+    expect(flowShard(frame(LinkType.ETHERNET, eth({ type: 0x0800 }, Uint8Array.of(0x45, 0))), 4)).toBe(0);
+    expect(flowShard(frame(147, tcpBetween('10.0.0.1', '10.0.0.2', 1, 2, false)), 4)).toBe(0);
+    expect(ipPairKey(frame(LinkType.ETHERNET, eth({ type: 0x0800 }, new Uint8Array(0))))).toBe(-1);
+  });
+
+  it('never throws and stays in range on random bytes of any link type', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom(0, 1, 12, 14, 101, 108, 113, 147, 228, 229, 276),
+        fc.uint8Array({ maxLength: 120 }),
+        fc.integer({ min: 1, max: 64 }),
+        (link, data, n) => {
+          const w = flowShard(frame(link, data), n);
+          expect(Number.isInteger(w) && w >= 0 && w < n).toBe(true);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('frame batches', () => {
+  const frameArb = fc.record({
+    ts: fc.integer({ min: 0, max: 2 ** 52 }),
+    linkType: fc.constantFrom(1, 101, 113, 276),
+    origLen: fc.nat(0xffffffff),
+    index: fc.nat(0xffffffff),
+    data: fc.uint8Array({ maxLength: 300 }),
+  });
+
+  it('hand every frame over unchanged, with its sequence number, in order', () => {
+    fc.assert(
+      fc.property(fc.array(frameArb, { maxLength: 60 }), (frames) => {
+        const w = new FrameBatchWriter(64 * 1024);
+        frames.forEach((f, i) => expect(w.add({ ...f, ifIndex: 0 }, i * 3)).toBe(true));
+        const batch = w.take();
+        if (frames.length === 0) {
+          expect(batch).toBeNull();
+          return;
+        }
+        const seen: { f: Omit<RawFrame, 'ifIndex'>; seq: number }[] = [];
+        const delivered = readFrameBatch(batch!, (f, seq) =>
+          seen.push({
+            f: { ts: f.ts, linkType: f.linkType, origLen: f.origLen, index: f.index, data: f.data.slice() },
+            seq,
+          }),
+        );
+        expect(delivered).toBe(frames.length);
+        expect(seen).toEqual(frames.map((f, i) => ({ f, seq: i * 3 })));
+      }),
+    );
+  });
+
+  it('refuse a frame that does not fit, and start empty after take()', () => {
+    const w = new FrameBatchWriter(256);
+    const big = frame(1, new Uint8Array(200));
+    expect(w.add(big, 0)).toBe(true);
+    expect(w.add(big, 1)).toBe(false);
+    expect(w.frames).toBe(1);
+    expect(w.take()?.count).toBe(1);
+    expect(w.take()).toBeNull();
+    expect(w.add(big, 1)).toBe(true);
+  });
+
+  it('stop at a record that claims more bytes than the batch holds', () => {
+    const w = new FrameBatchWriter(1024);
+    w.add(frame(1, new Uint8Array(40)), 0);
+    w.add(frame(1, new Uint8Array(40)), 1);
+    const batch = w.take()!;
+    // The second record's captured length, made to run past the end.
+    new DataView(batch.buffer).setUint32(72 + 16, 5000, true);
+    expect(readFrameBatch(batch, () => undefined)).toBe(1);
+  });
+});
+
+describe('the merge', () => {
+  const rec = (seq: number, line: string): OutputRecord => ({ seq, line });
+
+  it('orders an epoch by input position; end-of-input records last, by worker', () => {
+    const end = Number.MAX_SAFE_INTEGER;
+    const merged = mergeEpoch([
+      [
+        [rec(1, 'a'), rec(4, 'b')],
+        [rec(9, 'c'), rec(end, 'w0-end')],
+      ],
+      [[rec(2, 'd'), rec(4.5, 'x')], [rec(end, 'w1-end')]],
+      [[rec(0, 'e'), rec(0, 'e2')]],
+    ]);
+    expect(merged.map((r) => r.line)).toEqual(['e', 'e2', 'a', 'd', 'b', 'x', 'c', 'w0-end', 'w1-end']);
+  });
+});
+
+describe('summed statistics', () => {
+  it('add up two pipelines as one summary', async () => {
+    const a = await replayFiles([path.join(FIXTURES, 'dicom/store.pcap')], {}, {});
+    const b = await replayFiles([path.join(FIXTURES, 'scenarios/mqtt-anonymous.pcap')], {}, {});
+    const sum = sumPipelineStats([a, b])!;
+    expect(sum.packets).toBe(a.packets + b.packets);
+    expect(sum.bytes).toBe(a.bytes + b.bytes);
+    expect(sum.flows).toBe(a.flows + b.flows);
+    expect(sum.firstTs).toBe(Math.min(a.firstTs, b.firstTs));
+    expect(sum.lastTs).toBe(Math.max(a.lastTs, b.lastTs));
+    for (const proto of ['dicom', 'mqtt']) {
+      const count = (s: PipelineStats): number =>
+        Object.values(s.protocols.messages[proto] ?? {}).reduce((x, y) => x + y, 0);
+      expect(count(sum)).toBe(count(a) + count(b));
+    }
+    // The first summary is not changed by the sum.
+    expect(a.packets).toBeLessThan(sum.packets);
+    expect(sumPipelineStats([])).toBeNull();
+  });
+});
+
+describe('a worker that fails', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ww-replay-workers-'));
+  const capture = path.join(FIXTURES, 'scenarios/normal.pcap');
+  const options = (workerUrl: URL) => ({
+    workers: 2,
+    engine: {},
+    agentId: 'test',
+    format: 'jsonl' as const,
+    events: false,
+    flows: false,
+    workerUrl,
+  });
+
+  it.each([
+    [
+      'throws on its first batch',
+      "parentPort.on('message', () => { throw new Error('boom in a worker'); });",
+      /boom in a worker/,
+    ],
+    [
+      'exits without a word',
+      "parentPort.on('message', () => process.exit(7));",
+      /exited \(status 7\) before the end/,
+    ],
+    [
+      'says it cannot start',
+      "parentPort.postMessage({ type: 'error', message: 'rules did not load' });",
+      /rules did not load/,
+    ],
+  ])('is reported when it %s, and the replay ends (no hang)', async (_what, body, message) => {
+    const file = path.join(dir, `${_what.replace(/\W+/g, '-')}.mjs`);
+    writeFileSync(file, `import { parentPort } from 'node:worker_threads';\n${body}\n`);
+    const lines: string[] = [];
+    const run = replayInWorkers([capture], options(new URL(`file://${file}`)), {
+      onLine: (l) => lines.push(l),
+    });
+    await expect(run).rejects.toBeInstanceOf(ReplayWorkerError);
+    await expect(run).rejects.toThrow(message);
+    await expect(run).rejects.toThrow(/replay worker [01]: /);
+    expect(lines).toEqual([]);
+  });
+});
