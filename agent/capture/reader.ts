@@ -1,5 +1,6 @@
 // Chunk-fed capture file parser: libpcap format (draft-ietf-opsawg-pcap) and pcapng (draft-ietf-opsawg-pcapng §4) → RawFrame.
 import { CaptureFormatError, type RawFrame } from './types.js';
+import { u16, u16le, u32, u32le } from '../wire/bytes.js';
 
 /** Hard limits: hostile or corrupt files become a CaptureFormatError, never a big allocation. */
 export interface CaptureLimits {
@@ -53,14 +54,13 @@ const enum Mode {
   Pcapng,
 }
 
+/** A capture file's own byte order (pcap and pcapng headers say which). */
 function read32(b: Uint8Array, o: number, le: boolean): number {
-  return le
-    ? ((b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) | ((b[o + 2] ?? 0) << 16) | ((b[o + 3] ?? 0) << 24)) >>> 0
-    : (((b[o] ?? 0) << 24) | ((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0)) >>> 0;
+  return le ? u32le(b, o) : u32(b, o);
 }
 
 function read16(b: Uint8Array, o: number, le: boolean): number {
-  return le ? (b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) : ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
+  return le ? u16le(b, o) : u16(b, o);
 }
 
 /** floor((hi·2^32 + lo) / d) exactly, for d ≤ 2^20 (the remainder term stays under 2^53). */

@@ -2,6 +2,7 @@
 // from the link, VLAN and MPLS headers without decoding the rest. Pure and allocation-free: it runs on the
 // reading thread for every packet, the one stage that does not scale with the workers.
 import { LinkType, type RawFrame } from '../capture/types.js';
+import { u16, u32 } from '../wire/bytes.js';
 
 const ETHER_IPV4 = 0x0800;
 const ETHER_IPV6 = 0x86dd;
@@ -15,14 +16,6 @@ const MAX_TAGS = 4;
 const MAX_LABELS = 8;
 const DLT_RAW_12 = 12;
 const DLT_RAW_14 = 14;
-
-function u16(b: Uint8Array, o: number): number {
-  return ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
-}
-
-function u32(b: Uint8Array, o: number): number {
-  return (((b[o] ?? 0) << 24) | ((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0)) >>> 0;
-}
 
 /** Offset of the IP header after an EtherType at `typeAt` (VLAN tags and MPLS labels skipped), or -1. */
 function ipAfterEtherType(b: Uint8Array, typeAt: number): number {

@@ -1,6 +1,7 @@
 // IPv4 header (RFC 791 §3.1): options skipped by IHL, total length honoured (link trailers trimmed), fragment fields read.
 import type { Packet } from './packet.js';
-import { read16, read32, type Layer, type LayerResult } from './layer.js';
+import { type Layer, type LayerResult } from './layer.js';
+import { u16, u32 } from '../wire/bytes.js';
 
 export function decodeIpv4(d: Uint8Array, l: Layer, out: Packet): LayerResult {
   const o = l.off;
@@ -11,7 +12,7 @@ export function decodeIpv4(d: Uint8Array, l: Layer, out: Packet): LayerResult {
   const hl = (b0 & 0x0f) * 4;
   if (hl < 20) return 'bad_header';
   if (hl > avail) return 'truncated';
-  let total = read16(d, o + 2);
+  let total = u16(d, o + 2);
   // 0 is what TSO-offloading hosts capture; more than captured is a snap-length cut. Both: use what is there.
   if (total === 0 || total > avail) total = avail;
   else if (total < hl) return 'bad_header';
@@ -24,15 +25,15 @@ export function decodeIpv4(d: Uint8Array, l: Layer, out: Packet): LayerResult {
   out.ipVersion = 4;
   out.src = src;
   out.dst = dst;
-  out.src4 = read32(d, o + 12);
-  out.dst4 = read32(d, o + 16);
+  out.src4 = u32(d, o + 12);
+  out.dst4 = u32(d, o + 16);
   out.ttl = d[o + 8]!;
   out.proto = d[o + 9]!;
-  const frag = read16(d, o + 6);
+  const frag = u16(d, o + 6);
   l.moreFragments = (frag & 0x2000) !== 0;
   l.fragOffset = (frag & 0x1fff) * 8;
   l.isFragment = l.moreFragments || l.fragOffset !== 0;
-  l.fragId = read16(d, o + 4);
+  l.fragId = u16(d, o + 4);
   l.next = out.proto;
   l.off = o + hl;
   l.end = o + total;

@@ -1,6 +1,7 @@
 // IPv6 header (RFC 8200 §3) and extension header chain (§4: hop-by-hop, routing, fragment, destination options; AH per RFC 4302).
 import type { Packet } from './packet.js';
-import { read16, read32, type Layer, type LayerResult } from './layer.js';
+import { type Layer, type LayerResult } from './layer.js';
+import { u16, u32 } from '../wire/bytes.js';
 
 const HOP_BY_HOP = 0;
 const ROUTING = 43;
@@ -18,7 +19,7 @@ export function decodeIpv6(d: Uint8Array, l: Layer, out: Packet, maxExt: number)
   const avail = l.end - o;
   if (avail < 40) return 'truncated';
   if (d[o]! >> 4 !== 6) return 'bad_header';
-  let total = 40 + read16(d, o + 4);
+  let total = 40 + u16(d, o + 4);
   // Payload length 0 with hop-by-hop is a jumbogram (RFC 2675); longer than captured is a snap-length cut.
   if (total === 40 && d[o + 6] === HOP_BY_HOP) total = avail;
   if (total > avail) total = avail;
@@ -70,7 +71,7 @@ export function skipIpv6Extensions(d: Uint8Array, l: Layer, out: Packet, maxExt:
       case FRAGMENT: {
         if (l.end - o < 8) return 'truncated';
         len = 8;
-        const fo = read16(d, o + 2);
+        const fo = u16(d, o + 2);
         const offset = fo & 0xfff8;
         const more = (fo & 1) !== 0;
         if (offset !== 0 || more) {
@@ -78,7 +79,7 @@ export function skipIpv6Extensions(d: Uint8Array, l: Layer, out: Packet, maxExt:
           l.isFragment = true;
           l.fragOffset = offset;
           l.moreFragments = more;
-          l.fragId = read32(d, o + 4);
+          l.fragId = u32(d, o + 4);
           l.next = d[o]!;
           l.off = o + 8;
           out.proto = l.next;

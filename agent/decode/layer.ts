@@ -53,19 +53,3 @@ export function createLayer(): Layer {
     dst6: new Uint8Array(16),
   };
 }
-
-/** 48-bit MAC at d[o..o+6) as a number (exact: below 2^53). */
-export function readMac(d: Uint8Array, o: number): number {
-  return (
-    (d[o]! * 0x10000 + ((d[o + 1]! << 8) | d[o + 2]!)) * 0x1000000 +
-    ((d[o + 3]! << 16) | (d[o + 4]! << 8) | d[o + 5]!)
-  );
-}
-
-export function read16(d: Uint8Array, o: number): number {
-  return (d[o]! << 8) | d[o + 1]!;
-}
-
-export function read32(d: Uint8Array, o: number): number {
-  return ((d[o]! << 24) | (d[o + 1]! << 16) | (d[o + 2]! << 8) | d[o + 3]!) >>> 0;
-}

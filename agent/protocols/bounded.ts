@@ -63,14 +63,6 @@ export function macText(d: Uint8Array, off: number): string {
   return parts.join(':');
 }
 
-export function u16(d: Uint8Array, o: number): number {
-  return ((d[o] ?? 0) << 8) | (d[o + 1] ?? 0);
-}
-
-export function u32(d: Uint8Array, o: number): number {
-  return (((d[o] ?? 0) << 24) | ((d[o + 1] ?? 0) << 16) | ((d[o + 2] ?? 0) << 8) | (d[o + 3] ?? 0)) >>> 0;
-}
-
 /** Maximum DNS name length in presentation form (RFC 1035 §3.1: 255 octets on the wire). */
 const MAX_NAME = 255;
 /** Compression pointers followed per name: a loop of pointers ends here. */

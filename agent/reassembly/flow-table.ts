@@ -1,6 +1,7 @@
 // Bidirectional flow table keyed by VLAN + 5-tuple: client/server sides, idle timeouts in packet time, FIN/RST, a cap and a byte budget with eviction (RFC 9293 §3.5–3.6 for closing).
 import type { Packet } from '../decode/packet.js';
 import { ipToString, ipv4ToString, macToString } from '../decode/addr.js';
+import { u32 } from '../wire/bytes.js';
 import { communityIdOrdered } from '../wire/community-id.js';
 import { formatTs } from '../wire/time.js';
 import { TcpStream, createReassemblyStats, type HoldBudget, type ReassemblyStats } from './tcp-stream.js';
@@ -924,15 +925,11 @@ function hashV4(a: number, b: number, ap: number, bp: number, vlan: number, prot
 
 function hashV6(a: Uint8Array, b: Uint8Array, ap: number, bp: number, vlan: number, proto: number): number {
   let h = 0x5bd1e995;
-  for (let i = 0; i + 3 < a.length; i += 4) h = mix(h, readU32(a, i));
-  for (let i = 0; i + 3 < b.length; i += 4) h = mix(h, readU32(b, i));
+  for (let i = 0; i + 3 < a.length; i += 4) h = mix(h, u32(a, i));
+  for (let i = 0; i + 3 < b.length; i += 4) h = mix(h, u32(b, i));
   h = mix(h, (ap << 16) | bp);
   h = mix(h, ((vlan + 1) << 8) | proto);
   return finalise(h);
-}
-
-function readU32(b: Uint8Array, i: number): number {
-  return ((b[i] ?? 0) << 24) | ((b[i + 1] ?? 0) << 16) | ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0);
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {
@@ -984,12 +981,12 @@ export function makeFlowId(
   h1 = mix(h1, clientAddr.length);
   h2 = mix(h2, clientAddr.length ^ t);
   for (let i = 0; i + 3 < clientAddr.length; i += 4) {
-    const w = readU32(clientAddr, i);
+    const w = u32(clientAddr, i);
     h1 = mix(h1, w);
     h2 = mix(h2, w ^ t);
   }
   for (let i = 0; i + 3 < serverAddr.length; i += 4) {
-    const w = readU32(serverAddr, i);
+    const w = u32(serverAddr, i);
     h1 = mix(h1, w);
     h2 = mix(h2, w ^ t);
   }

@@ -1,9 +1,10 @@
 // CDP parser: LLC/SNAP (OUI 00000c, PID 0x2000), the 4-byte CDP header, then type-length-value records (length includes the 4-byte TLV header).
 import { ipToString } from '../../decode/addr.js';
-import { bounds, pushCapped, readText, u16, u32, type Bounds } from '../bounded.js';
+import { bounds, pushCapped, readText, type Bounds } from '../bounded.js';
 import type { Decoded } from '../datagram.js';
 import type { EventFields, FieldValue } from '../types.js';
 import { CAPABILITIES } from './events.js';
+import { u16, u32 } from '../../wire/bytes.js';
 
 const MAX_TLVS = 64;
 const SNAP = [0xaa, 0xaa, 0x03, 0x00, 0x00, 0x0c, 0x20, 0x00];

@@ -1,18 +1,9 @@
 // DHCPv6 message parser (RFC 8415 §8 client/server and §9 relay formats, §21 options): metadata only, capped.
-import {
-  bounds,
-  capString,
-  hex,
-  pushCapped,
-  readDnsName,
-  readText,
-  u16,
-  u32,
-  type Bounds,
-} from '../bounded.js';
+import { bounds, capString, hex, pushCapped, readDnsName, readText, type Bounds } from '../bounded.js';
 import type { Decoded } from '../datagram.js';
 import type { EventFields, FieldValue } from '../types.js';
 import { MESSAGE_TYPES } from './events.js';
+import { u16, u32 } from '../../wire/bytes.js';
 
 const MAX_OPTIONS = 64;
 /** Relay messages nest (RFC 8415 §9: hop count up to 32); deeper than this is counted as cut. */

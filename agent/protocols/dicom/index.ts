@@ -1,9 +1,10 @@
 // The DICOM analyzer spec: ports, content probe on an A-ASSOCIATE-RQ/AC shape (PS3.8 9.3.2-9.3.3), session factory.
 import { ASSOCIATE_FIXED_LEN, DEFAULT_LIMITS, DEFAULT_PORTS, PduType } from './constants.js';
 import { dicomSchema } from './events.js';
-import { isPrintableAe, readU32BE } from './parse.js';
+import { isPrintableAe } from './parse.js';
 import { DicomSession } from './session.js';
 import type { AnalyzerSpec, Direction, ProbeResult } from '../types.js';
+import { u32 } from '../../wire/bytes.js';
 
 /** Bytes the probe needs: PDU header, protocol version, reserved, both AE titles. */
 const PROBE_BYTES = 42;
@@ -20,7 +21,7 @@ export function probeDicom(dir: Direction, b: Uint8Array): ProbeResult {
   if (b.length < 2) return 'need_more';
   if (b[1] !== 0) return 'no';
   if (b.length < 6) return 'need_more';
-  const len = readU32BE(b, 2);
+  const len = u32(b, 2);
   if (len < ASSOCIATE_FIXED_LEN || len > DEFAULT_LIMITS.maxPduLength) return 'no';
   if (b.length < 10) return 'need_more';
   if (b[6] !== 0 || b[7] !== 1 || b[8] !== 0 || b[9] !== 0) return 'no';

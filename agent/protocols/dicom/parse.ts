@@ -21,6 +21,7 @@ import {
   UNDEFINED_LENGTH,
 } from './constants.js';
 import type { DicomAnomalyCode } from './events.js';
+import { u16, u16le, u32, u32le } from '../../wire/bytes.js';
 
 export type ParseResult<T> =
   | { ok: true; msg: T; consumed: number }
@@ -128,24 +129,6 @@ const bad = (code: DicomAnomalyCode): { ok: false; need: false; bad: true; code:
   code,
 });
 
-export function readU16BE(b: Uint8Array, o: number): number {
-  return ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
-}
-
-export function readU32BE(b: Uint8Array, o: number): number {
-  return (
-    ((b[o] ?? 0) * 0x1000000 + (((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0))) >>> 0
-  );
-}
-
-export function readU16LE(b: Uint8Array, o: number): number {
-  return (b[o] ?? 0) | ((b[o + 1] ?? 0) << 8);
-}
-
-export function readU32LE(b: Uint8Array, o: number): number {
-  return ((b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) | ((b[o + 2] ?? 0) << 16)) + (b[o + 3] ?? 0) * 0x1000000;
-}
-
 /** Longest string kept from the wire (a UID is at most 64 characters, PS3.5 9.1). */
 const MAX_TEXT = 128;
 
@@ -178,7 +161,7 @@ export function isPrintableAe(b: Uint8Array, start: number): boolean {
 
 export function parsePduHeader(b: Uint8Array, offset: number): PduHeader | null {
   if (b.length - offset < PDU_HEADER_LEN) return null;
-  return { type: b[offset] ?? 0, length: readU32BE(b, offset + 2) };
+  return { type: b[offset] ?? 0, length: u32(b, offset + 2) };
 }
 
 /**
@@ -189,7 +172,7 @@ export function parsePdu(b: Uint8Array, offset: number, limits: DicomLimits): Pa
   const avail = b.length - offset;
   if (avail < PDU_HEADER_LEN) return { ok: false, need: true, bytes: PDU_HEADER_LEN };
   const type = b[offset] ?? 0;
-  const length = readU32BE(b, offset + 2);
+  const length = u32(b, offset + 2);
   if (type < PduType.ASSOCIATE_RQ || type > PduType.ABORT) return bad('dicom.unknown_pdu_type');
   const cap = type === PduType.P_DATA_TF ? limits.maxPdataLength : limits.maxPduLength;
   if (length > cap) return bad('dicom.pdu_too_large');
@@ -241,7 +224,7 @@ export function parsePdvs(b: Uint8Array, body: number, end: number, limits: Dico
   let p = body;
   while (p < end) {
     if (end - p < 6) return null;
-    const len = readU32BE(b, p);
+    const len = u32(b, p);
     if (len < 2 || len > end - p - 4) return null;
     if (pdvs.length < limits.maxListEntries) {
       pdvs.push({ dataOffset: p + 6, dataLength: len - 2, contextId: b[p + 4] ?? 0, control: b[p + 5] ?? 0 });
@@ -263,7 +246,7 @@ export function parseAssociateBody(
   const msg: AssociatePdu = {
     type,
     length: end - body,
-    protocolVersion: readU16BE(b, body),
+    protocolVersion: u16(b, body),
     calledAe: readText(b, body + 4, body + 20),
     callingAe: readText(b, body + 20, body + 36),
     aeTitlesPrintable: isPrintableAe(b, body + 4) && isPrintableAe(b, body + 20),
@@ -278,7 +261,7 @@ export function parseAssociateBody(
   while (p < end) {
     if (end - p < 4) return null;
     const itemType = b[p] ?? 0;
-    const itemLen = readU16BE(b, p + 2);
+    const itemLen = u16(b, p + 2);
     const s = p + 4;
     const e = s + itemLen;
     if (e > end) return null;
@@ -297,7 +280,7 @@ export function parseAssociateBody(
         while (q < e) {
           if (e - q < 4) return null;
           const subType = b[q] ?? 0;
-          const subLen = readU16BE(b, q + 2);
+          const subLen = u16(b, q + 2);
           if (q + 4 + subLen > e) return null;
           if (subType === ItemType.ABSTRACT_SYNTAX) rq.abstractSyntax = readText(b, q + 4, q + 4 + subLen);
           else if (subType === ItemType.TRANSFER_SYNTAX) {
@@ -335,14 +318,14 @@ function parseUserInformation(
   while (q < e) {
     if (e - q < 4) return false;
     const subType = b[q] ?? 0;
-    const subLen = readU16BE(b, q + 2);
+    const subLen = u16(b, q + 2);
     const vs = q + 4;
     const ve = vs + subLen;
     if (ve > e) return false;
     switch (subType) {
       case ItemType.MAX_LENGTH:
         if (subLen !== 4) return false;
-        ui.maxLength = readU32BE(b, vs);
+        ui.maxLength = u32(b, vs);
         break;
       case ItemType.IMPLEMENTATION_CLASS_UID:
         ui.implementationClassUid = readText(b, vs, ve);
@@ -352,12 +335,12 @@ function parseUserInformation(
         break;
       case ItemType.ASYNC_OPERATIONS_WINDOW:
         if (subLen !== 4) return false;
-        ui.asyncInvoked = readU16BE(b, vs);
-        ui.asyncPerformed = readU16BE(b, vs + 2);
+        ui.asyncInvoked = u16(b, vs);
+        ui.asyncPerformed = u16(b, vs + 2);
         break;
       case ItemType.ROLE_SELECTION: {
         if (subLen < 4) return false;
-        const uidLen = readU16BE(b, vs);
+        const uidLen = u16(b, vs);
         if (2 + uidLen + 2 > subLen) return false;
         if (ui.roles.length < limits.maxListEntries) {
           ui.roles.push({
@@ -375,17 +358,17 @@ function parseUserInformation(
       case ItemType.USER_IDENTITY_RQ: {
         // type (1), positive-response-requested (1), primary length (2), primary, secondary length (2), secondary.
         if (subLen < 6) return false;
-        const primaryLen = readU16BE(b, vs + 2);
+        const primaryLen = u16(b, vs + 2);
         const secLenAt = vs + 4 + primaryLen;
         if (secLenAt + 2 > ve) return false;
-        const secondaryLen = readU16BE(b, secLenAt);
+        const secondaryLen = u16(b, secLenAt);
         if (secLenAt + 2 + secondaryLen > ve) return false;
         ui.userIdentityType = b[vs] ?? 0;
         ui.userIdentityHasPasscode = secondaryLen > 0;
         break;
       }
       case ItemType.USER_IDENTITY_AC:
-        if (subLen < 2 || 2 + readU16BE(b, vs) > subLen) return false;
+        if (subLen < 2 || 2 + u16(b, vs) > subLen) return false;
         ui.userIdentityServerResponse = true;
         break;
       default:
@@ -430,13 +413,13 @@ export function parseCommandSet(b: Uint8Array, start: number, end: number): Pars
   let p = start;
   while (p < end) {
     if (end - p < 8) return bad('dicom.malformed_command');
-    const group = readU16LE(b, p);
-    const tag = ((group << 16) | readU16LE(b, p + 2)) >>> 0;
-    const len = readU32LE(b, p + 4);
+    const group = u16le(b, p);
+    const tag = ((group << 16) | u16le(b, p + 2)) >>> 0;
+    const len = u32le(b, p + 4);
     const vs = p + 8;
     if (len > end - vs) return bad('dicom.malformed_command');
     const ve = vs + len;
-    const us = len >= 2 ? readU16LE(b, vs) : -1;
+    const us = len >= 2 ? u16le(b, vs) : -1;
     if (group === 0) {
       switch (tag) {
         case CommandTag.COMMAND_FIELD:
@@ -544,15 +527,14 @@ interface ElementHeader {
 /** Element header at p, or null when it does not fit. Item and delimitation tags carry no VR (PS3.5 7.5). */
 function readElementHeader(b: Uint8Array, p: number, end: number, explicit: boolean): ElementHeader | null {
   if (end - p < 8) return null;
-  const tag = ((readU16LE(b, p) << 16) | readU16LE(b, p + 2)) >>> 0;
-  if (!explicit || tag >>> 16 === 0xfffe)
-    return { tag, vr: '', length: readU32LE(b, p + 4), valueStart: p + 8 };
+  const tag = ((u16le(b, p) << 16) | u16le(b, p + 2)) >>> 0;
+  if (!explicit || tag >>> 16 === 0xfffe) return { tag, vr: '', length: u32le(b, p + 4), valueStart: p + 8 };
   const vr = String.fromCharCode(b[p + 4] ?? 0, b[p + 5] ?? 0);
   if (LONG_VRS.has(vr)) {
     if (end - p < 12) return null;
-    return { tag, vr, length: readU32LE(b, p + 8), valueStart: p + 12 };
+    return { tag, vr, length: u32le(b, p + 8), valueStart: p + 12 };
   }
-  return { tag, vr, length: readU16LE(b, p + 6), valueStart: p + 8 };
+  return { tag, vr, length: u16le(b, p + 6), valueStart: p + 8 };
 }
 
 /**

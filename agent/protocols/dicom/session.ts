@@ -21,9 +21,9 @@ import {
   parseCommandSet,
   parseIdentifier,
   parsePdu,
-  readU32BE,
 } from './parse.js';
 import type { Analyzer, AnalyzerSink, Direction, EventFields, FieldValue } from '../types.js';
+import { u32 } from '../../wire/bytes.js';
 
 const HDR = 0; // collecting a PDU header
 const BODY = 1; // buffering a non-P-DATA PDU (bounded by maxPduLength)
@@ -289,7 +289,7 @@ export class DicomSession implements Analyzer {
 
   private onHeader(dir: Direction, st: DirState, ts: number): void {
     const type = st.hdr[0] ?? 0;
-    const length = readU32BE(st.hdr, 2);
+    const length = u32(st.hdr, 2);
     st.hdrLen = 0;
     st.pduType = type;
     if (type < PduType.ASSOCIATE_RQ || type > PduType.ABORT) {
@@ -347,7 +347,7 @@ export class DicomSession implements Analyzer {
 
   private onPdvHeader(dir: Direction, st: DirState, ts: number): void {
     st.hdrLen = 0;
-    const len = readU32BE(st.hdr, 0);
+    const len = u32(st.hdr, 0);
     if (len < 2 || len - 2 > st.pduRemaining) {
       this.anomaly(dir, ts, 'dicom.malformed_pdv', { length: len });
       if (!this.confirmed) return this.violate('malformed PDV');
@@ -429,11 +429,11 @@ export class DicomSession implements Analyzer {
     if (b[i + 1] !== 0) return NO;
     const need = type === PduType.P_DATA_TF ? PROBE_WINDOW : 10;
     if (avail < need) return UNSURE;
-    const len = readU32BE(b, i + 2);
+    const len = u32(b, i + 2);
     let ok: boolean;
     switch (type) {
       case PduType.P_DATA_TF: {
-        const pdv = readU32BE(b, i + 6);
+        const pdv = u32(b, i + 6);
         const ctl = b[i + 11] ?? 0xff;
         ok =
           len >= 6 &&

@@ -1,9 +1,10 @@
 // LLDPDU parser (IEEE 802.1AB-2016 §8.4–8.5): the basic TLVs as identity metadata, capped; organisationally specific TLVs are skipped.
 import { ipToString } from '../../decode/addr.js';
-import { bounds, hex, macText, pushCapped, readText, u16, type Bounds } from '../bounded.js';
+import { bounds, hex, macText, pushCapped, readText, type Bounds } from '../bounded.js';
 import type { Decoded } from '../datagram.js';
 import type { EventFields, FieldValue } from '../types.js';
 import { CAPABILITIES } from './events.js';
+import { u16 } from '../../wire/bytes.js';
 
 const MAX_TLVS = 64;
 

@@ -1,8 +1,9 @@
 // mDNS message parser (RFC 1035 §4.1 format, RFC 6762 mDNS, RFC 6763 DNS-SD naming): service types, instances, hosts and TXT keys, capped.
-import { bounds, capString, pushCapped, readDnsName, readText, u16, type Bounds } from '../bounded.js';
+import { bounds, capString, pushCapped, readDnsName, readText, type Bounds } from '../bounded.js';
 import type { Decoded } from '../datagram.js';
 import type { EventFields, FieldValue } from '../types.js';
 import { TXT_VALUE_KEYS } from './events.js';
+import { u16 } from '../../wire/bytes.js';
 
 /** Questions and records read per message; the rest are counted as cut. */
 const MAX_RECORDS = 64;
