@@ -1,7 +1,5 @@
 // The detection engine (issue 4): site zones, device inventory, rules, thresholds, baseline deviations → findings; pure, synchronous, driven by packet time.
-import { PROTOCOL_SCHEMAS } from '../protocols/registry.js';
-import { hintValues, indexIdentityHints } from '../protocols/schema.js';
-import type { EventRecord, FieldValue, IdentityHint } from '../protocols/types.js';
+import type { EventRecord, FieldValue } from '../protocols/types.js';
 import type { FlowInfo, FlowRecord } from '../reassembly/types.js';
 import { ipv4ToString, macToString } from '../decode/addr.js';
 import { severityRank, type Direction, type Endpoint, type Finding } from '../wire/finding.js';
@@ -17,16 +15,16 @@ import {
   type DeviceRecord,
   type DeviceStats,
   type ObserveKeys,
-  observeKeys,
 } from './inventory/devices.js';
 import { FindingSink, type FindingRule, type FindingStats } from './findings/findings.js';
 import { getValues, globToRegExp, type Subject, type SubjectEndpoint } from './rules/match.js';
 import { IncidentFolder, type IncidentStats } from './findings/incidents.js';
 import type { BaselineKnowledge } from './rules/knowledge.js';
-import { lookupVendor } from './inventory/oui.js';
 import type { SuppressDef } from './rules/rule-schema.js';
 import type { RuleSet } from './rules/rules.js';
 import { SiteIndex, ZONE_INTERNET, type Site } from './site/site.js';
+import { EndpointResolver, subjectOf } from './site/endpoints.js';
+import { DeviceSignals } from './inventory/signals.js';
 import { exempts, RuleBook, type AllowRule, type CompiledRule } from './rules/rulebook.js';
 import type { ThresholdResult } from './rules/threshold.js';
 
@@ -79,25 +77,6 @@ export interface EngineStats {
   devices: DeviceStats;
 }
 
-/**
- * What the engine derives from one event endpoint: its subject endpoint (zone, vendor, asset) and device
- * keys. The dispatcher passes the same endpoint object for every event of a flow side, so this is worked
- * out once per flow side instead of once per event. Checked against the address fields, so a reused
- * object with other contents is never served stale.
- */
-interface EndpointMemo {
-  ip: string;
-  port: number | undefined;
-  mac: string | undefined;
-  vlan: number;
-  ep: SubjectEndpoint;
-  keys: ObserveKeys;
-  /** "ip|port", as FlowCtx.clientKey spells it. */
-  hostPort: string;
-  /** The address is on the Internet by the site's zones, VLAN aside (checkBinding skips those). */
-  internet: boolean;
-}
-
 interface FlowCtx {
   vlan: number;
   connect?: Record<string, FieldValue>;
@@ -113,30 +92,7 @@ interface FlowCtx {
 }
 
 const HIGH = severityRank('high');
-const CLINICAL = new Set<string>(PROTOCOL_SCHEMAS.filter((s) => s.clinical).map((s) => s.proto));
-/** An identity hint with its provenance text (`dicom.calling_ae`), made once: addHint compares it on every event. */
-interface HintSlot {
-  hint: IdentityHint;
-  source: string;
-}
-
-/** proto → event type → the identity hints its schema declares (schema.ts). */
-const IDENTITY: ReadonlyMap<string, ReadonlyMap<string, readonly HintSlot[]>> = new Map(
-  [...indexIdentityHints(PROTOCOL_SCHEMAS)].map(([proto, byType]) => [
-    proto,
-    new Map(
-      [...byType].map(([type, hints]) => [
-        type,
-        hints.map((hint) => ({ hint, source: `${proto}.${hint.field}` })),
-      ]),
-    ),
-  ]),
-);
 const CONNECT_KEYS = ['client_id', 'username', 'password_present', 'version', 'clean_session', 'keep_alive'];
-
-function str(v: FieldValue | undefined): string | undefined {
-  return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
-}
 
 export class Engine {
   private readonly site: SiteIndex;
@@ -156,11 +112,8 @@ export class Engine {
     readonly community_id?: string | undefined;
     readonly flowInfo?: { readonly communityId?: string | undefined };
   } | null = null;
-  /** "broker ip|client id" → the IP that last connected with it. */
-  private readonly clientIds: BoundedMap<string, string>;
-  /** IP → the MAC it was last seen with. */
-  private readonly arp: BoundedMap<string, string>;
-  private readonly memos = new WeakMap<object, EndpointMemo>();
+  private readonly endpoints: EndpointResolver;
+  private readonly signals: DeviceSignals;
   private baseline: BaselineChecker | null;
   private ruleSet: RuleSet;
   private readonly baselineKnowledge: BaselineKnowledge = {
@@ -185,10 +138,16 @@ export class Engine {
   ) {
     this.limits = { ...DEFAULT_ENGINE_LIMITS, ...(cfg.limits ?? {}) };
     this.flowCtx = new BoundedMap(this.limits.maxFlowContexts);
-    this.clientIds = new BoundedMap(this.limits.maxClientIds);
-    this.arp = new BoundedMap(this.limits.maxArpEntries);
     this.site = new SiteIndex(cfg.site);
     this.table = new DeviceTable(this.site, this.limits);
+    this.endpoints = new EndpointResolver(this.site);
+    this.signals = new DeviceSignals(
+      this.table,
+      this.site,
+      this.endpoints,
+      (sub) => this.evaluate(sub),
+      this.limits,
+    );
     this.sink = new FindingSink(cfg.agentId, (f) => this.deliver(f), this.limits.maxWindows);
     this.baseline = cfg.baseline;
     this.ruleSet = cfg.rules;
@@ -235,8 +194,8 @@ export class Engine {
     return {
       ...this.baseStats,
       flowContextsEvicted: this.flowCtx.evicted,
-      clientIdsEvicted: this.clientIds.evicted,
-      arpEvicted: this.arp.evicted,
+      clientIdsEvicted: this.signals.clientIds.evicted,
+      arpEvicted: this.signals.arp.evicted,
       thresholdGroupsEvicted: evicted,
       findings: { ...this.sink.stats },
       incidents: { ...this.incidents.stats },
@@ -305,9 +264,9 @@ export class Engine {
       serverDevice: s.key,
       clientKey: `${flow.clientIp}|${flow.clientPort}`,
     });
-    if (cmac) this.checkBinding(flow.clientIp, cmac, ts, 'ip');
-    if (smac) this.checkBinding(flow.serverIp, smac, ts, 'ip');
-    const subject = this.subject(
+    if (cmac) this.signals.binding(flow.clientIp, cmac, ts, 'ip');
+    if (smac) this.signals.binding(flow.serverIp, smac, ts, 'ip');
+    const subject = this.endpoints.subject(
       'flow',
       'start',
       ts,
@@ -335,14 +294,14 @@ export class Engine {
     this.curFlowRecord = ev;
     const ctx = this.flowCtx.get(ev.flow);
     const vlan = ctx?.vlan ?? -1;
-    const sm = this.memo(ev.src, vlan);
-    const dm = this.memo(ev.dst, vlan);
+    const sm = this.endpoints.memo(ev.src, vlan);
+    const dm = this.endpoints.memo(ev.dst, vlan);
     const src = this.deviceFor(ctx, ev.src.ip, ev.src.mac, ts, vlan, sm.keys);
     const dst = this.deviceFor(ctx, ev.dst.ip, ev.dst.mac, ts, vlan, dm.keys);
     src.counters.events++;
     src.protocols.add(ev.proto);
     dst.protocols.add(ev.proto);
-    const subject = this.subjectOf(ev.proto, ev.type, ts, ev.flow, sm.ep, dm.ep, ev.fields);
+    const subject = subjectOf(ev.proto, ev.type, ts, ev.flow, sm.ep, dm.ep, ev.fields);
     let fc = ctx;
     if (ev.proto === 'mqtt' && ev.type === 'connect') {
       const connect: Record<string, FieldValue> = {};
@@ -360,30 +319,11 @@ export class Engine {
     }
     if (ev.proto === 'mqtt' && fc?.connect) subject.connect = fc.connect;
     if (fc?.clientKey) subject.from_client = fc.clientKey === sm.hostPort;
-    if (ev.src.mac) this.checkBinding(ev.src.ip, ev.src.mac, ts, 'ip', sm.internet);
-    if (ev.dst.mac) this.checkBinding(ev.dst.ip, ev.dst.mac, ts, 'ip', dm.internet);
-    this.signals(ev, subject, src, dst, ts);
+    if (ev.src.mac) this.signals.binding(ev.src.ip, ev.src.mac, ts, 'ip', sm.internet);
+    if (ev.dst.mac) this.signals.binding(ev.dst.ip, ev.dst.mac, ts, 'ip', dm.internet);
+    this.signals.onEvent(ev, subject, src, dst, ts);
     this.evaluate(subject);
     if (this.baseline) this.onDeviations(this.baseline.onEvent(ev));
-  }
-
-  private memo(e: EventRecord['src'], vlan: number): EndpointMemo {
-    let m = this.memos.get(e);
-    if (m === undefined || m.ip !== e.ip || m.port !== e.port || m.mac !== e.mac || m.vlan !== vlan) {
-      const ep = this.endpoint(e, vlan);
-      m = {
-        ip: e.ip,
-        port: e.port,
-        mac: e.mac,
-        vlan,
-        ep,
-        keys: observeKeys(e.ip, e.mac, ep.zone),
-        hostPort: `${e.ip}|${e.port}`,
-        internet: this.site.zoneOf(e.ip) === ZONE_INTERNET,
-      };
-      this.memos.set(e, m);
-    }
-    return m;
   }
 
   onFlowEnd(rec: FlowRecord): void {
@@ -406,7 +346,7 @@ export class Engine {
       s.protocols.add(rec.app);
     }
     this.flowCtx.delete(rec.flow);
-    const subject = this.subject('flow', 'end', ts, rec.flow, vlan, rec.client, rec.server, {
+    const subject = this.endpoints.subject('flow', 'end', ts, rec.flow, vlan, rec.client, rec.server, {
       transport: rec.transport,
       app: rec.app,
       bytes_to_server: rec.bytes[0],
@@ -433,40 +373,7 @@ export class Engine {
     const ip = ipv4ToString(senderIp >>> 0);
     const mac = macToString(senderMac);
     this.table.observe(ip, mac, ts);
-    this.checkBinding(ip, mac, ts, 'arp');
-  }
-
-  /**
-   * IP→MAC bindings from ARP and from frames of local hosts. A known address with a new MAC raises the
-   * `ip_mac_changed` signal. Internet addresses and router MACs are skipped: their frames carry the gateway's MAC.
-   */
-  private checkBinding(ip: string, mac: string, ts: number, via: 'arp' | 'ip', internet?: boolean): void {
-    // No address binds nothing: link-layer events (LLDP, CDP: ip ""), and DHCP clients sending from the unspecified
-    // address, which every host uses before it has one (ARP probes are left out in onArp already).
-    if (ip === '' || ip === '0.0.0.0' || ip === '::') return;
-    if (via === 'ip' && (this.table.isRouterMac(mac) || (internet ?? this.site.zoneOf(ip) === ZONE_INTERNET)))
-      return;
-    const prev = this.arp.get(ip);
-    if (prev === mac) return;
-    this.arp.touch(ip, mac);
-    if (prev === undefined || this.table.isRouterMac(prev)) return;
-    const fields: Record<string, FieldValue> = { previous_mac: prev, mac, via };
-    const pv = lookupVendor(prev);
-    const nv = lookupVendor(mac);
-    if (pv) fields.previous_vendor = pv;
-    if (nv) fields.vendor = nv;
-    const sub = this.subject(
-      'device',
-      'ip_mac_changed',
-      ts,
-      undefined,
-      -1,
-      { ip, mac },
-      { ip, mac: prev },
-      fields,
-    );
-    sub.findingProto = via === 'arp' ? 'arp' : 'ip';
-    this.evaluate(sub);
+    this.signals.binding(ip, mac, ts, 'arp');
   }
 
   /** Packet time moved to `now`: close finding windows that ended, let the baseline report silences. */
@@ -518,137 +425,6 @@ export class Engine {
 
   private setFlowCtx(id: string, ctx: FlowCtx): void {
     this.flowCtx.set(id, ctx);
-  }
-
-  private endpoint(
-    e: { ip: string; port?: number; mac?: string | undefined },
-    vlan: number,
-  ): SubjectEndpoint {
-    const out: SubjectEndpoint = { ip: e.ip, zone: this.site.zoneOf(e.ip, vlan) };
-    if (e.port !== undefined) out.port = e.port;
-    if (e.mac) {
-      out.mac = e.mac;
-      const v = lookupVendor(e.mac);
-      if (v) out.vendor = v;
-    }
-    const a = this.site.assetOf(e.ip, e.mac);
-    if (a) {
-      out.asset = a.name;
-      out.asset_role = a.roles;
-    }
-    return out;
-  }
-
-  private subject(
-    proto: string,
-    type: string,
-    ts: number,
-    flow: string | undefined,
-    vlan: number,
-    src: { ip: string; port?: number; mac?: string | undefined },
-    dst: { ip: string; port?: number; mac?: string | undefined },
-    fields: Record<string, FieldValue>,
-  ): Subject {
-    return this.subjectOf(proto, type, ts, flow, this.endpoint(src, vlan), this.endpoint(dst, vlan), fields);
-  }
-
-  /** Rules only read a subject's endpoints, so one endpoint object may serve many subjects. */
-  private subjectOf(
-    proto: string,
-    type: string,
-    ts: number,
-    flow: string | undefined,
-    s: SubjectEndpoint,
-    d: SubjectEndpoint,
-    fields: Record<string, FieldValue>,
-  ): Subject {
-    const out: Subject = {
-      proto,
-      type,
-      ts,
-      src: s,
-      dst: d,
-      fields,
-      crosses_zone: s.zone !== d.zone,
-      findingProto: proto,
-    };
-    if (flow !== undefined) out.flow = flow;
-    return out;
-  }
-
-  /** Identity hints and the engine's own signals: first clinical traffic, identity changes, MQTT client-id moves. */
-  private signals(ev: EventRecord, subject: Subject, src: Device, dst: Device, ts: number): void {
-    const f = ev.fields;
-    const hints = IDENTITY.get(ev.proto)?.get(ev.type);
-    if (hints !== undefined)
-      for (const { hint: h, source } of hints) {
-        const d = h.side === 'src' ? src : dst;
-        for (const x of hintValues(h, f)) this.hint(ev, subject, d, h, x, source, ts);
-      }
-    if (ev.proto === 'mqtt' && ev.type === 'connect') {
-      const cid = str(f.client_id);
-      if (cid !== undefined) {
-        const key = `${ev.dst.ip}|${cid}`;
-        const prevIp = this.clientIds.get(key);
-        this.clientIds.touch(key, ev.src.ip);
-        if (prevIp !== undefined && prevIp !== ev.src.ip) {
-          this.evaluate({
-            ...subject,
-            proto: 'device',
-            type: 'client_id_moved',
-            fields: { client_id: cid, previous_ip: prevIp },
-            findingProto: 'mqtt',
-          });
-        }
-      }
-    }
-    // A host that only answers an unlisted peer (a sweep's targets) is not reported for that: the sweeper is.
-    const answersUnlisted = subject.from_client === false && subject.dst.asset === undefined;
-    if (CLINICAL.has(ev.proto) && !src.clinical && ev.type !== 'anomaly' && !answersUnlisted) {
-      src.clinical = true;
-      this.evaluate({
-        ...subject,
-        proto: 'device',
-        type: 'first_clinical',
-        fields: { protocol: ev.proto },
-        findingProto: ev.proto,
-      });
-    }
-  }
-
-  /** One identity hint value onto its device; a tracked attribute that changed is `device identity_changed`. */
-  private hint(
-    ev: EventRecord,
-    subject: Subject,
-    d: Device,
-    h: IdentityHint,
-    v: FieldValue | undefined,
-    source: string,
-    ts: number,
-  ): void {
-    const text = str(v);
-    if (text === undefined) return;
-    const attr = h.attr;
-    const prev = this.table.addHint(d, attr, text, source, ts);
-    if (prev.length === 0 || h.tracked !== true) return;
-    const side = h.side;
-    const me = side === 'src' ? subject.src : subject.dst;
-    const other = side === 'src' ? subject.dst : subject.src;
-    // src/dst are re-pointed at the changed side: who opened the flow must follow them.
-    const flipped: Partial<Pick<Subject, 'from_client'>> =
-      subject.from_client === undefined
-        ? {}
-        : { from_client: side === 'src' ? subject.from_client : !subject.from_client };
-    this.evaluate({
-      ...subject,
-      ...flipped,
-      proto: 'device',
-      type: 'identity_changed',
-      src: me,
-      dst: other,
-      fields: { attribute: attr, current: text, previous: prev.slice(0, 8) },
-      findingProto: ev.proto,
-    });
   }
 
   private evaluate(s: Subject): void {
@@ -752,7 +528,7 @@ export class Engine {
         class: 'alert',
         rateLimit: { count: 100, perMicros: 60e6 },
       };
-      const dev = this.endpoint(d.device, -1);
+      const dev = this.endpoints.endpoint(d.device, -1);
       // While the device learns, the checker has recorded the value as seen: it is learned, not reported.
       if (this.isLearning(d.device)) {
         this.baseStats.learning++;
@@ -768,7 +544,7 @@ export class Engine {
         device: this.enrich(dev, false),
         evidence: d.evidence,
       };
-      if (d.peer) occ.peer = this.enrich(this.endpoint(d.peer, -1), true);
+      if (d.peer) occ.peer = this.enrich(this.endpoints.endpoint(d.peer, -1), true);
       if (d.flow !== undefined) {
         occ.flow = d.flow;
         const cid = this.communityIdOf(d.flow);

@@ -1,0 +1,107 @@
+// What the engine knows about one side of an event or flow: its zone, MAC vendor and asset (site file) — the
+// subject endpoint rules read — and the device-table keys, worked out once per flow side (issue 11).
+import type { EventRecord, FieldValue } from '../../protocols/types.js';
+import { observeKeys, type ObserveKeys } from '../inventory/devices.js';
+import { lookupVendor } from '../inventory/oui.js';
+import type { Subject, SubjectEndpoint } from '../rules/match.js';
+import { ZONE_INTERNET, type SiteIndex } from './site.js';
+
+/**
+ * What the engine derives from one event endpoint: its subject endpoint (zone, vendor, asset) and device
+ * keys. The dispatcher passes the same endpoint object for every event of a flow side, so this is worked
+ * out once per flow side instead of once per event. Checked against the address fields, so a reused
+ * object with other contents is never served stale.
+ */
+export interface EndpointMemo {
+  ip: string;
+  port: number | undefined;
+  mac: string | undefined;
+  vlan: number;
+  ep: SubjectEndpoint;
+  keys: ObserveKeys;
+  /** "ip|port", as the engine's flow context spells the client. */
+  hostPort: string;
+  /** The address is on the Internet by the site's zones, VLAN aside (IP→MAC bindings skip those). */
+  internet: boolean;
+}
+
+export type EndpointAddress = { ip: string; port?: number; mac?: string | undefined };
+
+export class EndpointResolver {
+  private readonly memos = new WeakMap<object, EndpointMemo>();
+
+  constructor(private readonly site: SiteIndex) {}
+
+  endpoint(e: EndpointAddress, vlan: number): SubjectEndpoint {
+    const out: SubjectEndpoint = { ip: e.ip, zone: this.site.zoneOf(e.ip, vlan) };
+    if (e.port !== undefined) out.port = e.port;
+    if (e.mac) {
+      out.mac = e.mac;
+      const v = lookupVendor(e.mac);
+      if (v) out.vendor = v;
+    }
+    const a = this.site.assetOf(e.ip, e.mac);
+    if (a) {
+      out.asset = a.name;
+      out.asset_role = a.roles;
+    }
+    return out;
+  }
+
+  memo(e: EventRecord['src'], vlan: number): EndpointMemo {
+    let m = this.memos.get(e);
+    if (m === undefined || m.ip !== e.ip || m.port !== e.port || m.mac !== e.mac || m.vlan !== vlan) {
+      const ep = this.endpoint(e, vlan);
+      m = {
+        ip: e.ip,
+        port: e.port,
+        mac: e.mac,
+        vlan,
+        ep,
+        keys: observeKeys(e.ip, e.mac, ep.zone),
+        hostPort: `${e.ip}|${e.port}`,
+        internet: this.site.zoneOf(e.ip) === ZONE_INTERNET,
+      };
+      this.memos.set(e, m);
+    }
+    return m;
+  }
+
+  /** A subject from addresses (flow start and end, ARP): endpoints resolved for this one subject. */
+  subject(
+    proto: string,
+    type: string,
+    ts: number,
+    flow: string | undefined,
+    vlan: number,
+    src: EndpointAddress,
+    dst: EndpointAddress,
+    fields: Record<string, FieldValue>,
+  ): Subject {
+    return subjectOf(proto, type, ts, flow, this.endpoint(src, vlan), this.endpoint(dst, vlan), fields);
+  }
+}
+
+/** Rules only read a subject's endpoints, so one endpoint object may serve many subjects. */
+export function subjectOf(
+  proto: string,
+  type: string,
+  ts: number,
+  flow: string | undefined,
+  s: SubjectEndpoint,
+  d: SubjectEndpoint,
+  fields: Record<string, FieldValue>,
+): Subject {
+  const out: Subject = {
+    proto,
+    type,
+    ts,
+    src: s,
+    dst: d,
+    fields,
+    crosses_zone: s.zone !== d.zone,
+    findingProto: proto,
+  };
+  if (flow !== undefined) out.flow = flow;
+  return out;
+}
