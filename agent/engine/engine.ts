@@ -2,11 +2,10 @@
 import type { EventRecord, FieldValue } from '../protocols/types.js';
 import type { FlowInfo, FlowRecord } from '../reassembly/types.js';
 import { ipv4ToString, macToString } from '../decode/addr.js';
-import { severityRank, type Direction, type Endpoint, type Finding } from '../wire/finding.js';
+import type { Finding } from '../wire/finding.js';
 import { BoundedMap } from '../wire/bounded-map.js';
-import { formatTs } from '../wire/time.js';
-import { parseTs } from '../wire/time.js';
-import type { BaselineChecker, Deviation } from './baselines/baseline-types.js';
+import { formatTs, parseTs } from '../wire/time.js';
+import type { BaselineChecker } from './baselines/baseline-types.js';
 import {
   DEFAULT_DEVICE_LIMITS,
   DeviceTable,
@@ -16,17 +15,16 @@ import {
   type DeviceStats,
   type ObserveKeys,
 } from './inventory/devices.js';
-import { FindingSink, type FindingRule, type FindingStats } from './findings/findings.js';
-import { getValues, globToRegExp, type Subject, type SubjectEndpoint } from './rules/match.js';
+import { FindingSink, type FindingStats } from './findings/findings.js';
+import { globToRegExp, type Subject } from './rules/match.js';
 import { IncidentFolder, type IncidentStats } from './findings/incidents.js';
 import type { BaselineKnowledge } from './rules/knowledge.js';
-import type { SuppressDef } from './rules/rule-schema.js';
 import type { RuleSet } from './rules/rules.js';
-import { SiteIndex, ZONE_INTERNET, type Site } from './site/site.js';
+import { SiteIndex, type Site } from './site/site.js';
 import { EndpointResolver, subjectOf } from './site/endpoints.js';
 import { DeviceSignals } from './inventory/signals.js';
-import { exempts, RuleBook, type AllowRule, type CompiledRule } from './rules/rulebook.js';
-import type { ThresholdResult } from './rules/threshold.js';
+import { FindingReporter } from './findings/reporter.js';
+import { RuleBook, type AllowRule } from './rules/rulebook.js';
 
 export interface EngineLimits extends DeviceLimits {
   maxWindows: number;
@@ -91,7 +89,6 @@ interface FlowCtx {
   clientKey?: string;
 }
 
-const HIGH = severityRank('high');
 const CONNECT_KEYS = ['client_id', 'username', 'password_present', 'version', 'clean_session', 'keep_alive'];
 
 export class Engine {
@@ -114,6 +111,7 @@ export class Engine {
   } | null = null;
   private readonly endpoints: EndpointResolver;
   private readonly signals: DeviceSignals;
+  private readonly reporter: FindingReporter;
   private baseline: BaselineChecker | null;
   private ruleSet: RuleSet;
   private readonly baselineKnowledge: BaselineKnowledge = {
@@ -153,6 +151,13 @@ export class Engine {
     this.ruleSet = cfg.rules;
     this.learningMicros = cfg.learningMicros ?? 0;
     this.allow = (cfg.site?.allow ?? []).map((entry) => ({ entry, rules: entry.rules.map(globToRegExp) }));
+    this.reporter = new FindingReporter(
+      this.sink,
+      this.endpoints,
+      this.allow,
+      { isLearning: (e) => this.isLearning(e), communityIdOf: (flow) => this.communityIdOf(flow) },
+      this.baseStats,
+    );
     this.book = new RuleBook(
       cfg.rules,
       this.site,
@@ -282,7 +287,7 @@ export class Engine {
     );
     subject.findingProto = proto;
     this.evaluate(subject);
-    if (this.baseline) this.onDeviations(this.baseline.onFlowStart(flow, ts));
+    if (this.baseline) this.reporter.deviations(this.baseline.onFlowStart(flow, ts), this.book);
   }
 
   onEvent(ev: EventRecord): void {
@@ -323,7 +328,7 @@ export class Engine {
     if (ev.dst.mac) this.signals.binding(ev.dst.ip, ev.dst.mac, ts, 'ip', dm.internet);
     this.signals.onEvent(ev, subject, src, dst, ts);
     this.evaluate(subject);
-    if (this.baseline) this.onDeviations(this.baseline.onEvent(ev));
+    if (this.baseline) this.reporter.deviations(this.baseline.onEvent(ev), this.book);
   }
 
   onFlowEnd(rec: FlowRecord): void {
@@ -361,7 +366,7 @@ export class Engine {
     });
     subject.findingProto = rec.app ?? rec.transport;
     this.evaluate(subject);
-    if (this.baseline) this.onDeviations(this.baseline.onFlowEnd(rec));
+    if (this.baseline) this.reporter.deviations(this.baseline.onFlowEnd(rec), this.book);
   }
 
   /** An ARP sender binding (IPv4 as uint32). A known IP with a new MAC raises the `ip_mac_changed` signal. */
@@ -379,7 +384,7 @@ export class Engine {
   /** Packet time moved to `now`: close finding windows that ended, let the baseline report silences. */
   advance(now: number): void {
     this.tick(now);
-    if (this.baseline) this.onDeviations(this.baseline.advance(now));
+    if (this.baseline) this.reporter.deviations(this.baseline.advance(now), this.book);
   }
 
   /** End of input: close every open finding window (summaries for repeats). */
@@ -428,130 +433,7 @@ export class Engine {
   }
 
   private evaluate(s: Subject): void {
-    for (const c of this.book.rulesFor(s.proto, s.type)) this.apply(c, s);
-  }
-
-  private apply(c: CompiledRule, s: Subject): void {
-    if (!c.pred(s)) return;
-    this.baseStats.ruleHits++;
-    const def = c.def;
-    let dev = def.device === 'src' ? s.src : s.dst;
-    let peer = def.device === 'src' ? s.dst : s.src;
-    // Who opened the connection: a flow record's src is its client; an event knows it once the flow did.
-    const clientIsSrc = s.proto === 'flow' ? true : s.from_client;
-    // A finding is about a hospital device: when the rule's side is an Internet host (the reply of a
-    // session that crosses the boundary), the hospital side is the device. Both directions of one session
-    // then fold into one finding. Thresholds keep the rule's side: they count per that side.
-    if (!c.threshold && dev.zone === ZONE_INTERNET && peer.zone !== ZONE_INTERNET) [dev, peer] = [peer, dev];
-    if (c.exempt.length > 0 && c.exempt.some((x) => exempts(x, dev))) {
-      this.baseStats.suppressed++;
-      return;
-    }
-    if (severityRank(def.severity) < HIGH && this.isLearning(dev)) {
-      this.baseStats.learning++;
-      return;
-    }
-    // Most hits of a threshold rule stay under it: count first, build evidence only for a crossing.
-    let count = 1;
-    let dedupKey: string | undefined;
-    let crossing: ThresholdResult | undefined;
-    if (c.threshold) {
-      crossing = c.threshold.add(s);
-      if (!crossing.crossed) return;
-      count = crossing.n;
-      dedupKey = `g|${crossing.group}`;
-    }
-    const evidence: Record<string, unknown> = {};
-    for (const e of c.evidence) {
-      const bag = e.bag === 'fields' ? s.fields : e.bag === 'connect' ? s.connect : undefined;
-      if (bag) {
-        const raw = bag[e.name];
-        if (raw !== undefined && raw !== null) evidence[e.key] = raw;
-        continue;
-      }
-      const vs = getValues(s, e.path);
-      if (vs.length > 0) evidence[e.key] = vs.length === 1 ? vs[0] : vs;
-    }
-    if (crossing && def.threshold) {
-      evidence[def.threshold.distinct ? 'distinct_count' : 'count_in_window'] = crossing.n;
-      evidence.window_seconds = def.threshold.windowMicros / 1e6;
-    }
-    const rule: FindingRule = def;
-    const occ: Parameters<FindingSink['report']>[1] = {
-      ts: s.ts,
-      proto: s.findingProto,
-      device: this.enrich(dev, false),
-      evidence,
-      count,
-    };
-    if (!c.threshold || c.peerInGroup) {
-      occ.peer = this.enrich(peer, true);
-      if (clientIsSrc !== undefined) {
-        const devIsClient = (dev === s.src) === clientIsSrc;
-        occ.initiator = devIsClient ? 'device' : 'peer';
-        occ.direction = directionOf(devIsClient ? dev : peer, devIsClient ? peer : dev);
-      }
-    }
-    if (s.flow !== undefined && (!c.threshold || c.peerInGroup)) {
-      occ.flow = s.flow;
-      const cid = this.communityIdOf(s.flow);
-      if (cid !== undefined) occ.community_id = cid;
-    }
-    if (dedupKey !== undefined) occ.dedupKey = dedupKey;
-    this.sink.report(rule, occ);
-  }
-
-  private enrich(e: SubjectEndpoint, withPort: boolean): Endpoint {
-    const out: Endpoint = { ip: e.ip };
-    if (withPort && e.port !== undefined) out.port = e.port;
-    if (e.mac) out.mac = e.mac;
-    if (e.vendor) out.vendor = e.vendor;
-    if (e.asset) out.name = e.asset;
-    return out;
-  }
-
-  private isSuppressed(ruleId: string, own: SuppressDef[], dev: SubjectEndpoint): boolean {
-    if (own.some((x) => exempts(x, dev))) return true;
-    return this.allow.some((a) => a.rules.some((g) => g.test(ruleId)) && exempts(a.entry, dev));
-  }
-
-  private onDeviations(devs: Deviation[]): void {
-    for (const d of devs) {
-      this.baseStats.deviations++;
-      const def = this.book.baselineRule(d.code);
-      const rule: FindingRule = def ?? {
-        id: d.code,
-        title: `Baseline deviation ${d.code}`,
-        severity: 'medium',
-        attack: [],
-        dedupMicros: 600e6,
-        class: 'alert',
-        rateLimit: { count: 100, perMicros: 60e6 },
-      };
-      const dev = this.endpoints.endpoint(d.device, -1);
-      // While the device learns, the checker has recorded the value as seen: it is learned, not reported.
-      if (this.isLearning(d.device)) {
-        this.baseStats.learning++;
-        continue;
-      }
-      if (this.isSuppressed(rule.id, def?.suppress ?? [], dev)) {
-        this.baseStats.suppressed++;
-        continue;
-      }
-      const occ: Parameters<FindingSink['report']>[1] = {
-        ts: d.ts,
-        proto: d.proto,
-        device: this.enrich(dev, false),
-        evidence: d.evidence,
-      };
-      if (d.peer) occ.peer = this.enrich(this.endpoints.endpoint(d.peer, -1), true);
-      if (d.flow !== undefined) {
-        occ.flow = d.flow;
-        const cid = this.communityIdOf(d.flow);
-        if (cid !== undefined) occ.community_id = cid;
-      }
-      this.sink.report(rule, occ);
-    }
+    for (const c of this.book.rulesFor(s.proto, s.type)) this.reporter.rule(c, s);
   }
 
   /** The Community ID of the flow being evaluated when `flow` is that flow (findings name no other). */
@@ -574,13 +456,4 @@ export class Engine {
     }
     this.onFinding(f);
   }
-}
-
-/** The connection from `client` to `server` seen from the site's boundary (ECS `network.direction` words). */
-function directionOf(client: SubjectEndpoint, server: SubjectEndpoint): Direction {
-  const cOut = client.zone === ZONE_INTERNET;
-  const sOut = server.zone === ZONE_INTERNET;
-  if (cOut && sOut) return 'external';
-  if (cOut) return 'inbound';
-  return sOut ? 'outbound' : 'internal';
 }

@@ -55,7 +55,7 @@ describe('import graph', () => {
 
   it('reads the imports it checks', () => {
     const g = graph(files);
-    expect(g.get(path.join(REPO_ROOT, 'agent/engine/engine.ts'))).toContain(
+    expect(g.get(path.join(REPO_ROOT, 'agent/engine/findings/reporter.ts'))).toContain(
       path.join(REPO_ROOT, 'agent/engine/rules/rule-schema.ts'),
     );
   });
