@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    globalSetup: ['test/global-setup.ts'],
     // `npm run coverage`: line and branch coverage of the pure stages (issue 12), from their own tests.
     coverage: {
       provider: 'v8',
