@@ -73,23 +73,21 @@ function zeroBySeverity(): Record<Severity, number> {
   return Object.fromEntries(SEVERITIES.map((x) => [x, 0])) as Record<Severity, number>;
 }
 
-/** How long one scrape's store aggregations are reused (prom-client collects every gauge of a scrape at once). */
-const SCRAPE_SHARE_MS = 1000;
-
-/** `fn`, whose result (or pending promise) is reused by the calls of the next `ms` milliseconds. */
-export function sharedFor<T>(ms: number, fn: () => T | Promise<T>): () => Promise<T> {
-  let last: { at: number; value: Promise<T> } | null = null;
+/**
+ * `fn`, whose pending result is shared by the calls made before it settles. prom-client starts the collection of
+ * every metric of a scrape at once, so the gauges of one scrape share one read, and the next scrape reads afresh.
+ */
+export function sharedWhilePending<T>(fn: () => T | Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | null = null;
   return () => {
-    const now = Date.now();
-    if (last === null || now - last.at >= ms) {
-      const value = Promise.resolve().then(fn);
-      last = { at: now, value };
-      // A failed read is not kept: the next scrape asks the store again.
-      value.catch(() => {
-        if (last?.value === value) last = null;
-      });
-    }
-    return last.value;
+    if (pending !== null) return pending;
+    const p = Promise.resolve().then(fn);
+    pending = p;
+    const settled = (): void => {
+      if (pending === p) pending = null;
+    };
+    p.then(settled, settled);
+    return p;
   };
 }
 
@@ -142,7 +140,7 @@ export class CollectorMetrics {
   ) {
     // Both alert gauges read one aggregation per scrape: it groups every stored alert by incident, and with SQLite
     // it runs on the event loop that also acks agents (50,000 findings: 80 ms each time).
-    alertCounts = sharedFor(SCRAPE_SHARE_MS, alertCounts);
+    alertCounts = sharedWhilePending(alertCounts);
     const r = this.registry;
     collectDefaultMetrics({ register: r });
     // Legacy gauges named like counters (promtool flags them); the same values exist without the suffix.
