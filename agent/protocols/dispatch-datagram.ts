@@ -1,7 +1,14 @@
 // UDP datagrams and non-IP frames to the identity analyzers: a per-flow datagram analyzer chosen by port, and link frames by `accepts`.
 import { macToString } from '../decode/addr.js';
 import type { FlowInfo, StreamConsumer } from '../reassembly/types.js';
-import { countingSink, endpoint, PRINTED_EVENTS, type EventForm, type ProtocolCounters } from './dispatch.js';
+import {
+  countingSink,
+  endpoint,
+  eventRecord,
+  PRINTED_EVENTS,
+  type EventForm,
+  type ProtocolCounters,
+} from './dispatch.js';
 import type {
   AnalyzerSink,
   DatagramAnalyzer,
@@ -117,32 +124,7 @@ export class DatagramDispatcher implements StreamConsumer {
       const proto = this.spec.proto;
       const src = dir === 0 ? client : server;
       const dst = dir === 0 ? server : client;
-      if (this.form.printed)
-        emit({
-          kind: 'event',
-          ts: this.form.timeText(ts),
-          proto,
-          type,
-          src,
-          dst,
-          flow: flow.id,
-          community_id: flow.communityId,
-          fields,
-          tsMicros: ts,
-        });
-      else
-        emit({
-          kind: 'event',
-          ts: '',
-          proto,
-          type,
-          src,
-          dst,
-          flow: flow.id,
-          fields,
-          tsMicros: ts,
-          flowInfo: flow,
-        });
+      emit(eventRecord(this.form, ts, proto, type, src, dst, flow, fields));
     });
   }
 }

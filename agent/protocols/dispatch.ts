@@ -7,6 +7,7 @@ import type {
   AnalyzerSink,
   AnalyzerSpec,
   Direction,
+  EventEndpoint,
   EventFields,
   EventRecord,
   ProtoName,
@@ -223,37 +224,11 @@ export class FlowDispatcher implements StreamConsumer {
     const client = endpoint(flow.clientIp, flow.clientPort, macAt ? macAt(0) : flow.clientMac);
     const server = endpoint(flow.serverIp, flow.serverPort, macAt ? macAt(1) : flow.serverMac);
     const emit = this.emit;
-    const { printed, timeText } = this.form;
+    const form = this.form;
     const record = (dir: Direction, ts: number, type: string, fields: EventFields): void => {
       const src = dir === 0 ? client : server;
       const dst = dir === 0 ? server : client;
-      // The Community ID is a SHA-1 per flow: made for a printed record, else only if a finding names the flow.
-      if (printed)
-        emit({
-          kind: 'event',
-          ts: timeText(ts),
-          proto,
-          type,
-          src,
-          dst,
-          flow: flow.id,
-          community_id: flow.communityId,
-          fields,
-          tsMicros: ts,
-        });
-      else
-        emit({
-          kind: 'event',
-          ts: '',
-          proto,
-          type,
-          src,
-          dst,
-          flow: flow.id,
-          fields,
-          tsMicros: ts,
-          flowInfo: flow,
-        });
+      emit(eventRecord(form, ts, proto, type, src, dst, flow, fields));
     };
     return countingSink(proto, counters, record, () => {
       if (this.spec?.proto === proto) {
@@ -311,6 +286,36 @@ export interface EventForm {
 
 export const PRINTED_EVENTS: EventForm = { printed: true, timeText: eventTs };
 export const INSIDE_EVENTS: EventForm = { printed: false, timeText: () => '' };
+
+/**
+ * One event record in its form. The Community ID is a SHA-1 per flow: on a printed record it is made now, else the
+ * record carries its flow and the id is made only if a finding names the flow.
+ */
+export function eventRecord(
+  form: EventForm,
+  ts: number,
+  proto: ProtoName,
+  type: string,
+  src: EventEndpoint,
+  dst: EventEndpoint,
+  flow: FlowInfo,
+  fields: EventFields,
+): EventRecord {
+  return form.printed
+    ? {
+        kind: 'event',
+        ts: form.timeText(ts),
+        proto,
+        type,
+        src,
+        dst,
+        flow: flow.id,
+        community_id: flow.communityId,
+        fields,
+        tsMicros: ts,
+      }
+    : { kind: 'event', ts: '', proto, type, src, dst, flow: flow.id, fields, tsMicros: ts, flowInfo: flow };
+}
 
 /** The last event time and its text: the messages of one segment share their packet's time. */
 let lastTsMicros = Number.NaN;
