@@ -4,6 +4,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { LiveCapture, LiveCaptureError, type ShareMode } from './capture/live.js';
+import { createBaselineChecker } from './engine/baselines/baseline-check.js';
+import type { Baseline } from './engine/baselines/baseline-model.js';
+import { SiteIndex } from './engine/site/site.js';
 import { DEFAULT_RULES_DIR, loadEngineInputs, type EngineArgs } from './engine-inputs.js';
 import { Pipeline } from './pipeline.js';
 import { LiveSource } from './sources.js';
@@ -28,6 +31,9 @@ export interface WorkerInput {
   engine: EngineArgs;
   logLevel: string;
 }
+
+/** What the pool sends a worker. */
+export type PoolMessage = { type: 'reload' } | { type: 'stop' } | { type: 'baseline'; baseline: Baseline };
 
 export type WorkerMessage =
   | { type: 'ready'; linkType: number }
@@ -60,8 +66,10 @@ async function main(): Promise<void> {
   let p: Pipeline;
   let live: LiveCapture;
   let batch: Finding[] = [];
+  let site: SiteIndex | null;
   try {
     const inputs = loadEngineInputs(input.engine);
+    site = inputs.site ? new SiteIndex(inputs.site) : null;
     live = LiveCapture.open({
       device: input.device,
       ...(input.share === 'hash'
@@ -89,9 +97,27 @@ async function main(): Promise<void> {
   const flushTimer = setInterval(flushFindings, 100);
   const statsTimer = setInterval(() => post({ type: 'stats', stats: source.stats() }), 1000);
   const stop = new AbortController();
-  parentPort?.on('message', (msg: { type: string }) => {
+  parentPort?.on('message', (msg: PoolMessage) => {
     if (msg.type === 'reload') source.reloadRules();
     else if (msg.type === 'stop') stop.abort();
+    else if (msg.type === 'baseline') {
+      // An approved set the collector pushed (issue 10): judged from the next event on, as with one pipeline.
+      const index = site;
+      const opts = index ? { isDevice: (ip: string): boolean => index.zoneOf(ip) !== 'internet' } : {};
+      // A set this worker cannot use is logged and the old one kept: capture never stops for it.
+      try {
+        p.engine?.setBaseline(createBaselineChecker(msg.baseline, opts));
+        log.info(
+          { devices: msg.baseline.devices.length },
+          'agent: approved baselines applied by a capture worker',
+        );
+      } catch (err) {
+        log.error(
+          { err: (err as Error).message },
+          'agent: approved baselines not applied, the previous ones kept',
+        );
+      }
+    }
   });
   post({ type: 'ready', linkType: live.linkType });
   const code = await source.run(stop.signal);

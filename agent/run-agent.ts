@@ -257,7 +257,18 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   // Approved baselines pushed by the collector: stored, then applied to the engine (once there is one).
   let pipeline: Pipeline | null = null;
   let pushed: { version: number; baseline: Baseline } | null = null;
+  let pool: WorkerPool | null = null;
   const applyPushed = (): void => {
+    if (pushed && pool) {
+      // Each worker applies it to its own engine (live-worker.ts) and says so in the log.
+      pool.setBaseline(pushed.baseline);
+      log.info(
+        { version: pushed.version, devices: pushed.baseline.devices.length },
+        'agent: approved baselines sent to the capture workers',
+      );
+      pushed = null;
+      return;
+    }
     if (!pushed || !pipeline?.engine) return;
     const { version, baseline } = pushed;
     pushed = null;
@@ -280,10 +291,6 @@ export async function runAgent(args: AgentArgs): Promise<number> {
         { version },
         'agent: approved baselines received and stored, not applied: --baseline FILE wins',
       );
-      return;
-    }
-    if (inputs === null) {
-      log.warn({ version }, 'agent: approved baselines stored; --workers applies them at the next start');
       return;
     }
     pushed = { version, baseline };
@@ -341,7 +348,7 @@ export async function runAgent(args: AgentArgs): Promise<number> {
       flowMemoryMiB: args.flowMemoryMiB,
       maxFlows: args.maxFlows,
     };
-    source = new WorkerPool(
+    pool = new WorkerPool(
       {
         device: args.interface ?? '',
         count: workers,
@@ -355,6 +362,8 @@ export async function runAgent(args: AgentArgs): Promise<number> {
       onFinding,
       log,
     );
+    source = pool;
+    applyPushed();
   } else {
     const p = new Pipeline({ ...inputs, agentId, observers: learner ? [learner] : [] }, { onFinding });
     pipeline = p;

@@ -2,7 +2,8 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { EXIT_BAD_INPUT, EXIT_OK } from './engine-inputs.js';
-import type { WorkerInput, WorkerMessage } from './live-worker.js';
+import type { Baseline } from './engine/baselines/baseline-model.js';
+import type { PoolMessage, WorkerInput, WorkerMessage } from './live-worker.js';
 import { idleStats } from './sources.js';
 import type { AgentStats } from './transport/client.js';
 import type { Finding } from './wire/finding.js';
@@ -111,6 +112,12 @@ export class WorkerPool {
         state.code = msg.code;
         break;
     }
+  }
+
+  /** An approved baseline set pushed by the collector: every worker's engine applies it from its next event. */
+  setBaseline(baseline: Baseline): void {
+    const msg: PoolMessage = { type: 'baseline', baseline };
+    for (const s of this.states) if (!s.done) s.worker.postMessage(msg);
   }
 
   /** SIGHUP: every worker reloads the rules (each keeps its old ones if the new ones do not load). */

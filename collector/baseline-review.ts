@@ -2,6 +2,7 @@
 // baseline deviation approved in one click. Every approval is checked against the baseline schema and needs a
 // device the inventory knows; every change is audited. The HTTP routes and the agents' uploads call these.
 import {
+  completeDevice,
   VOLUME_ITEM,
   approveItems,
   deviceProblem,
@@ -57,7 +58,9 @@ async function requireDevice(store: Store, device: string): Promise<void> {
 function validated(doc: unknown, what: string): DeviceBaseline {
   const problem = deviceProblem(doc, what);
   if (problem) throw new ReviewError(400, `not a valid baseline: ${problem}`);
-  return doc as DeviceBaseline;
+  // A script may leave MACs, peers or the volume (or parts of it) out: stored whole, so that no reader — the
+  // review, every agent the set is pushed to — meets a missing list or range.
+  return completeDevice(doc as DeviceBaseline);
 }
 
 /** Approves items (or `all`) of the device's learned baseline into its approved one; audited per item. */

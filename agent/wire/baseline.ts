@@ -529,6 +529,37 @@ export function reviewDiff(
   return out;
 }
 
+/**
+ * A document's volume with every part the schema lets a script leave out filled in: no hours, zero ranges. The
+ * checker and the review read every range, and zero hours arms no volume check (`armedFor`).
+ */
+export function completeVolume(v: Partial<VolumeBaseline> | undefined): VolumeBaseline {
+  const range = (r: Range | undefined): Range => r ?? { min: 0, max: 0 };
+  return {
+    hours: v?.hours ?? 0,
+    active_hours: v?.active_hours ?? [],
+    ...(v?.hours_of_week !== undefined ? { hours_of_week: v.hours_of_week } : {}),
+    messages_per_hour: range(v?.messages_per_hour),
+    bytes_per_hour: range(v?.bytes_per_hour),
+    rejects_per_hour: range(v?.rejects_per_hour),
+    naks_per_hour: range(v?.naks_per_hour),
+  };
+}
+
+/**
+ * A device document with what the schema lets a script leave out filled in (no MACs, no peers, the volume as
+ * `completeVolume` makes it): the checker and the review read these without asking whether they are there.
+ */
+export function completeDevice(d: DeviceBaseline): DeviceBaseline {
+  const loose = d as Partial<DeviceBaseline> & Pick<DeviceBaseline, 'ip'>;
+  return {
+    ...d,
+    macs: loose.macs ?? [],
+    peers: loose.peers ?? [],
+    volume: completeVolume(loose.volume),
+  };
+}
+
 /** What an approval starts from when the device has no approved baseline yet: its identity, nothing allowed. */
 function skeleton(learned: DeviceBaseline, since: string): DeviceBaseline {
   const zero = { min: 0, max: 0 };

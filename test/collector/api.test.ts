@@ -8,6 +8,7 @@ import { Tokens } from '../../collector/tokens.js';
 import { startTestCollector } from '../helpers/collector.js';
 import { storeBackends } from '../helpers/postgres.js';
 import { TOKENS, makeFinding, quietLogger, tempDir } from './helpers.js';
+import { createBaselineChecker } from '../../agent/engine/baselines/baseline-check.js';
 
 let col: RunningCollector;
 const N = 53;
@@ -134,6 +135,30 @@ describe('http api', () => {
     expect((row.approved as { peers: unknown[] }).peers).toEqual(approved.peers);
     const list = (await (await get('/api/baselines', TOKENS.read)).json()) as { baselines: unknown[] };
     expect(list.baselines.length).toBe(1);
+    // The schema lets a script leave MACs, peers and the volume (or part of it) out. It is stored whole — no hours, zero ranges —
+    // because the set pushed to agents and the review read every range (a missing one used to fail every push).
+    await col.store.mergeDevices('agent-a', [{ id: '10.20.60.6', ip: '10.20.60.6' }]);
+    const bare = await put(TOKENS.admin, JSON.stringify({ ip: '10.20.60.6' }), '10.20.60.6');
+    expect(bare.status).toBe(200);
+    const zero = { min: 0, max: 0 };
+    const pushed = (await col.store.approvedSet()).devices;
+    expect(pushed.find((d) => d.ip === '10.20.60.6')?.volume).toEqual({
+      hours: 0,
+      active_hours: [],
+      messages_per_hour: zero,
+      bytes_per_hour: zero,
+      rejects_per_hour: zero,
+      naks_per_hour: zero,
+    });
+    expect(pushed.find((d) => d.ip === '10.20.60.6')).toMatchObject({ macs: [], peers: [] });
+    // Every agent builds its checker from that set: it must be usable as pushed.
+    expect(() =>
+      createBaselineChecker({ version: 1, learned_from: '', learned_to: '', devices: pushed }),
+    ).not.toThrow();
+    expect(pushed.find((d) => d.ip === '10.20.60.5')?.volume).toMatchObject({
+      hours: 1,
+      bytes_per_hour: zero,
+    });
   });
 
   it('lists agents with their last sequence', async () => {
