@@ -24,7 +24,7 @@ import { loadRules } from './engine/rules/rules.js';
 import { AgentTransport } from './transport/client.js';
 import { SPOOL_FULL_POLICIES, SpoolUnusableError, type SpoolFullPolicy } from './transport/spool.js';
 import type { Finding } from './wire/finding.js';
-import type { RuleInfo } from './wire/messages.js';
+import { ruleInfoOf, type RuleInfo } from './wire/messages.js';
 import { WorkerPool } from './worker-pool.js';
 
 export const AGENT_VERSION = WARDWATCH_VERSION;
@@ -241,17 +241,7 @@ export async function runAgent(args: AgentArgs): Promise<number> {
   const started = Date.now();
   // Announced in the hello: the collector describes findings with it and pre-creates their metric series (issue 10).
   const ruleSet = inputs !== null ? inputs.rules : loadRules(rulesDir);
-  const ruleInfo: RuleInfo[] = (ruleSet?.rules ?? [])
-    .filter((r) => r.enabled)
-    .map((r) => ({
-      id: r.id,
-      title: r.title,
-      severity: r.severity,
-      attack: r.attack,
-      description: r.description,
-      remediation: r.remediation,
-      class: r.class,
-    }));
+  const ruleInfo: RuleInfo[] = (ruleSet?.rules ?? []).filter((r) => r.enabled).map(ruleInfoOf);
 
   let source: AgentSource | null = null;
   // Approved baselines pushed by the collector: stored, then applied to the engine (once there is one).

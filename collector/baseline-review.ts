@@ -196,20 +196,7 @@ export async function approveDeviation(
   );
   if (ids.length > 0) return { device, ...(await approve(store, device, ids, by, comment)) };
   const base: DeviceBaseline =
-    learned ??
-    ({
-      ip: device,
-      macs: f.device.mac ? [f.device.mac] : [],
-      peers: [],
-      volume: {
-        hours: 0,
-        active_hours: [],
-        messages_per_hour: { min: 0, max: 0 },
-        bytes_per_hour: { min: 0, max: 0 },
-        rejects_per_hour: { min: 0, max: 0 },
-        naks_per_hour: { min: 0, max: 0 },
-      },
-    } satisfies DeviceBaseline);
+    learned ?? completeDevice({ ip: device, macs: f.device.mac ? [f.device.mac] : [] } as DeviceBaseline);
   const made = withDeviationEntry(base, f);
   if (!made)
     throw new ReviewError(

@@ -15,7 +15,7 @@ import {
   type Severity,
 } from '../agent/wire/finding.js';
 import type { DeviceBaseline } from '../agent/wire/baseline.js';
-import type { DeviceRecord, RuleInfo, StatsMessage } from '../agent/wire/messages.js';
+import { ruleInfoOf, type DeviceRecord, type RuleInfo, type StatsMessage } from '../agent/wire/messages.js';
 import { formatTs, parseTs } from '../agent/wire/time.js';
 import { MAX_FUTURE_US, MIN_TS_US } from './limits.js';
 import {
@@ -795,15 +795,7 @@ export class PgStore implements Store {
       const agents: string[] = [];
       for (const id of ids) {
         const r = latest.get(id) as RuleInfo;
-        const info: RuleInfo = {
-          id: r.id,
-          title: r.title,
-          severity: r.severity,
-          attack: r.attack,
-          description: r.description,
-          remediation: r.remediation,
-          ...(r.class !== undefined ? { class: r.class } : {}),
-        };
+        const info: RuleInfo = ruleInfoOf(r);
         json.push(jsonText(info));
         agents.push(JSON.stringify([...new Set([...(known.get(id) ?? []), agent])].sort()));
       }

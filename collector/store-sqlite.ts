@@ -12,7 +12,7 @@ import {
   type Severity,
 } from '../agent/wire/finding.js';
 import { deviceProblem, type DeviceBaseline } from '../agent/wire/baseline.js';
-import type { DeviceRecord, RuleInfo, StatsMessage } from '../agent/wire/messages.js';
+import { ruleInfoOf, type DeviceRecord, type RuleInfo, type StatsMessage } from '../agent/wire/messages.js';
 import { formatTs, parseTs } from '../agent/wire/time.js';
 import { DEFAULT_LIMITS, MAX_FUTURE_US, MIN_TS_US, capFinding } from './limits.js';
 import {
@@ -707,15 +707,7 @@ export class SqliteDb {
         const row = get.get(r.id) as { agents: string } | undefined;
         const agents = new Set<string>(row ? (JSON.parse(row.agents) as string[]) : []);
         agents.add(agent);
-        const info: RuleInfo = {
-          id: r.id,
-          title: r.title,
-          severity: r.severity,
-          attack: r.attack,
-          description: r.description,
-          remediation: r.remediation,
-          ...(r.class !== undefined ? { class: r.class } : {}),
-        };
+        const info: RuleInfo = ruleInfoOf(r);
         put.run(r.id, JSON.stringify(info), JSON.stringify([...agents].sort()), iso);
       }
     })();

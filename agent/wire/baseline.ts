@@ -562,7 +562,6 @@ export function completeDevice(d: DeviceBaseline): DeviceBaseline {
 
 /** What an approval starts from when the device has no approved baseline yet: its identity, nothing allowed. */
 function skeleton(learned: DeviceBaseline, since: string): DeviceBaseline {
-  const zero = { min: 0, max: 0 };
   return {
     state: 'enforced',
     since,
@@ -572,14 +571,7 @@ function skeleton(learned: DeviceBaseline, since: string): DeviceBaseline {
     ...(learned.name !== undefined ? { name: learned.name } : {}),
     ...(learned.zone !== undefined ? { zone: learned.zone } : {}),
     peers: [],
-    volume: {
-      hours: 0,
-      active_hours: [],
-      messages_per_hour: zero,
-      bytes_per_hour: zero,
-      rejects_per_hour: zero,
-      naks_per_hour: zero,
-    },
+    volume: completeVolume(undefined),
   };
 }
 

@@ -55,6 +55,19 @@ export interface RuleInfo {
   class?: FindingClass;
 }
 
+/** A rule's announced description and nothing else of what it carries (a compiled rule, a stored row). */
+export function ruleInfoOf(r: RuleInfo): RuleInfo {
+  return {
+    id: r.id,
+    title: r.title,
+    severity: r.severity,
+    attack: r.attack,
+    description: r.description,
+    remediation: r.remediation,
+    ...(r.class !== undefined ? { class: r.class } : {}),
+  };
+}
+
 export interface WelcomeMessage {
   type: 'welcome';
   /** Collector software version. */

@@ -61,7 +61,7 @@ function baseline(ip: string, peers: string[] = []): DeviceBaseline {
   return {
     ip,
     macs: [],
-    peers: peers.map((p) => ({ ip: p, port: 2575, proto: 'hl7', direction: 'out' })),
+    peers: peers.map((p) => ({ address: p, port: 2575, protocol: 'hl7', role: 'client' as const })),
     volume: {
       hours: 1,
       active_hours: [],
