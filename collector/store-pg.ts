@@ -21,11 +21,12 @@ import { MAX_FUTURE_US, MIN_TS_US } from './limits.js';
 import {
   BadQueryError,
   MAX_DEVICE_EXPOSURES,
+  pageLimit,
   MAX_LIMIT,
   TRANSITIONS,
   TransitionError,
   addFindingFilters,
-  decodeCursor,
+  addCursor,
   encodeCursor,
   mergeDevice,
   normaliseDevice,
@@ -463,15 +464,10 @@ export class PgStore implements Store {
   }
 
   async queryFindings(q: FindingQuery): Promise<{ findings: Finding[]; next: string | null }> {
-    const limit = Math.max(1, Math.min(MAX_LIMIT, Math.floor(q.limit ?? 100)));
+    const limit = pageLimit(q.limit);
     const where: string[] = [];
     const args: Array<string | number> = [];
-    if (q.cursor !== undefined) {
-      const cur = decodeCursor(q.cursor);
-      if (!cur) throw new BadQueryError('bad cursor');
-      where.push('(ts_us < ? OR (ts_us = ? AND seq < ?))');
-      args.push(cur.tsUs, cur.tsUs, cur.seq);
-    }
+    addCursor(q.cursor, 'ts_us', 'seq', where, args);
     addFindingFilters(q, '', where, args);
     if (q.host !== undefined) {
       where.push("(device_ip = ? OR device_mac = ? OR device_name = ? OR (json::jsonb #>> '{peer,ip}') = ?)");
@@ -497,15 +493,10 @@ export class PgStore implements Store {
   }
 
   async queryExposures(q: ExposureQuery): Promise<{ exposures: Exposure[]; next: string | null }> {
-    const limit = Math.max(1, Math.min(MAX_LIMIT, Math.floor(q.limit ?? 100)));
+    const limit = pageLimit(q.limit);
     const where: string[] = [];
     const args: Array<string | number> = [];
-    if (q.cursor !== undefined) {
-      const cur = decodeCursor(q.cursor);
-      if (!cur) throw new BadQueryError('bad cursor');
-      where.push('(last_us < ? OR (last_us = ? AND rid < ?))');
-      args.push(cur.tsUs, cur.tsUs, cur.seq);
-    }
+    addCursor(q.cursor, 'last_us', 'rid', where, args);
     if (q.severity !== undefined) {
       where.push('severity >= ?');
       args.push(severityRank(q.severity));
@@ -971,7 +962,7 @@ export class PgStore implements Store {
     agent?: string;
     incident?: string;
   }): Promise<{ audit: AuditEntry[]; next: number | null }> {
-    const limit = Math.max(1, Math.min(MAX_LIMIT, Math.floor(q.limit ?? 100)));
+    const limit = pageLimit(q.limit);
     const where: string[] = [];
     const args: Array<string | number> = [];
     if (q.before !== undefined) {
@@ -1015,7 +1006,7 @@ export class PgStore implements Store {
   }
 
   async queryIncidents(q: IncidentQuery): Promise<{ incidents: IncidentRow[]; total: number }> {
-    const limit = Math.max(1, Math.min(MAX_LIMIT, Math.floor(q.limit ?? 50)));
+    const limit = pageLimit(q.limit, 50);
     const offset = Math.max(0, Math.floor(q.offset ?? 0));
     const where: string[] = ["f.class = 'alert'"];
     const args: Array<string | number> = [];

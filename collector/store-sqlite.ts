@@ -19,11 +19,12 @@ import {
   BASELINE_KINDS,
   BadQueryError,
   MAX_DEVICE_EXPOSURES,
+  pageLimit,
   MAX_LIMIT,
   TRANSITIONS,
   TransitionError,
   addFindingFilters,
-  decodeCursor,
+  addCursor,
   encodeCursor,
   mergeDevice,
   normaliseDevice,
@@ -446,15 +447,10 @@ export class SqliteDb {
   }
 
   queryFindings(q: FindingQuery): { findings: Finding[]; next: string | null } {
-    const limit = Math.max(1, Math.min(MAX_LIMIT, Math.floor(q.limit ?? 100)));
+    const limit = pageLimit(q.limit);
     const where: string[] = [];
     const args: Array<string | number> = [];
-    if (q.cursor !== undefined) {
-      const c = decodeCursor(q.cursor);
-      if (!c) throw new BadQueryError('bad cursor');
-      where.push('(ts_us < ? OR (ts_us = ? AND seq < ?))');
-      args.push(c.tsUs, c.tsUs, c.seq);
-    }
+    addCursor(q.cursor, 'ts_us', 'seq', where, args);
     addFindingFilters(q, '', where, args);
     if (q.host !== undefined) {
       where.push(
@@ -484,15 +480,10 @@ export class SqliteDb {
 
   /** Exposures newest sighting first, filtered and paged like findings. */
   queryExposures(q: ExposureQuery): { exposures: Exposure[]; next: string | null } {
-    const limit = Math.max(1, Math.min(MAX_LIMIT, Math.floor(q.limit ?? 100)));
+    const limit = pageLimit(q.limit);
     const where: string[] = [];
     const args: Array<string | number> = [];
-    if (q.cursor !== undefined) {
-      const c = decodeCursor(q.cursor);
-      if (!c) throw new BadQueryError('bad cursor');
-      where.push('(last_us < ? OR (last_us = ? AND rowid < ?))');
-      args.push(c.tsUs, c.tsUs, c.seq);
-    }
+    addCursor(q.cursor, 'last_us', 'rowid', where, args);
     if (q.severity !== undefined) {
       where.push('severity >= ?');
       args.push(severityRank(q.severity));
@@ -843,7 +834,7 @@ export class SqliteDb {
     audit: AuditEntry[];
     next: number | null;
   } {
-    const limit = Math.max(1, Math.min(MAX_LIMIT, Math.floor(q.limit ?? 100)));
+    const limit = pageLimit(q.limit);
     const where: string[] = [];
     const args: Array<string | number> = [];
     if (q.before !== undefined) {
@@ -890,7 +881,7 @@ export class SqliteDb {
 
   /** Incidents (alerts grouped by their incident; a lone alert is its own), filtered, sorted and paged by offset. */
   queryIncidents(q: IncidentQuery): { incidents: IncidentRow[]; total: number } {
-    const limit = Math.max(1, Math.min(MAX_LIMIT, Math.floor(q.limit ?? 50)));
+    const limit = pageLimit(q.limit, 50);
     const offset = Math.max(0, Math.floor(q.offset ?? 0));
     const where: string[] = ["f.class = 'alert'"];
     const args: Array<string | number> = [];

@@ -220,6 +220,29 @@ export function encodeCursor(tsUs: number, seq: number): string {
   return Buffer.from(`${tsUs}:${seq}`).toString('base64url');
 }
 
+/** A page size as the API takes it: whole, at least 1, at most MAX_LIMIT, `dflt` when not given. */
+export function pageLimit(limit: number | undefined, dflt = 100): number {
+  return Math.max(1, Math.min(MAX_LIMIT, Math.floor(limit ?? dflt)));
+}
+
+/**
+ * Keyset paging, newest first: rows strictly after `cursor` in (time, tiebreak) order. Both stores write `?`
+ * placeholders; an unreadable cursor is the client's mistake.
+ */
+export function addCursor(
+  cursor: string | undefined,
+  timeCol: string,
+  tieCol: string,
+  where: string[],
+  args: Array<string | number>,
+): void {
+  if (cursor === undefined) return;
+  const c = decodeCursor(cursor);
+  if (!c) throw new BadQueryError('bad cursor');
+  where.push(`(${timeCol} < ? OR (${timeCol} = ? AND ${tieCol} < ?))`);
+  args.push(c.tsUs, c.tsUs, c.seq);
+}
+
 export function decodeCursor(c: string): { tsUs: number; seq: number } | null {
   const m = /^(-?\d+):(\d+)$/.exec(Buffer.from(c, 'base64url').toString('utf8'));
   if (!m) return null;
