@@ -1,9 +1,16 @@
-// One worker thread of `replay --workers N`: its own pipeline (decode, flows, analyzers, engine) over the frames
-// the reading thread hashed to it; each output line goes back tagged with the input position of the packet that
-// produced it, so that the reading thread can merge N streams into one order that does not depend on timing.
+// One worker thread of `replay --workers N`: it reads every capture file itself, keeps the packets whose IP pair
+// hashes to it (decode/flow-shard.ts) and runs its own pipeline over them; every packet's time still moves its
+// clock. Each output line goes to the main thread tagged with the input position of the packet that produced it,
+// so that N streams merge into one order that does not depend on timing.
+//
+// Reading in each worker instead of one reading thread handing out copies: stepping over the records of the
+// others' packets costs a worker about a quarter of what reading, hashing, copying and posting every packet cost
+// the one thread that did not scale, and no thread waits for another's batch (README "Performance").
 import { parentPort, workerData } from 'node:worker_threads';
-import { readFrameBatch } from './capture/frame-batch.js';
+import { readCaptureFile } from './capture/file.js';
+import type { RawFrame } from './capture/types.js';
 import { adviceFrom, formatLine, type OutputFormat } from './cli/output.js';
+import { flowShard } from './decode/flow-shard.js';
 import { loadEngineInputs, type EngineArgs } from './engine-inputs.js';
 import { Pipeline, type PipelineStats } from './pipeline.js';
 import type { EventRecord } from './protocols/types.js';
@@ -13,15 +20,31 @@ import type { Finding } from './wire/finding.js';
 
 export interface ReplayWorkerInput {
   index: number;
+  workers: number;
+  files: readonly string[];
   engine: EngineArgs;
   agentId: string;
   format: OutputFormat;
   events: boolean;
   flows: boolean;
+  /**
+   * Int32 slots shared by all workers and the main thread: [i] the chunks worker i has read (DONE once it has
+   * read everything), [workers] set to 1 when the replay is abandoned. A worker that is MAX_CHUNKS_AHEAD chunks
+   * ahead of the slowest waits, so what the main thread holds for the merge stays bounded.
+   */
+  progress: SharedArrayBuffer;
 }
 
 /** Output of records made at the end of input (flows ending at eof, windows closing): after every packet's. */
 export const FINAL_SEQ = Number.MAX_SAFE_INTEGER;
+/** A worker's progress slot once it has read every file. */
+export const DONE = 0x7fffffff;
+/** How far (in 1 MiB chunks) a worker may read ahead of the slowest one. */
+export const MAX_CHUNKS_AHEAD = 4;
+/** One second of packet time between sweeps, as one pipeline's (agent/pipeline.ts ADVANCE_INTERVAL_US). */
+const TICK_US = 1_000_000;
+/** How long one wait for a slower worker lasts before the abandon flag is looked at again. */
+const WAIT_MS = 50;
 
 /** One output record: its line, the input position (seq) of the packet it came from, the finding if it is one. */
 export interface OutputRecord {
@@ -30,35 +53,49 @@ export interface OutputRecord {
   finding?: Finding;
 }
 
-/**
- * A batch of frames (possibly none) and, when `now` is above 0, the packet time every worker sweeps at (idle flows,
- * windows, feeds), as one pipeline does once a second of packet time; `seq` is the input position of the packet
- * that carried that time. A worker's clock so follows all the traffic, not only its share: a feed that stops is
- * noticed although the packets that show time passing went to another worker.
- */
-export type ReplayWorkerRequest =
-  | {
-      type: 'batch';
-      epoch: number;
-      buffer: ArrayBuffer | null;
-      count: number;
-      bytes: number;
-      now: number;
-      seq: number;
-    }
-  | { type: 'finish'; epoch: number; now: number };
+/** The main thread starts the workers with one message (so a worker that fails on it is one that fails at start). */
+export interface ReplayWorkerRequest {
+  type: 'start';
+}
 
 export type ReplayWorkerReply =
-  | { type: 'output'; epoch: number; records: OutputRecord[] }
-  | { type: 'done'; epoch: number; records: OutputRecord[]; stats: PipelineStats }
+  /**
+   * Records of packets up to input position `upTo` (every later record has a greater seq); worker 0 also says how
+   * far it has read (`file`, `bytes`) for the progress line.
+   */
+  | { type: 'output'; records: OutputRecord[]; upTo: number; file: number; bytes: number }
+  /** End of input: the records made at the end, the statistics, the first capture-file error (as one pipeline's). */
+  | { type: 'done'; records: OutputRecord[]; stats: PipelineStats; error: string | null }
   /** `user`: the site, rules or baseline did not load (a usage error, exit 2), not a fault of the worker. */
   | { type: 'error'; message: string; user: boolean };
 
-function main(port: NonNullable<typeof parentPort>): void {
-  const input = workerData as ReplayWorkerInput;
+/** The slowest other worker's progress slot and value, or null when none is more than `max` chunks behind `mine`. */
+export function slowestBehind(
+  progress: Int32Array,
+  workers: number,
+  self: number,
+  mine: number,
+  max: number,
+): { slot: number; value: number } | null {
+  let slot = -1;
+  let value = DONE;
+  for (let i = 0; i < workers; i++) {
+    if (i === self) continue;
+    const v = Atomics.load(progress, i);
+    if (v < value) {
+      value = v;
+      slot = i;
+    }
+  }
+  return slot >= 0 && mine - value > max ? { slot, value } : null;
+}
+
+async function run(port: NonNullable<typeof parentPort>, input: ReplayWorkerInput): Promise<void> {
+  const progress = new Int32Array(input.progress);
+  const abandoned = (): boolean => Atomics.load(progress, input.workers) !== 0;
   let pipeline: Pipeline;
   let records: OutputRecord[] = [];
-  let seq = 0;
+  let seq = -1;
   try {
     const inputs = loadEngineInputs(input.engine);
     const advice = inputs.rules ? adviceFrom(inputs.rules.rules) : undefined;
@@ -82,31 +119,84 @@ function main(port: NonNullable<typeof parentPort>): void {
     port.postMessage(reply);
     return;
   }
+
+  const { index: self, workers: n } = input;
   const onFrame = pipeline.onFrame.bind(pipeline);
-  port.on('message', (msg: ReplayWorkerRequest) => {
-    let reply: ReplayWorkerReply;
-    if (msg.type === 'batch') {
-      const { buffer } = msg;
-      if (buffer) {
-        readFrameBatch({ buffer, count: msg.count, bytes: msg.bytes }, (frame, at) => {
-          seq = at;
-          onFrame(frame);
-        });
-      }
-      if (msg.now > 0) {
-        seq = msg.seq;
-        pipeline.advance(msg.now);
-      }
-      reply = { type: 'output', epoch: msg.epoch, records };
-    } else {
-      seq = FINAL_SEQ;
-      if (msg.now > 0) pipeline.advance(msg.now);
-      pipeline.finish();
-      reply = { type: 'done', epoch: msg.epoch, records, stats: pipeline.stats() };
+  /** When the next sweep is due: the schedule of one pipeline over the whole capture. */
+  let nextTick = 0;
+  let lastTs = 0;
+  const frame = (f: RawFrame): void => {
+    seq++;
+    if (f.ts > lastTs) lastTs = f.ts;
+    if (flowShard(f, n) === self) onFrame(f);
+    // As one pipeline sweeps at the packet that passed the second, each worker does at that packet too, whoever's it is.
+    if (f.ts >= nextTick) {
+      pipeline.advance(f.ts);
+      nextTick = f.ts + TICK_US;
     }
+  };
+  let chunks = 0;
+  let file = 0;
+  let bytes = 0;
+  // After each chunk: hand over what this stretch of input produced, then wait while too far ahead of the others.
+  const gate = (): null => {
+    const reply: ReplayWorkerReply = { type: 'output', records, upTo: seq, file, bytes };
     records = [];
     port.postMessage(reply);
-    if (msg.type === 'finish') port.close();
+    chunks++;
+    Atomics.store(progress, self, chunks);
+    Atomics.notify(progress, self);
+    for (;;) {
+      if (abandoned()) throw new Error('abandoned');
+      const behind = slowestBehind(progress, n, self, chunks, MAX_CHUNKS_AHEAD);
+      if (!behind) return null;
+      Atomics.wait(progress, behind.slot, behind.value, WAIT_MS);
+    }
+  };
+
+  let error: string | null = null;
+  for (const [i, name] of input.files.entries()) {
+    file = i;
+    try {
+      await readCaptureFile(name, frame, {
+        gate,
+        onProgress: (b) => {
+          bytes = b;
+        },
+      });
+    } catch (err) {
+      if (abandoned()) return;
+      error ??= err instanceof Error ? err.message : String(err);
+    }
+  }
+  Atomics.store(progress, self, DONE);
+  Atomics.notify(progress, self);
+  // What the last (partial) chunk of a file that ended in a fault made is still to go, before the end's records.
+  if (records.length > 0) {
+    const reply: ReplayWorkerReply = { type: 'output', records, upTo: seq, file, bytes };
+    port.postMessage(reply);
+    records = [];
+  }
+  seq = FINAL_SEQ;
+  if (lastTs > 0) pipeline.advance(lastTs);
+  pipeline.finish();
+  const done: ReplayWorkerReply = { type: 'done', records, stats: pipeline.stats(), error };
+  port.postMessage(done);
+  port.close();
+}
+
+function main(port: NonNullable<typeof parentPort>): void {
+  port.once('message', (msg: ReplayWorkerRequest) => {
+    if (msg.type !== 'start') return;
+    run(port, workerData as ReplayWorkerInput).catch((err: unknown) => {
+      const reply: ReplayWorkerReply = {
+        type: 'error',
+        message: err instanceof Error ? err.message : String(err),
+        user: false,
+      };
+      port.postMessage(reply);
+      port.close();
+    });
   });
 }
 

@@ -103,7 +103,7 @@ export async function runReplay(args: ReplayArgs, io: Io = processIo): Promise<n
   const workers = args.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_REPLAY_WORKERS)
     throw new UsageError(`--workers ${args.workers}: expected 1 to ${MAX_REPLAY_WORKERS}`);
-  // Pacing is done by the reader per frame; batches leave per chunk, so the workers would see bursts.
+  // Pacing is done by the reader per frame, and with workers each one reads: N pacers would drift apart.
   if (workers > 1 && args.speed !== undefined)
     throw new UsageError('--speed paces one pipeline: use it with --workers 1');
   // With workers, each loads (and checks) site, rules and baseline itself and formats its lines: loading them here
