@@ -11,7 +11,7 @@ import { readCaptureFile } from './capture/file.js';
 import type { RawFrame } from './capture/types.js';
 import { adviceFrom, formatLine, type OutputFormat } from './cli/output.js';
 import { flowShard } from './decode/flow-shard.js';
-import { loadEngineInputs, type EngineArgs } from './engine-inputs.js';
+import { engineInputsFrom, type EngineInputData } from './engine-inputs.js';
 import { Pipeline, type PipelineStats } from './pipeline.js';
 import type { EventRecord } from './protocols/types.js';
 import type { FlowRecord } from './reassembly/types.js';
@@ -22,7 +22,6 @@ export interface ReplayWorkerInput {
   index: number;
   workers: number;
   files: readonly string[];
-  engine: EngineArgs;
   agentId: string;
   format: OutputFormat;
   events: boolean;
@@ -53,9 +52,13 @@ export interface OutputRecord {
   finding?: Finding;
 }
 
-/** The main thread starts the workers with one message (so a worker that fails on it is one that fails at start). */
+/**
+ * The main thread starts the workers with one message, once it has parsed the site, rules and baseline (while the
+ * workers load their modules): every worker then builds its engine from the same data without parsing the YAML.
+ */
 export interface ReplayWorkerRequest {
   type: 'start';
+  inputs: EngineInputData;
 }
 
 export type ReplayWorkerReply =
@@ -90,14 +93,18 @@ export function slowestBehind(
   return slot >= 0 && mine - value > max ? { slot, value } : null;
 }
 
-async function run(port: NonNullable<typeof parentPort>, input: ReplayWorkerInput): Promise<void> {
+async function run(
+  port: NonNullable<typeof parentPort>,
+  input: ReplayWorkerInput,
+  data: EngineInputData,
+): Promise<void> {
   const progress = new Int32Array(input.progress);
   const abandoned = (): boolean => Atomics.load(progress, input.workers) !== 0;
   let pipeline: Pipeline;
   let records: OutputRecord[] = [];
   let seq = -1;
   try {
-    const inputs = loadEngineInputs(input.engine);
+    const inputs = engineInputsFrom(data);
     const advice = inputs.rules ? adviceFrom(inputs.rules.rules) : undefined;
     const line = (rec: EventRecord | FlowRecord | Finding): string => formatLine(rec, input.format, advice);
     pipeline = new Pipeline(
@@ -188,7 +195,7 @@ async function run(port: NonNullable<typeof parentPort>, input: ReplayWorkerInpu
 function main(port: NonNullable<typeof parentPort>): void {
   port.once('message', (msg: ReplayWorkerRequest) => {
     if (msg.type !== 'start') return;
-    run(port, workerData as ReplayWorkerInput).catch((err: unknown) => {
+    run(port, workerData as ReplayWorkerInput, msg.inputs).catch((err: unknown) => {
       const reply: ReplayWorkerReply = {
         type: 'error',
         message: err instanceof Error ? err.message : String(err),

@@ -8,7 +8,7 @@
 // Memory stays bounded: a worker waits while it is more than MAX_CHUNKS_AHEAD chunks ahead of the slowest.
 import { Worker } from 'node:worker_threads';
 import type { OutputFormat } from './cli/output.js';
-import type { EngineArgs } from './engine-inputs.js';
+import type { EngineInputData } from './engine-inputs.js';
 import type { PipelineStats, ReplaySummary } from './pipeline.js';
 import {
   FINAL_SEQ,
@@ -22,7 +22,11 @@ import type { Finding } from './wire/finding.js';
 
 export interface WorkerReplayOptions {
   workers: number;
-  engine: EngineArgs;
+  /**
+   * Parses the site, rules and baseline (a UserError for a bad file): called once the workers are starting, so that
+   * this thread parses while they load their modules.
+   */
+  readInputs: () => EngineInputData;
   agentId: string;
   format: OutputFormat;
   events: boolean;
@@ -171,8 +175,9 @@ export class OrderedMerge {
 
 /**
  * Replays capture files over `opts.workers` worker threads. Resolves with the summed summary (a bad file is
- * reported in `error` as for one pipeline, the other files still read); rejects with a ReplayInputError when the
- * site, rules or baseline do not load (each worker loads them; this thread does not), or a ReplayWorkerError when a
+ * reported in `error` as for one pipeline, the other files still read); rejects with readInputs' error when the
+ * site, rules or baseline do not load, a ReplayInputError when a worker cannot build its engine from them, or a
+ * ReplayWorkerError when a
  * worker fails (after stopping every worker: no hang).
  */
 export async function replayInWorkers(
@@ -215,7 +220,6 @@ export async function replayInWorkers(
       index,
       workers: n,
       files,
-      engine: opts.engine,
       agentId: opts.agentId,
       format: opts.format,
       events: opts.events,
@@ -248,7 +252,13 @@ export async function replayInWorkers(
     });
     workers.push(w);
   }
-  const start: ReplayWorkerRequest = { type: 'start' };
+  let start: ReplayWorkerRequest;
+  try {
+    start = { type: 'start', inputs: opts.readInputs() };
+  } catch (err) {
+    await Promise.all(workers.map((w) => w.terminate()));
+    throw err;
+  }
   for (const w of workers) w.postMessage(start);
 
   await done;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LinkType, type RawFrame } from '../../agent/capture/types.js';
+import { readEngineInputs } from '../../agent/engine-inputs.js';
 import { Decoder } from '../../agent/decode/decoder.js';
 import { flowShard, ipPairKey } from '../../agent/decode/flow-shard.js';
 import { createPacket } from '../../agent/decode/packet.js';
@@ -255,12 +256,32 @@ describe('summed statistics', () => {
   });
 });
 
+describe('inputs that do not load', () => {
+  it('end the replay with their error before any packet, the started workers stopped', async () => {
+    const lines: string[] = [];
+    const run = replayInWorkers(
+      [path.join(FIXTURES, 'scenarios/normal.pcap')],
+      {
+        workers: 2,
+        readInputs: () => readEngineInputs({ rules: path.join(FIXTURES, 'no-such-rules-dir') }),
+        agentId: 'test',
+        format: 'jsonl',
+        events: false,
+        flows: false,
+      },
+      { onLine: (l) => lines.push(l) },
+    );
+    await expect(run).rejects.toThrow(/no-such-rules-dir: rules directory not found/);
+    expect(lines).toEqual([]);
+  });
+});
+
 describe('a worker that fails', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'ww-replay-workers-'));
   const capture = path.join(FIXTURES, 'scenarios/normal.pcap');
   const options = (workerUrl: URL) => ({
     workers: 2,
-    engine: {},
+    readInputs: () => readEngineInputs({ useRules: false }),
     agentId: 'test',
     format: 'jsonl' as const,
     events: false,
