@@ -8,7 +8,7 @@ import { SPOOL_FULL_POLICIES } from '../agent/transport/spool.js';
 import { UserError } from '../agent/wire/errors.js';
 import { SEVERITIES } from '../agent/wire/finding.js';
 import { EXPORT_FORMATS } from '../collector/export-schemas.js';
-import { parseListen } from '../collector/main.js';
+import { parseListen } from '../collector/listen.js';
 
 /**
  * Where each option's value came from when it was not the command line (`WARDWATCH_SPEED`, `cfg.yaml:3`), so a bad
