@@ -1,22 +1,18 @@
-// `replay --workers N`: N worker threads (agent/replay-worker.ts) each read the capture files and run a whole
-// pipeline over the packets whose IP pair hashes to them; this thread merges their output in input order.
+// `replay --workers N`: N shares (agent/replay-shard.ts) each read the capture files and run a whole pipeline over
+// the packets whose IP pair hashes to them: share 0 on this thread, the others in worker threads
+// (agent/replay-worker.ts); this thread merges their output in input order.
 //
-// Determinism: a worker's records carry the input position (seq) of the packet that made them, and each of its
-// messages says up to which position it has answered. A record is written once every worker has answered past its
-// position, in position order, ties (the sweep at one packet, which every worker runs) by worker; the records made
-// at the end of input last, by worker. Same input, same N: the same bytes, however the threads were scheduled.
-// Memory stays bounded: a worker waits while it is more than MAX_CHUNKS_AHEAD chunks ahead of the slowest.
+// Determinism: a share's records carry the input position (seq) of the packet that made them, and each batch of
+// them says up to which position the share has answered. A record is written once every share has answered past
+// its position, in position order, ties (the sweep at one packet, which every share runs) by share; the records made
+// at the end of input last, by share. Same input, same N: the same bytes, however the threads were scheduled.
+// Memory stays bounded: a share waits while it is more than MAX_CHUNKS_AHEAD chunks ahead of the slowest.
 import { Worker } from 'node:worker_threads';
 import type { OutputFormat } from './cli/output.js';
 import type { EngineInputData } from './engine-inputs.js';
 import type { PipelineStats, ReplaySummary } from './pipeline.js';
-import {
-  FINAL_SEQ,
-  type OutputRecord,
-  type ReplayWorkerInput,
-  type ReplayWorkerReply,
-  type ReplayWorkerRequest,
-} from './replay-worker.js';
+import type { ReplayWorkerInput, ReplayWorkerReply, ReplayWorkerRequest } from './replay-worker.js';
+import { FINAL_SEQ, Shard, ShardAbandoned, type OutputRecord, type ShardResult } from './replay-shard.js';
 import { UserError } from './wire/errors.js';
 import type { Finding } from './wire/finding.js';
 
@@ -174,7 +170,7 @@ export class OrderedMerge {
 }
 
 /**
- * Replays capture files over `opts.workers` worker threads. Resolves with the summed summary (a bad file is
+ * Replays capture files over `opts.workers` shares: this thread and `opts.workers - 1` worker threads. Resolves with the summed summary (a bad file is
  * reported in `error` as for one pipeline, the other files still read); rejects with readInputs' error when the
  * site, rules or baseline do not load, a ReplayInputError when a worker cannot build its engine from them, or a
  * ReplayWorkerError when a
@@ -201,6 +197,13 @@ export async function replayInWorkers(
   const done = new Promise<void>((resolve) => {
     settle = resolve;
   });
+  // Share 0, when ahead of the slowest worker, waits for that worker's next word (or a short while).
+  let wakeMain: (() => void) | null = null;
+  const nudge = (): void => {
+    const wake = wakeMain;
+    wakeMain = null;
+    wake?.();
+  };
 
   const write = (records: readonly OutputRecord[]): void => {
     for (const r of records) {
@@ -210,40 +213,47 @@ export async function replayInWorkers(
   };
   const fail = (message: string, user = false): void => {
     failure ??= user ? new ReplayInputError(message) : new ReplayWorkerError(message);
-    // Workers waiting for a slower one look at this flag and stop.
+    // Shares waiting for a slower one look at this flag and stop.
     Atomics.store(slots, n, 1);
     settle?.();
+    nudge();
+  };
+  const finish = (index: number, end: ShardResult): void => {
+    // Everything before the end is answered; what the end made waits for every share's.
+    merge.add(index, [], FINAL_SEQ - 1);
+    finals[index] = end.records;
+    stats[index] = end.stats;
+    if (index === 0) error = end.error;
+    finished++;
+    write(merge.take());
+    if (finished === n) settle?.();
+  };
+  const stopWorkers = (): Promise<unknown> => {
+    Atomics.store(slots, n, 1);
+    return Promise.all(workers.map((w) => w.terminate()));
   };
 
-  for (let index = 0; index < n; index++) {
-    const workerData: ReplayWorkerInput = {
-      index,
-      workers: n,
-      files,
-      agentId: opts.agentId,
-      format: opts.format,
-      events: opts.events,
-      flows: opts.flows,
-      progress,
-    };
-    const w = new Worker(url, { workerData });
+  const shardOptions = (index: number): ReplayWorkerInput => ({
+    index,
+    workers: n,
+    files,
+    agentId: opts.agentId,
+    format: opts.format,
+    events: opts.events,
+    flows: opts.flows,
+    progress,
+  });
+  for (let index = 1; index < n; index++) {
+    const w = new Worker(url, { workerData: shardOptions(index) });
     w.on('message', (msg: ReplayWorkerReply) => {
       if (failure) return;
       if (msg.type === 'error')
         return fail(msg.user ? msg.message : `replay worker ${index}: ${msg.message}`, msg.user);
       if (msg.type === 'output') {
         merge.add(index, msg.records, msg.upTo);
-        if (index === 0) opts.onProgress?.(msg.file, msg.bytes);
-      } else {
-        // Everything before the end is answered; what the end made waits for every worker's.
-        merge.add(index, [], FINAL_SEQ - 1);
-        finals[index] = msg.records;
-        stats[index] = msg.stats;
-        if (index === 0) error = msg.error;
-        finished++;
-      }
-      write(merge.take());
-      if (finished === n) settle?.();
+        write(merge.take());
+      } else finish(index, msg);
+      nudge();
     });
     w.on('error', (err) => fail(`replay worker ${index}: ${err.message}`));
     w.on('exit', (code) => {
@@ -252,18 +262,44 @@ export async function replayInWorkers(
     });
     workers.push(w);
   }
-  let start: ReplayWorkerRequest;
+  // This thread parses while the workers load their modules, then builds share 0 from the same data.
+  let shard: Shard;
   try {
-    start = { type: 'start', inputs: opts.readInputs() };
+    const start: ReplayWorkerRequest = { type: 'start', inputs: opts.readInputs() };
+    for (const w of workers) w.postMessage(start);
+    shard = new Shard(shardOptions(0), start.inputs);
   } catch (err) {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await stopWorkers();
     throw err;
   }
-  for (const w of workers) w.postMessage(start);
+  try {
+    const end = await shard.run({
+      progress: slots,
+      output: (records, upTo, file, bytes) => {
+        merge.add(0, records, upTo);
+        opts.onProgress?.(file, bytes);
+        write(merge.take());
+      },
+      wait: () =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 50);
+          wakeMain = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        }),
+    });
+    if (!failure) finish(0, end);
+  } catch (err) {
+    if (!(err instanceof ShardAbandoned)) {
+      await stopWorkers();
+      throw err;
+    }
+  }
 
   await done;
   if (failure) {
-    await Promise.all(workers.map((w) => w.terminate()));
+    await stopWorkers();
     throw failure;
   }
   for (const records of finals) write(records);

@@ -11,7 +11,7 @@ import { Decoder } from '../../agent/decode/decoder.js';
 import { flowShard, ipPairKey } from '../../agent/decode/flow-shard.js';
 import { createPacket } from '../../agent/decode/packet.js';
 import { replayFiles, type PipelineStats } from '../../agent/pipeline.js';
-import { DONE, slowestBehind, type OutputRecord } from '../../agent/replay-worker.js';
+import { DONE, slowestBehind, type OutputRecord } from '../../agent/replay-shard.js';
 import {
   OrderedMerge,
   replayInWorkers,
