@@ -200,7 +200,7 @@ export const REPLAY = {
     default: 1,
     coerce: whole('workers', 1),
     describe:
-      'pipelines in worker threads, packets shared by IP pair; output merged in input order, the same every run. ' +
+      'pipelines (the main thread and N-1 worker threads), packets shared by IP pair; output merged in input order, the same every run. ' +
       'Rules counting one host across many peers (scans, sweeps, floods) see one share each (README)',
   },
 } as const satisfies Record<string, Options>;
