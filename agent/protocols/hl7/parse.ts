@@ -13,9 +13,11 @@ import {
   OBX_EQUIPMENT_ID,
   PHI_SEGMENTS,
   PRT_UDI,
+  DEFAULT_LIMITS,
   type Hl7Limits,
 } from './constants.js';
-import { AsciiIntern, hashStep } from '../intern.js';
+import { AsciiIntern, hashStep, latin1 } from '../intern.js';
+import { indexOfByte } from '../scan.js';
 
 // ------------------------------------------------------------------------------------------------ framing
 
@@ -80,7 +82,7 @@ export function matchOpener(
 function findNextOpener(bytes: Uint8Array, from: number, end: number): number {
   let i = from;
   while (i < end) {
-    const j = bytes.indexOf(MLLP_START, i);
+    const j = indexOfByte(bytes, MLLP_START, i);
     if (j < 0 || j >= end) return end;
     if (matchOpener(bytes, j, end) !== 'no') return j;
     i = j + 1;
@@ -122,7 +124,7 @@ export function parseFrame(
   const limit = Math.min(end, offset + 2 + limits.maxMessageBytes);
   const from = Math.max(offset + 4, resume);
   if (from < limit) {
-    const fs = bytes.indexOf(MLLP_END, from);
+    const fs = indexOfByte(bytes, MLLP_END, from);
     const stop = fs < 0 || fs >= limit ? limit : fs;
     // <VT> is not allowed inside a block (Appendix C.4.3): a new opener there means the previous block lost its end.
     const vt = findNextOpener(bytes, from, stop);
@@ -280,28 +282,16 @@ export function decodeText(
   enc: Encoding,
   maxChars: number,
 ): { text: string; truncated: boolean } {
-  const text = decodeField(bytes, asBuffer(bytes), a, b, enc, maxChars);
+  const text = decodeField(bytes, a, b, enc, maxChars);
   return { text, truncated: lastTruncated };
 }
 
 /** Whether the last decodeField call cut its text (a flag instead of a result object per field). */
 let lastTruncated = false;
 
-/** A Buffer over the same memory (no copy), for latin1 slicing of ASCII text. */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** decodeText without the result object: returns the text and sets `lastTruncated`. `buf` views `bytes`. */
-function decodeField(
-  bytes: Uint8Array,
-  buf: Buffer,
-  a: number,
-  b: number,
-  enc: Encoding,
-  maxChars: number,
-): string {
-  const plain = plainText(bytes, buf, a, Math.min(b, a + maxChars * 4), enc);
+/** decodeText without the result object: returns the text and sets `lastTruncated`. */
+function decodeField(bytes: Uint8Array, a: number, b: number, enc: Encoding, maxChars: number): string {
+  const plain = plainText(bytes, a, Math.min(b, a + maxChars * 4), enc);
   if (plain !== null) {
     lastTruncated = b > a + maxChars * 4 || plain.length > maxChars;
     return plain.length > maxChars ? plain.slice(0, maxChars) : plain;
@@ -366,9 +356,9 @@ function decodeField(
 
 /**
  * The common case without an escape and with standard separators in the text: the bytes as they are
- * (ASCII as latin1 straight from `buf`, anything else through UTF-8). Null when decodeText must work harder.
+ * (ASCII as latin1 straight from the bytes, anything else through UTF-8). Null when decodeText must work harder.
  */
-function plainText(bytes: Uint8Array, buf: Buffer, a: number, b: number, enc: Encoding): string | null {
+function plainText(bytes: Uint8Array, a: number, b: number, enc: Encoding): string | null {
   let ascii = true;
   let hash = b - a;
   for (let i = a; i < b; i++) {
@@ -381,7 +371,7 @@ function plainText(bytes: Uint8Array, buf: Buffer, a: number, b: number, enc: En
   }
   if (b <= a) return '';
   if (!ascii) return TEXT.decode(bytes.subarray(a, b));
-  if (b - a > FIELD_TEXTS.maxBytes) return buf.toString('latin1', a, b);
+  if (b - a > FIELD_TEXTS.maxBytes) return latin1(bytes, a, b);
   return FIELD_TEXTS.text(bytes, a, b, hash);
 }
 
@@ -467,17 +457,30 @@ function segmentId(code: number): string {
  * Pure, never throws; all output is bounded by `limits`.
  */
 export function parseBlock(bytes: Uint8Array, start: number, end: number, limits: Hl7Limits): BlockResult {
-  return new BlockParser(bytes.subarray(0, end), limits).run(start, end);
+  // a view ending with the block bounds every search to it, however much follows in the buffer
+  const stop = Math.min(end, bytes.length);
+  return PARSER.run(bytes.subarray(0, stop), limits, start, stop);
 }
+
+const EMPTY_VIEW = new Uint8Array(0);
+const DEFAULT_PARSE_LIMITS: Hl7Limits = { ...DEFAULT_LIMITS };
 
 /** Field separators remembered per segment: enough for MSH-21, OBX-18, PRT-16. */
 const MAX_CACHED_SEPARATORS = 32;
 const SEPARATORS = new Int32Array(MAX_CACHED_SEPARATORS);
 
-/** One block's parse state: one object per block instead of a closure per helper. */
+/**
+ * One block's parse state, in one object reused for every block (parsing is synchronous and never re-entered): no
+ * parser, note set or view allocated per block. Nothing at or after `end` is read but the bytes of a short segment
+ * id (as zeros), so that no view of the block is needed either.
+ */
 class BlockParser {
-  private readonly notes = new Set<ParseNote>();
-  private readonly messages: Hl7Message[] = [];
+  /** Notes in the order they were first seen (the session reports them in that order); at most one of each. */
+  private notes: ParseNote[] = [];
+  private messages: Hl7Message[] = [];
+  private view: Uint8Array = new Uint8Array(0);
+  private limits: Hl7Limits = DEFAULT_PARSE_LIMITS;
+  private end = 0;
   private msg: Hl7Message | null = null;
   private enc: Encoding | null = null;
   private msgStart = 0;
@@ -490,7 +493,6 @@ class BlockParser {
   /** Bounds of the last field/component found (scratch, to avoid a tuple per lookup). */
   private a = 0;
   private b = 0;
-  private readonly buf: Buffer;
   /** Field separator positions of the segment at sepSegment (scratch for field(), shared: parsing is synchronous). */
   private readonly seps = SEPARATORS;
   private sepSegment = -1;
@@ -498,34 +500,52 @@ class BlockParser {
   private sepCount = 0;
   private sepDone = true;
 
-  constructor(
-    private readonly view: Uint8Array,
-    private readonly limits: Hl7Limits,
-  ) {
-    this.buf = asBuffer(view);
+  private note(n: ParseNote): void {
+    if (!this.notes.includes(n)) this.notes.push(n);
   }
 
-  run(start: number, end: number): BlockResult {
-    const view = this.view;
+  run(view: Uint8Array, limits: Hl7Limits, start: number, end: number): BlockResult {
+    this.view = view;
+    this.limits = limits;
+    this.end = end;
+    this.notes = [];
+    this.messages = [];
+    this.msg = null;
+    this.enc = null;
+    this.msgStart = 0;
+    this.hasObx18 = false;
+    this.hasPrt16 = false;
+    this.batchEnc = null;
+    this.inBatch = false;
+    this.batchCount = 0;
+    this.batchOpened = false;
+    this.sepSegment = -1;
+    this.sepChar = -1;
     let nextCr = -2;
     let nextLf = -2;
     let s = start;
     while (s < end) {
-      if (nextCr !== -1 && nextCr < s) nextCr = view.indexOf(CR, s);
-      if (nextLf !== -1 && nextLf < s) nextLf = view.indexOf(LF, s);
+      if (nextCr !== -1 && nextCr < s) {
+        nextCr = indexOfByte(view, CR, s);
+        if (nextCr >= end) nextCr = -1;
+      }
+      if (nextLf !== -1 && nextLf < s) {
+        nextLf = indexOfByte(view, LF, s);
+        if (nextLf >= end) nextLf = -1;
+      }
       let e: number;
       let next: number;
       if (nextCr >= 0 && (nextLf < 0 || nextCr < nextLf)) {
         e = nextCr;
         next = e + 1;
         if (next < end && view[next] === LF) {
-          this.notes.add('lf_terminator');
+          this.note('lf_terminator');
           next++;
         }
       } else if (nextLf >= 0) {
         e = nextLf;
         next = e + 1;
-        this.notes.add('lf_terminator');
+        this.note('lf_terminator');
       } else {
         e = end;
         next = end;
@@ -534,8 +554,10 @@ class BlockParser {
       s = next;
     }
     this.finish(end);
-    if (this.inBatch) this.notes.add('bad_batch');
-    return { messages: this.messages, notes: this.notes.size === 0 ? [] : [...this.notes] };
+    if (this.inBatch) this.note('bad_batch');
+    // the block's bytes (maybe a large session buffer) are not kept alive by the parser
+    this.view = EMPTY_VIEW;
+    return { messages: this.messages, notes: this.notes };
   }
 
   private finish(segEnd: number): void {
@@ -549,9 +571,10 @@ class BlockParser {
 
   private segment(segStart: number, segEnd: number): void {
     const view = this.view;
+    const end = this.end;
     const c0 = view[segStart] ?? 0;
-    const c1 = view[segStart + 1] ?? 0;
-    const c2 = view[segStart + 2] ?? 0;
+    const c1 = segStart + 1 < end ? (view[segStart + 1] ?? 0) : 0;
+    const c2 = segStart + 2 < end ? (view[segStart + 2] ?? 0) : 0;
     const code = (c0 << 16) | (c1 << 8) | c2;
     const validId =
       segEnd - segStart >= 3 &&
@@ -560,13 +583,13 @@ class BlockParser {
       isAlnum(c2) &&
       (segEnd - segStart === 3 || !isAlnum(view[segStart + 3] ?? 0));
     if (!validId) {
-      this.notes.add(code === ID_MSH || code === ID_FHS || code === ID_BHS ? 'bad_msh' : 'bad_segment_id');
+      this.note(code === ID_MSH || code === ID_FHS || code === ID_BHS ? 'bad_msh' : 'bad_segment_id');
       return;
     }
     if (code === ID_FHS || code === ID_BHS) {
       this.finish(segStart);
       const enc = readEncoding(view, segStart, segEnd);
-      if (!enc) this.notes.add('bad_msh');
+      if (!enc) this.note('bad_msh');
       else this.batchEnc = enc;
       if (code === ID_BHS) {
         this.inBatch = true;
@@ -579,12 +602,12 @@ class BlockParser {
       this.finish(segStart);
       if (code === ID_BTS) {
         const enc = this.batchEnc;
-        if (!this.inBatch || !enc) this.notes.add('bad_batch');
+        if (!this.inBatch || !enc) this.note('bad_batch');
         else {
           const declared = this.field(segStart, segEnd, enc, BTS_COUNT, false)
-            ? decodeField(view, this.buf, this.a, this.b, enc, 12)
+            ? decodeField(view, this.a, this.b, enc, 12)
             : '';
-          if (declared !== '' && Number(declared) !== this.batchCount) this.notes.add('bad_batch');
+          if (declared !== '' && Number(declared) !== this.batchCount) this.note('bad_batch');
         }
         this.inBatch = false;
       }
@@ -592,10 +615,10 @@ class BlockParser {
     }
     if (code === ID_MSH) {
       const enc = readEncoding(view, segStart, segEnd);
-      if (this.msg && !this.batchOpened) this.notes.add('multiple_messages');
+      if (this.msg && !this.batchOpened) this.note('multiple_messages');
       this.finish(segStart);
       if (!enc) {
-        this.notes.add('bad_msh');
+        this.note('bad_msh');
         return;
       }
       if (this.inBatch) this.batchCount++;
@@ -611,7 +634,7 @@ class BlockParser {
     const m = this.msg;
     const enc = this.enc;
     if (!m || !enc) {
-      this.notes.add('missing_msh');
+      this.note('missing_msh');
       return;
     }
     this.pushSegment(m, segmentId(code));
@@ -627,12 +650,12 @@ class BlockParser {
   private pushSegment(m: Hl7Message, id: string): void {
     m.segmentCount++;
     if (m.segments.length < this.limits.maxSegments) m.segments.push(id);
-    else this.notes.add('segments_truncated');
+    else this.note('segments_truncated');
   }
 
   private text(enc: Encoding, a: number, z: number): string {
-    const text = decodeField(this.view, this.buf, a, z, enc, this.limits.maxFieldChars);
-    if (lastTruncated) this.notes.add('field_truncated');
+    const text = decodeField(this.view, a, z, enc, this.limits.maxFieldChars);
+    if (lastTruncated) this.note('field_truncated');
     return text;
   }
 
@@ -698,6 +721,10 @@ class BlockParser {
       const c = indexInRange(this.view, enc.component, a, r);
       return this.text(enc, a, c < 0 ? r : c);
     }
+    if (count === 2) {
+      const whole = this.twoComponents(enc, a, r);
+      if (whole !== null) return whole;
+    }
     const parts: string[] = [];
     for (let k = 1; k <= count; k++) {
       const c = componentBounds(this.view, a, r, enc.component, k);
@@ -706,6 +733,31 @@ class BlockParser {
     }
     while (parts.length > 0 && parts[parts.length - 1] === '') parts.pop();
     return parts.join('^');
+  }
+
+  /**
+   * Components 1 and 2 of bytes[a, r) as one text, when that equals decoding them apart and joining them with '^':
+   * printable ASCII without the escape character, '^' as the component separator, short enough that neither is cut.
+   * Null otherwise. One interned string (e.g. "ORU^R01") instead of two parts, an array and a join per message.
+   */
+  private twoComponents(enc: Encoding, a: number, r: number): string | null {
+    const view = this.view;
+    const comp = enc.component;
+    if (comp !== 0x5e) return null;
+    let z = r;
+    let seen = 0;
+    for (let i = a; i < r; i++) {
+      const c = view[i] ?? 0;
+      if (c === comp && ++seen === 2) {
+        z = i;
+        break;
+      }
+      if (c < 0x20 || c > 0x7e || c === enc.escape) return null;
+    }
+    if (z - a > this.limits.maxFieldChars) return null;
+    // empty trailing components are dropped
+    while (z > a && view[z - 1] === comp) z--;
+    return decodeField(view, a, z, enc, this.limits.maxFieldChars);
   }
 
   private readMsh(m: Hl7Message, enc: Encoding, s0: number, e0: number): void {
@@ -719,7 +771,7 @@ class BlockParser {
     m.version = this.components(enc, s0, e0, MSH.version, 1, true);
     m.acceptAckType = this.components(enc, s0, e0, MSH.acceptAckType, 1, true);
     m.appAckType = this.components(enc, s0, e0, MSH.appAckType, 1, true);
-    if (m.messageType === '' || m.controlId === '') this.notes.add('bad_msh');
+    if (m.messageType === '' || m.controlId === '') this.note('bad_msh');
     if (this.field(s0, e0, enc, MSH.profileId, true)) {
       // every repetition's first component (EI entity identifier)
       const end = this.b;
@@ -761,7 +813,7 @@ class BlockParser {
           const ids = m.deviceIds;
           if (!ids.includes(id)) {
             if (ids.length < this.limits.maxDeviceIds) ids.push(id);
-            else this.notes.add('device_ids_truncated');
+            else this.note('device_ids_truncated');
           }
         }
       }
@@ -771,3 +823,5 @@ class BlockParser {
     return found;
   }
 }
+
+const PARSER = new BlockParser();

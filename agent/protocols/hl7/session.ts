@@ -1,6 +1,7 @@
 // One HL7/MLLP flow: per-direction block buffers with a cap, resync after garbage and gaps, MSH-10 <-> MSA-2 pairing (HL7 v2.x ch. 2.9, Appendix C).
 import type { Analyzer, AnalyzerSink, Direction } from '../types.js';
 import { BoundedMap } from '../../wire/bounded-map.js';
+import { indexOfByteIn } from '../scan.js';
 import { CR, DEFAULT_LIMITS, IHE_BY_MESSAGE_TYPE, MLLP_END, type Hl7Limits } from './constants.js';
 import { ANOMALY_TABLE, NOTE_ANOMALY, toMessageFields, type Hl7AnomalyCode } from './events.js';
 import { parseBlock, parseFrame, type Hl7Message, type ParseNote } from './parse.js';
@@ -180,7 +181,7 @@ export class Hl7Session implements Analyzer {
           const over = d.oversize;
           if (over) {
             // skipping the rest of an oversized block: its <FS> ends it
-            const fs = indexOfIn(bytes, MLLP_END, pos, pos + r.consumed);
+            const fs = indexOfByteIn(bytes, MLLP_END, pos, pos + r.consumed);
             if (fs < 0) {
               over.bytes += r.consumed;
               pos += r.consumed;
@@ -383,11 +384,6 @@ export class Hl7Session implements Analyzer {
     d.buf.set(bytes.subarray(from, from + n), d.end);
     d.end += n;
   }
-}
-
-function indexOfIn(bytes: Uint8Array, c: number, a: number, b: number): number {
-  const i = bytes.indexOf(c, a);
-  return i >= 0 && i < b ? i : -1;
 }
 
 /** Control bytes that never occur in HL7 text (everything below 0x20 but TAB, LF, VT, CR, FS; and DEL). */
