@@ -688,10 +688,19 @@ class BlockParser {
       }
     }
     // separator k (1-based) opens field k; field `want` ends at separator want + 1 or the segment end
-    while (this.sepCount <= want && !this.sepDone) {
-      const j = indexInRange(this.view, enc.field, (seps[this.sepCount - 1] ?? 0) + 1, e0);
-      if (j < 0) this.sepDone = true;
-      else seps[this.sepCount++] = j;
+    if (this.sepCount <= want && !this.sepDone) {
+      // one flat loop with locals: this scan over OBX-1..18 is most of what an ORU costs
+      const view = this.view;
+      const sep = enc.field;
+      let n = this.sepCount;
+      for (let i = (seps[n - 1] ?? 0) + 1; i < e0; i++) {
+        if (view[i] === sep) {
+          seps[n++] = i;
+          if (n > want) break;
+        }
+      }
+      if (n <= want) this.sepDone = true;
+      this.sepCount = n;
     }
     if (this.sepCount < want) return false;
     this.a = (seps[want - 1] ?? 0) + 1;
@@ -794,6 +803,27 @@ class BlockParser {
     m.ackControlId = this.whole(enc, s0, e0, MSA.controlId, false);
   }
 
+  /**
+   * Whether bytes[a, z) spell an id already in `ids` and would decode to exactly that text: printable ASCII without
+   * spaces or the escape character (no decoding, nothing to trim), within maxFieldChars (not cut, no note).
+   */
+  private listedVerbatim(ids: readonly string[], enc: Encoding, a: number, z: number): boolean {
+    const len = z - a;
+    if (len <= 0 || len > this.limits.maxFieldChars) return false;
+    const view = this.view;
+    for (const id of ids) {
+      if (id.length !== len) continue;
+      let k = 0;
+      while (k < len) {
+        const c = view[a + k] ?? 0;
+        if (c !== id.charCodeAt(k) || c <= 0x20 || c > 0x7e || c === enc.escape) break;
+        k++;
+      }
+      if (k === len) return true;
+    }
+    return false;
+  }
+
   /** Adds the identifier (first component) of each repetition of field n; true when one was present. */
   private readDeviceIds(m: Hl7Message, enc: Encoding, s0: number, e0: number, n: number): boolean {
     if (!this.field(s0, e0, enc, n, false) || this.b <= this.a) return false;
@@ -807,13 +837,19 @@ class BlockParser {
       const ce = c < 0 ? z : c;
       if (ce > a) {
         const sub = indexInRange(this.view, enc.subcomponent, a, ce);
-        const id = this.text(enc, a, sub < 0 ? ce : sub).trim();
-        if (id !== '') {
+        const idEnd = sub < 0 ? ce : sub;
+        if (this.listedVerbatim(m.deviceIds, enc, a, idEnd)) {
+          // every OBX of a PCD-01 message names the same device: nothing to decode, nothing changes
           found = true;
-          const ids = m.deviceIds;
-          if (!ids.includes(id)) {
-            if (ids.length < this.limits.maxDeviceIds) ids.push(id);
-            else this.note('device_ids_truncated');
+        } else {
+          const id = this.text(enc, a, idEnd).trim();
+          if (id !== '') {
+            found = true;
+            const ids = m.deviceIds;
+            if (!ids.includes(id)) {
+              if (ids.length < this.limits.maxDeviceIds) ids.push(id);
+              else this.note('device_ids_truncated');
+            }
           }
         }
       }

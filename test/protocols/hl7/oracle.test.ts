@@ -34,6 +34,12 @@ const fields = (max: number): fc.Arbitrary<string[]> =>
     { maxLength: max },
   );
 
+/** Device ids that repeat, and pairs whose raw bytes equal another's decoded text (\\E\\F\\E\\ reads as \\F\\). */
+const deviceId = fc.oneof(
+  value,
+  fc.constantFrom('\\E\\F\\E\\', '\\F\\', 'DEV-1', ' DEV-1', 'DEV-1 ', 'DEV&1', 'DEV-1^X', 'D\u00e9V'),
+);
+
 /** MSH with standard or unusual encoding characters and messy fields. */
 const mshSeg = fc
   .tuple(
@@ -83,7 +89,7 @@ const otherSeg = fc.oneof(
       fields(24),
     )
     .map(([id, f]) => `${id}|${f.join('|')}`),
-  fc.tuple(fc.constantFrom('OBX', 'PRT'), fc.array(value, { maxLength: 4 })).map(([id, ids]) => {
+  fc.tuple(fc.constantFrom('OBX', 'PRT'), fc.array(deviceId, { maxLength: 4 })).map(([id, ids]) => {
     const n = id === 'OBX' ? 18 : 16;
     return `${id}${'|'.repeat(n)}${ids.join('~')}|tail`;
   }),
