@@ -499,6 +499,10 @@ class BlockParser {
   private sepChar = -1;
   private sepCount = 0;
   private sepDone = true;
+  /** The last segment id looked up (kept across blocks: a pure function of the code). */
+  private lastCode = -1;
+  private lastId = '';
+  private lastPhi = false;
 
   private note(n: ParseNote): void {
     if (!this.notes.includes(n)) this.notes.push(n);
@@ -637,8 +641,14 @@ class BlockParser {
       this.note('missing_msh');
       return;
     }
-    this.pushSegment(m, segmentId(code));
-    if (PHI_CODES.has(code)) m.hasPhi = true;
+    if (code !== this.lastCode) {
+      // runs of one segment (OBX, OBX, ...) look their id up once
+      this.lastCode = code;
+      this.lastId = segmentId(code);
+      this.lastPhi = PHI_CODES.has(code);
+    }
+    this.pushSegment(m, this.lastId);
+    if (this.lastPhi) m.hasPhi = true;
     if (code === ID_MSA) this.readMsa(m, enc, segStart, segEnd);
     else if (code === ID_OBX) {
       if (this.readDeviceIds(m, enc, segStart, segEnd, OBX_EQUIPMENT_ID)) this.hasObx18 = true;

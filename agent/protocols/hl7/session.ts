@@ -64,7 +64,8 @@ export class Hl7Session implements Analyzer {
   private readonly limits: Hl7Limits;
   private readonly cap: number;
   private readonly outstanding: BoundedMap<string, Outstanding>;
-  private readonly acked = new BoundedMap<string, Outstanding>(ACKED_MEMORY);
+  /** Made on the first ACK: a Map subclass is dear to construct, and many flows never get one. */
+  private acked: BoundedMap<string, Outstanding> | null = null;
   private confirmed = false;
   private dead = false;
   private garbageBeforeConfirm = 0;
@@ -305,7 +306,7 @@ export class Hl7Session implements Analyzer {
         this.rememberAcked(key, o);
       } else {
         // an application ACK after the accept ACK (enhanced mode), or an RRG^O16 after ACK^O15
-        o = this.acked.get(key);
+        o = this.acked?.get(key);
       }
       if (o) {
         rtt = Math.round(ts - o.ts) / 1000;
@@ -338,7 +339,7 @@ export class Hl7Session implements Analyzer {
 
   /** Acknowledged messages stay findable for a second ACK, in a small map that forgets the oldest. */
   private rememberAcked(key: string, o: Outstanding): void {
-    this.acked.set(key, o);
+    (this.acked ??= new BoundedMap<string, Outstanding>(ACKED_MEMORY)).set(key, o);
   }
 
   private flushGarbage(dir: Direction, d: DirState, ts: number): void {
