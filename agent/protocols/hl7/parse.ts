@@ -290,8 +290,15 @@ export function decodeText(
 let lastTruncated = false;
 
 /** decodeText without the result object: returns the text and sets `lastTruncated`. */
-function decodeField(bytes: Uint8Array, a: number, b: number, enc: Encoding, maxChars: number): string {
-  const plain = plainText(bytes, a, Math.min(b, a + maxChars * 4), enc);
+function decodeField(
+  bytes: Uint8Array,
+  a: number,
+  b: number,
+  enc: Encoding,
+  maxChars: number,
+  reuse = true,
+): string {
+  const plain = plainText(bytes, a, Math.min(b, a + maxChars * 4), enc, reuse);
   if (plain !== null) {
     lastTruncated = b > a + maxChars * 4 || plain.length > maxChars;
     return plain.length > maxChars ? plain.slice(0, maxChars) : plain;
@@ -358,7 +365,7 @@ function decodeField(bytes: Uint8Array, a: number, b: number, enc: Encoding, max
  * The common case without an escape and with standard separators in the text: the bytes as they are
  * (ASCII as latin1 straight from the bytes, anything else through UTF-8). Null when decodeText must work harder.
  */
-function plainText(bytes: Uint8Array, a: number, b: number, enc: Encoding): string | null {
+function plainText(bytes: Uint8Array, a: number, b: number, enc: Encoding, reuse: boolean): string | null {
   let ascii = true;
   let hash = b - a;
   for (let i = a; i < b; i++) {
@@ -371,7 +378,7 @@ function plainText(bytes: Uint8Array, a: number, b: number, enc: Encoding): stri
   }
   if (b <= a) return '';
   if (!ascii) return TEXT.decode(bytes.subarray(a, b));
-  if (b - a > FIELD_TEXTS.maxBytes) return latin1(bytes, a, b);
+  if (!reuse || b - a > FIELD_TEXTS.maxBytes) return latin1(bytes, a, b);
   return FIELD_TEXTS.text(bytes, a, b, hash);
 }
 
@@ -663,8 +670,8 @@ class BlockParser {
     else this.note('segments_truncated');
   }
 
-  private text(enc: Encoding, a: number, z: number): string {
-    const text = decodeField(this.view, a, z, enc, this.limits.maxFieldChars);
+  private text(enc: Encoding, a: number, z: number, reuse = true): string {
+    const text = decodeField(this.view, a, z, enc, this.limits.maxFieldChars, reuse);
     if (lastTruncated) this.note('field_truncated');
     return text;
   }
@@ -719,9 +726,10 @@ class BlockParser {
   }
 
   /** Whole first repetition, components joined with '^' (HD, ST). */
-  private whole(enc: Encoding, s0: number, e0: number, n: number, header: boolean): string {
+  /** `reuse` false for values that differ in every message (control ids): no use keeping them for reuse. */
+  private whole(enc: Encoding, s0: number, e0: number, n: number, header: boolean, reuse = true): string {
     if (!this.field(s0, e0, enc, n, header)) return '';
-    return this.text(enc, this.a, firstRepetition(this.view, this.a, this.b, enc));
+    return this.text(enc, this.a, firstRepetition(this.view, this.a, this.b, enc), reuse);
   }
 
   /** First `count` components of the first repetition, joined with '^', empty trailing ones dropped. */
@@ -785,7 +793,7 @@ class BlockParser {
     m.receivingApp = this.whole(enc, s0, e0, MSH.receivingApp, true);
     m.receivingFacility = this.whole(enc, s0, e0, MSH.receivingFacility, true);
     m.messageType = this.components(enc, s0, e0, MSH.messageType, 2, true);
-    m.controlId = this.whole(enc, s0, e0, MSH.controlId, true);
+    m.controlId = this.whole(enc, s0, e0, MSH.controlId, true, false);
     m.processingId = this.components(enc, s0, e0, MSH.processingId, 1, true);
     m.version = this.components(enc, s0, e0, MSH.version, 1, true);
     m.acceptAckType = this.components(enc, s0, e0, MSH.acceptAckType, 1, true);
@@ -810,7 +818,7 @@ class BlockParser {
     if (m.ackCode !== '' || m.ackControlId !== '') return;
     const code = this.components(enc, s0, e0, MSA.ackCode, 1, false);
     m.ackCode = ACK_CODES.has(code) ? code : code.slice(0, 8);
-    m.ackControlId = this.whole(enc, s0, e0, MSA.controlId, false);
+    m.ackControlId = this.whole(enc, s0, e0, MSA.controlId, false, false);
   }
 
   /**
