@@ -427,11 +427,19 @@ function newMessage(batch: boolean): Hl7Message {
     ackControlId: '',
     size: 0,
     hasPhi: false,
-    deviceIds: [],
+    deviceIds: NO_DEVICE_IDS,
     pcdProfile: false,
     batch,
   };
 }
+
+/**
+ * The device ids of a message without any (most: ADT, ACK, ORM), shared instead of an array per message. Frozen: a
+ * push into it would throw (caught as an analyzer error) rather than leak ids between messages.
+ */
+const NO_DEVICE_IDS = Object.freeze([]) as unknown as string[];
+/** The notes of a block without any (nearly all), shared and frozen likewise. */
+const NO_NOTES = Object.freeze([]) as unknown as ParseNote[];
 
 /** Segment ids as 24-bit numbers, so that the per-segment dispatch compares integers, not strings. */
 const segCode = (id: string): number => (id.charCodeAt(0) << 16) | (id.charCodeAt(1) << 8) | id.charCodeAt(2);
@@ -483,7 +491,7 @@ const SEPARATORS = new Int32Array(MAX_CACHED_SEPARATORS);
  */
 class BlockParser {
   /** Notes in the order they were first seen (the session reports them in that order); at most one of each. */
-  private notes: ParseNote[] = [];
+  private notes: ParseNote[] = NO_NOTES;
   private messages: Hl7Message[] = [];
   private view: Uint8Array = new Uint8Array(0);
   private limits: Hl7Limits = DEFAULT_PARSE_LIMITS;
@@ -512,14 +520,15 @@ class BlockParser {
   private lastPhi = false;
 
   private note(n: ParseNote): void {
-    if (!this.notes.includes(n)) this.notes.push(n);
+    if (this.notes === NO_NOTES) this.notes = [n];
+    else if (!this.notes.includes(n)) this.notes.push(n);
   }
 
   run(view: Uint8Array, limits: Hl7Limits, start: number, end: number): BlockResult {
     this.view = view;
     this.limits = limits;
     this.end = end;
-    this.notes = [];
+    this.notes = NO_NOTES;
     this.messages = [];
     this.msg = null;
     this.enc = null;
@@ -865,8 +874,10 @@ class BlockParser {
             found = true;
             const ids = m.deviceIds;
             if (!ids.includes(id)) {
-              if (ids.length < this.limits.maxDeviceIds) ids.push(id);
-              else this.note('device_ids_truncated');
+              if (ids.length < this.limits.maxDeviceIds) {
+                if (ids === NO_DEVICE_IDS) m.deviceIds = [id];
+                else ids.push(id);
+              } else this.note('device_ids_truncated');
             }
           }
         }
