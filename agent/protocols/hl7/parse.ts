@@ -18,6 +18,7 @@ import {
 } from './constants.js';
 import { AsciiIntern, hashStep, latin1 } from '../intern.js';
 import { indexOfByte } from '../scan.js';
+import { StretchMemo } from './memo.js';
 
 // ------------------------------------------------------------------------------------------------ framing
 
@@ -382,6 +383,9 @@ function plainText(bytes: Uint8Array, a: number, b: number, enc: Encoding, reuse
   return FIELD_TEXTS.text(bytes, a, b, hash);
 }
 
+/** MSH-3..6 and MSH-11..16 of every HL7 connection (see memo.ts). */
+const STRETCHES = new StretchMemo();
+
 /** Field texts of every HL7 connection (see intern.ts). */
 const FIELD_TEXTS = new AsciiIntern();
 
@@ -518,6 +522,10 @@ class BlockParser {
   private lastCode = -1;
   private lastId = '';
   private lastPhi = false;
+  /** Bounds of the header stretch last looked up (-1: absent), and whether a text was cut since `cut` was reset. */
+  private stretchStart = -1;
+  private stretchEnd = 0;
+  private cut = false;
 
   private note(n: ParseNote): void {
     if (this.notes === NO_NOTES) this.notes = [n];
@@ -681,8 +689,39 @@ class BlockParser {
 
   private text(enc: Encoding, a: number, z: number, reuse = true): string {
     const text = decodeField(this.view, a, z, enc, this.limits.maxFieldChars, reuse);
-    if (lastTruncated) this.note('field_truncated');
+    if (lastTruncated) {
+      this.cut = true;
+      this.note('field_truncated');
+    }
     return text;
+  }
+
+  /**
+   * The memo's texts for the header stretch from field `first` to the end of field `last` (both present), adding
+   * the note their decoding added; null on a miss, with the stretch's bounds kept for remember().
+   */
+  private stretch(
+    enc: Encoding,
+    s0: number,
+    e0: number,
+    first: number,
+    last: number,
+  ): readonly string[] | null {
+    this.stretchStart = -1;
+    if (!this.field(s0, e0, enc, last, true)) return null;
+    const b = this.b;
+    this.field(s0, e0, enc, first, true);
+    this.stretchStart = this.a;
+    this.stretchEnd = b;
+    const hit = STRETCHES.get(this.view, this.a, b, enc, this.limits.maxFieldChars);
+    if (!hit) return null;
+    if (hit.cut) this.note('field_truncated');
+    return hit.texts;
+  }
+
+  private remember(enc: Encoding, a: number, texts: string[]): void {
+    if (a < 0) return;
+    STRETCHES.set(this.view, a, this.stretchEnd, enc, this.limits.maxFieldChars, { texts, cut: this.cut });
   }
 
   /**
@@ -797,16 +836,39 @@ class BlockParser {
   }
 
   private readMsh(m: Hl7Message, enc: Encoding, s0: number, e0: number): void {
-    m.sendingApp = this.whole(enc, s0, e0, MSH.sendingApp, true);
-    m.sendingFacility = this.whole(enc, s0, e0, MSH.sendingFacility, true);
-    m.receivingApp = this.whole(enc, s0, e0, MSH.receivingApp, true);
-    m.receivingFacility = this.whole(enc, s0, e0, MSH.receivingFacility, true);
+    // MSH-3..6 and MSH-11..16 from the memo when their bytes were seen before (notes as decoding would add them)
+    const parties = this.stretch(enc, s0, e0, MSH.sendingApp, MSH.receivingFacility);
+    if (parties) {
+      m.sendingApp = parties[0] ?? '';
+      m.sendingFacility = parties[1] ?? '';
+      m.receivingApp = parties[2] ?? '';
+      m.receivingFacility = parties[3] ?? '';
+    } else {
+      const a = this.stretchStart;
+      this.cut = false;
+      m.sendingApp = this.whole(enc, s0, e0, MSH.sendingApp, true);
+      m.sendingFacility = this.whole(enc, s0, e0, MSH.sendingFacility, true);
+      m.receivingApp = this.whole(enc, s0, e0, MSH.receivingApp, true);
+      m.receivingFacility = this.whole(enc, s0, e0, MSH.receivingFacility, true);
+      this.remember(enc, a, [m.sendingApp, m.sendingFacility, m.receivingApp, m.receivingFacility]);
+    }
     m.messageType = this.components(enc, s0, e0, MSH.messageType, 2, true);
     m.controlId = this.whole(enc, s0, e0, MSH.controlId, true, false);
-    m.processingId = this.components(enc, s0, e0, MSH.processingId, 1, true);
-    m.version = this.components(enc, s0, e0, MSH.version, 1, true);
-    m.acceptAckType = this.components(enc, s0, e0, MSH.acceptAckType, 1, true);
-    m.appAckType = this.components(enc, s0, e0, MSH.appAckType, 1, true);
+    const modes = this.stretch(enc, s0, e0, MSH.processingId, MSH.appAckType);
+    if (modes) {
+      m.processingId = modes[0] ?? '';
+      m.version = modes[1] ?? '';
+      m.acceptAckType = modes[2] ?? '';
+      m.appAckType = modes[3] ?? '';
+    } else {
+      const a = this.stretchStart;
+      this.cut = false;
+      m.processingId = this.components(enc, s0, e0, MSH.processingId, 1, true);
+      m.version = this.components(enc, s0, e0, MSH.version, 1, true);
+      m.acceptAckType = this.components(enc, s0, e0, MSH.acceptAckType, 1, true);
+      m.appAckType = this.components(enc, s0, e0, MSH.appAckType, 1, true);
+      this.remember(enc, a, [m.processingId, m.version, m.acceptAckType, m.appAckType]);
+    }
     if (m.messageType === '' || m.controlId === '') this.note('bad_msh');
     if (this.field(s0, e0, enc, MSH.profileId, true)) {
       // every repetition's first component (EI entity identifier)

@@ -43,7 +43,21 @@ const deviceId = fc.oneof(
 /** MSH with standard or unusual encoding characters and messy fields. */
 const mshSeg = fc
   .tuple(
-    fc.constantFrom('|^~\\&', '|^~\\&', '#!$%*', '|^~\\', '|^', '|', 'A^~\\&', '|^^\\&', '|^~\\&#'),
+    fc.constantFrom(
+      '|^~\\&',
+      '|^~\\&',
+      '#!$%*',
+      '|^~\\',
+      '|^',
+      '|',
+      'A^~\\&',
+      '|^^\\&',
+      '|^~\\&#',
+      '|^~\\#',
+      '|^~\\*',
+      '|^~#&',
+      '|&~\\^',
+    ),
     fields(22),
     fc.constantFrom(
       'ORU^R01^ORU_R01',
