@@ -211,24 +211,48 @@ export function readEncoding(bytes: Uint8Array, s: number, e: number): Encoding 
   if (s + 3 >= e) return null;
   const field = bytes[s + 3] ?? 0;
   if (isAlnum(field) || field === CR || field === LF || field < 0x20 || field > 0x7e) return null;
-  const chars: number[] = [];
-  for (let i = s + 4; i < e && bytes[i] !== field && chars.length < 5; i++) chars.push(bytes[i] ?? 0);
-  const comp = chars[0] ?? 0x5e;
-  const rep = chars[1] ?? 0x7e;
-  const esc = chars[2] ?? BACKSLASH;
-  const sub = chars[3] ?? 0x26;
+  // MSH-2: up to four characters before the next field separator; absent ones take the standard ones
+  let comp = 0x5e;
+  let rep = 0x7e;
+  let esc = BACKSLASH;
+  let sub = 0x26;
+  for (let i = s + 4, k = 0; i < e && k < 4; i++, k++) {
+    const c = bytes[i] ?? 0;
+    if (c === field) break;
+    if (k === 0) comp = c;
+    else if (k === 1) rep = c;
+    else if (k === 2) esc = c;
+    else sub = c;
+  }
   if (!usableSeparators(field, comp, rep, esc, sub)) return null;
-  return { field, component: comp, repetition: rep, escape: esc, subcomponent: sub };
+  const last = lastEncoding;
+  if (
+    last !== null &&
+    last.field === field &&
+    last.component === comp &&
+    last.repetition === rep &&
+    last.escape === esc &&
+    last.subcomponent === sub
+  )
+    return last;
+  lastEncoding = Object.freeze({ field, component: comp, repetition: rep, escape: esc, subcomponent: sub });
+  return lastEncoding;
 }
 
+/** The last separators read, frozen and handed out again while headers repeat them (nearly always). */
+let lastEncoding: Readonly<Encoding> | null = null;
+
 /** Printable, not alphanumeric, all different (ch. 2.5.4). */
-function usableSeparators(...c: [number, number, number, number, number]): boolean {
-  for (let i = 0; i < 5; i++) {
-    const x = c[i] ?? 0;
-    if (isAlnum(x) || x < 0x20 || x > 0x7e) return false;
-    for (let j = i + 1; j < 5; j++) if (c[j] === x) return false;
-  }
-  return true;
+function usableSeparators(f: number, c: number, r: number, e: number, s: number): boolean {
+  if (!usableSeparator(f) || !usableSeparator(c) || !usableSeparator(r) || !usableSeparator(e)) return false;
+  if (!usableSeparator(s)) return false;
+  return (
+    f !== c && f !== r && f !== e && f !== s && c !== r && c !== e && c !== s && r !== e && r !== s && e !== s
+  );
+}
+
+function usableSeparator(x: number): boolean {
+  return !isAlnum(x) && x >= 0x20 && x <= 0x7e;
 }
 
 /**
