@@ -943,13 +943,29 @@ class BlockParser {
     const end = this.b;
     let found = false;
     let a = this.a;
+    const view = this.view;
+    const rep = enc.repetition;
+    const comp = enc.component;
+    const subSep = enc.subcomponent;
     for (;;) {
-      const r = indexInRange(this.view, enc.repetition, a, end);
+      // one pass per repetition: its end, its first component's end and that component's first subcomponent's end
+      let r = -1;
+      let c = -1;
+      let sub = -1;
+      for (let i = a; i < end; i++) {
+        const ch = view[i];
+        if (ch === rep) {
+          r = i;
+          break;
+        }
+        if (c < 0) {
+          if (ch === comp) c = i;
+          else if (sub < 0 && ch === subSep) sub = i;
+        }
+      }
       const z = r < 0 ? end : r;
-      const c = indexInRange(this.view, enc.component, a, z);
       const ce = c < 0 ? z : c;
       if (ce > a) {
-        const sub = indexInRange(this.view, enc.subcomponent, a, ce);
         const idEnd = sub < 0 ? ce : sub;
         if (this.listedVerbatim(m.deviceIds, enc, a, idEnd)) {
           // every OBX of a PCD-01 message names the same device: nothing to decode, nothing changes
