@@ -4,7 +4,14 @@
 // A cache of a pure function: the texts depend only on the bytes, the separators and the character cap, which are the
 // key; a hit gives what decoding would give (and whether it cut a text). Fixed memory; only metadata fields go in.
 
-import type { Encoding } from './parse.js';
+/** The separators a header declares (parse.ts `Encoding`, repeated here so that parse.ts alone imports the other). */
+export interface Separators {
+  readonly field: number;
+  readonly component: number;
+  readonly repetition: number;
+  readonly escape: number;
+  readonly subcomponent: number;
+}
 
 /** What a stretch decoded to, and whether a text was cut (the parser notes `field_truncated` again on a hit). */
 export interface StretchTexts {
@@ -35,7 +42,7 @@ export class StretchMemo {
   }
 
   /** The texts kept for bytes[a, b) under `enc` and `maxChars`, or null. */
-  get(bytes: Uint8Array, a: number, b: number, enc: Encoding, maxChars: number): StretchTexts | null {
+  get(bytes: Uint8Array, a: number, b: number, enc: Separators, maxChars: number): StretchTexts | null {
     const len = b - a;
     if (len < 0 || len > this.maxBytes) return null;
     const slot = this.slotOf(bytes, a, b);
@@ -52,7 +59,7 @@ export class StretchMemo {
     return this.values[slot] ?? null;
   }
 
-  set(bytes: Uint8Array, a: number, b: number, enc: Encoding, maxChars: number, value: StretchTexts): void {
+  set(bytes: Uint8Array, a: number, b: number, enc: Separators, maxChars: number, value: StretchTexts): void {
     const len = b - a;
     if (len < 0 || len > this.maxBytes) return;
     const slot = this.slotOf(bytes, a, b);
@@ -74,6 +81,6 @@ export class StretchMemo {
 }
 
 /** Four separators as one exact number (each a byte, checked by readEncoding). */
-function sepKey(enc: Encoding): number {
+function sepKey(enc: Separators): number {
   return enc.field | (enc.component << 8) | (enc.repetition << 16) | (enc.escape << 24);
 }
