@@ -40,15 +40,31 @@ export class AsciiIntern {
       if (k === len) return this.texts[slot] ?? latin1(bytes, a, b);
     }
     const text = latin1(bytes, a, b);
-    this.bytes.set(bytes.subarray(a, b), base);
+    // a byte loop: a subarray() view per miss costs more than copying at most maxBytes bytes
+    const kept = this.bytes;
+    for (let k = 0; k < len; k++) kept[base + k] = bytes[a + k] ?? 0;
     this.lens[slot] = len;
     this.texts[slot] = text;
     return text;
   }
 }
 
-/** ASCII bytes as a string (latin1 reads each byte as its own character), without copying them first. */
-function latin1(bytes: Uint8Array, a: number, b: number): string {
+type Latin1Slice = (this: Uint8Array, start: number, end: number) => string;
+
+/**
+ * Node's native latin1 slicer (what `Buffer#toString('latin1')` ends in), which reads any Uint8Array: no Buffer view
+ * per call for the plain Uint8Arrays of reassembly and session buffers, no encoding lookup. Absent, the public way.
+ */
+const LATIN1_SLICE = (Buffer.prototype as unknown as { latin1Slice?: Latin1Slice }).latin1Slice;
+
+/**
+ * bytes[a, b) as a string, each byte its own character (ASCII text as is), without copying the bytes first. The
+ * range is clamped to the view: the native slicer throws where `toString` clamps.
+ */
+export function latin1(bytes: Uint8Array, a: number, b: number): string {
+  const end = Math.min(b, bytes.length);
+  if (a >= end) return '';
+  if (LATIN1_SLICE !== undefined) return LATIN1_SLICE.call(bytes, a, end);
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return buf.toString('latin1', a, b);
+  return buf.toString('latin1', a, end);
 }

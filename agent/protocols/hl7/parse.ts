@@ -13,9 +13,12 @@ import {
   OBX_EQUIPMENT_ID,
   PHI_SEGMENTS,
   PRT_UDI,
+  DEFAULT_LIMITS,
   type Hl7Limits,
 } from './constants.js';
-import { AsciiIntern, hashStep } from '../intern.js';
+import { AsciiIntern, hashStep, latin1 } from '../intern.js';
+import { indexOfByte } from '../scan.js';
+import { StretchMemo } from './memo.js';
 
 // ------------------------------------------------------------------------------------------------ framing
 
@@ -80,7 +83,7 @@ export function matchOpener(
 function findNextOpener(bytes: Uint8Array, from: number, end: number): number {
   let i = from;
   while (i < end) {
-    const j = bytes.indexOf(MLLP_START, i);
+    const j = indexOfByte(bytes, MLLP_START, i);
     if (j < 0 || j >= end) return end;
     if (matchOpener(bytes, j, end) !== 'no') return j;
     i = j + 1;
@@ -122,7 +125,7 @@ export function parseFrame(
   const limit = Math.min(end, offset + 2 + limits.maxMessageBytes);
   const from = Math.max(offset + 4, resume);
   if (from < limit) {
-    const fs = bytes.indexOf(MLLP_END, from);
+    const fs = indexOfByte(bytes, MLLP_END, from);
     const stop = fs < 0 || fs >= limit ? limit : fs;
     // <VT> is not allowed inside a block (Appendix C.4.3): a new opener there means the previous block lost its end.
     const vt = findNextOpener(bytes, from, stop);
@@ -208,24 +211,48 @@ export function readEncoding(bytes: Uint8Array, s: number, e: number): Encoding 
   if (s + 3 >= e) return null;
   const field = bytes[s + 3] ?? 0;
   if (isAlnum(field) || field === CR || field === LF || field < 0x20 || field > 0x7e) return null;
-  const chars: number[] = [];
-  for (let i = s + 4; i < e && bytes[i] !== field && chars.length < 5; i++) chars.push(bytes[i] ?? 0);
-  const comp = chars[0] ?? 0x5e;
-  const rep = chars[1] ?? 0x7e;
-  const esc = chars[2] ?? BACKSLASH;
-  const sub = chars[3] ?? 0x26;
+  // MSH-2: up to four characters before the next field separator; absent ones take the standard ones
+  let comp = 0x5e;
+  let rep = 0x7e;
+  let esc = BACKSLASH;
+  let sub = 0x26;
+  for (let i = s + 4, k = 0; i < e && k < 4; i++, k++) {
+    const c = bytes[i] ?? 0;
+    if (c === field) break;
+    if (k === 0) comp = c;
+    else if (k === 1) rep = c;
+    else if (k === 2) esc = c;
+    else sub = c;
+  }
   if (!usableSeparators(field, comp, rep, esc, sub)) return null;
-  return { field, component: comp, repetition: rep, escape: esc, subcomponent: sub };
+  const last = lastEncoding;
+  if (
+    last !== null &&
+    last.field === field &&
+    last.component === comp &&
+    last.repetition === rep &&
+    last.escape === esc &&
+    last.subcomponent === sub
+  )
+    return last;
+  lastEncoding = Object.freeze({ field, component: comp, repetition: rep, escape: esc, subcomponent: sub });
+  return lastEncoding;
 }
 
+/** The last separators read, frozen and handed out again while headers repeat them (nearly always). */
+let lastEncoding: Readonly<Encoding> | null = null;
+
 /** Printable, not alphanumeric, all different (ch. 2.5.4). */
-function usableSeparators(...c: [number, number, number, number, number]): boolean {
-  for (let i = 0; i < 5; i++) {
-    const x = c[i] ?? 0;
-    if (isAlnum(x) || x < 0x20 || x > 0x7e) return false;
-    for (let j = i + 1; j < 5; j++) if (c[j] === x) return false;
-  }
-  return true;
+function usableSeparators(f: number, c: number, r: number, e: number, s: number): boolean {
+  if (!usableSeparator(f) || !usableSeparator(c) || !usableSeparator(r) || !usableSeparator(e)) return false;
+  if (!usableSeparator(s)) return false;
+  return (
+    f !== c && f !== r && f !== e && f !== s && c !== r && c !== e && c !== s && r !== e && r !== s && e !== s
+  );
+}
+
+function usableSeparator(x: number): boolean {
+  return !isAlnum(x) && x >= 0x20 && x <= 0x7e;
 }
 
 /**
@@ -280,28 +307,23 @@ export function decodeText(
   enc: Encoding,
   maxChars: number,
 ): { text: string; truncated: boolean } {
-  const text = decodeField(bytes, asBuffer(bytes), a, b, enc, maxChars);
+  const text = decodeField(bytes, a, b, enc, maxChars);
   return { text, truncated: lastTruncated };
 }
 
 /** Whether the last decodeField call cut its text (a flag instead of a result object per field). */
 let lastTruncated = false;
 
-/** A Buffer over the same memory (no copy), for latin1 slicing of ASCII text. */
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-
-/** decodeText without the result object: returns the text and sets `lastTruncated`. `buf` views `bytes`. */
+/** decodeText without the result object: returns the text and sets `lastTruncated`. */
 function decodeField(
   bytes: Uint8Array,
-  buf: Buffer,
   a: number,
   b: number,
   enc: Encoding,
   maxChars: number,
+  reuse = true,
 ): string {
-  const plain = plainText(bytes, buf, a, Math.min(b, a + maxChars * 4), enc);
+  const plain = plainText(bytes, a, Math.min(b, a + maxChars * 4), enc, reuse);
   if (plain !== null) {
     lastTruncated = b > a + maxChars * 4 || plain.length > maxChars;
     return plain.length > maxChars ? plain.slice(0, maxChars) : plain;
@@ -366,9 +388,9 @@ function decodeField(
 
 /**
  * The common case without an escape and with standard separators in the text: the bytes as they are
- * (ASCII as latin1 straight from `buf`, anything else through UTF-8). Null when decodeText must work harder.
+ * (ASCII as latin1 straight from the bytes, anything else through UTF-8). Null when decodeText must work harder.
  */
-function plainText(bytes: Uint8Array, buf: Buffer, a: number, b: number, enc: Encoding): string | null {
+function plainText(bytes: Uint8Array, a: number, b: number, enc: Encoding, reuse: boolean): string | null {
   let ascii = true;
   let hash = b - a;
   for (let i = a; i < b; i++) {
@@ -381,9 +403,12 @@ function plainText(bytes: Uint8Array, buf: Buffer, a: number, b: number, enc: En
   }
   if (b <= a) return '';
   if (!ascii) return TEXT.decode(bytes.subarray(a, b));
-  if (b - a > FIELD_TEXTS.maxBytes) return buf.toString('latin1', a, b);
+  if (!reuse || b - a > FIELD_TEXTS.maxBytes) return latin1(bytes, a, b);
   return FIELD_TEXTS.text(bytes, a, b, hash);
 }
+
+/** MSH-3..6 and MSH-11..16 of every HL7 connection (see memo.ts). */
+const STRETCHES = new StretchMemo();
 
 /** Field texts of every HL7 connection (see intern.ts). */
 const FIELD_TEXTS = new AsciiIntern();
@@ -430,11 +455,19 @@ function newMessage(batch: boolean): Hl7Message {
     ackControlId: '',
     size: 0,
     hasPhi: false,
-    deviceIds: [],
+    deviceIds: NO_DEVICE_IDS,
     pcdProfile: false,
     batch,
   };
 }
+
+/**
+ * The device ids of a message without any (most: ADT, ACK, ORM), shared instead of an array per message. Frozen: a
+ * push into it would throw (caught as an analyzer error) rather than leak ids between messages.
+ */
+const NO_DEVICE_IDS = Object.freeze([]) as unknown as string[];
+/** The notes of a block without any (nearly all), shared and frozen likewise. */
+const NO_NOTES = Object.freeze([]) as unknown as ParseNote[];
 
 /** Segment ids as 24-bit numbers, so that the per-segment dispatch compares integers, not strings. */
 const segCode = (id: string): number => (id.charCodeAt(0) << 16) | (id.charCodeAt(1) << 8) | id.charCodeAt(2);
@@ -467,17 +500,30 @@ function segmentId(code: number): string {
  * Pure, never throws; all output is bounded by `limits`.
  */
 export function parseBlock(bytes: Uint8Array, start: number, end: number, limits: Hl7Limits): BlockResult {
-  return new BlockParser(bytes.subarray(0, end), limits).run(start, end);
+  // a view ending with the block bounds every search to it, however much follows in the buffer
+  const stop = Math.min(end, bytes.length);
+  return PARSER.run(bytes.subarray(0, stop), limits, start, stop);
 }
+
+const EMPTY_VIEW = new Uint8Array(0);
+const DEFAULT_PARSE_LIMITS: Hl7Limits = { ...DEFAULT_LIMITS };
 
 /** Field separators remembered per segment: enough for MSH-21, OBX-18, PRT-16. */
 const MAX_CACHED_SEPARATORS = 32;
 const SEPARATORS = new Int32Array(MAX_CACHED_SEPARATORS);
 
-/** One block's parse state: one object per block instead of a closure per helper. */
+/**
+ * One block's parse state, in one object reused for every block (parsing is synchronous and never re-entered): no
+ * parser, note set or view allocated per block. Nothing at or after `end` is read but the bytes of a short segment
+ * id (as zeros), so that no view of the block is needed either.
+ */
 class BlockParser {
-  private readonly notes = new Set<ParseNote>();
-  private readonly messages: Hl7Message[] = [];
+  /** Notes in the order they were first seen (the session reports them in that order); at most one of each. */
+  private notes: ParseNote[] = NO_NOTES;
+  private messages: Hl7Message[] = [];
+  private view: Uint8Array = new Uint8Array(0);
+  private limits: Hl7Limits = DEFAULT_PARSE_LIMITS;
+  private end = 0;
   private msg: Hl7Message | null = null;
   private enc: Encoding | null = null;
   private msgStart = 0;
@@ -490,42 +536,68 @@ class BlockParser {
   /** Bounds of the last field/component found (scratch, to avoid a tuple per lookup). */
   private a = 0;
   private b = 0;
-  private readonly buf: Buffer;
   /** Field separator positions of the segment at sepSegment (scratch for field(), shared: parsing is synchronous). */
   private readonly seps = SEPARATORS;
   private sepSegment = -1;
   private sepChar = -1;
   private sepCount = 0;
   private sepDone = true;
+  /** The last segment id looked up (kept across blocks: a pure function of the code). */
+  private lastCode = -1;
+  private lastId = '';
+  private lastPhi = false;
+  /** Bounds of the header stretch last looked up (-1: absent), and whether a text was cut since `cut` was reset. */
+  private stretchStart = -1;
+  private stretchEnd = 0;
+  private cut = false;
 
-  constructor(
-    private readonly view: Uint8Array,
-    private readonly limits: Hl7Limits,
-  ) {
-    this.buf = asBuffer(view);
+  private note(n: ParseNote): void {
+    if (this.notes === NO_NOTES) this.notes = [n];
+    else if (!this.notes.includes(n)) this.notes.push(n);
   }
 
-  run(start: number, end: number): BlockResult {
-    const view = this.view;
+  run(view: Uint8Array, limits: Hl7Limits, start: number, end: number): BlockResult {
+    this.view = view;
+    this.limits = limits;
+    this.end = end;
+    this.notes = NO_NOTES;
+    this.messages = [];
+    this.msg = null;
+    this.enc = null;
+    this.msgStart = 0;
+    this.hasObx18 = false;
+    this.hasPrt16 = false;
+    this.batchEnc = null;
+    this.inBatch = false;
+    this.batchCount = 0;
+    this.batchOpened = false;
+    this.sepSegment = -1;
+    this.sepChar = -1;
     let nextCr = -2;
     let nextLf = -2;
     let s = start;
     while (s < end) {
-      if (nextCr !== -1 && nextCr < s) nextCr = view.indexOf(CR, s);
-      if (nextLf !== -1 && nextLf < s) nextLf = view.indexOf(LF, s);
+      if (nextCr !== -1 && nextCr < s) {
+        nextCr = indexOfByte(view, CR, s);
+        if (nextCr >= end) nextCr = -1;
+      }
+      if (nextLf !== -1 && nextLf < s) {
+        nextLf = indexOfByte(view, LF, s);
+        if (nextLf >= end) nextLf = -1;
+      }
       let e: number;
       let next: number;
       if (nextCr >= 0 && (nextLf < 0 || nextCr < nextLf)) {
         e = nextCr;
         next = e + 1;
         if (next < end && view[next] === LF) {
-          this.notes.add('lf_terminator');
+          this.note('lf_terminator');
           next++;
         }
       } else if (nextLf >= 0) {
         e = nextLf;
         next = e + 1;
-        this.notes.add('lf_terminator');
+        this.note('lf_terminator');
       } else {
         e = end;
         next = end;
@@ -534,8 +606,10 @@ class BlockParser {
       s = next;
     }
     this.finish(end);
-    if (this.inBatch) this.notes.add('bad_batch');
-    return { messages: this.messages, notes: this.notes.size === 0 ? [] : [...this.notes] };
+    if (this.inBatch) this.note('bad_batch');
+    // the block's bytes (maybe a large session buffer) are not kept alive by the parser
+    this.view = EMPTY_VIEW;
+    return { messages: this.messages, notes: this.notes };
   }
 
   private finish(segEnd: number): void {
@@ -549,9 +623,10 @@ class BlockParser {
 
   private segment(segStart: number, segEnd: number): void {
     const view = this.view;
+    const end = this.end;
     const c0 = view[segStart] ?? 0;
-    const c1 = view[segStart + 1] ?? 0;
-    const c2 = view[segStart + 2] ?? 0;
+    const c1 = segStart + 1 < end ? (view[segStart + 1] ?? 0) : 0;
+    const c2 = segStart + 2 < end ? (view[segStart + 2] ?? 0) : 0;
     const code = (c0 << 16) | (c1 << 8) | c2;
     const validId =
       segEnd - segStart >= 3 &&
@@ -560,13 +635,13 @@ class BlockParser {
       isAlnum(c2) &&
       (segEnd - segStart === 3 || !isAlnum(view[segStart + 3] ?? 0));
     if (!validId) {
-      this.notes.add(code === ID_MSH || code === ID_FHS || code === ID_BHS ? 'bad_msh' : 'bad_segment_id');
+      this.note(code === ID_MSH || code === ID_FHS || code === ID_BHS ? 'bad_msh' : 'bad_segment_id');
       return;
     }
     if (code === ID_FHS || code === ID_BHS) {
       this.finish(segStart);
       const enc = readEncoding(view, segStart, segEnd);
-      if (!enc) this.notes.add('bad_msh');
+      if (!enc) this.note('bad_msh');
       else this.batchEnc = enc;
       if (code === ID_BHS) {
         this.inBatch = true;
@@ -579,12 +654,12 @@ class BlockParser {
       this.finish(segStart);
       if (code === ID_BTS) {
         const enc = this.batchEnc;
-        if (!this.inBatch || !enc) this.notes.add('bad_batch');
+        if (!this.inBatch || !enc) this.note('bad_batch');
         else {
           const declared = this.field(segStart, segEnd, enc, BTS_COUNT, false)
-            ? decodeField(view, this.buf, this.a, this.b, enc, 12)
+            ? decodeField(view, this.a, this.b, enc, 12)
             : '';
-          if (declared !== '' && Number(declared) !== this.batchCount) this.notes.add('bad_batch');
+          if (declared !== '' && Number(declared) !== this.batchCount) this.note('bad_batch');
         }
         this.inBatch = false;
       }
@@ -592,10 +667,10 @@ class BlockParser {
     }
     if (code === ID_MSH) {
       const enc = readEncoding(view, segStart, segEnd);
-      if (this.msg && !this.batchOpened) this.notes.add('multiple_messages');
+      if (this.msg && !this.batchOpened) this.note('multiple_messages');
       this.finish(segStart);
       if (!enc) {
-        this.notes.add('bad_msh');
+        this.note('bad_msh');
         return;
       }
       if (this.inBatch) this.batchCount++;
@@ -611,11 +686,17 @@ class BlockParser {
     const m = this.msg;
     const enc = this.enc;
     if (!m || !enc) {
-      this.notes.add('missing_msh');
+      this.note('missing_msh');
       return;
     }
-    this.pushSegment(m, segmentId(code));
-    if (PHI_CODES.has(code)) m.hasPhi = true;
+    if (code !== this.lastCode) {
+      // runs of one segment (OBX, OBX, ...) look their id up once
+      this.lastCode = code;
+      this.lastId = segmentId(code);
+      this.lastPhi = PHI_CODES.has(code);
+    }
+    this.pushSegment(m, this.lastId);
+    if (this.lastPhi) m.hasPhi = true;
     if (code === ID_MSA) this.readMsa(m, enc, segStart, segEnd);
     else if (code === ID_OBX) {
       if (this.readDeviceIds(m, enc, segStart, segEnd, OBX_EQUIPMENT_ID)) this.hasObx18 = true;
@@ -627,13 +708,44 @@ class BlockParser {
   private pushSegment(m: Hl7Message, id: string): void {
     m.segmentCount++;
     if (m.segments.length < this.limits.maxSegments) m.segments.push(id);
-    else this.notes.add('segments_truncated');
+    else this.note('segments_truncated');
   }
 
-  private text(enc: Encoding, a: number, z: number): string {
-    const text = decodeField(this.view, this.buf, a, z, enc, this.limits.maxFieldChars);
-    if (lastTruncated) this.notes.add('field_truncated');
+  private text(enc: Encoding, a: number, z: number, reuse = true): string {
+    const text = decodeField(this.view, a, z, enc, this.limits.maxFieldChars, reuse);
+    if (lastTruncated) {
+      this.cut = true;
+      this.note('field_truncated');
+    }
     return text;
+  }
+
+  /**
+   * The memo's texts for the header stretch from field `first` to the end of field `last` (both present), adding
+   * the note their decoding added; null on a miss, with the stretch's bounds kept for remember().
+   */
+  private stretch(
+    enc: Encoding,
+    s0: number,
+    e0: number,
+    first: number,
+    last: number,
+  ): readonly string[] | null {
+    this.stretchStart = -1;
+    if (!this.field(s0, e0, enc, last, true)) return null;
+    const b = this.b;
+    this.field(s0, e0, enc, first, true);
+    this.stretchStart = this.a;
+    this.stretchEnd = b;
+    const hit = STRETCHES.get(this.view, this.a, b, enc, this.limits.maxFieldChars);
+    if (!hit) return null;
+    if (hit.cut) this.note('field_truncated');
+    return hit.texts;
+  }
+
+  private remember(enc: Encoding, a: number, texts: string[]): void {
+    if (a < 0) return;
+    STRETCHES.set(this.view, a, this.stretchEnd, enc, this.limits.maxFieldChars, { texts, cut: this.cut });
   }
 
   /**
@@ -665,10 +777,19 @@ class BlockParser {
       }
     }
     // separator k (1-based) opens field k; field `want` ends at separator want + 1 or the segment end
-    while (this.sepCount <= want && !this.sepDone) {
-      const j = indexInRange(this.view, enc.field, (seps[this.sepCount - 1] ?? 0) + 1, e0);
-      if (j < 0) this.sepDone = true;
-      else seps[this.sepCount++] = j;
+    if (this.sepCount <= want && !this.sepDone) {
+      // one flat loop with locals: this scan over OBX-1..18 is most of what an ORU costs
+      const view = this.view;
+      const sep = enc.field;
+      let n = this.sepCount;
+      for (let i = (seps[n - 1] ?? 0) + 1; i < e0; i++) {
+        if (view[i] === sep) {
+          seps[n++] = i;
+          if (n > want) break;
+        }
+      }
+      if (n <= want) this.sepDone = true;
+      this.sepCount = n;
     }
     if (this.sepCount < want) return false;
     this.a = (seps[want - 1] ?? 0) + 1;
@@ -677,9 +798,10 @@ class BlockParser {
   }
 
   /** Whole first repetition, components joined with '^' (HD, ST). */
-  private whole(enc: Encoding, s0: number, e0: number, n: number, header: boolean): string {
+  /** `reuse` false for values that differ in every message (control ids): no use keeping them for reuse. */
+  private whole(enc: Encoding, s0: number, e0: number, n: number, header: boolean, reuse = true): string {
     if (!this.field(s0, e0, enc, n, header)) return '';
-    return this.text(enc, this.a, firstRepetition(this.view, this.a, this.b, enc));
+    return this.text(enc, this.a, firstRepetition(this.view, this.a, this.b, enc), reuse);
   }
 
   /** First `count` components of the first repetition, joined with '^', empty trailing ones dropped. */
@@ -698,6 +820,10 @@ class BlockParser {
       const c = indexInRange(this.view, enc.component, a, r);
       return this.text(enc, a, c < 0 ? r : c);
     }
+    if (count === 2) {
+      const whole = this.twoComponents(enc, a, r);
+      if (whole !== null) return whole;
+    }
     const parts: string[] = [];
     for (let k = 1; k <= count; k++) {
       const c = componentBounds(this.view, a, r, enc.component, k);
@@ -708,18 +834,66 @@ class BlockParser {
     return parts.join('^');
   }
 
+  /**
+   * Components 1 and 2 of bytes[a, r) as one text, when that equals decoding them apart and joining them with '^':
+   * printable ASCII without the escape character, '^' as the component separator, short enough that neither is cut.
+   * Null otherwise. One interned string (e.g. "ORU^R01") instead of two parts, an array and a join per message.
+   */
+  private twoComponents(enc: Encoding, a: number, r: number): string | null {
+    const view = this.view;
+    const comp = enc.component;
+    if (comp !== 0x5e) return null;
+    let z = r;
+    let seen = 0;
+    for (let i = a; i < r; i++) {
+      const c = view[i] ?? 0;
+      if (c === comp && ++seen === 2) {
+        z = i;
+        break;
+      }
+      if (c < 0x20 || c > 0x7e || c === enc.escape) return null;
+    }
+    if (z - a > this.limits.maxFieldChars) return null;
+    // empty trailing components are dropped
+    while (z > a && view[z - 1] === comp) z--;
+    return decodeField(view, a, z, enc, this.limits.maxFieldChars);
+  }
+
   private readMsh(m: Hl7Message, enc: Encoding, s0: number, e0: number): void {
-    m.sendingApp = this.whole(enc, s0, e0, MSH.sendingApp, true);
-    m.sendingFacility = this.whole(enc, s0, e0, MSH.sendingFacility, true);
-    m.receivingApp = this.whole(enc, s0, e0, MSH.receivingApp, true);
-    m.receivingFacility = this.whole(enc, s0, e0, MSH.receivingFacility, true);
+    // MSH-3..6 and MSH-11..16 from the memo when their bytes were seen before (notes as decoding would add them)
+    const parties = this.stretch(enc, s0, e0, MSH.sendingApp, MSH.receivingFacility);
+    if (parties) {
+      m.sendingApp = parties[0] ?? '';
+      m.sendingFacility = parties[1] ?? '';
+      m.receivingApp = parties[2] ?? '';
+      m.receivingFacility = parties[3] ?? '';
+    } else {
+      const a = this.stretchStart;
+      this.cut = false;
+      m.sendingApp = this.whole(enc, s0, e0, MSH.sendingApp, true);
+      m.sendingFacility = this.whole(enc, s0, e0, MSH.sendingFacility, true);
+      m.receivingApp = this.whole(enc, s0, e0, MSH.receivingApp, true);
+      m.receivingFacility = this.whole(enc, s0, e0, MSH.receivingFacility, true);
+      this.remember(enc, a, [m.sendingApp, m.sendingFacility, m.receivingApp, m.receivingFacility]);
+    }
     m.messageType = this.components(enc, s0, e0, MSH.messageType, 2, true);
-    m.controlId = this.whole(enc, s0, e0, MSH.controlId, true);
-    m.processingId = this.components(enc, s0, e0, MSH.processingId, 1, true);
-    m.version = this.components(enc, s0, e0, MSH.version, 1, true);
-    m.acceptAckType = this.components(enc, s0, e0, MSH.acceptAckType, 1, true);
-    m.appAckType = this.components(enc, s0, e0, MSH.appAckType, 1, true);
-    if (m.messageType === '' || m.controlId === '') this.notes.add('bad_msh');
+    m.controlId = this.whole(enc, s0, e0, MSH.controlId, true, false);
+    const modes = this.stretch(enc, s0, e0, MSH.processingId, MSH.appAckType);
+    if (modes) {
+      m.processingId = modes[0] ?? '';
+      m.version = modes[1] ?? '';
+      m.acceptAckType = modes[2] ?? '';
+      m.appAckType = modes[3] ?? '';
+    } else {
+      const a = this.stretchStart;
+      this.cut = false;
+      m.processingId = this.components(enc, s0, e0, MSH.processingId, 1, true);
+      m.version = this.components(enc, s0, e0, MSH.version, 1, true);
+      m.acceptAckType = this.components(enc, s0, e0, MSH.acceptAckType, 1, true);
+      m.appAckType = this.components(enc, s0, e0, MSH.appAckType, 1, true);
+      this.remember(enc, a, [m.processingId, m.version, m.acceptAckType, m.appAckType]);
+    }
+    if (m.messageType === '' || m.controlId === '') this.note('bad_msh');
     if (this.field(s0, e0, enc, MSH.profileId, true)) {
       // every repetition's first component (EI entity identifier)
       const end = this.b;
@@ -739,7 +913,28 @@ class BlockParser {
     if (m.ackCode !== '' || m.ackControlId !== '') return;
     const code = this.components(enc, s0, e0, MSA.ackCode, 1, false);
     m.ackCode = ACK_CODES.has(code) ? code : code.slice(0, 8);
-    m.ackControlId = this.whole(enc, s0, e0, MSA.controlId, false);
+    m.ackControlId = this.whole(enc, s0, e0, MSA.controlId, false, false);
+  }
+
+  /**
+   * Whether bytes[a, z) spell an id already in `ids` and would decode to exactly that text: printable ASCII without
+   * spaces or the escape character (no decoding, nothing to trim), within maxFieldChars (not cut, no note).
+   */
+  private listedVerbatim(ids: readonly string[], enc: Encoding, a: number, z: number): boolean {
+    const len = z - a;
+    if (len <= 0 || len > this.limits.maxFieldChars) return false;
+    const view = this.view;
+    for (const id of ids) {
+      if (id.length !== len) continue;
+      let k = 0;
+      while (k < len) {
+        const c = view[a + k] ?? 0;
+        if (c !== id.charCodeAt(k) || c <= 0x20 || c > 0x7e || c === enc.escape) break;
+        k++;
+      }
+      if (k === len) return true;
+    }
+    return false;
   }
 
   /** Adds the identifier (first component) of each repetition of field n; true when one was present. */
@@ -748,20 +943,44 @@ class BlockParser {
     const end = this.b;
     let found = false;
     let a = this.a;
+    const view = this.view;
+    const rep = enc.repetition;
+    const comp = enc.component;
+    const subSep = enc.subcomponent;
     for (;;) {
-      const r = indexInRange(this.view, enc.repetition, a, end);
+      // one pass per repetition: its end, its first component's end and that component's first subcomponent's end
+      let r = -1;
+      let c = -1;
+      let sub = -1;
+      for (let i = a; i < end; i++) {
+        const ch = view[i];
+        if (ch === rep) {
+          r = i;
+          break;
+        }
+        if (c < 0) {
+          if (ch === comp) c = i;
+          else if (sub < 0 && ch === subSep) sub = i;
+        }
+      }
       const z = r < 0 ? end : r;
-      const c = indexInRange(this.view, enc.component, a, z);
       const ce = c < 0 ? z : c;
       if (ce > a) {
-        const sub = indexInRange(this.view, enc.subcomponent, a, ce);
-        const id = this.text(enc, a, sub < 0 ? ce : sub).trim();
-        if (id !== '') {
+        const idEnd = sub < 0 ? ce : sub;
+        if (this.listedVerbatim(m.deviceIds, enc, a, idEnd)) {
+          // every OBX of a PCD-01 message names the same device: nothing to decode, nothing changes
           found = true;
-          const ids = m.deviceIds;
-          if (!ids.includes(id)) {
-            if (ids.length < this.limits.maxDeviceIds) ids.push(id);
-            else this.notes.add('device_ids_truncated');
+        } else {
+          const id = this.text(enc, a, idEnd).trim();
+          if (id !== '') {
+            found = true;
+            const ids = m.deviceIds;
+            if (!ids.includes(id)) {
+              if (ids.length < this.limits.maxDeviceIds) {
+                if (ids === NO_DEVICE_IDS) m.deviceIds = [id];
+                else ids.push(id);
+              } else this.note('device_ids_truncated');
+            }
           }
         }
       }
@@ -771,3 +990,5 @@ class BlockParser {
     return found;
   }
 }
+
+const PARSER = new BlockParser();

@@ -1,6 +1,7 @@
 // One HL7/MLLP flow: per-direction block buffers with a cap, resync after garbage and gaps, MSH-10 <-> MSA-2 pairing (HL7 v2.x ch. 2.9, Appendix C).
 import type { Analyzer, AnalyzerSink, Direction } from '../types.js';
 import { BoundedMap } from '../../wire/bounded-map.js';
+import { indexOfByteIn } from '../scan.js';
 import { CR, DEFAULT_LIMITS, IHE_BY_MESSAGE_TYPE, MLLP_END, type Hl7Limits } from './constants.js';
 import { ANOMALY_TABLE, NOTE_ANOMALY, toMessageFields, type Hl7AnomalyCode } from './events.js';
 import { parseBlock, parseFrame, type Hl7Message, type ParseNote } from './parse.js';
@@ -63,7 +64,8 @@ export class Hl7Session implements Analyzer {
   private readonly limits: Hl7Limits;
   private readonly cap: number;
   private readonly outstanding: BoundedMap<string, Outstanding>;
-  private readonly acked = new BoundedMap<string, Outstanding>(ACKED_MEMORY);
+  /** Made on the first ACK: a Map subclass is dear to construct, and many flows never get one. */
+  private acked: BoundedMap<string, Outstanding> | null = null;
   private confirmed = false;
   private dead = false;
   private garbageBeforeConfirm = 0;
@@ -180,7 +182,7 @@ export class Hl7Session implements Analyzer {
           const over = d.oversize;
           if (over) {
             // skipping the rest of an oversized block: its <FS> ends it
-            const fs = indexOfIn(bytes, MLLP_END, pos, pos + r.consumed);
+            const fs = indexOfByteIn(bytes, MLLP_END, pos, pos + r.consumed);
             if (fs < 0) {
               over.bytes += r.consumed;
               pos += r.consumed;
@@ -304,7 +306,7 @@ export class Hl7Session implements Analyzer {
         this.rememberAcked(key, o);
       } else {
         // an application ACK after the accept ACK (enhanced mode), or an RRG^O16 after ACK^O15
-        o = this.acked.get(key);
+        o = this.acked?.get(key);
       }
       if (o) {
         rtt = Math.round(ts - o.ts) / 1000;
@@ -337,7 +339,7 @@ export class Hl7Session implements Analyzer {
 
   /** Acknowledged messages stay findable for a second ACK, in a small map that forgets the oldest. */
   private rememberAcked(key: string, o: Outstanding): void {
-    this.acked.set(key, o);
+    (this.acked ??= new BoundedMap<string, Outstanding>(ACKED_MEMORY)).set(key, o);
   }
 
   private flushGarbage(dir: Direction, d: DirState, ts: number): void {
@@ -383,11 +385,6 @@ export class Hl7Session implements Analyzer {
     d.buf.set(bytes.subarray(from, from + n), d.end);
     d.end += n;
   }
-}
-
-function indexOfIn(bytes: Uint8Array, c: number, a: number, b: number): number {
-  const i = bytes.indexOf(c, a);
-  return i >= 0 && i < b ? i : -1;
 }
 
 /** Control bytes that never occur in HL7 text (everything below 0x20 but TAB, LF, VT, CR, FS; and DEL). */

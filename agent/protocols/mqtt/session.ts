@@ -65,10 +65,11 @@ interface DirState {
   huntDiscarded: number;
   /** Consecutive bad packets. */
   badRun: number;
-  aliases: BoundedMap<number, string>;
+  /** MQTT 5.0 topic aliases, made on the first alias (most flows never send one). */
+  aliases: BoundedMap<number, string> | null;
 }
 
-function newDir(maxTopicAliases: number): DirState {
+function newDir(): DirState {
   return {
     buf: new Uint8Array(0),
     len: 0,
@@ -77,7 +78,7 @@ function newDir(maxTopicAliases: number): DirState {
     hunting: false,
     huntDiscarded: 0,
     badRun: 0,
-    aliases: new BoundedMap(maxTopicAliases),
+    aliases: null,
   };
 }
 
@@ -116,7 +117,11 @@ export class MqttSession implements Analyzer {
     null;
   private preconfirmReason = '';
   private once = new Set<MqttAnomalyCode>();
-  private readonly inflight: BoundedMap<number, number>;
+  /**
+   * Open packet-id exchanges, made on the first one: a Map subclass is dear to construct and the bench mix has many
+   * short flows (a third of the analyzer's start-up cost was its three maps).
+   */
+  private inflightMap: BoundedMap<number, number> | null = null;
   /** WebSocket unframers when the flow is MQTT over WebSocket, null for plain MQTT, undefined until known. */
   private ws: [WsUnframer, WsUnframer] | null | undefined;
 
@@ -126,8 +131,7 @@ export class MqttSession implements Analyzer {
   ) {
     this.limits = { ...DEFAULT_LIMITS, ...limits };
     this.cap = this.limits.maxPacketSize + HEADER_ROOM;
-    this.dirs = [newDir(this.limits.maxTopicAliases), newDir(this.limits.maxTopicAliases)];
-    this.inflight = new BoundedMap(this.limits.maxInflight);
+    this.dirs = [newDir(), newDir()];
   }
 
   bufferedBytes(): number {
@@ -522,10 +526,19 @@ export class MqttSession implements Analyzer {
           this.open(dir, ts, KIND_PUBLISH, dir, id, m.qos === 1 ? ST_QOS1 : ST_QOS2);
         return;
       case PacketType.PUBACK:
-        this.close(dir, ts, KIND_PUBLISH, other, id, [ST_QOS1], 0, 'mqtt.missing_publish');
+        this.close(dir, ts, KIND_PUBLISH, other, id, 1 << ST_QOS1, 0, 'mqtt.missing_publish');
         return;
       case PacketType.PUBREC:
-        this.close(dir, ts, KIND_PUBLISH, other, id, [ST_QOS2, ST_PUBREC], ST_PUBREC, 'mqtt.missing_publish');
+        this.close(
+          dir,
+          ts,
+          KIND_PUBLISH,
+          other,
+          id,
+          (1 << ST_QOS2) | (1 << ST_PUBREC),
+          ST_PUBREC,
+          'mqtt.missing_publish',
+        );
         return;
       case PacketType.PUBREL:
         this.close(
@@ -534,34 +547,44 @@ export class MqttSession implements Analyzer {
           KIND_PUBLISH,
           dir,
           id,
-          [ST_QOS2, ST_PUBREC, ST_PUBREL],
+          (1 << ST_QOS2) | (1 << ST_PUBREC) | (1 << ST_PUBREL),
           ST_PUBREL,
           'mqtt.missing_publish',
         );
         return;
       case PacketType.PUBCOMP:
-        this.close(dir, ts, KIND_PUBLISH, other, id, [ST_PUBREC, ST_PUBREL], 0, 'mqtt.missing_publish');
+        this.close(
+          dir,
+          ts,
+          KIND_PUBLISH,
+          other,
+          id,
+          (1 << ST_PUBREC) | (1 << ST_PUBREL),
+          0,
+          'mqtt.missing_publish',
+        );
         return;
       case PacketType.SUBSCRIBE:
         this.open(dir, ts, KIND_SUBSCRIBE, dir, id, 1);
         return;
       case PacketType.SUBACK:
-        this.close(dir, ts, KIND_SUBSCRIBE, other, id, [1], 0, 'mqtt.missing_subscribe');
+        this.close(dir, ts, KIND_SUBSCRIBE, other, id, 1 << 1, 0, 'mqtt.missing_subscribe');
         return;
       case PacketType.UNSUBSCRIBE:
         this.open(dir, ts, KIND_UNSUBSCRIBE, dir, id, 1);
         return;
       case PacketType.UNSUBACK:
-        this.close(dir, ts, KIND_UNSUBSCRIBE, other, id, [1], 0, 'mqtt.missing_unsubscribe');
+        this.close(dir, ts, KIND_UNSUBSCRIBE, other, id, 1 << 1, 0, 'mqtt.missing_unsubscribe');
         return;
     }
   }
 
   private open(dir: Direction, ts: number, kind: number, sender: Direction, id: number, state: number): void {
     const key = (kind << 17) | (sender << 16) | id;
-    const evicted = this.inflight.evicted;
-    this.inflight.set(key, state);
-    if (this.inflight.evicted > evicted) {
+    const inflight = (this.inflightMap ??= new BoundedMap<number, number>(this.limits.maxInflight));
+    const evicted = inflight.evicted;
+    inflight.set(key, state);
+    if (inflight.evicted > evicted) {
       this.stats.inflightEvicted++;
       this.anomalyOnce(dir, ts, 'mqtt.too_many_transactions', { limit: this.limits.maxInflight });
     }
@@ -574,15 +597,17 @@ export class MqttSession implements Analyzer {
     kind: number,
     sender: Direction,
     id: number,
-    from: number[],
+    /** States the exchange may be in, as a bit mask (1 << state). */
+    from: number,
     next: number,
     missing: MqttAnomalyCode,
   ): void {
     const key = (kind << 17) | (sender << 16) | id;
-    const state = this.inflight.get(key);
-    if (state !== undefined && from.includes(state)) {
-      if (next === 0) this.inflight.delete(key);
-      else this.inflight.set(key, next);
+    const inflight = this.inflightMap;
+    const state = inflight?.get(key);
+    if (inflight && state !== undefined && (from & (1 << state)) !== 0) {
+      if (next === 0) inflight.delete(key);
+      else inflight.set(key, next);
       return;
     }
     if (this.sawConnect) this.anomaly(dir, ts, missing, { packet_id: id });
@@ -640,14 +665,15 @@ export class MqttSession implements Analyzer {
 
   /** MQTT 5.0 topic aliases are per direction [MQTT 5.0 §3.3.2.3.4]: a PUBLISH with an empty topic uses the mapping. */
   private resolveAlias(dir: Direction, alias: number, topic: string): string {
-    const map = this.dirs[dir].aliases;
+    const d = this.dirs[dir];
     if (topic !== '') {
+      const map = (d.aliases ??= new BoundedMap<number, string>(this.limits.maxTopicAliases));
       const evicted = map.evicted;
       map.set(alias, topic);
       this.stats.aliasesEvicted += map.evicted - evicted;
       return topic;
     }
-    return map.get(alias) ?? '';
+    return d.aliases?.get(alias) ?? '';
   }
 
   private flushUnintroduced(): void {
