@@ -33,19 +33,18 @@ export class EndpointResolver {
   constructor(private readonly site: SiteIndex) {}
 
   endpoint(e: EndpointAddress, vlan: number): SubjectEndpoint {
-    const out: SubjectEndpoint = { ip: e.ip, zone: this.site.zoneOf(e.ip, vlan) };
-    if (e.port !== undefined) out.port = e.port;
-    if (e.mac) {
-      out.mac = e.mac;
-      const v = lookupVendor(e.mac);
-      if (v) out.vendor = v;
-    }
+    const mac = e.mac ? e.mac : undefined;
     const a = this.site.assetOf(e.ip, e.mac);
-    if (a) {
-      out.asset = a.name;
-      out.asset_role = a.roles;
-    }
-    return out;
+    // Every key, in one order: one shape for every endpoint the predicates read (absent values undefined).
+    return {
+      ip: e.ip,
+      port: e.port,
+      mac,
+      zone: this.site.zoneOf(e.ip, vlan),
+      asset: a ? a.name : undefined,
+      asset_role: a ? a.roles : undefined,
+      vendor: mac ? lookupVendor(mac) || undefined : undefined,
+    };
   }
 
   memo(e: EventRecord['src'], vlan: number): EndpointMemo {
@@ -92,16 +91,18 @@ export function subjectOf(
   d: SubjectEndpoint,
   fields: Record<string, FieldValue>,
 ): Subject {
-  const out: Subject = {
+  // Every key, in one order (see SubjectEndpoint): connect and from_client are the engine's to fill in.
+  return {
     proto,
     type,
     ts,
+    flow,
     src: s,
     dst: d,
     fields,
+    connect: undefined,
     crosses_zone: s.zone !== d.zone,
+    from_client: undefined,
     findingProto: proto,
   };
-  if (flow !== undefined) out.flow = flow;
-  return out;
 }
