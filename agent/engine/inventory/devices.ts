@@ -64,6 +64,12 @@ export interface Device {
   hints: Hint[];
   /** The same hints by attribute (insertion order kept), so a hint is checked against its own kind only. */
   hintsByAttr: Map<string, Hint[]>;
+  /**
+   * The hint each identity-hint slot (signals.ts) last found or added, by slot number: an event repeating it (most
+   * do) is recognised without the lookup. A slot fixes attribute and source, and a device's hints are unique by
+   * attribute, value and source, so a memo whose value matches is the hint the lookup would find.
+   */
+  hintMemo: (Hint | undefined)[];
   peers: Map<string, DevicePeer>;
   counters: DeviceRecord['counters'];
   /** Has spoken HL7, DICOM or MQTT (for the first-clinical signal). */
@@ -163,6 +169,7 @@ export class DeviceTable {
       protocols: new Set(),
       hints: [],
       hintsByAttr: new Map(),
+      hintMemo: [],
       peers: new Map(),
       counters: { flows: 0, events: 0, bytes_sent: 0, bytes_received: 0, findings: 0 },
       clinical: false,
@@ -190,8 +197,22 @@ export class DeviceTable {
   }
 
   /** Record an identity hint; returns the values this attribute had before (empty when none). */
-  addHint(d: Device, attribute: string, value: string, source: string, ts: number): readonly string[] {
+  addHint(
+    d: Device,
+    attribute: string,
+    value: string,
+    source: string,
+    ts: number,
+    slot = -1,
+  ): readonly string[] {
     const v = value.length > MAX_HINT_TEXT ? value.slice(0, MAX_HINT_TEXT) : value;
+    if (slot >= 0) {
+      const m = d.hintMemo[slot];
+      if (m !== undefined && m.value === v) {
+        if (ts > m.last) m.last = ts;
+        return NO_VALUES;
+      }
+    }
     // Nearly every call repeats a known hint: find that without building the list of other values.
     const same = d.hintsByAttr.get(attribute);
     let others = 0;
@@ -199,6 +220,7 @@ export class DeviceTable {
       for (const h of same) {
         if (h.value === v && h.source === source) {
           if (ts > h.last) h.last = ts;
+          if (slot >= 0) d.hintMemo[slot] = h;
           return NO_VALUES;
         }
         if (h.value !== v) others++;
@@ -211,6 +233,7 @@ export class DeviceTable {
     if (same && others > 0) for (const h of same) if (h.value !== v) previous.push(h.value);
     const hint: Hint = { attribute, value: v, source, first: ts, last: ts };
     d.hints.push(hint);
+    if (slot >= 0) d.hintMemo[slot] = hint;
     if (same) same.push(hint);
     else d.hintsByAttr.set(attribute, [hint]);
     return previous;
