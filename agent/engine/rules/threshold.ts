@@ -14,6 +14,53 @@ interface Group {
   head: number;
   /** Distinct mode: value key → last time seen, oldest first (re-inserted on each sighting). */
   seen: Map<string, number> | null;
+  /**
+   * Distinct mode with a small count (seen null): the same, as keys beside `times` (oldest first), null before
+   * the first value. A Map per group was most of the cost of a group seen once (HL7 replay: one per control
+   * id), and a count of 2 to 32 is searched faster.
+   */
+  keys: string[] | null;
+}
+
+/** Distinct counts up to this keep their values in arrays (Group.keys), larger ones in a Map. */
+const SMALL_DISTINCT = 32;
+
+/**
+ * Group.keys/times as the Map would change on one sighting: `key` moves to the newest end with time `ts`, keys
+ * seen at or before `horizon` go from the oldest end until a newer one, and the oldest go beyond `count`.
+ */
+function seeSmall(
+  keys: string[],
+  times: number[],
+  key: string,
+  ts: number,
+  horizon: number,
+  count: number,
+): void {
+  let n = keys.length;
+  const at = keys.indexOf(key);
+  if (at >= 0) {
+    for (let i = at + 1; i < n; i++) {
+      keys[i - 1] = keys[i] as string;
+      times[i - 1] = times[i] as number;
+    }
+    n--;
+  }
+  keys[n] = key;
+  times[n] = ts;
+  n++;
+  let drop = 0;
+  while (drop < n && (times[drop] as number) <= horizon) drop++;
+  if (n - drop > count) drop = n - count;
+  if (drop > 0) {
+    for (let i = drop; i < n; i++) {
+      keys[i - drop] = keys[i] as string;
+      times[i - drop] = times[i] as number;
+    }
+    n -= drop;
+  }
+  keys.length = n;
+  times.length = n;
 }
 
 export interface ThresholdResult {
@@ -78,20 +125,35 @@ export class ThresholdState {
     if (!g) {
       if (this.groups.size >= this.maxGroups && this.groups.evictOldest()) this.evicted++;
       // Only the mode's own structure: many groups (one per HL7 control id) are seen once.
-      g = this.distinct ? { times: null, head: 0, seen: new Map() } : { times: [], head: 0, seen: null };
+      g = !this.distinct
+        ? { times: [], head: 0, seen: null, keys: null }
+        : this.def.count <= SMALL_DISTINCT
+          ? { times: null, head: 0, seen: null, keys: null }
+          : { times: null, head: 0, seen: new Map(), keys: null };
       this.groups.set(group, g);
     }
     const horizon = s.ts - this.def.windowMicros;
     const distinct = this.distinct;
     if (distinct) {
-      const seen = g.seen as Map<string, number>;
       // Every distinct path needs a value; their first values make the key.
       let dk = '';
       for (let i = 0; i < distinct.length; i++) {
         const v = (distinct[i] as FirstValue)(s);
-        if (v === undefined) return this.answer(false, seen.size, group);
+        if (v === undefined) return this.answer(false, g.seen ? g.seen.size : (g.keys?.length ?? 0), group);
         dk += (i > 0 ? '\u0001' : '') + keyOfValue(v);
       }
+      if (!g.seen) {
+        // The first value makes arrays of one (a group seen once, the common case, holds no spare room).
+        if (g.keys === null) {
+          if (s.ts > horizon) {
+            g.keys = [dk];
+            g.times = [s.ts];
+          }
+        } else seeSmall(g.keys, g.times as number[], dk, s.ts, horizon, this.def.count);
+        const n = g.keys?.length ?? 0;
+        return this.answer(n >= this.def.count, n, group);
+      }
+      const seen = g.seen as Map<string, number>;
       seen.delete(dk);
       seen.set(dk, s.ts);
       for (const [k, t] of seen) {
