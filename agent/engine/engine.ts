@@ -324,8 +324,16 @@ export class Engine {
     }
     if (ev.proto === 'mqtt' && fc?.connect) subject.connect = fc.connect;
     if (fc?.clientKey) subject.from_client = fc.clientKey === sm.hostPort;
-    if (ev.src.mac) this.signals.binding(ev.src.ip, ev.src.mac, ts, 'ip', sm.internet);
-    if (ev.dst.mac) this.signals.binding(ev.dst.ip, ev.dst.mac, ts, 'ip', dm.internet);
+    // A flow side's binding is checked again only after the bindings changed (see DeviceSignals.arpChanges).
+    const signals = this.signals;
+    if (ev.src.mac && sm.bound !== signals.arpChanges) {
+      signals.binding(ev.src.ip, ev.src.mac, ts, 'ip', sm.internet);
+      sm.bound = signals.arpChanges;
+    }
+    if (ev.dst.mac && dm.bound !== signals.arpChanges) {
+      signals.binding(ev.dst.ip, ev.dst.mac, ts, 'ip', dm.internet);
+      dm.bound = signals.arpChanges;
+    }
     this.signals.onEvent(ev, subject, src, dst, ts);
     this.evaluate(subject);
     if (this.baseline) this.reporter.deviations(this.baseline.onEvent(ev), this.book);

@@ -63,6 +63,12 @@ export class DeviceSignals {
   readonly clientIds: BoundedMap<string, string>;
   /** IP → the MAC it was last seen with. */
   readonly arp: BoundedMap<string, string>;
+  /**
+   * Changes made to `arp` so far. A binding found to change nothing changes nothing again while this stays
+   * the same (its skip conditions only ever start to hold: router MACs are never forgotten), so callers may
+   * remember the count they saw and skip the repeat (Engine: once per flow side).
+   */
+  arpChanges = 0;
 
   constructor(
     private readonly table: DeviceTable,
@@ -175,6 +181,7 @@ export class DeviceSignals {
     const prev = this.arp.get(ip);
     if (prev === mac) return;
     this.arp.touch(ip, mac);
+    this.arpChanges++;
     if (prev === undefined || this.table.isRouterMac(prev)) return;
     const fields: Record<string, FieldValue> = { previous_mac: prev, mac, via };
     const pv = lookupVendor(prev);

@@ -23,6 +23,8 @@ export interface EndpointMemo {
   hostPort: string;
   /** The address is on the Internet by the site's zones, VLAN aside (IP→MAC bindings skip those). */
   internet: boolean;
+  /** DeviceSignals.arpChanges when this address's IP→MAC binding was last checked (-1: never). */
+  bound: number;
 }
 
 export type EndpointAddress = { ip: string; port?: number; mac?: string | undefined };
@@ -60,6 +62,7 @@ export class EndpointResolver {
         keys: observeKeys(e.ip, e.mac, ep.zone),
         hostPort: `${e.ip}|${e.port}`,
         internet: this.site.zoneOf(e.ip) === ZONE_INTERNET,
+        bound: -1,
       };
       this.memos.set(e, m);
     }
