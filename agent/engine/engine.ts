@@ -304,8 +304,16 @@ export class Engine {
     const src = this.deviceFor(ctx, ev.src.ip, ev.src.mac, ts, vlan, sm.keys);
     const dst = this.deviceFor(ctx, ev.dst.ip, ev.dst.mac, ts, vlan, dm.keys);
     src.counters.events++;
-    src.protocols.add(ev.proto);
-    dst.protocols.add(ev.proto);
+    if (sm.protoDevice !== src || sm.proto !== ev.proto) {
+      src.protocols.add(ev.proto);
+      sm.protoDevice = src;
+      sm.proto = ev.proto;
+    }
+    if (dm.protoDevice !== dst || dm.proto !== ev.proto) {
+      dst.protocols.add(ev.proto);
+      dm.protoDevice = dst;
+      dm.proto = ev.proto;
+    }
     const subject = subjectOf(ev.proto, ev.type, ts, ev.flow, sm.ep, dm.ep, ev.fields);
     let fc = ctx;
     if (ev.proto === 'mqtt' && ev.type === 'connect') {

@@ -1,7 +1,7 @@
 // What the engine knows about one side of an event or flow: its zone, MAC vendor and asset (site file) — the
 // subject endpoint rules read — and the device-table keys, worked out once per flow side (issue 11).
 import type { EventRecord, FieldValue } from '../../protocols/types.js';
-import { observeKeys, type ObserveKeys } from '../inventory/devices.js';
+import { observeKeys, type Device, type ObserveKeys } from '../inventory/devices.js';
 import { lookupVendor } from '../inventory/oui.js';
 import type { Subject, SubjectEndpoint } from '../rules/match.js';
 import { ZONE_INTERNET, type SiteIndex } from './site.js';
@@ -25,6 +25,12 @@ export interface EndpointMemo {
   internet: boolean;
   /** DeviceSignals.arpChanges when this address's IP→MAC binding was last checked (-1: never). */
   bound: number;
+  /**
+   * The device and protocol this side last added to that device's protocols (a set that only grows), so the
+   * many events of one flow side add it once.
+   */
+  protoDevice: Device | null;
+  proto: string;
 }
 
 export type EndpointAddress = { ip: string; port?: number; mac?: string | undefined };
@@ -63,6 +69,8 @@ export class EndpointResolver {
         hostPort: `${e.ip}|${e.port}`,
         internet: this.site.zoneOf(e.ip) === ZONE_INTERNET,
         bound: -1,
+        protoDevice: null,
+        proto: '',
       };
       this.memos.set(e, m);
     }
