@@ -12,6 +12,11 @@ interface Node<K, V> {
   newer: Node<K, V> | null;
 }
 
+/** One entry of an LruMap, kept by a caller to make it the most recently used without a lookup (touch). */
+export interface LruEntry<V> {
+  readonly value: V;
+}
+
 export class LruMap<K, V> {
   private readonly nodes = new Map<K, Node<K, V>>();
   /** Least recently used. */
@@ -37,6 +42,20 @@ export class LruMap<K, V> {
       this.link(n);
     }
     return n.value;
+  }
+
+  /** The entry of `key`, without changing the order. */
+  entry(key: K): LruEntry<V> | undefined {
+    return this.nodes.get(key);
+  }
+
+  /** use() for an entry the caller knows is still in this map (not deleted or evicted since entry() gave it). */
+  touch(e: LruEntry<V>): void {
+    const n = e as Node<K, V>;
+    if (n !== this.newest) {
+      this.unlink(n);
+      this.link(n);
+    }
   }
 
   /** Adds (or replaces) `key` as the most recently used entry. */
