@@ -442,6 +442,25 @@ describe('engine signals', () => {
     engine.onEvent({ ...e, tsMicros: T0 + 4 });
     expect(findings).toHaveLength(2);
   });
+  it('an endpoint object reused with other contents is resolved anew, inside a flow and outside one', () => {
+    // The engine keeps each flow side's resolution with the flow (or in a WeakMap without one), checked
+    // against the address fields on every event.
+    for (const withFlow of [true, false]) {
+      const findings: Finding[] = [];
+      const engine = new Engine({ site: null, rules: sigRules, baseline: null, agentId: 'a' }, (f) =>
+        findings.push(f),
+      );
+      if (withFlow) engine.onFlowStart(flowInfo('f1', '10.20.30.5', '10.20.60.2', 1883), T0);
+      const e = ev('mqtt', 'publish', { topic: 't' }, { src: '10.20.30.5', smac: '00:09:5b:00:00:01' });
+      engine.onEvent(e);
+      // The dispatcher's object for this side now carries another MAC for the same IP.
+      e.src.mac = '0a:00:00:00:00:02';
+      engine.onEvent({ ...e, tsMicros: T0 + 1 });
+      expect(findings.map((f) => f.device.mac)).toEqual(['0a:00:00:00:00:02']);
+      const macs = engine.devices().flatMap((d) => (d.mac ? [d.mac] : []));
+      expect(macs.sort()).toEqual(['00:09:5b:00:00:01', '0a:00:00:00:00:02']);
+    }
+  });
   it('ARP: a known IP announced by a new MAC', () => {
     const findings: Finding[] = [];
     const engine = new Engine({ site: null, rules: sigRules, baseline: null, agentId: 'a' }, (f) =>

@@ -33,6 +33,11 @@ export interface EndpointMemo {
   proto: string;
 }
 
+/** Whether a memo was made from these address fields (a reused endpoint object may carry others). */
+function fits(m: EndpointMemo, e: EventRecord['src'], vlan: number): boolean {
+  return m.ip === e.ip && m.port === e.port && m.mac === e.mac && m.vlan === vlan;
+}
+
 export type EndpointAddress = { ip: string; port?: number; mac?: string | undefined };
 
 export class EndpointResolver {
@@ -57,24 +62,36 @@ export class EndpointResolver {
 
   memo(e: EventRecord['src'], vlan: number): EndpointMemo {
     let m = this.memos.get(e);
-    if (m === undefined || m.ip !== e.ip || m.port !== e.port || m.mac !== e.mac || m.vlan !== vlan) {
-      const ep = this.endpoint(e, vlan);
-      m = {
-        ip: e.ip,
-        port: e.port,
-        mac: e.mac,
-        vlan,
-        ep,
-        keys: observeKeys(e.ip, e.mac, ep.zone),
-        hostPort: `${e.ip}|${e.port}`,
-        internet: this.site.zoneOf(e.ip) === ZONE_INTERNET,
-        bound: -1,
-        protoDevice: null,
-        proto: '',
-      };
+    if (m === undefined || !fits(m, e, vlan)) {
+      m = this.memoOf(e, vlan);
       this.memos.set(e, m);
     }
     return m;
+  }
+
+  /**
+   * memo() for a caller that keeps the memo itself (the engine's flow context: no WeakMap lookup per event):
+   * `held` when it still fits `e` and `vlan`, else a new one.
+   */
+  memoFor(held: EndpointMemo | undefined, e: EventRecord['src'], vlan: number): EndpointMemo {
+    return held !== undefined && fits(held, e, vlan) ? held : this.memoOf(e, vlan);
+  }
+
+  private memoOf(e: EventRecord['src'], vlan: number): EndpointMemo {
+    const ep = this.endpoint(e, vlan);
+    return {
+      ip: e.ip,
+      port: e.port,
+      mac: e.mac,
+      vlan,
+      ep,
+      keys: observeKeys(e.ip, e.mac, ep.zone),
+      hostPort: `${e.ip}|${e.port}`,
+      internet: this.site.zoneOf(e.ip) === ZONE_INTERNET,
+      bound: -1,
+      protoDevice: null,
+      proto: '',
+    };
   }
 
   /** A subject from addresses (flow start and end, ARP): endpoints resolved for this one subject. */
