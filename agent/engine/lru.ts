@@ -74,6 +74,13 @@ export class LruMap<K, V> {
     this.link(node);
   }
 
+  /** set() for a key the caller has just found absent (use or peek gave undefined): no second lookup. */
+  insert(key: K, value: V): void {
+    const node: Node<K, V> = { key, value, older: null, newer: null };
+    this.nodes.set(key, node);
+    this.link(node);
+  }
+
   delete(key: K): boolean {
     const n = this.nodes.get(key);
     if (n === undefined) return false;

@@ -9,7 +9,7 @@ describe('LruMap', () => {
       fc.property(
         fc.array(
           fc.tuple(
-            fc.constantFrom('use', 'set', 'delete', 'evict', 'peek', 'touch'),
+            fc.constantFrom('use', 'set', 'insert', 'delete', 'evict', 'peek', 'touch'),
             fc.integer({ min: 0, max: 9 }),
           ),
           {
@@ -37,6 +37,12 @@ describe('LruMap', () => {
               const first = ref.keys().next();
               if (!first.done) ref.delete(first.value);
               expect(lru.evictOldest()).toBe(!first.done);
+            } else if (op === 'insert') {
+              // insert() is set() for a key found absent.
+              if (lru.peek(k) === undefined) {
+                ref.set(k, i);
+                lru.insert(k, i);
+              }
             } else if (op === 'touch') {
               // touch() is use() through an entry found earlier and still in the map.
               const v = ref.get(k);

@@ -213,7 +213,7 @@ export class DeviceTable {
       this.stats.evicted++;
       this.version++;
     }
-    this.byKey.set(key, d);
+    this.byKey.insert(key, d);
     this.stats.created++;
     this.stats.devices = this.byKey.size;
     return d;

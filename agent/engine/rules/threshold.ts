@@ -130,7 +130,7 @@ export class ThresholdState {
         : this.def.count <= SMALL_DISTINCT
           ? { times: null, head: 0, seen: null, keys: null }
           : { times: null, head: 0, seen: new Map(), keys: null };
-      this.groups.set(group, g);
+      this.groups.insert(group, g);
     }
     const horizon = s.ts - this.def.windowMicros;
     const distinct = this.distinct;
