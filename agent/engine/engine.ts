@@ -21,7 +21,7 @@ import { IncidentFolder, type IncidentStats } from './findings/incidents.js';
 import type { BaselineKnowledge } from './rules/knowledge.js';
 import type { RuleSet } from './rules/rules.js';
 import { SiteIndex, type Site } from './site/site.js';
-import { EndpointResolver, subjectOf } from './site/endpoints.js';
+import { EndpointResolver, subjectOf, type EndpointMemo } from './site/endpoints.js';
 import { DeviceSignals } from './inventory/signals.js';
 import { FindingReporter } from './findings/reporter.js';
 import { RuleBook, type AllowRule } from './rules/rulebook.js';
@@ -87,6 +87,14 @@ interface FlowCtx {
   serverDevice?: string;
   /** "ip|port" of the flow's client (from the flow start, else from an MQTT CONNECT's sender). */
   clientKey?: string;
+  /**
+   * The flow's two event endpoint objects (a dispatcher passes one per side) and their memos: found here with
+   * the context instead of in the resolver's WeakMap on every event.
+   */
+  sideA: EventRecord['src'] | undefined;
+  memoA: EndpointMemo | undefined;
+  sideB: EventRecord['src'] | undefined;
+  memoB: EndpointMemo | undefined;
 }
 
 const CONNECT_KEYS = ['client_id', 'username', 'password_present', 'version', 'clean_session', 'keep_alive'];
@@ -268,6 +276,10 @@ export class Engine {
       clientDevice: c.key,
       serverDevice: s.key,
       clientKey: `${flow.clientIp}|${flow.clientPort}`,
+      sideA: undefined,
+      memoA: undefined,
+      sideB: undefined,
+      memoB: undefined,
     });
     if (cmac) this.signals.binding(flow.clientIp, cmac, ts, 'ip');
     if (smac) this.signals.binding(flow.serverIp, smac, ts, 'ip');
@@ -299,13 +311,21 @@ export class Engine {
     this.curFlowRecord = ev;
     const ctx = this.flowCtx.get(ev.flow);
     const vlan = ctx?.vlan ?? -1;
-    const sm = this.endpoints.memo(ev.src, vlan);
-    const dm = this.endpoints.memo(ev.dst, vlan);
+    const sm = this.memoOf(ctx, ev.src, vlan);
+    const dm = this.memoOf(ctx, ev.dst, vlan);
     const src = this.deviceFor(ctx, ev.src.ip, ev.src.mac, ts, vlan, sm.keys);
     const dst = this.deviceFor(ctx, ev.dst.ip, ev.dst.mac, ts, vlan, dm.keys);
     src.counters.events++;
-    src.protocols.add(ev.proto);
-    dst.protocols.add(ev.proto);
+    if (sm.protoDevice !== src || sm.proto !== ev.proto) {
+      src.protocols.add(ev.proto);
+      sm.protoDevice = src;
+      sm.proto = ev.proto;
+    }
+    if (dm.protoDevice !== dst || dm.proto !== ev.proto) {
+      dst.protocols.add(ev.proto);
+      dm.protoDevice = dst;
+      dm.proto = ev.proto;
+    }
     const subject = subjectOf(ev.proto, ev.type, ts, ev.flow, sm.ep, dm.ep, ev.fields);
     let fc = ctx;
     if (ev.proto === 'mqtt' && ev.type === 'connect') {
@@ -318,14 +338,30 @@ export class Engine {
         ctx.connect = connect;
         ctx.clientKey ??= sm.hostPort;
       } else {
-        fc = { vlan: -1, connect, clientKey: sm.hostPort };
+        fc = {
+          vlan: -1,
+          connect,
+          clientKey: sm.hostPort,
+          sideA: undefined,
+          memoA: undefined,
+          sideB: undefined,
+          memoB: undefined,
+        };
         this.setFlowCtx(ev.flow, fc);
       }
     }
     if (ev.proto === 'mqtt' && fc?.connect) subject.connect = fc.connect;
     if (fc?.clientKey) subject.from_client = fc.clientKey === sm.hostPort;
-    if (ev.src.mac) this.signals.binding(ev.src.ip, ev.src.mac, ts, 'ip', sm.internet);
-    if (ev.dst.mac) this.signals.binding(ev.dst.ip, ev.dst.mac, ts, 'ip', dm.internet);
+    // A flow side's binding is checked again only after the bindings changed (see DeviceSignals.arpChanges).
+    const signals = this.signals;
+    if (ev.src.mac && sm.bound !== signals.arpChanges) {
+      signals.binding(ev.src.ip, ev.src.mac, ts, 'ip', sm.internet);
+      sm.bound = signals.arpChanges;
+    }
+    if (ev.dst.mac && dm.bound !== signals.arpChanges) {
+      signals.binding(ev.dst.ip, ev.dst.mac, ts, 'ip', dm.internet);
+      dm.bound = signals.arpChanges;
+    }
     this.signals.onEvent(ev, subject, src, dst, ts);
     this.evaluate(subject);
     if (this.baseline) this.reporter.deviations(this.baseline.onEvent(ev), this.book);
@@ -426,6 +462,22 @@ export class Engine {
       }
     }
     return this.table.observe(ip, mac, ts, vlan, known);
+  }
+
+  /** An event endpoint's memo: kept in its flow's context (one per side), else in the resolver's WeakMap. */
+  private memoOf(ctx: FlowCtx | undefined, e: EventRecord['src'], vlan: number): EndpointMemo {
+    if (ctx === undefined) return this.endpoints.memo(e, vlan);
+    if (ctx.sideA === e) return (ctx.memoA = this.endpoints.memoFor(ctx.memoA, e, vlan));
+    if (ctx.sideB === e) return (ctx.memoB = this.endpoints.memoFor(ctx.memoB, e, vlan));
+    if (ctx.sideA === undefined) {
+      ctx.sideA = e;
+      return (ctx.memoA = this.endpoints.memoFor(undefined, e, vlan));
+    }
+    if (ctx.sideB === undefined) {
+      ctx.sideB = e;
+      return (ctx.memoB = this.endpoints.memoFor(undefined, e, vlan));
+    }
+    return this.endpoints.memo(e, vlan);
   }
 
   private setFlowCtx(id: string, ctx: FlowCtx): void {

@@ -12,6 +12,11 @@ interface Node<K, V> {
   newer: Node<K, V> | null;
 }
 
+/** One entry of an LruMap, kept by a caller to make it the most recently used without a lookup (touch). */
+export interface LruEntry<V> {
+  readonly value: V;
+}
+
 export class LruMap<K, V> {
   private readonly nodes = new Map<K, Node<K, V>>();
   /** Least recently used. */
@@ -39,6 +44,20 @@ export class LruMap<K, V> {
     return n.value;
   }
 
+  /** The entry of `key`, without changing the order. */
+  entry(key: K): LruEntry<V> | undefined {
+    return this.nodes.get(key);
+  }
+
+  /** use() for an entry the caller knows is still in this map (not deleted or evicted since entry() gave it). */
+  touch(e: LruEntry<V>): void {
+    const n = e as Node<K, V>;
+    if (n !== this.newest) {
+      this.unlink(n);
+      this.link(n);
+    }
+  }
+
   /** Adds (or replaces) `key` as the most recently used entry. */
   set(key: K, value: V): void {
     const n = this.nodes.get(key);
@@ -50,6 +69,13 @@ export class LruMap<K, V> {
       }
       return;
     }
+    const node: Node<K, V> = { key, value, older: null, newer: null };
+    this.nodes.set(key, node);
+    this.link(node);
+  }
+
+  /** set() for a key the caller has just found absent (use or peek gave undefined): no second lookup. */
+  insert(key: K, value: V): void {
     const node: Node<K, V> = { key, value, older: null, newer: null };
     this.nodes.set(key, node);
     this.link(node);

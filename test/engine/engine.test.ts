@@ -421,6 +421,46 @@ describe('engine signals', () => {
       connect.username: { exists: false }
       fields.return_code: 0
 `);
+  it('frames of one flow side bind their IP again after ARP moved it, though the side was checked before', () => {
+    // The engine checks a flow side's binding once until some binding changes (DeviceSignals.arpChanges).
+    const findings: Finding[] = [];
+    const engine = new Engine({ site: null, rules: sigRules, baseline: null, agentId: 'a' }, (f) =>
+      findings.push(f),
+    );
+    const m1 = '00:09:5b:00:00:01';
+    const e = ev('mqtt', 'publish', { topic: 't' }, { src: '10.20.30.5', smac: m1 });
+    engine.onEvent(e);
+    engine.onEvent({ ...e, tsMicros: T0 + 1 });
+    expect(findings).toHaveLength(0);
+    const ip = (10 << 24) | (20 << 16) | (30 << 8) | 5;
+    engine.onArp(0x0a0000000002, ip, T0 + 2);
+    expect(findings).toHaveLength(1);
+    // The same endpoint object again (as a dispatcher passes it): its MAC takes the IP back.
+    engine.onEvent({ ...e, tsMicros: T0 + 3 });
+    expect(findings).toHaveLength(2);
+    expect(findings[1]?.device).toMatchObject({ ip: '10.20.30.5', mac: m1 });
+    engine.onEvent({ ...e, tsMicros: T0 + 4 });
+    expect(findings).toHaveLength(2);
+  });
+  it('an endpoint object reused with other contents is resolved anew, inside a flow and outside one', () => {
+    // The engine keeps each flow side's resolution with the flow (or in a WeakMap without one), checked
+    // against the address fields on every event.
+    for (const withFlow of [true, false]) {
+      const findings: Finding[] = [];
+      const engine = new Engine({ site: null, rules: sigRules, baseline: null, agentId: 'a' }, (f) =>
+        findings.push(f),
+      );
+      if (withFlow) engine.onFlowStart(flowInfo('f1', '10.20.30.5', '10.20.60.2', 1883), T0);
+      const e = ev('mqtt', 'publish', { topic: 't' }, { src: '10.20.30.5', smac: '00:09:5b:00:00:01' });
+      engine.onEvent(e);
+      // The dispatcher's object for this side now carries another MAC for the same IP.
+      e.src.mac = '0a:00:00:00:00:02';
+      engine.onEvent({ ...e, tsMicros: T0 + 1 });
+      expect(findings.map((f) => f.device.mac)).toEqual(['0a:00:00:00:00:02']);
+      const macs = engine.devices().flatMap((d) => (d.mac ? [d.mac] : []));
+      expect(macs.sort()).toEqual(['00:09:5b:00:00:01', '0a:00:00:00:00:02']);
+    }
+  });
   it('ARP: a known IP announced by a new MAC', () => {
     const findings: Finding[] = [];
     const engine = new Engine({ site: null, rules: sigRules, baseline: null, agentId: 'a' }, (f) =>

@@ -8,7 +8,10 @@ describe('LruMap', () => {
     fc.assert(
       fc.property(
         fc.array(
-          fc.tuple(fc.constantFrom('use', 'set', 'delete', 'evict', 'peek'), fc.integer({ min: 0, max: 9 })),
+          fc.tuple(
+            fc.constantFrom('use', 'set', 'insert', 'delete', 'evict', 'peek', 'touch'),
+            fc.integer({ min: 0, max: 9 }),
+          ),
           {
             maxLength: 200,
           },
@@ -34,6 +37,22 @@ describe('LruMap', () => {
               const first = ref.keys().next();
               if (!first.done) ref.delete(first.value);
               expect(lru.evictOldest()).toBe(!first.done);
+            } else if (op === 'insert') {
+              // insert() is set() for a key found absent.
+              if (lru.peek(k) === undefined) {
+                ref.set(k, i);
+                lru.insert(k, i);
+              }
+            } else if (op === 'touch') {
+              // touch() is use() through an entry found earlier and still in the map.
+              const v = ref.get(k);
+              const e = lru.entry(k);
+              expect(e?.value).toBe(v);
+              if (e !== undefined && v !== undefined) {
+                ref.delete(k);
+                ref.set(k, v);
+                lru.touch(e);
+              }
             } else expect(lru.peek(k)).toBe(ref.get(k));
             expect(lru.size).toBe(ref.size);
             expect([...lru.values()]).toEqual([...ref.values()]);

@@ -11,7 +11,10 @@ import {
   type Subject,
 } from '../../agent/engine/rules/match.js';
 import { ev, oneRule, run, siteFrom } from './helpers.js';
-import type { EventFields } from '../../agent/protocols/types.js';
+import type { EventFields, FieldValue } from '../../agent/protocols/types.js';
+import type { MatchNode } from '../../agent/engine/rules/rule-schema.js';
+
+type MatchOp = Extract<MatchNode, { kind: 'field' }>['ops'][number];
 
 /** Does a one-rule set fire on one mqtt publish event with these fields? */
 function fires(
@@ -272,6 +275,66 @@ describe('getValues and globToRegExp', () => {
         },
       ),
       { seed: 42, numRuns: 500 },
+    );
+  });
+  it('compiled equals, in and not_in read plain paths as someValue with keyOf does', () => {
+    // The compiled conditions read plain paths directly and compare numbers and booleans without their text;
+    // keys that are also Object.prototype names (constructor, toString) must still read as absent.
+    const ctx = { list: (): string[] => [], zoneOf: (): string => 'internal' };
+    const key = fc.constantFrom('a', 'b', '0', 'constructor', 'toString', '__proto__', 'length');
+    const scalar = fc.oneof(
+      fc.constantFrom('1', '1.5', '-0', '0', 'NaN', 'true', 'false', 'x', '', '1e21', 'Infinity'),
+      fc.string({ maxLength: 3 }),
+    );
+    const value = fc.oneof(
+      fc.constantFrom(0, -0, 1, 1.5, NaN, Infinity, 1e21, true, false, null, '1', 'true', 'x'),
+      fc.jsonValue(),
+    );
+    const tree = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        value,
+        fc.array(tie('node'), { maxLength: 3 }),
+        fc.dictionary(key, tie('node'), { maxKeys: 3 }),
+      ),
+    })).node;
+    // Half the cases put a value (or an array of them) right at the path, so that the comparisons are exercised.
+    const placed = fc.option(fc.oneof(value, fc.array(value, { maxLength: 3 })), { nil: undefined });
+    const at = (tail: readonly string[], leaf: unknown): unknown =>
+      tail.reduceRight((inner: unknown, k) => ({ [k]: inner }), leaf);
+    fc.assert(
+      fc.property(
+        tree,
+        placed,
+        fc.array(key, { minLength: 1, maxLength: 3 }),
+        fc.array(scalar, { minLength: 1, maxLength: 3 }),
+        (t, leaf, tail, wants) => {
+          const v = leaf === undefined ? t : at(tail, leaf);
+          const root = { fields: v } as unknown as Subject;
+          const segs = ['fields', ...tail];
+          const field = (ops: MatchOp[]): boolean =>
+            compileMatch({ kind: 'field', path: segs.join('.'), segs, ops, line: 1 }, ctx)(root);
+          const want = wants[0] as string;
+          const set = new Set(wants);
+          const some = (f: (x: FieldValue) => boolean): boolean => someValue(root, segs, 0, f);
+          const inSet = (x: FieldValue): boolean => {
+            const k = keyOf(x);
+            return k !== null && set.has(k);
+          };
+          const operand = { kind: 'values' as const, values: wants };
+          expect(field([{ op: 'equals', value: want }])).toBe(some((x) => keyOf(x) === want));
+          expect(field([{ op: 'in', operand }])).toBe(some(inSet));
+          expect(field([{ op: 'not_in', operand }])).toBe(!some(inSet));
+          expect(
+            field([
+              { op: 'exists', value: true },
+              { op: 'in', operand },
+            ]),
+          ).toBe(some(inSet));
+          expect(field([{ op: 'exists', value: false }])).toBe(!some(() => true));
+        },
+      ),
+      { seed: 42, numRuns: 1000 },
     );
   });
   it('globs with regex metacharacters match literally', () => {

@@ -1,6 +1,6 @@
 // Device inventory (issue 4 "Device inventory"): one record per MAC (per IP behind routers), vendor from the OUI registry, identity hints with provenance, capped with LRU eviction.
 import { formatTs } from '../../wire/time.js';
-import { LruMap } from '../lru.js';
+import { LruMap, type LruEntry } from '../lru.js';
 import { lookupVendor } from './oui.js';
 import { ZONE_INTERNET, type SiteIndex } from '../site/site.js';
 import type { DeviceRecord as WireDevice } from '../../wire/messages.js';
@@ -64,6 +64,12 @@ export interface Device {
   hints: Hint[];
   /** The same hints by attribute (insertion order kept), so a hint is checked against its own kind only. */
   hintsByAttr: Map<string, Hint[]>;
+  /**
+   * The hint each identity-hint slot (signals.ts) last found or added, by slot number: an event repeating it (most
+   * do) is recognised without the lookup. A slot fixes attribute and source, and a device's hints are unique by
+   * attribute, value and source, so a memo whose value matches is the hint the lookup would find.
+   */
+  hintMemo: (Hint | undefined)[];
   peers: Map<string, DevicePeer>;
   counters: DeviceRecord['counters'];
   /** Has spoken HL7, DICOM or MQTT (for the first-clinical signal). */
@@ -104,10 +110,21 @@ export interface ObserveKeys {
   ipKey: string;
   /** `mac:${mac}`, when there is a MAC */
   macKey: string | undefined;
+  /**
+   * Filled by observe(): the device these keys led to, when its IPs already hold this address, so that the
+   * next call only makes it the most recently used (as the lookup would) and moves its last-seen time.
+   */
+  seen: SeenDevice | null;
 }
 
 export function observeKeys(ip: string, mac: string | undefined, zone: string): ObserveKeys {
-  return { zone, ipKey: `ip:${ip}`, macKey: mac ? `mac:${mac}` : undefined };
+  return { zone, ipKey: `ip:${ip}`, macKey: mac ? `mac:${mac}` : undefined, seen: null };
+}
+
+/** The device observe() last gave for these keys, valid while DeviceTable.version stays `version`. */
+export interface SeenDevice {
+  entry: LruEntry<Device>;
+  version: number;
 }
 
 const MAX_HINT_TEXT = 128;
@@ -118,6 +135,11 @@ export class DeviceTable {
   /** LRU order: at the cap the least recently seen device goes. */
   private readonly byKey = new LruMap<string, Device>();
   private readonly routerMacs = new Set<string>();
+  /**
+   * Bumped whenever keys may lead elsewhere than before: a device evicted, a MAC become a router (its hosts are
+   * keyed by IP from then on). ObserveKeys.seen is valid only at the version it was made.
+   */
+  private version = 0;
   readonly stats: DeviceStats = {
     devices: 0,
     created: 0,
@@ -137,6 +159,25 @@ export class DeviceTable {
    * router MAC are keyed by IP (their frames carry the gateway's MAC), everything else by MAC.
    */
   observe(ip: string, mac: string | undefined, ts: number, vlan = -1, known?: ObserveKeys): Device {
+    const seen = known?.seen;
+    if (seen && seen.version === this.version) {
+      // Nothing was evicted and no MAC became a router since: the keys still lead to this device.
+      const d = seen.entry.value;
+      this.byKey.touch(seen.entry);
+      if (ts > d.last) d.last = ts;
+      return d;
+    }
+    // The version before the lookup: one that evicted or made a router (this MAC, maybe) is stale at once.
+    const version = this.version;
+    const d = this.lookup(ip, mac, ts, vlan, known);
+    if (known && (ip === '' || d.ips.includes(ip))) {
+      const entry = this.byKey.entry(d.key);
+      if (entry) known.seen = { entry, version };
+    }
+    return d;
+  }
+
+  private lookup(ip: string, mac: string | undefined, ts: number, vlan: number, known?: ObserveKeys): Device {
     const m = mac && mac !== '' ? mac : undefined;
     const zone = known ? known.zone : this.site.zoneOf(ip, vlan);
     const byIp = !m || zone === ZONE_INTERNET || this.routerMacs.has(m);
@@ -163,12 +204,16 @@ export class DeviceTable {
       protocols: new Set(),
       hints: [],
       hintsByAttr: new Map(),
+      hintMemo: [],
       peers: new Map(),
       counters: { flows: 0, events: 0, bytes_sent: 0, bytes_received: 0, findings: 0 },
       clinical: false,
     };
-    if (this.byKey.size >= this.limits.maxDevices && this.byKey.evictOldest()) this.stats.evicted++;
-    this.byKey.set(key, d);
+    if (this.byKey.size >= this.limits.maxDevices && this.byKey.evictOldest()) {
+      this.stats.evicted++;
+      this.version++;
+    }
+    this.byKey.insert(key, d);
     this.stats.created++;
     this.stats.devices = this.byKey.size;
     return d;
@@ -184,14 +229,29 @@ export class DeviceTable {
     ) {
       d.router = true;
       this.routerMacs.add(d.mac);
+      this.version++;
       this.stats.routers = this.routerMacs.size;
     }
     if (!d.name) d.name = this.site.assetOf(ip, d.mac)?.name;
   }
 
   /** Record an identity hint; returns the values this attribute had before (empty when none). */
-  addHint(d: Device, attribute: string, value: string, source: string, ts: number): readonly string[] {
+  addHint(
+    d: Device,
+    attribute: string,
+    value: string,
+    source: string,
+    ts: number,
+    slot = -1,
+  ): readonly string[] {
     const v = value.length > MAX_HINT_TEXT ? value.slice(0, MAX_HINT_TEXT) : value;
+    if (slot >= 0) {
+      const m = d.hintMemo[slot];
+      if (m !== undefined && m.value === v) {
+        if (ts > m.last) m.last = ts;
+        return NO_VALUES;
+      }
+    }
     // Nearly every call repeats a known hint: find that without building the list of other values.
     const same = d.hintsByAttr.get(attribute);
     let others = 0;
@@ -199,6 +259,7 @@ export class DeviceTable {
       for (const h of same) {
         if (h.value === v && h.source === source) {
           if (ts > h.last) h.last = ts;
+          if (slot >= 0) d.hintMemo[slot] = h;
           return NO_VALUES;
         }
         if (h.value !== v) others++;
@@ -211,6 +272,7 @@ export class DeviceTable {
     if (same && others > 0) for (const h of same) if (h.value !== v) previous.push(h.value);
     const hint: Hint = { attribute, value: v, source, first: ts, last: ts };
     d.hints.push(hint);
+    if (slot >= 0) d.hintMemo[slot] = hint;
     if (same) same.push(hint);
     else d.hintsByAttr.set(attribute, [hint]);
     return previous;

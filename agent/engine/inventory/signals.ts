@@ -2,7 +2,7 @@
 // provenance (and `identity_changed`), an IP seen with a new MAC (`ip_mac_changed`), an MQTT client id moving to
 // another host (`client_id_moved`) and a device's first clinical traffic (`first_clinical`).
 import { PROTOCOL_SCHEMAS } from '../../protocols/registry.js';
-import { hintValues, indexIdentityHints } from '../../protocols/schema.js';
+import { indexIdentityHints } from '../../protocols/schema.js';
 import type { EventRecord, FieldValue, IdentityHint } from '../../protocols/types.js';
 import { BoundedMap } from '../../wire/bounded-map.js';
 import type { Subject } from '../rules/match.js';
@@ -13,22 +13,39 @@ import { lookupVendor } from './oui.js';
 
 const CLINICAL = new Set<string>(PROTOCOL_SCHEMAS.filter((s) => s.clinical).map((s) => s.proto));
 
-/** An identity hint with its provenance text (`dicom.calling_ae`), made once: addHint compares it on every event. */
+/**
+ * An identity hint with what reading it takes, worked out once: its provenance text (`dicom.calling_ae`, which
+ * addHint compares on every event), the field split at its dot, and a number for the devices' hint memo.
+ */
 interface HintSlot {
   hint: IdentityHint;
   source: string;
+  /** The field, or the object field of `field.key`. */
+  key: string;
+  /** The key inside it, or null. */
+  sub: string | null;
+  /** HintSlot numbers are indexes into Device.hintMemo. */
+  slot: number;
+}
+
+let slots = 0;
+
+function slotOf(proto: string, hint: IdentityHint): HintSlot {
+  const dot = hint.field.indexOf('.');
+  return {
+    hint,
+    source: `${proto}.${hint.field}`,
+    key: dot < 0 ? hint.field : hint.field.slice(0, dot),
+    sub: dot < 0 ? null : hint.field.slice(dot + 1),
+    slot: slots++,
+  };
 }
 
 /** proto → event type → the identity hints its schema declares (schema.ts). */
 const IDENTITY: ReadonlyMap<string, ReadonlyMap<string, readonly HintSlot[]>> = new Map(
   [...indexIdentityHints(PROTOCOL_SCHEMAS)].map(([proto, byType]) => [
     proto,
-    new Map(
-      [...byType].map(([type, hints]) => [
-        type,
-        hints.map((hint) => ({ hint, source: `${proto}.${hint.field}` })),
-      ]),
-    ),
+    new Map([...byType].map(([type, hints]) => [type, hints.map((hint) => slotOf(proto, hint))])),
   ]),
 );
 
@@ -46,6 +63,12 @@ export class DeviceSignals {
   readonly clientIds: BoundedMap<string, string>;
   /** IP → the MAC it was last seen with. */
   readonly arp: BoundedMap<string, string>;
+  /**
+   * Changes made to `arp` so far. A binding found to change nothing changes nothing again while this stays
+   * the same (its skip conditions only ever start to hold: router MACs are never forgotten), so callers may
+   * remember the count they saw and skip the repeat (Engine: once per flow side).
+   */
+  arpChanges = 0;
 
   constructor(
     private readonly table: DeviceTable,
@@ -63,9 +86,20 @@ export class DeviceSignals {
     const f = ev.fields;
     const hints = IDENTITY.get(ev.proto)?.get(ev.type);
     if (hints !== undefined)
-      for (const { hint: h, source } of hints) {
+      for (const slot of hints) {
+        // hintValues (protocols/schema.ts) read in place: most events carry each hint as one scalar.
+        const h = slot.hint;
+        if (h.when && !h.when(f)) continue;
+        let v: FieldValue | undefined = f[slot.key];
+        if (slot.sub !== null)
+          v = v !== null && typeof v === 'object' && !Array.isArray(v) ? v[slot.sub] : undefined;
+        if (v === undefined) continue;
         const d = h.side === 'src' ? src : dst;
-        for (const x of hintValues(h, f)) this.hint(ev, subject, d, h, x, source, ts);
+        if (!Array.isArray(v)) {
+          this.hint(ev, subject, d, slot, v, ts);
+          continue;
+        }
+        for (const x of v.slice(0, h.max ?? 1)) this.hint(ev, subject, d, slot, x, ts);
       }
     if (ev.proto === 'mqtt' && ev.type === 'connect') {
       const cid = str(f.client_id);
@@ -103,15 +137,15 @@ export class DeviceSignals {
     ev: EventRecord,
     subject: Subject,
     d: Device,
-    h: IdentityHint,
+    slot: HintSlot,
     v: FieldValue | undefined,
-    source: string,
     ts: number,
   ): void {
     const text = str(v);
     if (text === undefined) return;
+    const h = slot.hint;
     const attr = h.attr;
-    const prev = this.table.addHint(d, attr, text, source, ts);
+    const prev = this.table.addHint(d, attr, text, slot.source, ts, slot.slot);
     if (prev.length === 0 || h.tracked !== true) return;
     const side = h.side;
     const me = side === 'src' ? subject.src : subject.dst;
@@ -147,6 +181,7 @@ export class DeviceSignals {
     const prev = this.arp.get(ip);
     if (prev === mac) return;
     this.arp.touch(ip, mac);
+    this.arpChanges++;
     if (prev === undefined || this.table.isRouterMac(prev)) return;
     const fields: Record<string, FieldValue> = { previous_mac: prev, mac, via };
     const pv = lookupVendor(prev);

@@ -4,14 +4,18 @@ import { cidrContains, parseCidr, parseIp, type Cidr } from '../site/ip.js';
 import type { KnowledgeSource } from './knowledge.js';
 import type { MatchNode, Op, Operand, Scalar } from './rule-schema.js';
 
+/**
+ * Optional keys may be present and undefined: the engine makes every endpoint and subject with all its keys in
+ * one order (one hidden class for the predicates to read), and rules see an undefined key as absent.
+ */
 export interface SubjectEndpoint {
   ip: string;
-  port?: number;
-  mac?: string;
+  port?: number | undefined;
+  mac?: string | undefined;
   zone: string;
-  asset?: string;
-  asset_role?: string[];
-  vendor?: string;
+  asset?: string | undefined;
+  asset_role?: string[] | undefined;
+  vendor?: string | undefined;
 }
 
 /** What rules match on: a protocol event, a flow start/end, or a signal from the engine's own state. */
@@ -19,15 +23,15 @@ export interface Subject {
   proto: string;
   type: string;
   ts: number;
-  flow?: string;
+  flow?: string | undefined;
   src: SubjectEndpoint;
   dst: SubjectEndpoint;
   fields: Record<string, FieldValue>;
   /** MQTT: the CONNECT fields of the same flow (client_id, username, ...), for rules on later packets. */
-  connect?: Record<string, FieldValue>;
+  connect?: Record<string, FieldValue> | undefined;
   crosses_zone: boolean;
   /** True when the flow's client sent it (MQTT: the connected client, not the broker's deliveries); absent when unknown. */
-  from_client?: boolean;
+  from_client?: boolean | undefined;
   /** Protocol the finding reports (engine signals carry the protocol that caused them). */
   findingProto: string;
 }
@@ -161,6 +165,95 @@ function pathTester(segs: readonly string[]): (root: unknown, pred: (x: FieldVal
   };
 }
 
+/**
+ * What readPath gives when the path meets an array before its end: the caller walks it the general way. An
+ * object, so that one `typeof v === 'object'` test sends arrays, objects and this to the general walk.
+ */
+const ON_ARRAY: object = Object.freeze({});
+
+/**
+ * A path readPath may follow: no `*`, not deeper than someValue goes. `checked` when a key is also a name on
+ * Object.prototype (`constructor`): those need the own-property test, any other key reads as absent when it is.
+ */
+interface PlainPath {
+  segs: readonly string[];
+  checked: boolean;
+}
+
+function plainPath(segs: readonly string[]): PlainPath | null {
+  if (segs.length > 16 || segs.includes('*')) return null;
+  return { segs, checked: segs.some((seg) => seg in Object.prototype) };
+}
+
+/**
+ * The value at a plain path through plain objects (rules read subjects and JSON event fields): undefined when
+ * a key is absent or a step is no object, ON_ARRAY when an array lies on the way. A leaf array or object is
+ * returned as is. The common case of every condition and threshold key, without closures or hasOwnProperty.
+ */
+function readPath(root: unknown, p: PlainPath): unknown {
+  const segs = p.segs;
+  let v = root;
+  for (let i = 0; i < segs.length; i++) {
+    if (typeof v !== 'object' || v === null) return undefined;
+    if (Array.isArray(v)) return ON_ARRAY;
+    const seg = segs[i] as string;
+    if (p.checked && !Object.prototype.hasOwnProperty.call(v, seg)) return undefined;
+    v = (v as Record<string, unknown>)[seg];
+  }
+  return v;
+}
+
+/** firstValue for one path, compiled: a scalar on a plain path is read directly (thresholds key every hit on it). */
+export function firstValueOf(segs: readonly string[]): (root: unknown) => FieldValue | undefined {
+  const p = plainPath(segs);
+  if (p === null) return (root) => firstValue(root, segs);
+  return (root) => {
+    const v = readPath(root, p);
+    if (v === undefined || v === null) return undefined;
+    // Arrays (first element), objects and ON_ARRAY: the general walk.
+    if (typeof v === 'object') return firstValue(root, segs);
+    return v as FieldValue;
+  };
+}
+
+/** A string as keyOf compares it. */
+function textKey(v: string): string {
+  return v.length > MAX_TEXT ? v.slice(0, MAX_TEXT) : v;
+}
+
+/** The number whose String() is `text`, if any: keyOf(n) === text exactly when n is it (0 and -0 both "0"). */
+function numberKeyed(text: string): number | null {
+  const n = Number(text);
+  return String(n) === text ? n : null;
+}
+
+/** keyOf(v) === want, without making the text of a number or boolean. */
+function equalsKey(want: string): (v: FieldValue) => boolean {
+  const num = numberKeyed(want);
+  return (v) => {
+    if (typeof v === 'string') return textKey(v) === want;
+    if (typeof v === 'number') return num !== null && (v === num || (v !== v && num !== num));
+    if (typeof v === 'boolean') return (v ? 'true' : 'false') === want;
+    return false;
+  };
+}
+
+/** keyOf(v) is in `set`, without making the text of a number or boolean. */
+function inKeys(set: ReadonlySet<string>): (v: FieldValue) => boolean {
+  // Set.has compares numbers as SameValueZero: -0 finds 0 (both "0"), NaN finds NaN ("NaN").
+  const nums = new Set<number>();
+  for (const x of set) {
+    const n = numberKeyed(x);
+    if (n !== null) nums.add(n);
+  }
+  return (v) => {
+    if (typeof v === 'string') return set.has(textKey(v));
+    if (typeof v === 'number') return nums.has(v);
+    if (typeof v === 'boolean') return set.has(v ? 'true' : 'false');
+    return false;
+  };
+}
+
 const ANY = (): boolean => true;
 
 function step(v: unknown, seg: string, out: unknown[]): void {
@@ -206,18 +299,12 @@ function operandValues(o: Operand, ctx: MatchContext): string[] {
 
 function compileOp(op: Op, ctx: MatchContext): (v: FieldValue) => boolean {
   switch (op.op) {
-    case 'equals': {
-      const want = String(op.value);
-      return (v) => keyOf(v) === want;
-    }
+    case 'equals':
+      return equalsKey(String(op.value));
     case 'in':
     case 'not_in': {
       // not_in is compiled as the negation of in (over all values) by the caller.
-      const set = new Set(operandValues(op.operand, ctx));
-      return (v) => {
-        const k = keyOf(v);
-        return k !== null && set.has(k);
-      };
+      return inKeys(new Set(operandValues(op.operand, ctx)));
     }
     case 'glob': {
       // One anchored alternation instead of a test per glob (a list such as mqtt-command-topics has six).
@@ -337,13 +424,40 @@ export function compileMatch(node: MatchNode, ctx: MatchContext): Predicate {
         positive.length === 1
           ? (positive[0] as (v: FieldValue) => boolean)
           : (v: FieldValue): boolean => positive.every((f) => f(v));
-      return (s) => {
+      const walk = (s: Subject): boolean => {
         if (existsWanted === false) return !at(s, ANY);
         if (existsWanted === true && !at(s, ANY)) return false;
         for (const f of notIn) if (at(s, f)) return false;
         if (knowledge.length > 0 && !knowledgeHolds(s)) return false;
         if (positive.length === 0) return true;
         return at(s, all);
+      };
+      const plain = plainPath(node.segs);
+      if (plain === null) return walk;
+      // What walk gives when the path holds no value: every test on values fails.
+      const absent =
+        existsWanted !== null ? !existsWanted : positive.length === 0 && !knowledge.some((k) => k.want);
+      if (knowledge.length > 0)
+        return (s) => {
+          const v = readPath(s, plain);
+          return v === undefined || v === null ? absent : walk(s);
+        };
+      // One scalar value: each test is asked once, about it. Arrays and objects take the walk.
+      if (existsWanted !== false && notIn.length === 0 && positive.length === 1) {
+        const only = positive[0] as (v: FieldValue) => boolean;
+        return (s) => {
+          const v = readPath(s, plain);
+          if (v === undefined || v === null) return absent;
+          return typeof v === 'object' ? walk(s) : only(v as FieldValue);
+        };
+      }
+      return (s) => {
+        const v = readPath(s, plain);
+        if (v === undefined || v === null) return absent;
+        if (typeof v === 'object') return walk(s);
+        if (existsWanted === false) return false;
+        for (const f of notIn) if (f(v as FieldValue)) return false;
+        return positive.length === 0 || all(v as FieldValue);
       };
     }
   }
