@@ -1,6 +1,6 @@
 // Frames packed into one transferable ArrayBuffer (`replay --workers N`): the reading thread hands a worker
 // thousands of frames in one postMessage, without a copy on the way (the buffer's ownership moves).
-import type { RawFrame } from './types.js';
+import { FrameSlot, type RawFrame } from './types.js';
 
 /** seq f64, ts f64, caplen u32, origLen u32, linkType u32, index u32; data follows, padded to 8 bytes. */
 const RECORD_HEADER = 32;
@@ -76,7 +76,7 @@ export function readFrameBatch(batch: FrameBatch, onFrame: (frame: RawFrame, seq
   const limit = Math.min(batch.bytes, batch.buffer.byteLength);
   const v = new DataView(batch.buffer, 0, limit);
   const u8 = new Uint8Array(batch.buffer, 0, limit);
-  const frame: RawFrame = { index: 0, ts: 0, linkType: 0, origLen: 0, data: u8.subarray(0, 0), ifIndex: 0 };
+  const frame = new FrameSlot();
   let at = 0;
   let delivered = 0;
   while (delivered < batch.count && at + RECORD_HEADER <= limit) {
@@ -88,7 +88,7 @@ export function readFrameBatch(batch: FrameBatch, onFrame: (frame: RawFrame, seq
     frame.origLen = v.getUint32(at + 20, true);
     frame.linkType = v.getUint32(at + 24, true);
     frame.index = v.getUint32(at + 28, true);
-    frame.data = u8.subarray(at + RECORD_HEADER, end);
+    frame.point(u8, at + RECORD_HEADER, caplen);
     onFrame(frame, seq);
     delivered++;
     at += RECORD_HEADER + ((caplen + 7) & ~7);

@@ -158,10 +158,19 @@ export class Decoder {
   }
 
   private decodeFrame(frame: RawFrame, out: Packet): DecodeStatus {
-    const d = frame.data;
     const l = this.layer;
-    l.off = 0;
-    l.end = d.length;
+    // The reader's frames name their bytes inside its buffer: layers read absolute offsets, no view is made.
+    const buf = frame.buffer;
+    let d: Uint8Array;
+    if (buf !== undefined) {
+      d = buf;
+      l.off = frame.offset ?? 0;
+      l.end = l.off + (frame.capLen ?? 0);
+    } else {
+      d = frame.data;
+      l.off = 0;
+      l.end = d.length;
+    }
     l.isFragment = false;
     let r: LayerResult;
     switch (frame.linkType) {

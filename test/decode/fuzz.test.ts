@@ -1,7 +1,7 @@
 // Property tests: random frames never throw, every status is a known one, fragment memory stays under its caps.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LinkType, type RawFrame } from '../../agent/capture/types.js';
+import { FrameSlot, LinkType, type RawFrame } from '../../agent/capture/types.js';
 import { Decoder, type DecodeStatus } from '../../agent/decode/decoder.js';
 import { createPacket } from '../../agent/decode/packet.js';
 import { concat, eth, ipv4, ipv6, frag6 } from './builders.js';
@@ -56,6 +56,39 @@ describe('decoder fuzz', () => {
       { seed: 42, numRuns: 2000 },
     );
     expect(d.stats.frames).toBe(2000);
+  });
+
+  it("a frame inside a larger buffer (the readers' FrameSlot) decodes as the same bytes on their own", () => {
+    const plain = new Decoder();
+    const slotted = new Decoder();
+    const a = createPacket();
+    const b = createPacket();
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...LINKS),
+        prefixed,
+        fc.uint8Array({ maxLength: 40 }),
+        fc.uint8Array({ maxLength: 40 }),
+        (link, data, before, after) => {
+          const slot = new FrameSlot();
+          slot.index = 1;
+          slot.linkType = link;
+          slot.origLen = data.length;
+          slot.point(concat(before, data, after), before.length, data.length);
+          const s1 = plain.decode(frame(link, data, 0), a);
+          const s2 = slotted.decode(slot, b);
+          expect(s2).toBe(s1);
+          // Views compared by content: the slotted packet's point into the larger buffer.
+          expect({ ...b, src: [...b.src], dst: [...b.dst], payload: [...b.payload] }).toEqual({
+            ...a,
+            src: [...a.src],
+            dst: [...a.dst],
+            payload: [...a.payload],
+          });
+        },
+      ),
+      { seed: 7, numRuns: 2000 },
+    );
   });
 
   it('random fragments keep reassembly memory under the caps', () => {
