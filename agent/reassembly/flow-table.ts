@@ -4,6 +4,7 @@ import { ipToString, ipv4ToString, macToString } from '../decode/addr.js';
 import { u32 } from '../wire/bytes.js';
 import { communityIdOrdered } from '../wire/community-id.js';
 import { formatTs } from '../wire/time.js';
+import { HashChains } from './hash-chains.js';
 import { TcpStream, createReassemblyStats, type HoldBudget, type ReassemblyStats } from './tcp-stream.js';
 import type {
   ConsumerFactory,
@@ -280,7 +281,7 @@ class Flow implements FlowInfo {
 export class FlowTable {
   readonly stats: FlowTableStats;
   private readonly limits: FlowLimits;
-  private readonly byHash = new Map<number, Flow>();
+  private readonly byHash = new HashChains<Flow>();
   private readonly heads: (Flow | null)[] = new Array<Flow | null>(N_LISTS).fill(null);
   private readonly tails: (Flow | null)[] = new Array<Flow | null>(N_LISTS).fill(null);
   private readonly timeouts: number[];
@@ -577,11 +578,12 @@ export class FlowTable {
   }
 
   private find(hash: number, pkt: Packet, srcIsA: boolean, sp: number, dp: number, v6: boolean): Flow | null {
-    let f = this.byHash.get(hash) ?? null;
+    let f = this.byHash.head(hash);
     const aPort = srcIsA ? sp : dp;
     const bPort = srcIsA ? dp : sp;
     while (f !== null) {
       if (
+        f.hash === hash &&
         f.aPort === aPort &&
         f.bPort === bPort &&
         f.proto === pkt.proto &&
@@ -655,8 +657,7 @@ export class FlowTable {
     f.lastSeen = pkt.ts;
 
     // Chain in front: the newest flow of a reused tuple is found first.
-    f.hnext = this.byHash.get(hash) ?? null;
-    this.byHash.set(hash, f);
+    this.byHash.insert(f);
     this.count++;
     if (++this.stats.active > this.stats.peakActive) this.stats.peakActive = this.stats.active;
     this.stats.started++;
@@ -802,16 +803,7 @@ export class FlowTable {
   private remove(f: Flow): void {
     this.unlink(f);
     f.list = -1;
-    const head = this.byHash.get(f.hash) ?? null;
-    if (head === f) {
-      if (f.hnext === null) this.byHash.delete(f.hash);
-      else this.byHash.set(f.hash, f.hnext);
-    } else {
-      let p = head;
-      while (p !== null && p.hnext !== f) p = p.hnext;
-      if (p !== null) p.hnext = f.hnext;
-    }
-    f.hnext = null;
+    this.byHash.remove(f);
     this.count--;
     this.charge(f, 0);
   }
