@@ -67,6 +67,8 @@ interface HeldSegment {
 
 // Pieces of a segment not covered by held data: [off, start, end) triples into the segment, reused.
 const pieces: number[] = [];
+/** Every stream's held list until it holds something: most never do, and that saves an array per direction. */
+const NONE_HELD: readonly HeldSegment[] = [];
 
 export class TcpStream {
   /** Sequence number of stream offset 0. */
@@ -76,7 +78,7 @@ export class TcpStream {
   private started = false;
   private finOff = -1;
   private ended = false;
-  private readonly held: HeldSegment[] = [];
+  private held: HeldSegment[] = NONE_HELD as HeldSegment[];
   /** Bytes this direction charges to the budgets (payload + overhead per segment). */
   private charged = 0;
   /** Gaps reported in this direction (for the flow record). */
@@ -179,7 +181,7 @@ export class TcpStream {
   release(): void {
     let payload = 0;
     for (const h of this.held) payload += h.data.length;
-    this.held.length = 0;
+    this.held = NONE_HELD as HeldSegment[];
     this.charge(-this.charged, -payload);
   }
 
@@ -305,6 +307,7 @@ export class TcpStream {
       }
     }
     const idx = this.findFirstEndingAfter(off);
+    if (this.held === NONE_HELD) this.held = [];
     this.held.splice(idx, 0, { off, data: data.slice() });
     this.charge(need, data.length);
     this.stats.oooSegments++;
