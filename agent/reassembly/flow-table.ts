@@ -266,7 +266,7 @@ class Flow implements FlowInfo, HoldBudget {
 
   private addrText(sideA: boolean): string {
     if (this.a6 !== null) return ipToString((sideA ? this.a6 : this.b6) ?? EMPTY);
-    return ipv4ToString(sideA ? this.a4 : this.b4);
+    return ipv4Text(sideA ? this.a4 : this.b4);
   }
 
   private addrBytes(sideA: boolean, scratch: Uint8Array): Uint8Array {
@@ -807,6 +807,25 @@ export class FlowTable {
   }
 }
 
+// The last two IPv4 addresses formatted: a new flow's client and server text is asked for about ten times in a
+// row (the engine at its start, the end record), and a cache here costs a flow nothing.
+let textKey0 = 0;
+let textVal0 = '0.0.0.0';
+let textKey1 = 0;
+let textVal1 = '0.0.0.0';
+
+/** `n` (int32) as dotted text. */
+function ipv4Text(n: number): string {
+  if (n === textKey0) return textVal0;
+  if (n === textKey1) return textVal1;
+  const t = ipv4ToString(n >>> 0);
+  textKey1 = textKey0;
+  textVal1 = textVal0;
+  textKey0 = n;
+  textVal0 = t;
+  return t;
+}
+
 /**
  * A flow's end record. Its Community ID is a getter on the prototype, made from the flow only when read (a
  * finding names the flow, or the record is printed: `toJSON` puts it after `flow`), so the records nobody prints
@@ -822,8 +841,6 @@ class FlowEndRecord implements FlowRecord {
   readonly client: FlowRecord['client'];
   readonly server: FlowRecord['server'];
   readonly client_by: FlowRecord['client_by'];
-  readonly start: string;
-  readonly end: string;
   readonly packets: [number, number];
   readonly bytes: [number, number];
   readonly gaps: number;
@@ -841,8 +858,6 @@ class FlowEndRecord implements FlowRecord {
     this.client = endpoint(f.clientIp, f.clientPort, f.clientMac);
     this.server = endpoint(f.serverIp, f.serverPort, f.serverMac);
     this.client_by = f.clientBy;
-    this.start = formatTs(f.startTs);
-    this.end = formatTs(f.lastSeen);
     // Bytes are frame bytes as captured on the wire (Packet.frameLen), link header included.
     this.packets = [f.pkts0, f.pkts1];
     this.bytes = [f.bytes0, f.bytes1];
@@ -855,6 +870,15 @@ class FlowEndRecord implements FlowRecord {
 
   get community_id(): string | undefined {
     return this.#source.communityId;
+  }
+
+  /** Start and end as text are made when read, like the Community ID: inside, the engine reads the µs values. */
+  get start(): string {
+    return formatTs(this.startMicros);
+  }
+
+  get end(): string {
+    return formatTs(this.endMicros);
   }
 
   /** The printed record: DESIGN.md's fields in their order, `community_id` after `flow`. */
