@@ -399,7 +399,7 @@ export class FlowTable {
     this.touch(flow, ts);
 
     if (proto === TRANSPORT_TCP) this.onTcp(flow, pkt, dir, ts);
-    else if (proto === TRANSPORT_UDP && pkt.payload.length > 0) {
+    else if (proto === TRANSPORT_UDP && pkt.payloadLen > 0) {
       const c = this.consumerOf(flow);
       if (c !== null) {
         c.onData(dir, pkt.payload, ts);
@@ -429,7 +429,7 @@ export class FlowTable {
 
   private onTcp(flow: Flow, pkt: Packet, dir: 0 | 1, ts: number): void {
     const flags = pkt.tcpFlags;
-    const len = pkt.payload.length;
+    const len = pkt.payloadLen;
     if (flow.list === L_EMBRYONIC) {
       // Established once payload flows, or both sides spoke and a packet without SYN acknowledges (the
       // handshake's third packet, or any two-way traffic picked up mid-stream).
@@ -447,7 +447,9 @@ export class FlowTable {
         s = this.openStream(flow, dir, ts);
       }
       if (s !== null) {
-        if (len > 0 || (flags & (SYN | FIN)) !== 0) s.onSegment(pkt.seq, flags, pkt.payload, ts);
+        if (len > 0 || (flags & (SYN | FIN)) !== 0) {
+          s.onSegmentAt(pkt.seq, flags, pkt.payloadBuf, pkt.payloadOff, len, ts);
+        }
         if (len > 0) this.account(flow);
       } else if ((flags & SYN) !== 0) {
         // No stream yet: keep the first SYN's sequence number, replayed to the stream when payload comes.
