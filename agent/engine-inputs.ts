@@ -77,8 +77,20 @@ export function loadBaselineFile(file: string): Baseline {
   return parseBaselineYaml(readFileSync(file, 'utf8'), file);
 }
 
-/** Site, rules and baseline from the command line; any error names its file (and line). */
-export function loadEngineInputs(args: EngineArgs): EngineInputs {
+/**
+ * What the command line's site, rules and baseline files hold, parsed and checked but as plain data: it can be
+ * handed to worker threads (structured clone), which then do not each parse the same YAML (`replay --workers`).
+ */
+export interface EngineInputData {
+  site: Site | null;
+  rules: RuleSet | null;
+  baseline: Baseline | null;
+  learningMicros: number;
+  flowLimits: Partial<FlowLimits>;
+}
+
+/** Site, rules and baseline from the command line, parsed; any error names its file (and line). */
+export function readEngineInputs(args: EngineArgs): EngineInputData {
   let site: Site | null = null;
   if (args.site !== undefined) {
     requireFile(args.site, 'site file');
@@ -90,15 +102,26 @@ export function loadEngineInputs(args: EngineArgs): EngineInputs {
     if (!existsSync(dir)) throw new UsageError(`${dir}: rules directory not found`);
     rules = loadRules(dir);
   }
-  let baseline: BaselineChecker | null = null;
-  if (args.baseline !== undefined) {
-    const index = site ? new SiteIndex(site) : null;
-    const opts = index ? { isDevice: (ip: string) => index.zoneOf(ip) !== 'internet' } : {};
-    baseline = createBaselineChecker(loadBaselineFile(args.baseline), opts);
-  }
+  const baseline = args.baseline !== undefined ? loadBaselineFile(args.baseline) : null;
   const learningMicros =
     args.learningPeriod !== undefined ? parseDurationOption('learning-period', args.learningPeriod) * 1e6 : 0;
   return { site, rules, baseline, learningMicros, flowLimits: flowLimitsOf(args) };
+}
+
+/** The engine's inputs from parsed data: the baseline becomes its checker (which knows the site's devices). */
+export function engineInputsFrom(data: EngineInputData): EngineInputs {
+  let baseline: BaselineChecker | null = null;
+  if (data.baseline !== null) {
+    const index = data.site ? new SiteIndex(data.site) : null;
+    const opts = index ? { isDevice: (ip: string) => index.zoneOf(ip) !== 'internet' } : {};
+    baseline = createBaselineChecker(data.baseline, opts);
+  }
+  return { ...data, baseline };
+}
+
+/** Site, rules and baseline from the command line; any error names its file (and line). */
+export function loadEngineInputs(args: EngineArgs): EngineInputs {
+  return engineInputsFrom(readEngineInputs(args));
 }
 
 /** Write a file whole or not at all: a temporary sibling, then rename. */

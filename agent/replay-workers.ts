@@ -1,39 +1,28 @@
-// `replay --workers N`: this thread reads the capture files and hashes each packet on its IP pair to one of N
-// worker threads (agent/replay-worker.ts), each a whole pipeline; their output is merged in input order.
+// `replay --workers N`: N shares (agent/replay-shard.ts) each read the capture files and run a whole pipeline over
+// the packets whose IP pair hashes to them: share 0 on this thread, the others in worker threads
+// (agent/replay-worker.ts); this thread merges their output in input order.
 //
-// Determinism: the input is cut into epochs (one per chunk the reader hands over); a worker answers each batch
-// with its records tagged by the input position of the packet that made them. An epoch is written only when every
-// batch of it has been answered, its records ordered by that position (a packet goes to one worker, so no two
-// records of different workers tie), the records made at the end of input last, by worker. Same input, same N:
-// the same bytes, however the threads were scheduled. Memory stays bounded: at most MAX_EPOCHS epochs are in
-// flight, and reading waits (the reader's gate) until the oldest is written.
+// Determinism: a share's records carry the input position (seq) of the packet that made them, and each batch of
+// them says up to which position the share has answered. A record is written once every share has answered past
+// its position, in position order, ties (the sweep at one packet, which every share runs) by share; the records made
+// at the end of input last, by share. Same input, same N: the same bytes, however the threads were scheduled.
+// Memory stays bounded: a share waits while it is more than MAX_CHUNKS_AHEAD chunks ahead of the slowest.
 import { Worker } from 'node:worker_threads';
-import { readCaptureFile } from './capture/file.js';
-import { FrameBatchWriter, type FrameBatch } from './capture/frame-batch.js';
-import type { RawFrame } from './capture/types.js';
-import { flowShard } from './decode/flow-shard.js';
 import type { OutputFormat } from './cli/output.js';
-import type { EngineArgs } from './engine-inputs.js';
+import type { EngineInputData } from './engine-inputs.js';
 import type { PipelineStats, ReplaySummary } from './pipeline.js';
-import type {
-  OutputRecord,
-  ReplayWorkerInput,
-  ReplayWorkerReply,
-  ReplayWorkerRequest,
-} from './replay-worker.js';
+import type { ReplayWorkerInput, ReplayWorkerReply, ReplayWorkerRequest } from './replay-worker.js';
+import { FINAL_SEQ, Shard, ShardAbandoned, type OutputRecord, type ShardResult } from './replay-shard.js';
 import { UserError } from './wire/errors.js';
 import type { Finding } from './wire/finding.js';
 
-/** Epochs read but not yet written: the bound on memory held for the merge (each about one 1 MiB chunk). */
-const MAX_EPOCHS = 4;
-/** One worker's batch buffer; a frame is at most 256 KiB (the reader's cap), so one always fits. */
-const BATCH_BYTES = 1024 * 1024;
-/** One second of packet time between sweeps, as one pipeline's. */
-const TICK_US = 1_000_000;
-
 export interface WorkerReplayOptions {
   workers: number;
-  engine: EngineArgs;
+  /**
+   * Parses the site, rules and baseline (a UserError for a bad file): called once the workers are starting, so that
+   * this thread parses while they load their modules.
+   */
+  readInputs: () => EngineInputData;
   agentId: string;
   format: OutputFormat;
   events: boolean;
@@ -48,14 +37,6 @@ export interface WorkerReplayOutput {
   onLine(line: string): void;
   /** Each finding, with its line (for the summary and --fail-on). */
   onFinding?(f: Finding): void;
-}
-
-interface Epoch {
-  id: number;
-  /** Batches (or the finish) sent and not yet answered. */
-  pending: number;
-  /** Answers, per worker, in the order they came (a worker answers its batches in order). */
-  parts: OutputRecord[][][];
 }
 
 /** A worker failed: the message says which and why; the replay stops (an internal error, exit 70). */
@@ -129,18 +110,70 @@ export function sumPipelineStats(all: readonly PipelineStats[]): PipelineStats |
   return out;
 }
 
-/** The records of one finished epoch in their merged order: by input position, ties (end of input) by worker. */
-export function mergeEpoch(parts: readonly OutputRecord[][][]): OutputRecord[] {
-  const all: OutputRecord[] = [];
-  for (const answers of parts) for (const records of answers) for (const r of records) all.push(r);
-  // Array.prototype.sort is stable: records of one packet keep their order, end-of-input ones stay by worker.
-  return all.sort((a, b) => a.seq - b.seq);
+/**
+ * The merge of N workers' records: each worker's come in position order; `take` gives those every worker has
+ * answered for, in position order, ties by worker (a stable merge of sorted runs).
+ */
+export class OrderedMerge {
+  private readonly queues: OutputRecord[][];
+  private readonly heads: number[];
+  private readonly answered: number[];
+
+  constructor(readonly workers: number) {
+    this.queues = Array.from({ length: workers }, () => []);
+    this.heads = Array.from({ length: workers }, () => 0);
+    this.answered = Array.from({ length: workers }, () => -1);
+  }
+
+  /** Worker `w`'s next records (positions not below its earlier ones), and that it has answered up to `upTo`. */
+  add(w: number, records: readonly OutputRecord[], upTo: number): void {
+    const q = this.queues[w] as OutputRecord[];
+    for (const r of records) q.push(r);
+    if (upTo > (this.answered[w] as number)) this.answered[w] = upTo;
+  }
+
+  /** Records every worker has answered for, in merged order; all of them once every worker has finished. */
+  take(): OutputRecord[] {
+    let upTo = Infinity;
+    for (const a of this.answered) upTo = Math.min(upTo, a);
+    const out: OutputRecord[] = [];
+    for (;;) {
+      let best = -1;
+      let bestSeq = Infinity;
+      for (let w = 0; w < this.workers; w++) {
+        const r = (this.queues[w] as OutputRecord[])[this.heads[w] as number];
+        if (r !== undefined && r.seq <= upTo && r.seq < bestSeq) {
+          best = w;
+          bestSeq = r.seq;
+        }
+      }
+      if (best < 0) break;
+      const q = this.queues[best] as OutputRecord[];
+      // The whole run of this worker's records at that position (a packet's, then its sweep's) stays together.
+      let h = this.heads[best] as number;
+      while (h < q.length && (q[h] as OutputRecord).seq === bestSeq) out.push(q[h++] as OutputRecord);
+      this.heads[best] = h;
+    }
+    this.compact();
+    return out;
+  }
+
+  private compact(): void {
+    for (let w = 0; w < this.workers; w++) {
+      const h = this.heads[w] as number;
+      if (h > 0 && h * 2 >= (this.queues[w] as OutputRecord[]).length) {
+        this.queues[w] = (this.queues[w] as OutputRecord[]).slice(h);
+        this.heads[w] = 0;
+      }
+    }
+  }
 }
 
 /**
- * Replays capture files over `opts.workers` worker threads. Resolves with the summed summary (a bad file is
- * reported in `error` as for one pipeline, the other files still read); rejects with a ReplayInputError when the
- * site, rules or baseline do not load (each worker loads them; this thread does not), or a ReplayWorkerError when a
+ * Replays capture files over `opts.workers` shares: this thread and `opts.workers - 1` worker threads. Resolves with the summed summary (a bad file is
+ * reported in `error` as for one pipeline, the other files still read); rejects with readInputs' error when the
+ * site, rules or baseline do not load, a ReplayInputError when a worker cannot build its engine from them, or a
+ * ReplayWorkerError when a
  * worker fails (after stopping every worker: no hang).
  */
 export async function replayInWorkers(
@@ -151,166 +184,125 @@ export async function replayInWorkers(
   const started = process.hrtime.bigint();
   const n = opts.workers;
   const url = opts.workerUrl ?? new URL('./replay-worker.js', import.meta.url);
-  const workers: Worker[] = [];
+  const progress = new SharedArrayBuffer(4 * (n + 1));
+  const slots = new Int32Array(progress);
+  const merge = new OrderedMerge(n);
   const stats: (PipelineStats | null)[] = Array.from({ length: n }, () => null);
-  const epochs: Epoch[] = [];
+  const finals: OutputRecord[][] = Array.from({ length: n }, () => []);
+  const workers: Worker[] = [];
   let failure: ReplayWorkerError | ReplayInputError | null = null;
-  let wakeRoom: (() => void) | null = null;
-  let wakeDone: (() => void) | null = null;
-  let exited = 0;
+  let error: string | null = null;
+  let finished = 0;
+  let settle: (() => void) | null = null;
+  const done = new Promise<void>((resolve) => {
+    settle = resolve;
+  });
+  // Share 0, when ahead of the slowest worker, waits for that worker's next word (or a short while).
+  let wakeMain: (() => void) | null = null;
+  const nudge = (): void => {
+    const wake = wakeMain;
+    wakeMain = null;
+    wake?.();
+  };
 
-  const fail = (message: string, user = false): void => {
-    failure ??= user ? new ReplayInputError(message) : new ReplayWorkerError(message);
-    wakeRoom?.();
-    wakeDone?.();
-  };
-  const newEpoch = (): Epoch => {
-    const e: Epoch = {
-      id: (epochs.at(-1)?.id ?? -1) + 1,
-      pending: 0,
-      parts: Array.from({ length: n }, () => []),
-    };
-    epochs.push(e);
-    return e;
-  };
-  // Finished epochs leave in order: a later one that is complete waits for the ones before it.
-  const drain = (): void => {
-    while (epochs.length > 0 && (epochs[0] as Epoch).pending === 0 && epochs.length > 1) {
-      emit(epochs.shift() as Epoch);
-    }
-    if (epochs.length < MAX_EPOCHS + 1) wakeRoom?.();
-  };
-  const emit = (e: Epoch): void => {
-    for (const r of mergeEpoch(e.parts)) {
+  const write = (records: readonly OutputRecord[]): void => {
+    for (const r of records) {
       out.onLine(r.line);
       if (r.finding) out.onFinding?.(r.finding);
     }
   };
-  const byId = (id: number): Epoch | undefined => epochs.find((e) => e.id === id);
+  const fail = (message: string, user = false): void => {
+    failure ??= user ? new ReplayInputError(message) : new ReplayWorkerError(message);
+    // Shares waiting for a slower one look at this flag and stop.
+    Atomics.store(slots, n, 1);
+    settle?.();
+    nudge();
+  };
+  const finish = (index: number, end: ShardResult): void => {
+    // Everything before the end is answered; what the end made waits for every share's.
+    merge.add(index, [], FINAL_SEQ - 1);
+    finals[index] = end.records;
+    stats[index] = end.stats;
+    if (index === 0) error = end.error;
+    finished++;
+    write(merge.take());
+    if (finished === n) settle?.();
+  };
+  const stopWorkers = (): Promise<unknown> => {
+    Atomics.store(slots, n, 1);
+    return Promise.all(workers.map((w) => w.terminate()));
+  };
 
-  for (let index = 0; index < n; index++) {
-    const workerData: ReplayWorkerInput = {
-      index,
-      engine: opts.engine,
-      agentId: opts.agentId,
-      format: opts.format,
-      events: opts.events,
-      flows: opts.flows,
-    };
-    const w = new Worker(url, { workerData });
+  const shardOptions = (index: number): ReplayWorkerInput => ({
+    index,
+    workers: n,
+    files,
+    agentId: opts.agentId,
+    format: opts.format,
+    events: opts.events,
+    flows: opts.flows,
+    progress,
+  });
+  for (let index = 1; index < n; index++) {
+    const w = new Worker(url, { workerData: shardOptions(index) });
     w.on('message', (msg: ReplayWorkerReply) => {
+      if (failure) return;
       if (msg.type === 'error')
         return fail(msg.user ? msg.message : `replay worker ${index}: ${msg.message}`, msg.user);
-      const e = byId(msg.epoch);
-      if (!e) return fail(`replay worker ${index}: an answer for unknown epoch ${msg.epoch}`);
-      e.parts[index]?.push(msg.records);
-      e.pending--;
-      if (msg.type === 'done') stats[index] = msg.stats;
-      drain();
-      if (stats.every((s) => s !== null)) wakeDone?.();
+      if (msg.type === 'output') {
+        merge.add(index, msg.records, msg.upTo);
+        write(merge.take());
+      } else finish(index, msg);
+      nudge();
     });
     w.on('error', (err) => fail(`replay worker ${index}: ${err.message}`));
     w.on('exit', (code) => {
-      exited++;
       if (stats[index] === null)
         fail(`replay worker ${index}: exited (status ${code}) before the end of input`);
     });
     workers.push(w);
   }
-
-  // The epoch being filled is always the last one; batches of a full worker buffer go out at once.
-  let current = newEpoch();
-  const writers = Array.from({ length: n }, () => new FrameBatchWriter(BATCH_BYTES));
-  let seq = 0;
-  /** The packet time of the sweep being sent (µs), as one pipeline sweeps: at the packet that passed the second. */
-  let now = 0;
-  /** The latest packet time read: where every worker ends (one pipeline's last packet time). */
-  let lastTs = 0;
-  /** When the next sweep is due: the schedule of one pipeline's (agent/pipeline.ts ADVANCE_INTERVAL_US). */
-  let nextTick = 0;
-  const send = (index: number, batch: FrameBatch | null, tick: boolean): void => {
-    const msg: ReplayWorkerRequest = {
-      type: 'batch',
-      epoch: current.id,
-      buffer: batch?.buffer ?? null,
-      count: batch?.count ?? 0,
-      bytes: batch?.bytes ?? 0,
-      now: tick ? now : 0,
-      seq: seq - 1,
-    };
-    current.pending++;
-    workers[index]?.postMessage(msg, batch ? [batch.buffer] : []);
-  };
-  const onFrame = (frame: RawFrame): void => {
-    if (frame.ts > lastTs) lastTs = frame.ts;
-    const index = flowShard(frame, n);
-    const writer = writers[index] as FrameBatchWriter;
-    if (!writer.add(frame, seq)) {
-      // A full buffer mid-epoch: its clock waits for the epoch's end (the frame in hand is not in it yet).
-      send(index, writer.take(), false);
-      writer.add(frame, seq);
-    }
-    seq++;
-    if (frame.ts >= nextTick) {
-      now = frame.ts;
-      closeEpoch(true);
-      nextTick = frame.ts + TICK_US;
-    }
-  };
-  // Every worker hears of every epoch, with frames or without: its clock moves with the whole capture.
-  const closeEpoch = (tick: boolean): void => {
-    writers.forEach((w, index) => send(index, w.take(), tick));
-    current = newEpoch();
-    drain();
-  };
-  // After each chunk: the epoch is sent; reading waits while too many are in flight (or stops on a failure).
-  const gate = (): Promise<void> | null => {
-    closeEpoch(false);
-    if (failure) return Promise.reject(failure);
-    if (epochs.length <= MAX_EPOCHS) return null;
-    return new Promise<void>((resolve) => {
-      wakeRoom = () => {
-        wakeRoom = null;
-        resolve();
-      };
-    });
-  };
-
-  let error: string | null = null;
+  // This thread parses while the workers load their modules, then builds share 0 from the same data.
+  let shard: Shard;
   try {
-    for (const [index, file] of files.entries()) {
-      if (failure) break;
-      try {
-        const progress = opts.onProgress;
-        await readCaptureFile(file, onFrame, {
-          gate,
-          ...(progress ? { onProgress: (bytes: number) => progress(index, bytes) } : {}),
-        });
-      } catch (err) {
-        if (failure) break;
-        error ??= err instanceof Error ? err.message : String(err);
-      }
-    }
-    if (!failure) {
-      // A file that ended in a fault left frames after its last whole chunk: they go out with the finish.
-      writers.forEach((w, index) => {
-        const batch = w.take();
-        if (batch) send(index, batch, false);
-      });
-      current.pending += n;
-      const finish: ReplayWorkerRequest = { type: 'finish', epoch: current.id, now: lastTs };
-      for (const w of workers) w.postMessage(finish);
-      await new Promise<void>((resolve) => {
-        wakeDone = resolve;
-        if (failure || stats.every((s) => s !== null)) resolve();
-      });
-    }
-  } finally {
-    if (failure || exited < n) for (const w of workers) void w.terminate();
+    const start: ReplayWorkerRequest = { type: 'start', inputs: opts.readInputs() };
+    for (const w of workers) w.postMessage(start);
+    shard = new Shard(shardOptions(0), start.inputs);
+  } catch (err) {
+    await stopWorkers();
+    throw err;
   }
-  if (failure) throw failure;
-  // Every epoch is answered now; the last one (the finish) is written here.
-  while (epochs.length > 0) emit(epochs.shift() as Epoch);
+  try {
+    const end = await shard.run({
+      progress: slots,
+      output: (records, upTo, file, bytes) => {
+        merge.add(0, records, upTo);
+        opts.onProgress?.(file, bytes);
+        write(merge.take());
+      },
+      wait: () =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 50);
+          wakeMain = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        }),
+    });
+    if (!failure) finish(0, end);
+  } catch (err) {
+    if (!(err instanceof ShardAbandoned)) {
+      await stopWorkers();
+      throw err;
+    }
+  }
+
+  await done;
+  if (failure) {
+    await stopWorkers();
+    throw failure;
+  }
+  for (const records of finals) write(records);
   const summed = sumPipelineStats(stats.filter((s): s is PipelineStats => s !== null));
   if (!summed) throw new ReplayWorkerError('replay workers: no statistics');
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;

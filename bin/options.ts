@@ -8,7 +8,7 @@ import { SPOOL_FULL_POLICIES } from '../agent/transport/spool.js';
 import { UserError } from '../agent/wire/errors.js';
 import { SEVERITIES } from '../agent/wire/finding.js';
 import { EXPORT_FORMATS } from '../collector/export-schemas.js';
-import { parseListen } from '../collector/main.js';
+import { parseListen } from '../collector/listen.js';
 
 /**
  * Where each option's value came from when it was not the command line (`WARDWATCH_SPEED`, `cfg.yaml:3`), so a bad
@@ -200,7 +200,7 @@ export const REPLAY = {
     default: 1,
     coerce: whole('workers', 1),
     describe:
-      'pipelines in worker threads, packets shared by IP pair; output merged in input order, the same every run. ' +
+      'pipelines (the main thread and N-1 worker threads), packets shared by IP pair; output merged in input order, the same every run. ' +
       'Rules counting one host across many peers (scans, sweeps, floods) see one share each (README)',
   },
 } as const satisfies Record<string, Options>;

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The one wardwatch executable: yargs commands that hand over to agent/ or collector/ (demo starts both).
 // Options are declared in bin/options.ts; environment variables and --config files in bin/environment.ts.
+// The agent, collector and demo are imported when their command runs: `replay` and `rules` do not load the
+// database drivers, the WebSocket transport or the capture binding.
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
@@ -15,13 +17,10 @@ import {
   runRulesTest,
   runRulesValidate,
 } from '../agent/cli/commands.js';
-import { runAgent } from '../agent/run-agent.js';
-import { listInterfaces } from '../agent/capture/live.js';
 import { UserError } from '../agent/wire/errors.js';
 import type { SyslogTarget } from '../collector/export.js';
-import { startCollector, type CollectorOptions } from '../collector/main.js';
-import { isPostgresUrl, redactDb } from '../collector/store.js';
-import { runDemo } from './demo.js';
+import type { CollectorOptions } from '../collector/main.js';
+import { isPostgresUrl, redactDb } from '../collector/db-url.js';
 import {
   applyEnvironment,
   checkCommand,
@@ -29,7 +28,6 @@ import {
   commandOf,
   loadConfigFile,
 } from './environment.js';
-import { runBaselineApprove, runBaselineExport } from '../agent/cli/baseline-remote.js';
 import {
   AGENT,
   BASELINE_APPROVE,
@@ -180,8 +178,8 @@ function agentCommand(y: Argv): Argv {
           return true;
         }),
     (a) =>
-      run(() =>
-        runAgent({
+      run(async () =>
+        (await import('../agent/run-agent.js')).runAgent({
           pcap: a.pcap,
           interface: a.interface,
           collector: a.collector,
@@ -223,7 +221,8 @@ function interfacesCommand(y: Argv): Argv {
     'list capture devices (needs the native capture binding)',
     (b) => b,
     () =>
-      run(() => {
+      run(async () => {
+        const { listInterfaces } = await import('../agent/capture/live.js');
         for (const d of listInterfaces()) {
           const flags = [d.up ? 'up' : 'down', d.running ? 'running' : '', d.loopback ? 'loopback' : '']
             .filter(Boolean)
@@ -279,6 +278,7 @@ function collectorCommand(y: Argv): Argv {
             format: a['export-format'],
             ...(syslog ? { syslog } : {}),
           };
+        const { startCollector } = await import('../collector/main.js');
         const collector = await startCollector(options);
         await new Promise<void>((resolve) =>
           signalController().signal.addEventListener('abort', () => resolve()),
@@ -344,8 +344,8 @@ function baselineCommand(y: Argv): Argv {
               'approve the device',
             ),
         (a) =>
-          run(() =>
-            runBaselineApprove({
+          run(async () =>
+            (await import('../agent/cli/baseline-remote.js')).runBaselineApprove({
               collector: a.collector,
               token: a.token,
               device: a.device,
@@ -364,8 +364,8 @@ function baselineCommand(y: Argv): Argv {
             .usage('$0 baseline export --collector URL --token T [--device D] [--out FILE]')
             .options(BASELINE_EXPORT),
         (a) =>
-          run(() =>
-            runBaselineExport({
+          run(async () =>
+            (await import('../agent/cli/baseline-remote.js')).runBaselineExport({
               collector: a.collector,
               token: a.token,
               ...(a.device !== undefined ? { device: a.device } : {}),
@@ -411,8 +411,8 @@ function demoCommand(y: Argv): Argv {
     'start a collector and an agent on localhost replaying the bundled capture with incidents',
     (b) => b.options(DEMO),
     (a) =>
-      run(() =>
-        runDemo({
+      run(async () =>
+        (await import('./demo.js')).runDemo({
           listen: a.listen,
           speed: a.speed,
           exit: a.exit,

@@ -9,11 +9,11 @@ import { Archiver } from './archive.js';
 import { Exporter, type ExportOptions } from './export.js';
 import { createHttpHandler } from './http.js';
 import type { IngestLimits } from './limits.js';
+import { parseListen } from './listen.js';
 import { CollectorMetrics } from './metrics.js';
 import { Ingest } from './server.js';
 import { openStore, redactDb, type RetentionOptions, type Store } from './store.js';
 import { Tokens } from './tokens.js';
-import { UserError } from '../agent/wire/errors.js';
 
 export const COLLECTOR_VERSION = WARDWATCH_VERSION;
 
@@ -53,15 +53,7 @@ export interface RunningCollector {
   close(): Promise<void>;
 }
 
-export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(listen) ?? /^()()(\d+)$/.exec(listen);
-  const port = Number(m?.[3]);
-  if (!m || !Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new UserError(`--listen ${listen}: expected HOST:PORT`);
-  }
-  // A port alone listens on loopback only: listening on the network is a choice made by naming an address.
-  return { host: m[1] || m[2] || '127.0.0.1', port };
-}
+export { parseListen } from './listen.js';
 
 /** Tokens are secrets: a file other users can read gets a warning naming the fix (it still works). */
 function warnIfShared(file: string, logger: Logger): void {

@@ -3,28 +3,14 @@
 import { UserError } from '../agent/wire/errors.js';
 import { PgStore } from './store-pg.js';
 import { SqliteStore } from './store-sqlite.js';
+import { isPostgresUrl, redactDb } from './db-url.js';
 import type { Store } from './store-types.js';
 
 export * from './store-types.js';
 export { SqliteStore } from './store-sqlite.js';
 export { PgStore } from './store-pg.js';
 
-/** True when `db` names a PostgreSQL database rather than a SQLite file. */
-export function isPostgresUrl(db: string): boolean {
-  return /^postgres(?:ql)?:\/\//i.test(db);
-}
-
-/** The --db value fit for a log line: a URL's password replaced by `***`. */
-export function redactDb(db: string): string {
-  if (!isPostgresUrl(db)) return db;
-  try {
-    const u = new URL(db);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return 'postgres://(unparsable URL)';
-  }
-}
+export { isPostgresUrl, redactDb } from './db-url.js';
 
 /** Opens (creating or migrating the schema of) the store `db` names. */
 export async function openStore(db: string): Promise<Store> {

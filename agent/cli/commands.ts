@@ -17,6 +17,7 @@ import {
   EXIT_OK,
   loadBaselineFile,
   loadEngineInputs,
+  readEngineInputs,
   parseDurationOption,
   requireFile,
   UsageError,
@@ -84,30 +85,16 @@ export interface ReplayArgs extends EngineArgs {
 /** Most replay workers: beyond the cores there is nothing to win, and each holds its own flow table. */
 export const MAX_REPLAY_WORKERS = 64;
 
-/** What a worker needs to load the same site, rules and baseline: the file names, not the loaded objects. */
-function engineArgsOf(args: EngineArgs): EngineArgs {
-  return {
-    rules: args.rules,
-    site: args.site,
-    baseline: args.baseline,
-    learningPeriod: args.learningPeriod,
-    ...(args.useRules !== undefined ? { useRules: args.useRules } : {}),
-    flowMemoryMiB: args.flowMemoryMiB,
-    maxFlows: args.maxFlows,
-  };
-}
-
 /** `wardwatch replay`: findings (and events with --events) as JSON lines on stdout, a summary on stderr. */
 export async function runReplay(args: ReplayArgs, io: Io = processIo): Promise<number> {
   checkCaptureFiles(args.files);
   const workers = args.workers ?? 1;
   if (!Number.isInteger(workers) || workers < 1 || workers > MAX_REPLAY_WORKERS)
     throw new UsageError(`--workers ${args.workers}: expected 1 to ${MAX_REPLAY_WORKERS}`);
-  // Pacing is done by the reader per frame; batches leave per chunk, so the workers would see bursts.
+  // Pacing is done by the reader per frame, and with workers each one reads: N pacers would drift apart.
   if (workers > 1 && args.speed !== undefined)
     throw new UsageError('--speed paces one pipeline: use it with --workers 1');
-  // With workers, each loads (and checks) site, rules and baseline itself and formats its lines: loading them here
-  // too would cost a third of a second of the one thread that does not scale.
+  // With workers, this thread parses site, rules and baseline while they start, and hands them the data.
   const inputs = workers > 1 ? null : loadEngineInputs(args);
   const out = new LineWriter(
     io.stdout,
@@ -130,7 +117,7 @@ export async function runReplay(args: ReplayArgs, io: Io = processIo): Promise<n
             args.files,
             {
               workers,
-              engine: engineArgsOf(args),
+              readInputs: () => readEngineInputs(args),
               agentId: opts.agentId ?? 'replay',
               format: args.format ?? 'jsonl',
               events: args.events ?? false,

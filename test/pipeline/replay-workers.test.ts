@@ -1,19 +1,19 @@
 // `replay --workers N` in pieces: the shard of a frame (checked against the decoder's own reading of the addresses),
-// the frame batches handed to workers, the merge order, the summed statistics, and a worker that fails.
+// the merge order, the wait for a slower worker, the summed statistics, and a worker that fails.
 import fc from 'fast-check';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FrameBatchWriter, readFrameBatch } from '../../agent/capture/frame-batch.js';
 import { LinkType, type RawFrame } from '../../agent/capture/types.js';
+import { readEngineInputs } from '../../agent/engine-inputs.js';
 import { Decoder } from '../../agent/decode/decoder.js';
 import { flowShard, ipPairKey } from '../../agent/decode/flow-shard.js';
 import { createPacket } from '../../agent/decode/packet.js';
 import { replayFiles, type PipelineStats } from '../../agent/pipeline.js';
-import type { OutputRecord } from '../../agent/replay-worker.js';
+import { DONE, slowestBehind, type OutputRecord } from '../../agent/replay-shard.js';
 import {
-  mergeEpoch,
+  OrderedMerge,
   replayInWorkers,
   ReplayWorkerError,
   sumPipelineStats,
@@ -148,74 +148,90 @@ describe('flowShard', () => {
   });
 });
 
-describe('frame batches', () => {
-  const frameArb = fc.record({
-    ts: fc.integer({ min: 0, max: 2 ** 52 }),
-    linkType: fc.constantFrom(1, 101, 113, 276),
-    origLen: fc.nat(0xffffffff),
-    index: fc.nat(0xffffffff),
-    data: fc.uint8Array({ maxLength: 300 }),
+describe('the merge', () => {
+  const rec = (seq: number, line: string): OutputRecord => ({ seq, line });
+  const lines = (rs: readonly OutputRecord[]): string[] => rs.map((r) => r.line);
+
+  it('writes only what every worker has answered for, by input position, ties by worker', () => {
+    const m = new OrderedMerge(3);
+    m.add(0, [rec(1, 'a'), rec(4, 'b')], 5);
+    m.add(1, [rec(2, 'd'), rec(4, 'x'), rec(4, 'x2')], 6);
+    // Worker 2 has not answered yet: nothing can go.
+    expect(m.take()).toEqual([]);
+    m.add(2, [rec(0, 'e'), rec(0, 'e2')], 3);
+    expect(lines(m.take())).toEqual(['e', 'e2', 'a', 'd']);
+    m.add(2, [rec(4, 'y')], 9);
+    expect(lines(m.take())).toEqual(['b', 'x', 'x2', 'y']);
+    m.add(0, [rec(9, 'c')], 9);
+    m.add(1, [], 9);
+    expect(lines(m.take())).toEqual(['c']);
+    expect(m.take()).toEqual([]);
   });
 
-  it('hand every frame over unchanged, with its sequence number, in order', () => {
+  it('gives every record once, in the order of one sorted stream, however the answers are cut', () => {
     fc.assert(
-      fc.property(fc.array(frameArb, { maxLength: 60 }), (frames) => {
-        const w = new FrameBatchWriter(64 * 1024);
-        frames.forEach((f, i) => expect(w.add({ ...f, ifIndex: 0 }, i * 3)).toBe(true));
-        const batch = w.take();
-        if (frames.length === 0) {
-          expect(batch).toBeNull();
-          return;
-        }
-        const seen: { f: Omit<RawFrame, 'ifIndex'>; seq: number }[] = [];
-        const delivered = readFrameBatch(batch!, (f, seq) =>
-          seen.push({
-            f: { ts: f.ts, linkType: f.linkType, origLen: f.origLen, index: f.index, data: f.data.slice() },
-            seq,
-          }),
-        );
-        expect(delivered).toBe(frames.length);
-        expect(seen).toEqual(frames.map((f, i) => ({ f, seq: i * 3 })));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 4 }).chain((n) =>
+          fc.tuple(
+            fc.constant(n),
+            // Per worker: sorted positions; the answers cut them into pieces at random points.
+            fc.array(
+              fc.array(fc.nat(200), { maxLength: 30 }).map((xs) => xs.sort((x, y) => x - y)),
+              {
+                minLength: n,
+                maxLength: n,
+              },
+            ),
+            fc.array(fc.nat(3), { maxLength: 200 }),
+          ),
+        ),
+        ([n, streams, order]) => {
+          const m = new OrderedMerge(n);
+          const got: OutputRecord[] = [];
+          const next = streams.map(() => 0);
+          const tag = (w: number, i: number, seq: number): OutputRecord => ({ seq, line: `${w}:${i}` });
+          // Workers answer in a random interleaving, each a random number of its records at a time.
+          for (const pick of order) {
+            const w = pick % n;
+            const s = streams[w] as number[];
+            const from = next[w] as number;
+            const to = Math.min(s.length, from + 1 + (pick % 3));
+            const part = s.slice(from, to).map((seq, k) => tag(w, from + k, seq));
+            next[w] = to;
+            // Answered up to just below the next record (or the last one, at the end of its stream).
+            const upTo = to < s.length ? (s[to] as number) - 1 : 1000;
+            m.add(w, part, upTo);
+            got.push(...m.take());
+          }
+          streams.forEach((s, w) => {
+            const from = next[w] as number;
+            m.add(
+              w,
+              s.slice(from).map((seq, k) => tag(w, from + k, seq)),
+              1000,
+            );
+          });
+          got.push(...m.take());
+          const want = streams
+            .flatMap((s, w) => s.map((seq, i) => ({ seq, line: `${w}:${i}`, w })))
+            .sort((x, y) => x.seq - y.seq || x.w - y.w);
+          expect(got.map((r) => r.line)).toEqual(want.map((r) => r.line));
+        },
+      ),
+      { numRuns: 300 },
     );
-  });
-
-  it('refuse a frame that does not fit, and start empty after take()', () => {
-    const w = new FrameBatchWriter(256);
-    const big = frame(1, new Uint8Array(200));
-    expect(w.add(big, 0)).toBe(true);
-    expect(w.add(big, 1)).toBe(false);
-    expect(w.frames).toBe(1);
-    expect(w.take()?.count).toBe(1);
-    expect(w.take()).toBeNull();
-    expect(w.add(big, 1)).toBe(true);
-  });
-
-  it('stop at a record that claims more bytes than the batch holds', () => {
-    const w = new FrameBatchWriter(1024);
-    w.add(frame(1, new Uint8Array(40)), 0);
-    w.add(frame(1, new Uint8Array(40)), 1);
-    const batch = w.take()!;
-    // The second record's captured length, made to run past the end.
-    new DataView(batch.buffer).setUint32(72 + 16, 5000, true);
-    expect(readFrameBatch(batch, () => undefined)).toBe(1);
   });
 });
 
-describe('the merge', () => {
-  const rec = (seq: number, line: string): OutputRecord => ({ seq, line });
-
-  it('orders an epoch by input position; end-of-input records last, by worker', () => {
-    const end = Number.MAX_SAFE_INTEGER;
-    const merged = mergeEpoch([
-      [
-        [rec(1, 'a'), rec(4, 'b')],
-        [rec(9, 'c'), rec(end, 'w0-end')],
-      ],
-      [[rec(2, 'd'), rec(4.5, 'x')], [rec(end, 'w1-end')]],
-      [[rec(0, 'e'), rec(0, 'e2')]],
-    ]);
-    expect(merged.map((r) => r.line)).toEqual(['e', 'e2', 'a', 'd', 'b', 'x', 'c', 'w0-end', 'w1-end']);
+describe('waiting for the slowest worker', () => {
+  it('names the slowest other worker only when this one is more than the allowed chunks ahead', () => {
+    const p = new Int32Array([10, 3, 7, 0]);
+    expect(slowestBehind(p, 3, 0, 10, 4)).toEqual({ slot: 1, value: 3 });
+    expect(slowestBehind(p, 3, 0, 7, 4)).toBeNull();
+    // A worker that has read everything holds nobody back.
+    p[1] = DONE;
+    expect(slowestBehind(p, 3, 0, 10, 4)).toBeNull();
+    expect(slowestBehind(p, 3, 0, 12, 4)).toEqual({ slot: 2, value: 7 });
   });
 });
 
@@ -240,12 +256,32 @@ describe('summed statistics', () => {
   });
 });
 
+describe('inputs that do not load', () => {
+  it('end the replay with their error before any packet, the started workers stopped', async () => {
+    const lines: string[] = [];
+    const run = replayInWorkers(
+      [path.join(FIXTURES, 'scenarios/normal.pcap')],
+      {
+        workers: 2,
+        readInputs: () => readEngineInputs({ rules: path.join(FIXTURES, 'no-such-rules-dir') }),
+        agentId: 'test',
+        format: 'jsonl',
+        events: false,
+        flows: false,
+      },
+      { onLine: (l) => lines.push(l) },
+    );
+    await expect(run).rejects.toThrow(/no-such-rules-dir: rules directory not found/);
+    expect(lines).toEqual([]);
+  });
+});
+
 describe('a worker that fails', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'ww-replay-workers-'));
   const capture = path.join(FIXTURES, 'scenarios/normal.pcap');
   const options = (workerUrl: URL) => ({
     workers: 2,
-    engine: {},
+    readInputs: () => readEngineInputs({ useRules: false }),
     agentId: 'test',
     format: 'jsonl' as const,
     events: false,
@@ -255,7 +291,7 @@ describe('a worker that fails', () => {
 
   it.each([
     [
-      'throws on its first batch',
+      'throws when started',
       "parentPort.on('message', () => { throw new Error('boom in a worker'); });",
       /boom in a worker/,
     ],
