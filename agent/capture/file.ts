@@ -112,12 +112,12 @@ export async function readCaptureFile(
     ? (f) => {
         wait = pacer.delayFor(f.ts);
         if (wait > 0) return false;
-        bytes += f.data.length;
+        bytes += f.capLen ?? f.data.length;
         onFrame(f);
         return true;
       }
     : (f) => {
-        bytes += f.data.length;
+        bytes += f.capLen ?? f.data.length;
         onFrame(f);
       };
 

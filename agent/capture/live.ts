@@ -1,6 +1,6 @@
 // Live capture through our libpcap binding (native/pcap): batches of frames with kernel timestamps, drop counters.
 import { createRequire } from 'node:module';
-import type { RawFrame } from './types.js';
+import { FrameSlot, type RawFrame } from './types.js';
 import { UserError } from '../wire/errors.js';
 
 /** What the native binding exports (native/pcap/src/binding.c). */
@@ -134,14 +134,7 @@ function explain(device: string, code: string, detail: string): string {
 const RECORD_HEADER = 16;
 
 export class LiveCapture {
-  private readonly frame: RawFrame = {
-    index: 0,
-    ts: 0,
-    linkType: 1,
-    origLen: 0,
-    data: new Uint8Array(0),
-    ifIndex: 0,
-  };
+  private readonly frame = new FrameSlot();
   private started = false;
   private stopped = false;
   private lastStats: CaptureStats = {
@@ -211,7 +204,7 @@ export class LiveCapture {
         frame.origLen = view.getUint32(off + 12, true);
         frame.ts = sec * 1_000_000 + usec;
         frame.index++;
-        frame.data = u8.subarray(off + RECORD_HEADER, off + RECORD_HEADER + caplen);
+        frame.point(u8, off + RECORD_HEADER, caplen);
         onFrame(frame);
         off += RECORD_HEADER + ((caplen + 3) & ~3);
       }

@@ -1,5 +1,5 @@
 // Chunk-fed capture file parser: libpcap format (draft-ietf-opsawg-pcap) and pcapng (draft-ietf-opsawg-pcapng §4) → RawFrame.
-import { CaptureFormatError, type RawFrame } from './types.js';
+import { CaptureFormatError, FrameSlot, type RawFrame } from './types.js';
 import { u16, u16le, u32, u32le } from '../wire/bytes.js';
 
 /** Hard limits: hostile or corrupt files become a CaptureFormatError, never a big allocation. */
@@ -101,7 +101,8 @@ function toMicros(hi: number, lo: number, c: Clock): number {
  * Streaming reader for pcap and pcapng, fed with chunks of any size (pg-protocol style, no events).
  *
  * `push(chunk, onFrame)` parses every whole record in the chunk and calls `onFrame` for each packet, with
- * `frame.data` a zero-copy view into the chunk; only a record that straddles two chunks is copied (into one
+ * `frame.data` a zero-copy view into the chunk (made only when read: `frame.buffer`, `offset` and `capLen` name the
+ * same bytes without a view); only a record that straddles two chunks is copied (into one
  * reused remainder buffer, at most one record long). The caller may reuse the chunk's memory once `push`
  * (or `resume`) has returned with `paused` false.
  *
@@ -116,14 +117,7 @@ export class CaptureParser {
   format: CaptureFormat | null = null;
 
   private readonly limits: CaptureLimits;
-  private readonly frame: RawFrame = {
-    index: 0,
-    ts: 0,
-    linkType: 0,
-    origLen: 0,
-    data: new Uint8Array(0),
-    ifIndex: 0,
-  };
+  private readonly frame = new FrameSlot();
   private mode = Mode.Detect;
   private le = true;
   private error: CaptureFormatError | null = null;
@@ -351,7 +345,7 @@ export class CaptureParser {
     f.ts = sec * 1e6 + (this.nanos ? Math.floor(frac / 1000) : frac);
     f.linkType = this.linkType;
     f.origLen = dv.getUint32(off + 12, le);
-    f.data = buf.subarray(off + hdr, off + total);
+    f.point(buf, off + hdr, capLen);
     f.ifIndex = 0;
     if (this.onFrame(f) === false) return PAUSE;
     this.frames++;
@@ -490,7 +484,7 @@ export class CaptureParser {
     f.ts = toMicros(read32(buf, off + 12, le), read32(buf, off + 16, le), clock);
     f.linkType = this.ifLink[ifId] ?? 0;
     f.origLen = read32(buf, off + 24, le);
-    f.data = buf.subarray(off + 28, off + 28 + capLen);
+    f.point(buf, off + 28, capLen);
     f.ifIndex = ifId;
     if (this.onFrame(f) === false) return PAUSE;
     this.lastTs = f.ts;
@@ -517,7 +511,7 @@ export class CaptureParser {
     f.ts = this.lastTs;
     f.linkType = this.ifLink[0] ?? 0;
     f.origLen = origLen;
-    f.data = buf.subarray(off + 12, off + 12 + capLen);
+    f.point(buf, off + 12, capLen);
     f.ifIndex = 0;
     if (this.onFrame(f) === false) return PAUSE;
     this.frames++;

@@ -48,40 +48,9 @@ export interface DecoderStats {
   fragmentInconsistentOverlaps: number;
 }
 
-const EMPTY = new Uint8Array(0);
 /** DLT_RAW values some old writers put in files instead of LINKTYPE_RAW (libpcap and Wireshark read them as raw IP). */
 const DLT_RAW_12 = 12;
 const DLT_RAW_14 = 14;
-
-function resetPacket(out: Packet, f: RawFrame): void {
-  out.ts = f.ts;
-  out.frameIndex = f.index;
-  out.frameLen = f.origLen;
-  out.srcMac = -1;
-  out.dstMac = -1;
-  out.vlan = -1;
-  out.vlanDepth = 0;
-  out.ipVersion = 0;
-  out.src = EMPTY;
-  out.dst = EMPTY;
-  out.src4 = 0;
-  out.dst4 = 0;
-  out.ttl = 0;
-  out.proto = 0;
-  out.srcPort = 0;
-  out.dstPort = 0;
-  out.tcpFlags = 0;
-  out.seq = 0;
-  out.ack = 0;
-  out.window = 0;
-  out.etherType = 0;
-  out.payload = EMPTY;
-  out.isArp = false;
-  out.arpOp = 0;
-  out.arpSenderMac = -1;
-  out.arpSenderIp = 0;
-  out.arpTargetIp = 0;
-}
 
 /**
  * A non-IP frame's type and bytes after its Ethernet/VLAN headers, for the link-layer analyzers (LLDP, CDP).
@@ -91,10 +60,10 @@ function setLinkPayload(d: Uint8Array, l: Layer, out: Packet): void {
   const t = l.next;
   if (t < 0x0600) {
     out.etherType = -1;
-    out.payload = d.subarray(l.off, Math.min(l.end, l.off + t));
+    out.setPayload(d, l.off, Math.min(l.end, l.off + t) - l.off);
   } else {
     out.etherType = t;
-    out.payload = d.subarray(l.off, l.end);
+    out.setPayload(d, l.off, l.end - l.off);
   }
 }
 
@@ -151,17 +120,26 @@ export class Decoder {
 
   decode(frame: RawFrame, out: Packet): DecodeStatus {
     this.frames++;
-    resetPacket(out, frame);
+    out.reset(frame.ts, frame.index, frame.origLen);
     const status = this.decodeFrame(frame, out);
     this.counts[status]++;
     return status;
   }
 
   private decodeFrame(frame: RawFrame, out: Packet): DecodeStatus {
-    const d = frame.data;
     const l = this.layer;
-    l.off = 0;
-    l.end = d.length;
+    // The reader's frames name their bytes inside its buffer: layers read absolute offsets, no view is made.
+    const buf = frame.buffer;
+    let d: Uint8Array;
+    if (buf !== undefined) {
+      d = buf;
+      l.off = frame.offset ?? 0;
+      l.end = l.off + (frame.capLen ?? 0);
+    } else {
+      d = frame.data;
+      l.off = 0;
+      l.end = d.length;
+    }
     l.isFragment = false;
     let r: LayerResult;
     switch (frame.linkType) {
@@ -283,7 +261,7 @@ export class Decoder {
     if (out.proto === IpProto.TCP) r = decodeTcp(d, l, out);
     else if (out.proto === IpProto.UDP) r = decodeUdp(d, l, out);
     else {
-      if (l.end > l.off) out.payload = d.subarray(l.off, l.end);
+      if (l.end > l.off) out.setPayload(d, l.off, l.end - l.off);
       r = null;
     }
     return r ?? 'ok';

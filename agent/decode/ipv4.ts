@@ -16,17 +16,8 @@ export function decodeIpv4(d: Uint8Array, l: Layer, out: Packet): LayerResult {
   // 0 is what TSO-offloading hosts capture; more than captured is a snap-length cut. Both: use what is there.
   if (total === 0 || total > avail) total = avail;
   else if (total < hl) return 'bad_header';
-  const src = l.src4;
-  const dst = l.dst4;
-  for (let i = 0; i < 4; i++) {
-    src[i] = d[o + 12 + i]!;
-    dst[i] = d[o + 16 + i]!;
-  }
   out.ipVersion = 4;
-  out.src = src;
-  out.dst = dst;
-  out.src4 = u32(d, o + 12);
-  out.dst4 = u32(d, o + 16);
+  out.setIpv4(u32(d, o + 12), u32(d, o + 16));
   out.ttl = d[o + 8]!;
   out.proto = d[o + 9]!;
   const frag = u16(d, o + 6);

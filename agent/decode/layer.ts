@@ -30,9 +30,7 @@ export interface Layer {
   fragId: number;
   /** IPv6 extension headers walked so far (capped). */
   extCount: number;
-  /** Address storage the Packet's src/dst point to, so that decode allocates no views for them. */
-  readonly src4: Uint8Array;
-  readonly dst4: Uint8Array;
+  /** IPv6 address storage the Packet's src/dst point to, so that decode allocates no views for them. */
   readonly src6: Uint8Array;
   readonly dst6: Uint8Array;
 }
@@ -47,8 +45,6 @@ export function createLayer(): Layer {
     moreFragments: false,
     fragId: 0,
     extCount: 0,
-    src4: new Uint8Array(4),
-    dst4: new Uint8Array(4),
     src6: new Uint8Array(16),
     dst6: new Uint8Array(16),
   };

@@ -16,6 +16,6 @@ export function decodeTcp(d: Uint8Array, l: Layer, out: Packet): LayerResult {
   out.ack = u32(d, o + 8);
   out.tcpFlags = d[o + 13]!;
   out.window = u16(d, o + 14);
-  if (hl < avail) out.payload = d.subarray(o + hl, l.end);
+  if (hl < avail) out.setPayload(d, o + hl, l.end - o - hl);
   return null;
 }

@@ -13,6 +13,6 @@ export function decodeUdp(d: Uint8Array, l: Layer, out: Packet): LayerResult {
   else if (len < 8) return 'bad_header';
   out.srcPort = u16(d, o);
   out.dstPort = u16(d, o + 2);
-  if (len > 8) out.payload = d.subarray(o + 8, o + len);
+  if (len > 8) out.setPayload(d, o + 8, len - 8);
   return null;
 }

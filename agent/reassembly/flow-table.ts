@@ -4,6 +4,7 @@ import { ipToString, ipv4ToString, macToString } from '../decode/addr.js';
 import { u32 } from '../wire/bytes.js';
 import { communityIdOrdered } from '../wire/community-id.js';
 import { formatTs } from '../wire/time.js';
+import { HashChains } from './hash-chains.js';
 import { TcpStream, createReassemblyStats, type HoldBudget, type ReassemblyStats } from './tcp-stream.js';
 import type {
   ConsumerFactory,
@@ -147,30 +148,49 @@ const SCRATCH_S = new Uint8Array(4);
 
 /**
  * One flow. Kept small because a scan creates one per probe: addresses of IPv4 flows are numbers (text is
- * made on demand), flags share one integer, and the consumer, the reassembly streams and their budget exist
- * only once payload arrives (`consumer` holds the factory until then).
+ * made on demand), flags share one integer, the flow is its own reassembly budget, and the consumer and the
+ * reassembly streams exist only once payload arrives (`consumer` holds the factory until then).
  */
-class Flow implements FlowInfo {
-  app: string | null = null;
-  vlan = -1;
-  clientPort = 0;
-  serverPort = 0;
-  clientMac = -1;
-  serverMac = -1;
-  startTs = 0;
-  lastSeen = 0;
-
+class Flow implements FlowInfo, HoldBudget {
+  // Fields in the order a packet reads them: V8 lays class fields out in declaration order, and with thousands
+  // of flows between two packets of one, every cache line of a flow a packet touches is a miss (issue 12).
   // Key, canonical order: side A is the lower (address, port). IPv4 addresses as int32 (small integers in V8).
   hash = 0;
+  hnext: Flow | null = null;
+  aPort = 0;
+  bPort = 0;
   proto = 0;
+  vlan = -1;
+  bits = 0;
   a4 = 0;
   b4 = 0;
+  list = -1;
+  lastSeen = 0;
+  // LRU links.
+  prev: Flow | null = null;
+  next: Flow | null = null;
+  pkts0 = 0;
+  pkts1 = 0;
+  bytes0 = 0;
+  bytes1 = 0;
+  clientMac = -1;
+  serverMac = -1;
+  consumer: StreamConsumer | ConsumerFactory | null = null;
+  s0: TcpStream | null = null;
+  s1: TcpStream | null = null;
+  /** The flow's reassembly budget (HoldBudget, both directions): out-of-order bytes held, and its cap. */
+  held = 0;
+  cap = 0;
+  /** Bytes this flow adds to the table's memory estimate. */
+  mem = 0;
+
   /** IPv6 addresses; null for IPv4 flows. */
   a6: Uint8Array | null = null;
   b6: Uint8Array | null = null;
-  aPort = 0;
-  bPort = 0;
-  bits = 0;
+  app: string | null = null;
+  clientPort = 0;
+  serverPort = 0;
+  startTs = 0;
   /** SYN sequence numbers per direction (int32), valid when B_ISN0 / B_ISN1 are set. */
   isn0 = 0;
   isn1 = 0;
@@ -178,26 +198,9 @@ class Flow implements FlowInfo {
   synSeq = 0;
   /** Source MAC of the packet that began the flow (-1 unknown). */
   startMac = -1;
-
-  pkts0 = 0;
-  pkts1 = 0;
-  bytes0 = 0;
-  bytes1 = 0;
   private cachedId: string | null = null;
   /** '' once made for a flow without a Community ID (ICMP). */
   private cachedCommunityId: string | null = null;
-  consumer: StreamConsumer | ConsumerFactory | null = null;
-  s0: TcpStream | null = null;
-  s1: TcpStream | null = null;
-  budget: HoldBudget | null = null;
-  /** Bytes this flow adds to the table's memory estimate. */
-  mem = 0;
-
-  // Hash chain and LRU links.
-  hnext: Flow | null = null;
-  prev: Flow | null = null;
-  next: Flow | null = null;
-  list = -1;
 
   get transport(): FlowRecord['transport'] {
     const p = this.proto;
@@ -263,7 +266,7 @@ class Flow implements FlowInfo {
 
   private addrText(sideA: boolean): string {
     if (this.a6 !== null) return ipToString((sideA ? this.a6 : this.b6) ?? EMPTY);
-    return ipv4ToString(sideA ? this.a4 : this.b4);
+    return ipv4Text(sideA ? this.a4 : this.b4);
   }
 
   private addrBytes(sideA: boolean, scratch: Uint8Array): Uint8Array {
@@ -280,7 +283,7 @@ class Flow implements FlowInfo {
 export class FlowTable {
   readonly stats: FlowTableStats;
   private readonly limits: FlowLimits;
-  private readonly byHash = new Map<number, Flow>();
+  private readonly byHash = new HashChains<Flow>();
   private readonly heads: (Flow | null)[] = new Array<Flow | null>(N_LISTS).fill(null);
   private readonly tails: (Flow | null)[] = new Array<Flow | null>(N_LISTS).fill(null);
   private readonly timeouts: number[];
@@ -396,7 +399,7 @@ export class FlowTable {
     this.touch(flow, ts);
 
     if (proto === TRANSPORT_TCP) this.onTcp(flow, pkt, dir, ts);
-    else if (proto === TRANSPORT_UDP && pkt.payload.length > 0) {
+    else if (proto === TRANSPORT_UDP && pkt.payloadLen > 0) {
       const c = this.consumerOf(flow);
       if (c !== null) {
         c.onData(dir, pkt.payload, ts);
@@ -426,7 +429,7 @@ export class FlowTable {
 
   private onTcp(flow: Flow, pkt: Packet, dir: 0 | 1, ts: number): void {
     const flags = pkt.tcpFlags;
-    const len = pkt.payload.length;
+    const len = pkt.payloadLen;
     if (flow.list === L_EMBRYONIC) {
       // Established once payload flows, or both sides spoke and a packet without SYN acknowledges (the
       // handshake's third packet, or any two-way traffic picked up mid-stream).
@@ -444,7 +447,9 @@ export class FlowTable {
         s = this.openStream(flow, dir, ts);
       }
       if (s !== null) {
-        if (len > 0 || (flags & (SYN | FIN)) !== 0) s.onSegment(pkt.seq, flags, pkt.payload, ts);
+        if (len > 0 || (flags & (SYN | FIN)) !== 0) {
+          s.onSegmentAt(pkt.seq, flags, pkt.payloadBuf, pkt.payloadOff, len, ts);
+        }
         if (len > 0) this.account(flow);
       } else if ((flags & SYN) !== 0) {
         // No stream yet: keep the first SYN's sequence number, replayed to the stream when payload comes.
@@ -508,8 +513,7 @@ export class FlowTable {
   private openStream(f: Flow, dir: 0 | 1, ts: number): TcpStream | null {
     const c = this.consumerOf(f);
     if (c === null) return null;
-    f.budget ??= { held: 0, cap: this.limits.flowReassemblyCap };
-    const s = new TcpStream(dir, c, f.budget, this.globalBudget, this.stats.reassembly, this.limits.bypass);
+    const s = new TcpStream(dir, c, f, this.globalBudget, this.stats.reassembly, this.limits.bypass);
     if (dir === 0) f.s0 = s;
     else f.s1 = s;
     if ((f.bits & (dir === 0 ? B_ISN0 : B_ISN1)) !== 0) {
@@ -527,7 +531,7 @@ export class FlowTable {
     let bytes = l.flowBytes;
     const c = f.consumer;
     if (c !== null && typeof c !== 'function') {
-      bytes += l.activeFlowBytes + (f.budget?.held ?? 0) + (c.bufferedBytes?.() ?? 0);
+      bytes += l.activeFlowBytes + f.held + (c.bufferedBytes?.() ?? 0);
     }
     this.charge(f, bytes);
     if (this.stats.memory.bytes > l.memoryBudget) this.enforceBudget(f);
@@ -577,11 +581,12 @@ export class FlowTable {
   }
 
   private find(hash: number, pkt: Packet, srcIsA: boolean, sp: number, dp: number, v6: boolean): Flow | null {
-    let f = this.byHash.get(hash) ?? null;
+    let f = this.byHash.head(hash);
     const aPort = srcIsA ? sp : dp;
     const bPort = srcIsA ? dp : sp;
     while (f !== null) {
       if (
+        f.hash === hash &&
         f.aPort === aPort &&
         f.bPort === bPort &&
         f.proto === pkt.proto &&
@@ -655,8 +660,7 @@ export class FlowTable {
     f.lastSeen = pkt.ts;
 
     // Chain in front: the newest flow of a reused tuple is found first.
-    f.hnext = this.byHash.get(hash) ?? null;
-    this.byHash.set(hash, f);
+    this.byHash.insert(f);
     this.count++;
     if (++this.stats.active > this.stats.peakActive) this.stats.peakActive = this.stats.active;
     this.stats.started++;
@@ -665,11 +669,9 @@ export class FlowTable {
       this.append(f, L_EMBRYONIC);
     } else this.append(f, f.proto === TRANSPORT_UDP ? L_UDP : L_OTHER);
 
+    f.cap = this.limits.flowReassemblyCap;
     // A factory is kept until payload arrives: most flows of a scan never need their consumer.
     f.consumer = this.handlers.onFlowStart(f);
-    if (f.consumer !== null && typeof f.consumer !== 'function' && f.proto === TRANSPORT_TCP) {
-      f.budget = { held: 0, cap: this.limits.flowReassemblyCap };
-    }
     this.account(f);
     return f;
   }
@@ -704,7 +706,6 @@ export class FlowTable {
     f.consumer = null;
     f.s0 = null;
     f.s1 = null;
-    f.budget = null;
     this.charge(f, this.limits.flowBytes);
     this.handlers.onFlowEnd(f, record);
   }
@@ -802,19 +803,29 @@ export class FlowTable {
   private remove(f: Flow): void {
     this.unlink(f);
     f.list = -1;
-    const head = this.byHash.get(f.hash) ?? null;
-    if (head === f) {
-      if (f.hnext === null) this.byHash.delete(f.hash);
-      else this.byHash.set(f.hash, f.hnext);
-    } else {
-      let p = head;
-      while (p !== null && p.hnext !== f) p = p.hnext;
-      if (p !== null) p.hnext = f.hnext;
-    }
-    f.hnext = null;
+    this.byHash.remove(f);
     this.count--;
     this.charge(f, 0);
   }
+}
+
+// The last two IPv4 addresses formatted: a new flow's client and server text is asked for about ten times in a
+// row (the engine at its start, the end record), and a cache here costs a flow nothing.
+let textKey0 = 0;
+let textVal0 = '0.0.0.0';
+let textKey1 = 0;
+let textVal1 = '0.0.0.0';
+
+/** `n` (int32) as dotted text. */
+function ipv4Text(n: number): string {
+  if (n === textKey0) return textVal0;
+  if (n === textKey1) return textVal1;
+  const t = ipv4ToString(n >>> 0);
+  textKey1 = textKey0;
+  textVal1 = textVal0;
+  textKey0 = n;
+  textVal0 = t;
+  return t;
 }
 
 /**
@@ -832,8 +843,6 @@ class FlowEndRecord implements FlowRecord {
   readonly client: FlowRecord['client'];
   readonly server: FlowRecord['server'];
   readonly client_by: FlowRecord['client_by'];
-  readonly start: string;
-  readonly end: string;
   readonly packets: [number, number];
   readonly bytes: [number, number];
   readonly gaps: number;
@@ -851,8 +860,6 @@ class FlowEndRecord implements FlowRecord {
     this.client = endpoint(f.clientIp, f.clientPort, f.clientMac);
     this.server = endpoint(f.serverIp, f.serverPort, f.serverMac);
     this.client_by = f.clientBy;
-    this.start = formatTs(f.startTs);
-    this.end = formatTs(f.lastSeen);
     // Bytes are frame bytes as captured on the wire (Packet.frameLen), link header included.
     this.packets = [f.pkts0, f.pkts1];
     this.bytes = [f.bytes0, f.bytes1];
@@ -865,6 +872,15 @@ class FlowEndRecord implements FlowRecord {
 
   get community_id(): string | undefined {
     return this.#source.communityId;
+  }
+
+  /** Start and end as text are made when read, like the Community ID: inside, the engine reads the µs values. */
+  get start(): string {
+    return formatTs(this.startMicros);
+  }
+
+  get end(): string {
+    return formatTs(this.endMicros);
   }
 
   /** The printed record: DESIGN.md's fields in their order, `community_id` after `flow`. */

@@ -67,6 +67,8 @@ interface HeldSegment {
 
 // Pieces of a segment not covered by held data: [off, start, end) triples into the segment, reused.
 const pieces: number[] = [];
+/** Every stream's held list until it holds something: most never do, and that saves an array per direction. */
+const NONE_HELD: readonly HeldSegment[] = [];
 
 export class TcpStream {
   /** Sequence number of stream offset 0. */
@@ -76,7 +78,7 @@ export class TcpStream {
   private started = false;
   private finOff = -1;
   private ended = false;
-  private readonly held: HeldSegment[] = [];
+  private held: HeldSegment[] = NONE_HELD as HeldSegment[];
   /** Bytes this direction charges to the budgets (payload + overhead per segment). */
   private charged = 0;
   /** Gaps reported in this direction (for the flow record). */
@@ -134,22 +136,29 @@ export class TcpStream {
 
   /** One segment sent in this direction. `payload` is a view valid only during the call. */
   onSegment(seq: number, flags: number, payload: Uint8Array, ts: number): void {
+    this.onSegmentAt(seq, flags, payload, 0, payload.length, ts);
+  }
+
+  /**
+   * The same with the payload as its place, `buf[at, at + len)` (valid only during the call): the flow table
+   * hands over the packet's bytes this way, and a view is made only for bytes that reach the consumer.
+   */
+  onSegmentAt(seq: number, flags: number, buf: Uint8Array, at: number, len: number, ts: number): void {
     if (this.ended) {
-      if (payload.length > 0) this.stats.afterFinBytes += payload.length;
+      if (len > 0) this.stats.afterFinBytes += len;
       return;
     }
     let s = seq >>> 0;
     if ((flags & SYN) !== 0) {
       if (this.started) {
         // A retransmitted SYN (or one after data started): it sits before offset 0, nothing to do.
-        if (payload.length === 0 && (flags & FIN) === 0) return;
+        if (len === 0 && (flags & FIN) === 0) return;
       } else {
         this.started = true;
         this.baseSeq = (s + 1) >>> 0;
       }
       s = (s + 1) >>> 0; // the SYN occupies one sequence number; any payload (TFO) follows it
     }
-    const len = payload.length;
     const hasFin = (flags & FIN) !== 0;
     if (len === 0 && !hasFin) return;
     if (!this.started) {
@@ -160,7 +169,13 @@ export class TcpStream {
     const nextSeq = (this.baseSeq + this.nextOff) % TWO_32;
     const off = this.nextOff + ((s - nextSeq) | 0);
     if (hasFin && this.finOff < 0) this.finOff = off + len;
-    if (len > 0) this.placeSegment(off, payload, ts);
+    if (len > 0) {
+      if (off === this.nextOff && this.held.length === 0 && this.finOff < 0) {
+        // In order, nothing held, no FIN known: the common case, delivered from the packet's bytes.
+        this.nextOff += len;
+        this.handAt(buf, at, len, ts);
+      } else this.placeSegment(off, at === 0 && len === buf.length ? buf : buf.subarray(at, at + len), ts);
+    }
     this.checkFin(ts);
   }
 
@@ -179,7 +194,7 @@ export class TcpStream {
   release(): void {
     let payload = 0;
     for (const h of this.held) payload += h.data.length;
-    this.held.length = 0;
+    this.held = NONE_HELD as HeldSegment[];
     this.charge(-this.charged, -payload);
   }
 
@@ -305,6 +320,7 @@ export class TcpStream {
       }
     }
     const idx = this.findFirstEndingAfter(off);
+    if (this.held === NONE_HELD) this.held = [];
     this.held.splice(idx, 0, { off, data: data.slice() });
     this.charge(need, data.length);
     this.stats.oooSegments++;
@@ -345,19 +361,24 @@ export class TcpStream {
 
   /** In-order bytes to the consumer, less the head it has no use for (bypass: counted and dropped). */
   private hand(data: Uint8Array, ts: number): void {
+    this.handAt(data, 0, data.length, ts);
+  }
+
+  /** hand() for bytes given by their place, `buf[at, at + len)`: a view is made only for what the consumer reads. */
+  private handAt(buf: Uint8Array, at: number, len: number, ts: number): void {
     const c = this.consumer;
     if (this.bypass && c.onSkip !== undefined && c.skippable !== undefined) {
       const can = c.skippable(this.dir);
       if (can > 0) {
-        const n = can >= data.length ? data.length : can;
+        const n = can >= len ? len : can;
         this.stats.bypassedBytes += n;
         c.onSkip(this.dir, n, ts);
-        if (n === data.length) return;
-        c.onData(this.dir, data.subarray(n), ts);
-        return;
+        if (n === len) return;
+        at += n;
+        len -= n;
       }
     }
-    c.onData(this.dir, data, ts);
+    c.onData(this.dir, at === 0 && len === buf.length ? buf : buf.subarray(at, at + len), ts);
   }
 
   /** Delivers held segments that are now in order. */

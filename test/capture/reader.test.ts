@@ -28,14 +28,19 @@ interface Got {
   data: number[];
 }
 
+/** The frame's bytes as decode reads them (buffer, offset, capLen), checked against the `data` view. */
 function snapshot(f: RawFrame): Got {
+  const { buffer, offset, capLen } = f;
+  expect(buffer).toBeDefined();
+  const bytes = [...(buffer ?? new Uint8Array(0)).subarray(offset, (offset ?? 0) + (capLen ?? 0))];
+  expect([...f.data]).toEqual(bytes);
   return {
     index: f.index,
     ts: f.ts,
     linkType: f.linkType,
     origLen: f.origLen,
     ifIndex: f.ifIndex,
-    data: [...f.data],
+    data: bytes,
   };
 }
 

@@ -1,4 +1,42 @@
 // Byte builders for decoder tests: Ethernet (+802.1Q/802.1ad tags), SLL/SLL2, BSD loopback, MPLS, ARP, IPv4, IPv6 (+extension headers), TCP, UDP.
+import type { Packet } from '../../agent/decode/packet.js';
+
+/**
+ * Everything a decoded Packet says, as plain data: views as byte arrays, the payload by its bytes and length (not
+ * by where it lies), so packets decoded from different buffers compare equal when they say the same.
+ */
+export function packetContent(p: Packet): Record<string, unknown> {
+  return {
+    ts: p.ts,
+    frameIndex: p.frameIndex,
+    frameLen: p.frameLen,
+    srcMac: p.srcMac,
+    dstMac: p.dstMac,
+    vlan: p.vlan,
+    vlanDepth: p.vlanDepth,
+    ipVersion: p.ipVersion,
+    src: [...p.src],
+    dst: [...p.dst],
+    src4: p.src4,
+    dst4: p.dst4,
+    ttl: p.ttl,
+    proto: p.proto,
+    srcPort: p.srcPort,
+    dstPort: p.dstPort,
+    tcpFlags: p.tcpFlags,
+    seq: p.seq,
+    ack: p.ack,
+    window: p.window,
+    etherType: p.etherType,
+    payload: [...p.payload],
+    payloadLen: p.payloadLen,
+    isArp: p.isArp,
+    arpOp: p.arpOp,
+    arpSenderMac: p.arpSenderMac,
+    arpSenderIp: p.arpSenderIp,
+    arpTargetIp: p.arpTargetIp,
+  };
+}
 
 export function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));

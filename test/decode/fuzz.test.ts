@@ -1,10 +1,11 @@
 // Property tests: random frames never throw, every status is a known one, fragment memory stays under its caps.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { LinkType, type RawFrame } from '../../agent/capture/types.js';
+import { FrameSlot, LinkType, type RawFrame } from '../../agent/capture/types.js';
 import { Decoder, type DecodeStatus } from '../../agent/decode/decoder.js';
 import { createPacket } from '../../agent/decode/packet.js';
-import { concat, eth, ipv4, ipv6, frag6 } from './builders.js';
+import { u32 } from '../../agent/wire/bytes.js';
+import { concat, eth, ipv4, ipv6, frag6, packetContent } from './builders.js';
 
 const STATUSES: ReadonlySet<DecodeStatus> = new Set([
   'ok',
@@ -52,10 +53,46 @@ describe('decoder fuzz', () => {
         const s = d.decode(frame(link, data, ts), p);
         expect(STATUSES.has(s)).toBe(true);
         expect(p.payload.length).toBeLessThanOrEqual(Math.max(data.length, 65535));
+        // The payload's place (what the flow table reads) and the view made from it say the same bytes.
+        expect(p.payload.length).toBe(p.payloadLen);
+        expect([...p.payload]).toEqual([...p.payloadBuf.subarray(p.payloadOff, p.payloadOff + p.payloadLen)]);
+        // IPv4 addresses are kept as numbers; the bytes written out on read are the same.
+        if (p.ipVersion === 4) {
+          expect(u32(p.src, 0)).toBe(p.src4);
+          expect(u32(p.dst, 0)).toBe(p.dst4);
+        }
       }),
       { seed: 42, numRuns: 2000 },
     );
     expect(d.stats.frames).toBe(2000);
+  });
+
+  it("a frame inside a larger buffer (the readers' FrameSlot) decodes as the same bytes on their own", () => {
+    const plain = new Decoder();
+    const slotted = new Decoder();
+    const a = createPacket();
+    const b = createPacket();
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...LINKS),
+        prefixed,
+        fc.uint8Array({ maxLength: 40 }),
+        fc.uint8Array({ maxLength: 40 }),
+        (link, data, before, after) => {
+          const slot = new FrameSlot();
+          slot.index = 1;
+          slot.linkType = link;
+          slot.origLen = data.length;
+          slot.point(concat(before, data, after), before.length, data.length);
+          const s1 = plain.decode(frame(link, data, 0), a);
+          const s2 = slotted.decode(slot, b);
+          expect(s2).toBe(s1);
+          // Views compared by content: the slotted packet's point into the larger buffer.
+          expect(packetContent(b)).toEqual(packetContent(a));
+        },
+      ),
+      { seed: 7, numRuns: 2000 },
+    );
   });
 
   it('random fragments keep reassembly memory under the caps', () => {

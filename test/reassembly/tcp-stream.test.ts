@@ -7,6 +7,7 @@ import {
   createReassemblyStats,
   type HoldBudget,
 } from '../../agent/reassembly/tcp-stream.js';
+import type { StreamConsumer } from '../../agent/reassembly/types.js';
 import { F, Recorder } from './helpers.js';
 
 const TWO_32 = 4294967296;
@@ -474,5 +475,55 @@ describe('TcpStream properties', () => {
       expect(stats.bypassedBytes).toBe(10 + 1460 * 3 - 1460);
       expect(c.seen.map(([o]) => o)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     });
+  });
+
+  it('takes a payload by its place in a larger buffer (onSegmentAt) exactly as the same bytes given as a view', () => {
+    const op = fc.record({
+      a: fc.nat({ max: 400 }),
+      len: fc.nat({ max: 120 }),
+      fin: fc.boolean(),
+      pad: fc.nat({ max: 16 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.array(op, { maxLength: 40 }),
+        fc.array(fc.nat({ max: 60 }), { maxLength: 12 }),
+        (isn, ops, skips) => {
+          const data = bytes(3, 600);
+          const run = (byPlace: boolean): unknown => {
+            const rec = new Recorder();
+            // A consumer that skips (bypass) the amounts it is given in turn: partial and whole segments.
+            let k = 0;
+            const skipped: number[] = [];
+            const consumer: StreamConsumer = {
+              onData: (d, b) => rec.onData(d, b),
+              onGap: (d, n) => rec.onGap(d, n),
+              onEnd: (d) => rec.onEnd(d),
+              skippable: () => (skips.length === 0 ? 0 : (skips[k++ % skips.length] ?? 0)),
+              onSkip: (_d, n) => skipped.push(n),
+            };
+            const stats = createReassemblyStats();
+            const s = new TcpStream(0, consumer, { held: 0, cap: 300 }, { held: 0, cap: 1 << 20 }, stats);
+            s.onSegment(isn, F.SYN, new Uint8Array(0), 0);
+            for (const o of ops) {
+              const piece = data.subarray(o.a, Math.min(o.a + o.len, data.length));
+              const seq = (isn + 1 + o.a) % TWO_32;
+              const flags = o.fin ? F.ACK | F.FIN : F.ACK;
+              if (!byPlace) s.onSegment(seq, flags, piece, 1);
+              else {
+                const buf = new Uint8Array(o.pad + piece.length + o.pad).fill(0xee);
+                buf.set(piece, o.pad);
+                s.onSegmentAt(seq, flags, buf, o.pad, piece.length, 1);
+              }
+            }
+            s.finish(2);
+            return { out: rec.out, calls: rec.calls, skipped, stats, offset: s.offset };
+          };
+          expect(run(true)).toEqual(run(false));
+        },
+      ),
+      { seed: 42, numRuns: 300 },
+    );
   });
 });
