@@ -18,19 +18,21 @@ const DLT_RAW_12 = 12;
 const DLT_RAW_14 = 14;
 
 /** Offset of the IP header after an EtherType at `typeAt` (VLAN tags and MPLS labels skipped), or -1. */
-function ipAfterEtherType(b: Uint8Array, typeAt: number): number {
+function ipAfterEtherType(b: Uint8Array, typeAt: number, end: number): number {
   let at = typeAt;
+  if (at + 2 > end) return -1;
   let type = u16(b, at);
   for (let tags = 0; type === ETHER_VLAN || type === ETHER_QINQ || type === ETHER_VLAN_LEGACY; tags++) {
     if (tags === MAX_TAGS) return -1;
     at += 4;
+    if (at + 2 > end) return -1;
     type = u16(b, at);
   }
   if (type === ETHER_IPV4 || type === ETHER_IPV6) return at + 2;
   if (type !== ETHER_MPLS && type !== ETHER_MPLS_MULTICAST) return -1;
   // MPLS: labels up to the bottom of the stack, then an IP header (its version says which).
   let off = at + 2;
-  for (let labels = 0; labels < MAX_LABELS && off + 4 <= b.length; labels++) {
+  for (let labels = 0; labels < MAX_LABELS && off + 4 <= end; labels++) {
     const bottom = ((b[off + 2] ?? 0) & 1) === 1;
     off += 4;
     if (bottom) return off;
@@ -38,42 +40,57 @@ function ipAfterEtherType(b: Uint8Array, typeAt: number): number {
   return -1;
 }
 
-/** Offset of the IP header in a frame of this link type, or -1 (not IP, or a type we do not peek into). */
-function ipOffset(b: Uint8Array, linkType: number): number {
+/** Offset of the IP header in a frame of this link type (the frame is `b[start, end)`), or -1. */
+function ipOffset(b: Uint8Array, start: number, end: number, linkType: number): number {
+  const len = end - start;
   switch (linkType) {
     case LinkType.ETHERNET:
-      return b.length >= 14 ? ipAfterEtherType(b, 12) : -1;
+      return len >= 14 ? ipAfterEtherType(b, start + 12, end) : -1;
     case LinkType.LINUX_SLL:
-      return b.length >= 16 ? ipAfterEtherType(b, 14) : -1;
+      return len >= 16 ? ipAfterEtherType(b, start + 14, end) : -1;
     case LinkType.LINUX_SLL2:
       // SLL2's protocol type comes first; tags, if any, were taken off by the kernel.
-      return b.length >= 20 && (u16(b, 0) === ETHER_IPV4 || u16(b, 0) === ETHER_IPV6) ? 20 : -1;
+      return len >= 20 && (u16(b, start) === ETHER_IPV4 || u16(b, start) === ETHER_IPV6) ? start + 20 : -1;
     case LinkType.NULL:
     case LinkType.LOOP:
-      return 4;
+      return start + 4;
     case LinkType.RAW:
     case LinkType.IPV4:
     case LinkType.IPV6:
     case DLT_RAW_12:
     case DLT_RAW_14:
-      return 0;
+      return start;
     default:
       return -1;
   }
 }
 
-/** A symmetric 32-bit key of the frame's IP pair (src XOR dst), or -1 for a frame that is not IP. */
+/**
+ * A symmetric 32-bit key of the frame's IP pair (src XOR dst), or -1 for a frame that is not IP. It reads the
+ * frame's place in the reader's buffer where the frame has one (a FrameSlot), so no view is made per frame.
+ */
 export function ipPairKey(frame: RawFrame): number {
-  const b = frame.data;
-  const off = ipOffset(b, frame.linkType);
-  if (off < 0 || off >= b.length) return -1;
+  let b: Uint8Array;
+  let start: number;
+  let end: number;
+  if (frame.buffer !== undefined && frame.offset !== undefined && frame.capLen !== undefined) {
+    b = frame.buffer;
+    start = frame.offset;
+    end = Math.min(b.length, start + frame.capLen);
+  } else {
+    b = frame.data;
+    start = 0;
+    end = b.length;
+  }
+  const off = ipOffset(b, start, end, frame.linkType);
+  if (off < 0 || off >= end) return -1;
   const version = (b[off] ?? 0) >> 4;
   if (version === 4) {
-    if (off + 20 > b.length) return -1;
+    if (off + 20 > end) return -1;
     return (u32(b, off + 12) ^ u32(b, off + 16)) >>> 0;
   }
   if (version === 6) {
-    if (off + 40 > b.length) return -1;
+    if (off + 40 > end) return -1;
     let x = 0;
     for (let i = 8; i < 40; i += 4) x ^= u32(b, off + i);
     return x >>> 0;

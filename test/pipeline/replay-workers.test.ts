@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { LinkType, type RawFrame } from '../../agent/capture/types.js';
+import { FrameSlot, LinkType, type RawFrame } from '../../agent/capture/types.js';
 import { readEngineInputs } from '../../agent/engine-inputs.js';
 import { Decoder } from '../../agent/decode/decoder.js';
 import { flowShard, ipPairKey } from '../../agent/decode/flow-shard.js';
@@ -76,6 +76,32 @@ describe('flowShard', () => {
             want ^= word(pkt.src) ^ word(pkt.dst);
           }
           expect(ipPairKey(f)).toBe(want >>> 0);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('reads a frame in place in the reader buffer (FrameSlot) as it reads the same bytes alone, never past its end', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .boolean()
+          .chain((v6) =>
+            fc
+              .tuple(v6 ? ipv6Text : ipv4Text, v6 ? ipv6Text : ipv4Text, fc.nat(65535), fc.nat(65535))
+              .chain(([a, b, sp, dp]) => framings(tcpBetween(a, b, sp, dp, v6), v6)),
+          ),
+        fc.uint8Array({ maxLength: 40 }),
+        fc.uint8Array({ maxLength: 40 }),
+        fc.nat(80),
+        (f, before, after, cut) => {
+          const len = Math.max(0, f.data.length - cut);
+          const buffer = new Uint8Array([...before, ...f.data, ...after]);
+          const slot = new FrameSlot();
+          slot.linkType = f.linkType;
+          slot.point(buffer, before.length, len);
+          expect(ipPairKey(slot)).toBe(ipPairKey(frame(f.linkType, f.data.subarray(0, len))));
         },
       ),
       { numRuns: 400 },
