@@ -59,12 +59,13 @@ const LATIN1_SLICE = (Buffer.prototype as unknown as { latin1Slice?: Latin1Slice
 
 /**
  * bytes[a, b) as a string, each byte its own character (ASCII text as is), without copying the bytes first. The
- * range is clamped to the view: the native slicer throws where `toString` clamps.
+ * range is clamped to the view (a negative start to 0): the native slicer throws where `toString` clamps.
  */
 export function latin1(bytes: Uint8Array, a: number, b: number): string {
+  const start = a > 0 ? a : 0;
   const end = Math.min(b, bytes.length);
-  if (a >= end) return '';
-  if (LATIN1_SLICE !== undefined) return LATIN1_SLICE.call(bytes, a, end);
+  if (start >= end) return '';
+  if (LATIN1_SLICE !== undefined) return LATIN1_SLICE.call(bytes, start, end);
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return buf.toString('latin1', a, end);
+  return buf.toString('latin1', start, end);
 }
