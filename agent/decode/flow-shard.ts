@@ -1,6 +1,6 @@
-// Which of N replay workers gets a frame (`replay --workers N`): a symmetric hash of its IP address pair, read
-// from the link, VLAN and MPLS headers without decoding the rest. Pure and allocation-free: it runs on the
-// reading thread for every packet, the one stage that does not scale with the workers.
+// Which of N replay shares keeps a frame (`replay --workers N`): a symmetric hash of its IP address pair, read
+// from the link, VLAN and MPLS headers without decoding the rest. Pure and allocation-free: every share runs it
+// on every packet of the input, its own and the others'.
 import { LinkType, type RawFrame } from '../capture/types.js';
 import { u16, u32 } from '../wire/bytes.js';
 
