@@ -6,6 +6,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync } from 'node
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_CAPTURE, REPO_ROOT, makeCapture } from './make-capture.js';
+import { childCpuSeconds } from './proc-cpu.js';
 
 interface Args {
   file: string;
@@ -45,18 +46,6 @@ function parseArgs(argv: readonly string[]): Args {
     process.exit(2);
   }
   return a;
-}
-
-/** CPU seconds of waited-for children (cutime + cstime of /proc/self/stat, at USER_HZ 100), -1 without /proc. */
-function childCpuSeconds(): number {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[13]) + Number(fields[14]);
-    return Number.isFinite(ticks) ? ticks / 100 : -1;
-  } catch {
-    return -1;
-  }
 }
 
 interface Run {

@@ -1,6 +1,6 @@
 // `npm run bench`: packets/s of each pipeline stage on the large synthetic capture, against a bare record loop and tshark; printed, never asserted.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,6 +11,7 @@ import { createPacket } from '../agent/decode/packet.js';
 import { FlowTable } from '../agent/reassembly/flow-table.js';
 import type { FlowHandlers, StreamConsumer } from '../agent/reassembly/types.js';
 import { DEFAULT_CAPTURE, REPO_ROOT, makeCapture } from './make-capture.js';
+import { childCpuSeconds } from './proc-cpu.js';
 
 interface StageResult {
   name: string;
@@ -83,19 +84,6 @@ function elapsed(c: Clock, child = false): { seconds: number; cpuSeconds: number
   }
   const u = process.cpuUsage(c.cpu);
   return { seconds, cpuSeconds: (u.user + u.system) / 1e6 };
-}
-
-/** CPU seconds of waited-for children (cutime + cstime of /proc/self/stat, at USER_HZ 100), -1 without /proc. */
-function childCpuSeconds(): number {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // Fields after the command name start at field 3 (state); cutime and cstime are fields 16 and 17.
-    const ticks = Number(fields[13]) + Number(fields[14]);
-    return Number.isFinite(ticks) ? ticks / 100 : -1;
-  } catch {
-    return -1;
-  }
 }
 
 /**
