@@ -105,7 +105,7 @@ describe('FindingReporter against the reference', () => {
   it('reports, counts and folds as the reference does', () => {
     const endpoints = new EndpointResolver(new SiteIndex(null));
     fc.assert(
-      fc.property(fc.array(step, { maxLength: 300 }), (steps) => {
+      fc.property(fc.array(step, { maxLength: 300, size: 'max' }), (steps) => {
         const a = run();
         const b = run();
         const reporter = new FindingReporter(a.sink, endpoints, [], a.ctx, a.counters);

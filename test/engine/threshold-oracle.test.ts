@@ -64,7 +64,7 @@ const definition = fc.record({
 describe('ThresholdState against the reference', () => {
   it('answers, holds and evicts as the reference does', () => {
     fc.assert(
-      fc.property(definition, fc.array(step, { maxLength: 400 }), (d, steps) => {
+      fc.property(definition, fc.array(step, { maxLength: 400, size: 'max' }), (d, steps) => {
         const def: ThresholdDef = {
           count: d.count,
           windowMicros: d.window,
