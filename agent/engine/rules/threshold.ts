@@ -4,12 +4,14 @@ import { firstValueOf, keyOf, type Subject } from './match.js';
 import type { ThresholdDef } from './rule-schema.js';
 
 /**
- * One group: its window and its place in the use order, in one object. A group seen once is the common case
- * (HL7 replay: one per control id, most evicted at the cap), so it holds no list node, map or array beside itself.
+ * One group: its window and its place in the use order (least recently counted first), in one object. A group
+ * seen once is the common case (HL7 replay: one per control id, most evicted at the cap), so it holds no list
+ * node, map or array beside itself.
  */
 class Group {
-  /** Index of its latest entry in ThresholdState.order. */
-  used = -1;
+  /** Neighbours in the use order. */
+  older: Group | null = null;
+  newer: Group | null = null;
   /**
    * Count mode: timestamps of the last `count` matches, oldest first, from index `head` on. Dropping from
    * the front moves `head` instead of shifting: shift() on arrays over 100 elements (a count of 300) is a
@@ -78,9 +80,6 @@ export interface ThresholdResult {
   group: string;
 }
 
-/** Entries beyond twice the groups that the use order may hold before it is compacted. */
-const COMPACT_ORDER_AT = 64;
-
 /** Dropped timestamps a count-mode group may hold before its array is compacted. */
 const COMPACT_AT = 32;
 
@@ -103,16 +102,10 @@ function keyOfPaths(s: Subject, paths: readonly FirstValue[]): string {
 }
 
 export class ThresholdState {
-  /** Groups by key. */
+  /** Groups by key; in LRU order from `oldest` to `newest` (the least recently counted is dropped at the cap). */
   private readonly groups = new Map<string, Group>();
-  /**
-   * The use order, least recently counted first (that one is dropped at the cap): each use appends the group, and
-   * an entry is live while it is its group's latest (`used` its index); live entries start at `head`, earlier
-   * slots are cleared. A use touches only the group and the end of this array, where a linked list would also
-   * write both neighbours (publish-burst: 400 groups taking turns, each hit moved one).
-   */
-  private order: (Group | null)[] = [];
-  private head = 0;
+  private oldest: Group | null = null;
+  private newest: Group | null = null;
   evicted = 0;
   private readonly by: readonly FirstValue[];
   private readonly distinct: readonly FirstValue[] | null;
@@ -144,46 +137,42 @@ export class ThresholdState {
   /** The group of `key`, made the most recently counted; a new one (evicting the oldest at the cap) if none. */
   private groupOf(key: string): Group {
     let g = this.groups.get(key);
-    if (g === undefined) {
-      if (this.groups.size >= this.maxGroups && this.groups.size > 0) {
-        this.groups.delete(this.popOldest().key);
-        this.evicted++;
+    if (g !== undefined) {
+      if (g !== this.newest) {
+        this.unlink(g);
+        this.link(g);
       }
-      g = new Group(key);
-      // Only the mode's own structure: many groups (one per HL7 control id) are seen once.
-      if (this.distinct === null) g.times = [];
-      else if (!this.small) g.seen = new Map();
-      this.groups.set(key, g);
-    } else if (g.used === this.order.length - 1) return g;
-    g.used = this.order.length;
-    this.order.push(g);
-    // Stale entries (groups used again since) are dropped once they are most of the array: amortised O(1).
-    if (this.order.length >= 2 * this.groups.size + COMPACT_ORDER_AT) this.compactOrder();
+      return g;
+    }
+    const old = this.oldest;
+    if (this.groups.size >= this.maxGroups && old !== null) {
+      this.groups.delete(old.key);
+      this.unlink(old);
+      this.evicted++;
+    }
+    g = new Group(key);
+    // Only the mode's own structure: many groups (one per HL7 control id) are seen once.
+    if (this.distinct === null) g.times = [];
+    else if (!this.small) g.seen = new Map();
+    this.groups.set(key, g);
+    this.link(g);
     return g;
   }
 
-  /** Removes the least recently counted group from the order (there is one: the map is not empty) and returns it. */
-  private popOldest(): Group {
-    const order = this.order;
-    for (;;) {
-      const i = this.head++;
-      const g = order[i] as Group;
-      order[i] = null;
-      if (g.used === i) return g;
-    }
+  private link(g: Group): void {
+    g.older = this.newest;
+    g.newer = null;
+    if (this.newest !== null) this.newest.newer = g;
+    else this.oldest = g;
+    this.newest = g;
   }
 
-  private compactOrder(): void {
-    const live: Group[] = [];
-    const order = this.order;
-    for (let i = this.head; i < order.length; i++) {
-      const g = order[i] as Group;
-      if (g.used !== i) continue;
-      g.used = live.length;
-      live.push(g);
-    }
-    this.order = live;
-    this.head = 0;
+  private unlink(g: Group): void {
+    if (g.older !== null) g.older.newer = g.newer;
+    else this.oldest = g.newer;
+    if (g.newer !== null) g.newer.older = g.older;
+    else this.newest = g.older;
+    g.older = g.newer = null;
   }
 
   add(s: Subject): ThresholdResult {
