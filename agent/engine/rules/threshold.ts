@@ -26,6 +26,8 @@ class Group {
    * the group holds at most one value: that one is `key0` (null: none) at `time0`.
    */
   keys: string[] | null = null;
+  /** How many of `keys` (and `times`) are the group's: the rest are left over (see seeSmall). */
+  held = 0;
   key0: string | null = null;
   time0 = 0;
 
@@ -36,19 +38,21 @@ class Group {
 const SMALL_DISTINCT = 32;
 
 /**
- * Group.keys/times as the Map would change on one sighting: `key` moves to the newest end with time `ts`, keys
- * seen at or before `horizon` go from the oldest end until a newer one, and the oldest go beyond `count`.
+ * Group.keys/times (the first `g.held`) as the Map would change on one sighting: `key` moves to the newest end
+ * with time `ts`, keys seen at or before `horizon` go from the oldest end until a newer one, and the oldest go
+ * beyond `count`. The arrays are never shortened (setting an array's length is a runtime call, and the next
+ * sighting would grow it again): entries from `held` on are left over, at most `count` + 1 in all.
  */
-function seeSmall(
-  keys: string[],
-  times: number[],
-  key: string,
-  ts: number,
-  horizon: number,
-  count: number,
-): void {
-  let n = keys.length;
-  const at = keys.indexOf(key);
+function seeSmall(g: Group, key: string, ts: number, horizon: number, count: number): void {
+  const keys = g.keys as string[];
+  const times = g.times as number[];
+  let n = g.held;
+  let at = -1;
+  for (let i = 0; i < n; i++)
+    if (keys[i] === key) {
+      at = i;
+      break;
+    }
   if (at >= 0) {
     for (let i = at + 1; i < n; i++) {
       keys[i - 1] = keys[i] as string;
@@ -69,8 +73,7 @@ function seeSmall(
     }
     n -= drop;
   }
-  keys.length = n;
-  times.length = n;
+  g.held = n;
 }
 
 export interface ThresholdResult {
@@ -189,7 +192,7 @@ export class ThresholdState {
         dk += (i > 0 ? '\u0001' : '') + keyOfValue(v);
       }
       if (g.seen === null) {
-        if (g.keys !== null) seeSmall(g.keys, g.times as number[], dk, s.ts, horizon, this.def.count);
+        if (g.keys !== null) seeSmall(g, dk, s.ts, horizon, this.def.count);
         else if (g.key0 === null) {
           // The first value: a group seen once holds it without arrays.
           if (s.ts > horizon) {
@@ -197,12 +200,11 @@ export class ThresholdState {
             g.time0 = s.ts;
           }
         } else {
-          const keys = [g.key0];
-          const times = [g.time0];
+          g.keys = [g.key0];
+          g.times = [g.time0];
+          g.held = 1;
           g.key0 = null;
-          seeSmall(keys, times, dk, s.ts, horizon, this.def.count);
-          g.keys = keys;
-          g.times = times;
+          seeSmall(g, dk, s.ts, horizon, this.def.count);
         }
         const n = distinctCount(g);
         return this.answer(n >= this.def.count, n, group);
@@ -244,6 +246,6 @@ export class ThresholdState {
 /** Distinct values a distinct-mode group holds now. */
 function distinctCount(g: Group): number {
   if (g.seen !== null) return g.seen.size;
-  if (g.keys !== null) return g.keys.length;
+  if (g.keys !== null) return g.held;
   return g.key0 === null ? 0 : 1;
 }
