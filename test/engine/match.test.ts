@@ -337,6 +337,82 @@ describe('getValues and globToRegExp', () => {
       { seed: 42, numRuns: 1000 },
     );
   });
+  it('compiled conditions read subject and endpoint keys (src.zone, from_client, ...) as someValue does', () => {
+    // Paths of one or two keys that name a subject's or an endpoint's own keys are read by name; the roots here
+    // give those keys any value (arrays, objects, nothing), as a `some` element or a hostile event could.
+    const ctx = { list: (): string[] => [], zoneOf: (): string => 'internal' };
+    const key = fc.constantFrom(
+      'src',
+      'dst',
+      'fields',
+      'from_client',
+      'zone',
+      'ip',
+      'port',
+      'flow',
+      'x',
+      'constructor',
+    );
+    const value = fc.constantFrom(0, 1, true, false, null, '1', 'true', 'internet', 'x', 'a1');
+    const tree = fc.letrec((tie) => ({
+      node: fc.oneof(
+        { depthSize: 'small' },
+        value,
+        fc.array(tie('node'), { maxLength: 3 }),
+        fc.dictionary(key, tie('node'), { maxKeys: 4 }),
+      ),
+    })).node;
+    fc.assert(
+      fc.property(
+        fc.dictionary(key, tree, { maxKeys: 5 }),
+        fc.array(key, { minLength: 1, maxLength: 2 }),
+        fc.array(fc.constantFrom('1', 'true', 'internet', 'x', 'a*'), { minLength: 1, maxLength: 2 }),
+        (root, segs, wants) => {
+          const subject = root as unknown as Subject;
+          const field = (ops: MatchOp[]): boolean =>
+            compileMatch({ kind: 'field', path: segs.join('.'), segs, ops, line: 1 }, ctx)(subject);
+          const some = (f: (x: FieldValue) => boolean): boolean => someValue(subject, segs, 0, f);
+          const want = wants[0] as string;
+          const set = new Set<string>(wants);
+          const operand = { kind: 'values' as const, values: wants };
+          const glob = globToRegExp(want);
+          expect(field([{ op: 'equals', value: want }])).toBe(some((x) => keyOf(x) === want));
+          expect(field([{ op: 'in', operand: { kind: 'values', values: wants } }])).toBe(
+            some((x) => set.has(keyOf(x) ?? '\u0000')),
+          );
+          expect(field([{ op: 'glob', operand: { kind: 'values', values: [want] } }])).toBe(
+            some((x) => {
+              const k = keyOf(x);
+              return k !== null && glob.test(k);
+            }),
+          );
+          expect(field([{ op: 'not_in', operand }])).toBe(!some((x) => set.has(keyOf(x) ?? '\u0000')));
+          expect(field([{ op: 'exists', value: true }])).toBe(some(() => true));
+        },
+      ),
+      { seed: 44, numRuns: 1000 },
+    );
+  });
+  it('all and any of any length are every and some of their items, asked in order', () => {
+    const ctx = { list: (): string[] => [], zoneOf: (): string => 'internal' };
+    fc.assert(
+      fc.property(fc.array(fc.boolean(), { maxLength: 5 }), (bits) => {
+        const items: MatchNode[] = bits.map((b, i) => ({
+          kind: 'field',
+          path: `fields.f${i}`,
+          segs: ['fields', `f${i}`],
+          ops: [{ op: 'equals', value: b }],
+          line: 1,
+        }));
+        const fields: Record<string, boolean> = {};
+        bits.forEach((_, i) => (fields[`f${i}`] = true));
+        const s = { fields } as unknown as Subject;
+        expect(compileMatch({ kind: 'all', items }, ctx)(s)).toBe(bits.every((b) => b));
+        expect(compileMatch({ kind: 'any', items }, ctx)(s)).toBe(bits.some((b) => b));
+      }),
+      { seed: 45, numRuns: 200 },
+    );
+  });
   it('globs with regex metacharacters match literally', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 20 }), (s) => {

@@ -88,6 +88,17 @@ export function findingId(parts: (string | number)[]): string {
   return createHash('sha256').update(parts.join('\u0000')).digest('hex').slice(0, 32);
 }
 
+/** What makes two occurrences of a rule "the same finding" (Occurrence.dedupKey, or the default). */
+export function dedupKeyOf(rule: FindingRule, occ: Occurrence): string {
+  // An exposure belongs to the device whatever peer showed it; an alert to the device and that peer.
+  return (
+    occ.dedupKey ??
+    (rule.class === 'exposure'
+      ? `${occ.device.ip}|${occ.device.mac ?? ''}`
+      : `${occ.device.ip}|${occ.device.mac ?? ''}|${occ.peer?.ip ?? ''}`)
+  );
+}
+
 /**
  * The first occurrence is emitted at once with count 1; repeats inside the rule's dedup window are
  * folded. When a window with repeats closes, one summary finding (its own id) carries the total count.
@@ -112,31 +123,35 @@ export class FindingSink {
   ) {}
 
   report(rule: FindingRule, occ: Occurrence): void {
-    // An exposure belongs to the device whatever peer showed it; an alert to the device and that peer.
-    const dk =
-      occ.dedupKey ??
-      (rule.class === 'exposure'
-        ? `${occ.device.ip}|${occ.device.mac ?? ''}`
-        : `${occ.device.ip}|${occ.device.mac ?? ''}|${occ.peer?.ip ?? ''}`);
+    const dk = dedupKeyOf(rule, occ);
+    const key = this.admit(rule, dk, occ.ts);
+    if (key !== null) this.emit(rule, key, dk, occ);
+  }
+
+  /**
+   * The part of report() that needs only the rule, the dedup key (dedupKeyOf) and the time: folds a repeat
+   * into its open window or counts it rate-limited and gives null, else gives the window key for emit(). A
+   * caller that would build the occurrence only for emit() (most threshold crossings fold) builds it after.
+   */
+  admit(rule: FindingRule, dk: string, ts: number): string | null {
     const key = `${rule.id}|${dk}`;
-    const n = occ.count ?? 1;
     const w = this.windows.get(key);
     if (w) {
-      if (occ.ts < w.end) {
+      if (ts < w.end) {
         w.count += 1; // a folded repeat is one more occurrence, even for a threshold crossing again
-        if (occ.ts > w.last) w.last = occ.ts;
+        if (ts > w.last) w.last = ts;
         this.stats.folded++;
-        return;
+        return null;
       }
       this.close(w);
       this.windows.delete(key);
     }
-    const bucket = Math.floor(occ.ts / rule.rateLimit.perMicros);
+    const bucket = Math.floor(ts / rule.rateLimit.perMicros);
     const r = this.rate.get(rule.id);
     if (r && r.bucket === bucket) {
       if (r.n >= rule.rateLimit.count) {
         this.stats.rateLimited++;
-        return;
+        return null;
       }
       r.n++;
     } else {
@@ -144,7 +159,12 @@ export class FindingSink {
       if (!r && this.rate.size >= MAX_RATE_KEYS) this.rate.clear();
       this.rate.set(rule.id, { bucket, n: 1 });
     }
+    return key;
+  }
 
+  /** The finding of an occurrence admit() let through (`key` its answer, `dk` and occ.ts what it was asked). */
+  emit(rule: FindingRule, key: string, dk: string, occ: Occurrence): void {
+    const n = occ.count ?? 1;
     const f: Finding = {
       kind: 'finding',
       id: findingId([this.agentId, rule.id, dk, occ.ts]),

@@ -1,6 +1,6 @@
 // From a rule that matched (or a baseline deviation) to a finding occurrence: the device and peer sides, who opened
 // the connection, exemptions and learning, threshold counting, evidence, the flow's Community ID; then the sink.
-import { severityRank, type Direction, type Endpoint } from '../../wire/finding.js';
+import type { Direction, Endpoint } from '../../wire/finding.js';
 import type { Deviation } from '../baselines/baseline-types.js';
 import { getValues, type Subject, type SubjectEndpoint } from '../rules/match.js';
 import type { SuppressDef } from '../rules/rule-schema.js';
@@ -8,9 +8,7 @@ import { exempts, type AllowRule, type CompiledRule, type RuleBook } from '../ru
 import type { ThresholdResult } from '../rules/threshold.js';
 import type { EndpointResolver } from '../site/endpoints.js';
 import { ZONE_INTERNET } from '../site/site.js';
-import type { FindingRule, FindingSink } from './findings.js';
-
-const HIGH = severityRank('high');
+import type { FindingRule, FindingSink, Occurrence } from './findings.js';
 
 /** What the reporter counts (part of the engine's stats). */
 export interface ReporterCounters {
@@ -39,35 +37,53 @@ export class FindingReporter {
 
   /** A subject `c`'s rule is asked about: nothing, a threshold count, or an occurrence for the sink. */
   rule(c: CompiledRule, s: Subject): void {
-    if (!c.pred(s)) return;
+    if (c.pred(s)) this.hit(c, s);
+  }
+
+  /**
+   * rule() for a subject the rule's predicate holds for (the engine asks the predicate itself: most rules do
+   * not match, and their call ends there). Nothing is built before the sink has admitted the occurrence: most
+   * hits stay under a threshold, and most crossings fold into an open finding or are rate-limited.
+   */
+  hit(c: CompiledRule, s: Subject): void {
     this.counters.ruleHits++;
     const def = c.def;
     let dev = def.device === 'src' ? s.src : s.dst;
     let peer = def.device === 'src' ? s.dst : s.src;
-    // Who opened the connection: a flow record's src is its client; an event knows it once the flow did.
-    const clientIsSrc = s.proto === 'flow' ? true : s.from_client;
     // A finding is about a hospital device: when the rule's side is an Internet host (the reply of a
     // session that crosses the boundary), the hospital side is the device. Both directions of one session
     // then fold into one finding. Thresholds keep the rule's side: they count per that side.
-    if (!c.threshold && dev.zone === ZONE_INTERNET && peer.zone !== ZONE_INTERNET) [dev, peer] = [peer, dev];
+    const threshold = c.threshold;
+    if (threshold === null && dev.zone === ZONE_INTERNET && peer.zone !== ZONE_INTERNET) {
+      const t = dev;
+      dev = peer;
+      peer = t;
+    }
     if (c.exempt.length > 0 && c.exempt.some((x) => exempts(x, dev))) {
       this.counters.suppressed++;
       return;
     }
-    if (severityRank(def.severity) < HIGH && this.ctx.isLearning(dev)) {
+    if (c.belowHigh && this.ctx.isLearning(dev)) {
       this.counters.learning++;
       return;
     }
-    // Most hits of a threshold rule stay under it: count first, build evidence only for a crossing.
+    // Most hits of a threshold rule stay under it: count first.
     let count = 1;
-    let dedupKey: string | undefined;
-    let crossing: ThresholdResult | undefined;
-    if (c.threshold) {
-      crossing = c.threshold.add(s);
+    let crossing: ThresholdResult | null = null;
+    let dk: string;
+    const withPeer = threshold === null || c.peerInGroup;
+    if (threshold !== null) {
+      crossing = threshold.add(s);
       if (!crossing.crossed) return;
       count = crossing.n;
-      dedupKey = `g|${crossing.group}`;
+      dk = `g|${crossing.group}`;
+    } else {
+      // The sink's default key (dedupKeyOf) of the occurrence built below: device ip and MAC, and the peer's ip.
+      const mac = dev.mac || '';
+      dk = def.class === 'exposure' ? `${dev.ip}|${mac}` : `${dev.ip}|${mac}|${peer.ip}`;
     }
+    const key = this.sink.admit(def, dk, s.ts);
+    if (key === null) return;
     const evidence: Record<string, unknown> = {};
     for (const e of c.evidence) {
       const bag = e.bag === 'fields' ? s.fields : e.bag === 'connect' ? s.connect : undefined;
@@ -79,33 +95,34 @@ export class FindingReporter {
       const vs = getValues(s, e.path);
       if (vs.length > 0) evidence[e.key] = vs.length === 1 ? vs[0] : vs;
     }
-    if (crossing && def.threshold) {
-      evidence[def.threshold.distinct ? 'distinct_count' : 'count_in_window'] = crossing.n;
+    if (crossing !== null && def.threshold) {
+      evidence[def.threshold.distinct ? 'distinct_count' : 'count_in_window'] = count;
       evidence.window_seconds = def.threshold.windowMicros / 1e6;
     }
     const rule: FindingRule = def;
-    const occ: Parameters<FindingSink['report']>[1] = {
+    const occ: Occurrence = {
       ts: s.ts,
       proto: s.findingProto,
       device: this.enrich(dev, false),
       evidence,
       count,
     };
-    if (!c.threshold || c.peerInGroup) {
+    if (withPeer) {
       occ.peer = this.enrich(peer, true);
+      // Who opened the connection: a flow record's src is its client; an event knows it once the flow did.
+      const clientIsSrc = s.proto === 'flow' ? true : s.from_client;
       if (clientIsSrc !== undefined) {
         const devIsClient = (dev === s.src) === clientIsSrc;
         occ.initiator = devIsClient ? 'device' : 'peer';
         occ.direction = directionOf(devIsClient ? dev : peer, devIsClient ? peer : dev);
       }
+      if (s.flow !== undefined) {
+        occ.flow = s.flow;
+        const cid = this.ctx.communityIdOf(s.flow);
+        if (cid !== undefined) occ.community_id = cid;
+      }
     }
-    if (s.flow !== undefined && (!c.threshold || c.peerInGroup)) {
-      occ.flow = s.flow;
-      const cid = this.ctx.communityIdOf(s.flow);
-      if (cid !== undefined) occ.community_id = cid;
-    }
-    if (dedupKey !== undefined) occ.dedupKey = dedupKey;
-    this.sink.report(rule, occ);
+    this.sink.emit(rule, key, dk, occ);
   }
 
   private enrich(e: SubjectEndpoint, withPort: boolean): Endpoint {
@@ -146,7 +163,7 @@ export class FindingReporter {
         this.counters.suppressed++;
         continue;
       }
-      const occ: Parameters<FindingSink['report']>[1] = {
+      const occ: Occurrence = {
         ts: d.ts,
         proto: d.proto,
         device: this.enrich(dev, false),

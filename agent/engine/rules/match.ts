@@ -178,11 +178,99 @@ const ON_ARRAY: object = Object.freeze({});
 interface PlainPath {
   segs: readonly string[];
   checked: boolean;
+  /**
+   * A path of one or two unchecked keys (`fields.x`, `src.zone`, `from_client`: nearly every condition and
+   * threshold key): its length and keys, for readPath's unrolled read. 0 for any other path.
+   */
+  short: 0 | 1 | 2;
+  first: string;
+  second: string;
+  /** SUBJECT_KEYS / ENDPOINT_KEYS index of `first` / `second` (-1: another key), for readKey's named reads. */
+  firstAt: number;
+  secondAt: number;
+}
+
+/**
+ * The keys of a subject and of its endpoints, in readKey's order. Read by name, each read sees one shape (the
+ * engine builds every subject and endpoint alike); read by a key in a variable, every rule's read shares one
+ * cache of all the shapes every rule reads.
+ */
+const SUBJECT_KEYS = [
+  'fields',
+  'src',
+  'dst',
+  'from_client',
+  'crosses_zone',
+  'connect',
+  'flow',
+  'proto',
+  'type',
+];
+const ENDPOINT_KEYS = ['zone', 'ip', 'port', 'asset_role', 'asset', 'mac', 'vendor'];
+
+/** o[key], by name for the keys of SUBJECT_KEYS (`at` its index) or, with `endpoint`, ENDPOINT_KEYS. */
+function readKey(o: object, key: string, at: number, endpoint: boolean): unknown {
+  const r = o as Record<string, unknown>;
+  if (endpoint) {
+    switch (at) {
+      case 0:
+        return r.zone;
+      case 1:
+        return r.ip;
+      case 2:
+        return r.port;
+      case 3:
+        return r.asset_role;
+      case 4:
+        return r.asset;
+      case 5:
+        return r.mac;
+      case 6:
+        return r.vendor;
+      default:
+        return r[key];
+    }
+  }
+  switch (at) {
+    case 0:
+      return r.fields;
+    case 1:
+      return r.src;
+    case 2:
+      return r.dst;
+    case 3:
+      return r.from_client;
+    case 4:
+      return r.crosses_zone;
+    case 5:
+      return r.connect;
+    case 6:
+      return r.flow;
+    case 7:
+      return r.proto;
+    case 8:
+      return r.type;
+    default:
+      return r[key];
+  }
 }
 
 function plainPath(segs: readonly string[]): PlainPath | null {
   if (segs.length > 16 || segs.includes('*')) return null;
-  return { segs, checked: segs.some((seg) => seg in Object.prototype) };
+  const checked = segs.some((seg) => seg in Object.prototype);
+  const short = checked ? 0 : segs.length === 1 ? 1 : segs.length === 2 ? 2 : 0;
+  const first = segs[0] ?? '';
+  const second = segs[1] ?? '';
+  const endpoint = first === 'src' || first === 'dst';
+  return {
+    segs,
+    checked,
+    short,
+    first,
+    second,
+    firstAt: SUBJECT_KEYS.indexOf(first),
+    secondAt: endpoint ? ENDPOINT_KEYS.indexOf(second) : -1,
+  };
 }
 
 /**
@@ -191,6 +279,16 @@ function plainPath(segs: readonly string[]): PlainPath | null {
  * returned as is. The common case of every condition and threshold key, without closures or hasOwnProperty.
  */
 function readPath(root: unknown, p: PlainPath): unknown {
+  if (p.short !== 0) {
+    // The loop below, unrolled: no per-step key or flag reads.
+    if (typeof root !== 'object' || root === null) return undefined;
+    if (Array.isArray(root)) return ON_ARRAY;
+    const v = readKey(root, p.first, p.firstAt, false);
+    if (p.short === 1) return v;
+    if (typeof v !== 'object' || v === null) return undefined;
+    if (Array.isArray(v)) return ON_ARRAY;
+    return readKey(v, p.second, p.secondAt, true);
+  }
   const segs = p.segs;
   let v = root;
   for (let i = 0; i < segs.length; i++) {
@@ -227,31 +325,41 @@ function numberKeyed(text: string): number | null {
   return String(n) === text ? n : null;
 }
 
-/** keyOf(v) === want, without making the text of a number or boolean. */
-function equalsKey(want: string): (v: FieldValue) => boolean {
-  const num = numberKeyed(want);
-  return (v) => {
-    if (typeof v === 'string') return textKey(v) === want;
-    if (typeof v === 'number') return num !== null && (v === num || (v !== v && num !== num));
-    if (typeof v === 'boolean') return (v ? 'true' : 'false') === want;
-    return false;
-  };
+/** keyOf(v) === want, without making the text of a number or boolean (`num`: numberKeyed(want)). */
+function equalsValue(v: FieldValue, want: string, num: number | null): boolean {
+  if (typeof v === 'string') return textKey(v) === want;
+  if (typeof v === 'number') return num !== null && (v === num || (v !== v && num !== num));
+  if (typeof v === 'boolean') return (v ? 'true' : 'false') === want;
+  return false;
 }
 
-/** keyOf(v) is in `set`, without making the text of a number or boolean. */
-function inKeys(set: ReadonlySet<string>): (v: FieldValue) => boolean {
-  // Set.has compares numbers as SameValueZero: -0 finds 0 (both "0"), NaN finds NaN ("NaN").
+/** keyOf(v) is in `set`, without making the text of a number or boolean (`nums`: numbersOf(set)). */
+function inValue(v: FieldValue, set: ReadonlySet<string>, nums: ReadonlySet<number>): boolean {
+  if (typeof v === 'string') return set.has(textKey(v));
+  if (typeof v === 'number') return nums.has(v);
+  if (typeof v === 'boolean') return set.has(v ? 'true' : 'false');
+  return false;
+}
+
+/** The numbers whose String() is in `set`: Set.has compares them as SameValueZero, -0 finds 0 (both "0"), NaN finds NaN. */
+function numbersOf(set: ReadonlySet<string>): ReadonlySet<number> {
   const nums = new Set<number>();
   for (const x of set) {
     const n = numberKeyed(x);
     if (n !== null) nums.add(n);
   }
-  return (v) => {
-    if (typeof v === 'string') return set.has(textKey(v));
-    if (typeof v === 'number') return nums.has(v);
-    if (typeof v === 'boolean') return set.has(v ? 'true' : 'false');
-    return false;
-  };
+  return nums;
+}
+
+/** keyOf(v) matches the anchored expression. */
+function matchesValue(v: FieldValue, re: RegExp): boolean {
+  const k = keyOf(v);
+  return k !== null && re.test(k);
+}
+
+/** One glob per operand value, as one anchored alternation (a list such as mqtt-command-topics has six); null: none. */
+function globsRegExp(globs: readonly string[]): RegExp | null {
+  return globs.length === 0 ? null : new RegExp(`^(?:${globs.map(globSource).join('|')})$`, 's');
 }
 
 const ANY = (): boolean => true;
@@ -299,22 +407,22 @@ function operandValues(o: Operand, ctx: MatchContext): string[] {
 
 function compileOp(op: Op, ctx: MatchContext): (v: FieldValue) => boolean {
   switch (op.op) {
-    case 'equals':
-      return equalsKey(String(op.value));
+    case 'equals': {
+      const want = String(op.value);
+      const num = numberKeyed(want);
+      return (v) => equalsValue(v, want, num);
+    }
     case 'in':
     case 'not_in': {
       // not_in is compiled as the negation of in (over all values) by the caller.
-      return inKeys(new Set(operandValues(op.operand, ctx)));
+      const set = new Set(operandValues(op.operand, ctx));
+      const nums = numbersOf(set);
+      return (v) => inValue(v, set, nums);
     }
     case 'glob': {
-      // One anchored alternation instead of a test per glob (a list such as mqtt-command-topics has six).
-      const globs = operandValues(op.operand, ctx);
-      if (globs.length === 0) return () => false;
-      const re = new RegExp(`^(?:${globs.map(globSource).join('|')})$`, 's');
-      return (v) => {
-        const k = keyOf(v);
-        return k !== null && re.test(k);
-      };
+      const re = globsRegExp(operandValues(op.operand, ctx));
+      if (re === null) return () => false;
+      return (v) => matchesValue(v, re);
     }
     case 'regex': {
       const re = new RegExp(op.source);
@@ -366,28 +474,85 @@ function compileOp(op: Op, ctx: MatchContext): (v: FieldValue) => boolean {
   }
 }
 
+/** Every predicate holds, asked in order; two and three (most rules after the indexed proto and type) unrolled. */
+function allOf(ps: Predicate[]): Predicate {
+  const [a, b, c] = ps as [Predicate, Predicate, Predicate];
+  if (ps.length === 1) return a;
+  if (ps.length === 2) return (s) => a(s) && b(s);
+  if (ps.length === 3) return (s) => a(s) && b(s) && c(s);
+  return (s) => {
+    for (let i = 0; i < ps.length; i++) if (!(ps[i] as Predicate)(s)) return false;
+    return true;
+  };
+}
+
+/** Some predicate holds, asked in order; two and three unrolled. */
+function anyOf(ps: Predicate[]): Predicate {
+  const [a, b, c] = ps as [Predicate, Predicate, Predicate];
+  if (ps.length === 1) return a;
+  if (ps.length === 2) return (s) => a(s) || b(s);
+  if (ps.length === 3) return (s) => a(s) || b(s) || c(s);
+  return (s) => {
+    for (let i = 0; i < ps.length; i++) if ((ps[i] as Predicate)(s)) return true;
+    return false;
+  };
+}
+
+/**
+ * The field condition of one operator on a plain path, for the operators most rules use (equals, in, glob):
+ * the test is called directly instead of through the operator's closure (one call site for every rule's
+ * condition). A scalar is tested; absent gives `absent`, an array or object `walk`. Null for other operators.
+ */
+function scalarCondition(
+  op: Op,
+  ctx: MatchContext,
+  plain: PlainPath,
+  absent: boolean,
+  walk: Predicate,
+): Predicate | null {
+  switch (op.op) {
+    case 'equals': {
+      const want = String(op.value);
+      const num = numberKeyed(want);
+      return (s) => {
+        const v = readPath(s, plain);
+        if (v === undefined || v === null) return absent;
+        return typeof v === 'object' ? walk(s) : equalsValue(v as FieldValue, want, num);
+      };
+    }
+    case 'in': {
+      const set = new Set(operandValues(op.operand, ctx));
+      const nums = numbersOf(set);
+      return (s) => {
+        const v = readPath(s, plain);
+        if (v === undefined || v === null) return absent;
+        return typeof v === 'object' ? walk(s) : inValue(v as FieldValue, set, nums);
+      };
+    }
+    case 'glob': {
+      const re = globsRegExp(operandValues(op.operand, ctx));
+      if (re === null) return null;
+      return (s) => {
+        const v = readPath(s, plain);
+        if (v === undefined || v === null) return absent;
+        return typeof v === 'object' ? walk(s) : matchesValue(v as FieldValue, re);
+      };
+    }
+    default:
+      return null;
+  }
+}
+
 /**
  * A field condition holds when one value satisfies every operator at once; `exists: false` holds
  * when there is no value, and `not_in` holds when no value is in the set (so also when absent).
  */
 export function compileMatch(node: MatchNode, ctx: MatchContext): Predicate {
   switch (node.kind) {
-    case 'all': {
-      const ps = node.items.map((i) => compileMatch(i, ctx));
-      if (ps.length === 1) return ps[0] as Predicate;
-      return (s) => {
-        for (const p of ps) if (!p(s)) return false;
-        return true;
-      };
-    }
-    case 'any': {
-      const ps = node.items.map((i) => compileMatch(i, ctx));
-      if (ps.length === 1) return ps[0] as Predicate;
-      return (s) => {
-        for (const p of ps) if (p(s)) return true;
-        return false;
-      };
-    }
+    case 'all':
+      return allOf(node.items.map((i) => compileMatch(i, ctx)));
+    case 'any':
+      return anyOf(node.items.map((i) => compileMatch(i, ctx)));
     case 'not': {
       const p = compileMatch(node.item, ctx);
       return (s) => !p(s);
@@ -397,13 +562,17 @@ export function compileMatch(node: MatchNode, ctx: MatchContext): Predicate {
       let existsWanted: boolean | null = null;
       const notIn: ((v: FieldValue) => boolean)[] = [];
       const positive: ((v: FieldValue) => boolean)[] = [];
+      const positiveOps: Op[] = [];
       const knowledge: { sources: readonly KnowledgeSource[]; list: string | null; want: boolean }[] = [];
       for (const op of node.ops) {
         if (op.op === 'exists') existsWanted = op.value;
         else if (op.op === 'not_in') notIn.push(compileOp(op, ctx));
         else if (op.op === 'known_to' || op.op === 'unknown_to')
           knowledge.push({ sources: op.sources, list: op.list, want: op.op === 'known_to' });
-        else positive.push(compileOp(op, ctx));
+        else {
+          positive.push(compileOp(op, ctx));
+          positiveOps.push(op);
+        }
       }
       const path = node.path;
       const known = ctx.known;
@@ -444,6 +613,8 @@ export function compileMatch(node: MatchNode, ctx: MatchContext): Predicate {
         };
       // One scalar value: each test is asked once, about it. Arrays and objects take the walk.
       if (existsWanted !== false && notIn.length === 0 && positive.length === 1) {
+        const direct = scalarCondition(positiveOps[0] as Op, ctx, plain, absent, walk);
+        if (direct !== null) return direct;
         const only = positive[0] as (v: FieldValue) => boolean;
         return (s) => {
           const v = readPath(s, plain);

@@ -8,8 +8,11 @@ import { compileMatch, type MatchContext, type Predicate, type SubjectEndpoint }
 import { KNOWLEDGE, type BaselineKnowledge } from './knowledge.js';
 import { ThresholdState } from './threshold.js';
 import { isDeniedKey } from '../findings/findings.js';
+import { severityRank } from '../../wire/finding.js';
 import { cidrContains, parseIp } from '../site/ip.js';
 import type { AllowEntry, SiteIndex } from '../site/site.js';
+
+const HIGH = severityRank('high');
 
 /** Event types remembered per protocol in the rule dispatch memo. */
 const MAX_DISPATCH_TYPES = 256;
@@ -40,6 +43,8 @@ export interface CompiledRule {
   exempt: Exemption[];
   threshold: ThresholdState | null;
   peerInGroup: boolean;
+  /** Severity below high: held back while the device learns (FindingReporter). */
+  belowHigh: boolean;
 }
 
 /** Turns a rule-set into compiled predicates bound to a site's lists, zones and assets and the approved baseline. */
@@ -91,6 +96,7 @@ function compileRules(
       exempt: [],
       threshold: def.threshold ? new ThresholdState(def.threshold, maxThresholdGroups) : null,
       peerInGroup: def.threshold?.byText.includes(`${other}.ip`) ?? false,
+      belowHigh: severityRank(def.severity) < HIGH,
     });
   }
   return out;
