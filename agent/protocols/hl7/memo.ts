@@ -84,3 +84,33 @@ export class StretchMemo {
 function sepKey(enc: Separators): number {
   return enc.field | (enc.component << 8) | (enc.repetition << 16) | (enc.escape << 24);
 }
+
+/**
+ * Lists of segment ids, one frozen array shared by every message with the same list: a connection sends a handful of
+ * message shapes (ORU with n OBX, ADT, ACK), and a list per message was a growing array of up to 256 entries made
+ * for each. The key is the list itself (compared in full on a hit), found by a hash the parser folds as it reads.
+ * Frozen like the parser's empty lists: a consumer that pushed into one would throw rather than alter other events.
+ * Fixed memory: `slots` lists of at most the parser's segment cap.
+ */
+export class SharedLists {
+  private readonly kept: (readonly string[] | null)[];
+
+  /** `slots` must be a power of two. */
+  constructor(private readonly slots = 256) {
+    this.kept = new Array<readonly string[] | null>(slots).fill(null);
+  }
+
+  /** The shared list equal to items[0, n), made (and kept) on a miss. `hash` is the caller's hash of the items. */
+  list(items: readonly string[], n: number, hash: number): readonly string[] {
+    const slot = (hash ^ (hash >>> 16)) & (this.slots - 1);
+    const kept = this.kept[slot] ?? null;
+    if (kept !== null && kept.length === n) {
+      let k = 0;
+      while (k < n && kept[k] === items[k]) k++;
+      if (k === n) return kept;
+    }
+    const made = Object.freeze(items.slice(0, n));
+    this.kept[slot] = made;
+    return made;
+  }
+}

@@ -18,7 +18,7 @@ import {
 } from './constants.js';
 import { AsciiIntern, hashStep, latin1 } from '../intern.js';
 import { indexOfByte } from '../scan.js';
-import { StretchMemo } from './memo.js';
+import { SharedLists, StretchMemo } from './memo.js';
 
 // ------------------------------------------------------------------------------------------------ framing
 
@@ -410,6 +410,9 @@ function plainText(bytes: Uint8Array, a: number, b: number, enc: Encoding, reuse
 /** MSH-3..6 and MSH-11..16 of every HL7 connection (see memo.ts). */
 const STRETCHES = new StretchMemo();
 
+/** Segment lists of every HL7 connection (see memo.ts). */
+const SEGMENT_LISTS = new SharedLists();
+
 /** Field texts of every HL7 connection (see intern.ts). */
 const FIELD_TEXTS = new AsciiIntern();
 
@@ -449,7 +452,7 @@ function newMessage(batch: boolean): Hl7Message {
     version: '',
     acceptAckType: '',
     appAckType: '',
-    segments: [],
+    segments: NO_SEGMENTS,
     segmentCount: 0,
     ackCode: '',
     ackControlId: '',
@@ -466,6 +469,8 @@ function newMessage(batch: boolean): Hl7Message {
  * push into it would throw (caught as an analyzer error) rather than leak ids between messages.
  */
 const NO_DEVICE_IDS = Object.freeze([]) as unknown as string[];
+/** A message's segment list until it is finished (then one of SEGMENT_LISTS), frozen likewise. */
+const NO_SEGMENTS = Object.freeze([]) as unknown as string[];
 /** The notes of a block without any (nearly all), shared and frozen likewise. */
 const NO_NOTES = Object.freeze([]) as unknown as ParseNote[];
 
@@ -550,6 +555,10 @@ class BlockParser {
   private stretchStart = -1;
   private stretchEnd = 0;
   private cut = false;
+  /** The current message's segment ids (scratch, up to maxSegments) and their hash, for SEGMENT_LISTS at finish. */
+  private readonly segIds: string[] = [];
+  private segLen = 0;
+  private segHash = 0;
 
   private note(n: ParseNote): void {
     if (this.notes === NO_NOTES) this.notes = [n];
@@ -617,6 +626,7 @@ class BlockParser {
     if (!m) return;
     m.size = segEnd - this.msgStart;
     if (m.messageType.startsWith('ORU^R01') && (this.hasObx18 || this.hasPrt16)) m.pcdProfile = true;
+    m.segments = SEGMENT_LISTS.list(this.segIds, this.segLen, this.segHash) as string[];
     this.messages.push(m);
     this.msg = null;
   }
@@ -679,8 +689,10 @@ class BlockParser {
       this.msgStart = segStart;
       this.hasObx18 = false;
       this.hasPrt16 = false;
+      this.segLen = 0;
+      this.segHash = 0;
       this.readMsh(this.msg, enc, segStart, segEnd);
-      this.pushSegment(this.msg, 'MSH');
+      this.pushSegment(this.msg, 'MSH', ID_MSH);
       return;
     }
     const m = this.msg;
@@ -695,7 +707,7 @@ class BlockParser {
       this.lastId = segmentId(code);
       this.lastPhi = PHI_CODES.has(code);
     }
-    this.pushSegment(m, this.lastId);
+    this.pushSegment(m, this.lastId, code);
     if (this.lastPhi) m.hasPhi = true;
     if (code === ID_MSA) this.readMsa(m, enc, segStart, segEnd);
     else if (code === ID_OBX) {
@@ -705,10 +717,12 @@ class BlockParser {
     }
   }
 
-  private pushSegment(m: Hl7Message, id: string): void {
+  private pushSegment(m: Hl7Message, id: string, code: number): void {
     m.segmentCount++;
-    if (m.segments.length < this.limits.maxSegments) m.segments.push(id);
-    else this.note('segments_truncated');
+    if (this.segLen < this.limits.maxSegments) {
+      this.segIds[this.segLen++] = id;
+      this.segHash = hashStep(this.segHash, code);
+    } else this.note('segments_truncated');
   }
 
   private text(enc: Encoding, a: number, z: number, reuse = true): string {
@@ -924,7 +938,9 @@ class BlockParser {
     const len = z - a;
     if (len <= 0 || len > this.limits.maxFieldChars) return false;
     const view = this.view;
-    for (const id of ids) {
+    // indexed: a for-of here left an iterator (and its results) per OBX to the collector
+    for (let j = 0; j < ids.length; j++) {
+      const id = ids[j] ?? '';
       if (id.length !== len) continue;
       let k = 0;
       while (k < len) {

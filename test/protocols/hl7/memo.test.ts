@@ -2,7 +2,7 @@
 // whatever collides in its small table; a miss is always allowed (it is a cache).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { StretchMemo } from '../../../agent/protocols/hl7/memo.js';
+import { SharedLists, StretchMemo } from '../../../agent/protocols/hl7/memo.js';
 import type { Encoding } from '../../../agent/protocols/hl7/parse.js';
 
 // two choices each: stretches kept under separators that differ in one place only are common
@@ -59,6 +59,35 @@ describe('StretchMemo', () => {
         },
       ),
       { seed: 5, numRuns: 500 },
+    );
+  });
+});
+
+describe('SharedLists', () => {
+  it('gives a frozen list equal to the items, the same one again for equal items, whatever the hash collides on', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.array(fc.constantFrom('MSH', 'PID', 'OBX', 'MSA'), { maxLength: 6 }),
+            fc.nat(7),
+            fc.nat(3),
+          ),
+          { minLength: 1, maxLength: 100 },
+        ),
+        (ops) => {
+          const lists = new SharedLists(4);
+          for (const [items, extra, hash] of ops) {
+            // scratch longer than the list: only items[0, n) count
+            const scratch = [...items, ...Array.from({ length: extra }, () => 'ZZZ')];
+            const got = lists.list(scratch, items.length, hash);
+            expect(got).toEqual(items);
+            expect(Object.isFrozen(got)).toBe(true);
+            // the same items under the same hash right after: the same array
+            expect(lists.list([...items], items.length, hash)).toBe(got);
+          }
+        },
+      ),
     );
   });
 });
