@@ -199,9 +199,6 @@ class Flow implements FlowInfo, HoldBudget {
   /** Source MAC of the packet that began the flow (-1 unknown). */
   startMac = -1;
   private cachedId: string | null = null;
-  /** Client and server address texts, made on first read: the engine reads them per flow start, events and the record again. */
-  private cachedClientIp: string | null = null;
-  private cachedServerIp: string | null = null;
   /** '' once made for a flow without a Community ID (ICMP). */
   private cachedCommunityId: string | null = null;
 
@@ -223,11 +220,11 @@ class Flow implements FlowInfo, HoldBudget {
   }
 
   get clientIp(): string {
-    return (this.cachedClientIp ??= this.addrText(this.clientIsA));
+    return this.addrText(this.clientIsA);
   }
 
   get serverIp(): string {
-    return (this.cachedServerIp ??= this.addrText(!this.clientIsA));
+    return this.addrText(!this.clientIsA);
   }
 
   /** Made on first use (the engine asks at flow start) and kept: events and the record reuse the string. */
