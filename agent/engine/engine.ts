@@ -351,7 +351,15 @@ export class Engine {
       }
     }
     if (ev.proto === 'mqtt' && fc?.connect) subject.connect = fc.connect;
-    if (fc?.clientKey) subject.from_client = fc.clientKey === sm.hostPort;
+    const clientKey = fc?.clientKey;
+    if (clientKey) {
+      // Compared once per flow side (the strings are equal, rarely the same object): then by identity.
+      if (sm.clientKey !== clientKey) {
+        sm.fromClient = clientKey === sm.hostPort;
+        sm.clientKey = clientKey;
+      }
+      subject.from_client = sm.fromClient;
+    }
     // A flow side's binding is checked again only after the bindings changed (see DeviceSignals.arpChanges).
     const signals = this.signals;
     if (ev.src.mac && sm.bound !== signals.arpChanges) {
@@ -450,12 +458,7 @@ export class Engine {
     known?: ObserveKeys,
   ): Device {
     if (!mac && ctx) {
-      const c = ctx.clientDevice !== undefined ? this.table.get(ctx.clientDevice) : undefined;
-      const s =
-        c?.ips.includes(ip) !== true && ctx.serverDevice !== undefined
-          ? this.table.get(ctx.serverDevice)
-          : undefined;
-      const d = c?.ips.includes(ip) ? c : s?.ips.includes(ip) ? s : undefined;
+      const d = this.table.flowDevice(ctx.clientDevice, ctx.serverDevice, ip, ctx, known);
       if (d) {
         if (ts > d.last) d.last = ts;
         return d;

@@ -115,10 +115,25 @@ export interface ObserveKeys {
    * next call only makes it the most recently used (as the lookup would) and moves its last-seen time.
    */
   seen: SeenDevice | null;
+  /**
+   * Filled by flowDevice(): the device it found for this address in flow `flowOwner`, valid while the table's
+   * version stays `flowVersion`.
+   */
+  flowDevice: Device | null;
+  flowOwner: object | null;
+  flowVersion: number;
 }
 
 export function observeKeys(ip: string, mac: string | undefined, zone: string): ObserveKeys {
-  return { zone, ipKey: `ip:${ip}`, macKey: mac ? `mac:${mac}` : undefined, seen: null };
+  return {
+    zone,
+    ipKey: `ip:${ip}`,
+    macKey: mac ? `mac:${mac}` : undefined,
+    seen: null,
+    flowDevice: null,
+    flowOwner: null,
+    flowVersion: -1,
+  };
 }
 
 /** The device observe() last gave for these keys, valid while DeviceTable.version stays `version`. */
@@ -137,7 +152,8 @@ export class DeviceTable {
   private readonly routerMacs = new Set<string>();
   /**
    * Bumped whenever keys may lead elsewhere than before: a device evicted, a MAC become a router (its hosts are
-   * keyed by IP from then on). ObserveKeys.seen is valid only at the version it was made.
+   * keyed by IP from then on), a device given another IP (flowDevice may now find it). ObserveKeys.seen and
+   * .flowDevice are valid only at the version they were made.
    */
   private version = 0;
   readonly stats: DeviceStats = {
@@ -219,8 +235,41 @@ export class DeviceTable {
     return d;
   }
 
+  /**
+   * The device of a flow's endpoint whose event carries no MAC: of the devices the flow started with (their keys;
+   * either may have been evicted since), the first that holds `ip`. With `known`, remembered for flow `owner` (an
+   * object of the caller's, one per flow) until the table's version changes: the devices behind the keys change
+   * only by eviction and their IPs only grow (addIp bumps the version).
+   */
+  flowDevice(
+    clientKey: string | undefined,
+    serverKey: string | undefined,
+    ip: string,
+    owner: object,
+    known?: ObserveKeys,
+  ): Device | undefined {
+    if (known !== undefined && known.flowOwner === owner && known.flowVersion === this.version)
+      return known.flowDevice ?? undefined;
+    let found: Device | undefined;
+    const c = clientKey !== undefined ? this.byKey.peek(clientKey) : undefined;
+    if (c !== undefined && c.ips.includes(ip)) found = c;
+    else if (serverKey !== undefined) {
+      const s = this.byKey.peek(serverKey);
+      if (s !== undefined && s.ips.includes(ip)) found = s;
+    }
+    if (known !== undefined) {
+      known.flowDevice = found ?? null;
+      known.flowOwner = owner;
+      known.flowVersion = this.version;
+    }
+    return found;
+  }
+
   private addIp(d: Device, ip: string): void {
-    if (d.ips.length < this.limits.maxIpsPerDevice) d.ips.push(ip);
+    if (d.ips.length < this.limits.maxIpsPerDevice) {
+      d.ips.push(ip);
+      this.version++;
+    }
     if (
       d.mac &&
       !d.router &&

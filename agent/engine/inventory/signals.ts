@@ -99,7 +99,8 @@ export class DeviceSignals {
           this.hint(ev, subject, d, slot, v, ts);
           continue;
         }
-        for (const x of v.slice(0, h.max ?? 1)) this.hint(ev, subject, d, slot, x, ts);
+        const n = Math.min(v.length, h.max ?? 1);
+        for (let i = 0; i < n; i++) this.hint(ev, subject, d, slot, v[i], ts);
       }
     if (ev.proto === 'mqtt' && ev.type === 'connect') {
       const cid = str(f.client_id);

@@ -21,6 +21,10 @@ export interface EndpointMemo {
   keys: ObserveKeys;
   /** "ip|port", as the engine's flow context spells the client. */
   hostPort: string;
+  /** The flow context's client "ip|port" that `fromClient` was worked out against. */
+  clientKey: string | undefined;
+  /** Whether this side is that client. */
+  fromClient: boolean;
   /** The address is on the Internet by the site's zones, VLAN aside (IP→MAC bindings skip those). */
   internet: boolean;
   /** DeviceSignals.arpChanges when this address's IP→MAC binding was last checked (-1: never). */
@@ -87,6 +91,8 @@ export class EndpointResolver {
       ep,
       keys: observeKeys(e.ip, e.mac, ep.zone),
       hostPort: `${e.ip}|${e.port}`,
+      clientKey: undefined,
+      fromClient: false,
       internet: this.site.zoneOf(e.ip) === ZONE_INTERNET,
       bound: -1,
       protoDevice: null,
