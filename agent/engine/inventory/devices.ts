@@ -327,8 +327,9 @@ export class DeviceTable {
     return previous;
   }
 
-  addPeer(d: Device, ip: string, port: number | undefined, proto: string): void {
-    const key = port === undefined ? ip : `${ip}|${port}`;
+  /** `key`: "ip|port" (or the ip without a port) when the caller has it made already. */
+  addPeer(d: Device, ip: string, port: number | undefined, proto: string, key?: string): void {
+    if (key === undefined) key = port === undefined ? ip : `${ip}|${port}`;
     const p = d.peers.get(key);
     if (p) {
       p.flows++;

@@ -1,10 +1,11 @@
 // What the engine knows about one side of an event or flow: its zone, MAC vendor and asset (site file) — the
 // subject endpoint rules read — and the device-table keys, worked out once per flow side (issue 11).
+import { macToString } from '../../decode/addr.js';
 import type { EventRecord, FieldValue } from '../../protocols/types.js';
 import { observeKeys, type Device, type ObserveKeys } from '../inventory/devices.js';
 import { lookupVendor } from '../inventory/oui.js';
 import type { Subject, SubjectEndpoint } from '../rules/match.js';
-import { ZONE_INTERNET, type SiteIndex } from './site.js';
+import { ZONE_INTERNET, type Asset, type SiteIndex } from './site.js';
 
 /**
  * What the engine derives from one event endpoint: its subject endpoint (zone, vendor, asset) and device
@@ -44,10 +45,89 @@ function fits(m: EndpointMemo, e: EventRecord['src'], vlan: number): boolean {
 
 export type EndpointAddress = { ip: string; port?: number; mac?: string | undefined };
 
+/**
+ * What the engine derives from one host of a flow start (and its end): the same as an EndpointMemo, without the
+ * port, by address instead of by event endpoint object, since every flow brings new FlowInfo objects (and address
+ * text) while its hosts are mostly ones seen before.
+ */
+export interface HostMemo {
+  /** The address text, hashed once: device keys, peers and the site's caches are looked up with it. */
+  ip: string;
+  /** The MAC as the flow table has it (-1: none) and as text. */
+  macNum: number;
+  mac: string | undefined;
+  vlan: number;
+  zone: string;
+  asset: Asset | undefined;
+  vendor: string | undefined;
+  internet: boolean;
+  keys: ObserveKeys;
+  /** DeviceSignals.arpChanges when this host's IP→MAC binding was last checked (-1: never). */
+  bound: number;
+  /** The last port a flow named at this host, and "ip|port" of it (the client's peer key of a server). */
+  port: number;
+  ipPort: string;
+}
+
+/**
+ * Hosts remembered at once: cleared when full (as the site's zone cache). A memo may hold a device the table has
+ * evicted since (ObserveKeys.seen), so this cap also bounds how many of those stay in memory through it.
+ */
+const MAX_HOSTS = 8192;
+
 export class EndpointResolver {
   private readonly memos = new WeakMap<object, EndpointMemo>();
+  private readonly hosts = new Map<string, HostMemo>();
 
   constructor(private readonly site: SiteIndex) {}
+
+  /** The memo of a flow's host: `ip`, MAC `mac` (a number, -1 none) on VLAN `vlan`. */
+  host(ip: string, mac: number, vlan: number): HostMemo {
+    const h = this.hosts.get(ip);
+    if (h !== undefined && h.macNum === mac && h.vlan === vlan) return h;
+    const text = mac >= 0 ? macToString(mac) : undefined;
+    const zone = this.site.zoneOf(ip, vlan);
+    const m: HostMemo = {
+      ip,
+      macNum: mac,
+      mac: text,
+      vlan,
+      zone,
+      asset: this.site.assetOf(ip, text),
+      vendor: text ? lookupVendor(text) || undefined : undefined,
+      internet: this.site.zoneOf(ip) === ZONE_INTERNET,
+      keys: observeKeys(ip, text, zone),
+      bound: -1,
+      port: -1,
+      ipPort: '',
+    };
+    if (h === undefined && this.hosts.size >= MAX_HOSTS) this.hosts.clear();
+    this.hosts.set(ip, m);
+    return m;
+  }
+
+  /** The subject endpoint of a host at `port`: what endpoint() gives for its address. */
+  hostEndpoint(h: HostMemo, port: number | undefined): SubjectEndpoint {
+    const a = h.asset;
+    return {
+      ip: h.ip,
+      port,
+      mac: h.mac,
+      zone: h.zone,
+      asset: a ? a.name : undefined,
+      asset_role: a ? a.roles : undefined,
+      vendor: h.vendor,
+    };
+  }
+
+  /** "ip|port" of a host, made once per port in a row. */
+  ipPort(h: HostMemo, port: number): string {
+    if (h.port !== port) {
+      h.ipPort = `${h.ip}|${port}`;
+      h.port = port;
+    }
+    return h.ipPort;
+  }
 
   endpoint(e: EndpointAddress, vlan: number): SubjectEndpoint {
     const mac = e.mac ? e.mac : undefined;
