@@ -96,6 +96,13 @@ export class DeviceSignals {
         if (v === undefined) continue;
         const d = h.side === 'src' ? src : dst;
         if (!Array.isArray(v)) {
+          // The hint this slot last gave the device, again (most events repeat it): only its last-seen time moves,
+          // as in addHint. Anything else (a new value, a number, empty or overlong text) takes the whole way.
+          const m = d.hintMemo[slot.slot];
+          if (m !== undefined && m.value === v) {
+            if (ts > m.last) m.last = ts;
+            continue;
+          }
           this.hint(ev, subject, d, slot, v, ts);
           continue;
         }
