@@ -13,6 +13,7 @@ import {
   type DeviceLimits,
   type DeviceRecord,
   type DeviceStats,
+  type FlowDeviceMemo,
   type ObserveKeys,
 } from './inventory/devices.js';
 import { FindingSink, type FindingStats } from './findings/findings.js';
@@ -21,7 +22,7 @@ import { IncidentFolder, type IncidentStats } from './findings/incidents.js';
 import type { BaselineKnowledge } from './rules/knowledge.js';
 import type { RuleSet } from './rules/rules.js';
 import { SiteIndex, type Site } from './site/site.js';
-import { EndpointResolver, subjectOf, type EndpointMemo, type HostMemo } from './site/endpoints.js';
+import { EndpointResolver, subjectOf, type EndpointMemo } from './site/endpoints.js';
 import { DeviceSignals } from './inventory/signals.js';
 import { FindingReporter } from './findings/reporter.js';
 import { RuleBook, type AllowRule } from './rules/rulebook.js';
@@ -87,9 +88,6 @@ interface FlowCtx {
   serverDevice: string | undefined;
   /** "ip|port" of the flow's client (from the flow start, else from an MQTT CONNECT's sender). */
   clientKey: string | undefined;
-  /** The memos of the hosts the flow started with (shared by their flows; null for a context made by an event). */
-  clientHost: HostMemo | null;
-  serverHost: HostMemo | null;
   /**
    * The flow's two event endpoint objects (a dispatcher passes one per side) and their memos: found here with
    * the context instead of in the resolver's WeakMap on every event.
@@ -285,8 +283,6 @@ export class Engine {
       clientDevice: c.key,
       serverDevice: s.key,
       clientKey: `${ch.ip}|${clientPort}`,
-      clientHost: ch,
-      serverHost: sh,
       sideA: undefined,
       memoA: undefined,
       sideB: undefined,
@@ -331,8 +327,8 @@ export class Engine {
     const vlan = ctx?.vlan ?? -1;
     const sm = this.memoOf(ctx, ev.src, vlan);
     const dm = this.memoOf(ctx, ev.dst, vlan);
-    const src = this.deviceFor(ctx, ev.src.ip, ev.src.mac, ts, vlan, sm.keys);
-    const dst = this.deviceFor(ctx, ev.dst.ip, ev.dst.mac, ts, vlan, dm.keys);
+    const src = this.deviceFor(ctx, ev.src.ip, ev.src.mac, ts, vlan, sm.keys, sm);
+    const dst = this.deviceFor(ctx, ev.dst.ip, ev.dst.mac, ts, vlan, dm.keys, dm);
     src.counters.events++;
     if (sm.protoDevice !== src || sm.proto !== ev.proto) {
       src.protocols.add(ev.proto);
@@ -362,8 +358,6 @@ export class Engine {
           clientDevice: undefined,
           serverDevice: undefined,
           clientKey: sm.hostPort,
-          clientHost: null,
-          serverHost: null,
           sideA: undefined,
           memoA: undefined,
           sideB: undefined,
@@ -406,15 +400,12 @@ export class Engine {
     this.curFlowRecord = rec;
     const vlan = rec.vlan ?? -1;
     const ctx = this.flowCtx.get(rec.flow);
-    // The hosts the flow started with, when the record names them alike (it may know a MAC the start did not).
     const client = rec.client;
     const server = rec.server;
-    const ch = ctx?.clientHost ?? null;
-    const sh = ctx?.serverHost ?? null;
-    const cm = ch !== null && ch.ip === client.ip && ch.mac === client.mac && ch.vlan === vlan ? ch : null;
-    const sm = sh !== null && sh.ip === server.ip && sh.mac === server.mac && sh.vlan === vlan ? sh : null;
-    const c = this.deviceFor(ctx, client.ip, client.mac, ts, vlan, cm?.keys);
-    const s = this.deviceFor(ctx, server.ip, server.mac, ts, vlan, sm?.keys);
+    const cm = this.endpoints.hostOf(client, vlan);
+    const sm = this.endpoints.hostOf(server, vlan);
+    const c = this.deviceFor(ctx, client.ip, client.mac, ts, vlan, cm?.keys, cm ?? undefined);
+    const s = this.deviceFor(ctx, server.ip, server.mac, ts, vlan, sm?.keys, sm ?? undefined);
     c.counters.bytes_sent += rec.bytes[0];
     c.counters.bytes_received += rec.bytes[1];
     s.counters.bytes_sent += rec.bytes[1];
@@ -493,9 +484,10 @@ export class Engine {
     ts: number,
     vlan: number,
     known?: ObserveKeys,
+    memo?: FlowDeviceMemo,
   ): Device {
     if (!mac && ctx) {
-      const d = this.table.flowDevice(ctx.clientDevice, ctx.serverDevice, ip, ctx, known);
+      const d = this.table.flowDevice(ctx.clientDevice, ctx.serverDevice, ip, ctx, memo);
       if (d) {
         if (ts > d.last) d.last = ts;
         return d;

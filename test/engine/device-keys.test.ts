@@ -3,7 +3,12 @@
 // at a small cap and MACs turning into routers (their hosts then keyed by IP) along the way.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DeviceTable, observeKeys, type ObserveKeys } from '../../agent/engine/inventory/devices.js';
+import {
+  DeviceTable,
+  observeKeys,
+  type FlowDeviceMemo,
+  type ObserveKeys,
+} from '../../agent/engine/inventory/devices.js';
 import { SiteIndex } from '../../agent/engine/site/site.js';
 
 const IPS = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6', '8.8.8.8', ''];
@@ -55,6 +60,7 @@ describe('DeviceTable.observe with remembered keys', () => {
 
 // Few addresses, so that flows' devices often gain an address their events asked for before (and the table seldom
 // evicts, which would hide a stale memo by changing the version anyway).
+const newMemo = (): FlowDeviceMemo => ({ flowDevice: null, flowOwner: null, flowVersion: -1 });
 const FIPS = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '8.8.8.8'];
 const FMACS = [undefined, '00:00:00:00:00:01', '00:00:00:00:00:02'];
 
@@ -105,7 +111,7 @@ describe('DeviceTable.flowDevice with remembered results', () => {
           // A flow: its owner object, the keys of its start, one memo per address (as the engine's flow sides).
           const flows = new Map<
             number,
-            { owner: object; c: string; s: string; memos: Map<string, ObserveKeys> }
+            { owner: object; c: string; s: string; memos: Map<string, FlowDeviceMemo> }
           >();
           let ts = 0;
           const both = (ip: string, mac: string | undefined): string => {
@@ -126,7 +132,7 @@ describe('DeviceTable.flowDevice with remembered results', () => {
               if (!f) continue;
               const ip = FIPS[o.ip] as string;
               let k = f.memos.get(ip);
-              if (!k) f.memos.set(ip, (k = observeKeys(ip, undefined, site.zoneOf(ip))));
+              if (!k) f.memos.set(ip, (k = newMemo()));
               const a = cached.flowDevice(f.c, f.s, ip, f.owner, k);
               const b = plain.flowDevice(f.c, f.s, ip, f.owner);
               expect(a?.key).toBe(b?.key);
@@ -151,7 +157,7 @@ describe('DeviceTable.flowDevice', () => {
     const c = table.observe('10.0.0.1', '00:00:00:00:00:01', 1);
     const s = table.observe('10.0.0.2', '00:00:00:00:00:02', 1);
     const owner = {};
-    const k = observeKeys('10.0.0.3', undefined, site.zoneOf('10.0.0.3'));
+    const k = newMemo();
     expect(table.flowDevice(c.key, s.key, '10.0.0.3', owner, k)).toBeUndefined();
     table.observe('10.0.0.3', '00:00:00:00:00:02', 2);
     expect(table.flowDevice(c.key, s.key, '10.0.0.3', owner, k)).toBe(s);

@@ -34,6 +34,7 @@ describe('EndpointResolver.host', () => {
             fc.integer({ min: 0, max: MACS.length - 1 }),
             fc.integer({ min: 0, max: VLANS.length - 1 }),
             fc.integer({ min: 0, max: 65535 }),
+            fc.boolean(),
           ),
           { minLength: 1, maxLength: 60 },
         ),
@@ -41,12 +42,14 @@ describe('EndpointResolver.host', () => {
           const site = new SiteIndex(SITE);
           const memoised = new EndpointResolver(site);
           const plain = new EndpointResolver(new SiteIndex(SITE));
-          for (const [i, m, v, port] of steps) {
+          for (const [i, m, v, port, fromRecord] of steps) {
             const ip = IPS[i] as string;
             const macNum = MACS[m] as number;
             const vlan = VLANS[v] as number;
             const mac = macNum >= 0 ? macToString(macNum) : undefined;
-            const h = memoised.host(ip, macNum, vlan);
+            // A flow start names the MAC by number, a flow record by text.
+            const h = fromRecord ? memoised.hostOf({ ip, port, mac }, vlan) : memoised.host(ip, macNum, vlan);
+            if (h === null) throw new Error('a memo for every MAC but the empty one');
             expect(h.ip).toBe(ip);
             expect(h.mac).toBe(mac);
             expect(memoised.hostEndpoint(h, port)).toEqual(plain.endpoint({ ip, port, mac }, vlan));
@@ -61,7 +64,12 @@ describe('EndpointResolver.host', () => {
     );
   });
 
-  it('keeps one memo per address while its MAC and VLAN stay the same', () => {
+  it('has no memo for an empty MAC text', () => {
+    const r = new EndpointResolver(new SiteIndex(SITE));
+    expect(r.hostOf({ ip: '10.20.30.17', mac: '' }, -1)).toBeNull();
+  });
+
+  it('keeps one memo per address, MAC and VLAN, by number or by text', () => {
     const r = new EndpointResolver(new SiteIndex(SITE));
     const a = r.host('10.20.30.17', 0x00095b000001, -1);
     expect(r.host('10.20.30.17', 0x00095b000001, -1)).toBe(a);
@@ -69,5 +77,10 @@ describe('EndpointResolver.host', () => {
     expect(b).not.toBe(a);
     expect(b.mac).toBeUndefined();
     expect(r.host('10.20.30.17', 0x00095b000001, 40)).not.toBe(a);
+    // A few variants of one address are kept side by side (the server's MAC unknown at the start, known at the end).
+    expect(r.host('10.20.30.17', 0x00095b000001, -1)).toBe(a);
+    expect(r.host('10.20.30.17', -1, -1)).toBe(b);
+    expect(r.hostOf({ ip: '10.20.30.17', mac: '00:09:5b:00:00:01' }, -1)).toBe(a);
+    expect(r.hostOf({ ip: '10.20.30.17' }, -1)).toBe(b);
   });
 });

@@ -115,25 +115,20 @@ export interface ObserveKeys {
    * next call only makes it the most recently used (as the lookup would) and moves its last-seen time.
    */
   seen: SeenDevice | null;
-  /**
-   * Filled by flowDevice(): the device it found for this address in flow `flowOwner`, valid while the table's
-   * version stays `flowVersion`.
-   */
-  flowDevice: Device | null;
-  flowOwner: object | null;
-  flowVersion: number;
 }
 
 export function observeKeys(ip: string, mac: string | undefined, zone: string): ObserveKeys {
-  return {
-    zone,
-    ipKey: `ip:${ip}`,
-    macKey: mac ? `mac:${mac}` : undefined,
-    seen: null,
-    flowDevice: null,
-    flowOwner: null,
-    flowVersion: -1,
-  };
+  return { zone, ipKey: `ip:${ip}`, macKey: mac ? `mac:${mac}` : undefined, seen: null };
+}
+
+/**
+ * Filled by flowDevice(): the device it found for one address (the memo's) in flow `flowOwner`, valid while the
+ * table's version stays `flowVersion`.
+ */
+export interface FlowDeviceMemo {
+  flowDevice: Device | null;
+  flowOwner: object | null;
+  flowVersion: number;
 }
 
 /** The device observe() last gave for these keys, valid while DeviceTable.version stays `version`. */
@@ -237,16 +232,16 @@ export class DeviceTable {
 
   /**
    * The device of a flow's endpoint whose event carries no MAC: of the devices the flow started with (their keys;
-   * either may have been evicted since), the first that holds `ip`. With `known`, remembered for flow `owner` (an
-   * object of the caller's, one per flow) until the table's version changes: the devices behind the keys change
-   * only by eviction and their IPs only grow (addIp bumps the version).
+   * either may have been evicted since), the first that holds `ip`. With `known` (a memo of this address),
+   * remembered for flow `owner` (an object of the caller's, one per flow) until the table's version changes: the
+   * devices behind the keys change only by eviction and their IPs only grow (addIp bumps the version).
    */
   flowDevice(
     clientKey: string | undefined,
     serverKey: string | undefined,
     ip: string,
     owner: object,
-    known?: ObserveKeys,
+    known?: FlowDeviceMemo,
   ): Device | undefined {
     if (known !== undefined && known.flowOwner === owner && known.flowVersion === this.version)
       return known.flowDevice ?? undefined;

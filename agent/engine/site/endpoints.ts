@@ -2,7 +2,7 @@
 // subject endpoint rules read — and the device-table keys, worked out once per flow side (issue 11).
 import { macToString } from '../../decode/addr.js';
 import type { EventRecord, FieldValue } from '../../protocols/types.js';
-import { observeKeys, type Device, type ObserveKeys } from '../inventory/devices.js';
+import { observeKeys, type Device, type FlowDeviceMemo, type ObserveKeys } from '../inventory/devices.js';
 import { lookupVendor } from '../inventory/oui.js';
 import type { Subject, SubjectEndpoint } from '../rules/match.js';
 import { ZONE_INTERNET, type Asset, type SiteIndex } from './site.js';
@@ -13,7 +13,7 @@ import { ZONE_INTERNET, type Asset, type SiteIndex } from './site.js';
  * out once per flow side instead of once per event. Checked against the address fields, so a reused
  * object with other contents is never served stale.
  */
-export interface EndpointMemo {
+export interface EndpointMemo extends FlowDeviceMemo {
   ip: string;
   port: number | undefined;
   mac: string | undefined;
@@ -50,10 +50,10 @@ export type EndpointAddress = { ip: string; port?: number; mac?: string | undefi
  * port, by address instead of by event endpoint object, since every flow brings new FlowInfo objects (and address
  * text) while its hosts are mostly ones seen before.
  */
-export interface HostMemo {
+export interface HostMemo extends FlowDeviceMemo {
   /** The address text, hashed once: device keys, peers and the site's caches are looked up with it. */
   ip: string;
-  /** The MAC as the flow table has it (-1: none) and as text. */
+  /** The MAC as the flow table has it (-1: none; -2: made from a flow record's text) and as text. */
   macNum: number;
   mac: string | undefined;
   vlan: number;
@@ -67,13 +67,17 @@ export interface HostMemo {
   /** The last port a flow named at this host, and "ip|port" of it (the client's peer key of a server). */
   port: number;
   ipPort: string;
+  /** The memo of the same address with another MAC or VLAN (a server's MAC is mostly known only at the flow end). */
+  next: HostMemo | null;
 }
 
 /**
- * Hosts remembered at once: cleared when full (as the site's zone cache). A memo may hold a device the table has
- * evicted since (ObserveKeys.seen), so this cap also bounds how many of those stay in memory through it.
+ * Addresses remembered at once, each with at most MAX_HOST_VARIANTS memos: cleared when full (as the site's zone
+ * cache). A memo may hold a device the table has evicted since (ObserveKeys), so these caps also bound how many of
+ * those stay in memory through them.
  */
 const MAX_HOSTS = 8192;
+const MAX_HOST_VARIANTS = 4;
 
 export class EndpointResolver {
   private readonly memos = new WeakMap<object, EndpointMemo>();
@@ -83,13 +87,31 @@ export class EndpointResolver {
 
   /** The memo of a flow's host: `ip`, MAC `mac` (a number, -1 none) on VLAN `vlan`. */
   host(ip: string, mac: number, vlan: number): HostMemo {
-    const h = this.hosts.get(ip);
-    if (h !== undefined && h.macNum === mac && h.vlan === vlan) return h;
-    const text = mac >= 0 ? macToString(mac) : undefined;
+    const head = this.hosts.get(ip);
+    for (let h = head ?? null; h !== null; h = h.next) if (h.macNum === mac && h.vlan === vlan) return h;
+    return this.addHost(ip, head, mac >= 0 ? macToString(mac) : undefined, mac, vlan);
+  }
+
+  /** host() for the addresses of a flow record (MAC as text); null for an empty MAC, which no memo stands for. */
+  hostOf(e: EndpointAddress, vlan: number): HostMemo | null {
+    const mac = e.mac;
+    if (mac === '') return null;
+    const head = this.hosts.get(e.ip);
+    for (let h = head ?? null; h !== null; h = h.next) if (h.mac === mac && h.vlan === vlan) return h;
+    return this.addHost(e.ip, head, mac, -2, vlan);
+  }
+
+  private addHost(
+    ip: string,
+    head: HostMemo | undefined,
+    text: string | undefined,
+    macNum: number,
+    vlan: number,
+  ): HostMemo {
     const zone = this.site.zoneOf(ip, vlan);
     const m: HostMemo = {
       ip,
-      macNum: mac,
+      macNum,
       mac: text,
       vlan,
       zone,
@@ -100,8 +122,18 @@ export class EndpointResolver {
       bound: -1,
       port: -1,
       ipPort: '',
+      next: head ?? null,
+      flowDevice: null,
+      flowOwner: null,
+      flowVersion: -1,
     };
-    if (h === undefined && this.hosts.size >= MAX_HOSTS) this.hosts.clear();
+    if (head === undefined) {
+      if (this.hosts.size >= MAX_HOSTS) this.hosts.clear();
+    } else {
+      let last = m;
+      for (let n = 1; n < MAX_HOST_VARIANTS && last.next !== null; n++) last = last.next;
+      last.next = null;
+    }
     this.hosts.set(ip, m);
     return m;
   }
@@ -162,21 +194,26 @@ export class EndpointResolver {
   }
 
   private memoOf(e: EventRecord['src'], vlan: number): EndpointMemo {
-    const ep = this.endpoint(e, vlan);
+    // From the host's memo when there is one: its device keys then already lead to the device (most flows are of
+    // hosts seen before), and a flow's first events skip the device lookup.
+    const h = this.hostOf(e, vlan);
     return {
       ip: e.ip,
       port: e.port,
       mac: e.mac,
       vlan,
-      ep,
-      keys: observeKeys(e.ip, e.mac, ep.zone),
+      ep: h !== null ? this.hostEndpoint(h, e.port) : this.endpoint(e, vlan),
+      keys: h !== null ? h.keys : observeKeys(e.ip, e.mac, this.site.zoneOf(e.ip, vlan)),
       hostPort: `${e.ip}|${e.port}`,
       clientKey: undefined,
       fromClient: false,
-      internet: this.site.zoneOf(e.ip) === ZONE_INTERNET,
+      internet: h !== null ? h.internet : this.site.zoneOf(e.ip) === ZONE_INTERNET,
       bound: -1,
       protoDevice: null,
       proto: '',
+      flowDevice: null,
+      flowOwner: null,
+      flowVersion: -1,
     };
   }
 
