@@ -65,8 +65,8 @@ export interface Device {
   /** The same hints by attribute (insertion order kept), so a hint is checked against its own kind only. */
   hintsByAttr: Map<string, Hint[]>;
   /**
-   * The hint each identity-hint slot (signals.ts) last found or added, by slot number: an event repeating it (most
-   * do) is recognised without the lookup. A slot fixes attribute and source, and a device's hints are unique by
+   * The hint each identity-hint slot (signals.ts) last found or added, by memo index (a slot has one per value an
+   * event may give): an event repeating it (most do) is recognised without the lookup. A slot fixes attribute and source, and a device's hints are unique by
    * attribute, value and source, so a memo whose value matches is the hint the lookup would find.
    */
   hintMemo: (Hint | undefined)[];
