@@ -82,7 +82,7 @@ interface FlowCtx {
   /**
    * The flow's endpoints' device-table keys, so events and the flow end (which may lack MACs) count on the same
    * records. Keys, not the records: a context must not keep a device the table evicted alive (issue 11: under a
-   * scan that was 1.3 kB per flow).
+   * scan that was 1.3 kB per flow). The memos of its event sides may (a flow with events, not a scan's probe).
    */
   clientDevice: string | undefined;
   serverDevice: string | undefined;

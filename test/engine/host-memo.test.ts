@@ -83,4 +83,18 @@ describe('EndpointResolver.host', () => {
     expect(r.hostOf({ ip: '10.20.30.17', mac: '00:09:5b:00:00:01' }, -1)).toBe(a);
     expect(r.hostOf({ ip: '10.20.30.17' }, -1)).toBe(b);
   });
+
+  it('holds a bounded number of memos, whatever the number of hosts', () => {
+    const r = new EndpointResolver(new SiteIndex(SITE));
+    const first = r.host('10.0.0.1', -1, -1);
+    for (let i = 0; i < 20000; i++) {
+      const ip = `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+      r.host(ip, i % 3 === 0 ? -1 : i, i % 2 === 0 ? -1 : 7);
+      expect(r.hostMemoCount).toBeLessThanOrEqual(4096);
+    }
+    // Cleared on the way: the first host's memo is made anew, and still right.
+    const again = r.host('10.0.0.1', -1, -1);
+    expect(again).not.toBe(first);
+    expect(again.keys.ipKey).toBe('ip:10.0.0.1');
+  });
 });

@@ -72,18 +72,26 @@ export interface HostMemo extends FlowDeviceMemo {
 }
 
 /**
- * Addresses remembered at once, each with at most MAX_HOST_VARIANTS memos: cleared when full (as the site's zone
- * cache). A memo may hold a device the table has evicted since (ObserveKeys), so these caps also bound how many of
- * those stay in memory through them.
+ * Host memos made before the memo cache is cleared (as the site's zone cache is when full), at most
+ * MAX_HOST_VARIANTS of them per address. A memo may hold a device the table has evicted since (ObserveKeys.seen,
+ * flowDevice), so this also bounds how many of those stay in memory through the cache: under a scan, where each
+ * probe's target is a new device, at most this many beyond the table's cap.
  */
-const MAX_HOSTS = 8192;
+const MAX_HOST_MEMOS = 4096;
 const MAX_HOST_VARIANTS = 4;
 
 export class EndpointResolver {
   private readonly memos = new WeakMap<object, EndpointMemo>();
   private readonly hosts = new Map<string, HostMemo>();
+  /** Memos made since the cache was last cleared. */
+  private hostMemos = 0;
 
   constructor(private readonly site: SiteIndex) {}
+
+  /** Host memos held at most (made since the cache was last cleared). */
+  get hostMemoCount(): number {
+    return this.hostMemos;
+  }
 
   /** The memo of a flow's host: `ip`, MAC `mac` (a number, -1 none) on VLAN `vlan`. */
   host(ip: string, mac: number, vlan: number): HostMemo {
@@ -127,13 +135,16 @@ export class EndpointResolver {
       flowOwner: null,
       flowVersion: -1,
     };
-    if (head === undefined) {
-      if (this.hosts.size >= MAX_HOSTS) this.hosts.clear();
-    } else {
+    if (this.hostMemos >= MAX_HOST_MEMOS) {
+      this.hosts.clear();
+      this.hostMemos = 0;
+      m.next = null;
+    } else if (head !== undefined) {
       let last = m;
       for (let n = 1; n < MAX_HOST_VARIANTS && last.next !== null; n++) last = last.next;
       last.next = null;
     }
+    this.hostMemos++;
     this.hosts.set(ip, m);
     return m;
   }
