@@ -13,6 +13,7 @@ import {
   type DeviceLimits,
   type DeviceRecord,
   type DeviceStats,
+  type FlowDeviceMemo,
   type ObserveKeys,
 } from './inventory/devices.js';
 import { FindingSink, type FindingStats } from './findings/findings.js';
@@ -77,16 +78,16 @@ export interface EngineStats {
 
 interface FlowCtx {
   vlan: number;
-  connect?: Record<string, FieldValue>;
+  connect: Record<string, FieldValue> | undefined;
   /**
    * The flow's endpoints' device-table keys, so events and the flow end (which may lack MACs) count on the same
    * records. Keys, not the records: a context must not keep a device the table evicted alive (issue 11: under a
-   * scan that was 1.3 kB per flow).
+   * scan that was 1.3 kB per flow). The memos of its event sides may (a flow with events, not a scan's probe).
    */
-  clientDevice?: string;
-  serverDevice?: string;
+  clientDevice: string | undefined;
+  serverDevice: string | undefined;
   /** "ip|port" of the flow's client (from the flow start, else from an MQTT CONNECT's sender). */
-  clientKey?: string;
+  clientKey: string | undefined;
   /**
    * The flow's two event endpoint objects (a dispatcher passes one per side) and their memos: found here with
    * the context instead of in the resolver's WeakMap on every event.
@@ -259,42 +260,55 @@ export class Engine {
     const ts = this.timeOf(tsIn);
     this.tick(ts);
     this.baseStats.flows++;
-    this.curFlow = flow.id;
+    const id = flow.id;
+    this.curFlow = id;
     this.curFlowInfo = flow;
     this.curFlowRecord = null;
-    const cmac = flow.clientMac >= 0 ? macToString(flow.clientMac) : undefined;
-    const smac = flow.serverMac >= 0 ? macToString(flow.serverMac) : undefined;
-    const c = this.table.observe(flow.clientIp, cmac, ts, flow.vlan);
-    const s = this.table.observe(flow.serverIp, smac, ts, flow.vlan);
+    const vlan = flow.vlan;
+    // Each flow brings new address text (the getters make it): the hosts' memos are found by it once.
+    const ch = this.endpoints.host(flow.clientIp, flow.clientMac, vlan);
+    const sh = this.endpoints.host(flow.serverIp, flow.serverMac, vlan);
+    const clientPort = flow.clientPort;
+    const serverPort = flow.serverPort;
+    const c = this.table.observe(ch.ip, ch.mac, ts, vlan, ch.keys);
+    const s = this.table.observe(sh.ip, sh.mac, ts, vlan, sh.keys);
     c.counters.flows++;
     s.counters.flows++;
     const proto = flow.app ?? flow.transport;
-    this.table.addPeer(c, flow.serverIp, flow.serverPort, proto);
-    this.table.addPeer(s, flow.clientIp, undefined, proto);
-    this.setFlowCtx(flow.id, {
-      vlan: flow.vlan,
+    this.table.addPeer(c, sh.ip, serverPort, proto, this.endpoints.ipPort(sh, serverPort));
+    this.table.addPeer(s, ch.ip, undefined, proto, ch.ip);
+    this.setFlowCtx(id, {
+      vlan,
+      connect: undefined,
       clientDevice: c.key,
       serverDevice: s.key,
-      clientKey: `${flow.clientIp}|${flow.clientPort}`,
+      clientKey: `${ch.ip}|${clientPort}`,
       sideA: undefined,
       memoA: undefined,
       sideB: undefined,
       memoB: undefined,
     });
-    if (cmac) this.signals.binding(flow.clientIp, cmac, ts, 'ip');
-    if (smac) this.signals.binding(flow.serverIp, smac, ts, 'ip');
-    const subject = this.endpoints.subject(
+    // A host's binding is checked again only after the bindings changed (see DeviceSignals.arpChanges).
+    const signals = this.signals;
+    if (ch.mac !== undefined && ch.bound !== signals.arpChanges) {
+      signals.binding(ch.ip, ch.mac, ts, 'ip', ch.internet);
+      ch.bound = signals.arpChanges;
+    }
+    if (sh.mac !== undefined && sh.bound !== signals.arpChanges) {
+      signals.binding(sh.ip, sh.mac, ts, 'ip', sh.internet);
+      sh.bound = signals.arpChanges;
+    }
+    const subject = subjectOf(
       'flow',
       'start',
       ts,
-      flow.id,
-      flow.vlan,
-      { ip: flow.clientIp, port: flow.clientPort, mac: cmac },
-      { ip: flow.serverIp, port: flow.serverPort, mac: smac },
+      id,
+      this.endpoints.hostEndpoint(ch, clientPort),
+      this.endpoints.hostEndpoint(sh, serverPort),
       {
         transport: flow.transport,
         app: flow.app,
-        vlan: flow.vlan,
+        vlan,
       },
     );
     subject.findingProto = proto;
@@ -313,8 +327,8 @@ export class Engine {
     const vlan = ctx?.vlan ?? -1;
     const sm = this.memoOf(ctx, ev.src, vlan);
     const dm = this.memoOf(ctx, ev.dst, vlan);
-    const src = this.deviceFor(ctx, ev.src.ip, ev.src.mac, ts, vlan, sm.keys);
-    const dst = this.deviceFor(ctx, ev.dst.ip, ev.dst.mac, ts, vlan, dm.keys);
+    const src = this.deviceFor(ctx, ev.src.ip, ev.src.mac, ts, vlan, sm.keys, sm);
+    const dst = this.deviceFor(ctx, ev.dst.ip, ev.dst.mac, ts, vlan, dm.keys, dm);
     src.counters.events++;
     if (sm.protoDevice !== src || sm.proto !== ev.proto) {
       src.protocols.add(ev.proto);
@@ -341,6 +355,8 @@ export class Engine {
         fc = {
           vlan: -1,
           connect,
+          clientDevice: undefined,
+          serverDevice: undefined,
           clientKey: sm.hostPort,
           sideA: undefined,
           memoA: undefined,
@@ -351,7 +367,15 @@ export class Engine {
       }
     }
     if (ev.proto === 'mqtt' && fc?.connect) subject.connect = fc.connect;
-    if (fc?.clientKey) subject.from_client = fc.clientKey === sm.hostPort;
+    const clientKey = fc?.clientKey;
+    if (clientKey) {
+      // Compared once per flow side (the strings are equal, rarely the same object): then by identity.
+      if (sm.clientKey !== clientKey) {
+        sm.fromClient = clientKey === sm.hostPort;
+        sm.clientKey = clientKey;
+      }
+      subject.from_client = sm.fromClient;
+    }
     // A flow side's binding is checked again only after the bindings changed (see DeviceSignals.arpChanges).
     const signals = this.signals;
     if (ev.src.mac && sm.bound !== signals.arpChanges) {
@@ -376,8 +400,12 @@ export class Engine {
     this.curFlowRecord = rec;
     const vlan = rec.vlan ?? -1;
     const ctx = this.flowCtx.get(rec.flow);
-    const c = this.deviceFor(ctx, rec.client.ip, rec.client.mac, ts, vlan);
-    const s = this.deviceFor(ctx, rec.server.ip, rec.server.mac, ts, vlan);
+    const client = rec.client;
+    const server = rec.server;
+    const cm = this.endpoints.hostOf(client, vlan);
+    const sm = this.endpoints.hostOf(server, vlan);
+    const c = this.deviceFor(ctx, client.ip, client.mac, ts, vlan, cm?.keys, cm ?? undefined);
+    const s = this.deviceFor(ctx, server.ip, server.mac, ts, vlan, sm?.keys, sm ?? undefined);
     c.counters.bytes_sent += rec.bytes[0];
     c.counters.bytes_received += rec.bytes[1];
     s.counters.bytes_sent += rec.bytes[1];
@@ -387,19 +415,27 @@ export class Engine {
       s.protocols.add(rec.app);
     }
     this.flowCtx.delete(rec.flow);
-    const subject = this.endpoints.subject('flow', 'end', ts, rec.flow, vlan, rec.client, rec.server, {
-      transport: rec.transport,
-      app: rec.app,
-      bytes_to_server: rec.bytes[0],
-      bytes_to_client: rec.bytes[1],
-      bytes_total: rec.bytes[0] + rec.bytes[1],
-      packets_to_server: rec.packets[0],
-      packets_to_client: rec.packets[1],
-      duration_s: Number.isFinite(start) && Number.isFinite(ts) ? (ts - start) / 1e6 : 0,
-      end_reason: rec.end_reason,
-      gaps: rec.gaps,
-      gap_bytes: rec.gap_bytes,
-    });
+    const subject = subjectOf(
+      'flow',
+      'end',
+      ts,
+      rec.flow,
+      cm !== null ? this.endpoints.hostEndpoint(cm, client.port) : this.endpoints.endpoint(client, vlan),
+      sm !== null ? this.endpoints.hostEndpoint(sm, server.port) : this.endpoints.endpoint(server, vlan),
+      {
+        transport: rec.transport,
+        app: rec.app,
+        bytes_to_server: rec.bytes[0],
+        bytes_to_client: rec.bytes[1],
+        bytes_total: rec.bytes[0] + rec.bytes[1],
+        packets_to_server: rec.packets[0],
+        packets_to_client: rec.packets[1],
+        duration_s: Number.isFinite(start) && Number.isFinite(ts) ? (ts - start) / 1e6 : 0,
+        end_reason: rec.end_reason,
+        gaps: rec.gaps,
+        gap_bytes: rec.gap_bytes,
+      },
+    );
     subject.findingProto = rec.app ?? rec.transport;
     this.evaluate(subject);
     if (this.baseline) this.reporter.deviations(this.baseline.onFlowEnd(rec), this.book);
@@ -448,14 +484,10 @@ export class Engine {
     ts: number,
     vlan: number,
     known?: ObserveKeys,
+    memo?: FlowDeviceMemo,
   ): Device {
     if (!mac && ctx) {
-      const c = ctx.clientDevice !== undefined ? this.table.get(ctx.clientDevice) : undefined;
-      const s =
-        c?.ips.includes(ip) !== true && ctx.serverDevice !== undefined
-          ? this.table.get(ctx.serverDevice)
-          : undefined;
-      const d = c?.ips.includes(ip) ? c : s?.ips.includes(ip) ? s : undefined;
+      const d = this.table.flowDevice(ctx.clientDevice, ctx.serverDevice, ip, ctx, memo);
       if (d) {
         if (ts > d.last) d.last = ts;
         return d;

@@ -17,7 +17,8 @@ export class BoundedMap<K, V> extends Map<K, V> {
 
   /** Add or replace; a new key at the cap first drops the oldest entry. Replacing keeps the key's place. */
   override set(key: K, value: V): this {
-    if (!this.has(key)) {
+    // Below the cap nothing is dropped: no need to ask whether the key is new.
+    if (this.size >= this.cap && !this.has(key)) {
       while (this.size >= this.cap) {
         const oldest = this.entries().next();
         if (oldest.done) break;

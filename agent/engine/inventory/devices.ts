@@ -65,8 +65,8 @@ export interface Device {
   /** The same hints by attribute (insertion order kept), so a hint is checked against its own kind only. */
   hintsByAttr: Map<string, Hint[]>;
   /**
-   * The hint each identity-hint slot (signals.ts) last found or added, by slot number: an event repeating it (most
-   * do) is recognised without the lookup. A slot fixes attribute and source, and a device's hints are unique by
+   * The hint each identity-hint slot (signals.ts) last found or added, by memo index (a slot has one per value an
+   * event may give): an event repeating it (most do) is recognised without the lookup. A slot fixes attribute and source, and a device's hints are unique by
    * attribute, value and source, so a memo whose value matches is the hint the lookup would find.
    */
   hintMemo: (Hint | undefined)[];
@@ -121,6 +121,16 @@ export function observeKeys(ip: string, mac: string | undefined, zone: string): 
   return { zone, ipKey: `ip:${ip}`, macKey: mac ? `mac:${mac}` : undefined, seen: null };
 }
 
+/**
+ * Filled by flowDevice(): the device it found for one address (the memo's) in flow `flowOwner`, valid while the
+ * table's version stays `flowVersion`.
+ */
+export interface FlowDeviceMemo {
+  flowDevice: Device | null;
+  flowOwner: object | null;
+  flowVersion: number;
+}
+
 /** The device observe() last gave for these keys, valid while DeviceTable.version stays `version`. */
 export interface SeenDevice {
   entry: LruEntry<Device>;
@@ -137,7 +147,8 @@ export class DeviceTable {
   private readonly routerMacs = new Set<string>();
   /**
    * Bumped whenever keys may lead elsewhere than before: a device evicted, a MAC become a router (its hosts are
-   * keyed by IP from then on). ObserveKeys.seen is valid only at the version it was made.
+   * keyed by IP from then on), a device given another IP (flowDevice may now find it). ObserveKeys.seen and
+   * .flowDevice are valid only at the version they were made.
    */
   private version = 0;
   readonly stats: DeviceStats = {
@@ -219,8 +230,41 @@ export class DeviceTable {
     return d;
   }
 
+  /**
+   * The device of a flow's endpoint whose event carries no MAC: of the devices the flow started with (their keys;
+   * either may have been evicted since), the first that holds `ip`. With `known` (a memo of this address),
+   * remembered for flow `owner` (an object of the caller's, one per flow) until the table's version changes: the
+   * devices behind the keys change only by eviction and their IPs only grow (addIp bumps the version).
+   */
+  flowDevice(
+    clientKey: string | undefined,
+    serverKey: string | undefined,
+    ip: string,
+    owner: object,
+    known?: FlowDeviceMemo,
+  ): Device | undefined {
+    if (known !== undefined && known.flowOwner === owner && known.flowVersion === this.version)
+      return known.flowDevice ?? undefined;
+    let found: Device | undefined;
+    const c = clientKey !== undefined ? this.byKey.peek(clientKey) : undefined;
+    if (c !== undefined && c.ips.includes(ip)) found = c;
+    else if (serverKey !== undefined) {
+      const s = this.byKey.peek(serverKey);
+      if (s !== undefined && s.ips.includes(ip)) found = s;
+    }
+    if (known !== undefined) {
+      known.flowDevice = found ?? null;
+      known.flowOwner = owner;
+      known.flowVersion = this.version;
+    }
+    return found;
+  }
+
   private addIp(d: Device, ip: string): void {
-    if (d.ips.length < this.limits.maxIpsPerDevice) d.ips.push(ip);
+    if (d.ips.length < this.limits.maxIpsPerDevice) {
+      d.ips.push(ip);
+      this.version++;
+    }
     if (
       d.mac &&
       !d.router &&
@@ -278,8 +322,9 @@ export class DeviceTable {
     return previous;
   }
 
-  addPeer(d: Device, ip: string, port: number | undefined, proto: string): void {
-    const key = port === undefined ? ip : `${ip}|${port}`;
+  /** `key`: "ip|port" (or the ip without a port) when the caller has it made already. */
+  addPeer(d: Device, ip: string, port: number | undefined, proto: string, key?: string): void {
+    if (key === undefined) key = port === undefined ? ip : `${ip}|${port}`;
     const p = d.peers.get(key);
     if (p) {
       p.flows++;

@@ -24,11 +24,32 @@ interface HintSlot {
   key: string;
   /** The key inside it, or null. */
   sub: string | null;
-  /** HintSlot numbers are indexes into Device.hintMemo. */
+  /**
+   * The first of the hint's indexes into Device.hintMemo: one per value an event may give (`max`), so that each
+   * place of a list (HL7 device ids) has its own memo.
+   */
   slot: number;
 }
 
 let slots = 0;
+
+/** A hint memo index of its own for each of the first `max` values. */
+function takeSlots(hint: IdentityHint): number {
+  const first = slots;
+  slots += Math.max(1, hint.max ?? 1);
+  return first;
+}
+
+/**
+ * Whether `v` is the hint memo `memo` of `d` again (most events repeat it): then only its last-seen time moves, as
+ * addHint would do. Anything else (a new value, a number, empty or overlong text) takes the whole way.
+ */
+function repeated(d: Device, memo: number, v: FieldValue | undefined, ts: number): boolean {
+  const m = d.hintMemo[memo];
+  if (m === undefined || m.value !== v) return false;
+  if (ts > m.last) m.last = ts;
+  return true;
+}
 
 function slotOf(proto: string, hint: IdentityHint): HintSlot {
   const dot = hint.field.indexOf('.');
@@ -37,7 +58,7 @@ function slotOf(proto: string, hint: IdentityHint): HintSlot {
     source: `${proto}.${hint.field}`,
     key: dot < 0 ? hint.field : hint.field.slice(0, dot),
     sub: dot < 0 ? null : hint.field.slice(dot + 1),
-    slot: slots++,
+    slot: takeSlots(hint),
   };
 }
 
@@ -96,10 +117,14 @@ export class DeviceSignals {
         if (v === undefined) continue;
         const d = h.side === 'src' ? src : dst;
         if (!Array.isArray(v)) {
-          this.hint(ev, subject, d, slot, v, ts);
+          if (!repeated(d, slot.slot, v, ts)) this.hint(ev, subject, d, slot, v, ts, slot.slot);
           continue;
         }
-        for (const x of v.slice(0, h.max ?? 1)) this.hint(ev, subject, d, slot, x, ts);
+        const n = Math.min(v.length, h.max ?? 1);
+        for (let i = 0; i < n; i++) {
+          const x = v[i];
+          if (!repeated(d, slot.slot + i, x, ts)) this.hint(ev, subject, d, slot, x, ts, slot.slot + i);
+        }
       }
     if (ev.proto === 'mqtt' && ev.type === 'connect') {
       const cid = str(f.client_id);
@@ -140,12 +165,13 @@ export class DeviceSignals {
     slot: HintSlot,
     v: FieldValue | undefined,
     ts: number,
+    memo: number,
   ): void {
     const text = str(v);
     if (text === undefined) return;
     const h = slot.hint;
     const attr = h.attr;
-    const prev = this.table.addHint(d, attr, text, slot.source, ts, slot.slot);
+    const prev = this.table.addHint(d, attr, text, slot.source, ts, memo);
     if (prev.length === 0 || h.tracked !== true) return;
     const side = h.side;
     const me = side === 'src' ? subject.src : subject.dst;
