@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DeviceTable,
   observeKeys,
+  type DeviceLimits,
   type FlowDeviceMemo,
   type ObserveKeys,
 } from '../../agent/engine/inventory/devices.js';
@@ -13,6 +14,11 @@ import { SiteIndex } from '../../agent/engine/site/site.js';
 
 const IPS = ['10.0.0.1', '10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6', '8.8.8.8', ''];
 const MACS = [undefined, '00:00:00:00:00:01', '00:00:00:00:00:02', '00:00:00:00:00:03'];
+
+/** Caps small enough that random steps evict devices, drop hints and peers and make routers. */
+function smallLimits(maxDevices: number): DeviceLimits {
+  return { maxDevices, maxHintsPerDevice: 4, maxPeersPerDevice: 4, maxIpsPerDevice: 3, routerIpThreshold: 2 };
+}
 
 describe('DeviceTable.observe with remembered keys', () => {
   it('gives what the lookup gives', () => {
@@ -24,13 +30,7 @@ describe('DeviceTable.observe with remembered keys', () => {
           { maxLength: 120 },
         ),
         (maxDevices, steps) => {
-          const limits = {
-            maxDevices,
-            maxHintsPerDevice: 4,
-            maxPeersPerDevice: 4,
-            maxIpsPerDevice: 3,
-            routerIpThreshold: 2,
-          };
+          const limits = smallLimits(maxDevices);
           const site = new SiteIndex(null);
           const cached = new DeviceTable(site, limits);
           const plain = new DeviceTable(site, limits);
@@ -98,13 +98,7 @@ describe('DeviceTable.flowDevice with remembered results', () => {
         fc.integer({ min: 1, max: 10 }),
         fc.array(op, { minLength: 20, maxLength: 150, size: 'max' }),
         (maxDevices, ops) => {
-          const limits = {
-            maxDevices,
-            maxHintsPerDevice: 4,
-            maxPeersPerDevice: 4,
-            maxIpsPerDevice: 3,
-            routerIpThreshold: 2,
-          };
+          const limits = smallLimits(maxDevices);
           const site = new SiteIndex(null);
           const cached = new DeviceTable(site, limits);
           const plain = new DeviceTable(site, limits);

@@ -1,8 +1,8 @@
 // ThresholdState as it was before the fused group/LRU rewrite (issue 12), kept unchanged as the oracle of
-// threshold-oracle.test.ts. Its LruMap is the copy beside it, so later changes to agent/engine/lru.ts leave it alone.
+// threshold-oracle.test.ts. Its LruMap is the engine's own (agent/engine/lru.ts, unchanged by the rewrite and tested in lru.test.ts).
 import type { FieldValue } from '../../../agent/protocols/types.js';
 import { firstValue, keyOf, type Subject } from '../../../agent/engine/rules/match.js';
-import { LruMap } from './lru.js';
+import { LruMap } from '../../../agent/engine/lru.js';
 import type { ThresholdDef } from '../../../agent/engine/rules/rule-schema.js';
 
 interface Group {
