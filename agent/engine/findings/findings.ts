@@ -90,13 +90,20 @@ export function findingId(parts: (string | number)[]): string {
 
 /** What makes two occurrences of a rule "the same finding" (Occurrence.dedupKey, or the default). */
 export function dedupKeyOf(rule: FindingRule, occ: Occurrence): string {
-  // An exposure belongs to the device whatever peer showed it; an alert to the device and that peer.
-  return (
-    occ.dedupKey ??
-    (rule.class === 'exposure'
-      ? `${occ.device.ip}|${occ.device.mac ?? ''}`
-      : `${occ.device.ip}|${occ.device.mac ?? ''}|${occ.peer?.ip ?? ''}`)
-  );
+  return occ.dedupKey ?? defaultDedupKey(rule, occ.device.ip, occ.device.mac, occ.peer?.ip);
+}
+
+/**
+ * The dedup key of an occurrence without its own: an exposure belongs to the device whatever peer showed it, an
+ * alert to the device and that peer. The reporter asks it before building the occurrence (FindingSink.admit).
+ */
+export function defaultDedupKey(
+  rule: FindingRule,
+  ip: string,
+  mac: string | undefined,
+  peerIp: string | undefined,
+): string {
+  return rule.class === 'exposure' ? `${ip}|${mac ?? ''}` : `${ip}|${mac ?? ''}|${peerIp ?? ''}`;
 }
 
 /**

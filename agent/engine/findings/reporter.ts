@@ -8,7 +8,7 @@ import { exempts, type AllowRule, type CompiledRule, type RuleBook } from '../ru
 import type { ThresholdResult } from '../rules/threshold.js';
 import type { EndpointResolver } from '../site/endpoints.js';
 import { ZONE_INTERNET } from '../site/site.js';
-import type { FindingRule, FindingSink, Occurrence } from './findings.js';
+import { defaultDedupKey, type FindingRule, type FindingSink, type Occurrence } from './findings.js';
 
 /** What the reporter counts (part of the engine's stats). */
 export interface ReporterCounters {
@@ -78,9 +78,8 @@ export class FindingReporter {
       count = crossing.n;
       dk = `g|${crossing.group}`;
     } else {
-      // The sink's default key (dedupKeyOf) of the occurrence built below: device ip and MAC, and the peer's ip.
-      const mac = dev.mac || '';
-      dk = def.class === 'exposure' ? `${dev.ip}|${mac}` : `${dev.ip}|${mac}|${peer.ip}`;
+      // The key the sink would give the occurrence built below (enrich keeps a MAC only when not empty).
+      dk = defaultDedupKey(def, dev.ip, dev.mac || undefined, peer.ip);
     }
     const key = this.sink.admit(def, dk, s.ts);
     if (key === null) return;
