@@ -288,16 +288,8 @@ export class Engine {
       sideB: undefined,
       memoB: undefined,
     });
-    // A host's binding is checked again only after the bindings changed (see DeviceSignals.arpChanges).
-    const signals = this.signals;
-    if (ch.mac !== undefined && ch.bound !== signals.arpChanges) {
-      signals.binding(ch.ip, ch.mac, ts, 'ip', ch.internet);
-      ch.bound = signals.arpChanges;
-    }
-    if (sh.mac !== undefined && sh.bound !== signals.arpChanges) {
-      signals.binding(sh.ip, sh.mac, ts, 'ip', sh.internet);
-      sh.bound = signals.arpChanges;
-    }
+    this.signals.bindingOnce(ch, ts);
+    this.signals.bindingOnce(sh, ts);
     const subject = subjectOf(
       'flow',
       'start',
@@ -376,16 +368,9 @@ export class Engine {
       }
       subject.from_client = sm.fromClient;
     }
-    // A flow side's binding is checked again only after the bindings changed (see DeviceSignals.arpChanges).
-    const signals = this.signals;
-    if (ev.src.mac && sm.bound !== signals.arpChanges) {
-      signals.binding(ev.src.ip, ev.src.mac, ts, 'ip', sm.internet);
-      sm.bound = signals.arpChanges;
-    }
-    if (ev.dst.mac && dm.bound !== signals.arpChanges) {
-      signals.binding(ev.dst.ip, ev.dst.mac, ts, 'ip', dm.internet);
-      dm.bound = signals.arpChanges;
-    }
+    // The memos hold the event's addresses (EndpointResolver.memoFor checks them).
+    this.signals.bindingOnce(sm, ts);
+    this.signals.bindingOnce(dm, ts);
     this.signals.onEvent(ev, subject, src, dst, ts);
     this.evaluate(subject);
     if (this.baseline) this.reporter.deviations(this.baseline.onEvent(ev), this.book);

@@ -122,6 +122,17 @@ export function observeKeys(ip: string, mac: string | undefined, zone: string): 
 }
 
 /**
+ * Whether `value` is the hint the memo `slot` of `d` holds (most events repeat it): then only its last-seen time
+ * moves, as addHint does for a hint it finds. Anything else (another value, a number) is for addHint to judge.
+ */
+export function touchRepeatedHint(d: Device, slot: number, value: unknown, ts: number): boolean {
+  const m = d.hintMemo[slot];
+  if (m === undefined || m.value !== value) return false;
+  if (ts > m.last) m.last = ts;
+  return true;
+}
+
+/**
  * Filled by flowDevice(): the device it found for one address (the memo's) in flow `flowOwner`, valid while the
  * table's version stays `flowVersion`.
  */
@@ -289,13 +300,7 @@ export class DeviceTable {
     slot = -1,
   ): readonly string[] {
     const v = value.length > MAX_HINT_TEXT ? value.slice(0, MAX_HINT_TEXT) : value;
-    if (slot >= 0) {
-      const m = d.hintMemo[slot];
-      if (m !== undefined && m.value === v) {
-        if (ts > m.last) m.last = ts;
-        return NO_VALUES;
-      }
-    }
+    if (slot >= 0 && touchRepeatedHint(d, slot, v, ts)) return NO_VALUES;
     // Nearly every call repeats a known hint: find that without building the list of other values.
     const same = d.hintsByAttr.get(attribute);
     let others = 0;

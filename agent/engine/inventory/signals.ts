@@ -8,7 +8,7 @@ import { BoundedMap } from '../../wire/bounded-map.js';
 import type { Subject } from '../rules/match.js';
 import type { EndpointResolver } from '../site/endpoints.js';
 import { ZONE_INTERNET, type SiteIndex } from '../site/site.js';
-import type { Device, DeviceTable } from './devices.js';
+import { touchRepeatedHint, type Device, type DeviceTable } from './devices.js';
 import { lookupVendor } from './oui.js';
 
 const CLINICAL = new Set<string>(PROTOCOL_SCHEMAS.filter((s) => s.clinical).map((s) => s.proto));
@@ -38,17 +38,6 @@ function takeSlots(hint: IdentityHint): number {
   const first = slots;
   slots += Math.max(1, hint.max ?? 1);
   return first;
-}
-
-/**
- * Whether `v` is the hint memo `memo` of `d` again (most events repeat it): then only its last-seen time moves, as
- * addHint would do. Anything else (a new value, a number, empty or overlong text) takes the whole way.
- */
-function repeated(d: Device, memo: number, v: FieldValue | undefined, ts: number): boolean {
-  const m = d.hintMemo[memo];
-  if (m === undefined || m.value !== v) return false;
-  if (ts > m.last) m.last = ts;
-  return true;
 }
 
 function slotOf(proto: string, hint: IdentityHint): HintSlot {
@@ -117,13 +106,14 @@ export class DeviceSignals {
         if (v === undefined) continue;
         const d = h.side === 'src' ? src : dst;
         if (!Array.isArray(v)) {
-          if (!repeated(d, slot.slot, v, ts)) this.hint(ev, subject, d, slot, v, ts, slot.slot);
+          if (!touchRepeatedHint(d, slot.slot, v, ts)) this.hint(ev, subject, d, slot, v, ts, slot.slot);
           continue;
         }
         const n = Math.min(v.length, h.max ?? 1);
         for (let i = 0; i < n; i++) {
           const x = v[i];
-          if (!repeated(d, slot.slot + i, x, ts)) this.hint(ev, subject, d, slot, x, ts, slot.slot + i);
+          if (!touchRepeatedHint(d, slot.slot + i, x, ts))
+            this.hint(ev, subject, d, slot, x, ts, slot.slot + i);
         }
       }
     if (ev.proto === 'mqtt' && ev.type === 'connect') {
@@ -191,6 +181,19 @@ export class DeviceSignals {
       fields: { attribute: attr, current: text, previous: prev.slice(0, 8) },
       findingProto: ev.proto,
     });
+  }
+
+  /**
+   * binding() for a host or flow side seen through an IP packet, kept in a memo: asked again only after the
+   * bindings changed since the memo's last check (arpChanges); in between it would find the binding it recorded.
+   */
+  bindingOnce(
+    m: { ip: string; mac: string | undefined; internet: boolean; bound: number },
+    ts: number,
+  ): void {
+    if (!m.mac || m.bound === this.arpChanges) return;
+    this.binding(m.ip, m.mac, ts, 'ip', m.internet);
+    m.bound = this.arpChanges;
   }
 
   /**
