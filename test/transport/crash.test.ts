@@ -34,8 +34,9 @@ afterAll(async () => {
 describe('agent crash', () => {
   it('resends its spool after a SIGKILL and restart: nothing lost, nothing doubled', async () => {
     const spoolDir = tempDir('ww-spool-');
-    // Enough that the kill lands mid-stream: 600 could all be acked within one 10 ms poll.
-    const n = 6000;
+    // Enough that the kill lands mid-stream: 600 could all be acked within one 10 ms poll, and 6000 were, once,
+    // while the whole suite loaded both cores (the kill came after the last ack).
+    const n = 20000;
     const args = {
       url: col.wsUrl,
       token: TOKENS.agentA,
